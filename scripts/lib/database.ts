@@ -1,0 +1,32 @@
+import { fileURLToPath } from "node:url";
+import { Pool, neonConfig } from "@neondatabase/serverless";
+import { drizzle } from "drizzle-orm/neon-serverless";
+import { migrate } from "drizzle-orm/neon-serverless/migrator";
+import ws from "ws";
+import * as schema from "../../schema/index.ts";
+
+export const migrationsFolder = fileURLToPath(new URL("../../schema/migrations", import.meta.url));
+
+/**
+ * A Neon driver pool for Node scripts (migrations, admin, seeding, benchmarks): the same driver
+ * the Worker uses. `wsProxy` is the local WebSocket-to-TCP proxy; leave it out for Neon itself.
+ */
+export function createNodePool(url: string, wsProxy?: string): Pool {
+  neonConfig.webSocketConstructor = ws;
+  if (wsProxy) {
+    neonConfig.wsProxy = (host, port) => `${wsProxy}?address=${host}:${port}`;
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineConnect = false;
+    neonConfig.pipelineTLS = false;
+  }
+  return new Pool({ connectionString: url, max: 4 });
+}
+
+export function createNodeDb(pool: Pool) {
+  return drizzle({ client: pool, schema, casing: "snake_case" });
+}
+
+/** Applies the committed drizzle-kit migrations; a no-op when the database is up to date. */
+export async function applyMigrations(pool: Pool): Promise<void> {
+  await migrate(createNodeDb(pool), { migrationsFolder });
+}

@@ -1,0 +1,49 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { generateSigningKeys } from "./scripts/lib/dev-keys.ts";
+import { startTestDatabase } from "./scripts/lib/test-database.ts";
+
+/**
+ * Two projects: the Worker's tests run inside workerd (real KV, R2, Durable Objects, Queues and
+ * rate limiters from miniflare) against a real Postgres; transcoder and scripts run in Node.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(async () => {
+            const database = await startTestDatabase();
+            console.log(`[test] Postgres: ${database.kind}, through the Neon driver via ${database.wsProxy}`);
+            return {
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  APP_ENV: "test",
+                  DATABASE_URL: database.url,
+                  DATABASE_WS_PROXY: database.wsProxy,
+                  JWT_SIGNING_KEYS: await generateSigningKeys("test-key-1"),
+                },
+              },
+            };
+          }),
+        ],
+        test: {
+          name: "worker",
+          globalSetup: ["./scripts/test-global-setup.ts"],
+          include: ["workers/**/*.test.ts", "durable-objects/**/*.test.ts"],
+          testTimeout: 20_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "node",
+          include: ["transcoder/**/*.test.ts", "scripts/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});

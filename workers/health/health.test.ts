@@ -1,0 +1,26 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call } from "../test/helpers.ts";
+
+describe("GET /health", () => {
+  it("answers 200 when Postgres, KV, R2 and the queue all answer", async () => {
+    const response = await call("/health");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok", checks: { db: "ok", cache: "ok", storage: "ok", queue: "ok" } });
+  });
+
+  it("answers 503 with Retry-After when the database is down", async () => {
+    const handler = (await import("../index.ts")).default;
+    const response = await handler.fetch(
+      new Request("http://reelstream.test/health"),
+      { ...env, DATABASE_URL: "postgres://postgres:postgres@127.0.0.1:9/postgres" },
+      createExecutionContext(),
+    );
+    expect(response.status).toBe(503);
+    expect(response.headers.get("Retry-After")).toBeTruthy();
+    const body = (await response.json()) as { status: string; checks: Record<string, string> };
+    expect(body.checks.db).toBe("error");
+    expect(body.checks.cache).toBe("ok");
+  });
+});

@@ -1,0 +1,72 @@
+import { Scalar } from "@scalar/hono-api-reference";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { createHealthRouter } from "./health/index.ts";
+import { createRouter } from "./lib/app.ts";
+import { ApiError, handleError, problemResponse } from "./lib/errors.ts";
+import { allowedMethods } from "./lib/method-not-allowed.ts";
+import { initServices } from "./lib/services.ts";
+import { type QueueMessage, handleQueueBatch } from "./queue.ts";
+import { createUsersRouter } from "./users/index.ts";
+
+export { ViewerState } from "../durable-objects/viewer-state.ts";
+
+/** JSON bodies are small; uploads (their own routes) stream and are limited separately. */
+export const JSON_BODY_LIMIT = 64 * 1024;
+
+export function createApp() {
+  const app = createRouter();
+  app.use("*", requestId({ generator: () => crypto.randomUUID() }));
+  app.use("*", async (c, next) => {
+    await next();
+    c.header("X-Content-Type-Options", "nosniff");
+  });
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: JSON_BODY_LIMIT,
+      onError: () => {
+        throw new ApiError("payload-too-large", `The body is larger than ${JSON_BODY_LIMIT / 1024} KiB.`);
+      },
+    }),
+  );
+  app.use("*", initServices);
+
+  app.route("/", createHealthRouter());
+  app.route("/", createUsersRouter({ subscriptionOf: async () => null }));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  app.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Reelstream API",
+      version: "1.0.0",
+      description: "Edge-first video streaming backend. Errors are RFC 9457 problem+json.",
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Reelstream API" }));
+
+  const methodsFor = allowedMethods(app);
+  app.notFound((c) => {
+    const allowed = methodsFor(c.req.path);
+    if (allowed.length > 0) {
+      return problemResponse(
+        c,
+        new ApiError("method-not-allowed", `${c.req.method} is not supported here; use ${allowed.join(", ")}.`, {
+          headers: { Allow: allowed.join(", ") },
+        }),
+      );
+    }
+    return problemResponse(c, new ApiError("not-found", `There is nothing at ${c.req.path}.`));
+  });
+  app.onError(handleError);
+  return app;
+}
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  queue: handleQueueBatch,
+} satisfies ExportedHandler<Env, QueueMessage>;

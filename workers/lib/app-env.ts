@@ -1,0 +1,17 @@
+import type { Services } from "./services.ts";
+
+export interface AuthContext {
+  userId: string;
+  sessionId: string;
+  role: "viewer" | "admin";
+}
+
+/** Hono generics shared by every module: bindings from wrangler, per-request variables. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    services: Services;
+    auth: AuthContext;
+  };
+}

@@ -1,0 +1,84 @@
+import { type CryptoKey, type JWK, importJWK } from "jose";
+import { z } from "zod";
+
+const privateJwk = z.looseObject({
+  kty: z.literal("EC"),
+  crv: z.literal("P-256"),
+  kid: z.string().min(1),
+  x: z.string(),
+  y: z.string(),
+  d: z.string(),
+});
+
+const configSchema = z.object({
+  APP_ENV: z.enum(["development", "test", "production"]),
+  PUBLIC_BASE_URL: z.url(),
+  JWT_ISSUER: z.string().min(1),
+  JWT_AUDIENCE: z.string().min(1),
+  // Access tokens are short-lived by design: at most 15 minutes.
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600).max(90 * 86400),
+  DATABASE_URL: z.string().min(1, "DATABASE_URL is not set (a secret; see README Configuration)"),
+  DATABASE_READ_URL: z.string().min(1).optional(),
+  DATABASE_WS_PROXY: z.string().min(1).optional(),
+  JWT_SIGNING_KEYS: z
+    .string()
+    .min(1, "JWT_SIGNING_KEYS is not set (a secret; see README Configuration)")
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "JWT_SIGNING_KEYS is not JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.object({ keys: z.array(privateJwk).min(1) })),
+});
+
+export interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export type Config = Omit<z.output<typeof configSchema>, "JWT_SIGNING_KEYS"> & {
+  databaseReadUrl: string;
+  /** First key signs; every key verifies (rotation: add the new key first, drop the old one after the token TTL). */
+  signingKeys: SigningKey[];
+};
+
+// Parsed once per env object (once per isolate in production); it holds keys, never connections.
+const parsed = new WeakMap<object, Promise<Config>>();
+
+/** Reads and checks the Worker's environment; a bad configuration fails loudly, once. */
+export function loadConfig(env: Env): Promise<Config> {
+  let config = parsed.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    parsed.set(env, config);
+    config.catch(() => parsed.delete(env));
+  }
+  return config;
+}
+
+async function parseConfig(env: Env): Promise<Config> {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    throw new Error(`invalid configuration: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  }
+  const { JWT_SIGNING_KEYS, ...rest } = result.data;
+  const signingKeys = await Promise.all(
+    JWT_SIGNING_KEYS.keys.map(async (jwk) => {
+      const { d: _private, ...publicJwk } = jwk;
+      const pub: JWK = { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, y: publicJwk.y, kid: jwk.kid, alg: "ES256", use: "sig" };
+      return {
+        kid: jwk.kid,
+        privateKey: (await importJWK({ ...jwk, alg: "ES256" }, "ES256")) as CryptoKey,
+        publicKey: (await importJWK(pub, "ES256")) as CryptoKey,
+        publicJwk: pub,
+      };
+    }),
+  );
+  return { ...rest, databaseReadUrl: rest.DATABASE_READ_URL ?? rest.DATABASE_URL, signingKeys };
+}

@@ -1,0 +1,17 @@
+/** base64url without padding (RFC 4648 §5). */
+export function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** A random opaque token: `prefix` + 256 bits. */
+export function randomToken(prefix: string): string {
+  return prefix + base64url(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+/** SHA-256 of a string, hex: how secrets that must be looked up (refresh tokens) are stored. */
+export async function sha256Hex(value: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}

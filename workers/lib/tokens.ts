@@ -1,0 +1,72 @@
+import { type JWK, type JWTPayload, SignJWT, errors as joseErrors, jwtVerify } from "jose";
+import type { AuthContext } from "./app-env.ts";
+import type { Config } from "./config.ts";
+
+/** Only this algorithm is ever accepted: no `none`, no HS256 with the public key as secret. */
+export const ACCESS_TOKEN_ALG = "ES256";
+const ACCESS_TOKEN_TYPE = "at+jwt"; // RFC 9068
+
+export interface AccessTokenClaims extends JWTPayload {
+  sub: string;
+  sid: string;
+  role: AuthContext["role"];
+}
+
+/**
+ * Signs a short-lived access token with the active (first) key.
+ *
+ * @example
+ * const token = await signAccessToken(config, { userId, sessionId, role: "viewer" });
+ */
+export async function signAccessToken(config: Config, auth: AuthContext): Promise<string> {
+  const [key] = config.signingKeys;
+  if (!key) throw new Error("no signing key configured");
+  return new SignJWT({ sid: auth.sessionId, role: auth.role })
+    .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
+    .setSubject(auth.userId)
+    .setIssuer(config.JWT_ISSUER)
+    .setAudience(config.JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${config.ACCESS_TOKEN_TTL_SECONDS}s`)
+    .setJti(crypto.randomUUID())
+    .sign(key.privateKey);
+}
+
+export class InvalidTokenError extends Error {}
+
+/** Verifies signature (by `kid`), algorithm, type, issuer, audience, expiry and required claims. */
+export async function verifyAccessToken(config: Config, token: string): Promise<AuthContext> {
+  try {
+    const { payload } = await jwtVerify<AccessTokenClaims>(
+      token,
+      (header) => {
+        const key = config.signingKeys.find((candidate) => candidate.kid === header.kid);
+        if (!key) throw new InvalidTokenError("unknown key id");
+        return key.publicKey;
+      },
+      {
+        algorithms: [ACCESS_TOKEN_ALG],
+        issuer: config.JWT_ISSUER,
+        audience: config.JWT_AUDIENCE,
+        typ: ACCESS_TOKEN_TYPE,
+        requiredClaims: ["sub", "sid", "role", "iat", "exp", "jti"],
+        clockTolerance: 5,
+      },
+    );
+    if (typeof payload.sid !== "string" || (payload.role !== "viewer" && payload.role !== "admin")) {
+      throw new InvalidTokenError("malformed claims");
+    }
+    return { userId: payload.sub, sessionId: payload.sid, role: payload.role };
+  } catch (error) {
+    if (error instanceof InvalidTokenError) throw error;
+    if (error instanceof joseErrors.JOSEError) {
+      throw new InvalidTokenError(error instanceof joseErrors.JWTExpired ? "token expired" : error.code);
+    }
+    throw new InvalidTokenError("malformed token");
+  }
+}
+
+/** The public keys, for `/.well-known/jwks.json`. */
+export function publicJwks(config: Config): { keys: JWK[] } {
+  return { keys: config.signingKeys.map((key) => key.publicJwk) };
+}

@@ -1,0 +1,19 @@
+import type { HealthProbeMessage } from "./health/index.ts";
+
+/** Every message the Worker's queues carry. Later services add their kinds here. */
+export type QueueMessage = HealthProbeMessage;
+
+/** The queue consumer: dispatches each message by `kind`; unknown kinds are logged and dropped. */
+export async function handleQueueBatch(batch: MessageBatch<QueueMessage>, _env: Env, _ctx: ExecutionContext): Promise<void> {
+  for (const message of batch.messages) {
+    const body = message.body as { kind?: unknown };
+    switch (body?.kind) {
+      case "health-probe":
+        message.ack();
+        break;
+      default:
+        console.error(JSON.stringify({ level: "error", msg: "dropping queue message of unknown kind", queue: batch.queue, id: message.id }));
+        message.ack();
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { z } from "@hono/zod-openapi";
+
+/** Trimmed, NFC-normalised and lower-cased, so one mailbox is one account however it is typed. */
+export function normalizeEmail(email: string): string {
+  return email.normalize("NFC").trim().toLowerCase();
+}
+
+export const emailSchema = z
+  .string()
+  .max(320, "An email address has at most 320 characters.")
+  .transform(normalizeEmail)
+  .pipe(z.email("Enter a valid email address, like name@example.com.").max(254, "An email address has at most 254 characters."))
+  .openapi({ example: "ada@example.com", type: "string", format: "email" });
+
+// A short list of the passwords attackers try first; length does the rest (NIST SP 800-63B).
+const commonPasswords = new Set([
+  "1234567890", "12345678910", "123456789a", "0123456789", "1111111111", "0000000000", "qwertyuiop",
+  "password12", "password123", "password1!", "passw0rd123", "iloveyou12", "letmein123", "welcome123",
+  "qwerty1234", "abcdefghij", "abc1234567", "1q2w3e4r5t", "q1w2e3r4t5", "administrator", "reelstream",
+  "reelstream1", "netflix123", "changeme123", "football12", "baseball12", "superman12", "trustno1234",
+]);
+
+export const PASSWORD_MIN = 10;
+export const PASSWORD_MAX = 128;
+
+/** NFKC so that the same password typed on two keyboards hashes the same (NIST SP 800-63B 5.1.1.2). */
+export const passwordSchema = z
+  .string()
+  .transform((value) => value.normalize("NFKC"))
+  .superRefine((value, ctx) => {
+    const length = [...value].length;
+    if (length < PASSWORD_MIN) ctx.addIssue({ code: "custom", message: `Use at least ${PASSWORD_MIN} characters.` });
+    else if (length > PASSWORD_MAX) ctx.addIssue({ code: "custom", message: `Use at most ${PASSWORD_MAX} characters.` });
+    else if (new Set(value).size < 4 || commonPasswords.has(value.toLowerCase())) {
+      ctx.addIssue({ code: "custom", message: "This password is too easy to guess; a few unrelated words make a strong one." });
+    }
+  })
+  .openapi({ example: "correct horse battery staple", type: "string", minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });
+
+export const nameSchema = z
+  .string()
+  .transform((value) => value.normalize("NFC").trim())
+  .pipe(
+    z
+      .string()
+      .min(1, "Enter a name.")
+      .max(100, "A name has at most 100 characters.")
+      .refine((value) => !/\p{Cc}/u.test(value), "A name cannot contain control characters."),
+  )
+  .openapi({ example: "Ada Lovelace", type: "string" });
+
+export const signupBody = z
+  .strictObject({ email: emailSchema, password: passwordSchema, name: nameSchema })
+  .openapi("SignupRequest");
+
+export const signinBody = z
+  .strictObject({
+    email: emailSchema,
+    // Sign-in never tells which rule a password breaks: any non-empty string is checked against the hash.
+    password: z.string().min(1, "Enter your password.").max(1024, "A password has at most 1024 characters."),
+  })
+  .openapi("SigninRequest");
+
+export const refreshBody = z
+  .strictObject({ refreshToken: z.string().min(1, "Send the refresh token.").max(200, "This is not a refresh token.") })
+  .openapi("RefreshRequest");
+
+export const userSchema = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    role: z.enum(["viewer", "admin"]),
+  })
+  .openapi("User");
+
+export const authResponse = z
+  .object({
+    user: userSchema,
+    accessToken: z.string().openapi({ description: "ES256 JWT, send as `Authorization: Bearer …`" }),
+    refreshToken: z.string().openapi({ description: "Opaque; single use, exchanged at /v1/auth/refresh" }),
+    expiresIn: z.number().int().openapi({ description: "Seconds until the access token expires" }),
+  })
+  .openapi("AuthTokens");
+
+export type PublicUser = z.infer<typeof userSchema>;

@@ -1,0 +1,31 @@
+import { type OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/app-env.ts";
+import { problemResponses } from "../lib/openapi.ts";
+import { clientKey, enforceRateLimits } from "../lib/rate-limit.ts";
+import { authResponse, signinBody } from "./schema.ts";
+import { signIn } from "./service.ts";
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/auth/signin",
+  tags: ["Users"],
+  summary: "Sign in with email and password",
+  description:
+    "Throttled per account (10 attempts a minute) and per client address (20 a minute): 429 with Retry-After beyond that.",
+  request: { body: { required: true, content: { "application/json": { schema: signinBody } } } },
+  responses: {
+    200: { description: "Signed in", content: { "application/json": { schema: authResponse } } },
+    ...problemResponses(400, 401, 413, 429, 503),
+  },
+});
+
+export function registerSignin(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const body = c.req.valid("json");
+    await enforceRateLimits([
+      { limiter: c.env.SIGNIN_CLIENT_LIMITER, period: 60, key: `client:${clientKey(c.req.raw.headers)}`, subject: "this client" },
+      { limiter: c.env.SIGNIN_ACCOUNT_LIMITER, period: 60, key: `account:${body.email}`, subject: "this account" },
+    ]);
+    return c.json(await signIn(c.get("services"), body, c.req.header("User-Agent")), 200);
+  });
+}

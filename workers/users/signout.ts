@@ -1,0 +1,22 @@
+import { type OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/app-env.ts";
+import { requireAuth } from "../lib/auth.ts";
+import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import { revokeSession } from "./service.ts";
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/auth/signout",
+  tags: ["Users"],
+  summary: "Sign out: this session's access and refresh tokens stop working at once",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  responses: { 204: { description: "Signed out" }, ...problemResponses(401, 503) },
+});
+
+export function registerSignout(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    await revokeSession(c.get("services"), c.env, c.get("auth"), "signout");
+    return c.body(null, 204);
+  });
+}
