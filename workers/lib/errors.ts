@@ -63,6 +63,7 @@ export function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
   };
   const headers = new Headers(error.options.headers);
   headers.set("Content-Type", "application/problem+json");
+  headers.set("X-Request-Id", body.requestId);
   if (error.status === 401 && !headers.has("WWW-Authenticate")) {
     headers.set("WWW-Authenticate", 'Bearer realm="reelstream"');
   }
@@ -100,6 +101,9 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
     if (status === 413) return problemResponse(c, new ApiError("payload-too-large", error.message || "The body is too large."));
     if (status === 400) {
       return problemResponse(c, new ApiError("bad-request", error.message || "The request could not be read."));
+    }
+    if (status === 415) {
+      return problemResponse(c, new ApiError("unsupported-media-type", "Send the body as JSON, with Content-Type: application/json."));
     }
     const code = (Object.keys(problems) as ProblemCode[]).find((key) => problems[key].status === status) ?? "internal";
     return problemResponse(c, new ApiError(code, error.message || problems[code].title));

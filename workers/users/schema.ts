@@ -9,7 +9,7 @@ export const emailSchema = z
   .string()
   .max(320, "An email address has at most 320 characters.")
   .transform(normalizeEmail)
-  .pipe(z.email("Enter a valid email address, like name@example.com.").max(254, "An email address has at most 254 characters."))
+  .pipe(z.email({ pattern: z.regexes.unicodeEmail, error: "Enter a valid email address, like name@example.com." }).max(254, "An email address has at most 254 characters."))
   .openapi({ example: "ada@example.com", type: "string", format: "email" });
 
 // A short list of the passwords attackers try first; length does the rest (NIST SP 800-63B).

@@ -1,0 +1,236 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, signUp, strongPassword, uniqueEmail } from "../test/helpers.ts";
+
+async function problem(response: Response) {
+  expect(response.headers.get("Content-Type")).toContain("application/problem+json");
+  return (await response.json()) as { type: string; title: string; status: number; detail: string; requestId: string; errors?: { path: string; message: string }[] };
+}
+
+describe("POST /v1/auth/signup", () => {
+  it("creates a viewer and returns a working token pair", async () => {
+    const email = uniqueEmail();
+    const response = await call("/v1/auth/signup", { method: "POST", json: { email, password: strongPassword, name: "Ada" } });
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as { user: { id: string; email: string; role: string }; accessToken: string; refreshToken: string; expiresIn: number };
+    expect(body.user).toMatchObject({ email, name: "Ada", role: "viewer" });
+    expect(body.expiresIn).toBeGreaterThan(0);
+    expect(body.expiresIn).toBeLessThanOrEqual(900);
+    const me = await call("/v1/me", { token: body.accessToken });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ user: { id: body.user.id, email, role: "viewer" } });
+  });
+
+  it("normalises the email: case, spaces and Unicode forms are one account", async () => {
+    const local = `Zoë-${crypto.randomUUID()}`;
+    const first = await call("/v1/auth/signup", { method: "POST", json: { email: `  ${local}@Example.COM `, password: strongPassword, name: "Zoë" } });
+    expect(first.status).toBe(201);
+    expect(((await first.json()) as { user: { email: string } }).user.email).toBe(`${local.toLowerCase()}@example.com`);
+    // The same address with a decomposed ë (e + combining diaeresis) is the same mailbox.
+    const decomposed = `${local.normalize("NFD").toUpperCase()}@example.com`;
+    const second = await call("/v1/auth/signup", { method: "POST", json: { email: decomposed, password: strongPassword, name: "Zoë" } });
+    expect(second.status).toBe(409);
+    const signin = await call("/v1/auth/signin", { method: "POST", json: { email: decomposed, password: strongPassword } });
+    expect(signin.status).toBe(200);
+  });
+
+  it("answers 409 for an email that is taken, and the first account still works", async () => {
+    const email = uniqueEmail();
+    await signUp({ email });
+    const response = await call("/v1/auth/signup", { method: "POST", json: { email, password: "another long passphrase", name: "Eve" } });
+    expect(response.status).toBe(409);
+    expect((await problem(response)).detail).toMatch(/already exists/);
+    const signin = await call("/v1/auth/signin", { method: "POST", json: { email, password: strongPassword } });
+    expect(signin.status).toBe(200);
+  });
+
+  it("keeps Unicode names and passwords intact", async () => {
+    const email = uniqueEmail();
+    const password = "пароль-密码-🔑-contraseña";
+    const response = await call("/v1/auth/signup", { method: "POST", json: { email, password, name: "  Łukasz 李 🎬 " } });
+    expect(response.status).toBe(201);
+    expect(((await response.json()) as { user: { name: string } }).user.name).toBe("Łukasz 李 🎬");
+    expect((await call("/v1/auth/signin", { method: "POST", json: { email, password } })).status).toBe(200);
+  });
+
+  it.each([
+    [{ email: "not-an-email", password: strongPassword, name: "A" }, "email"],
+    [{ email: uniqueEmail(), password: "short", name: "A" }, "password"],
+    [{ email: uniqueEmail(), password: "1234567890", name: "A" }, "password"],
+    [{ email: uniqueEmail(), password: "aaaaaaaaaaaaaaa", name: "A" }, "password"],
+    [{ email: uniqueEmail(), password: "x".repeat(129), name: "A" }, "password"],
+    [{ email: uniqueEmail(), password: strongPassword, name: "   " }, "name"],
+    [{ email: uniqueEmail(), password: strongPassword, name: "bad\u0000name" }, "name"],
+    [{ email: uniqueEmail(), password: strongPassword }, "name"],
+    [{ email: 42, password: strongPassword, name: "A" }, "email"],
+    [{ email: uniqueEmail(), password: ["array"], name: "A" }, "password"],
+    [{ email: uniqueEmail(), password: strongPassword, name: "A", role: "admin" }, ""],
+  ])("answers 400 with the field that is wrong: %j", async (json, field) => {
+    const response = await call("/v1/auth/signup", { method: "POST", json });
+    expect(response.status).toBe(400);
+    const body = await problem(response);
+    expect(body.errors?.length).toBeGreaterThan(0);
+    if (field) expect(body.errors?.map((error) => error.path)).toContain(field);
+    for (const error of body.errors ?? []) expect(error.message.length).toBeGreaterThan(5);
+  });
+
+  it("refuses to create an admin through the body (unknown fields are rejected, nothing is stored)", async () => {
+    const email = uniqueEmail();
+    const response = await call("/v1/auth/signup", { method: "POST", json: { email, password: strongPassword, name: "Mallory", role: "admin" } });
+    expect(response.status).toBe(400);
+    expect((await call("/v1/auth/signin", { method: "POST", json: { email, password: strongPassword } })).status).toBe(401);
+  });
+});
+
+describe("POST /v1/auth/signin", () => {
+  it("signs in with the right password, in any case of the email", async () => {
+    const { user } = await signUp();
+    const response = await call("/v1/auth/signin", { method: "POST", json: { email: user.email.toUpperCase(), password: strongPassword } });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { user: { id: string }; accessToken: string; refreshToken: string };
+    expect(body.user.id).toBe(user.id);
+    expect(body.accessToken.split(".")).toHaveLength(3);
+    expect(body.refreshToken).toMatch(/^rsr_/);
+  });
+
+  it("answers the same 401 for an unknown email and for a wrong password", async () => {
+    const { user } = await signUp();
+    const wrong = await call("/v1/auth/signin", { method: "POST", json: { email: user.email, password: "not the password" } });
+    const unknown = await call("/v1/auth/signin", { method: "POST", json: { email: uniqueEmail("nobody"), password: "not the password" } });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    const [a, b] = [await problem(wrong), await problem(unknown)];
+    expect({ ...a, requestId: "" }).toEqual({ ...b, requestId: "" });
+  });
+
+  it("throttles one account after repeated attempts with 429 and Retry-After", async () => {
+    const { user } = await signUp();
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 12; i++) {
+      const response = await call("/v1/auth/signin", {
+        method: "POST",
+        json: { email: user.email, password: `wrong guess ${i}` },
+        headers: { "CF-Connecting-IP": `192.0.2.${i + 1}` },
+      });
+      statuses.push(response.status);
+      if (response.status === 429) retryAfter = response.headers.get("Retry-After");
+    }
+    expect(statuses.slice(0, 10).every((status) => status === 401)).toBe(true);
+    expect(statuses.slice(10)).toEqual([429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+  });
+
+  it("throttles one client that tries many accounts", async () => {
+    const ip = `198.18.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 22; i++) {
+      const response = await call("/v1/auth/signin", { method: "POST", json: { email: uniqueEmail(), password: "whatever password" }, headers: { "CF-Connecting-IP": ip } });
+      statuses.push(response.status);
+    }
+    expect(statuses.filter((status) => status === 429).length).toBe(2);
+    expect(statuses.indexOf(429)).toBe(20);
+  });
+});
+
+describe("POST /v1/auth/refresh", () => {
+  it("rotates: the new pair works and the old refresh token is spent", async () => {
+    const first = await signUp();
+    const response = await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: first.refreshToken } });
+    expect(response.status).toBe(200);
+    const second = (await response.json()) as { accessToken: string; refreshToken: string; user: { id: string } };
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+    expect(second.user.id).toBe(first.user.id);
+    expect((await call("/v1/me", { token: second.accessToken })).status).toBe(200);
+    const third = await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: second.refreshToken } });
+    expect(third.status).toBe(200);
+  });
+
+  it("revokes the whole session when a spent refresh token is presented again", async () => {
+    const first = await signUp();
+    const rotated = (await (await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: first.refreshToken } })).json()) as {
+      accessToken: string;
+      refreshToken: string;
+    };
+    const replay = await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: first.refreshToken } });
+    expect(replay.status).toBe(401);
+    expect((await problem(replay)).detail).toMatch(/already used/);
+    // Both the thief's and the owner's tokens of that session are now dead.
+    expect((await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: rotated.refreshToken } })).status).toBe(401);
+    expect((await call("/v1/me", { token: rotated.accessToken })).status).toBe(401);
+    expect((await call("/v1/me", { token: first.accessToken })).status).toBe(401);
+  });
+
+  it("lets exactly one of two concurrent uses of a refresh token win", async () => {
+    const first = await signUp();
+    const results = await Promise.all(
+      [1, 2].map(() => call("/v1/auth/refresh", { method: "POST", json: { refreshToken: first.refreshToken } })),
+    );
+    expect(results.map((response) => response.status).sort()).toEqual([200, 401]);
+  });
+
+  it("answers 401 for an unknown or malformed refresh token and 400 for a missing one", async () => {
+    expect((await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: "rsr_forged" } })).status).toBe(401);
+    expect((await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: "' OR 1=1 --" } })).status).toBe(401);
+    expect((await call("/v1/auth/refresh", { method: "POST", json: {} })).status).toBe(400);
+  });
+
+  it("does not accept an access token as a refresh token", async () => {
+    const { accessToken } = await signUp();
+    expect((await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: accessToken.slice(0, 200) } })).status).toBe(401);
+  });
+});
+
+describe("POST /v1/auth/signout", () => {
+  it("kills the session's access and refresh tokens at once, and only that session's", async () => {
+    const device1 = await signUp();
+    const device2 = (await (
+      await call("/v1/auth/signin", { method: "POST", json: { email: device1.user.email, password: strongPassword } })
+    ).json()) as { accessToken: string; refreshToken: string };
+
+    const response = await call("/v1/auth/signout", { method: "POST", token: device1.accessToken });
+    expect(response.status).toBe(204);
+
+    const me = await call("/v1/me", { token: device1.accessToken });
+    expect(me.status).toBe(401);
+    expect(me.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
+    expect((await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: device1.refreshToken } })).status).toBe(401);
+    expect((await call("/v1/auth/signout", { method: "POST", token: device1.accessToken })).status).toBe(401);
+
+    expect((await call("/v1/me", { token: device2.accessToken })).status).toBe(200);
+    expect((await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: device2.refreshToken } })).status).toBe(200);
+  });
+
+  it("needs a token", async () => {
+    const response = await call("/v1/auth/signout", { method: "POST" });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
+  });
+});
+
+describe("GET /v1/me", () => {
+  it("needs a bearer token", async () => {
+    for (const headers of [{}, { Authorization: "Basic dXNlcjpwYXNz" }, { Authorization: "Bearer" }, { Authorization: "Bearer not-a-jwt" }]) {
+      const response = await call("/v1/me", { headers });
+      expect(response.status).toBe(401);
+      expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
+      await problem(response);
+    }
+  });
+});
+
+describe("GET /.well-known/jwks.json", () => {
+  it("publishes the public verification keys with kid and no private part", async () => {
+    const response = await call("/.well-known/jwks.json");
+    expect(response.status).toBe(200);
+    const { keys } = (await response.json()) as { keys: Record<string, string>[] };
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      expect(key).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig" });
+      expect(key.kid).toBeTruthy();
+      expect(key.d).toBeUndefined();
+    }
+    const configured = JSON.parse(env.JWT_SIGNING_KEYS) as { keys: { kid: string }[] };
+    expect(keys.map((key) => key.kid)).toEqual(configured.keys.map((key) => key.kid));
+  });
+});
