@@ -1,0 +1,74 @@
+import { sql } from "drizzle-orm";
+import { check, doublePrecision, index, integer, jsonb, pgTable, real, text, timestamp } from "drizzle-orm/pg-core";
+
+/** A video's life: created by an admin, uploaded, queued, transcoded, then listed; or failed. */
+export const videoStates = ["awaiting-upload", "uploading", "queued", "transcoding", "ready", "failed"] as const;
+export type VideoState = (typeof videoStates)[number];
+
+/** One HLS rendition produced by the transcoder. Extra fields (paths, widths) may ride along. */
+export interface Rendition {
+  height: number;
+  bitrate: number;
+  codec: string;
+  [extra: string]: unknown;
+}
+
+/**
+ * The catalog. Everything a viewer sees is here; media objects live in R2 under the video's id.
+ * Columns the upload and transcode pipeline fills (`progress`, `qualityReport`, `renditions`,
+ * `error`, poster and storyboard keys, `durationSeconds`) exist from the start so that pipeline
+ * only writes them; the search issue adds its own tsvector column and index in its migration.
+ */
+export const videos = pgTable(
+  "videos",
+  {
+    /** Random and opaque (20 characters of [0-9a-z]): guessing one is hopeless, sharding by it is even. */
+    id: text("id").primaryKey(),
+    title: text("title").notNull(),
+    summary: text("summary").notNull(),
+    /** Lower-case, so `?genre=` matches however an admin typed it. */
+    genres: text("genres").array().notNull().default(sql`'{}'::text[]`),
+    cast: text("cast").array().notNull().default(sql`'{}'::text[]`),
+    releaseYear: integer("release_year").notNull(),
+    maturityRating: text("maturity_rating"),
+    durationSeconds: doublePrecision("duration_seconds"),
+    state: text("state", { enum: videoStates }).notNull().default("awaiting-upload"),
+    /** Pipeline progress of the current state, 0 to 1. */
+    progress: real("progress"),
+    /** The probe and quality check of the source (codec, size, issues found). */
+    qualityReport: jsonb("quality_report").$type<Record<string, unknown>>(),
+    renditions: jsonb("renditions").$type<Rendition[]>().notNull().default(sql`'[]'::jsonb`),
+    /** Human-readable reason of a `failed` video ("no video stream"). */
+    error: text("error"),
+    /** Object names below the video's media prefix, e.g. `poster.jpg`, `storyboard.vtt`. */
+    posterKey: text("poster_key"),
+    storyboardKey: text("storyboard_key"),
+    /**
+     * When the video first became `ready`; the catalog's sort key together with `id`. Millisecond
+     * precision so that a cursor (a JavaScript Date) names a row exactly, and it never changes once
+     * set, so keyset pages neither repeat nor skip while other videos are added, edited or removed.
+     */
+    publishedAt: timestamp("published_at", { withTimezone: true, precision: 3 }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    // The catalog, newest first: `GET /v1/videos` and the home page's rows read only this index.
+    index("videos_catalog_idx")
+      .on(table.publishedAt.desc(), table.id.desc())
+      .where(sql`${table.state} = 'ready'`),
+    // `?genre=` and the home page's genre rows: `genres @> array[$1]` over listed videos.
+    index("videos_genres_idx")
+      .using("gin", table.genres)
+      .where(sql`${table.state} = 'ready'`),
+    check(
+      "videos_state_check",
+      sql`${table.state} in ('awaiting-upload', 'uploading', 'queued', 'transcoding', 'ready', 'failed')`,
+    ),
+    check("videos_ready_published_check", sql`${table.state} <> 'ready' or ${table.publishedAt} is not null`),
+    check("videos_progress_check", sql`${table.progress} is null or (${table.progress} >= 0 and ${table.progress} <= 1)`),
+  ],
+);
+
+export type Video = typeof videos.$inferSelect;
+export type NewVideo = typeof videos.$inferInsert;
