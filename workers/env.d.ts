@@ -1,6 +1,7 @@
-// Secrets and optional settings: `wrangler types` only sees [vars], so these are declared here.
-// Values are checked once with zod in workers/lib/config.ts.
-interface Env {
+// Secrets and optional settings: `wrangler types` only sees [vars], so these are declared here
+// for both the global `Env` and `cloudflare:workers`' `env`. Values are checked with zod in
+// workers/lib/config.ts.
+interface ReelstreamSecrets {
   /** Primary Postgres (Neon) connection string. Secret. */
   DATABASE_URL: string;
   /** Read replica for reads that may lag; defaults to DATABASE_URL. Secret. */
@@ -9,4 +10,10 @@ interface Env {
   DATABASE_WS_PROXY?: string;
   /** JSON `{ "keys": [private ES256 JWKs with kid] }`; the first signs, all verify. Secret. */
   JWT_SIGNING_KEYS: string;
+}
+
+interface Env extends ReelstreamSecrets {}
+
+declare namespace Cloudflare {
+  interface Env extends ReelstreamSecrets {}
 }

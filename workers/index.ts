@@ -6,13 +6,13 @@ import { createRouter } from "./lib/app.ts";
 import { ApiError, handleError, problemResponse } from "./lib/errors.ts";
 import { allowedMethods } from "./lib/method-not-allowed.ts";
 import { initServices } from "./lib/services.ts";
-import { type QueueMessage, handleQueueBatch } from "./queue.ts";
+import { handleQueueBatch, type QueueMessage } from "./queue.ts";
 import { createUsersRouter } from "./users/index.ts";
 
 export { ViewerState } from "../durable-objects/viewer-state.ts";
 
 /** JSON bodies are small; uploads (their own routes) stream and are limited separately. */
-export const JSON_BODY_LIMIT = 64 * 1024;
+const JSON_BODY_LIMIT = 64 * 1024;
 
 export function createApp() {
   const app = createRouter();

@@ -12,7 +12,9 @@ export async function handleQueueBatch(batch: MessageBatch<QueueMessage>, _env: 
         message.ack();
         break;
       default:
-        console.error(JSON.stringify({ level: "error", msg: "dropping queue message of unknown kind", queue: batch.queue, id: message.id }));
+        console.error(
+          JSON.stringify({ level: "error", msg: "dropping queue message of unknown kind", queue: batch.queue, id: message.id }),
+        );
         message.ack();
     }
   }

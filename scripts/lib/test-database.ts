@@ -1,5 +1,5 @@
-import { startEmbeddedPostgres } from "./embedded-postgres.ts";
 import { applyMigrations, createNodePool } from "./database.ts";
+import { startEmbeddedPostgres } from "./embedded-postgres.ts";
 import { startWsProxy } from "./ws-proxy.ts";
 
 /**

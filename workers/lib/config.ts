@@ -1,4 +1,4 @@
-import { type CryptoKey, type JWK, importJWK } from "jose";
+import { type CryptoKey, importJWK, type JWK } from "jose";
 import { z } from "zod";
 
 const privateJwk = z.looseObject({
@@ -17,7 +17,11 @@ const configSchema = z.object({
   JWT_AUDIENCE: z.string().min(1),
   // Access tokens are short-lived by design: at most 15 minutes.
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(900),
-  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600).max(90 * 86400),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(3600)
+    .max(90 * 86400),
   DATABASE_URL: z.string().min(1, "DATABASE_URL is not set (a secret; see README Configuration)"),
   DATABASE_READ_URL: z.string().min(1).optional(),
   DATABASE_WS_PROXY: z.string().min(1).optional(),

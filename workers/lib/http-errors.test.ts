@@ -5,7 +5,12 @@ async function expectProblem(response: Response, status: number) {
   expect(response.status).toBe(status);
   expect(response.headers.get("Content-Type")).toContain("application/problem+json");
   const body = (await response.json()) as Record<string, unknown>;
-  expect(body).toMatchObject({ status, type: expect.stringMatching(/\/problems\//), title: expect.any(String), detail: expect.any(String) });
+  expect(body).toMatchObject({
+    status,
+    type: expect.stringMatching(/\/problems\//),
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   expect(body.requestId).toBe(response.headers.get("X-Request-Id"));
   const text = JSON.stringify(body);
   expect(text).not.toMatch(/at .*\.(ts|js):\d+|SELECT |INSERT |127\.0\.0\.1|postgres:\/\//i);
@@ -14,7 +19,11 @@ async function expectProblem(response: Response, status: number) {
 
 describe("problem+json for bad requests", () => {
   it("answers 400 for malformed JSON and does not create anything", async () => {
-    const response = await call("/v1/auth/signup", { method: "POST", body: '{"email": "a@b.c", "password": ', headers: { "Content-Type": "application/json" } });
+    const response = await call("/v1/auth/signup", {
+      method: "POST",
+      body: '{"email": "a@b.c", "password": ',
+      headers: { "Content-Type": "application/json" },
+    });
     await expectProblem(response, 400);
   });
 
@@ -26,7 +35,11 @@ describe("problem+json for bad requests", () => {
   });
 
   it("answers 415 when the body is not sent as JSON", async () => {
-    const response = await call("/v1/auth/signin", { method: "POST", body: "email=a@b.c&password=x", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    const response = await call("/v1/auth/signin", {
+      method: "POST",
+      body: "email=a@b.c&password=x",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
     expect((await expectProblem(response, 415)).detail).toMatch(/application\/json/);
   });
 
@@ -44,7 +57,12 @@ describe("problem+json for bad requests", () => {
         else controller.close();
       },
     });
-    const response = await call("/v1/auth/signup", { method: "POST", body: stream, headers: { "Content-Type": "application/json" }, duplex: "half" } as RequestInit);
+    const response = await call("/v1/auth/signup", {
+      method: "POST",
+      body: stream,
+      headers: { "Content-Type": "application/json" },
+      duplex: "half",
+    } as RequestInit);
     await expectProblem(response, 413);
   });
 

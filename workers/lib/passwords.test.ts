@@ -7,7 +7,9 @@ describe("password hashing", () => {
   it("stores Argon2id with the configured parameters in every hash", async () => {
     const encoded = await hashPassword(strongPassword);
     expect(encoded).toMatch(
-      new RegExp(`^\\$argon2id\\$v=19\\$m=${passwordHashParams.memoryCost},t=${passwordHashParams.timeCost},p=${passwordHashParams.parallelism}\\$`),
+      new RegExp(
+        `^\\$argon2id\\$v=19\\$m=${passwordHashParams.memoryCost},t=${passwordHashParams.timeCost},p=${passwordHashParams.parallelism}\\$`,
+      ),
     );
     expect(await verifyPassword(encoded, strongPassword)).toBe(true);
     expect(await verifyPassword(encoded, `${strongPassword}!`)).toBe(false);

@@ -18,9 +18,13 @@ export async function enforceRateLimits(rules: RateLimitRule[]): Promise<void> {
   const outcomes = await Promise.all(rules.map(async (rule) => ({ rule, ...(await rule.limiter.limit({ key: rule.key })) })));
   const refused = outcomes.find((outcome) => !outcome.success);
   if (refused) {
-    throw new ApiError("too-many-requests", `Too many attempts from ${refused.rule.subject}. Wait ${refused.rule.period} seconds and try again.`, {
-      headers: { "Retry-After": String(refused.rule.period) },
-    });
+    throw new ApiError(
+      "too-many-requests",
+      `Too many attempts from ${refused.rule.subject}. Wait ${refused.rule.period} seconds and try again.`,
+      {
+        headers: { "Retry-After": String(refused.rule.period) },
+      },
+    );
   }
 }
 

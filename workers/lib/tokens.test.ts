@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import { type JWK, SignJWT, base64url, exportJWK, generateKeyPair, importJWK } from "jose";
+import { base64url, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type SignedIn, call, signUp } from "../test/helpers.ts";
+import { call, type SignedIn, signUp } from "../test/helpers.ts";
 
 /** The JWT negative suite: every token here must be refused with 401 and `WWW-Authenticate: Bearer`. */
 describe("access token verification", () => {
@@ -22,7 +22,18 @@ describe("access token verification", () => {
 
   const claims = () => ({ sid: JSON.parse(atob(viewer.accessToken.split(".")[1] ?? "")).sid as string, role: "viewer" });
 
-  function token(overrides: { header?: Record<string, unknown>; iss?: string; aud?: string; exp?: number | string; sub?: string | null; key?: CryptoKey; omit?: string[]; role?: string } = {}) {
+  function token(
+    overrides: {
+      header?: Record<string, unknown>;
+      iss?: string;
+      aud?: string;
+      exp?: number | string;
+      sub?: string | null;
+      key?: CryptoKey;
+      omit?: string[];
+      role?: string;
+    } = {},
+  ) {
     const body: Record<string, unknown> = { ...claims() };
     if (overrides.role) body.role = overrides.role;
     for (const name of overrides.omit ?? []) delete body[name];
@@ -122,7 +133,10 @@ describe("access token verification", () => {
     expect(key).toBeDefined();
     const publicKey = await importJWK(key as JWK, "ES256");
     const { jwtVerify } = await import("jose");
-    const { payload, protectedHeader } = await jwtVerify(viewer.accessToken, publicKey, { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
+    const { payload, protectedHeader } = await jwtVerify(viewer.accessToken, publicKey, {
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+    });
     expect(protectedHeader).toMatchObject({ alg: "ES256", typ: "at+jwt", kid });
     expect(payload.sub).toBe(viewer.user.id);
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBeLessThanOrEqual(900);

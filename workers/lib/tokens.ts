@@ -1,4 +1,4 @@
-import { type JWK, type JWTPayload, SignJWT, errors as joseErrors, jwtVerify } from "jose";
+import { type JWK, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import type { AuthContext } from "./app-env.ts";
 import type { Config } from "./config.ts";
 

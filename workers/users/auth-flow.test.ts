@@ -4,7 +4,14 @@ import { call, signUp, strongPassword, uniqueEmail } from "../test/helpers.ts";
 
 async function problem(response: Response) {
   expect(response.headers.get("Content-Type")).toContain("application/problem+json");
-  return (await response.json()) as { type: string; title: string; status: number; detail: string; requestId: string; errors?: { path: string; message: string }[] };
+  return (await response.json()) as {
+    type: string;
+    title: string;
+    status: number;
+    detail: string;
+    requestId: string;
+    errors?: { path: string; message: string }[];
+  };
 }
 
 describe("POST /v1/auth/signup", () => {
@@ -12,7 +19,12 @@ describe("POST /v1/auth/signup", () => {
     const email = uniqueEmail();
     const response = await call("/v1/auth/signup", { method: "POST", json: { email, password: strongPassword, name: "Ada" } });
     expect(response.status).toBe(201);
-    const body = (await response.json()) as { user: { id: string; email: string; role: string }; accessToken: string; refreshToken: string; expiresIn: number };
+    const body = (await response.json()) as {
+      user: { id: string; email: string; role: string };
+      accessToken: string;
+      refreshToken: string;
+      expiresIn: number;
+    };
     expect(body.user).toMatchObject({ email, name: "Ada", role: "viewer" });
     expect(body.expiresIn).toBeGreaterThan(0);
     expect(body.expiresIn).toBeLessThanOrEqual(900);
@@ -23,7 +35,10 @@ describe("POST /v1/auth/signup", () => {
 
   it("normalises the email: case, spaces and Unicode forms are one account", async () => {
     const local = `Zoë-${crypto.randomUUID()}`;
-    const first = await call("/v1/auth/signup", { method: "POST", json: { email: `  ${local}@Example.COM `, password: strongPassword, name: "Zoë" } });
+    const first = await call("/v1/auth/signup", {
+      method: "POST",
+      json: { email: `  ${local}@Example.COM `, password: strongPassword, name: "Zoë" },
+    });
     expect(first.status).toBe(201);
     expect(((await first.json()) as { user: { email: string } }).user.email).toBe(`${local.toLowerCase()}@example.com`);
     // The same address with a decomposed ë (e + combining diaeresis) is the same mailbox.
@@ -76,7 +91,10 @@ describe("POST /v1/auth/signup", () => {
 
   it("refuses to create an admin through the body (unknown fields are rejected, nothing is stored)", async () => {
     const email = uniqueEmail();
-    const response = await call("/v1/auth/signup", { method: "POST", json: { email, password: strongPassword, name: "Mallory", role: "admin" } });
+    const response = await call("/v1/auth/signup", {
+      method: "POST",
+      json: { email, password: strongPassword, name: "Mallory", role: "admin" },
+    });
     expect(response.status).toBe(400);
     expect((await call("/v1/auth/signin", { method: "POST", json: { email, password: strongPassword } })).status).toBe(401);
   });
@@ -125,7 +143,11 @@ describe("POST /v1/auth/signin", () => {
     const ip = `198.18.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
     const statuses: number[] = [];
     for (let i = 0; i < 22; i++) {
-      const response = await call("/v1/auth/signin", { method: "POST", json: { email: uniqueEmail(), password: "whatever password" }, headers: { "CF-Connecting-IP": ip } });
+      const response = await call("/v1/auth/signin", {
+        method: "POST",
+        json: { email: uniqueEmail(), password: "whatever password" },
+        headers: { "CF-Connecting-IP": ip },
+      });
       statuses.push(response.status);
     }
     expect(statuses.filter((status) => status === 429).length).toBe(2);
@@ -210,7 +232,12 @@ describe("POST /v1/auth/signout", () => {
 
 describe("GET /v1/me", () => {
   it("needs a bearer token", async () => {
-    for (const headers of [{}, { Authorization: "Basic dXNlcjpwYXNz" }, { Authorization: "Bearer" }, { Authorization: "Bearer not-a-jwt" }]) {
+    for (const headers of [
+      {},
+      { Authorization: "Basic dXNlcjpwYXNz" },
+      { Authorization: "Bearer" },
+      { Authorization: "Bearer not-a-jwt" },
+    ] as Record<string, string>[]) {
       const response = await call("/v1/me", { headers });
       expect(response.status).toBe(401);
       expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);

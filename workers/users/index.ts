@@ -1,6 +1,6 @@
 import { createRouter } from "../lib/app.ts";
 import { registerJwks } from "./jwks.ts";
-import { type SubscriptionReader, registerMe } from "./me.ts";
+import { registerMe, type SubscriptionReader } from "./me.ts";
 import { registerRefresh } from "./refresh.ts";
 import { registerSignin } from "./signin.ts";
 import { registerSignout } from "./signout.ts";

@@ -1,8 +1,8 @@
-import { type OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../lib/app-env.ts";
 import { requireAuth } from "../lib/auth.ts";
-import type { Services } from "../lib/services.ts";
 import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import type { Services } from "../lib/services.ts";
 import { userSchema } from "./schema.ts";
 import { getUser } from "./service.ts";
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PASSWORD_MAX, PASSWORD_MIN, emailSchema, nameSchema, normalizeEmail, passwordSchema, signupBody } from "./schema.ts";
+import { emailSchema, nameSchema, normalizeEmail, PASSWORD_MAX, PASSWORD_MIN, passwordSchema, signupBody } from "./schema.ts";
 
 /** Property-based tests of the validators: whatever a client sends, they answer and never throw. */
 describe("validators", () => {

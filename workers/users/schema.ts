@@ -9,15 +9,43 @@ export const emailSchema = z
   .string()
   .max(320, "An email address has at most 320 characters.")
   .transform(normalizeEmail)
-  .pipe(z.email({ pattern: z.regexes.unicodeEmail, error: "Enter a valid email address, like name@example.com." }).max(254, "An email address has at most 254 characters."))
+  .pipe(
+    z
+      .email({ pattern: z.regexes.unicodeEmail, error: "Enter a valid email address, like name@example.com." })
+      .max(254, "An email address has at most 254 characters."),
+  )
   .openapi({ example: "ada@example.com", type: "string", format: "email" });
 
 // A short list of the passwords attackers try first; length does the rest (NIST SP 800-63B).
 const commonPasswords = new Set([
-  "1234567890", "12345678910", "123456789a", "0123456789", "1111111111", "0000000000", "qwertyuiop",
-  "password12", "password123", "password1!", "passw0rd123", "iloveyou12", "letmein123", "welcome123",
-  "qwerty1234", "abcdefghij", "abc1234567", "1q2w3e4r5t", "q1w2e3r4t5", "administrator", "reelstream",
-  "reelstream1", "netflix123", "changeme123", "football12", "baseball12", "superman12", "trustno1234",
+  "1234567890",
+  "12345678910",
+  "123456789a",
+  "0123456789",
+  "1111111111",
+  "0000000000",
+  "qwertyuiop",
+  "password12",
+  "password123",
+  "password1!",
+  "passw0rd123",
+  "iloveyou12",
+  "letmein123",
+  "welcome123",
+  "qwerty1234",
+  "abcdefghij",
+  "abc1234567",
+  "1q2w3e4r5t",
+  "q1w2e3r4t5",
+  "administrator",
+  "reelstream",
+  "reelstream1",
+  "netflix123",
+  "changeme123",
+  "football12",
+  "baseball12",
+  "superman12",
+  "trustno1234",
 ]);
 
 export const PASSWORD_MIN = 10;
@@ -49,9 +77,7 @@ export const nameSchema = z
   )
   .openapi({ example: "Ada Lovelace", type: "string" });
 
-export const signupBody = z
-  .strictObject({ email: emailSchema, password: passwordSchema, name: nameSchema })
-  .openapi("SignupRequest");
+export const signupBody = z.strictObject({ email: emailSchema, password: passwordSchema, name: nameSchema }).openapi("SignupRequest");
 
 export const signinBody = z
   .strictObject({

@@ -1,5 +1,5 @@
 import { and, eq, isNull } from "drizzle-orm";
-import { type User, refreshTokens, sessions, users } from "../../schema/index.ts";
+import { refreshTokens, sessions, type User, users } from "../../schema/index.ts";
 import type { AuthContext } from "../lib/app-env.ts";
 import { viewerState } from "../lib/auth.ts";
 import { randomToken, sha256Hex } from "../lib/crypto.ts";
@@ -76,11 +76,7 @@ export async function signUp(
 }
 
 /** Unknown email and wrong password take the same path and the same time, and answer the same. */
-export async function signIn(
-  services: Services,
-  input: { email: string; password: string },
-  userAgent?: string,
-): Promise<IssuedTokens> {
+export async function signIn(services: Services, input: { email: string; password: string }, userAgent?: string): Promise<IssuedTokens> {
   const [user] = await services.db.select().from(users).where(eq(users.email, input.email));
   const valid = user ? await verifyPassword(user.passwordHash, input.password) : await verifyDecoy(input.password);
   if (!user || !valid) {

@@ -1,4 +1,4 @@
-import { type OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../lib/app-env.ts";
 import { problemResponses } from "../lib/openapi.ts";
 import { clientKey, enforceRateLimits } from "../lib/rate-limit.ts";
@@ -10,8 +10,7 @@ const route = createRoute({
   path: "/v1/auth/signin",
   tags: ["Users"],
   summary: "Sign in with email and password",
-  description:
-    "Throttled per account (10 attempts a minute) and per client address (20 a minute): 429 with Retry-After beyond that.",
+  description: "Throttled per account (10 attempts a minute) and per client address (20 a minute): 429 with Retry-After beyond that.",
   request: { body: { required: true, content: { "application/json": { schema: signinBody } } } },
   responses: {
     200: { description: "Signed in", content: { "application/json": { schema: authResponse } } },

@@ -1,4 +1,4 @@
-import { type OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../lib/app-env.ts";
 import { problemResponses } from "../lib/openapi.ts";
 import { authResponse, signupBody } from "./schema.ts";

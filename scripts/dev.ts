@@ -1,0 +1,120 @@
+/**
+ * `npm start`: the whole platform on one machine, no server installed.
+ * Embedded Postgres (PGlite, data kept in .reelstream/pgdata) behind the WebSocket proxy the Neon
+ * driver needs, migrations applied, then `wrangler dev` (KV, R2, Durable Objects, Queues and rate
+ * limiters simulated by miniflare) and the transcoder as a local process. Ctrl-C stops everything.
+ */
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { applyMigrations, createNodePool } from "./lib/database.ts";
+import { ensureDevVars } from "./lib/dev-vars.ts";
+import { connectDatabase, removeDevStackLock, repoRoot, runningDevStack, writeDevStackLock } from "./lib/local-stack.ts";
+import { prefixedLogger, spawnPrefixed, stopChild, waitForHttp } from "./lib/processes.ts";
+
+const port = Number(process.env.PORT ?? 8787);
+const workerUrl = `http://localhost:${port}`;
+const log = prefixedLogger("dev", "green");
+const dbLog = prefixedLogger("db", "magenta");
+
+function portIsFree(candidate: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+      .once("error", () => resolve(false))
+      .once("listening", () => server.close(() => resolve(true)))
+      .listen(candidate, "127.0.0.1");
+  });
+}
+
+async function main() {
+  const running = runningDevStack();
+  if (running) {
+    console.error(`Reelstream is already running (pid ${running.pid}) at ${running.workerUrl}, started ${running.startedAt}.`);
+    console.error(`Use that one, or stop it with Ctrl-C in its terminal (or \`kill ${running.pid}\`) before starting another.`);
+    process.exit(1);
+  }
+  if (!(await portIsFree(port))) {
+    console.error(`Port ${port} is in use by another program. Stop it, or run with PORT=<another port> npm start.`);
+    process.exit(1);
+  }
+
+  const { created } = await ensureDevVars();
+  if (created.length > 0) log(`generated development secrets in .dev.vars: ${created.join(", ")}`);
+
+  const database = await connectDatabase();
+  dbLog(`Postgres: ${database.source}${database.wsProxy ? `, Neon driver through ws://${database.wsProxy}` : ""}`);
+  const pool = createNodePool(database.url, database.wsProxy);
+  try {
+    await applyMigrations(pool);
+  } finally {
+    await pool.end();
+  }
+  dbLog("migrations applied");
+
+  writeDevStackLock({
+    pid: process.pid,
+    workerUrl,
+    databaseUrl: database.url,
+    wsProxy: database.wsProxy,
+    startedAt: new Date().toISOString(),
+  });
+
+  const node = process.execPath;
+  const vars = ["--var", `DATABASE_URL:${database.url}`];
+  if (database.wsProxy) vars.push("--var", `DATABASE_WS_PROXY:${database.wsProxy}`);
+  const children = [
+    spawnPrefixed(
+      "worker",
+      "cyan",
+      node,
+      [`${repoRoot}node_modules/wrangler/bin/wrangler.js`, "dev", "--port", String(port), "--ip", "127.0.0.1", ...vars],
+      {
+        cwd: repoRoot,
+        // No network here for the `cf` object or telemetry; miniflare uses a placeholder.
+        env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0" },
+      },
+    ),
+  ];
+  const transcoderEntry = `${repoRoot}transcoder/src/server.ts`;
+  if (existsSync(transcoderEntry)) {
+    children.push(
+      spawnPrefixed("transcoder", "yellow", node, ["--experimental-strip-types", "--no-warnings", transcoderEntry], {
+        cwd: repoRoot,
+        env: { PORT: process.env.TRANSCODER_PORT ?? "8788" },
+      }),
+    );
+  }
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log("stopping…");
+    await Promise.all(children.map((child) => stopChild(child)));
+    await database.stop();
+    removeDevStackLock();
+    log("stopped");
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+  for (const child of children) {
+    child.once("exit", (code, signal) => {
+      if (!stopping) {
+        log(`a child process exited (${signal ?? `code ${code}`}); stopping the rest`);
+        void stop(code ?? 1);
+      }
+    });
+  }
+
+  if (await waitForHttp(`${workerUrl}/health`, 120_000)) {
+    log(`Reelstream is up: ${workerUrl}  (API reference: ${workerUrl}/docs, health: ${workerUrl}/health). Ctrl-C stops everything.`);
+  } else {
+    log(`the Worker did not answer on ${workerUrl}/health within 2 minutes; see the [worker] lines above`);
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  removeDevStackLock();
+  process.exit(1);
+});

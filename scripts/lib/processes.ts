@@ -1,0 +1,68 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+
+const colors = { cyan: 36, magenta: 35, yellow: 33, green: 32, blue: 34 } as const;
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+
+/** A log function whose lines start with `[name]`, coloured on a terminal. */
+export function prefixedLogger(name: string, color: keyof typeof colors) {
+  const prefix = useColor ? `\x1b[${colors[color]}m[${name}]\x1b[0m` : `[${name}]`;
+  return (line: string) => process.stdout.write(`${prefix} ${line}\n`);
+}
+
+/** Spawns a child in its own process group, with every output line prefixed. */
+export function spawnPrefixed(
+  name: string,
+  color: keyof typeof colors,
+  command: string,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): ChildProcess {
+  const log = prefixedLogger(name, color);
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on("line", log);
+  }
+  return child;
+}
+
+/** Stops a child and everything it started (its process group), politely first. */
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Polls `url` until it answers (any status below 500) or the time is up. */
+export async function waitForHttp(url: string, timeoutMs = 60_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await response.body?.cancel();
+      if (response.status < 500) return true;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  return false;
+}
