@@ -2,28 +2,19 @@
  * `npm start`: the whole platform on one machine, no server installed.
  * Embedded Postgres (PGlite, data kept in .reelstream/pgdata) behind the WebSocket proxy the Neon
  * driver needs, migrations applied, then `wrangler dev` (KV, R2, Durable Objects, Queues and rate
- * limiters simulated by miniflare) and the transcoder as a local process. Ctrl-C stops everything.
+ * limiters simulated by miniflare, data in .reelstream/wrangler) and the transcoder as a local
+ * process. Ctrl-C stops everything.
  */
-import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { applyMigrations, createNodePool } from "./lib/database.ts";
 import { ensureDevVars } from "./lib/dev-vars.ts";
-import { connectDatabase, removeDevStackLock, repoRoot, runningDevStack, writeDevStackLock } from "./lib/local-stack.ts";
-import { prefixedLogger, spawnPrefixed, stopChild, waitForHttp } from "./lib/processes.ts";
+import { connectDatabase, removeDevStackLock, runningDevStack, stateDir, writeDevStackLock } from "./lib/local-stack.ts";
+import { prefixedLogger } from "./lib/processes.ts";
+import { portIsFree, startStack, waitForHttp } from "./lib/stack.ts";
 
 const port = Number(process.env.PORT ?? 8787);
 const workerUrl = `http://localhost:${port}`;
 const log = prefixedLogger("dev", "green");
 const dbLog = prefixedLogger("db", "magenta");
-
-function portIsFree(candidate: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-      .once("error", () => resolve(false))
-      .once("listening", () => server.close(() => resolve(true)))
-      .listen(candidate, "127.0.0.1");
-  });
-}
 
 async function main() {
   const running = runningDevStack();
@@ -57,39 +48,15 @@ async function main() {
     wsProxy: database.wsProxy,
     startedAt: new Date().toISOString(),
   });
-
-  const node = process.execPath;
-  const vars = ["--var", `DATABASE_URL:${database.url}`];
-  if (database.wsProxy) vars.push("--var", `DATABASE_WS_PROXY:${database.wsProxy}`);
-  const children = [
-    spawnPrefixed(
-      "worker",
-      "cyan",
-      node,
-      [`${repoRoot}node_modules/wrangler/bin/wrangler.js`, "dev", "--port", String(port), "--ip", "127.0.0.1", ...vars],
-      {
-        cwd: repoRoot,
-        // No network here for the `cf` object or telemetry; miniflare uses a placeholder.
-        env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0" },
-      },
-    ),
-  ];
-  const transcoderEntry = `${repoRoot}transcoder/src/server.ts`;
-  if (existsSync(transcoderEntry)) {
-    children.push(
-      spawnPrefixed("transcoder", "yellow", node, ["--experimental-strip-types", "--no-warnings", transcoderEntry], {
-        cwd: repoRoot,
-        env: { PORT: process.env.TRANSCODER_PORT ?? "8788" },
-      }),
-    );
-  }
+  const transcoderPort = Number(process.env.TRANSCODER_PORT ?? 8788);
+  const stack = await startStack({ port, database, persistTo: `${stateDir}/wrangler`, transcoderPort });
 
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     log("stopping…");
-    await Promise.all(children.map((child) => stopChild(child)));
+    await stack.stop();
     await database.stop();
     removeDevStackLock();
     log("stopped");
@@ -97,7 +64,7 @@ async function main() {
   };
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
-  for (const child of children) {
+  for (const child of stack.children) {
     child.once("exit", (code, signal) => {
       if (!stopping) {
         log(`a child process exited (${signal ?? `code ${code}`}); stopping the rest`);

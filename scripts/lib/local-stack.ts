@@ -4,7 +4,8 @@ import { startEmbeddedPostgres } from "./embedded-postgres.ts";
 import { startWsProxy } from "./ws-proxy.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-export const stateDir = `${repoRoot}.reelstream`;
+/** Local state: embedded Postgres data, miniflare's KV/R2/DO/queue data, the dev lock. */
+export const stateDir = process.env.REELSTREAM_STATE_DIR ?? `${repoRoot}.reelstream`;
 export const pgDataDir = `${stateDir}/pgdata`;
 const lockFile = `${stateDir}/dev.json`;
 

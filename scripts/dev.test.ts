@@ -1,0 +1,97 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { repoRoot } from "./lib/local-stack.ts";
+import { freePort } from "./lib/stack.ts";
+
+/** `npm start` as a newcomer runs it: a real process, real ports, real Ctrl-C. */
+describe("npm start", () => {
+  const stateDir = mkdtempSync(join(tmpdir(), "reelstream-dev-"));
+  const started: ChildProcess[] = [];
+
+  afterAll(() => {
+    for (const child of started) if (child.pid && child.exitCode === null) process.kill(child.pid, "SIGKILL");
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  function start(port: number, transcoderPort: number) {
+    const child = spawn(process.execPath, [join(repoRoot, "node_modules/tsx/dist/cli.mjs"), "scripts/dev.ts"], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        TRANSCODER_PORT: String(transcoderPort),
+        REELSTREAM_STATE_DIR: stateDir,
+        DATABASE_URL: "",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    started.push(child);
+    let output = "";
+    child.stdout?.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr?.on("data", (chunk) => {
+      output += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const until = async (pattern: RegExp, timeoutMs = 90_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(output)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output:\n${output}`);
+        if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode} before ${pattern}; output:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+    return { child, exited, until, output: () => output };
+  }
+
+  async function json(url: string, init: RequestInit = {}) {
+    const response = await fetch(url, { ...init, headers: { "Content-Type": "application/json", ...init.headers } });
+    return { status: response.status, body: response.status === 204 ? null : ((await response.json()) as Record<string, unknown>) };
+  }
+
+  it("serves the whole users flow, refuses a second instance, stops every child on Ctrl-C, and keeps accounts across restarts", async () => {
+    const [port, transcoderPort] = [await freePort(), await freePort()];
+    const base = `http://localhost:${port}`;
+    const first = start(port, transcoderPort);
+    await first.until(/Reelstream is up/);
+    expect(first.output()).toMatch(/\[db\] migrations applied/);
+    expect(first.output()).toMatch(/\[worker\]/);
+
+    expect((await json(`${base}/health`)).status).toBe(200);
+    const email = `newcomer-${Date.now()}@example.com`;
+    const password = "correct horse battery staple";
+    const signup = await json(`${base}/v1/auth/signup`, { method: "POST", body: JSON.stringify({ email, password, name: "New" }) });
+    expect(signup.status).toBe(201);
+    const signin = await json(`${base}/v1/auth/signin`, { method: "POST", body: JSON.stringify({ email, password }) });
+    expect(signin.status).toBe(200);
+    const auth = { Authorization: `Bearer ${signin.body?.accessToken}` };
+    expect((await json(`${base}/v1/me`, { headers: auth })).status).toBe(200);
+    const refreshed = await json(`${base}/v1/auth/refresh`, {
+      method: "POST",
+      body: JSON.stringify({ refreshToken: signin.body?.refreshToken }),
+    });
+    expect(refreshed.status).toBe(200);
+    const newAuth = { Authorization: `Bearer ${refreshed.body?.accessToken}` };
+    expect((await json(`${base}/v1/auth/signout`, { method: "POST", headers: newAuth })).status).toBe(204);
+    expect((await json(`${base}/v1/me`, { headers: newAuth })).status).toBe(401);
+
+    const second = start(await freePort(), await freePort());
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toMatch(/already running/);
+
+    first.child.kill("SIGINT");
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toMatch(/\[dev\] stopped/);
+    await expect(fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+
+    const again = start(port, transcoderPort);
+    await again.until(/Reelstream is up/);
+    expect((await json(`${base}/v1/auth/signin`, { method: "POST", body: JSON.stringify({ email, password }) })).status).toBe(200);
+    again.child.kill("SIGINT");
+    expect(await again.exited).toBe(0);
+  }, 240_000);
+});
