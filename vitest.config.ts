@@ -14,7 +14,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest(async () => {
             const database = await startTestDatabase();
-            console.log(`[test] Postgres: ${database.kind}, through the Neon driver via ${database.wsProxy}`);
+
             return {
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
