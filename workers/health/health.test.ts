@@ -24,3 +24,39 @@ describe("GET /health", () => {
     expect(body.checks.cache).toBe("ok");
   });
 });
+
+describe("a dependency that fails", () => {
+  it("answers 503 naming the cache when KV throws, and the rest still reports ok", async () => {
+    const handler = (await import("../index.ts")).default;
+    const brokenKv = new Proxy(env.CACHE, {
+      get: (target, property) =>
+        property === "get" ? () => Promise.reject(new Error("KV is unavailable")) : Reflect.get(target, property),
+    });
+    const response = await handler.fetch(
+      new Request("http://reelstream.test/health"),
+      { ...env, CACHE: brokenKv },
+      createExecutionContext(),
+    );
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ status: "degraded", checks: { db: "ok", cache: "error", storage: "ok", queue: "ok" } });
+  });
+
+  it("answers a route that needs the database with 503 problem+json and Retry-After, leaking nothing", async () => {
+    const handler = (await import("../index.ts")).default;
+    const response = await handler.fetch(
+      new Request("http://reelstream.test/v1/auth/signin", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ email: "someone@example.com", password: "whatever password" }),
+      }),
+      { ...env, DATABASE_URL: "postgres://postgres:postgres@127.0.0.1:9/postgres" },
+      createExecutionContext(),
+    );
+    expect(response.status).toBe(503);
+    expect(response.headers.get("Retry-After")).toBeTruthy();
+    expect(response.headers.get("Content-Type")).toContain("application/problem+json");
+    const text = await response.text();
+    expect(text).not.toMatch(/127\.0\.0\.1|postgres:|select|stack|\.ts:/i);
+    expect(JSON.parse(text)).toMatchObject({ status: 503, code: "unavailable" });
+  });
+});

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { createRouter } from "../lib/app.ts";
+import { describeForLog } from "../lib/errors.ts";
 import type { Services } from "../lib/services.ts";
 
 const checkSchema = z.enum(["ok", "error"]);
@@ -34,7 +35,7 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<"ok" 
     ]);
     return "ok";
   } catch (error) {
-    console.error(JSON.stringify({ level: "warn", msg: "health check failed", check: name, error: String(error) }));
+    console.error(JSON.stringify({ level: "warn", msg: "health check failed", check: name, error: describeForLog(error) }));
     return "error";
   } finally {
     clearTimeout(timer);

@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -93,6 +94,16 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+/**
+ * What an error says for the logs. Drizzle's own message repeats the query's parameters (emails,
+ * tokens): log the driver's cause instead.
+ */
+export function describeForLog(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof DrizzleQueryError && current.cause) current = current.cause;
+  return current instanceof Error ? `${current.name}: ${current.message}` : String(current);
+}
+
 /** `app.onError`: ApiError, then HTTPException, then the database, then a bare 500. */
 export function handleError(error: unknown, c: Context<AppEnv>): Response {
   if (error instanceof ApiError) return problemResponse(c, error);
@@ -109,7 +120,9 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
     return problemResponse(c, new ApiError(code, error.message || problems[code].title));
   }
   if (isDatabaseUnavailable(error)) {
-    console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), msg: "database unavailable", error: String(error) }));
+    console.error(
+      JSON.stringify({ level: "error", requestId: c.get("requestId"), msg: "database unavailable", error: describeForLog(error) }),
+    );
     return problemResponse(
       c,
       new ApiError("unavailable", "The database cannot be reached right now. Try again in a few seconds.", {
@@ -122,7 +135,8 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
       level: "error",
       requestId: c.get("requestId"),
       msg: "unhandled error",
-      error: error instanceof Error ? `${error.name}: ${error.message}\n${error.stack}` : String(error),
+      error: describeForLog(error),
+      stack: error instanceof Error && !(error instanceof DrizzleQueryError) ? error.stack : undefined,
     }),
   );
   return problemResponse(c, new ApiError("internal", "Something went wrong on our side. The request id helps us find it."));
