@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateSigningKeys } from "../scripts/lib/dev-keys.ts";
 import { applyMigrations, createNodePool } from "../scripts/lib/database.ts";
+import { generateSigningKeys } from "../scripts/lib/dev-keys.ts";
 import { startEmbeddedPostgres } from "../scripts/lib/embedded-postgres.ts";
-import { type RunningStack, freePort, startStack, waitForHttp } from "../scripts/lib/stack.ts";
+import { freePort, type RunningStack, startStack, waitForHttp } from "../scripts/lib/stack.ts";
 import { startWsProxy } from "../scripts/lib/ws-proxy.ts";
 
 export function percentile(sorted: number[], p: number): number {
@@ -14,7 +14,12 @@ export function percentile(sorted: number[], p: number): number {
 
 export function summarize(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+  };
 }
 
 /** A progress line that rewrites itself on a terminal and prints every step elsewhere. */

@@ -27,8 +27,14 @@ function row(label: string, samples: number[]) {
 }
 
 async function pbkdf2(iterations: number) {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("correct horse battery staple"), "PBKDF2", false, ["deriveBits"]);
-  await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: crypto.getRandomValues(new Uint8Array(16)), iterations }, key, 256);
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("correct horse battery staple"), "PBKDF2", false, [
+    "deriveBits",
+  ]);
+  await crypto.subtle.deriveBits(
+    { name: "PBKDF2", hash: "SHA-256", salt: crypto.getRandomValues(new Uint8Array(16)), iterations },
+    key,
+    256,
+  );
 }
 
 async function cpuPerHash() {
@@ -50,7 +56,9 @@ async function cpuPerHash() {
   const b = row("PBKDF2-SHA256 100,000 (Workers' ceiling)", p100k);
   const c = row("PBKDF2-SHA256 600,000 (OWASP)", p600k);
   console.log(`Argon2id / PBKDF2-100k: ${(a.p50 / b.p50).toFixed(2)}x   Argon2id / PBKDF2-600k: ${(a.p50 / c.p50).toFixed(2)}x`);
-  console.log(`RSS growth for the Argon2 instance: ${((process.memoryUsage().rss - rssBefore) / 2 ** 20).toFixed(1)} MiB (19 MiB of it is the Argon2 memory block)`);
+  console.log(
+    `RSS growth for the Argon2 instance: ${((process.memoryUsage().rss - rssBefore) / 2 ** 20).toFixed(1)} MiB (19 MiB of it is the Argon2 memory block)`,
+  );
 }
 
 async function signinTiming() {
@@ -58,7 +66,11 @@ async function signinTiming() {
   const stack = await startBenchStack();
   try {
     const post = (path: string, body: unknown, ip: string) =>
-      fetch(`${stack.url}${path}`, { method: "POST", headers: { "Content-Type": "application/json", "CF-Connecting-IP": ip }, body: JSON.stringify(body) });
+      fetch(`${stack.url}${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": ip },
+        body: JSON.stringify(body),
+      });
     const password = "correct horse battery staple";
     const accounts: string[] = [];
     for (let i = 0; i < signins; i++) {
@@ -74,8 +86,19 @@ async function signinTiming() {
     // Interleaved, one attempt per account and address, so no rate limit is reached.
     for (let i = 0; i < signins; i++) {
       const account = accounts[i] ?? "";
-      wrong.push(await time(async () => void (await (await post("/v1/auth/signin", { email: account, password: "wrong password!" }, `10.8.1.${i}`)).text())));
-      unknown.push(await time(async () => void (await (await post("/v1/auth/signin", { email: `nobody-${i}@example.com`, password: "wrong password!" }, `10.8.2.${i}`)).text())));
+      wrong.push(
+        await time(
+          async () => void (await (await post("/v1/auth/signin", { email: account, password: "wrong password!" }, `10.8.1.${i}`)).text()),
+        ),
+      );
+      unknown.push(
+        await time(
+          async () =>
+            void (await (
+              await post("/v1/auth/signin", { email: `nobody-${i}@example.com`, password: "wrong password!" }, `10.8.2.${i}`)
+            ).text()),
+        ),
+      );
       baseline.push(await time(async () => void (await (await fetch(`${stack.url}/.well-known/jwks.json`)).text())));
       progress("sign-ins", i + 1, signins);
     }

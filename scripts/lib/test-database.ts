@@ -41,7 +41,9 @@ async function createTestDatabase(): Promise<TestDatabase> {
   } finally {
     await pool.end();
   }
-  console.log(`[test] Postgres: ${external ? "TEST_DATABASE_URL (a PostgreSQL server)" : "embedded PGlite"}, Neon driver via ws://${proxy.address}`);
+  console.log(
+    `[test] Postgres: ${external ? "TEST_DATABASE_URL (a PostgreSQL server)" : "embedded PGlite"}, Neon driver via ws://${proxy.address}`,
+  );
   return {
     url,
     wsProxy: proxy.address,
