@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { check, doublePrecision, index, integer, jsonb, pgTable, real, text, timestamp } from "drizzle-orm/pg-core";
+import { tsvector } from "../search/columns.ts";
 
 /** A video's life: created by an admin, uploaded, queued, transcoded, then listed; or failed. */
 export const videoStates = ["awaiting-upload", "uploading", "queued", "transcoding", "ready", "failed"] as const;
@@ -51,20 +52,24 @@ export const videos = pgTable(
     publishedAt: timestamp("published_at", { withTimezone: true, precision: 3 }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * Search document, kept in step with every write by the `videos_search_sync` trigger
+     * (migration `search_trigger`): title (weight A) above cast (B) above genres (C) above summary (D).
+     */
+    searchDocument: tsvector("search_document"),
+    /** Title, cast and genres as one lower-case string, for trigram (typo) matching. Trigger-maintained. */
+    searchText: text("search_text"),
   },
   (table) => [
     // The catalog, newest first: `GET /v1/videos` and the home page's rows read only this index.
-    index("videos_catalog_idx")
-      .on(table.publishedAt.desc(), table.id.desc())
-      .where(sql`${table.state} = 'ready'`),
+    index("videos_catalog_idx").on(table.publishedAt.desc(), table.id.desc()).where(sql`${table.state} = 'ready'`),
     // `?genre=` and the home page's genre rows: `genres @> array[$1]` over listed videos.
-    index("videos_genres_idx")
-      .using("gin", table.genres)
-      .where(sql`${table.state} = 'ready'`),
-    check(
-      "videos_state_check",
-      sql`${table.state} in ('awaiting-upload', 'uploading', 'queued', 'transcoding', 'ready', 'failed')`,
-    ),
+    index("videos_genres_idx").using("gin", table.genres).where(sql`${table.state} = 'ready'`),
+    // Full-text search over listed videos (`@@`).
+    index("videos_search_document_idx").using("gin", table.searchDocument).where(sql`${table.state} = 'ready'`),
+    // Typos and partial words: trigram similarity (`<%`, `word_similarity`) over listed videos.
+    index("videos_search_text_trgm_idx").using("gin", sql`${table.searchText} gin_trgm_ops`).where(sql`${table.state} = 'ready'`),
+    check("videos_state_check", sql`${table.state} in ('awaiting-upload', 'uploading', 'queued', 'transcoding', 'ready', 'failed')`),
     check("videos_ready_published_check", sql`${table.state} <> 'ready' or ${table.publishedAt} is not null`),
     check("videos_progress_check", sql`${table.progress} is null or (${table.progress} >= 0 and ${table.progress} <= 1)`),
   ],
