@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { generateSigningKeys } from "./scripts/lib/dev-keys.ts";
+import { generateMediaSigningKeys, generateSigningKeys } from "./scripts/lib/dev-keys.ts";
 import { startTestDatabase } from "./scripts/lib/test-database.ts";
 
 /**
@@ -23,6 +23,11 @@ export default defineConfig({
                   DATABASE_URL: database.url,
                   DATABASE_WS_PROXY: database.wsProxy,
                   JWT_SIGNING_KEYS: await generateSigningKeys("test-key-1"),
+                  // Two media keys: the first signs, the second only verifies (rotation tests).
+                  MEDIA_SIGNING_KEYS: JSON.stringify({
+                    keys: [...JSON.parse(generateMediaSigningKeys("media-new")).keys, ...JSON.parse(generateMediaSigningKeys("media-old")).keys],
+                  }),
+                  STREAM_LEASE_SECONDS: "30",
                 },
               },
             };
@@ -39,7 +44,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["transcoder/**/*.test.ts", "scripts/**/*.test.ts"],
+          include: ["transcoder/**/*.test.ts", "scripts/**/*.test.ts", "e2e/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
         },

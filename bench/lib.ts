@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyMigrations, createNodePool } from "../scripts/lib/database.ts";
-import { generateSigningKeys } from "../scripts/lib/dev-keys.ts";
+import { generateMediaSigningKeys, generateSigningKeys } from "../scripts/lib/dev-keys.ts";
 import { startEmbeddedPostgres } from "../scripts/lib/embedded-postgres.ts";
 import { freePort, type RunningStack, startStack, waitForHttp } from "../scripts/lib/stack.ts";
 import { startWsProxy } from "../scripts/lib/ws-proxy.ts";
@@ -45,7 +45,7 @@ export async function startBenchStack(vars: Record<string, string> = {}): Promis
     transcoderPort: await freePort(),
     database: { url: pg.url, wsProxy: proxy.address, source: "bench PGlite", stop: async () => {} },
     persistTo,
-    vars: { JWT_SIGNING_KEYS: await generateSigningKeys("bench"), ...vars },
+    vars: { JWT_SIGNING_KEYS: await generateSigningKeys("bench"), MEDIA_SIGNING_KEYS: generateMediaSigningKeys("bench"), ...vars },
   });
   if (!(await waitForHttp(`${stack.url}/health`, 120_000))) throw new Error("the bench Worker did not start");
   return {

@@ -10,6 +10,12 @@ interface ReelstreamSecrets {
   DATABASE_WS_PROXY?: string;
   /** JSON `{ "keys": [private ES256 JWKs with kid] }`; the first signs, all verify. Secret. */
   JWT_SIGNING_KEYS: string;
+  /** JSON `{ "keys": [{ "kid", "secret" (base64url, >= 32 bytes) }] }`: HMAC keys of media URLs; the first signs, all verify. Secret. */
+  MEDIA_SIGNING_KEYS: string;
+  /** Lifetime of a signed media URL in seconds (default 14400). */
+  MEDIA_TOKEN_TTL_SECONDS?: string;
+  /** A screen lease without a progress heartbeat for this long is released (default 45). */
+  STREAM_LEASE_SECONDS?: string;
 }
 
 interface Env extends ReelstreamSecrets {}

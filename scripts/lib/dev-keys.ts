@@ -6,3 +6,9 @@ export async function generateSigningKeys(kid = `dev-${new Date().toISOString().
   const jwk = await exportJWK(privateKey);
   return JSON.stringify({ keys: [{ ...jwk, kid, alg: "ES256" }] });
 }
+
+/** A fresh HMAC key set in the shape `MEDIA_SIGNING_KEYS` expects (32 random bytes, base64url). */
+export function generateMediaSigningKeys(kid = `media-${crypto.randomUUID().slice(0, 8)}`): string {
+  const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+  return JSON.stringify({ keys: [{ kid, secret }] });
+}

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { generateSigningKeys } from "./dev-keys.ts";
+import { generateMediaSigningKeys, generateSigningKeys } from "./dev-keys.ts";
 import { repoRoot } from "./local-stack.ts";
 
 const devVarsPath = `${repoRoot}.dev.vars`;
@@ -22,6 +22,7 @@ export async function ensureDevVars(): Promise<{ created: string[] }> {
   const vars = parse(existing);
   const generators: Record<string, () => Promise<string>> = {
     JWT_SIGNING_KEYS: () => generateSigningKeys(),
+    MEDIA_SIGNING_KEYS: async () => generateMediaSigningKeys(),
   };
   const created: string[] = [];
   for (const [name, generate] of Object.entries(generators)) {

@@ -10,6 +10,12 @@ const privateJwk = z.looseObject({
   d: z.string(),
 });
 
+/** An HMAC key for media URLs: `secret` is base64url of at least 32 random bytes. */
+const mediaKey = z.object({
+  kid: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "a media key's kid is 1-32 characters of [A-Za-z0-9_-]"),
+  secret: z.string().regex(/^[A-Za-z0-9_-]{43,}$/, "a media key's secret is base64url of at least 32 bytes"),
+});
+
 const configSchema = z.object({
   APP_ENV: z.enum(["development", "test", "production"]),
   PUBLIC_BASE_URL: z.url(),
@@ -37,6 +43,22 @@ const configSchema = z.object({
       }
     })
     .pipe(z.object({ keys: z.array(privateJwk).min(1) })),
+  MEDIA_SIGNING_KEYS: z
+    .string()
+    .min(1, "MEDIA_SIGNING_KEYS is not set (a secret; see README Configuration)")
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "MEDIA_SIGNING_KEYS is not JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.object({ keys: z.array(mediaKey).min(1) })),
+  // Media tokens: minutes to hours (README "Playback": what bounds sign-out and a lapsed plan).
+  MEDIA_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(14400),
+  // A screen lease without a progress heartbeat for this long is released ("tens of seconds").
+  STREAM_LEASE_SECONDS: z.coerce.number().int().min(10).max(600).default(45),
 });
 
 export interface SigningKey {
@@ -46,10 +68,17 @@ export interface SigningKey {
   publicJwk: JWK;
 }
 
-export type Config = Omit<z.output<typeof configSchema>, "JWT_SIGNING_KEYS"> & {
+export interface MediaSigningKey {
+  kid: string;
+  key: CryptoKey;
+}
+
+export type Config = Omit<z.output<typeof configSchema>, "JWT_SIGNING_KEYS" | "MEDIA_SIGNING_KEYS"> & {
   databaseReadUrl: string;
   /** First key signs; every key verifies (rotation: add the new key first, drop the old one after the token TTL). */
   signingKeys: SigningKey[];
+  /** HMAC-SHA256 keys of media URLs; the first signs, all verify (same rotation as `signingKeys`). */
+  mediaSigningKeys: MediaSigningKey[];
 };
 
 // Parsed once per env object (once per isolate in production); it holds keys, never connections.
@@ -71,7 +100,7 @@ async function parseConfig(env: Env): Promise<Config> {
   if (!result.success) {
     throw new Error(`invalid configuration: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   }
-  const { JWT_SIGNING_KEYS, ...rest } = result.data;
+  const { JWT_SIGNING_KEYS, MEDIA_SIGNING_KEYS, ...rest } = result.data;
   const signingKeys = await Promise.all(
     JWT_SIGNING_KEYS.keys.map(async (jwk) => {
       const { d: _private, ...publicJwk } = jwk;
@@ -84,5 +113,16 @@ async function parseConfig(env: Env): Promise<Config> {
       };
     }),
   );
-  return { ...rest, databaseReadUrl: rest.DATABASE_READ_URL ?? rest.DATABASE_URL, signingKeys };
+  const mediaSigningKeys = await Promise.all(
+    MEDIA_SIGNING_KEYS.keys.map(async ({ kid, secret }) => ({
+      kid,
+      key: await crypto.subtle.importKey("raw", base64UrlBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
+    })),
+  );
+  return { ...rest, databaseReadUrl: rest.DATABASE_READ_URL ?? rest.DATABASE_URL, signingKeys, mediaSigningKeys };
+}
+
+function base64UrlBytes(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
 }
