@@ -4,3 +4,4 @@ export * from "./sessions/index.ts";
 export * from "./subscriptions/index.ts";
 export * from "./users/index.ts";
 export * from "./videos/index.ts";
+export * from "./watch-progress/index.ts";
