@@ -7,7 +7,10 @@ import { ApiError, handleError, problemResponse } from "./lib/errors.ts";
 import { allowedMethods } from "./lib/method-not-allowed.ts";
 import { initServices } from "./lib/services.ts";
 import { handleQueueBatch, type QueueMessage } from "./queue.ts";
+import { createSearchRouter } from "./search/index.ts";
+import { createSubscriptionsRouter, getSubscription } from "./subscriptions/index.ts";
 import { createUsersRouter } from "./users/index.ts";
+import { createVideosRouter } from "./videos/index.ts";
 
 export { ViewerState } from "../durable-objects/viewer-state.ts";
 
@@ -33,7 +36,11 @@ export function createApp() {
   app.use("*", initServices);
 
   app.route("/", createHealthRouter());
-  app.route("/", createUsersRouter({ subscriptionOf: async () => null }));
+  app.route("/", createUsersRouter({ subscriptionOf: (services, userId) => getSubscription(services.db, userId) }));
+  app.route("/", createSubscriptionsRouter());
+  // The playback service supplies the continue-watching row once it records progress.
+  app.route("/", createVideosRouter({ continueWatching: async () => [] }));
+  app.route("/", createSearchRouter());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/openapi.json", (c) => ({

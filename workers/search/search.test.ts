@@ -1,0 +1,204 @@
+import { describe, expect, it } from "vitest";
+import { videos } from "../../schema/index.ts";
+import { insertReadyVideos, problemOf, signUpAdmin, uniqueGenre, withDatabase } from "../test/catalog.ts";
+import { call, signUp } from "../test/helpers.ts";
+import { newVideoId } from "../videos/documents.ts";
+
+/** A made-up word no other test uses: letters only, so it is one search term. */
+function nonsenseWord(length = 10): string {
+  const letters = "bcdfghjklmnpqrstvwxz";
+  return Array.from(crypto.getRandomValues(new Uint8Array(length)), (byte) => letters[byte % letters.length]).join("");
+}
+
+type Page = { items: { id: string; title: string; score: number }[]; nextCursor: string | null };
+
+async function search(token: string, params: Record<string, string>): Promise<Page> {
+  const response = await call(`/v1/search?${new URLSearchParams(params)}`, { token });
+  expect(response.status, await response.clone().text()).toBe(200);
+  return response.json();
+}
+
+describe("GET /v1/search", () => {
+  it("ranks a title match above a cast match above a summary match", async () => {
+    const { accessToken } = await signUp();
+    const word = nonsenseWord();
+    const genre = uniqueGenre();
+    const [inSummary] = await insertReadyVideos(1, {
+      genres: [genre],
+      title: () => "Plain title",
+      summary: `A story about ${word} and more.`,
+    });
+    const [inCast] = await insertReadyVideos(1, { genres: [genre], title: () => "Another title", cast: [`Ada ${word}`] });
+    const [inTitle] = await insertReadyVideos(1, { genres: [genre], title: () => `The ${word} affair` });
+    const page = await search(accessToken, { q: word });
+    expect(page.items.map((item) => item.id)).toEqual([inTitle?.id, inCast?.id, inSummary?.id]);
+    const scores = page.items.map((item) => item.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    expect(page.items[0]).toMatchObject({ title: `The ${word} affair`, genres: [genre] });
+  });
+
+  it("finds cast members and genres", async () => {
+    const { accessToken } = await signUp();
+    const surname = nonsenseWord();
+    const genre = uniqueGenre("noir");
+    const [video] = await insertReadyVideos(1, { genres: [genre], cast: [`Mira ${surname}`] });
+    expect((await search(accessToken, { q: `mira ${surname}` })).items.map((item) => item.id)).toContain(video?.id);
+    expect((await search(accessToken, { q: genre })).items.map((item) => item.id)).toEqual([video?.id]);
+  });
+
+  it("tolerates typos of one and two letters, and matches prefixes as the user types", async () => {
+    const { accessToken } = await signUp();
+    const word = nonsenseWord(12);
+    const [video] = await insertReadyVideos(1, { genres: [uniqueGenre()], title: () => `${word} returns` });
+    const oneLetter = `${word.slice(0, 5)}${word.slice(6)}`; // a letter dropped
+    const twoLetters = `${word.slice(0, 3)}a${word.slice(4, 8)}e${word.slice(9)}`; // two letters replaced
+    for (const q of [oneLetter, twoLetters, word.slice(0, 4), word.slice(0, 7), `${word.toUpperCase()} RET`]) {
+      expect(
+        (await search(accessToken, { q })).items.map((item) => item.id),
+        q,
+      ).toContain(video?.id);
+    }
+  });
+
+  it("stems English words in titles and summaries", async () => {
+    const { accessToken } = await signUp();
+    const word = nonsenseWord();
+    const [video] = await insertReadyVideos(1, { genres: [uniqueGenre()], title: () => `Running with ${word}` });
+    expect((await search(accessToken, { q: `run ${word}` })).items.map((item) => item.id)).toContain(video?.id);
+  });
+
+  it("lists only ready videos and honours the genre filter", async () => {
+    const { accessToken } = await signUp();
+    const word = nonsenseWord();
+    const [drama, comedy] = [uniqueGenre("drama"), uniqueGenre("comedy")];
+    const [a] = await insertReadyVideos(1, { genres: [drama], title: () => `${word} one` });
+    const [b] = await insertReadyVideos(1, { genres: [comedy], title: () => `${word} two` });
+    await withDatabase((db) =>
+      db
+        .insert(videos)
+        .values({
+          id: newVideoId(),
+          title: `${word} unreleased`,
+          summary: "Not yet.",
+          releaseYear: 2024,
+          genres: [drama],
+          state: "transcoding",
+        }),
+    );
+    const all = await search(accessToken, { q: word });
+    expect(all.items.map((item) => item.id).sort()).toEqual([a?.id, b?.id].sort());
+    expect((await search(accessToken, { q: word, genre: drama.toUpperCase() })).items.map((item) => item.id)).toEqual([a?.id]);
+  });
+
+  it("pages through ranked results without repeating or skipping", async () => {
+    const { accessToken } = await signUp();
+    const word = nonsenseWord();
+    const inserted = await insertReadyVideos(27, {
+      genres: [uniqueGenre()],
+      title: (i) => `${word} episode ${i}`,
+      summary: "A generated episode.",
+    });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: Page = await search(accessToken, { q: word, limit: "10", ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((item) => item.id));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(3);
+    expect(new Set(seen).size).toBe(27);
+    expect(seen.sort()).toEqual(inserted.map((video) => video.id).sort());
+  });
+
+  it("refuses a tampered cursor, or one from another search, with 400", async () => {
+    const { accessToken } = await signUp();
+    const word = nonsenseWord();
+    await insertReadyVideos(3, { genres: [uniqueGenre()], title: (i) => `${word} ${i}` });
+    const first = await search(accessToken, { q: word, limit: "1" });
+    expect(first.nextCursor).toBeTruthy();
+    const cursor = first.nextCursor ?? "";
+    const tampered = `${cursor.slice(0, 5)}${cursor[5] === "A" ? "B" : "A"}${cursor.slice(6)}`;
+    for (const [q, bad] of [
+      [word, tampered],
+      [word, "not-a-cursor"],
+      [`${word} other`, cursor],
+    ] as const) {
+      const response = await call(`/v1/search?${new URLSearchParams({ q, cursor: bad })}`, { token: accessToken });
+      expect(response.status).toBe(400);
+      expect((await problemOf(response)).errors?.[0]?.path).toBe("cursor");
+    }
+  });
+
+  it("answers 400 for an empty, blank or over-long query, and for a limit outside 1-50", async () => {
+    const { accessToken } = await signUp();
+    for (const query of ["q=", "q=%20%20%09", `q=${"a".repeat(201)}`, "", "q=x&limit=0", "q=x&limit=51", "q=x&limit=ten"]) {
+      const response = await call(`/v1/search?${query}`, { token: accessToken });
+      expect(response.status, query).toBe(400);
+      expect((await problemOf(response)).errors?.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("treats operators, quotes, backslashes and SQL as harmless text", async () => {
+    const { accessToken } = await signUp();
+    const word = nonsenseWord();
+    const [video] = await insertReadyVideos(1, { genres: [uniqueGenre()], title: () => `${word} it's "quoted"` });
+    const hostile = [
+      "' OR 1=1 --",
+      "'; DROP TABLE videos; --",
+      "a & b | !c <-> d:*",
+      "\\",
+      "\\\\'\"",
+      "(((",
+      "!!!",
+      ":*",
+      "%_%",
+      "$1",
+      "\u0000",
+      "🎬🍿",
+      "title:* & (x | y)",
+      `${word}' AND 1=1`,
+      `${word}:*|!`,
+      "null NULL",
+      "{a,b}",
+    ];
+    for (const q of hostile) {
+      const response = await call(`/v1/search?${new URLSearchParams({ q })}`, { token: accessToken });
+      expect([200, 400], q).toContain(response.status);
+      if (response.status === 200) expect(Array.isArray(((await response.json()) as Page).items)).toBe(true);
+    }
+    expect((await search(accessToken, { q: `${word}' AND 1=1` })).items.map((item) => item.id)).toContain(video?.id);
+    const [nullTitled] = await insertReadyVideos(1, { genres: [uniqueGenre()], title: () => `Null ${word}` });
+    expect((await search(accessToken, { q: `null ${word}` })).items.map((item) => item.id)).toContain(nullTitled?.id);
+    const stillThere = await withDatabase((db) => db.select({ id: videos.id }).from(videos).limit(1));
+    expect(stillThere.length).toBe(1);
+  });
+
+  it("sees an admin's edit and deletion on the very next search", async () => {
+    const admin = await signUpAdmin();
+    const viewer = await signUp();
+    const [before, after] = [nonsenseWord(), nonsenseWord()];
+    const [video] = await insertReadyVideos(1, { genres: [uniqueGenre()], title: () => `${before} chronicles` });
+    expect((await search(viewer.accessToken, { q: before })).items.map((item) => item.id)).toEqual([video?.id]);
+
+    const edit = await call(`/v1/admin/videos/${video?.id}`, {
+      method: "PATCH",
+      token: admin.accessToken,
+      json: { title: `${after} chronicles` },
+    });
+    expect(edit.status).toBe(200);
+    expect((await search(viewer.accessToken, { q: after })).items.map((item) => item.id)).toEqual([video?.id]);
+    expect((await search(viewer.accessToken, { q: before })).items).toEqual([]);
+
+    const removal = await call(`/v1/admin/videos/${video?.id}`, { method: "DELETE", token: admin.accessToken });
+    expect(removal.status).toBe(204);
+    expect((await search(viewer.accessToken, { q: after })).items).toEqual([]);
+  });
+
+  it("needs a signed-in viewer", async () => {
+    const response = await call("/v1/search?q=anything");
+    expect(response.status).toBe(401);
+    expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
+  });
+});

@@ -1,0 +1,33 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/app-env.ts";
+import { requireAuth } from "../lib/auth.ts";
+import { requestCache } from "../lib/cache.ts";
+import { catalogRateLimit } from "../lib/catalog-rate-limit.ts";
+import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import { searchPageSchema, searchQuery } from "./schema.ts";
+import { searchVideos } from "./service.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/search",
+  tags: ["Search"],
+  summary: "Search titles, summaries, cast and genres",
+  description:
+    "Ranked (title above cast above genres above summary), typo-tolerant, prefix-matching for search-as-you-type. Only ready " +
+    "videos. Follow `nextCursor` with the same `q` and `genre`. Rate limited per account and per client (429 with Retry-After).",
+  security: bearerSecurity,
+  middleware: [requireAuth, catalogRateLimit] as const,
+  request: { query: searchQuery },
+  responses: {
+    200: { description: "A page of results, best first", content: { "application/json": { schema: searchPageSchema } } },
+    ...problemResponses(400, 401, 429, 503),
+  },
+});
+
+export function registerSearch(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const page = await searchVideos(c.get("services"), requestCache(c), c.env, c.req.valid("query"));
+    c.header("Cache-Control", "private, max-age=0");
+    return c.json(page, 200);
+  });
+}

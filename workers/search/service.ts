@@ -1,0 +1,144 @@
+import { sql } from "drizzle-orm";
+import { z } from "zod";
+import { searchWords, type Video, videos } from "../../schema/index.ts";
+import type { Cache } from "../lib/cache.ts";
+import { sha256Hex } from "../lib/crypto.ts";
+import { cursorCodec } from "../lib/cursor.ts";
+import type { Database } from "../lib/db.ts";
+import { withDatabaseTimeout } from "../lib/db-timeout.ts";
+import { ApiError } from "../lib/errors.ts";
+import type { Services } from "../lib/services.ts";
+import { toVideoSummary } from "../videos/documents.ts";
+import { catalogReadDb } from "../videos/service.ts";
+import { type SearchPage, searchTerms } from "./schema.ts";
+
+/** Ranking weights of the tsvector's labels {D, C, B, A}: summary, genres, cast, title. */
+const RANK_WEIGHTS = "{0.1, 0.25, 0.5, 1.0}";
+
+const searchCursorPayload = z.object({
+  /** Score of the last item, as the decimal string Postgres returned (exact, no float rounding). */
+  s: z.string().regex(/^-?\d+(\.\d+)?$/),
+  i: z.string().max(64),
+  /** Which search the cursor belongs to: a cursor of another query or genre is refused. */
+  h: z.string().length(16),
+});
+
+interface RankedRow {
+  video: Video;
+  score: string;
+}
+
+/**
+ * One statement, three steps:
+ * 1. each term gets its spelling corrections: dictionary words (`search_words`) that share
+ *    trigrams with it (`%`, GIN index) within an edit distance of 1 (terms of 4-5 letters) or 2
+ *    (6 and more); shorter terms are taken as typed;
+ * 2. a tsquery ANDs the terms, each as a prefix (`term:*`, search-as-you-type) ORed with its
+ *    corrections, in both the English (stemmed) and the simple configuration;
+ * 3. candidates match that tsquery (`@@`, GIN index on the weighted document) or contain a term
+ *    as a close partial word (`<%`, trigram GIN index). The score adds the weighted full-text rank
+ *    (title A > cast B > genres C > summary D), the title's word similarity (title hits first) and
+ *    the rest's; ties break on id, which keeps the order total for keyset pagination.
+ * Terms hold only letters and digits (see `searchTerms`) and are quoted as tsquery literals, so
+ * no input changes the query's shape.
+ */
+async function rankedSearch(
+  db: Database,
+  query: { terms: string[]; text: string; genre?: string; limit: number; after?: { score: string; id: string } },
+): Promise<RankedRow[]> {
+  // A Postgres array literal; terms hold no quotes, commas or braces, and quoting keeps `null` a word.
+  const terms = sql`${`{${query.terms.map((term) => `"${term}"`).join(",")}}`}::text[]`;
+  const fuzzy = query.terms.filter((term) => term.length >= 3).map((term) => sql`${term} <% ${videos.searchText}`);
+  const score = sql`round((
+      ts_rank(${RANK_WEIGHTS}::float4[], ${videos.searchDocument}, q.tsq) * 4
+      + word_similarity(${query.text}, lower(${videos.title})) * 2
+      + word_similarity(${query.text}, ${videos.searchText}) * 0.5
+    )::numeric, 6)`;
+  const statement = sql`
+    with terms as (
+      select term, ord from unnest(${terms}) with ordinality as t(term, ord)
+    ), corrected as (
+      select ord, '(' || quote_literal(term) || ':*' || coalesce((
+        select string_agg(' | ' || quote_literal(w.word), '' order by levenshtein(w.word, term), w.word)
+        from (
+          select word from ${searchWords}
+          where length(term) >= 4 and word % term and word <> term
+            and levenshtein(word, term) <= case when length(term) >= 6 then 2 else 1 end
+          order by levenshtein(word, term), word
+          limit 3
+        ) as w
+      ), '') || ')' as clause
+      from terms
+    ), q as (
+      select to_tsquery('english', string_agg(clause, ' & ' order by ord))
+          || to_tsquery('simple', string_agg(clause, ' & ' order by ord)) as tsq
+      from corrected
+    ), ranked as (
+      select ${videos}.*, ${score} as score
+      from ${videos}, q
+      where ${videos.state} = 'ready'
+        and (${sql.join([sql`${videos.searchDocument} @@ q.tsq`, ...fuzzy], sql` or `)})
+        ${query.genre ? sql`and ${videos.genres} @> array[${query.genre}]::text[]` : sql``}
+    )
+    select * from ranked
+    ${query.after ? sql`where (ranked.score, ranked.id) < (${query.after.score}::numeric, ${query.after.id})` : sql``}
+    order by ranked.score desc, ranked.id desc
+    limit ${query.limit}`;
+  const result = await withDatabaseTimeout(db.execute(statement), "search videos");
+  return result.rows.map((row) => ({ video: rowToVideo(row), score: String(row.score) }));
+}
+
+/** `db.execute` returns column names as stored; map them back to the table's typed shape. */
+function rowToVideo(row: Record<string, unknown>): Video {
+  const columns = videos as unknown as Record<string, { name: string; mapFromDriverValue?: (value: unknown) => unknown }>;
+  const video: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(columns)) {
+    if (!column || typeof column !== "object" || typeof column.name !== "string") continue;
+    const value = row[column.name];
+    video[key] = value !== null && value !== undefined && column.mapFromDriverValue ? column.mapFromDriverValue(value) : value;
+  }
+  return video as Video;
+}
+
+/**
+ * Ranked, typo-tolerant search over listed videos. Reads the replica, or the primary right after
+ * a catalog change, so an edit is searchable and a deletion gone on the next search.
+ */
+export async function searchVideos(
+  services: Services,
+  cache: Cache,
+  env: Env,
+  query: { q: string; limit: number; genre?: string; cursor?: string },
+): Promise<SearchPage> {
+  const terms = searchTerms(query.q);
+  const text = terms.join(" ");
+  const fingerprint = (await sha256Hex(`${text}\u0000${query.genre ?? ""}`)).slice(0, 16);
+  const cursors = cursorCodec(env, "search", searchCursorPayload);
+  const after = query.cursor ? await cursors.decode(query.cursor) : undefined;
+  if (after && after.h !== fingerprint) {
+    throw new ApiError(
+      "bad-request",
+      "This cursor belongs to another search. Send the same q and genre as the first page, or leave cursor out.",
+      {
+        errors: [{ path: "cursor", message: "Not a cursor of this search." }],
+      },
+    );
+  }
+  // Only punctuation: nothing to search for, and nothing matches.
+  if (terms.length === 0) return { items: [], nextCursor: null };
+
+  const rows = await rankedSearch(await catalogReadDb(services, cache), {
+    terms,
+    text,
+    genre: query.genre,
+    limit: query.limit + 1,
+    after: after && { score: after.s, id: after.i },
+  });
+  const items = rows.slice(0, query.limit);
+  const last = items.at(-1);
+  const nextCursor = rows.length > query.limit && last ? await cursors.encode({ s: last.score, i: last.video.id, h: fingerprint }) : null;
+  return {
+    items: items.map(({ video, score }) => ({ ...toVideoSummary(services.config, video), score: Number(score) })),
+    nextCursor,
+  };
+}

@@ -1,0 +1,279 @@
+import { and, arrayContains, desc, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import { type Rendition, type Video, videos } from "../../schema/index.ts";
+import { type Cache, cacheKeys, readThrough } from "../lib/cache.ts";
+import { cursorCodec } from "../lib/cursor.ts";
+import type { Database } from "../lib/db.ts";
+import { withDatabaseTimeout } from "../lib/db-timeout.ts";
+import { ApiError } from "../lib/errors.ts";
+import type { Services } from "../lib/services.ts";
+import { isVideoId, newVideoId, toVideoDocument, toVideoSummary, videoMediaPrefix } from "./documents.ts";
+import type { CreateVideoInput, HomeRow, UpdateVideoInput, VideoDocument, VideoPage, VideoSummary } from "./schema.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Postgres
+
+/** Rows the catalog lists: `ready` only, newest first, in the order of `videos_catalog_idx`. */
+const listed = eq(videos.state, "ready");
+const catalogOrder = [sql`${videos.publishedAt} desc nulls last`, sql`${videos.id} desc nulls last`];
+
+export function notFound(id: string): ApiError {
+  return new ApiError("not-found", `There is no video with id '${id}'.`);
+}
+
+export async function findVideo(db: Database, id: string): Promise<Video | undefined> {
+  if (!isVideoId(id)) return undefined;
+  const [row] = await withDatabaseTimeout(db.select().from(videos).where(eq(videos.id, id)), "read video");
+  return row;
+}
+
+export async function insertVideo(db: Database, input: CreateVideoInput): Promise<Video> {
+  const [row] = await withDatabaseTimeout(
+    db
+      .insert(videos)
+      .values({ id: newVideoId(), ...input, cast: input.cast ?? [], maturityRating: input.maturityRating ?? null })
+      .returning(),
+    "create video",
+  );
+  if (!row) throw new Error("insert returned no row");
+  return row;
+}
+
+export async function updateVideoRow(db: Database, id: string, patch: UpdateVideoInput): Promise<Video | undefined> {
+  if (!isVideoId(id)) return undefined;
+  const [row] = await withDatabaseTimeout(
+    db
+      .update(videos)
+      .set({ ...patch, updatedAt: sql`now()` })
+      .where(eq(videos.id, id))
+      .returning(),
+    "update video",
+  );
+  return row;
+}
+
+export async function deleteVideoRow(db: Database, id: string): Promise<Video | undefined> {
+  if (!isVideoId(id)) return undefined;
+  const [row] = await withDatabaseTimeout(db.delete(videos).where(eq(videos.id, id)).returning(), "delete video");
+  return row;
+}
+
+/** What the transcoder reports when a video is playable. */
+export interface PublishedMedia {
+  durationSeconds: number;
+  renditions: Rendition[];
+  posterKey?: string | null;
+  storyboardKey?: string | null;
+}
+
+/**
+ * Marks a video `ready` and lists it (the transcode pipeline calls this, then `syncCatalogCache`).
+ * `publishedAt` is set the first time only: it is the catalog's sort key, and keeping it is what
+ * lets pages in flight neither repeat nor skip the video.
+ */
+export async function markVideoReady(db: Database, id: string, media: PublishedMedia): Promise<Video | undefined> {
+  const [row] = await withDatabaseTimeout(
+    db
+      .update(videos)
+      .set({
+        state: "ready",
+        progress: 1,
+        error: null,
+        durationSeconds: media.durationSeconds,
+        renditions: media.renditions,
+        posterKey: media.posterKey ?? null,
+        storyboardKey: media.storyboardKey ?? null,
+        publishedAt: sql`coalesce(${videos.publishedAt}, now())`,
+        updatedAt: sql`now()`,
+      })
+      .where(eq(videos.id, id))
+      .returning(),
+    "publish video",
+  );
+  return row;
+}
+
+interface CatalogPosition {
+  publishedAt: string;
+  id: string;
+}
+
+async function listReadyVideos(db: Database, query: { limit: number; genre?: string; after?: CatalogPosition }): Promise<Video[]> {
+  const { limit, genre, after } = query;
+  return withDatabaseTimeout(
+    db
+      .select()
+      .from(videos)
+      .where(
+        and(
+          listed,
+          genre ? arrayContains(videos.genres, [genre]) : undefined,
+          // Keyset: strictly after the last row of the previous page, in (publishedAt, id) order.
+          after ? sql`(${videos.publishedAt}, ${videos.id}) < (${after.publishedAt}::timestamptz, ${after.id})` : undefined,
+        ),
+      )
+      .orderBy(...catalogOrder)
+      .limit(limit),
+    "list videos",
+  );
+}
+
+/** The genres with the most listed videos, most first. */
+async function topGenres(db: Database, count: number): Promise<string[]> {
+  const genre = sql<string>`genre`;
+  const rows = await withDatabaseTimeout(
+    db
+      .select({ genre })
+      .from(sql`${videos}, unnest(${videos.genres}) as genre`)
+      .where(listed)
+      .groupBy(genre)
+      .orderBy(desc(sql`count(*)`), genre)
+      .limit(count),
+    "list top genres",
+  );
+  return rows.map((row) => row.genre);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The catalog as the edge serves it: KV first, Postgres on a miss (see workers/lib/cache.ts)
+
+/** How long after a catalog change a replica may still lack it; fills during that window read the primary. */
+const REPLICA_LAG_ALLOWANCE_MS = 10_000;
+
+/** The current catalog version: part of every list and home page key. "0" before the first change. */
+async function catalogVersion(cache: Cache): Promise<string> {
+  return (await cache.get(cacheKeys.catalogVersion())) ?? "0";
+}
+
+/**
+ * Where a cache fill reads from: the replica, except just after a catalog change, when the
+ * replica may not have it yet and a fill would store the old value under the new version.
+ */
+function fillSource(services: Services, version: string): Database {
+  const changedAt = Number.parseInt(version.split(".")[0] ?? "", 36);
+  return Number.isFinite(changedAt) && Date.now() - changedAt < REPLICA_LAG_ALLOWANCE_MS ? services.db : services.readDb;
+}
+
+/** The database for catalog reads that must reflect the latest edit: the replica unless the catalog just changed. */
+export async function catalogReadDb(services: Services, cache: Cache): Promise<Database> {
+  return fillSource(services, await catalogVersion(cache));
+}
+
+/**
+ * Keeps KV in line after a write to one video (write-around: Postgres first, then the cache).
+ * - listed now: its document is rewritten from the row just written (read from the primary);
+ * - not listed now: its document is deleted;
+ * - listed before or now: a new catalog version, so every list and home page is rebuilt on its
+ *   next read. Other edge locations follow within the `cacheTtl` of the version key.
+ * A KV failure is logged and does not fail the write: stale entries expire within their
+ * `expirationTtl`.
+ */
+export async function syncCatalogCache(services: Services, cache: Cache, change: { id: string; wasListed: boolean; now?: Video }) {
+  const document = cacheKeys.video(change.id);
+  const isListed = change.now?.state === "ready";
+  const results = await Promise.all([
+    isListed && change.now ? cache.put(document, toVideoDocument(services.config, change.now)) : cache.delete(document),
+    change.wasListed || isListed
+      ? cache.put(cacheKeys.catalogVersion(), `${Date.now().toString(36)}.${crypto.randomUUID().slice(0, 8)}`)
+      : true,
+  ]);
+  if (results.includes(false)) {
+    console.error(
+      JSON.stringify({ level: "error", msg: "catalog cache not updated after a write; stale until expiry", videoId: change.id }),
+    );
+  }
+}
+
+/** A listed video's public document, or null (unknown ids and videos that are not ready look the same). */
+export async function getVideoDocument(services: Services, cache: Cache, id: string): Promise<VideoDocument | null> {
+  if (!isVideoId(id)) return null;
+  return readThrough(cache, cacheKeys.video(id), async () => {
+    const row = await findVideo(await catalogReadDb(services, cache), id);
+    return row?.state === "ready" ? toVideoDocument(services.config, row) : null;
+  });
+}
+
+const catalogCursorPayload = z.object({ t: z.iso.datetime(), i: z.string().refine(isVideoId) });
+
+function catalogCursors(env: Env) {
+  return cursorCodec(env, "videos", catalogCursorPayload);
+}
+
+/** One page of the catalog, newest first. */
+export async function getVideoPage(
+  services: Services,
+  cache: Cache,
+  env: Env,
+  query: { limit: number; genre?: string; cursor?: string },
+): Promise<VideoPage> {
+  const cursors = catalogCursors(env);
+  // The cursor is checked before it becomes part of a cache key: only issued cursors are cached.
+  const after = query.cursor ? await cursors.decode(query.cursor) : undefined;
+  const version = await catalogVersion(cache);
+  return readThrough(cache, cacheKeys.videoPage(version, query), async () => {
+    const rows = await listReadyVideos(fillSource(services, version), {
+      limit: query.limit + 1,
+      genre: query.genre,
+      after: after && { publishedAt: after.t, id: after.i },
+    });
+    const items = rows.slice(0, query.limit);
+    const last = items.at(-1);
+    const nextCursor =
+      rows.length > query.limit && last?.publishedAt ? await cursors.encode({ t: last.publishedAt.toISOString(), i: last.id }) : null;
+    return { items: items.map((row) => toVideoSummary(services.config, row)), nextCursor };
+  });
+}
+
+/**
+ * The home page's `continue-watching` row: the playback service supplies it (it owns watch
+ * progress); until then it is empty and the row is left out.
+ */
+export type ContinueWatchingReader = (services: Services, userId: string) => Promise<VideoSummary[]>;
+
+const HOME_ROW_SIZE = 20;
+const HOME_GENRE_ROWS = 6;
+
+function genreTitle(genre: string): string {
+  return genre.charAt(0).toUpperCase() + genre.slice(1);
+}
+
+/** The rows every viewer shares (new releases, then the biggest genres), cached as one KV value. */
+async function sharedHomeRows(services: Services, cache: Cache): Promise<HomeRow[]> {
+  const version = await catalogVersion(cache);
+  return readThrough(cache, cacheKeys.home(version), async () => {
+    const db = fillSource(services, version);
+    const summaries = (rows: Video[]) => rows.map((row) => toVideoSummary(services.config, row));
+    const [newest, genres] = await Promise.all([listReadyVideos(db, { limit: HOME_ROW_SIZE }), topGenres(db, HOME_GENRE_ROWS)]);
+    const genreRows = await Promise.all(
+      genres.map(async (genre) => ({
+        id: `genre:${genre}`,
+        title: genreTitle(genre),
+        items: summaries(await listReadyVideos(db, { limit: HOME_ROW_SIZE, genre })),
+      })),
+    );
+    const rows = [{ id: "new-releases", title: "New releases", items: summaries(newest) }, ...genreRows];
+    return rows.filter((row) => row.items.length > 0);
+  });
+}
+
+/** The home page of one user: their continue-watching row (when they have one), then the shared rows. */
+export async function getHomeRows(
+  services: Services,
+  cache: Cache,
+  userId: string,
+  continueWatching: ContinueWatchingReader,
+): Promise<HomeRow[]> {
+  const [watching, shared] = await Promise.all([continueWatching(services, userId), sharedHomeRows(services, cache)]);
+  return watching.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items: watching }, ...shared] : shared;
+}
+
+/** Deletes every media object of a video (source, renditions, poster, storyboard) from R2. */
+export async function deleteVideoMedia(bucket: R2Bucket, id: string): Promise<void> {
+  const prefix = videoMediaPrefix(id);
+  // Listed afresh each round: the objects of the previous round are gone, so no cursor is needed.
+  for (;;) {
+    const { objects } = await bucket.list({ prefix, limit: 1000 });
+    if (objects.length === 0) return;
+    await bucket.delete(objects.map((object) => object.key));
+  }
+}
