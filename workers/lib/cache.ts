@@ -1,0 +1,149 @@
+import type { Context } from "hono";
+import type { PublicPlan } from "../subscriptions/schema.ts";
+import type { HomeRow, VideoDocument, VideoPage } from "../videos/schema.ts";
+import type { AppEnv } from "./app-env.ts";
+
+/**
+ * One typed KV entry: the key, the type of its value, and its lifetimes.
+ * - `expirationTtl`: how long KV keeps it at all (KV's minimum is 60 s); the upper bound on how
+ *   long a value can outlive a missed invalidation.
+ * - `cacheTtl`: how long an edge location may serve its own copy without asking KV again (KV's
+ *   minimum is 30 s); the bound on how long *other* locations see an old value after a write.
+ */
+export interface CacheEntry<T> {
+  readonly key: string;
+  readonly expirationTtl?: number;
+  readonly cacheTtl: number;
+  /** Never set: carries `T` so that `get` and `put` agree on the value's type. */
+  readonly valueType?: T;
+}
+
+function entry<T>(key: string, lifetimes: { expirationTtl?: number; cacheTtl: number }): CacheEntry<T> {
+  return { key, ...lifetimes };
+}
+
+/** Lists and home pages: derived from many videos, so invalidated all at once by a new catalog version. */
+const pageLifetimes = { expirationTtl: 300, cacheTtl: 30 };
+/** Video documents: rewritten exactly on every admin write, so they may live longer. */
+const documentLifetimes = { expirationTtl: 600, cacheTtl: 30 };
+
+/**
+ * Every KV key the Worker uses, in one place. Each key starts with its value's schema version
+ * (`v1`): when a value's shape changes, bump it, and a deploy never reads the old shape.
+ *
+ * Invalidation rules (write-around: reads fill, writes go to Postgres and then fix the cache):
+ * - `video`: rewritten from the primary after an admin edit of a listed video, deleted when the
+ *   video is deleted or leaves `ready`.
+ * - `videoPage`, `home`: keyed by the catalog version; any change to what is listed writes a new
+ *   `catalogVersion`, so every old page becomes unreachable at once and expires on its own.
+ * - `plans`: plans change only by migration; a deploy after such a migration waits at most
+ *   `expirationTtl`, or bump `v1`.
+ */
+export const cacheKeys = {
+  /** Token of the current catalog version (`<bump time base36>.<random>`); never expires. */
+  catalogVersion: () => entry<string>("catalog-version", { cacheTtl: 30 }),
+  video: (id: string) => entry<VideoDocument>(`v1:video:${id}`, documentLifetimes),
+  videoPage: (version: string, query: { genre?: string; limit: number; cursor?: string }) =>
+    entry<VideoPage>(
+      `v1:videos:${version}:${query.genre ? encodeURIComponent(query.genre) : "*"}:${query.limit}:${query.cursor ?? "first"}`,
+      pageLifetimes,
+    ),
+  home: (version: string) => entry<HomeRow[]>(`v1:home:${version}`, pageLifetimes),
+  plans: () => entry<PublicPlan[]>("v1:plans", { expirationTtl: 300, cacheTtl: 60 }),
+} as const;
+
+/**
+ * The KV cache as a request sees it. A cache that fails never fails the request: reads count as
+ * misses and the caller falls through to Postgres; after the first failure the request stops
+ * talking to KV at all.
+ */
+export interface Cache {
+  /** The value, or undefined on a miss, when reads are bypassed, or when KV fails (logged). */
+  get<T>(entry: CacheEntry<T>): Promise<T | undefined>;
+  /** Stores a value just read from the database, in the background (after the response). */
+  fill<T>(entry: CacheEntry<T>, value: T): void;
+  /** Writes after a change, awaited; false (and logged) when KV refused. */
+  put<T>(entry: CacheEntry<T>, value: T): Promise<boolean>;
+  delete(entry: CacheEntry<unknown>): Promise<boolean>;
+}
+
+function logCacheFailure(operation: string, key: string, error: unknown) {
+  console.error(JSON.stringify({ level: "warn", msg: "cache unavailable, using Postgres", operation, key, error: String(error) }));
+}
+
+/**
+ * The KV-backed cache. With `bypassReads` every read misses and nothing is filled, but writes
+ * still invalidate: that is how a benchmark (or a debugging developer) measures Postgres behind
+ * the same code path without leaving stale entries behind.
+ */
+export function createKvCache(kv: KVNamespace, options: { bypassReads: boolean; waitUntil: (promise: Promise<unknown>) => void }): Cache {
+  let healthy = true;
+  const attempt = async <R>(operation: string, key: string, run: () => Promise<R>): Promise<R | undefined> => {
+    if (!healthy) return undefined;
+    try {
+      return await run();
+    } catch (error) {
+      healthy = false;
+      logCacheFailure(operation, key, error);
+      return undefined;
+    }
+  };
+  const write = async <T>(target: CacheEntry<T>, value: T) =>
+    (await attempt("put", target.key, async () => {
+      await kv.put(target.key, JSON.stringify(value), target.expirationTtl ? { expirationTtl: target.expirationTtl } : {});
+      return true;
+    })) ?? false;
+  return {
+    async get(target) {
+      if (options.bypassReads) return undefined;
+      const value = await attempt("get", target.key, () => kv.get(target.key, { type: "json", cacheTtl: target.cacheTtl }));
+      return (value ?? undefined) as never;
+    },
+    fill(target, value) {
+      if (options.bypassReads || !healthy) return;
+      options.waitUntil(write(target, value));
+    },
+    put: write,
+    async delete(target) {
+      return (
+        (await attempt("delete", target.key, async () => {
+          await kv.delete(target.key);
+          return true;
+        })) ?? false
+      );
+    },
+  };
+}
+
+/** Request header that skips cache reads outside production (`npm run bench:api` uses it). */
+export const CACHE_BYPASS_HEADER = "X-Reelstream-Cache";
+
+/** The request's cache: KV, with reads bypassed when asked to outside production. */
+export function requestCache(c: Context<AppEnv>): Cache {
+  const production = c.get("services").config.APP_ENV === "production";
+  const bypassReads = !production && c.req.header(CACHE_BYPASS_HEADER)?.toLowerCase() === "bypass";
+  return createKvCache(c.env.CACHE, {
+    bypassReads,
+    waitUntil: (promise) => {
+      try {
+        c.executionCtx.waitUntil(promise);
+      } catch {
+        void promise; // no execution context (app.request in a unit test): let it run on its own
+      }
+    },
+  });
+}
+
+/**
+ * Read-through: the cached value, or `load()` (whose non-null result is filled in the background).
+ *
+ * @example
+ * const plans = await readThrough(cache, cacheKeys.plans(), () => listPlans(services.readDb));
+ */
+export async function readThrough<T>(cache: Cache, target: CacheEntry<NonNullable<T>>, load: () => Promise<T>): Promise<T> {
+  const hit = await cache.get(target);
+  if (hit !== undefined) return hit;
+  const value = await load();
+  if (value !== null && value !== undefined) cache.fill(target, value);
+  return value;
+}

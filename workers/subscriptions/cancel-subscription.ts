@@ -1,0 +1,30 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/app-env.ts";
+import { requireAuth } from "../lib/auth.ts";
+import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import { subscriptionSchema } from "./schema.ts";
+import { cancelSubscription } from "./service.ts";
+
+const canceled = z.object({ subscription: subscriptionSchema }).openapi("CanceledSubscription");
+
+const route = createRoute({
+  method: "delete",
+  path: "/v1/subscription",
+  tags: ["Subscription"],
+  summary: "Cancel at the end of the current period",
+  description: "The status becomes `canceled` at once; playback stays entitled until `currentPeriodEnd`.",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  responses: {
+    200: { description: "Canceled", content: { "application/json": { schema: canceled } } },
+    ...problemResponses(401, 404, 503),
+  },
+});
+
+export function registerCancelSubscription(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const subscription = await cancelSubscription(c.get("services").db, c.get("auth").userId);
+    c.header("Cache-Control", "private, no-store");
+    return c.json({ subscription }, 200);
+  });
+}

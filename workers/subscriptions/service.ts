@@ -1,0 +1,189 @@
+import { and, asc, eq, or, sql } from "drizzle-orm";
+import { plans, type Subscription, subscriptions } from "../../schema/index.ts";
+import { type Cache, cacheKeys, readThrough } from "../lib/cache.ts";
+import type { Database } from "../lib/db.ts";
+import { withDatabaseTimeout } from "../lib/db-timeout.ts";
+import { ApiError } from "../lib/errors.ts";
+import type { Services } from "../lib/services.ts";
+import { hasSqlState, SqlState } from "../lib/sql-errors.ts";
+import type { PublicPlan, PublicSubscription } from "./schema.ts";
+
+/*
+ * Payment is out of scope; this is where a payment provider plugs in. A signature-checked webhook
+ * route (`POST /v1/billing/webhook`, raw body, provider's signing secret) maps the provider's
+ * events onto the same row this module owns:
+ * - checkout completed -> `subscribe()` (and `POST /v1/subscription` would start a checkout
+ *   session instead of activating at once);
+ * - invoice paid -> move `currentPeriodStart`/`currentPeriodEnd` to the paid period;
+ * - payment failed for good, or canceled at the provider -> `cancelSubscription()`.
+ * The provider's subscription id would be a new column with a unique index, so a replayed
+ * webhook is an idempotent update. Entitlement needs no change: it reads status and period.
+ */
+
+/** A billing period. Without a payment provider a period starts when the user subscribes. */
+const BILLING_PERIOD = sql`interval '1 month'`;
+
+const planColumns = {
+  id: plans.id,
+  name: plans.name,
+  priceCents: plans.priceCents,
+  currency: plans.currency,
+  maxHeight: plans.maxHeight,
+  screens: plans.screens,
+};
+
+export function listPlans(db: Database): Promise<PublicPlan[]> {
+  return withDatabaseTimeout(db.select(planColumns).from(plans).orderBy(asc(plans.position), asc(plans.id)), "list plans");
+}
+
+/** Plans change only with a migration, so they are read from the replica and cached in KV. */
+export function listPlansCached(services: Services, cache: Cache): Promise<PublicPlan[]> {
+  return readThrough(cache, cacheKeys.plans(), () => listPlans(services.readDb));
+}
+
+export function toPublicSubscription(row: Pick<Subscription, "planId" | "status" | "currentPeriodEnd" | "cancelAt">): PublicSubscription {
+  return {
+    planId: row.planId,
+    status: row.status,
+    currentPeriodEnd: row.currentPeriodEnd.toISOString(),
+    cancelAt: row.cancelAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * The user's subscription, or null. Read from the primary: it answers right after the user
+ * subscribes or cancels (read-your-writes). This is the `subscriptionOf` reader of `GET /v1/me`.
+ */
+export async function getSubscription(db: Database, userId: string): Promise<PublicSubscription | null> {
+  const [row] = await withDatabaseTimeout(db.select().from(subscriptions).where(eq(subscriptions.userId, userId)), "read subscription");
+  return row ? toPublicSubscription(row) : null;
+}
+
+async function unknownPlan(db: Database, planId: string): Promise<ApiError> {
+  const known = (await listPlans(db)).map((plan) => plan.id);
+  return new ApiError("validation", `There is no plan '${planId}'. Choose one of: ${known.join(", ")}.`, {
+    errors: [{ path: "planId", message: `Must be one of: ${known.join(", ")}.` }],
+  });
+}
+
+/**
+ * Subscribes, changes plan, or reactivates, in one statement. The unique index on `user_id` is
+ * what makes it safe under concurrent requests: of two first subscribes, one inserts and the
+ * other becomes the update, and nobody gets a 500 or a second row.
+ * - no subscription, or a canceled one whose period is over: a new period starts (`created`);
+ * - otherwise the plan changes (and a pending cancellation is withdrawn) within the current period.
+ */
+export async function subscribe(
+  db: Database,
+  userId: string,
+  planId: string,
+): Promise<{ subscription: PublicSubscription; created: boolean }> {
+  const lapsed = sql`(${subscriptions.status} = 'canceled' and ${subscriptions.currentPeriodEnd} <= now())`;
+  // The row as this statement found it (none, for the loser of a race on the first subscribe).
+  const previous = db.$with("previous").as(
+    db
+      .select({ lapsed: sql<boolean>`${lapsed}`.as("lapsed") })
+      .from(subscriptions)
+      .where(eq(subscriptions.userId, userId)),
+  );
+  try {
+    const [row] = await withDatabaseTimeout(
+      db
+        .with(previous)
+        .insert(subscriptions)
+        .values({
+          id: crypto.randomUUID(),
+          userId,
+          planId,
+          status: "active",
+          currentPeriodStart: sql`now()`,
+          currentPeriodEnd: sql`now() + ${BILLING_PERIOD}`,
+        })
+        .onConflictDoUpdate({
+          target: subscriptions.userId,
+          set: {
+            planId: sql`excluded.plan_id`,
+            status: "active",
+            cancelAt: null,
+            canceledAt: null,
+            currentPeriodStart: sql`case when ${lapsed} then excluded.current_period_start else ${subscriptions.currentPeriodStart} end`,
+            currentPeriodEnd: sql`case when ${lapsed} then excluded.current_period_end else ${subscriptions.currentPeriodEnd} end`,
+            updatedAt: sql`now()`,
+          },
+        })
+        .returning({
+          planId: subscriptions.planId,
+          status: subscriptions.status,
+          currentPeriodEnd: subscriptions.currentPeriodEnd,
+          cancelAt: subscriptions.cancelAt,
+          // xmax = 0: this statement inserted the row; otherwise it is new only if the old one had lapsed.
+          created: sql<boolean>`(xmax = 0 or coalesce((select lapsed from previous), false))`,
+        }),
+      "subscribe",
+    );
+    if (!row) throw new Error("upsert returned no row");
+    return { subscription: toPublicSubscription(row), created: row.created };
+  } catch (error) {
+    if (hasSqlState(error, SqlState.foreignKeyViolation)) throw await unknownPlan(db, planId);
+    throw error;
+  }
+}
+
+/**
+ * Cancels at the end of the current period: the status becomes `canceled` at once, entitlement
+ * stays until `currentPeriodEnd`. Canceling twice answers the same subscription again.
+ */
+export async function cancelSubscription(db: Database, userId: string): Promise<PublicSubscription> {
+  const [canceled] = await withDatabaseTimeout(
+    db
+      .update(subscriptions)
+      .set({ status: "canceled", cancelAt: subscriptions.currentPeriodEnd, canceledAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(subscriptions.userId, userId), eq(subscriptions.status, "active")))
+      .returning(),
+    "cancel subscription",
+  );
+  if (canceled) return toPublicSubscription(canceled);
+  const existing = await getSubscription(db, userId);
+  if (!existing) throw new ApiError("not-found", "You have no subscription to cancel. POST /v1/subscription with a planId subscribes.");
+  return existing;
+}
+
+/** What a user may play right now. */
+export interface Entitlement {
+  planId: string;
+  /** Tallest rendition the user may receive. */
+  maxHeight: number;
+  /** Concurrent streams allowed. */
+  screens: number;
+  status: Subscription["status"];
+  /** A canceled subscription stops entitling at this instant. */
+  currentPeriodEnd: Date;
+}
+
+/**
+ * The entitlement check other services call (playback, before it signs a manifest): the user's
+ * plan limits while the subscription is active, or canceled but still inside its paid period;
+ * null otherwise (answer 402). Pass the primary (`services.db`) so that a subscription made a
+ * moment ago already counts.
+ *
+ * @example
+ * const entitlement = await getEntitlement(services.db, auth.userId);
+ * if (!entitlement) throw new ApiError("payment-required", "Subscribe to a plan to play videos.");
+ */
+export async function getEntitlement(db: Database, userId: string): Promise<Entitlement | null> {
+  const [row] = await withDatabaseTimeout(
+    db
+      .select({
+        planId: subscriptions.planId,
+        maxHeight: plans.maxHeight,
+        screens: plans.screens,
+        status: subscriptions.status,
+        currentPeriodEnd: subscriptions.currentPeriodEnd,
+      })
+      .from(subscriptions)
+      .innerJoin(plans, eq(plans.id, subscriptions.planId))
+      .where(and(eq(subscriptions.userId, userId), or(eq(subscriptions.status, "active"), sql`${subscriptions.currentPeriodEnd} > now()`))),
+    "read entitlement",
+  );
+  return row ?? null;
+}

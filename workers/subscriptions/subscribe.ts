@@ -1,0 +1,34 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/app-env.ts";
+import { requireAuth } from "../lib/auth.ts";
+import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import { subscribeBody, subscriptionSchema } from "./schema.ts";
+import { subscribe } from "./service.ts";
+
+const subscribed = z.object({ subscription: subscriptionSchema }).openapi("Subscribed");
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/subscription",
+  tags: ["Subscription"],
+  summary: "Subscribe, or change plan",
+  description:
+    "201 when a subscription starts (none before, or a canceled one whose period is over); 200 when the plan of the current " +
+    "subscription changes (a pending cancellation is withdrawn, the period stays). Safe to repeat and to race.",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { body: { required: true, content: { "application/json": { schema: subscribeBody } } } },
+  responses: {
+    200: { description: "Plan changed", content: { "application/json": { schema: subscribed } } },
+    201: { description: "Subscribed", content: { "application/json": { schema: subscribed } } },
+    ...problemResponses(400, 401, 413, 503),
+  },
+});
+
+export function registerSubscribe(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const { subscription, created } = await subscribe(c.get("services").db, c.get("auth").userId, c.req.valid("json").planId);
+    c.header("Cache-Control", "private, no-store");
+    return created ? c.json({ subscription }, 201) : c.json({ subscription }, 200);
+  });
+}

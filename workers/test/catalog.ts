@@ -1,0 +1,109 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { eq, sql } from "drizzle-orm";
+import { expect } from "vitest";
+import { type NewVideo, users, type Video, videos } from "../../schema/index.ts";
+import { type Database, openDatabase } from "../lib/db.ts";
+import { newVideoId } from "../videos/documents.ts";
+import { type SignedIn, signUp } from "./helpers.ts";
+
+/**
+ * Test-only access to the test database, for what no public route may do: make videos `ready`
+ * before the upload pipeline exists, promote an admin, move a subscription's clock.
+ */
+export async function withDatabase<T>(run: (db: Database) => Promise<T>): Promise<T> {
+  const handle = openDatabase(env.DATABASE_URL, env.DATABASE_WS_PROXY);
+  try {
+    return await run(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A genre no other test uses: lists filtered by it see only this test's videos. */
+export function uniqueGenre(label = "test"): string {
+  return `${label}-${crypto.randomUUID().slice(0, 13)}`;
+}
+
+/**
+ * Inserts `count` ready videos in one statement. `publishedAt(i)` sets each one's catalog
+ * position; by default they are one millisecond apart, newest first, ending an hour ago.
+ */
+export async function insertReadyVideos(
+  count: number,
+  options: { genres: string[]; title?: (i: number) => string; publishedAt?: (i: number) => Date } & Omit<
+    Partial<NewVideo>,
+    "title" | "publishedAt" | "genres"
+  > = {
+    genres: [],
+  },
+): Promise<Video[]> {
+  const { title, publishedAt, ...fields } = options;
+  const base = Date.now() - 3_600_000;
+  const rows: NewVideo[] = Array.from({ length: count }, (_, i) => ({
+    id: newVideoId(),
+    title: title?.(i) ?? `Generated video ${i}`,
+    summary: `Summary of generated video ${i}.`,
+    releaseYear: 2000 + (i % 25),
+    cast: ["Ada Brook"],
+    durationSeconds: 60 + i,
+    renditions: [
+      { height: 480, bitrate: 1_200_000, codec: "avc1.4d401e" },
+      { height: 1080, bitrate: 5_000_000, codec: "avc1.640028" },
+    ],
+    posterKey: "poster.jpg",
+    storyboardKey: "storyboard.vtt",
+    ...fields,
+    state: "ready",
+    publishedAt: publishedAt?.(i) ?? new Date(base - i),
+  }));
+  return withDatabase((db) => db.insert(videos).values(rows).returning());
+}
+
+/** A fresh account with the admin role (set in the database, which is where `requireAdmin` looks). */
+export async function signUpAdmin(): Promise<SignedIn> {
+  const admin = await signUp({ name: "Test Admin" });
+  await withDatabase((db) => db.update(users).set({ role: "admin" }).where(eq(users.id, admin.user.id)));
+  return admin;
+}
+
+/** Changes a row behind the API's back (no cache invalidation): shows whether a read came from KV. */
+export function setTitleInDatabaseOnly(id: string, title: string) {
+  return withDatabase((db) => db.update(videos).set({ title, updatedAt: sql`now()` }).where(eq(videos.id, id)));
+}
+
+/** A KV binding that fails every call, as KV does when it is unavailable. */
+export const brokenKv = new Proxy(
+  {},
+  {
+    get: () => () => Promise.reject(new Error("KV is unavailable (test)")),
+  },
+) as KVNamespace;
+
+/**
+ * Calls the Worker with a modified environment (a broken binding, another APP_ENV) and waits for
+ * its background work, so the next request sees what this one wrote.
+ */
+export async function callWithEnv(overrides: Partial<Env>, path: string, init: RequestInit & { token?: string } = {}) {
+  const handler = (await import("../index.ts")).default;
+  const headers = new Headers(init.headers);
+  if (init.token) headers.set("Authorization", `Bearer ${init.token}`);
+  if (!headers.has("CF-Connecting-IP")) headers.set("CF-Connecting-IP", `192.0.2.${Math.floor(Math.random() * 250) + 1}`);
+  const ctx = createExecutionContext();
+  const response = await handler.fetch(new Request(`http://reelstream.test${path}`, { ...init, headers }), { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+/** Reads a problem+json answer and checks it is one. */
+export async function problemOf(response: Response) {
+  expect(response.headers.get("Content-Type")).toContain("application/problem+json");
+  return (await response.json()) as {
+    type: string;
+    title: string;
+    status: number;
+    detail: string;
+    code: string;
+    errors?: { path: string; message: string }[];
+  };
+}

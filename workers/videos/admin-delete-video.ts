@@ -1,0 +1,32 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/app-env.ts";
+import { requireAdmin, requireAuth } from "../lib/auth.ts";
+import { requestCache } from "../lib/cache.ts";
+import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import { videoIdParam } from "./schema.ts";
+import { deleteVideoMedia, deleteVideoRow, findVideo, notFound, syncCatalogCache } from "./service.ts";
+
+const route = createRoute({
+  method: "delete",
+  path: "/v1/admin/videos/{id}",
+  tags: ["Admin"],
+  summary: "Delete a video: its row, its media objects and its cache entries",
+  security: bearerSecurity,
+  middleware: [requireAuth, requireAdmin] as const,
+  request: { params: videoIdParam },
+  responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404, 503) },
+});
+
+export function registerAdminDeleteVideo(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const { id } = c.req.valid("param");
+    const services = c.get("services");
+    if (!(await findVideo(services.db, id))) throw notFound(id);
+    // Media first: if R2 fails, the row is still there and the admin can simply retry the delete.
+    await deleteVideoMedia(c.env.MEDIA, id);
+    const row = await deleteVideoRow(services.db, id);
+    if (!row) throw notFound(id);
+    await syncCatalogCache(services, requestCache(c), { id, wasListed: row.state === "ready" });
+    return c.body(null, 204);
+  });
+}

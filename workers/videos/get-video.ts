@@ -1,0 +1,35 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/app-env.ts";
+import { requireAuth } from "../lib/auth.ts";
+import { requestCache } from "../lib/cache.ts";
+import { catalogRateLimit } from "../lib/catalog-rate-limit.ts";
+import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import { videoIdParam, videoSchema } from "./schema.ts";
+import { getVideoDocument, notFound } from "./service.ts";
+
+const videoResponse = z.object({ video: videoSchema }).openapi("VideoEnvelope");
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/videos/{id}",
+  tags: ["Videos"],
+  summary: "One video, with its cast and renditions",
+  description: "404 for an unknown id and for a video that is not ready yet: viewers only ever see listed videos.",
+  security: bearerSecurity,
+  middleware: [requireAuth, catalogRateLimit] as const,
+  request: { params: videoIdParam },
+  responses: {
+    200: { description: "The video", content: { "application/json": { schema: videoResponse } } },
+    ...problemResponses(401, 404, 429, 503),
+  },
+});
+
+export function registerGetVideo(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const { id } = c.req.valid("param");
+    const video = await getVideoDocument(c.get("services"), requestCache(c), id);
+    if (!video) throw notFound(id);
+    c.header("Cache-Control", "private, max-age=0");
+    return c.json({ video }, 200);
+  });
+}

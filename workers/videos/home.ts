@@ -1,0 +1,29 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/app-env.ts";
+import { requireAuth } from "../lib/auth.ts";
+import { requestCache } from "../lib/cache.ts";
+import { catalogRateLimit } from "../lib/catalog-rate-limit.ts";
+import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import { homeResponse } from "./schema.ts";
+import { type ContinueWatchingReader, getHomeRows } from "./service.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/home",
+  tags: ["Videos"],
+  summary: "The home page: continue watching, new releases, and rows per genre",
+  security: bearerSecurity,
+  middleware: [requireAuth, catalogRateLimit] as const,
+  responses: {
+    200: { description: "Rows of videos", content: { "application/json": { schema: homeResponse } } },
+    ...problemResponses(401, 429, 503),
+  },
+});
+
+export function registerHome(app: OpenAPIHono<AppEnv>, continueWatching: ContinueWatchingReader) {
+  app.openapi(route, async (c) => {
+    const rows = await getHomeRows(c.get("services"), requestCache(c), c.get("auth").userId, continueWatching);
+    c.header("Cache-Control", "private, max-age=0");
+    return c.json({ rows }, 200);
+  });
+}

@@ -1,0 +1,266 @@
+import { env } from "cloudflare:workers";
+import { eq, inArray } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { videos } from "../../schema/index.ts";
+import { cursorCodec } from "../lib/cursor.ts";
+import {
+  brokenKv,
+  callWithEnv,
+  insertReadyVideos,
+  problemOf,
+  setTitleInDatabaseOnly,
+  signUpAdmin,
+  uniqueGenre,
+  withDatabase,
+} from "../test/catalog.ts";
+import { call, signUp } from "../test/helpers.ts";
+
+interface Page {
+  items: { id: string; title: string; genres: string[] }[];
+  nextCursor: string | null;
+}
+
+async function page(token: string, query: string, init: RequestInit = {}): Promise<Page> {
+  const response = await call(`/v1/videos?${query}`, { ...init, token });
+  expect(response.status).toBe(200);
+  return (await response.json()) as Page;
+}
+
+describe("GET /v1/videos", () => {
+  it("lists only ready videos, newest first, as VideoSummary", async () => {
+    const viewer = await signUp();
+    const admin = await signUpAdmin();
+    const genre = uniqueGenre("list");
+    const ready = await insertReadyVideos(3, { genres: [genre, "drama"] });
+    const created = await call("/v1/admin/videos", {
+      method: "POST",
+      token: admin.accessToken,
+      json: { title: "Not uploaded yet", summary: "Waiting.", genres: [genre], releaseYear: 2024 },
+    });
+    expect(created.status).toBe(201);
+
+    const response = await call(`/v1/videos?genre=${genre}`, { token: viewer.accessToken });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Page & { items: Record<string, unknown>[] };
+    expect(body.nextCursor).toBeNull();
+    expect(body.items.map((item) => item.id)).toEqual(ready.map((video) => video.id));
+    expect(Object.keys(body.items[0] ?? {}).sort()).toEqual(
+      ["durationSeconds", "genres", "id", "maturityRating", "posterUrl", "releaseYear", "summary", "title"].sort(),
+    );
+    expect(body.items[0]?.posterUrl).toMatch(new RegExp(`/media/${ready[0]?.id}/poster\\.jpg$`));
+  });
+
+  it("pages through hundreds of videos without a repeat or a skip while the catalog changes", async () => {
+    const viewer = await signUp();
+    const admin = await signUpAdmin();
+    const genre = uniqueGenre("paging");
+    // Groups of three share a publishedAt, so the id tie-break is exercised too.
+    const base = Date.now() - 86_400_000;
+    const original = await insertReadyVideos(240, { genres: [genre], publishedAt: (i) => new Date(base - Math.floor(i / 3) * 1000) });
+    const expectedOrder = [...original]
+      .sort((a, b) => (b.publishedAt?.getTime() ?? 0) - (a.publishedAt?.getTime() ?? 0) || (a.id < b.id ? 1 : -1))
+      .map((video) => video.id);
+
+    const seen: string[] = [];
+    const deleted = new Set<string>();
+    const addedLater: string[] = [];
+    let cursor: string | null = null;
+    for (let round = 0; round < 100; round++) {
+      const current: Page = await page(viewer.accessToken, `genre=${genre}&limit=17${cursor ? `&cursor=${cursor}` : ""}`);
+      seen.push(...current.items.map((item) => item.id));
+      cursor = current.nextCursor;
+      if (!cursor) break;
+      // The catalog changes between pages: a new release (ahead of the cursor), a video published
+      // among the ones not seen yet, a deletion and an edit of videos not seen yet.
+      const unseen = expectedOrder.filter((id) => !seen.includes(id) && !deleted.has(id));
+      const [toDelete, toEdit] = [unseen[unseen.length - 1], unseen[0]];
+      if (round % 3 === 0 && toDelete) {
+        expect((await call(`/v1/admin/videos/${toDelete}`, { method: "DELETE", token: admin.accessToken })).status).toBe(204);
+        deleted.add(toDelete);
+      }
+      if (round % 3 === 1 && toEdit) {
+        const edited = await call(`/v1/admin/videos/${toEdit}`, {
+          method: "PATCH",
+          token: admin.accessToken,
+          json: { title: `Edited ${round}` },
+        });
+        expect(edited.status).toBe(200);
+      }
+      await insertReadyVideos(1, { genres: [genre], publishedAt: () => new Date() });
+      const olderThanUnseen = original.find((video) => video.id === unseen[Math.floor(unseen.length / 2)])?.publishedAt;
+      if (olderThanUnseen) {
+        const [late] = await insertReadyVideos(1, { genres: [genre], publishedAt: () => new Date(olderThanUnseen.getTime() - 1) });
+        if (late) addedLater.push(late.id);
+      }
+    }
+    expect(cursor).toBeNull();
+    expect(new Set(seen).size).toBe(seen.length);
+    const expectedSeen = expectedOrder.filter((id) => !deleted.has(id));
+    expect(seen.filter((id) => expectedSeen.includes(id))).toEqual(expectedSeen);
+    // Videos published behind the cursor are reached; new releases ahead of it are not repeated.
+    for (const id of addedLater) expect(seen).toContain(id);
+    expect(deleted.size).toBeGreaterThan(0);
+  });
+
+  it("filters by genre however it is typed", async () => {
+    const viewer = await signUp();
+    const genre = uniqueGenre("Filter");
+    const [match] = await insertReadyVideos(1, { genres: [genre.toLowerCase()] });
+    await insertReadyVideos(2, { genres: [uniqueGenre("other")] });
+    const body = await page(viewer.accessToken, `genre=${encodeURIComponent(`  ${genre.toUpperCase()} `)}`);
+    expect(body.items.map((item) => item.id)).toEqual([match?.id]);
+  });
+
+  it("answers 400 for a limit outside 1 to 50, and accepts both ends", async () => {
+    const viewer = await signUp();
+    const genre = uniqueGenre("limit");
+    await insertReadyVideos(3, { genres: [genre] });
+    for (const limit of ["0", "51", "-1", "abc", "1.5", "", "1e1", "9999"]) {
+      const response = await call(`/v1/videos?genre=${genre}&limit=${limit}`, { token: viewer.accessToken });
+      expect(response.status, `limit=${limit}`).toBe(400);
+      const problem = await problemOf(response);
+      expect(problem.errors?.[0]?.path).toBe("limit");
+      expect(problem.errors?.[0]?.message).toMatch(/1 to 50/);
+    }
+    expect((await page(viewer.accessToken, `genre=${genre}&limit=1`)).items).toHaveLength(1);
+    expect((await page(viewer.accessToken, `genre=${genre}&limit=50`)).items).toHaveLength(3);
+    expect((await page(viewer.accessToken, `genre=${genre}`)).items).toHaveLength(3);
+  });
+
+  it("answers 400, never 500, for tampered, foreign or malformed cursors", async () => {
+    const viewer = await signUp();
+    const genre = uniqueGenre("cursor");
+    await insertReadyVideos(5, { genres: [genre] });
+    const first = await page(viewer.accessToken, `genre=${genre}&limit=2`);
+    const cursor = first.nextCursor ?? "";
+    const [payload = "", mac = ""] = cursor.split(".");
+    const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1);
+    const decoded = JSON.parse(atob(payload.replaceAll("-", "+").replaceAll("_", "/"))) as { t: string; i: string };
+    const reencoded = btoa(JSON.stringify({ ...decoded, t: "2000-01-01T00:00:00.000Z" }))
+      .replaceAll("+", "-")
+      .replaceAll("/", "_")
+      .replace(/=+$/, "");
+    const foreign = await cursorCodec(env, "search", z.object({ t: z.string(), i: z.string() })).encode(decoded);
+    const wrongShape = await cursorCodec(env, "videos", z.object({ x: z.number() })).encode({ x: 1 });
+    const attempts = {
+      "payload changed": `${flip(payload, 3)}.${mac}`,
+      "position rewritten": `${reencoded}.${mac}`,
+      "signature changed": `${payload}.${flip(mac, 5)}`,
+      "signature missing": payload,
+      "extra part": `${cursor}.x`,
+      garbage: "not-a-cursor",
+      "sql in it": "' OR 1=1 --",
+      "search cursor": foreign,
+      "wrong shape": wrongShape,
+      "too long": "a".repeat(600),
+    };
+    for (const [label, tampered] of Object.entries(attempts)) {
+      const response = await call(`/v1/videos?genre=${genre}&limit=2&cursor=${encodeURIComponent(tampered)}`, {
+        token: viewer.accessToken,
+      });
+      expect(response.status, label).toBe(400);
+      const problem = await problemOf(response);
+      expect(problem.errors?.[0]?.path, label).toBe("cursor");
+      expect(JSON.stringify(problem), label).not.toMatch(/select|postgres|drizzle|stack/i);
+    }
+    // The genuine cursor still works.
+    expect((await page(viewer.accessToken, `genre=${genre}&limit=2&cursor=${cursor}`)).items).toHaveLength(2);
+  });
+
+  it("serves repeated reads from KV, and reads Postgres when the cache is bypassed outside production", async () => {
+    const viewer = await signUp();
+    const genre = uniqueGenre("kv");
+    const [video] = await insertReadyVideos(1, { genres: [genre], title: () => "Original title" });
+    expect((await page(viewer.accessToken, `genre=${genre}`)).items[0]?.title).toBe("Original title");
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the fill runs after the response
+    await setTitleInDatabaseOnly(video?.id ?? "", "Changed behind the cache");
+    expect((await page(viewer.accessToken, `genre=${genre}`)).items[0]?.title).toBe("Original title");
+    const bypassed = await page(viewer.accessToken, `genre=${genre}`, { headers: { "X-Reelstream-Cache": "bypass" } });
+    expect(bypassed.items[0]?.title).toBe("Changed behind the cache");
+    // In production the header means nothing: a client cannot push reads onto Postgres.
+    const production = await callWithEnv({ APP_ENV: "production" }, `/v1/videos?genre=${genre}`, {
+      token: viewer.accessToken,
+      headers: { "X-Reelstream-Cache": "bypass" },
+    });
+    expect(((await production.json()) as Page).items[0]?.title).toBe("Original title");
+  });
+
+  it("still answers from Postgres when KV is down", async () => {
+    const viewer = await signUp();
+    const genre = uniqueGenre("kv-down");
+    const ready = await insertReadyVideos(4, { genres: [genre] });
+    const first = await callWithEnv({ CACHE: brokenKv }, `/v1/videos?genre=${genre}&limit=3`, { token: viewer.accessToken });
+    expect(first.status).toBe(200);
+    const body = (await first.json()) as Page;
+    expect(body.items.map((item) => item.id)).toEqual(ready.slice(0, 3).map((video) => video.id));
+    const second = await callWithEnv({ CACHE: brokenKv }, `/v1/videos?genre=${genre}&limit=3&cursor=${body.nextCursor}`, {
+      token: viewer.accessToken,
+    });
+    expect(((await second.json()) as Page).items.map((item) => item.id)).toEqual([ready[3]?.id]);
+  });
+
+  it("answers 401 without a token and with a forged one", async () => {
+    expect((await call("/v1/videos")).status).toBe(401);
+    const forged = await call("/v1/videos", { headers: { Authorization: "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.x" } });
+    expect(forged.status).toBe(401);
+  });
+
+  it("refuses a flood from one account with 429 and Retry-After", async () => {
+    const viewer = await signUp();
+    const genre = uniqueGenre("flood");
+    await insertReadyVideos(1, { genres: [genre] });
+    // Limit 120 a minute; the window is aligned to the clock, so 241 requests are sure to cross it.
+    let refused: Response | undefined;
+    for (let i = 0; i < 241 && !refused; i++) {
+      const response = await call(`/v1/videos?genre=${genre}`, {
+        token: viewer.accessToken,
+        headers: { "CF-Connecting-IP": `203.0.113.${i % 250}` },
+      });
+      if (response.status === 429) refused = response;
+      else expect(response.status).toBe(200);
+    }
+    expect(refused?.status).toBe(429);
+    expect(refused?.headers.get("Retry-After")).toBe("60");
+    expect((await problemOf(refused as Response)).detail).toMatch(/this account/);
+    // Another account is not affected.
+    const other = await signUp();
+    expect((await call(`/v1/videos?genre=${genre}`, { token: other.accessToken })).status).toBe(200);
+  });
+
+  it("refuses a flood from one client address across accounts with 429", async () => {
+    const genre = uniqueGenre("flood-ip");
+    await insertReadyVideos(1, { genres: [genre] });
+    const address = `2001:db8::${crypto.randomUUID().slice(0, 4)}`;
+    const viewers = [];
+    for (let i = 0; i < 11; i++) viewers.push(await signUp());
+    let refused: Response | undefined;
+    // 600 a minute per address, 120 per account: 11 accounts x 110 requests cross 1201.
+    for (let i = 0; i < 1210 && !refused; i++) {
+      const viewer = viewers[Math.floor(i / 110)] ?? viewers[0];
+      const response = await call(`/v1/videos?genre=${genre}`, { token: viewer?.accessToken, headers: { "CF-Connecting-IP": address } });
+      if (response.status === 429) refused = response;
+    }
+    expect(refused?.headers.get("Retry-After")).toBe("60");
+    expect((await problemOf(refused as Response)).detail).toMatch(/this client/);
+  }, 60_000);
+
+  it("never lists a deleted video, even from a page cached before the delete", async () => {
+    const viewer = await signUp();
+    const admin = await signUpAdmin();
+    const genre = uniqueGenre("gone");
+    const [kept, removed] = await insertReadyVideos(2, { genres: [genre] });
+    expect((await page(viewer.accessToken, `genre=${genre}`)).items).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await call(`/v1/admin/videos/${removed?.id}`, { method: "DELETE", token: admin.accessToken })).status).toBe(204);
+    expect((await page(viewer.accessToken, `genre=${genre}`)).items.map((item) => item.id)).toEqual([kept?.id]);
+    const stored = await withDatabase((db) =>
+      db
+        .select()
+        .from(videos)
+        .where(inArray(videos.id, [kept?.id ?? "", removed?.id ?? ""])),
+    );
+    expect(stored.map((row) => row.id)).toEqual([kept?.id]);
+    await withDatabase((db) => db.delete(videos).where(eq(videos.id, kept?.id ?? "")));
+  });
+});

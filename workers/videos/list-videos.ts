@@ -1,0 +1,33 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/app-env.ts";
+import { requireAuth } from "../lib/auth.ts";
+import { requestCache } from "../lib/cache.ts";
+import { catalogRateLimit } from "../lib/catalog-rate-limit.ts";
+import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import { listVideosQuery, videoPageSchema } from "./schema.ts";
+import { getVideoPage } from "./service.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/videos",
+  tags: ["Videos"],
+  summary: "The catalog, newest first, one page at a time",
+  description:
+    "Only ready videos. Keyset pagination: follow `nextCursor` until it is null; a page never repeats or skips a video while " +
+    "the catalog changes. Rate limited per account and per client (429 with Retry-After).",
+  security: bearerSecurity,
+  middleware: [requireAuth, catalogRateLimit] as const,
+  request: { query: listVideosQuery },
+  responses: {
+    200: { description: "A page of videos", content: { "application/json": { schema: videoPageSchema } } },
+    ...problemResponses(400, 401, 429, 503),
+  },
+});
+
+export function registerListVideos(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    const page = await getVideoPage(c.get("services"), requestCache(c), c.env, c.req.valid("query"));
+    c.header("Cache-Control", "private, max-age=0");
+    return c.json(page, 200);
+  });
+}

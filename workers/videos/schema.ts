@@ -1,0 +1,207 @@
+import { z } from "@hono/zod-openapi";
+import { videoStates } from "../../schema/index.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Public shapes (API.md, Videos service)
+
+export const videoSummarySchema = z
+  .object({
+    id: z.string().openapi({ example: "k3x9q2m7w1b8v5c4n6z0" }),
+    title: z.string(),
+    summary: z.string(),
+    genres: z.array(z.string()).openapi({ example: ["drama", "sci-fi"] }),
+    releaseYear: z.number().int().openapi({ example: 2024 }),
+    durationSeconds: z.number().nullable().openapi({ example: 5412.48 }),
+    posterUrl: z.string().nullable(),
+    maturityRating: z.string().nullable().openapi({ example: "PG-13" }),
+  })
+  .openapi("VideoSummary");
+
+export const renditionSchema = z
+  .object({ height: z.number().int(), bitrate: z.number().int(), codec: z.string() })
+  .openapi("Rendition", { example: { height: 1080, bitrate: 5_000_000, codec: "avc1.640028" } });
+
+export const videoSchema = videoSummarySchema
+  .extend({
+    cast: z.array(z.string()),
+    renditions: z.array(renditionSchema),
+    thumbnailsUrl: z.string().nullable().openapi({ description: "WebVTT storyboard of preview thumbnails" }),
+  })
+  .openapi("Video");
+
+export type VideoSummary = z.infer<typeof videoSummarySchema>;
+/** The public document of a listed video, as cached in KV. */
+export type VideoDocument = z.infer<typeof videoSchema>;
+
+export const videoPageSchema = z
+  .object({
+    items: z.array(videoSummarySchema),
+    nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page" }),
+  })
+  .openapi("VideoPage");
+
+export type VideoPage = z.infer<typeof videoPageSchema>;
+
+export const homeRowSchema = z
+  .object({
+    id: z.string().openapi({ example: "new-releases", description: "`continue-watching`, `new-releases` or `genre:<genre>`" }),
+    title: z.string().openapi({ example: "New releases" }),
+    items: z.array(videoSummarySchema),
+  })
+  .openapi("HomeRow");
+
+export type HomeRow = z.infer<typeof homeRowSchema>;
+
+export const homeResponse = z.object({ rows: z.array(homeRowSchema) }).openapi("Home");
+
+export const videoIdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" }, example: "k3x9q2m7w1b8v5c4n6z0", description: "Video id" }),
+});
+
+export const PAGE_SIZE_DEFAULT = 20;
+export const PAGE_SIZE_MAX = 50;
+
+/** Lower-cased and trimmed: genres are stored that way, so a filter matches however it is typed. */
+export const genreSchema = z
+  .string()
+  .transform((value) => value.normalize("NFC").trim().toLowerCase())
+  .pipe(
+    z
+      .string()
+      .min(1, "A genre cannot be empty.")
+      .max(40, "A genre has at most 40 characters.")
+      .regex(/^[\p{L}\p{N}][\p{L}\p{N} &'-]*$/u, "A genre uses letters, digits, spaces, '&', apostrophes and hyphens."),
+  )
+  .openapi({ type: "string", example: "sci-fi" });
+
+export const listVideosQuery = z.object({
+  limit: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return PAGE_SIZE_DEFAULT;
+      const limit = /^\d{1,3}$/.test(value) ? Number(value) : Number.NaN;
+      if (!(limit >= 1 && limit <= PAGE_SIZE_MAX)) {
+        ctx.addIssue({ code: "custom", message: `limit must be a whole number from 1 to ${PAGE_SIZE_MAX}.` });
+        return z.NEVER;
+      }
+      return limit;
+    })
+    .openapi({
+      param: { name: "limit", in: "query" },
+      type: "integer",
+      minimum: 1,
+      maximum: PAGE_SIZE_MAX,
+      default: PAGE_SIZE_DEFAULT,
+    }),
+  cursor: z
+    .string()
+    .min(1, "cursor cannot be empty; leave it out for the first page.")
+    .max(512, "This is not a cursor.")
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "`nextCursor` of the previous page, unchanged" }),
+  genre: genreSchema.optional().openapi({ param: { name: "genre", in: "query" } }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Admin shapes (API.md, Admin)
+
+function text(label: string, max: number, options: { multiline?: boolean } = {}) {
+  // A summary may have paragraphs; nothing else may carry control characters.
+  const clean = (value: string) => !/\p{Cc}/u.test(options.multiline ? value.replaceAll("\n", "") : value);
+  return z
+    .string()
+    .transform((value) => value.normalize("NFC").trim())
+    .pipe(
+      z
+        .string()
+        .min(1, `${label} cannot be empty.`)
+        .max(max, `${label} has at most ${max} characters.`)
+        .refine(clean, `${label} cannot contain control characters.`),
+    );
+}
+
+const currentYear = new Date().getUTCFullYear();
+
+const videoFields = {
+  title: text("A title", 200).openapi({ type: "string", example: "The Long Quiet" }),
+  summary: text("A summary", 4000, { multiline: true }).openapi({
+    type: "string",
+    example: "A lighthouse keeper hears a voice on the radio.",
+  }),
+  genres: z
+    .array(genreSchema)
+    .max(10, "At most 10 genres.")
+    .transform((genres) => [...new Set(genres)])
+    .openapi({ type: "array", items: { type: "string" }, example: ["drama", "mystery"] }),
+  // The first film is from 1888; a few years ahead allows announced titles.
+  releaseYear: z
+    .number()
+    .int("releaseYear is a whole year, like 2024.")
+    .min(1888, "releaseYear cannot be before 1888.")
+    .max(currentYear + 5, `releaseYear cannot be after ${currentYear + 5}.`),
+  cast: z
+    .array(text("A cast member's name", 120))
+    .max(200, "At most 200 cast members.")
+    .openapi({ type: "array", items: { type: "string" }, example: ["Ada Brook", "Sam Reyes"] }),
+  maturityRating: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9+-]{1,16}$/, "maturityRating is a short code such as G, PG-13, TV-MA or 16+.")
+    .nullable()
+    .openapi({ example: "PG-13" }),
+};
+
+/** Strict: an unknown field (`state`, `id`, `renditions`…) is a 400, so clients cannot set what the pipeline owns. */
+export const createVideoBody = z
+  .strictObject({
+    title: videoFields.title,
+    summary: videoFields.summary,
+    genres: videoFields.genres,
+    releaseYear: videoFields.releaseYear,
+    cast: videoFields.cast.optional(),
+    maturityRating: videoFields.maturityRating.optional(),
+  })
+  .openapi("CreateVideoRequest");
+
+export const updateVideoBody = z
+  .strictObject({
+    title: videoFields.title.optional(),
+    summary: videoFields.summary.optional(),
+    genres: videoFields.genres.optional(),
+    releaseYear: videoFields.releaseYear.optional(),
+    cast: videoFields.cast.optional(),
+    maturityRating: videoFields.maturityRating.optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, "Send at least one field to change.")
+  .openapi("UpdateVideoRequest");
+
+export type CreateVideoInput = z.infer<typeof createVideoBody>;
+export type UpdateVideoInput = z.infer<typeof updateVideoBody>;
+
+export const adminVideoSchema = videoSchema
+  .extend({
+    state: z.enum(videoStates),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    updatedAt: z.string().openapi({ format: "date-time" }),
+    publishedAt: z.string().nullable().openapi({ format: "date-time", description: "When it first became ready" }),
+  })
+  .openapi("AdminVideo");
+
+export type AdminVideo = z.infer<typeof adminVideoSchema>;
+
+export const adminVideoResponse = z.object({ video: adminVideoSchema }).openapi("AdminVideoEnvelope");
+
+export const adminVideoStatusResponse = z
+  .object({
+    video: adminVideoSchema,
+    state: z.enum(videoStates),
+    progress: z.number().nullable().openapi({ description: "Progress of the current state, 0 to 1" }),
+    qualityReport: z.record(z.string(), z.unknown()).nullable(),
+    renditions: z.array(renditionSchema),
+    error: z.string().nullable().openapi({ example: "no video stream" }),
+  })
+  .openapi("AdminVideoStatus");
