@@ -1,0 +1,101 @@
+import { cleanLogLine, runFfmpeg } from "./ffmpeg-process.ts";
+import type { FfmpegTools } from "./ffmpeg-tools.ts";
+
+/**
+ * A full decode of the video stream into the null muxer. ffprobe reads headers, and a truncated
+ * "faststart" MP4 keeps its complete header (the index of every frame) at the front: only decoding
+ * finds that the frames themselves stop early. The same pass runs ffmpeg's `idet` interlace
+ * detector, which costs little next to the decode.
+ */
+
+export interface InterlaceDetection {
+  topFieldFirst: number;
+  bottomFieldFirst: number;
+  progressive: number;
+  undetermined: number;
+}
+
+export interface DecodeCheck {
+  exitCode: number | null;
+  /** How far decoding got, in seconds from the start. */
+  decodedSeconds: number;
+  /** ffmpeg's error lines, the first few kept verbatim, all counted. */
+  errorCount: number;
+  errors: string[];
+  /** The demuxer said the data ran out before the index said it would ("partial file"). */
+  endedEarly: boolean;
+  interlace: InterlaceDetection | null;
+}
+
+export interface DecodeCheckOptions {
+  durationSeconds?: number | null;
+  onProgress?: (percent: number) => void;
+  stallTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const keptErrors = 5;
+
+export async function decodeCheck(
+  tools: FfmpegTools,
+  path: string,
+  streamIndex: number,
+  options: DecodeCheckOptions = {},
+): Promise<DecodeCheck> {
+  const errors: string[] = [];
+  let errorCount = 0;
+  let endedEarly = false;
+  let interlace: InterlaceDetection | null = null;
+
+  const outcome = await runFfmpeg(
+    tools.ffmpeg,
+    // `level` prefixes each line with its severity, so errors can be told from idet's info lines.
+    // No autorotation: fields are rows of the picture as stored, and idet must see those rows.
+    ["-loglevel", "level+info", "-noautorotate", "-i", path, "-map", `0:${streamIndex}`, "-vf", "idet", "-f", "null", "-"],
+    {
+      durationSeconds: options.durationSeconds,
+      stallTimeoutMs: options.stallTimeoutMs,
+      signal: options.signal,
+      onProgress: (progress) => {
+        if (progress.percent !== null) options.onProgress?.(progress.percent);
+      },
+      onStderrLine: (line) => {
+        const detection = parseIdetSummary(line);
+        if (detection) interlace = detection;
+        if (!/\[(error|fatal)\]/.test(line)) return;
+        errorCount++;
+        if (/partial file|truncat|end of file/i.test(line)) endedEarly = true;
+        if (errors.length < keptErrors) errors.push(cleanLogLine(line));
+      },
+    },
+  );
+
+  return { exitCode: outcome.exitCode, decodedSeconds: outcome.outTimeSeconds, errorCount, errors, endedEarly, interlace };
+}
+
+/** Parses idet's closing "Multi frame detection" line, the more reliable of its two summaries. */
+export function parseIdetSummary(line: string): InterlaceDetection | null {
+  const match = /Multi frame detection: TFF:\s*(\d+)\s+BFF:\s*(\d+)\s+Progressive:\s*(\d+)\s+Undetermined:\s*(\d+)/.exec(line);
+  if (!match) return null;
+  return {
+    topFieldFirst: Number(match[1]),
+    bottomFieldFirst: Number(match[2]),
+    progressive: Number(match[3]),
+    undetermined: Number(match[4]),
+  };
+}
+
+/**
+ * Whether idet's counts describe interlaced video. idet is fooled by some synthetic patterns and
+ * sharp graphics, but then it splits its votes between both field orders; real interlaced footage
+ * votes consistently for one. So: one order holds most classified frames and beats the other 4:1.
+ */
+export function looksInterlaced(detection: InterlaceDetection): "top-first" | "bottom-first" | null {
+  const classified = detection.topFieldFirst + detection.bottomFieldFirst + detection.progressive;
+  if (classified < 10) return null;
+  const top = detection.topFieldFirst >= detection.bottomFieldFirst;
+  const dominant = top ? detection.topFieldFirst : detection.bottomFieldFirst;
+  const other = top ? detection.bottomFieldFirst : detection.topFieldFirst;
+  if (dominant / classified < 0.6 || dominant < 4 * other) return null;
+  return top ? "top-first" : "bottom-first";
+}

@@ -1,0 +1,173 @@
+import { join } from "node:path";
+import type { LadderPlan, RenditionPlan } from "./ladder.ts";
+import type { PosterPlan, StoryboardPlan } from "./previews.ts";
+
+/**
+ * Building the one ffmpeg command that makes everything: decode once, deinterlace once, `split`
+ * the pictures into one branch per output, and write the HLS ladder, the poster and the storyboard
+ * sprite in the same run. Decoding is a large share of a ladder's cost (a 4K HEVC source decodes
+ * slower than its 240p rendition encodes), so doing it once per rendition is what this avoids.
+ *
+ * This module only turns a plan into arguments; `ladder.ts` and `previews.ts` decide the plan.
+ */
+
+/** Names of the files written under the output folder; storage keys are these under the job's prefix. */
+export const outputNames = {
+  master: "master.m3u8",
+  mediaPlaylist: "index.m3u8",
+  initSegment: "init.mp4",
+  segmentPattern: "seg_%05d.m4s",
+  audioFolder: "audio",
+  poster: "poster.jpg",
+  sprite: "storyboard.jpg",
+  vtt: "storyboard.vtt",
+} as const;
+
+export type X264Preset = "ultrafast" | "superfast" | "veryfast" | "faster" | "fast" | "medium" | "slow" | "slower" | "veryslow";
+export const x264Presets: readonly X264Preset[] = [
+  "ultrafast",
+  "superfast",
+  "veryfast",
+  "faster",
+  "fast",
+  "medium",
+  "slow",
+  "slower",
+  "veryslow",
+];
+
+/** One branch of the split filter: what it draws from the decoded pictures. */
+export type OutputBranch =
+  | { type: "rendition"; rendition: RenditionPlan }
+  | { type: "poster"; poster: PosterPlan }
+  | { type: "storyboard"; storyboard: StoryboardPlan };
+
+export interface TranscodeCommand {
+  inputPath: string;
+  outputDir: string;
+  /** Absolute stream indexes from ffprobe: `0:v:0` could be an MP4's cover art. */
+  videoStreamIndex: number;
+  audioStreamIndex: number | null;
+  ladder: LadderPlan;
+  poster: PosterPlan | null;
+  storyboard: StoryboardPlan | null;
+  preset: X264Preset;
+}
+
+/**
+ * @example
+ * const args = buildTranscodeArgs({ inputPath, outputDir, videoStreamIndex: 0, audioStreamIndex: 1, ladder, poster, storyboard, preset: "veryfast" });
+ * await runFfmpeg(tools.ffmpeg, args, { durationSeconds });
+ */
+export function buildTranscodeArgs(command: TranscodeCommand): string[] {
+  const branches: OutputBranch[] = command.ladder.renditions.map((rendition) => ({ type: "rendition", rendition }));
+  if (command.poster) branches.push({ type: "poster", poster: command.poster });
+  if (command.storyboard) branches.push({ type: "storyboard", storyboard: command.storyboard });
+
+  const labels = branches.map((_, index) => `out${index}`);
+  const shared = command.ladder.deinterlace ? "bwdif=mode=send_frame:parity=auto:deint=all," : "";
+  const splits = labels.map((label) => `[${label}_in]`).join("");
+  const graph = [
+    `[0:${command.videoStreamIndex}]${shared}split=${branches.length}${splits}`,
+    ...branches.map((branch, index) => `[${labels[index]}_in]${branchFilter(branch)}[${labels[index]}]`),
+  ].join(";");
+
+  const args = ["-loglevel", "level+warning", "-i", command.inputPath, "-filter_complex", graph];
+  args.push(...hlsOutputArgs(command, labels));
+  branches.forEach((branch, index) => {
+    if (branch.type === "poster") args.push(...imageOutputArgs(`[${labels[index]}]`, 3, join(command.outputDir, outputNames.poster)));
+    if (branch.type === "storyboard") args.push(...imageOutputArgs(`[${labels[index]}]`, 5, join(command.outputDir, outputNames.sprite)));
+  });
+  return args;
+}
+
+function branchFilter(branch: OutputBranch): string {
+  switch (branch.type) {
+    case "rendition": {
+      const { frameRate, width, height } = branch.rendition;
+      // fps first: scaling frames that are then dropped is wasted work; setsar=1 because the
+      // size already accounts for anamorphic pixels.
+      return `fps=${frameRate.num}/${frameRate.den},scale=${width}:${height},setsar=1,format=yuv420p`;
+    }
+    case "poster": {
+      const { atSeconds, width, height } = branch.poster;
+      return `select='gte(t,${atSeconds})',scale=${width}:${height},setsar=1`;
+    }
+    case "storyboard": {
+      const { intervalSeconds, tileWidth, tileHeight, columns, rows } = branch.storyboard;
+      return `fps=1000/${Math.round(intervalSeconds * 1000)},scale=${tileWidth}:${tileHeight},setsar=1,tile=${columns}x${rows}`;
+    }
+  }
+}
+
+function hlsOutputArgs(command: TranscodeCommand, labels: string[]): string[] {
+  const { ladder, outputDir } = command;
+  const renditions = ladder.renditions;
+  const args = renditions.flatMap((_, index) => ["-map", `[${labels[index]}]`]);
+  const withAudio = ladder.audio.type === "aac" && command.audioStreamIndex !== null;
+  if (withAudio) args.push("-map", `0:${command.audioStreamIndex}`);
+
+  // Source metadata stays behind: phones write GPS positions into it.
+  args.push("-map_metadata", "-1", "-map_chapters", "-1");
+  args.push("-c:v", "libx264", "-preset", command.preset, "-profile:v", "high");
+  renditions.forEach((rendition, index) => {
+    args.push(
+      `-b:v:${index}`,
+      String(rendition.videoBitrate),
+      `-maxrate:v:${index}`,
+      String(rendition.maxBitrate),
+      `-bufsize:v:${index}`,
+      String(rendition.bufferSize),
+      `-g:v:${index}`,
+      String(rendition.gopFrames),
+      `-keyint_min:v:${index}`,
+      String(rendition.gopFrames),
+    );
+  });
+  // Keyframes exactly on segment boundaries in every rendition, so a player can switch between
+  // renditions at any segment; scene-cut keyframes would shift the GOPs apart.
+  args.push("-sc_threshold", "0", "-force_key_frames", `expr:gte(t,n_forced*${ladder.segmentSeconds})`);
+  if (ladder.audio.type === "aac" && withAudio) {
+    args.push(
+      "-c:a",
+      "aac",
+      "-b:a",
+      String(ladder.audio.bitrate),
+      "-ac",
+      String(ladder.audio.channels),
+      "-ar",
+      String(ladder.audio.sampleRate),
+    );
+  }
+
+  const streamMap = renditions.map((rendition, index) => `v:${index},${withAudio ? "agroup:audio," : ""}name:${rendition.name}`);
+  if (withAudio) streamMap.push(`a:0,agroup:audio,name:${outputNames.audioFolder}`);
+
+  args.push(
+    "-f",
+    "hls",
+    "-hls_time",
+    String(ladder.segmentSeconds),
+    "-hls_playlist_type",
+    "vod",
+    "-hls_segment_type",
+    "fmp4",
+    "-hls_flags",
+    "independent_segments",
+    "-hls_fmp4_init_filename",
+    outputNames.initSegment,
+    "-hls_segment_filename",
+    join(outputDir, "%v", outputNames.segmentPattern),
+    "-master_pl_name",
+    outputNames.master,
+    "-var_stream_map",
+    streamMap.join(" "),
+    join(outputDir, "%v", outputNames.mediaPlaylist),
+  );
+  return args;
+}
+
+/** A single JPEG from a filter branch; `-update 1` writes one file rather than an image sequence. */
+function imageOutputArgs(label: string, quality: number, path: string): string[] {
+  return ["-map", label, "-frames:v", "1", "-update", "1", "-q:v", String(quality), path];
+}

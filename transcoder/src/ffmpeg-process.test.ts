@@ -1,0 +1,73 @@
+import { execFileSync } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeClip, makeTempDir, tools } from "../test/clips.ts";
+import { describeFailure, FfmpegStalledError, ProcessAbortedError, runFfmpeg } from "./ffmpeg-process.ts";
+
+let temp: Awaited<ReturnType<typeof makeTempDir>>;
+
+beforeAll(async () => {
+  temp = await makeTempDir("process");
+});
+afterAll(() => temp?.remove());
+
+/** Processes whose command line mentions `needle`: what a killed ffmpeg must not still be. */
+async function processesMentioning(needle: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes(needle)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+describe("runFfmpeg", () => {
+  it("reports progress as a percent of the expected duration", async () => {
+    const seen: number[] = [];
+    const outcome = await runFfmpeg(tools.ffmpeg, ["-f", "lavfi", "-i", "testsrc2=s=160x120:r=30:d=2", "-f", "null", "-"], {
+      durationSeconds: 2,
+      onProgress: ({ percent }) => percent !== null && seen.push(percent),
+    });
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.outTimeSeconds).toBeCloseTo(2, 1);
+    expect(seen.at(-1)).toBeGreaterThanOrEqual(99);
+  });
+
+  it("kills an ffmpeg stuck reading a pipe that never ends, and the process is gone", async () => {
+    const source = await makeClip(temp.dir, "feed", { container: "mkv", seconds: 2, audio: false });
+    const fifo = join(temp.dir, "never-ending.ts");
+    execFileSync("mkfifo", [fifo]);
+    // Half a file, then silence with the pipe held open: ffmpeg waits for bytes forever.
+    const writer = createWriteStream(fifo);
+    const data = await readFile(source);
+    writer.write(data.subarray(0, Math.floor(data.length / 2)));
+    try {
+      const started = Date.now();
+      const run = runFfmpeg(tools.ffmpeg, ["-i", fifo, "-f", "null", "-"], { stallTimeoutMs: 1000 });
+      await expect(run).rejects.toBeInstanceOf(FfmpegStalledError);
+      await expect(run).rejects.toThrow("ffmpeg made no progress for 1 s and was stopped");
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(await processesMentioning(fifo)).toEqual([]);
+    } finally {
+      writer.destroy();
+    }
+  });
+
+  it("stops ffmpeg when the caller aborts", async () => {
+    const controller = new AbortController();
+    const run = runFfmpeg(tools.ffmpeg, ["-f", "lavfi", "-i", "testsrc2=s=160x120:r=30", "-f", "null", "-"], {
+      signal: controller.signal,
+      onProgress: ({ outTimeSeconds }) => outTimeSeconds > 1 && controller.abort(),
+    });
+    await expect(run).rejects.toBeInstanceOf(ProcessAbortedError);
+  });
+
+  it("resolves with the exit code and the telling stderr line when ffmpeg fails", async () => {
+    const outcome = await runFfmpeg(tools.ffmpeg, ["-i", join(temp.dir, "missing.mp4"), "-f", "null", "-"]);
+    expect(outcome.exitCode).not.toBe(0);
+    expect(describeFailure(outcome.stderrTail)).toContain("No such file or directory");
+  });
+});

@@ -1,0 +1,113 @@
+import { spawnTool } from "./ffmpeg-process.ts";
+import type { FfmpegTools } from "./ffmpeg-tools.ts";
+
+/**
+ * Frame timing from packet timestamps: dropped frames, timestamp gaps and variable frame rate.
+ *
+ * Packet timestamps come from demuxing only (no decode), so reading them is cheap even for a
+ * feature film. Neither `r_frame_rate` nor `avg_frame_rate` tells a phone's variable-rate
+ * recording from a constant one with a hole in it; the intervals between frames do.
+ */
+
+export interface FrameTiming {
+  frames: number;
+  /** The median interval between frames, in seconds: the frame rate the stream mostly has. */
+  nominalIntervalSeconds: number;
+  /** Frames that a constant rate would have had in the gaps. */
+  missingFrames: number;
+  gaps: number;
+  longestGap: { atSeconds: number; seconds: number } | null;
+  /** Share of intervals (outside gaps) that stray from the nominal one. */
+  irregularShare: number;
+  variableFrameRate: boolean;
+  minIntervalSeconds: number;
+  maxIntervalSeconds: number;
+}
+
+/** An interval this many nominal frames long means frames are missing. */
+const gapFactor = 1.8;
+/** More than this share of irregular intervals makes a stream variable-rate. */
+const vfrShare = 0.05;
+
+/** Reads the presentation timestamps (seconds) of one stream's packets, in file order. */
+export async function readPacketTimestamps(
+  tools: FfmpegTools,
+  path: string,
+  streamIndex: number,
+  options: { signal?: AbortSignal } = {},
+): Promise<number[]> {
+  const timestamps: number[] = [];
+  await spawnTool(
+    tools.ffprobe,
+    ["-v", "error", "-select_streams", String(streamIndex), "-show_entries", "packet=pts_time", "-of", "csv=p=0", path],
+    {
+      signal: options.signal,
+      onStdoutLine: (line) => {
+        const seconds = Number(line.split(",")[0]);
+        if (line !== "" && Number.isFinite(seconds)) timestamps.push(seconds);
+      },
+    },
+  );
+  return timestamps;
+}
+
+/**
+ * Classifies frame intervals. Timestamps may arrive in decode order (B-frames), so they are sorted
+ * first. The tolerance for "irregular" is 12% of a frame or 1.5 ms, whichever is larger, because
+ * Matroska rounds every timestamp to the millisecond and that jitter alone is not VFR.
+ *
+ * @example
+ * analyseFrameTiming([0, 0.04, 0.08, 0.4, 0.44]) // 7 missing frames in 1 gap at 0.08 s
+ */
+export function analyseFrameTiming(timestamps: readonly number[]): FrameTiming | null {
+  const sorted = [...timestamps].sort((a, b) => a - b);
+  const intervals: { at: number; seconds: number }[] = [];
+  for (let i = 1; i < sorted.length; i++) {
+    const previous = sorted[i - 1] as number;
+    const seconds = (sorted[i] as number) - previous;
+    if (seconds > 0) intervals.push({ at: previous, seconds });
+  }
+  if (intervals.length < 2) return null;
+
+  const nominal = median(intervals.map((interval) => interval.seconds));
+  const tolerance = Math.max(0.12 * nominal, 0.0015);
+  let missingFrames = 0;
+  let gaps = 0;
+  let irregular = 0;
+  let regularCount = 0;
+  let longestGap: FrameTiming["longestGap"] = null;
+  let minInterval = Number.POSITIVE_INFINITY;
+  let maxInterval = 0;
+
+  for (const interval of intervals) {
+    if (interval.seconds >= gapFactor * nominal) {
+      gaps++;
+      missingFrames += Math.max(1, Math.round(interval.seconds / nominal) - 1);
+      if (!longestGap || interval.seconds > longestGap.seconds) longestGap = { atSeconds: interval.at, seconds: interval.seconds };
+      continue;
+    }
+    regularCount++;
+    minInterval = Math.min(minInterval, interval.seconds);
+    maxInterval = Math.max(maxInterval, interval.seconds);
+    if (Math.abs(interval.seconds - nominal) > tolerance) irregular++;
+  }
+
+  const irregularShare = regularCount > 0 ? irregular / regularCount : 0;
+  return {
+    frames: sorted.length,
+    nominalIntervalSeconds: nominal,
+    missingFrames,
+    gaps,
+    longestGap,
+    irregularShare,
+    variableFrameRate: irregularShare > vfrShare,
+    minIntervalSeconds: Number.isFinite(minInterval) ? minInterval : nominal,
+    maxIntervalSeconds: maxInterval || nominal,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}

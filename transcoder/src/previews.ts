@@ -1,0 +1,101 @@
+/**
+ * The poster and the storyboard (a sprite sheet of thumbnails plus a WebVTT file that points
+ * into it with `#xywh=` fragments, which players such as Video.js, hls.js-based UIs and Shaka
+ * show while scrubbing). Planned here, drawn by the same ffmpeg run as the renditions.
+ */
+
+export interface PosterPlan {
+  atSeconds: number;
+  width: number;
+  height: number;
+}
+
+export interface StoryboardOptions {
+  /** Seconds between thumbnails; stretched for long videos so the sheet stays at `maxTiles`. */
+  intervalSeconds: number;
+  maxTiles: number;
+  columns: number;
+  /** Thumbnails are this wide when landscape, this tall when portrait. */
+  thumbnailLongSide: number;
+}
+
+export const defaultStoryboardOptions: StoryboardOptions = {
+  intervalSeconds: 5,
+  // 20 rows of 10 at 160x90: a 1600x1800 JPEG of a few hundred kB, one request for a whole film.
+  maxTiles: 200,
+  columns: 10,
+  thumbnailLongSide: 160,
+};
+
+export interface StoryboardPlan {
+  intervalSeconds: number;
+  tileCount: number;
+  columns: number;
+  rows: number;
+  tileWidth: number;
+  tileHeight: number;
+}
+
+/** A frame a tenth of the way in: past black openings and studio logos, before any spoiler. */
+export function planPoster(durationSeconds: number, size: { width: number; height: number }): PosterPlan {
+  return { atSeconds: Math.round(durationSeconds * 0.1 * 1000) / 1000, width: size.width, height: size.height };
+}
+
+export function planStoryboard(
+  durationSeconds: number,
+  display: { width: number; height: number },
+  options: Partial<StoryboardOptions> = {},
+): StoryboardPlan {
+  const settings = { ...defaultStoryboardOptions, ...options };
+  const intervalSeconds = Math.max(settings.intervalSeconds, Math.ceil(durationSeconds / settings.maxTiles));
+  const tileCount = Math.max(1, Math.ceil(durationSeconds / intervalSeconds - 1e-6));
+  const columns = Math.min(settings.columns, tileCount);
+  const landscape = display.width >= display.height;
+  const otherSide = Math.max(
+    2,
+    Math.round((settings.thumbnailLongSide * Math.min(display.width, display.height)) / Math.max(display.width, display.height) / 2) * 2,
+  );
+  return {
+    intervalSeconds,
+    tileCount,
+    columns,
+    rows: Math.ceil(tileCount / columns),
+    tileWidth: landscape ? settings.thumbnailLongSide : otherSide,
+    tileHeight: landscape ? otherSide : settings.thumbnailLongSide,
+  };
+}
+
+/**
+ * The WebVTT cues: one per tile, each pointing at its rectangle in the sprite. `spriteUrl` is
+ * written as given; a name relative to the VTT file keeps working wherever the files are served.
+ *
+ * @example
+ * buildStoryboardVtt(plan, 12, "storyboard.jpg")
+ * // WEBVTT\n\n00:00:00.000 --> 00:00:05.000\nstoryboard.jpg#xywh=0,0,160,90\n\n…
+ */
+export function buildStoryboardVtt(plan: StoryboardPlan, durationSeconds: number, spriteUrl: string): string {
+  const cues: string[] = [];
+  for (let tile = 0; tile < plan.tileCount; tile++) {
+    const start = tile * plan.intervalSeconds;
+    const end = Math.min((tile + 1) * plan.intervalSeconds, durationSeconds);
+    const x = (tile % plan.columns) * plan.tileWidth;
+    const y = Math.floor(tile / plan.columns) * plan.tileHeight;
+    cues.push(
+      `${vttTime(start)} --> ${vttTime(Math.max(end, start + 0.001))}\n${spriteUrl}#xywh=${x},${y},${plan.tileWidth},${plan.tileHeight}`,
+    );
+  }
+  return `WEBVTT\n\n${cues.join("\n\n")}\n`;
+}
+
+function vttTime(seconds: number): string {
+  const millis = Math.round(seconds * 1000);
+  const hours = Math.floor(millis / 3_600_000);
+  const minutes = Math.floor((millis % 3_600_000) / 60_000);
+  const secs = Math.floor((millis % 60_000) / 1000);
+  const ms = millis % 1000;
+  return `${pad(hours, 2)}:${pad(minutes, 2)}:${pad(secs, 2)}.${pad(ms, 3)}`;
+}
+
+function pad(value: number, width: number): string {
+  return String(value).padStart(width, "0");
+}

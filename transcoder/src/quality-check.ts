@@ -1,0 +1,311 @@
+import { type DecodeCheck, decodeCheck, looksInterlaced } from "./decode-check.ts";
+import type { FfmpegTools } from "./ffmpeg-tools.ts";
+import { analyseFrameTiming, type FrameTiming, readPacketTimestamps } from "./frame-timing.ts";
+import { type FieldOrder, probeSource, type Rational, rationalToNumber, type SourceInfo, type VideoStreamInfo } from "./probe.ts";
+
+/**
+ * The quality check: refuse what cannot become a good stream, with a sentence a person can act
+ * on, and report (without refusing) what will degrade it. It runs in the order of cost: header
+ * checks from ffprobe first (a 8000x8000 "decompression bomb" or a 40-hour file is refused before
+ * a single frame is decoded), then one full decode of the video stream.
+ */
+
+export interface QualityLimits {
+  /** Largest accepted picture, compared orientation-free (a portrait 2160x3840 fits 3840x2160). */
+  maxWidth: number;
+  maxHeight: number;
+  maxDurationSeconds: number;
+  minDurationSeconds: number;
+  /** Below this many bits per pixel per frame, the source is reported as very low bitrate. */
+  lowBitsPerPixel: number;
+}
+
+export const defaultQualityLimits: QualityLimits = {
+  maxWidth: 4096,
+  maxHeight: 4096,
+  maxDurationSeconds: 6 * 3600,
+  minDurationSeconds: 0.5,
+  lowBitsPerPixel: 0.02,
+};
+
+export type QualityWarningCode =
+  | "frame-drops"
+  | "variable-frame-rate"
+  | "interlaced"
+  | "rotated"
+  | "low-bitrate"
+  | "no-audio"
+  | "decode-errors";
+
+export interface QualityWarning {
+  code: QualityWarningCode;
+  message: string;
+}
+
+/** What the report says about the source; also the ladder planner's input. JSON-serialisable. */
+export interface SourceSummary {
+  container: string;
+  durationSeconds: number;
+  /** As displayed: pixel aspect and rotation applied. */
+  width: number;
+  height: number;
+  codedWidth: number;
+  codedHeight: number;
+  rotation: number;
+  /** Frames per second, rounded for people; `frameRate` is exact ("30000/1001"). */
+  fps: number;
+  frameRate: string;
+  videoCodec: string;
+  audioCodec: string | null;
+  /** Whole-file bits per second. */
+  bitrate: number | null;
+  /** The video stream's bits per second, estimated from the file when the container omits it. */
+  videoBitrate: number | null;
+  hasAudio: boolean;
+  interlaced: boolean;
+  variableFrameRate: boolean;
+}
+
+export interface QualityReport {
+  ok: boolean;
+  refusal?: string;
+  warnings: QualityWarning[];
+  source: SourceSummary | null;
+}
+
+export interface QualityCheck {
+  report: QualityReport;
+  /** ffprobe's full description, when the file could be probed (stream indexes for the transcode). */
+  probe: SourceInfo | null;
+}
+
+export interface QualityCheckOptions {
+  limits?: Partial<QualityLimits>;
+  /** Decode progress, 0–100. */
+  onProgress?: (percent: number) => void;
+  stallTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * @example
+ * const { report } = await checkQuality(tools, "/tmp/job/source.mp4", { limits: { maxDurationSeconds: 3600 } });
+ * if (!report.ok) fail(report.refusal); // "file is truncated at 4.2 s of 10.0 s; upload the complete file again"
+ */
+export async function checkQuality(tools: FfmpegTools, path: string, options: QualityCheckOptions = {}): Promise<QualityCheck> {
+  const limits = { ...defaultQualityLimits, ...options.limits };
+  const probed = await probeSource(tools, path, { signal: options.signal });
+  if (!probed.ok) return refuse(`file is unreadable: ${probed.error}; upload a video file such as MP4, MOV, MKV or WebM`, null, null);
+
+  const probe = probed.source;
+  const video = probe.video;
+  if (!video) {
+    return refuse(probe.audio ? "no video stream: the file holds only audio" : "no video stream", null, probe);
+  }
+  const headerRefusal = refuseFromHeaders(probe, video, limits);
+  if (headerRefusal) return refuse(headerRefusal, null, probe);
+
+  const declaredSeconds = (video.durationSeconds ?? probe.durationSeconds) as number;
+  const [decoded, timestamps] = await Promise.all([
+    decodeCheck(tools, path, video.index, {
+      durationSeconds: declaredSeconds,
+      onProgress: options.onProgress,
+      stallTimeoutMs: options.stallTimeoutMs,
+      signal: options.signal,
+    }),
+    readPacketTimestamps(tools, path, video.index, { signal: options.signal }),
+  ]);
+  const timing = analyseFrameTiming(timestamps);
+  const interlaced = interlaceVerdict(video.fieldOrder, decoded);
+  const summary = summarise(probe, video, declaredSeconds, interlaced !== null, timing?.variableFrameRate ?? false);
+
+  const decodeRefusal = refuseFromDecode(decoded, declaredSeconds, video.durationSeconds !== null, video);
+  if (decodeRefusal) return refuse(decodeRefusal, summary, probe);
+
+  const warnings = collectWarnings({ summary, video, timing, interlaced, decoded, limits });
+  return { report: { ok: true, warnings, source: summary }, probe };
+}
+
+function refuse(refusal: string, source: SourceSummary | null, probe: SourceInfo | null): QualityCheck {
+  return { report: { ok: false, refusal, warnings: [], source }, probe };
+}
+
+/** Refusals that need no decoding: codec, dimensions, duration. */
+function refuseFromHeaders(probe: SourceInfo, video: VideoStreamInfo, limits: QualityLimits): string | null {
+  if (!video.codec) return unsupportedCodec(video.codecTag ?? "unknown");
+  if (video.codedWidth <= 0 || video.codedHeight <= 0) return "file is unreadable: the video stream declares no picture size";
+
+  const longLimit = Math.max(limits.maxWidth, limits.maxHeight);
+  const shortLimit = Math.min(limits.maxWidth, limits.maxHeight);
+  const longSide = Math.max(video.width, video.height, video.codedWidth, video.codedHeight);
+  const shortSide = Math.max(Math.min(video.width, video.height), Math.min(video.codedWidth, video.codedHeight));
+  if (longSide > longLimit || shortSide > shortLimit) {
+    return `${video.width}x${video.height} is larger than the ${limits.maxWidth}x${limits.maxHeight} limit`;
+  }
+
+  const seconds = video.durationSeconds ?? probe.durationSeconds;
+  if (seconds === null)
+    return "duration is unknown: the file does not say how long it is; remux it (for example to MP4) and upload it again";
+  if (seconds <= 0) return "duration is 0 s: the file holds no playable video";
+  if (seconds < limits.minDurationSeconds) {
+    return `duration is ${formatSeconds(seconds, 2)}, shorter than the ${formatSeconds(limits.minDurationSeconds, 1)} minimum`;
+  }
+  if (seconds > limits.maxDurationSeconds) {
+    return `duration is ${formatLongDuration(seconds)}, longer than the ${formatLongDuration(limits.maxDurationSeconds)} limit`;
+  }
+  return null;
+}
+
+/**
+ * Refusals from the full decode. A truncated file decodes up to where its data stops; the declared
+ * duration comes from the (intact) index. The stream's own duration is exact to a frame, the
+ * container's may include a slightly longer audio track, hence the two tolerances.
+ */
+function refuseFromDecode(
+  decoded: DecodeCheck,
+  declaredSeconds: number,
+  streamDurationKnown: boolean,
+  video: VideoStreamInfo,
+): string | null {
+  const missingDecoder = decoded.errors.find((line) => /decoder .*not found/i.test(line));
+  if (missingDecoder) return unsupportedCodec(video.codec ?? "unknown");
+  if (decoded.decodedSeconds <= 0) {
+    const reason = decoded.errors[0] ?? "no frame could be decoded";
+    return `file is unreadable: ${reason}; export the video again and upload the new file`;
+  }
+  const tolerance = streamDurationKnown ? 0.5 : 1.5;
+  if (declaredSeconds - decoded.decodedSeconds > tolerance) {
+    return `file is truncated at ${formatSeconds(decoded.decodedSeconds, 1)} of ${formatSeconds(declaredSeconds, 1)}; upload the complete file again`;
+  }
+  return null;
+}
+
+function unsupportedCodec(name: string): string {
+  return `video codec '${name}' is not supported; export the video as H.264, HEVC, VP9 or AV1 and upload it again`;
+}
+
+/**
+ * idet looks at the pictures; the field-order flag is what the encoder claimed. Broadcast
+ * encoders flag progressive pictures as interlaced often enough that a clear progressive verdict
+ * from idet overrides the flag.
+ */
+function interlaceVerdict(fieldOrder: FieldOrder, decoded: DecodeCheck): "top-first" | "bottom-first" | null {
+  const detection = decoded.interlace;
+  if (detection) {
+    const verdict = looksInterlaced(detection);
+    if (verdict) return verdict;
+    const classified = detection.topFieldFirst + detection.bottomFieldFirst + detection.progressive;
+    if (classified >= 10 && detection.progressive / classified >= 0.6) return null;
+  }
+  return fieldOrder === "top-first" || fieldOrder === "bottom-first" ? fieldOrder : null;
+}
+
+function summarise(
+  probe: SourceInfo,
+  video: VideoStreamInfo,
+  durationSeconds: number,
+  interlaced: boolean,
+  variableFrameRate: boolean,
+): SourceSummary {
+  const rate: Rational = video.avgFrameRate ?? video.realFrameRate ?? { num: 30, den: 1 };
+  const audioBitrate = probe.audio ? (probe.audio.bitrate ?? 128_000) : 0;
+  const videoBitrate = video.bitrate ?? (probe.bitrate !== null ? Math.max(0, probe.bitrate - audioBitrate) : null);
+  return {
+    container: probe.formatName,
+    durationSeconds: round(durationSeconds, 3),
+    width: video.width,
+    height: video.height,
+    codedWidth: video.codedWidth,
+    codedHeight: video.codedHeight,
+    rotation: video.rotation,
+    fps: round(rationalToNumber(rate), 3),
+    frameRate: `${rate.num}/${rate.den}`,
+    videoCodec: video.codec ?? "unknown",
+    audioCodec: probe.audio?.codec ?? null,
+    bitrate: probe.bitrate,
+    videoBitrate,
+    hasAudio: probe.audio !== null,
+    interlaced,
+    variableFrameRate,
+  };
+}
+
+interface WarningInputs {
+  summary: SourceSummary;
+  video: VideoStreamInfo;
+  timing: FrameTiming | null;
+  interlaced: "top-first" | "bottom-first" | null;
+  decoded: DecodeCheck;
+  limits: QualityLimits;
+}
+
+function collectWarnings({ summary, video, timing, interlaced, decoded, limits }: WarningInputs): QualityWarning[] {
+  const warnings: QualityWarning[] = [];
+  const outputFps = formatFps(summary.fps);
+
+  if (timing && timing.missingFrames > 0 && timing.longestGap) {
+    const gaps = timing.gaps === 1 ? "1 timestamp gap" : `${timing.gaps} timestamp gaps`;
+    const frames = timing.missingFrames === 1 ? "1 frame is" : `${timing.missingFrames} frames are`;
+    warnings.push({
+      code: "frame-drops",
+      message: `${frames} missing in ${gaps} (the longest ${formatSeconds(timing.longestGap.seconds, 2)} at ${formatSeconds(timing.longestGap.atSeconds, 2)}); the picture freezes there`,
+    });
+  }
+  if (timing?.variableFrameRate) {
+    const fastest = Math.round(timing.minIntervalSeconds * 1000);
+    const slowest = Math.round(timing.maxIntervalSeconds * 1000);
+    warnings.push({
+      code: "variable-frame-rate",
+      message: `variable frame rate (frames ${fastest}–${slowest} ms apart); renditions are made at a constant ${outputFps} fps, so motion may judder slightly`,
+    });
+  }
+  if (interlaced) {
+    const order = interlaced === "top-first" ? "top field first" : "bottom field first";
+    warnings.push({ code: "interlaced", message: `interlaced video (${order}); renditions are deinterlaced` });
+  }
+  if (video.rotation !== 0) {
+    warnings.push({
+      code: "rotated",
+      message: `rotated ${video.rotation}° by metadata; renditions are turned upright (${summary.width}x${summary.height})`,
+    });
+  }
+  if (summary.videoBitrate !== null && summary.videoBitrate > 0) {
+    const bitsPerPixel = summary.videoBitrate / (summary.width * summary.height * summary.fps);
+    if (bitsPerPixel < limits.lowBitsPerPixel) {
+      warnings.push({
+        code: "low-bitrate",
+        message: `very low bitrate: ${Math.round(summary.videoBitrate / 1000)} kbit/s for ${summary.width}x${summary.height} at ${outputFps} fps (${bitsPerPixel.toFixed(3)} bits per pixel); expect blocky pictures that transcoding cannot improve`,
+      });
+    }
+  }
+  if (!summary.hasAudio) {
+    warnings.push({ code: "no-audio", message: "no audio stream; the video will play silently" });
+  }
+  if (decoded.errorCount > 0) {
+    const count = decoded.errorCount === 1 ? "1 decoding error" : `${decoded.errorCount} decoding errors`;
+    warnings.push({ code: "decode-errors", message: `${count} (first: ${decoded.errors[0] ?? "unknown"}); some frames may show glitches` });
+  }
+  return warnings;
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+function formatSeconds(seconds: number, digits: number): string {
+  return `${round(seconds, digits).toFixed(digits)} s`;
+}
+
+function formatFps(fps: number): string {
+  return Number.isInteger(fps) ? String(fps) : fps.toFixed(2);
+}
+
+/** "7 h 30 min", "45 min", "6 h": durations people read at a glance. */
+function formatLongDuration(seconds: number): string {
+  const totalMinutes = Math.round(seconds / 60);
+  const hours = Math.floor(totalMinutes / 60);
+  const minutes = totalMinutes % 60;
+  if (hours === 0) return totalMinutes > 0 ? `${minutes} min` : formatSeconds(seconds, 0);
+  return minutes === 0 ? `${hours} h` : `${hours} h ${minutes} min`;
+}
