@@ -1,22 +1,68 @@
 import { DurableObject } from "cloudflare:workers";
+import { loadConfig } from "../workers/lib/config.ts";
+import { openDatabase } from "../workers/lib/db.ts";
+import { isFinished } from "../workers/playback/progress-rules.ts";
+import { type ProgressRow, writeProgressBatch } from "../workers/playback/progress-store.ts";
+
+/** How long heartbeats gather before one batch goes to Postgres. */
+export const PROGRESS_FLUSH_DELAY_MS = 10_000;
+/** After a failed flush: wait this long, doubling up to the maximum. Rows stay dirty meanwhile. */
+const FLUSH_RETRY_MIN_MS = 5_000;
+const FLUSH_RETRY_MAX_MS = 300_000;
+
+export interface StoredProgress {
+  positionSeconds: number;
+  durationSeconds: number | null;
+  finished: boolean;
+  /** Milliseconds since the epoch. */
+  updatedAt: number;
+}
+
+export interface StreamLease {
+  sessionId: string;
+  videoId: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+export type StartStreamResult =
+  | { granted: true; progress: StoredProgress | null }
+  | { granted: false; inUse: number; retryAfterMs: number };
+
+export interface FlushStats {
+  flushes: number;
+  rowsFlushed: number;
+  failures: number;
+  dirtyRows: number;
+}
 
 /**
  * One object per user (`idFromName(userId)`): the strongly consistent, global view of that
- * user's live state. Today it holds revoked sessions, so that sign-out stops the session's
- * access tokens on the next request from any edge location (a KV deny-list would take up to
- * a minute to reach other locations).
+ * user's live state.
+ * - Revoked sessions, so that sign-out stops the session's access tokens on the next request from
+ *   any edge location (a KV deny-list would take up to a minute to reach other locations).
+ * - Watch progress ("watched till" per video): acknowledged once in SQLite storage, written behind
+ *   to Postgres in batches by the alarm, so a burst of heartbeats makes one database write.
+ * - Screen leases: one per signed-in session, renewed by heartbeats, capped by the plan's screens.
  */
 export class ViewerState extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS revoked_sessions (session_id TEXT PRIMARY KEY, forget_after INTEGER NOT NULL)");
+      const sql = this.ctx.storage.sql;
+      sql.exec("CREATE TABLE IF NOT EXISTS revoked_sessions (session_id TEXT PRIMARY KEY, forget_after INTEGER NOT NULL)");
+      sql.exec(`CREATE TABLE IF NOT EXISTS progress (
+        video_id TEXT PRIMARY KEY, position REAL NOT NULL, duration REAL, finished INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL, dirty INTEGER NOT NULL)`);
+      sql.exec("CREATE TABLE IF NOT EXISTS leases (session_id TEXT PRIMARY KEY, video_id TEXT NOT NULL, expires_at INTEGER NOT NULL)");
+      // Who this object belongs to (the flush needs the user id) and the flush's bookkeeping.
+      sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     });
   }
 
   /**
-   * Marks a session revoked. `forgetAfterMs` is when its last access token expires; after that
-   * the signature check alone refuses them, so the row is purged by the alarm.
+   * Marks a session revoked and releases its screen. `forgetAfterMs` is when its last access
+   * token expires; after that the signature check alone refuses them, so the row is purged by the alarm.
    */
   async revokeSession(sessionId: string, forgetAfterMs: number): Promise<void> {
     this.ctx.storage.sql.exec(
@@ -24,18 +70,201 @@ export class ViewerState extends DurableObject<Env> {
       sessionId,
       forgetAfterMs,
     );
-    const alarm = await this.ctx.storage.getAlarm();
-    if (alarm === null || alarm > forgetAfterMs) await this.ctx.storage.setAlarm(forgetAfterMs);
+    this.ctx.storage.sql.exec("DELETE FROM leases WHERE session_id = ?", sessionId);
+    await this.scheduleAlarm(forgetAfterMs);
   }
 
   async isSessionRevoked(sessionId: string): Promise<boolean> {
     return this.ctx.storage.sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length > 0;
   }
 
+  /**
+   * Takes the session's screen for `videoId`, or moves it there: a session holds at most one
+   * lease, so switching titles on a device never uses a second screen. Refused when `screens`
+   * other sessions hold live leases. Answers the title's progress too (for `resumeAt`).
+   */
+  async startStream(input: {
+    userId: string;
+    sessionId: string;
+    videoId: string;
+    screens: number;
+    leaseMs: number;
+  }): Promise<StartStreamResult> {
+    this.rememberOwner(input.userId);
+    const now = Date.now();
+    const sql = this.ctx.storage.sql;
+    sql.exec("DELETE FROM leases WHERE expires_at <= ?", now);
+    const others = sql
+      .exec<{ expires_at: number }>("SELECT expires_at FROM leases WHERE session_id <> ? ORDER BY expires_at", input.sessionId)
+      .toArray();
+    if (others.length >= input.screens) {
+      const freedAt = others[others.length - input.screens]?.expires_at ?? now;
+      return { granted: false, inUse: others.length, retryAfterMs: Math.max(0, freedAt - now) };
+    }
+    sql.exec(
+      "INSERT INTO leases (session_id, video_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET video_id = excluded.video_id, expires_at = excluded.expires_at",
+      input.sessionId,
+      input.videoId,
+      now + input.leaseMs,
+    );
+    return { granted: true, progress: this.readProgress(input.videoId) };
+  }
+
+  /**
+   * A progress heartbeat: stores the position (durable once this returns) and renews the
+   * session's lease. The position reaches Postgres with the next flush.
+   */
+  async recordProgress(input: {
+    userId: string;
+    sessionId: string;
+    videoId: string;
+    positionSeconds: number;
+    durationSeconds: number | null;
+    leaseMs: number;
+  }): Promise<StoredProgress> {
+    this.rememberOwner(input.userId);
+    const now = Date.now();
+    const finished = isFinished(input.positionSeconds, input.durationSeconds);
+    this.ctx.storage.sql.exec(
+      `INSERT INTO progress (video_id, position, duration, finished, updated_at, dirty) VALUES (?, ?, ?, ?, ?, 1)
+       ON CONFLICT (video_id) DO UPDATE SET position = excluded.position, duration = excluded.duration,
+         finished = excluded.finished, updated_at = excluded.updated_at, dirty = 1`,
+      input.videoId,
+      input.positionSeconds,
+      input.durationSeconds,
+      finished ? 1 : 0,
+      now,
+    );
+    this.ctx.storage.sql.exec(
+      "UPDATE leases SET expires_at = ? WHERE session_id = ? AND expires_at > ?",
+      now + input.leaseMs,
+      input.sessionId,
+      now,
+    );
+    await this.scheduleAlarm(now + PROGRESS_FLUSH_DELAY_MS);
+    return { positionSeconds: input.positionSeconds, durationSeconds: input.durationSeconds, finished, updatedAt: now };
+  }
+
+  async getProgress(videoId: string): Promise<StoredProgress | null> {
+    return this.readProgress(videoId);
+  }
+
+  /** Ends the session's stream (the player stopped, or the session signed out). */
+  async releaseLease(sessionId: string): Promise<void> {
+    this.ctx.storage.sql.exec("DELETE FROM leases WHERE session_id = ?", sessionId);
+  }
+
+  /** Live leases, oldest expiry first. */
+  async listLeases(): Promise<StreamLease[]> {
+    return this.ctx.storage.sql
+      .exec<{ session_id: string; video_id: string; expires_at: number }>(
+        "SELECT session_id, video_id, expires_at FROM leases WHERE expires_at > ? ORDER BY expires_at",
+        Date.now(),
+      )
+      .toArray()
+      .map((row) => ({ sessionId: row.session_id, videoId: row.video_id, expiresAt: row.expires_at }));
+  }
+
+  async flushStats(): Promise<FlushStats> {
+    const dirtyRows = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM progress WHERE dirty = 1").one().n;
+    return {
+      flushes: Number(this.meta("flushes") ?? 0),
+      rowsFlushed: Number(this.meta("rows_flushed") ?? 0),
+      failures: Number(this.meta("failures") ?? 0),
+      dirtyRows,
+    };
+  }
+
+  /** Purges forgotten revocations and writes dirty progress to Postgres; a failed write is retried with backoff. */
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.ctx.storage.sql.exec("DELETE FROM revoked_sessions WHERE forget_after <= ?", now);
-    const next = this.ctx.storage.sql.exec<{ next: number | null }>("SELECT min(forget_after) AS next FROM revoked_sessions").one().next;
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    this.ctx.storage.sql.exec("DELETE FROM leases WHERE expires_at <= ?", now);
+    let retryAt: number | null = null;
+    try {
+      await this.flushProgress();
+      this.setMeta("retry_ms", null);
+    } catch (error) {
+      const delay = Math.min(FLUSH_RETRY_MAX_MS, Number(this.meta("retry_ms") ?? FLUSH_RETRY_MIN_MS / 2) * 2);
+      this.setMeta("retry_ms", String(delay));
+      this.setMeta("failures", String(Number(this.meta("failures") ?? 0) + 1));
+      retryAt = Date.now() + delay;
+      console.error(
+        JSON.stringify({ level: "warn", msg: "watch progress flush failed; will retry", retryInMs: delay, error: String(error) }),
+      );
+    }
+    const nextPurge = this.ctx.storage.sql
+      .exec<{ next: number | null }>("SELECT min(forget_after) AS next FROM revoked_sessions")
+      .one().next;
+    const dirty = this.ctx.storage.sql.exec("SELECT 1 FROM progress WHERE dirty = 1 LIMIT 1").toArray().length > 0;
+    const nextFlush = dirty ? (retryAt ?? Date.now() + PROGRESS_FLUSH_DELAY_MS) : null;
+    const next = [nextPurge, nextFlush].filter((at): at is number => at !== null);
+    if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next));
+  }
+
+  private async flushProgress(): Promise<void> {
+    const rows = this.ctx.storage.sql
+      .exec<{ video_id: string; position: number; duration: number | null; finished: number; updated_at: number }>(
+        "SELECT video_id, position, duration, finished, updated_at FROM progress WHERE dirty = 1",
+      )
+      .toArray();
+    const userId = this.meta("user_id");
+    if (rows.length === 0 || !userId) return;
+    const batch: ProgressRow[] = rows.map((row) => ({
+      videoId: row.video_id,
+      positionSeconds: row.position,
+      durationSeconds: row.duration,
+      finished: row.finished === 1,
+      updatedAt: row.updated_at,
+    }));
+    const config = await loadConfig(this.env);
+    const handle = openDatabase(config.DATABASE_URL, config.DATABASE_WS_PROXY);
+    try {
+      await writeProgressBatch(handle.db, userId, batch);
+    } finally {
+      await handle.close().catch(() => {});
+    }
+    // Heartbeats that arrived during the write changed updated_at: those rows stay dirty for the next flush.
+    for (const row of batch) {
+      this.ctx.storage.sql.exec("UPDATE progress SET dirty = 0 WHERE video_id = ? AND updated_at = ?", row.videoId, row.updatedAt);
+    }
+    this.setMeta("flushes", String(Number(this.meta("flushes") ?? 0) + 1));
+    this.setMeta("rows_flushed", String(Number(this.meta("rows_flushed") ?? 0) + batch.length));
+  }
+
+  private readProgress(videoId: string): StoredProgress | null {
+    const row = this.ctx.storage.sql
+      .exec<{ position: number; duration: number | null; finished: number; updated_at: number }>(
+        "SELECT position, duration, finished, updated_at FROM progress WHERE video_id = ?",
+        videoId,
+      )
+      .toArray()[0];
+    return row
+      ? { positionSeconds: row.position, durationSeconds: row.duration, finished: row.finished === 1, updatedAt: row.updated_at }
+      : null;
+  }
+
+  private rememberOwner(userId: string): void {
+    if (this.meta("user_id") !== userId) this.setMeta("user_id", userId);
+  }
+
+  private meta(key: string): string | null {
+    return this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+  }
+
+  private setMeta(key: string, value: string | null): void {
+    if (value === null) this.ctx.storage.sql.exec("DELETE FROM meta WHERE key = ?", key);
+    else
+      this.ctx.storage.sql.exec(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        key,
+        value,
+      );
+  }
+
+  /** Sets the alarm to `at` unless one is due sooner. */
+  private async scheduleAlarm(at: number): Promise<void> {
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > at) await this.ctx.storage.setAlarm(at);
   }
 }

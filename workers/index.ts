@@ -6,6 +6,7 @@ import { createRouter } from "./lib/app.ts";
 import { ApiError, handleError, problemResponse } from "./lib/errors.ts";
 import { allowedMethods } from "./lib/method-not-allowed.ts";
 import { initServices } from "./lib/services.ts";
+import { continueWatching, createPlaybackRouter } from "./playback/index.ts";
 import { handleQueueBatch, type QueueMessage } from "./queue.ts";
 import { createSearchRouter } from "./search/index.ts";
 import { createSubscriptionsRouter, getSubscription } from "./subscriptions/index.ts";
@@ -38,8 +39,8 @@ export function createApp() {
   app.route("/", createHealthRouter());
   app.route("/", createUsersRouter({ subscriptionOf: (services, userId) => getSubscription(services.db, userId) }));
   app.route("/", createSubscriptionsRouter());
-  // The playback service supplies the continue-watching row once it records progress.
-  app.route("/", createVideosRouter({ continueWatching: async () => [] }));
+  app.route("/", createVideosRouter({ continueWatching }));
+  app.route("/", createPlaybackRouter());
   app.route("/", createSearchRouter());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });

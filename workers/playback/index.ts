@@ -1,0 +1,22 @@
+import { createRouter } from "../lib/app.ts";
+import { registerMedia } from "./media.ts";
+import { registerPlay } from "./play.ts";
+import { registerProgress } from "./progress.ts";
+import { type EntitlementReader, entitlementFromSubscriptions } from "./service.ts";
+import { registerPlaybackTestRoutes } from "./test-routes.ts";
+
+export { continueWatching } from "./service.ts";
+
+/**
+ * Playback service: signed manifests (`/v1/videos/{id}/play`), watch progress and screen leases
+ * (the user's `ViewerState` Durable Object), and the media space `/media/{videoId}/{token}/…`
+ * served from R2 through the edge cache.
+ */
+export function createPlaybackRouter(deps: { entitlementOf?: EntitlementReader } = {}) {
+  const app = createRouter();
+  registerPlay(app, deps.entitlementOf ?? entitlementFromSubscriptions);
+  registerProgress(app);
+  registerMedia(app);
+  registerPlaybackTestRoutes(app);
+  return app;
+}

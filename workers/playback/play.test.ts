@@ -1,0 +1,123 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import type { ViewerState } from "../../durable-objects/viewer-state.ts";
+import { videos } from "../../schema/index.ts";
+import { problemOf, withDatabase } from "../test/catalog.ts";
+import { call, signUp } from "../test/helpers.ts";
+import { newVideoId } from "../videos/documents.ts";
+import { anotherSession, pathOf, play, readyVideo, subscribedViewer } from "./test/fixtures.ts";
+
+function viewerStateOf(userId: string) {
+  return env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(userId)) as DurableObjectStub<ViewerState>;
+}
+
+describe("GET /v1/videos/{id}/play", () => {
+  it("signs a manifest URL for this session and plan, starting at 0", async () => {
+    const viewer = await subscribedViewer("standard");
+    const video = await readyVideo();
+    const before = Date.now();
+    const playback = await play(viewer, video.id);
+    expect(playback.maxHeight).toBe(1080);
+    expect(playback.resumeAt).toBe(0);
+    expect(pathOf(playback.manifestUrl)).toMatch(new RegExp(`^/media/${video.id}/v1\\.media-new\\.\\d+\\.1080\\.[^/]+/hls/master\\.m3u8$`));
+    expect(Date.parse(playback.expiresAt)).toBeGreaterThan(before + 3_600_000);
+    const master = await call(pathOf(playback.manifestUrl));
+    expect(master.status).toBe(200);
+  });
+
+  it("answers 401 without a token, 404 for an unknown video, 402 without a plan, 409 for a video not ready", async () => {
+    const video = await readyVideo();
+    expect((await call(`/v1/videos/${video.id}/play`)).status).toBe(401);
+    const viewer = await subscribedViewer("basic");
+    const unknown = await call("/v1/videos/zzzzzzzzzzzzzzzzzzzz/play", { token: viewer.accessToken });
+    expect(unknown.status).toBe(404);
+    expect((await call("/v1/videos/not-an-id/play", { token: viewer.accessToken })).status).toBe(404);
+
+    const unsubscribed = await signUp();
+    const refused = await call(`/v1/videos/${video.id}/play`, { token: unsubscribed.accessToken });
+    expect(refused.status).toBe(402);
+    expect((await problemOf(refused)).detail).toMatch(/subscription/);
+
+    const [pending] = await withDatabase((db) =>
+      db
+        .insert(videos)
+        .values({
+          id: newVideoId(),
+          title: "Pending",
+          summary: "s",
+          releaseYear: 2024,
+          state: "transcoding",
+        })
+        .returning(),
+    );
+    const conflict = await call(`/v1/videos/${pending?.id}/play`, { token: viewer.accessToken });
+    expect(conflict.status).toBe(409);
+    expect((await problemOf(conflict)).detail).toMatch(/transcoding/);
+    await withDatabase((db) => db.delete(videos).where(eq(videos.id, pending?.id ?? "")));
+  });
+
+  it("caps concurrent sessions at the plan's screens (basic: 1) and says when one frees up", async () => {
+    const viewer = await subscribedViewer("basic");
+    const video = await readyVideo();
+    await play(viewer, video.id);
+    const tv = await anotherSession(viewer);
+    const refused = await call(`/v1/videos/${video.id}/play`, { token: tv.accessToken });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect((await problemOf(refused)).detail).toMatch(/1 screen at a time/);
+  });
+
+  it("moves a session's lease when it switches titles: one screen, not two", async () => {
+    const viewer = await subscribedViewer("basic");
+    const [first, second] = [await readyVideo(), await readyVideo()];
+    await play(viewer, first.id);
+    await play(viewer, second.id);
+    await play(viewer, first.id);
+    const leases = await viewerStateOf(viewer.user.id).listLeases();
+    expect(leases).toHaveLength(1);
+    expect(leases[0]?.videoId).toBe(first.id);
+  });
+
+  it("lets another device play once the first device's lease lapses without heartbeats", async () => {
+    const viewer = await subscribedViewer("basic");
+    const video = await readyVideo();
+    await play(viewer, video.id);
+    const tv = await anotherSession(viewer);
+    expect((await call(`/v1/videos/${video.id}/play`, { token: tv.accessToken })).status).toBe(429);
+    // A heartbeat renews the lease: still refused.
+    const heartbeat = await call(`/v1/videos/${video.id}/progress`, {
+      method: "PUT",
+      token: viewer.accessToken,
+      json: { positionSeconds: 3 },
+    });
+    expect(heartbeat.status).toBe(204);
+    expect((await call(`/v1/videos/${video.id}/play`, { token: tv.accessToken })).status).toBe(429);
+    // No heartbeat for longer than STREAM_LEASE_SECONDS: move the object's clock by aging the lease.
+    await runInDurableObject(viewerStateOf(viewer.user.id), async (_instance, state) => {
+      state.storage.sql.exec("UPDATE leases SET expires_at = ?", Date.now() - 1);
+    });
+    await play(tv, video.id);
+    expect((await call(`/v1/videos/${video.id}/play`, { token: viewer.accessToken })).status).toBe(429);
+  });
+
+  it("releases the lease at sign-out, so another device can play at once", async () => {
+    const viewer = await subscribedViewer("basic");
+    const video = await readyVideo();
+    await play(viewer, video.id);
+    const phone = await anotherSession(viewer);
+    expect((await call(`/v1/videos/${video.id}/play`, { token: phone.accessToken })).status).toBe(429);
+    expect((await call("/v1/auth/signout", { method: "POST", token: viewer.accessToken })).status).toBe(204);
+    await play(phone, video.id);
+  });
+
+  it("gives standard two screens and refuses the third", async () => {
+    const viewer = await subscribedViewer("standard");
+    const video = await readyVideo();
+    const second = await anotherSession(viewer);
+    const third = await anotherSession(viewer);
+    await play(viewer, video.id);
+    await play(second, video.id);
+    expect((await call(`/v1/videos/${video.id}/play`, { token: third.accessToken })).status).toBe(429);
+  });
+});

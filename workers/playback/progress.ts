@@ -1,0 +1,63 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/app-env.ts";
+import { requireAuth, viewerState } from "../lib/auth.ts";
+import { requestCache } from "../lib/cache.ts";
+import { ApiError } from "../lib/errors.ts";
+import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import { isVideoId } from "../videos/documents.ts";
+import { getVideoDocument, notFound } from "../videos/service.ts";
+import { progressBody, progressResponse, videoIdParam } from "./schema.ts";
+import { recordProgress } from "./service.ts";
+
+const putRoute = createRoute({
+  method: "put",
+  path: "/v1/videos/{id}/progress",
+  tags: ["Playback"],
+  summary: 'Progress heartbeat: where the viewer is ("watched till"); renews the session\'s screen lease',
+  description: "Send every few seconds while playing. Stored at once in the user's Durable Object, written to Postgres in batches.",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: videoIdParam, body: { required: true, content: { "application/json": { schema: progressBody } } } },
+  responses: {
+    204: { description: "Recorded" },
+    ...problemResponses(400, 401, 404, 503),
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/v1/videos/{id}/progress",
+  tags: ["Playback"],
+  summary: "Where the viewer stopped",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: videoIdParam },
+  responses: {
+    200: { description: "Watched till", content: { "application/json": { schema: progressResponse } } },
+    ...problemResponses(401, 404, 503),
+  },
+});
+
+export function registerProgress(app: OpenAPIHono<AppEnv>) {
+  app.openapi(putRoute, async (c) => {
+    const services = c.get("services");
+    const cache = requestCache(c);
+    await recordProgress(services, c.env, c.get("auth"), c.req.valid("param").id, c.req.valid("json"), async (id) => {
+      const video = await getVideoDocument(services, cache, id);
+      return video ? video.durationSeconds : undefined;
+    });
+    return c.body(null, 204);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!isVideoId(id)) throw notFound(id);
+    const progress = await viewerState(c.env, c.get("auth").userId).getProgress(id);
+    if (!progress) throw new ApiError("not-found", "You have not watched this video yet.");
+    c.header("Cache-Control", "private, no-store");
+    return c.json(
+      { positionSeconds: progress.positionSeconds, updatedAt: new Date(progress.updatedAt).toISOString(), finished: progress.finished },
+      200,
+    );
+  });
+}

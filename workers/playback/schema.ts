@@ -1,0 +1,52 @@
+import { z } from "@hono/zod-openapi";
+
+export { videoIdParam } from "../videos/schema.ts";
+
+export const playResponse = z
+  .object({
+    manifestUrl: z.string().openapi({
+      example: "https://api.reelstream.example/media/k3x9q2m7w1b8v5c4n6z0/v1.m2.1767225600.1080.<user>.<session>.<sig>/hls/master.m3u8",
+      description: "Signed HLS master playlist; play it with any HLS player, unchanged.",
+    }),
+    expiresAt: z.string().openapi({ example: "2026-01-01T00:00:00.000Z", description: "When the signed URL stops working" }),
+    resumeAt: z.number().openapi({ example: 1834.5, description: "Seconds: where to start (0 for a finished or new title)" }),
+    maxHeight: z.number().int().openapi({ example: 1080, description: "Tallest rendition the plan allows" }),
+  })
+  .openapi("Playback");
+
+const seconds = (what: string) =>
+  z
+    .number({
+      error: (issue) =>
+        typeof issue.input === "number" ? `${what} must be a finite number of seconds.` : `${what} must be a number of seconds.`,
+    })
+    .refine(Number.isFinite, `${what} must be a finite number of seconds.`)
+    .refine((value) => value >= 0, `${what} cannot be negative.`);
+
+export const progressBody = z
+  .object({
+    positionSeconds: seconds("positionSeconds").openapi({ example: 1834.5 }),
+    durationSeconds: seconds("durationSeconds")
+      .refine((value) => value > 0, "durationSeconds must be greater than 0.")
+      .optional()
+      .openapi({ example: 5412.48, description: "The player's idea of the duration; the catalog's wins when it has one" }),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if (body.durationSeconds !== undefined && body.positionSeconds > body.durationSeconds) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["positionSeconds"],
+        message: `positionSeconds cannot be beyond durationSeconds (${body.durationSeconds}).`,
+      });
+    }
+  })
+  .openapi("ProgressUpdate");
+
+export const progressResponse = z
+  .object({
+    positionSeconds: z.number().openapi({ example: 1834.5, description: "Watched till, in seconds" }),
+    updatedAt: z.string().openapi({ example: "2026-01-01T00:00:00.000Z" }),
+    finished: z.boolean().openapi({ description: "Near the end: a new play starts at 0" }),
+  })
+  .openapi("Progress");
