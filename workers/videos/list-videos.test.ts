@@ -200,6 +200,18 @@ describe("GET /v1/videos", () => {
     expect(((await second.json()) as Page).items.map((item) => item.id)).toEqual([ready[3]?.id]);
   });
 
+  it("answers 503 with Retry-After, without internals, when Postgres is down and KV cannot answer", async () => {
+    const viewer = await signUp();
+    const response = await callWithEnv(
+      { CACHE: brokenKv, DATABASE_URL: "postgres://postgres:postgres@127.0.0.1:9/postgres" },
+      `/v1/videos?genre=${uniqueGenre("db-down")}`,
+      { token: viewer.accessToken },
+    );
+    expect(response.status).toBe(503);
+    expect(response.headers.get("Retry-After")).toBeTruthy();
+    expect(JSON.stringify(await problemOf(response))).not.toMatch(/127\.0\.0\.1|select|postgres:/i);
+  });
+
   it("answers 401 without a token and with a forged one", async () => {
     expect((await call("/v1/videos")).status).toBe(401);
     const forged = await call("/v1/videos", { headers: { Authorization: "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.x" } });
