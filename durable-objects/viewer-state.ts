@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../workers/lib/config.ts";
 import { openDatabase } from "../workers/lib/db.ts";
+import { describeForLog } from "../workers/lib/errors.ts";
 import { isFinished } from "../workers/playback/progress-rules.ts";
 import { type ProgressRow, writeProgressBatch } from "../workers/playback/progress-store.ts";
 
@@ -190,7 +191,7 @@ export class ViewerState extends DurableObject<Env> {
       this.setMeta("failures", String(Number(this.meta("failures") ?? 0) + 1));
       retryAt = Date.now() + delay;
       console.error(
-        JSON.stringify({ level: "warn", msg: "watch progress flush failed; will retry", retryInMs: delay, error: String(error) }),
+        JSON.stringify({ level: "warn", msg: "watch progress flush failed; will retry", retryInMs: delay, error: describeForLog(error) }),
       );
     }
     const nextPurge = this.ctx.storage.sql

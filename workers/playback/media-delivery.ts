@@ -216,7 +216,8 @@ export async function readMediaText(
   const cache = caches.default;
   const cacheKey = cacheKeyFor(requestUrl, key);
   const hit = await cache.match(cacheKey);
-  if (hit) return hit.text();
+  // Decoded here: playlists are UTF-8 (RFC 8216 §4.1) whatever their Content-Type says.
+  if (hit) return new TextDecoder().decode(await hit.arrayBuffer());
   const object = await bucket.get(key);
   if (!object) return null;
   const text = await object.text();

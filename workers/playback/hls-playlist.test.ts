@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { allowedVariants, capMasterPlaylist, carryToken, forbiddenFolders, masterVariants } from "./hls-playlist.ts";
+import { masterPlaylist, mediaPlaylist } from "./test/fixtures.ts";
+
+describe("HLS playlist rewriting", () => {
+  it("reads variants with their heights, and caps them at the plan's height", () => {
+    const variants = masterVariants(masterPlaylist);
+    expect(variants.map((variant) => variant.height)).toEqual([240, 480, 720, 1080]);
+    expect(allowedVariants(variants, 720).map((variant) => variant.uri)).toEqual(["240p/index.m3u8", "480p/index.m3u8", "720p/index.m3u8"]);
+    const capped = capMasterPlaylist(masterPlaylist, 480);
+    expect(masterVariants(capped).map((variant) => variant.height)).toEqual([240, 480]);
+    expect(capped.split("\n").filter((line) => line.startsWith("#EXT-X-STREAM-INF"))).toHaveLength(2);
+    expect(capped).toContain("#EXT-X-MEDIA:TYPE=AUDIO");
+  });
+
+  it("keeps the shortest rendition when every one is taller than the plan", () => {
+    const variants = masterVariants(masterPlaylist).filter((variant) => (variant.height ?? 0) >= 720);
+    expect(allowedVariants(variants, 480).map((variant) => variant.height)).toEqual([720]);
+  });
+
+  it("drops I-frame playlists above the cap and closes the folders of dropped renditions", () => {
+    const master = `${masterPlaylist}#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1,RESOLUTION=1920x1080,URI="1080p/iframes.m3u8"\n`;
+    expect(capMasterPlaylist(master, 720)).not.toContain("iframes");
+    expect(forbiddenFolders(masterVariants(master), 480)).toEqual(["720p/", "1080p/"]);
+    expect(forbiddenFolders(masterVariants(master), 2160)).toEqual([]);
+  });
+
+  it("inserts the token into root-relative URIs of the video and leaves relative ones alone", () => {
+    const playlist = `${mediaPlaylist()}#EXT-X-MAP:URI="/media/vid/init.mp4"\n/media/vid/seg_9.m4s\nhttps://elsewhere.example/x.m4s\n`;
+    const rewritten = carryToken(playlist, "vid", "v1.tok");
+    expect(rewritten).toContain('#EXT-X-MAP:URI="init.mp4"');
+    expect(rewritten).toContain('#EXT-X-MAP:URI="/media/vid/v1.tok/init.mp4"');
+    expect(rewritten).toContain("\n/media/vid/v1.tok/seg_9.m4s\n");
+    expect(rewritten).toContain("https://elsewhere.example/x.m4s");
+    expect(carryToken(rewritten, "vid", "v1.tok")).toBe(rewritten);
+  });
+});
