@@ -57,7 +57,7 @@ export const videos = pgTable(
      * (migration `search_trigger`): title (weight A) above cast (B) above genres (C) above summary (D).
      */
     searchDocument: tsvector("search_document"),
-    /** Title, cast and genres as one lower-case string, for trigram (typo) matching. Trigger-maintained. */
+    /** Title, cast and genres as one lower-case string: the source of `search_words` and of the ranking's word similarity. Trigger-maintained. */
     searchText: text("search_text"),
   },
   (table) => [
@@ -67,8 +67,6 @@ export const videos = pgTable(
     index("videos_genres_idx").using("gin", table.genres).where(sql`${table.state} = 'ready'`),
     // Full-text search over listed videos (`@@`).
     index("videos_search_document_idx").using("gin", table.searchDocument).where(sql`${table.state} = 'ready'`),
-    // Typos and partial words: trigram similarity (`<%`, `word_similarity`) over listed videos.
-    index("videos_search_text_trgm_idx").using("gin", sql`${table.searchText} gin_trgm_ops`).where(sql`${table.state} = 'ready'`),
     check("videos_state_check", sql`${table.state} in ('awaiting-upload', 'uploading', 'queued', 'transcoding', 'ready', 'failed')`),
     check("videos_ready_published_check", sql`${table.state} <> 'ready' or ${table.publishedAt} is not null`),
     check("videos_progress_check", sql`${table.progress} is null or (${table.progress} >= 0 and ${table.progress} <= 1)`),

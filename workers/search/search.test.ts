@@ -74,16 +74,14 @@ describe("GET /v1/search", () => {
     const [a] = await insertReadyVideos(1, { genres: [drama], title: () => `${word} one` });
     const [b] = await insertReadyVideos(1, { genres: [comedy], title: () => `${word} two` });
     await withDatabase((db) =>
-      db
-        .insert(videos)
-        .values({
-          id: newVideoId(),
-          title: `${word} unreleased`,
-          summary: "Not yet.",
-          releaseYear: 2024,
-          genres: [drama],
-          state: "transcoding",
-        }),
+      db.insert(videos).values({
+        id: newVideoId(),
+        title: `${word} unreleased`,
+        summary: "Not yet.",
+        releaseYear: 2024,
+        genres: [drama],
+        state: "transcoding",
+      }),
     );
     const all = await search(accessToken, { q: word });
     expect(all.items.map((item) => item.id).sort()).toEqual([a?.id, b?.id].sort());
@@ -168,7 +166,8 @@ describe("GET /v1/search", () => {
       expect([200, 400], q).toContain(response.status);
       if (response.status === 200) expect(Array.isArray(((await response.json()) as Page).items)).toBe(true);
     }
-    expect((await search(accessToken, { q: `${word}' AND 1=1` })).items.map((item) => item.id)).toContain(video?.id);
+    // Punctuation separates words and is otherwise ignored: the word still finds its video.
+    expect((await search(accessToken, { q: `'${word}'; --` })).items.map((item) => item.id)).toContain(video?.id);
     const [nullTitled] = await insertReadyVideos(1, { genres: [uniqueGenre()], title: () => `Null ${word}` });
     expect((await search(accessToken, { q: `null ${word}` })).items.map((item) => item.id)).toContain(nullTitled?.id);
     const stillThere = await withDatabase((db) => db.select({ id: videos.id }).from(videos).limit(1));

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { searchWords, type Video, videos } from "../../schema/index.ts";
 import type { Cache } from "../lib/cache.ts";
@@ -23,34 +23,40 @@ const searchCursorPayload = z.object({
   h: z.string().length(16),
 });
 
+export interface SearchStatementInput {
+  terms: string[];
+  text: string;
+  genre?: string;
+  limit: number;
+  after?: { score: string; id: string };
+}
+
 interface RankedRow {
   video: Video;
   score: string;
 }
 
 /**
- * One statement, three steps:
- * 1. each term gets its spelling corrections: dictionary words (`search_words`) that share
- *    trigrams with it (`%`, GIN index) within an edit distance of 1 (terms of 4-5 letters) or 2
- *    (6 and more); shorter terms are taken as typed;
- * 2. a tsquery ANDs the terms, each as a prefix (`term:*`, search-as-you-type) ORed with its
- *    corrections, in both the English (stemmed) and the simple configuration;
- * 3. candidates match that tsquery (`@@`, GIN index on the weighted document) or contain a term
- *    as a close partial word (`<%`, trigram GIN index). The score adds the weighted full-text rank
- *    (title A > cast B > genres C > summary D), the title's word similarity (title hits first) and
+ * One statement:
+ * 1. each term gets up to three spelling corrections from the dictionary (`search_words`): words
+ *    sharing trigrams with it (`%`) or its first letter, within an edit distance of 1 (terms of
+ *    4-5 letters) or 2 (6 and more); shorter terms are taken as typed;
+ * 2. per term, a tsquery ORs its English stem, the term as a prefix (`term:*`, search-as-you-type)
+ *    and its corrections; the terms are ANDed;
+ * 3. candidates match it through the GIN index on the weighted document (`@@`; the tsquery is an
+ *    InitPlan, so the index can use it). The score adds the weighted full-text rank (title A >
+ *    cast B > genres C > summary D), the title's trigram word similarity (title hits first) and
  *    the rest's; ties break on id, which keeps the order total for keyset pagination.
  * Terms hold only letters and digits (see `searchTerms`) and are quoted as tsquery literals, so
  * no input changes the query's shape.
  */
-async function rankedSearch(
-  db: Database,
-  query: { terms: string[]; text: string; genre?: string; limit: number; after?: { score: string; id: string } },
-): Promise<RankedRow[]> {
+export function searchStatement(query: SearchStatementInput): SQL {
   // A Postgres array literal; terms hold no quotes, commas or braces, and quoting keeps `null` a word.
   const terms = sql`${`{${query.terms.map((term) => `"${term}"`).join(",")}}`}::text[]`;
-  const fuzzy = query.terms.filter((term) => term.length >= 3).map((term) => sql`${term} <% ${videos.searchText}`);
+  // `(select tsq from q)` is an InitPlan: evaluated once, then usable as an index condition.
+  const tsq = sql`(select tsq from q)`;
   const score = sql`round((
-      ts_rank(${RANK_WEIGHTS}::float4[], ${videos.searchDocument}, q.tsq) * 4
+      ts_rank(${RANK_WEIGHTS}::float4[], ${videos.searchDocument}, ${tsq}) * 4
       + word_similarity(${query.text}, lower(${videos.title})) * 2
       + word_similarity(${query.text}, ${videos.searchText}) * 0.5
     )::numeric, 6)`;
@@ -58,33 +64,45 @@ async function rankedSearch(
     with terms as (
       select term, ord from unnest(${terms}) with ordinality as t(term, ord)
     ), corrected as (
-      select ord, '(' || quote_literal(term) || ':*' || coalesce((
+      select ord, term, coalesce((
         select string_agg(' | ' || quote_literal(w.word), '' order by levenshtein(w.word, term), w.word)
         from (
           select word from ${searchWords}
-          where length(term) >= 4 and word % term and word <> term
-            and levenshtein(word, term) <= case when length(term) >= 6 then 2 else 1 end
+          where length(term) >= 4 and word <> term
+            and (word % term or left(word, 1) = left(term, 1))
+            and abs(length(word) - length(term)) <= 2
+            and levenshtein_less_equal(word, term, 2) <= case when length(term) >= 6 then 2 else 1 end
           order by levenshtein(word, term), word
           limit 3
         ) as w
-      ), '') || ')' as clause
+      ), '') as alternatives
       from terms
-    ), q as (
-      select to_tsquery('english', string_agg(clause, ' & ' order by ord))
-          || to_tsquery('simple', string_agg(clause, ' & ' order by ord)) as tsq
+    ), clauses as (
+      -- Per term: its English stem (exact) or the word as typed as a prefix, or a correction.
+      select ord, nullif((
+        to_tsquery('english', quote_literal(term) || alternatives)
+        || to_tsquery('simple', quote_literal(term) || ':*' || alternatives)
+      )::text, '') as clause
       from corrected
+    ), q as (
+      select to_tsquery('simple', string_agg('(' || clause || ')', ' & ' order by ord)) as tsq
+      from clauses where clause is not null
     ), ranked as (
       select ${videos}.*, ${score} as score
-      from ${videos}, q
+      from ${videos}
       where ${videos.state} = 'ready'
-        and (${sql.join([sql`${videos.searchDocument} @@ q.tsq`, ...fuzzy], sql` or `)})
+        and ${videos.searchDocument} @@ ${tsq}
         ${query.genre ? sql`and ${videos.genres} @> array[${query.genre}]::text[]` : sql``}
     )
     select * from ranked
     ${query.after ? sql`where (ranked.score, ranked.id) < (${query.after.score}::numeric, ${query.after.id})` : sql``}
     order by ranked.score desc, ranked.id desc
     limit ${query.limit}`;
-  const result = await withDatabaseTimeout(db.execute(statement), "search videos");
+  return statement;
+}
+
+async function rankedSearch(db: Database, query: SearchStatementInput): Promise<RankedRow[]> {
+  const result = await withDatabaseTimeout(db.execute(searchStatement(query)), "search videos");
   return result.rows.map((row) => ({ video: rowToVideo(row), score: String(row.score) }));
 }
 

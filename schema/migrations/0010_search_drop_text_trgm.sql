@@ -1,0 +1,1 @@
+DROP INDEX "videos_search_text_trgm_idx";
