@@ -23,6 +23,7 @@ export default defineConfig({
                   DATABASE_URL: database.url,
                   DATABASE_WS_PROXY: database.wsProxy,
                   JWT_SIGNING_KEYS: await generateSigningKeys("test-key-1"),
+                  INTERNAL_SIGNING_SECRET: "test-internal-signing-secret-0123456789abcdef",
                   // Two media keys: the first signs, the second only verifies (rotation tests).
                   MEDIA_SIGNING_KEYS: JSON.stringify({
                     keys: [...JSON.parse(generateMediaSigningKeys("media-new")).keys, ...JSON.parse(generateMediaSigningKeys("media-old")).keys],

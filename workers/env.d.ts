@@ -16,6 +16,12 @@ interface ReelstreamSecrets {
   MEDIA_TOKEN_TTL_SECONDS?: string;
   /** A screen lease without a progress heartbeat for this long is released (default 45). */
   STREAM_LEASE_SECONDS?: string;
+  /** Seconds between the first unsaved progress heartbeat and its batch write to Postgres (default 120). */
+  PROGRESS_FLUSH_SECONDS?: string;
+  /** HMAC key (>= 32 characters) of the per-job storage grants the transcoder presents to /internal/storage. Secret. */
+  INTERNAL_SIGNING_SECRET: string;
+  /** Where the queue consumer posts transcode jobs (local Node transcoder); unset: the TRANSCODER container. */
+  TRANSCODER_URL?: string;
 }
 
 interface Env extends ReelstreamSecrets {}

@@ -10,9 +10,12 @@ import { continueWatching, createPlaybackRouter } from "./playback/index.ts";
 import { handleQueueBatch, type QueueMessage } from "./queue.ts";
 import { createSearchRouter } from "./search/index.ts";
 import { createSubscriptionsRouter, getSubscription } from "./subscriptions/index.ts";
+import { createInternalStorageRouter, createUploadsRouter, isStreamingUploadPath } from "./uploads/index.ts";
 import { createUsersRouter } from "./users/index.ts";
 import { createVideosRouter } from "./videos/index.ts";
 
+export { TranscoderContainer } from "../durable-objects/transcoder-container.ts";
+export { UploadSession } from "../durable-objects/upload-session.ts";
 export { ViewerState } from "../durable-objects/viewer-state.ts";
 
 /** JSON bodies are small; uploads (their own routes) stream and are limited separately. */
@@ -25,15 +28,13 @@ export function createApp() {
     await next();
     c.header("X-Content-Type-Options", "nosniff");
   });
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: JSON_BODY_LIMIT,
-      onError: () => {
-        throw new ApiError("payload-too-large", `The body is larger than ${JSON_BODY_LIMIT / 1024} KiB.`);
-      },
-    }),
-  );
+  const jsonBodyLimit = bodyLimit({
+    maxSize: JSON_BODY_LIMIT,
+    onError: () => {
+      throw new ApiError("payload-too-large", `The body is larger than ${JSON_BODY_LIMIT / 1024} KiB.`);
+    },
+  });
+  app.use("/v1/*", (c, next) => (isStreamingUploadPath(c.req.path) ? next() : jsonBodyLimit(c, next)));
   app.use("*", initServices);
 
   app.route("/", createHealthRouter());
@@ -42,6 +43,9 @@ export function createApp() {
   app.route("/", createVideosRouter({ continueWatching }));
   app.route("/", createPlaybackRouter());
   app.route("/", createSearchRouter());
+  app.route("/", createUploadsRouter());
+  // Not in /openapi.json: the transcoder's access to R2, with per-job grants (see README "Transcoding").
+  app.route("/", createInternalStorageRouter());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/openapi.json", (c) => ({

@@ -23,6 +23,7 @@ export async function ensureDevVars(): Promise<{ created: string[] }> {
   const generators: Record<string, () => Promise<string>> = {
     JWT_SIGNING_KEYS: () => generateSigningKeys(),
     MEDIA_SIGNING_KEYS: async () => generateMediaSigningKeys(),
+    INTERNAL_SIGNING_SECRET: async () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url"),
   };
   const created: string[] = [];
   for (const [name, generate] of Object.entries(generators)) {

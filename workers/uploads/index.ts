@@ -1,0 +1,39 @@
+import { createRouter } from "../lib/app.ts";
+import { registerCreateUpload } from "./create-upload.ts";
+import { registerPatchUpload } from "./patch-upload.ts";
+import { registerPutSource } from "./put-source.ts";
+import { registerTerminateUpload } from "./terminate-upload.ts";
+import { tusCors, tusResumableHeader } from "./tus.ts";
+import { registerUploadStatus } from "./upload-status.ts";
+
+export { createInternalStorageRouter } from "./internal-storage.ts";
+export type { TranscodeJobMessage } from "./service.ts";
+export { handleDeadTranscodeMessage, handleTranscodeMessage } from "./transcode-consumer.ts";
+
+/** The dead-letter queue of `reelstream-transcode` (wrangler.toml). */
+export const TRANSCODE_DLQ = "reelstream-transcode-dlq";
+
+const streamingUploadPaths = [/^\/v1\/admin\/uploads\/[^/]+\/?$/, /^\/v1\/admin\/videos\/[^/]+\/source\/?$/];
+
+/** Routes whose bodies are media, streamed to R2 with their own limits: the JSON body limit must not apply. */
+export function isStreamingUploadPath(path: string): boolean {
+  return streamingUploadPaths.some((pattern) => pattern.test(path));
+}
+
+/**
+ * Uploads: tus 1.0.0 (core, creation, termination) and one-body PUT of a master. A complete
+ * master is queued for the transcoder (see transcode-consumer.ts).
+ */
+export function createUploadsRouter() {
+  const app = createRouter();
+  for (const path of ["/v1/admin/videos/:id/uploads", "/v1/admin/uploads/*"]) {
+    app.use(path, tusResumableHeader);
+    app.use(path, tusCors);
+  }
+  registerCreateUpload(app);
+  registerUploadStatus(app);
+  registerPatchUpload(app);
+  registerTerminateUpload(app);
+  registerPutSource(app);
+  return app;
+}

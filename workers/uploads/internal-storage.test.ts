@@ -1,0 +1,109 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call } from "../test/helpers.ts";
+import { masterKey, outputPrefix } from "./settings.ts";
+import { signStorageGrant } from "./storage-grant.ts";
+
+const secret = env.INTERNAL_SIGNING_SECRET;
+
+function grantFor(videoId: string, overrides: { exp?: number; secret?: string } = {}) {
+  return signStorageGrant(overrides.secret ?? secret, {
+    job: `job-${videoId}`,
+    read: [masterKey(videoId)],
+    prefix: outputPrefix(videoId),
+    exp: overrides.exp ?? Math.floor(Date.now() / 1000) + 600,
+  });
+}
+
+function storage(path: string, token: string | undefined, init: RequestInit = {}) {
+  const headers = new Headers(init.headers);
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  return call(`/internal/storage${path}`, { ...init, headers });
+}
+
+function newVideoId() {
+  return crypto.randomUUID().replace(/-/g, "").slice(0, 20);
+}
+
+describe("internal storage for the transcoder", () => {
+  it("reads the source, writes, lists and deletes below the job's prefix", async () => {
+    const videoId = newVideoId();
+    await env.MEDIA.put(masterKey(videoId), "source bytes 0123456789");
+    const token = await grantFor(videoId);
+
+    const source = await storage(`/${masterKey(videoId)}`, token);
+    expect(source.status).toBe(200);
+    expect(await source.text()).toBe("source bytes 0123456789");
+    const range = await storage(`/${masterKey(videoId)}`, token, { headers: { Range: "bytes=7-11" } });
+    expect(range.status).toBe(206);
+    expect(range.headers.get("Content-Range")).toBe("bytes 7-11/23");
+    expect(await range.text()).toBe("bytes");
+
+    const playlist = `${outputPrefix(videoId)}720p/index.m3u8`;
+    const put = await storage(`/${playlist}`, token, {
+      method: "PUT",
+      body: "#EXTM3U\n",
+      headers: { "Content-Type": "application/vnd.apple.mpegurl", "Content-Length": "8" },
+    });
+    expect(put.status).toBe(201);
+    const stored = await env.MEDIA.get(playlist);
+    expect(await stored?.text()).toBe("#EXTM3U\n");
+    expect(stored?.httpMetadata?.contentType).toBe("application/vnd.apple.mpegurl");
+
+    const list = await storage(`?prefix=${encodeURIComponent(outputPrefix(videoId))}`, token);
+    expect(await list.json()).toEqual({ keys: [playlist] });
+    const deleted = await storage(`?prefix=${encodeURIComponent(outputPrefix(videoId))}`, token, { method: "DELETE" });
+    expect(deleted.status).toBe(200);
+    expect(await env.MEDIA.head(playlist)).toBeNull();
+    expect(await env.MEDIA.head(masterKey(videoId))).not.toBeNull();
+  });
+
+  it("refuses keys outside the grant (403): another video, writing the source, deleting above the prefix", async () => {
+    const videoId = newVideoId();
+    const other = newVideoId();
+    await env.MEDIA.put(masterKey(other), "someone else's master");
+    const token = await grantFor(videoId);
+    expect((await storage(`/${masterKey(other)}`, token)).status).toBe(403);
+    expect(
+      (await storage(`/${outputPrefix(other)}x.m4s`, token, { method: "PUT", body: "x", headers: { "Content-Length": "1" } })).status,
+    ).toBe(403);
+    expect((await storage(`/${masterKey(videoId)}`, token, { method: "PUT", body: "x", headers: { "Content-Length": "1" } })).status).toBe(
+      403,
+    );
+    expect((await storage(`?prefix=videos/`, token, { method: "DELETE" })).status).toBe(403);
+    expect((await storage(`?prefix=masters/`, token)).status).toBe(403);
+    // `..` is resolved by URL parsing before the Worker sees it: the result is judged like any key.
+    expect((await storage(`/${outputPrefix(videoId)}../../../${masterKey(other)}`, token)).status).toBe(403);
+    expect((await storage(`/${outputPrefix(videoId)}a//b.m4s`, token)).status).toBe(400);
+  });
+
+  it("refuses expired and forged grants (403) and a missing one (401)", async () => {
+    const videoId = newVideoId();
+    await env.MEDIA.put(masterKey(videoId), "source");
+    const path = `/${masterKey(videoId)}`;
+    const expired = await storage(path, await grantFor(videoId, { exp: Math.floor(Date.now() / 1000) - 1 }));
+    expect(expired.status).toBe(403);
+    expect(((await expired.json()) as { detail: string }).detail).toMatch(/expired/);
+    const forged = await storage(path, await grantFor(videoId, { secret: "not-the-server-secret-0123456789abcdef" }));
+    expect(forged.status).toBe(403);
+    // A valid signature over another payload does not transfer.
+    const [, signature] = (await grantFor(videoId)).split(".");
+    const otherPayload = (await grantFor(newVideoId())).split(".")[0];
+    expect((await storage(path, `${otherPayload}.${signature}`)).status).toBe(403);
+    expect((await storage(path, undefined)).status).toBe(401);
+  });
+
+  it("requires Content-Length on PUT (411) and is not in the OpenAPI document", async () => {
+    const videoId = newVideoId();
+    const token = await grantFor(videoId);
+    const body = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("x"));
+        controller.close();
+      },
+    });
+    expect((await storage(`/${outputPrefix(videoId)}a.m4s`, token, { method: "PUT", body })).status).toBe(411);
+    const openapi = (await (await call("/openapi.json")).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(openapi.paths).some((path) => path.startsWith("/internal"))).toBe(false);
+  });
+});

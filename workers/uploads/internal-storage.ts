@@ -1,0 +1,137 @@
+import type { Context } from "hono";
+import { deleteByPrefix } from "../../durable-objects/upload-session.ts";
+import { createRouter } from "../lib/app.ts";
+import type { AppEnv } from "../lib/app-env.ts";
+import { ApiError } from "../lib/errors.ts";
+import { pipelineSettings } from "./settings.ts";
+import { grantAllowsRead, grantAllowsWrite, type StorageGrant, verifyStorageGrant } from "./storage-grant.ts";
+
+/** The largest object the transcoder may write in one PUT (R2's single-put limit is 5 GiB). */
+const MAX_OBJECT_BYTES = 5 * 1024 ** 3 - 1;
+const INTERNAL_STORAGE = "/internal/storage";
+
+/**
+ * R2 for the transcoder, over HTTP: the same four calls locally (miniflare's R2 behind
+ * `wrangler dev`) and in production (R2, the container calling PUBLIC_BASE_URL). Every call needs
+ * a storage grant for one job (see storage-grant.ts). Not part of the public API, so not in
+ * /openapi.json.
+ *
+ * - `GET    /internal/storage/{key}`: the object, streamed (Range supported), 404 when absent
+ * - `PUT    /internal/storage/{key}`: body streamed to R2; Content-Length required, Content-Type kept
+ * - `GET    /internal/storage?prefix=&cursor=`: `{ keys, cursor? }` (1000 keys a page)
+ * - `DELETE /internal/storage?prefix=`: deletes every object below the prefix
+ */
+export function createInternalStorageRouter() {
+  const app = createRouter();
+
+  app.get(INTERNAL_STORAGE, async (c) => {
+    const prefix = prefixParam(c);
+    authorizeWrite(await grantOf(c), prefix);
+    const page = await c.env.MEDIA.list({ prefix, limit: 1000, cursor: c.req.query("cursor") || undefined });
+    return c.json({ keys: page.objects.map((object) => object.key), ...(page.truncated ? { cursor: page.cursor } : {}) });
+  });
+
+  app.delete(INTERNAL_STORAGE, async (c) => {
+    const prefix = prefixParam(c);
+    authorizeWrite(await grantOf(c), prefix);
+    const deleted = await deleteByPrefix(c.env.MEDIA, prefix);
+    return c.json({ deleted });
+  });
+
+  app.get(`${INTERNAL_STORAGE}/*`, async (c) => {
+    const key = keyParam(c);
+    const grant = await grantOf(c);
+    if (!grantAllowsRead(grant, key)) throw outOfScope(grant, key);
+    if (c.req.method === "HEAD") {
+      const head = await c.env.MEDIA.head(key);
+      if (!head) throw missing(key);
+      return new Response(null, { headers: objectHeaders(head, head.size) });
+    }
+    const object = await c.env.MEDIA.get(key, { range: c.req.raw.headers, onlyIf: c.req.raw.headers });
+    if (!object) throw missing(key);
+    if (!("body" in object)) return new Response(null, { status: 304, headers: objectHeaders(object, object.size) });
+    const range = object.range as { offset?: number; length?: number } | undefined;
+    if (c.req.header("Range") && range && range.offset !== undefined && range.length !== undefined) {
+      const headers = objectHeaders(object, range.length);
+      headers.set("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${object.size}`);
+      return new Response(object.body, { status: 206, headers });
+    }
+    return new Response(object.body, { headers: objectHeaders(object, object.size) });
+  });
+
+  app.put(`${INTERNAL_STORAGE}/*`, async (c) => {
+    const key = keyParam(c);
+    authorizeWrite(await grantOf(c), key);
+    const header = c.req.header("Content-Length");
+    if (header === undefined || !/^\d{1,16}$/.test(header)) {
+      throw new ApiError("length-required", "Send Content-Length: R2 needs an object's size before it accepts a stream.");
+    }
+    const length = Number(header);
+    if (length > MAX_OBJECT_BYTES) throw new ApiError("payload-too-large", `An object may have at most ${MAX_OBJECT_BYTES} bytes.`);
+    const body = c.req.raw.body ?? new Response("").body;
+    if (!body) throw new ApiError("bad-request", "No body.");
+    const contentType = c.req.header("Content-Type") ?? "application/octet-stream";
+    const stored = await c.env.MEDIA.put(key, body.pipeThrough(new FixedLengthStream(length)), { httpMetadata: { contentType } });
+    return c.json({ key, size: stored?.size ?? length, etag: stored?.etag }, 201);
+  });
+
+  return app;
+}
+
+function objectHeaders(object: R2Object, length: number): Headers {
+  const headers = new Headers();
+  object.writeHttpMetadata(headers);
+  headers.set("Content-Length", String(length));
+  headers.set("ETag", object.httpEtag);
+  headers.set("Accept-Ranges", "bytes");
+  headers.set("Cache-Control", "no-store");
+  return headers;
+}
+
+async function grantOf(c: Context<AppEnv>): Promise<StorageGrant> {
+  const header = c.req.header("Authorization");
+  const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
+  if (!token) throw new ApiError("unauthorized", "Send the job's storage grant: Authorization: Bearer <token>.");
+  const check = await verifyStorageGrant(pipelineSettings(c.env).INTERNAL_SIGNING_SECRET, token);
+  if (!check.ok) throw new ApiError("forbidden", `The storage grant is not valid (${check.reason}).`);
+  return check.grant;
+}
+
+function authorizeWrite(grant: StorageGrant, keyOrPrefix: string): void {
+  if (!grantAllowsWrite(grant, keyOrPrefix)) throw outOfScope(grant, keyOrPrefix);
+}
+
+function outOfScope(grant: StorageGrant, key: string): ApiError {
+  return new ApiError("forbidden", `The storage grant of job ${grant.job} does not cover '${key}' (only below ${grant.prefix}).`);
+}
+
+function missing(key: string): ApiError {
+  return new ApiError("not-found", `There is no object '${key}'.`);
+}
+
+/** R2 keys are literal, but `..` and empty segments would make prefix checks mean something else to a reader. */
+function checkKey(key: string, what: string): string {
+  const segments = key.split("/");
+  if (key.length === 0 || key.length > 1024 || segments.some((s, i) => s === "." || s === ".." || (s === "" && i < segments.length - 1))) {
+    throw new ApiError("bad-request", `'${key}' is not a valid ${what}.`);
+  }
+  return key;
+}
+
+function keyParam(c: Context<AppEnv>): string {
+  const raw = new URL(c.req.url).pathname.slice(INTERNAL_STORAGE.length + 1);
+  let key: string;
+  try {
+    key = raw.split("/").map(decodeURIComponent).join("/");
+  } catch {
+    throw new ApiError("bad-request", "The key is not valid percent-encoding.");
+  }
+  if (key.endsWith("/")) throw new ApiError("bad-request", `'${key}' is not a valid key.`);
+  return checkKey(key, "key");
+}
+
+function prefixParam(c: Context<AppEnv>): string {
+  const prefix = c.req.query("prefix");
+  if (!prefix) throw new ApiError("bad-request", "Send ?prefix=: the folder to list or delete.");
+  return checkKey(prefix, "prefix");
+}

@@ -1,0 +1,104 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { deleteByPrefix, type UploadRecord, type UploadSession } from "../../durable-objects/upload-session.ts";
+import type { AppEnv } from "../lib/app-env.ts";
+import { requireAdmin, requireAuth } from "../lib/auth.ts";
+import { ApiError } from "../lib/errors.ts";
+import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import { writePatchBody } from "./part-writer.ts";
+import { uploadIdParam } from "./schema.ts";
+import { queueTranscode, recordUploadProgress } from "./service.ts";
+import { masterKey, PATCH_BODY_CAP, uploadScratchPrefix } from "./settings.ts";
+import { httpDate, integerHeader, requireTusResumable, TUS_CONTENT_TYPE, uploadGone, uploadNotFound, uploadSession } from "./tus.ts";
+
+const route = createRoute({
+  method: "patch",
+  path: "/v1/admin/uploads/{uploadId}",
+  tags: ["Admin", "Uploads"],
+  summary: "Append bytes to an upload (tus core PATCH)",
+  description:
+    "Send `Content-Type: application/offset+octet-stream`, `Tus-Resumable: 1.0.0` and `Upload-Offset` equal to the upload's " +
+    "current offset (409 otherwise, with the current `Upload-Offset`). Any chunk size works; a body longer than " +
+    `${PATCH_BODY_CAP / 2 ** 20} MiB is read up to that size and the answer's \`Upload-Offset\` says where to continue. ` +
+    "The last byte queues the video for transcoding.",
+  security: bearerSecurity,
+  middleware: [requireAuth, requireAdmin] as const,
+  request: { params: uploadIdParam },
+  responses: {
+    204: { description: "Bytes stored: the new `Upload-Offset`" },
+    ...problemResponses(400, 401, 403, 404, 409, 410, 412, 415, 503),
+  },
+});
+
+export function registerPatchUpload(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    requireTusResumable(c);
+    const { uploadId } = c.req.valid("param");
+    const contentType = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
+    if (contentType !== TUS_CONTENT_TYPE) {
+      throw new ApiError("unsupported-media-type", `Send the bytes with Content-Type: ${TUS_CONTENT_TYPE}.`);
+    }
+    const offset = integerHeader(c, "Upload-Offset");
+    if (offset === undefined) throw new ApiError("bad-request", "Send Upload-Offset: the upload's current offset (HEAD tells it).");
+    const contentLength = integerHeader(c, "Content-Length");
+    const session = uploadSession(c.env, uploadId);
+    const begin = await session.beginWrite(offset);
+    if (!begin.ok) {
+      if (!begin.record) throw uploadNotFound(uploadId);
+      if (begin.reason === "gone") throw uploadGone(begin.record);
+      const current = String(begin.record.offset);
+      if (begin.reason === "busy") {
+        throw new ApiError(
+          "conflict",
+          "Another PATCH to this upload is still being written. Retry after it ends (HEAD gives the offset).",
+          {
+            headers: { "Upload-Offset": current, "Retry-After": String(begin.retryAfterSeconds) },
+          },
+        );
+      }
+      throw new ApiError("conflict", `Upload-Offset is ${offset} but the upload is at ${current}; resume from ${current}.`, {
+        headers: { "Upload-Offset": current },
+      });
+    }
+    const { token } = begin;
+    let record = begin.record;
+    try {
+      if (contentLength !== undefined && offset + contentLength > record.length) {
+        throw new ApiError(
+          "bad-request",
+          `The body (${contentLength} bytes at offset ${offset}) goes past Upload-Length ${record.length}.`,
+        );
+      }
+      if (record.phase === "active") {
+        const outcome = await writePatchBody({ bucket: c.env.MEDIA, session, token, record, body: c.req.raw.body, cap: PATCH_BODY_CAP });
+        record = outcome.record;
+      }
+      if (record.phase === "assembled") {
+        record = await finishUpload(c, session, record);
+      } else {
+        await recordUploadProgress(c.get("services").db, record.videoId, record.offset / record.length).catch((error) => {
+          console.error(JSON.stringify({ level: "warn", msg: "upload progress not recorded", uploadId, error: String(error) }));
+        });
+      }
+    } finally {
+      await session.endWrite(token);
+    }
+    c.header("Upload-Offset", String(record.offset));
+    c.header("Upload-Expires", httpDate(record.expiresAt));
+    return c.body(null, 204);
+  });
+}
+
+/** The master is whole: queue the video (exactly once), then drop the upload's scratch objects. */
+async function finishUpload(c: Context<AppEnv>, session: DurableObjectStub<UploadSession>, record: UploadRecord): Promise<UploadRecord> {
+  const job = await queueTranscode(c.get("services").db, c.env.TRANSCODE_QUEUE, record.videoId);
+  if (!job) {
+    // The video left `uploading` meanwhile (deleted by an admin): its master has no owner.
+    await c.env.MEDIA.delete(masterKey(record.videoId));
+  }
+  const finished = (await session.markFinished()) ?? record;
+  await deleteByPrefix(c.env.MEDIA, uploadScratchPrefix(record.uploadId));
+  if (job)
+    console.log(JSON.stringify({ level: "info", msg: "upload complete, transcode queued", videoId: record.videoId, jobId: job.jobId }));
+  return finished;
+}

@@ -1,0 +1,63 @@
+import { z } from "zod";
+
+/** R2 multipart parts must all have one size (but the last) of at least 5 MiB. */
+export const PART_SIZE = 8 * 1024 * 1024;
+/** 8192 parts of 8 MiB: well inside R2's 10,000 parts per multipart upload. */
+export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024 * 1024;
+/**
+ * The most one PATCH body may carry. Cloudflare refuses request bodies over 100 MB at the edge;
+ * a longer body is read up to here, and the answer's Upload-Offset tells the client where to go on.
+ */
+export const PATCH_BODY_CAP = 96 * 1024 * 1024;
+/** `PUT /v1/admin/videos/{id}/source`: one body, streamed to R2 in one put. */
+export const SOURCE_PUT_CAP = 100 * 1024 * 1024;
+/** An upload without a PATCH for this long is expired: its bytes are deleted and the video freed. */
+export const UPLOAD_IDLE_EXPIRY_MS = 24 * 3600 * 1000;
+/** How long a storage grant given to the transcoder for one job stays valid. */
+export const STORAGE_GRANT_TTL_SECONDS = 6 * 3600;
+
+/** R2 key of a video's master (the uploaded source file). */
+export function masterKey(videoId: string): string {
+  return `masters/${videoId}/source`;
+}
+
+/** Everything playback serves for a video (`/media/{id}/<path>` is R2 key `videos/{id}/<path>`). */
+export function mediaPrefix(videoId: string): string {
+  return `videos/${videoId}/`;
+}
+
+/**
+ * Where the transcoder writes renditions, poster and storyboard: the master playlist lands at
+ * `videos/{id}/hls/master.m3u8`. The transcoder empties it before writing, so it must hold
+ * nothing else.
+ */
+export function outputPrefix(videoId: string): string {
+  return `${mediaPrefix(videoId)}hls/`;
+}
+
+/** Temporary objects of one tus upload (the tail that is not yet a whole part). */
+export function uploadScratchPrefix(uploadId: string): string {
+  return `uploads/${uploadId}/`;
+}
+
+const pipelineSettingsSchema = z.object({
+  PUBLIC_BASE_URL: z.url(),
+  INTERNAL_SIGNING_SECRET: z
+    .string({ error: "INTERNAL_SIGNING_SECRET is not set (a secret; see README Configuration)" })
+    .min(32, "INTERNAL_SIGNING_SECRET must be at least 32 characters"),
+  TRANSCODER_URL: z
+    .url()
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+});
+
+export type PipelineSettings = z.output<typeof pipelineSettingsSchema>;
+
+/** The upload pipeline's own settings, checked once per env object. */
+export function pipelineSettings(env: Env): PipelineSettings {
+  const result = pipelineSettingsSchema.safeParse(env);
+  if (!result.success) {
+    throw new Error(`invalid configuration: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  }
+  return result.data;
+}

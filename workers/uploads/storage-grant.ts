@@ -1,0 +1,84 @@
+/**
+ * Storage grants: what the transcoder presents to `/internal/storage` for one job. A grant is an
+ * HMAC-SHA256-signed, expiring statement "job J may read these keys and write, list and delete
+ * below this prefix" (INTERNAL_SIGNING_SECRET). It names no user and opens nothing else, so a
+ * leaked grant exposes one video's source and output for a few hours at most.
+ *
+ * Format: `<base64url(JSON payload)>.<base64url(signature)>`.
+ */
+export interface StorageGrant {
+  /** The transcode job the grant was issued for (logs). */
+  job: string;
+  /** Keys that may be read (the source), besides everything below `prefix`. */
+  read: string[];
+  /** Prefix below which objects may be read, written, listed and deleted. Ends with "/". */
+  prefix: string;
+  /** Expiry, seconds since the epoch. */
+  exp: number;
+}
+
+export type GrantCheck = { ok: true; grant: StorageGrant } | { ok: false; reason: string };
+
+const encoder = new TextEncoder();
+
+function toBase64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+}
+
+/**
+ * @example
+ * const token = await signStorageGrant(secret, { job, read: [masterKey(id)], prefix: outputPrefix(id), exp });
+ */
+export async function signStorageGrant(secret: string, grant: StorageGrant): Promise<string> {
+  if (!grant.prefix.endsWith("/")) throw new Error("a grant prefix must end with '/'");
+  const payload = toBase64Url(encoder.encode(JSON.stringify(grant)));
+  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(payload)));
+  return `${payload}.${toBase64Url(signature)}`;
+}
+
+/** Checks signature first (constant time, by WebCrypto), then expiry. */
+export async function verifyStorageGrant(secret: string, token: string, nowSeconds = Date.now() / 1000): Promise<GrantCheck> {
+  const [payload, signature, extra] = token.split(".");
+  const signatureBytes = signature === undefined ? undefined : fromBase64Url(signature);
+  if (!payload || !signatureBytes || extra !== undefined) return { ok: false, reason: "malformed grant" };
+  const valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), signatureBytes, encoder.encode(payload));
+  if (!valid) return { ok: false, reason: "bad signature" };
+  const payloadBytes = fromBase64Url(payload);
+  let grant: StorageGrant;
+  try {
+    grant = JSON.parse(new TextDecoder().decode(payloadBytes)) as StorageGrant;
+  } catch {
+    return { ok: false, reason: "malformed grant" };
+  }
+  if (typeof grant.exp !== "number" || grant.exp <= nowSeconds) return { ok: false, reason: "expired grant" };
+  if (typeof grant.prefix !== "string" || !grant.prefix.endsWith("/") || !Array.isArray(grant.read)) {
+    return { ok: false, reason: "malformed grant" };
+  }
+  return { ok: true, grant };
+}
+
+/** May the grant read `key`? The listed source keys and anything below the prefix. */
+export function grantAllowsRead(grant: StorageGrant, key: string): boolean {
+  return grant.read.includes(key) || key.startsWith(grant.prefix);
+}
+
+/** May the grant write, delete or list `keyOrPrefix`? Only at or below its own prefix. */
+export function grantAllowsWrite(grant: StorageGrant, keyOrPrefix: string): boolean {
+  return keyOrPrefix.startsWith(grant.prefix);
+}

@@ -1,0 +1,34 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/app-env.ts";
+import { requireAdmin, requireAuth } from "../lib/auth.ts";
+import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import { uploadIdParam } from "./schema.ts";
+import { requireTusResumable, uploadGone, uploadNotFound, uploadSession } from "./tus.ts";
+
+const route = createRoute({
+  method: "delete",
+  path: "/v1/admin/uploads/{uploadId}",
+  tags: ["Admin", "Uploads"],
+  summary: "Terminate an upload (tus termination)",
+  description:
+    "Aborts the R2 multipart upload, deletes the bytes received so far and frees the video for another upload " +
+    "(it returns to `awaiting-upload`). Terminating again answers 204; a completed upload cannot be terminated (409).",
+  security: bearerSecurity,
+  middleware: [requireAuth, requireAdmin] as const,
+  request: { params: uploadIdParam },
+  responses: {
+    204: { description: "Terminated" },
+    ...problemResponses(401, 403, 404, 409, 412),
+  },
+});
+
+export function registerTerminateUpload(app: OpenAPIHono<AppEnv>) {
+  app.openapi(route, async (c) => {
+    requireTusResumable(c);
+    const { uploadId } = c.req.valid("param");
+    const record = await uploadSession(c.env, uploadId).terminate();
+    if (!record) throw uploadNotFound(uploadId);
+    if (record.phase === "finished") throw uploadGone(record);
+    return c.body(null, 204);
+  });
+}
