@@ -48,7 +48,16 @@ export function portIsFree(port: number): Promise<boolean> {
  */
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const node = process.execPath;
-  const vars: Record<string, string> = { DATABASE_URL: options.database.url, ...options.vars };
+  const transcoderEntry = `${repoRoot}transcoder/src/server.ts`;
+  const transcoderPort = options.transcoderPort ?? 8788;
+  const vars: Record<string, string> = {
+    DATABASE_URL: options.database.url,
+    // The transcoder calls back PUBLIC_BASE_URL/internal/storage: it must name this Worker's port.
+    PUBLIC_BASE_URL: `http://localhost:${options.port}`,
+    // The queue consumer posts jobs here; without it, it would look for the production container.
+    ...(existsSync(transcoderEntry) ? { TRANSCODER_URL: `http://127.0.0.1:${transcoderPort}` } : {}),
+    ...options.vars,
+  };
   if (options.database.wsProxy) vars.DATABASE_WS_PROXY = options.database.wsProxy;
   const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const children = [
@@ -75,12 +84,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       },
     ),
   ];
-  const transcoderEntry = `${repoRoot}transcoder/src/server.ts`;
   if (existsSync(transcoderEntry)) {
     children.push(
       spawnPrefixed("transcoder", "yellow", node, ["--experimental-strip-types", "--no-warnings", transcoderEntry], {
         cwd: repoRoot,
-        env: { PORT: String(options.transcoderPort ?? 8788) },
+        env: { PORT: String(transcoderPort) },
       }),
     );
   }
