@@ -5,8 +5,6 @@ import { describeForLog } from "../workers/lib/errors.ts";
 import { isFinished } from "../workers/playback/progress-rules.ts";
 import { type ProgressRow, writeProgressBatch } from "../workers/playback/progress-store.ts";
 
-/** How long heartbeats gather before one batch goes to Postgres. */
-export const PROGRESS_FLUSH_DELAY_MS = 10_000;
 /** After a failed flush: wait this long, doubling up to the maximum. Rows stay dirty meanwhile. */
 const FLUSH_RETRY_MIN_MS = 5_000;
 const FLUSH_RETRY_MAX_MS = 300_000;
@@ -122,6 +120,8 @@ export class ViewerState extends DurableObject<Env> {
     positionSeconds: number;
     durationSeconds: number | null;
     leaseMs: number;
+    /** How long heartbeats gather before one batch goes to Postgres (`PROGRESS_FLUSH_SECONDS`). */
+    flushDelayMs: number;
   }): Promise<StoredProgress> {
     this.rememberOwner(input.userId);
     const now = Date.now();
@@ -142,7 +142,8 @@ export class ViewerState extends DurableObject<Env> {
       input.sessionId,
       now,
     );
-    await this.scheduleAlarm(now + PROGRESS_FLUSH_DELAY_MS);
+    this.setMeta("flush_delay_ms", String(input.flushDelayMs));
+    await this.scheduleAlarm(now + input.flushDelayMs);
     return { positionSeconds: input.positionSeconds, durationSeconds: input.durationSeconds, finished, updatedAt: now };
   }
 
@@ -198,7 +199,7 @@ export class ViewerState extends DurableObject<Env> {
       .exec<{ next: number | null }>("SELECT min(forget_after) AS next FROM revoked_sessions")
       .one().next;
     const dirty = this.ctx.storage.sql.exec("SELECT 1 FROM progress WHERE dirty = 1 LIMIT 1").toArray().length > 0;
-    const nextFlush = dirty ? (retryAt ?? Date.now() + PROGRESS_FLUSH_DELAY_MS) : null;
+    const nextFlush = dirty ? (retryAt ?? Date.now() + Number(this.meta("flush_delay_ms") ?? 60_000)) : null;
     const next = [nextPurge, nextFlush].filter((at): at is number => at !== null);
     if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next));
   }

@@ -59,6 +59,8 @@ const configSchema = z.object({
   MEDIA_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(14400),
   // A screen lease without a progress heartbeat for this long is released ("tens of seconds").
   STREAM_LEASE_SECONDS: z.coerce.number().int().min(10).max(600).default(45),
+  // Watch progress reaches Postgres this long after the first unsaved heartbeat (one batch per user).
+  PROGRESS_FLUSH_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
 });
 
 export interface SigningKey {

@@ -113,6 +113,7 @@ export async function recordProgress(
     positionSeconds: duration === null ? input.positionSeconds : Math.min(input.positionSeconds, duration),
     durationSeconds: duration,
     leaseMs: services.config.STREAM_LEASE_SECONDS * 1000,
+    flushDelayMs: services.config.PROGRESS_FLUSH_SECONDS * 1000,
   });
 }
 
