@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../lib/config.ts";
 import { problemOf } from "../test/catalog.ts";
-import { call } from "../test/helpers.ts";
+import { call, signUp } from "../test/helpers.ts";
 import { signMediaToken } from "./media-token.ts";
 import { mediaBase, objectBytes, pathOf, play, readyVideo, subscribedViewer } from "./test/fixtures.ts";
 
@@ -106,9 +106,23 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
     expect((await call(pathOf(playback.manifestUrl))).status).toBe(200);
   });
 
-  it("checks posters and storyboards too, and the storyboard's sprite resolves under the token", async () => {
+  it("serves previews (poster, storyboard) with or without a token, and never video bytes without one", async () => {
     const { video, base } = await playing();
-    expect((await call(`/media/${video.id}/poster.jpg`)).status).toBe(403);
+    const publicPoster = await call(`/media/${video.id}/poster.jpg`);
+    expect(publicPoster.status).toBe(200);
+    expect(publicPoster.headers.get("Content-Type")).toBe("image/jpeg");
+    const publicVtt = await call(`/media/${video.id}/storyboard.vtt`);
+    expect(await publicVtt.text()).toContain("storyboard.jpg#xywh=0,0,160,90");
+    expect((await call(`/media/${video.id}/storyboard.jpg`)).status).toBe(200);
+    expect((await call(`/media/${video.id}/hls/master.m3u8`)).status).toBe(403);
+    expect((await call(`/media/${video.id}/hls/poster.jpg`)).status).toBe(403);
+    // The catalog's own links work for a viewer without a plan.
+    const browser = await signUp();
+    const document = (await (await call(`/v1/videos/${video.id}`, { token: browser.accessToken })).json()) as {
+      video: { posterUrl: string; thumbnailsUrl: string };
+    };
+    expect((await call(new URL(document.video.posterUrl).pathname)).status).toBe(200);
+    expect((await call(new URL(document.video.thumbnailsUrl).pathname)).status).toBe(200);
     const poster = await call(`${base}poster.jpg`);
     expect(poster.status).toBe(200);
     expect(poster.headers.get("Content-Type")).toBe("image/jpeg");

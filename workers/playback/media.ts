@@ -24,8 +24,8 @@ export const corsHeaders = {
 
 /**
  * The media space: `GET|HEAD /media/{videoId}/{token}/{path}` serves R2 key `videos/{videoId}/{path}`.
- * Playlists, segments, posters and storyboards are answered only with a valid token for that video;
- * anything else is 403 problem+json (with CORS headers, so a player on another origin can read it).
+ * Playlists and segments are answered only with a valid token for that video (previews also
+ * without one, see `isPublicPreview`); anything else is 403 problem+json (with CORS headers, so a player on another origin can read it).
  */
 export function registerMedia(app: Hono<AppEnv>) {
   app.use("/media/*", async (c, next) => {
@@ -94,9 +94,32 @@ async function ladderOf(c: Context<AppEnv>, videoId: string): Promise<Variant[] 
   return variants;
 }
 
+/**
+ * Previews (the poster, the storyboard sprite and its WebVTT), outside the ladder, are what any
+ * browse page shows: the catalog's `posterUrl` and `thumbnailsUrl` are shared by every viewer
+ * (and cached in KV), so previews are served without a token. Video bytes never are.
+ */
+function isPublicPreview(token: string | undefined, path: string, kind: string | undefined): boolean {
+  return token === undefined && !path.startsWith(HLS_FOLDER) && (kind === "image" || kind === "text-track");
+}
+
 async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   const { videoId, token, path } = parseMediaPath(c.req.path);
   const { config } = c.get("services");
+  const preview = mediaType(path);
+  if (isVideoId(videoId) && preview && isPublicPreview(token, path, preview.kind)) {
+    const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+    const response = await serveMediaObject(
+      c.req.raw,
+      c.env.MEDIA,
+      `videos/${videoId}/${path}`,
+      preview.kind,
+      preview.contentType,
+      waitUntil,
+    );
+    if (!response) throw new ApiError("not-found", `There is no media object '${path}' for this video.`);
+    return response;
+  }
   let grant: MediaGrant;
   try {
     grant = await verifyMediaToken(config, videoId, token);
