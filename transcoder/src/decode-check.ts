@@ -85,17 +85,32 @@ export function parseIdetSummary(line: string): InterlaceDetection | null {
   };
 }
 
+/** How sure idet must be. */
+export interface InterlaceThresholds {
+  /** The dominant field order's share of the classified frames. */
+  minShare: number;
+  /** Frames idet must have classified before its verdict counts. */
+  minFrames: number;
+}
+
 /**
- * Whether idet's counts describe interlaced video. idet is fooled by some synthetic patterns and
- * sharp graphics, but then it splits its votes between both field orders; real interlaced footage
- * votes consistently for one. So: one order holds most classified frames and beats the other 4:1.
+ * Whether idet's counts describe interlaced video. idet is fooled by sharp synthetic graphics
+ * (ffmpeg's own testsrc2 reads as "interlaced" over its first seconds), but then its votes drift
+ * between both field orders as the picture changes; real interlaced footage votes consistently
+ * for one. So one order must hold `minShare` of the classified frames and beat the other 4:1.
  */
-export function looksInterlaced(detection: InterlaceDetection): "top-first" | "bottom-first" | null {
+export function looksInterlaced(detection: InterlaceDetection, thresholds: InterlaceThresholds): "top-first" | "bottom-first" | null {
   const classified = detection.topFieldFirst + detection.bottomFieldFirst + detection.progressive;
-  if (classified < 10) return null;
+  if (classified < thresholds.minFrames) return null;
   const top = detection.topFieldFirst >= detection.bottomFieldFirst;
   const dominant = top ? detection.topFieldFirst : detection.bottomFieldFirst;
   const other = top ? detection.bottomFieldFirst : detection.topFieldFirst;
-  if (dominant / classified < 0.6 || dominant < 4 * other) return null;
+  if (dominant / classified < thresholds.minShare || dominant < 4 * other) return null;
   return top ? "top-first" : "bottom-first";
+}
+
+/** Whether idet saw mostly progressive frames. */
+export function looksProgressive(detection: InterlaceDetection): boolean {
+  const classified = detection.topFieldFirst + detection.bottomFieldFirst + detection.progressive;
+  return classified >= 10 && detection.progressive / classified >= 0.6;
 }

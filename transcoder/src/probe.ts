@@ -44,6 +44,7 @@ export interface VideoStreamInfo {
 export interface AudioStreamInfo {
   index: number;
   codec: string | null;
+  codecTag: string | null;
   channels: number | null;
   sampleRate: number | null;
   bitrate: number | null;
@@ -117,7 +118,8 @@ export function parseProbeOutput(json: unknown): SourceInfo {
     audio: audioJson
       ? {
           index: asNumber(audioJson.index) ?? 0,
-          codec: asString(audioJson.codec_name),
+          codec: codecName(audioJson.codec_name),
+          codecTag: codecTag(audioJson.codec_tag_string),
           channels: asNumber(audioJson.channels),
           sampleRate: asNumber(audioJson.sample_rate),
           bitrate: asNumber(audioJson.bit_rate),
@@ -140,12 +142,11 @@ function parseVideoStream(stream: Json): VideoStreamInfo {
   // Anamorphic pixels widen the picture; the ladder works on what a viewer sees.
   const squareWidth = Math.round(codedWidth * sampleAspectRatio);
   const turned = rotation === 90 || rotation === 270;
-  const tags = asObject(stream.tags);
 
   return {
     index: asNumber(stream.index) ?? 0,
-    codec: asString(stream.codec_name),
-    codecTag: asString(stream.codec_tag_string) ?? asString(tags.CODEC_ID) ?? null,
+    codec: codecName(stream.codec_name),
+    codecTag: codecTag(stream.codec_tag_string),
     profile: asString(stream.profile),
     pixelFormat: asString(stream.pix_fmt),
     codedWidth,
@@ -205,6 +206,18 @@ function validRate(rate: Rational | null): Rational | null {
 
 export function rationalToNumber(rate: Rational): number {
   return rate.num / rate.den;
+}
+
+/** ffprobe prints "unknown" (Matroska) or nothing (MP4) for a codec it has no id for. */
+function codecName(value: unknown): string | null {
+  const name = asString(value);
+  return name === "unknown" || name === "none" ? null : name;
+}
+
+/** A fourcc worth quoting to a person; Matroska's all-zero tag is not one. */
+function codecTag(value: unknown): string | null {
+  const tag = asString(value);
+  return tag && !/^(\[\d+\])+$/.test(tag) ? tag : null;
 }
 
 function asObject(value: unknown): Json {

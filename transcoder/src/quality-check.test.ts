@@ -17,6 +17,7 @@ beforeAll(async () => {
     makeClip(dir, "no-audio", { audio: false }),
     makeClip(dir, "one-frame", { audio: false, output: ["-frames:v", "1"] }),
     makeClip(dir, "unknown-codec", { audio: false }),
+    makeClip(dir, "unknown-audio", { container: "mkv" }),
     makeClip(dir, "gap", { audio: false, filter: "select='not(between(n,40,60))'", output: ["-fps_mode", "passthrough"] }),
     makeClip(dir, "vfr", {
       audio: false,
@@ -31,6 +32,8 @@ beforeAll(async () => {
       filter: "interlace=scan=tff,setfield=tff",
       output: ["-flags", "+ildct+ilme", "-x264opts", "tff=1"],
     }),
+    // Interlaced pictures coded as progressive frames: only idet can tell.
+    makeClip(dir, "interlaced-unflagged", { audio: false, rate: 50, seconds: 5, filter: "interlace=scan=tff" }),
     makeClip(dir, "low-bitrate", { audio: false, output: ["-b:v", "12k", "-maxrate", "12k", "-bufsize", "24k"] }),
     makeClip(dir, "seven-hours", {
       audio: false,
@@ -59,6 +62,8 @@ beforeAll(async () => {
     // The index (moov) sits at the front and survives the cut; the frames stop half-way.
     readFile(clips.faststart as string).then((data) => writeFile(clips.truncated as string, data.subarray(0, Math.floor(data.length / 2)))),
     patchBytes(clips["unknown-codec"] as string, "avc1", "zzzz"),
+    // MP4 would still know AAC from its decoder config; Matroska names the codec by its id alone.
+    patchBytes(clips["unknown-audio"] as string, "A_AAC", "A_QQQ"),
   ]);
 });
 
@@ -174,6 +179,11 @@ describe("warnings", () => {
     expect(report.source?.interlaced).toBe(true);
   });
 
+  it("reports interlacing the encoder did not flag, when idet is sure of it", async () => {
+    const { report } = await check("interlaced-unflagged");
+    expect(codes(report)).toEqual(["interlaced", "no-audio"]);
+  });
+
   it("reports rotation and describes the picture upright", async () => {
     const { report } = await check("rotated");
     expect(codes(report)).toEqual(["rotated"]);
@@ -190,6 +200,15 @@ describe("warnings", () => {
     const { report } = await check("no-audio");
     expect(report.ok).toBe(true);
     expect(report.warnings).toEqual([{ code: "no-audio", message: "no audio stream; the video will play silently" }]);
+    expect(report.source?.hasAudio).toBe(false);
+  });
+
+  it("reports an audio codec it cannot decode and plans a silent video rather than failing", async () => {
+    const { report } = await check("unknown-audio");
+    expect(report.ok).toBe(true);
+    expect(report.warnings).toEqual([
+      { code: "no-audio", message: "audio codec is not supported, so the video will play silently; export the audio as AAC to keep it" },
+    ]);
     expect(report.source?.hasAudio).toBe(false);
   });
 

@@ -1,4 +1,4 @@
-import { type DecodeCheck, decodeCheck, looksInterlaced } from "./decode-check.ts";
+import { type DecodeCheck, decodeCheck, looksInterlaced, looksProgressive } from "./decode-check.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
 import { analyseFrameTiming, type FrameTiming, readPacketTimestamps } from "./frame-timing.ts";
 import { type FieldOrder, probeSource, type Rational, rationalToNumber, type SourceInfo, type VideoStreamInfo } from "./probe.ts";
@@ -122,7 +122,9 @@ export async function checkQuality(tools: FfmpegTools, path: string, options: Qu
   const decodeRefusal = refuseFromDecode(decoded, declaredSeconds, video.durationSeconds !== null, video);
   if (decodeRefusal) return refuse(decodeRefusal, summary, probe);
 
-  const warnings = collectWarnings({ summary, video, timing, interlaced, decoded, limits });
+  const unsupportedAudio = probe.audio !== null && probe.audio.codec === null;
+  const audioTag = probe.audio?.codecTag ?? null;
+  const warnings = collectWarnings({ summary, unsupportedAudio, audioTag, video, timing, interlaced, decoded, limits });
   return { report: { ok: true, warnings, source: summary }, probe };
 }
 
@@ -132,7 +134,7 @@ function refuse(refusal: string, source: SourceSummary | null, probe: SourceInfo
 
 /** Refusals that need no decoding: codec, dimensions, duration. */
 function refuseFromHeaders(probe: SourceInfo, video: VideoStreamInfo, limits: QualityLimits): string | null {
-  if (!video.codec) return unsupportedCodec(video.codecTag ?? "unknown");
+  if (!video.codec) return unsupportedCodec(video.codecTag);
   if (video.codedWidth <= 0 || video.codedHeight <= 0) return "file is unreadable: the video stream declares no picture size";
 
   const longLimit = Math.max(limits.maxWidth, limits.maxHeight);
@@ -168,7 +170,7 @@ function refuseFromDecode(
   video: VideoStreamInfo,
 ): string | null {
   const missingDecoder = decoded.errors.find((line) => /decoder .*not found/i.test(line));
-  if (missingDecoder) return unsupportedCodec(video.codec ?? "unknown");
+  if (missingDecoder) return unsupportedCodec(video.codec);
   if (decoded.decodedSeconds <= 0) {
     const reason = decoded.errors[0] ?? "no frame could be decoded";
     return `file is unreadable: ${reason}; export the video again and upload the new file`;
@@ -180,24 +182,21 @@ function refuseFromDecode(
   return null;
 }
 
-function unsupportedCodec(name: string): string {
-  return `video codec '${name}' is not supported; export the video as H.264, HEVC, VP9 or AV1 and upload it again`;
+function unsupportedCodec(name: string | null): string {
+  return `video codec ${name ? `'${name}' ` : ""}is not supported; export the video as H.264, HEVC, VP9 or AV1 and upload it again`;
 }
 
 /**
- * idet looks at the pictures; the field-order flag is what the encoder claimed. Broadcast
- * encoders flag progressive pictures as interlaced often enough that a clear progressive verdict
- * from idet overrides the flag.
+ * The encoder's field-order flag is trusted unless idet clearly saw progressive pictures
+ * (broadcast encoders flag progressive pictures as interlaced often enough). A stream flagged
+ * progressive is deinterlaced only on overwhelming evidence from idet over at least 100 frames:
+ * deinterlacing a progressive picture softens every frame, and interlaced pictures coded as
+ * progressive are rare (a careless re-encode of a DV or broadcast recording).
  */
 function interlaceVerdict(fieldOrder: FieldOrder, decoded: DecodeCheck): "top-first" | "bottom-first" | null {
   const detection = decoded.interlace;
-  if (detection) {
-    const verdict = looksInterlaced(detection);
-    if (verdict) return verdict;
-    const classified = detection.topFieldFirst + detection.bottomFieldFirst + detection.progressive;
-    if (classified >= 10 && detection.progressive / classified >= 0.6) return null;
-  }
-  return fieldOrder === "top-first" || fieldOrder === "bottom-first" ? fieldOrder : null;
+  if (fieldOrder === "top-first" || fieldOrder === "bottom-first") return detection && looksProgressive(detection) ? null : fieldOrder;
+  return detection ? looksInterlaced(detection, { minShare: 0.8, minFrames: 100 }) : null;
 }
 
 function summarise(
@@ -224,7 +223,9 @@ function summarise(
     audioCodec: probe.audio?.codec ?? null,
     bitrate: probe.bitrate,
     videoBitrate,
-    hasAudio: probe.audio !== null,
+    // An audio stream ffmpeg cannot decode would fail the transcode on every retry; the video
+    // goes out silent instead, with a warning that says why.
+    hasAudio: probe.audio !== null && probe.audio.codec !== null,
     interlaced,
     variableFrameRate,
   };
@@ -232,6 +233,9 @@ function summarise(
 
 interface WarningInputs {
   summary: SourceSummary;
+  /** An audio stream is there, but ffmpeg does not know its codec (tagged `audioTag`, if at all). */
+  unsupportedAudio: boolean;
+  audioTag: string | null;
   video: VideoStreamInfo;
   timing: FrameTiming | null;
   interlaced: "top-first" | "bottom-first" | null;
@@ -239,7 +243,16 @@ interface WarningInputs {
   limits: QualityLimits;
 }
 
-function collectWarnings({ summary, video, timing, interlaced, decoded, limits }: WarningInputs): QualityWarning[] {
+function collectWarnings({
+  summary,
+  unsupportedAudio,
+  audioTag,
+  video,
+  timing,
+  interlaced,
+  decoded,
+  limits,
+}: WarningInputs): QualityWarning[] {
   const warnings: QualityWarning[] = [];
   const outputFps = formatFps(summary.fps);
 
@@ -279,7 +292,10 @@ function collectWarnings({ summary, video, timing, interlaced, decoded, limits }
     }
   }
   if (!summary.hasAudio) {
-    warnings.push({ code: "no-audio", message: "no audio stream; the video will play silently" });
+    const message = unsupportedAudio
+      ? `audio codec ${audioTag ? `'${audioTag}' ` : ""}is not supported, so the video will play silently; export the audio as AAC to keep it`
+      : "no audio stream; the video will play silently";
+    warnings.push({ code: "no-audio", message });
   }
   if (decoded.errorCount > 0) {
     const count = decoded.errorCount === 1 ? "1 decoding error" : `${decoded.errorCount} decoding errors`;

@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ffmpeg, ffprobeJson, keyframeTimes, makeClip, makeTempDir, tools, videoFacts } from "../test/clips.ts";
+import { ffmpeg, ffprobeJson, keyframeTimes, makeClip, makeTempDir, patchBytes, tools, videoFacts } from "../test/clips.ts";
 import { joinRendition, referencedKeys } from "../test/outputs.ts";
 import { FsStorage } from "./fs-storage.ts";
 import { type JobDependencies, JobFailure, type JobProgress, type JobResult, runJob, type TranscodeJob } from "./run-job.ts";
@@ -14,11 +14,13 @@ beforeAll(async () => {
   temp = await makeTempDir("job");
   storage = new FsStorage(join(temp.dir, "bucket"));
   workRoot = join(temp.dir, "work");
-  const [landscape, portrait, plain] = await Promise.all([
+  const [landscape, portrait, plain, oddAudio] = await Promise.all([
     makeClip(temp.dir, "landscape", { size: "640x360", seconds: 9 }),
     makeClip(temp.dir, "portrait", { size: "360x640", seconds: 3, audio: false }),
     makeClip(temp.dir, "plain", { seconds: 3 }),
+    makeClip(temp.dir, "odd-audio", { seconds: 2, container: "mkv" }),
   ]);
+  await patchBytes(oddAudio, "A_AAC", "A_QQQ");
   const rotated = join(temp.dir, "rotated.mp4");
   const truncated = join(temp.dir, "truncated.mp4");
   await ffmpeg(["-v", "error", "-y", "-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=90", rotated]);
@@ -28,6 +30,7 @@ beforeAll(async () => {
     storage.upload("uploads/portrait/source.mp4", portrait),
     storage.upload("uploads/rotated/source.mp4", rotated),
     storage.upload("uploads/truncated/source.mp4", truncated),
+    storage.upload("uploads/odd-audio/source.mkv", oddAudio),
   ]);
 });
 
@@ -178,6 +181,13 @@ describe("other shapes of source", () => {
     expect(result.qualityReport.warnings.map((w) => w.code)).toEqual(["rotated"]);
     const joined = await joinRendition(storage, result.renditions[0]?.playlist as string, join(temp.dir, "rotated-out.mp4"));
     expect(await videoFacts(joined)).toMatchObject({ width: 240, height: 320, rotation: null });
+  });
+
+  it("makes a silent video of a source whose audio codec ffmpeg does not know", async () => {
+    const result = await runJob(jobFor("odd-audio", { sourceKey: "uploads/odd-audio/source.mkv" }), deps());
+    expect(result.audio).toBeNull();
+    expect(result.renditions.map((r) => r.name)).toEqual(["240p"]);
+    expect(result.qualityReport.warnings.map((w) => w.code)).toEqual(["no-audio"]);
   });
 });
 

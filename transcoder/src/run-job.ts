@@ -150,7 +150,7 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
         inputPath: sourcePath,
         outputDir,
         videoStreamIndex: check.probe.video.index,
-        audioStreamIndex: check.probe.audio?.index ?? null,
+        audioStreamIndex: source.hasAudio ? (check.probe.audio?.index ?? null) : null,
         ladder,
         poster: planPoster(source.durationSeconds, top),
         storyboard,
