@@ -53,6 +53,7 @@ beforeAll(async () => {
   clips.rotated = join(dir, "rotated.mp4");
   clips.random = join(dir, "random.mp4");
   clips.truncated = join(dir, "truncated.mp4");
+  clips.nearlyWhole = join(dir, "nearly-whole.mp4");
   await Promise.all([
     ffmpeg(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=d=2", "-c:a", "aac", clips.audioOnly]),
     // One 8000x8000 frame: tiny as a JPEG, 96 MB once decoded.
@@ -60,7 +61,12 @@ beforeAll(async () => {
     ffmpeg(["-v", "error", "-y", "-i", clips.clean as string, "-c", "copy", "-metadata:s:v:0", "rotate=90", clips.rotated]),
     writeFile(clips.random, randomBytes(64 * 1024)),
     // The index (moov) sits at the front and survives the cut; the frames stop half-way.
-    readFile(clips.faststart as string).then((data) => writeFile(clips.truncated as string, data.subarray(0, Math.floor(data.length / 2)))),
+    readFile(clips.faststart as string).then((data) =>
+      Promise.all([
+        writeFile(clips.truncated as string, data.subarray(0, Math.floor(data.length / 2))),
+        writeFile(clips.nearlyWhole as string, data.subarray(0, Math.floor(data.length * 0.96))),
+      ]),
+    ),
     patchBytes(clips["unknown-codec"] as string, "avc1", "zzzz"),
     // MP4 would still know AAC from its decoder config; Matroska names the codec by its id alone.
     patchBytes(clips["unknown-audio"] as string, "A_AAC", "A_QQQ"),
@@ -95,6 +101,11 @@ describe("refusals", () => {
     expect(stoppedAt).toBeGreaterThan(0.5);
     expect(stoppedAt).toBeLessThan(3.5);
     expect(report.source?.durationSeconds).toBe(4);
+  });
+
+  it("refuses a file cut a few frames before its end, which the demuxer reports", async () => {
+    const { report } = await check("nearlyWhole");
+    expect(report.refusal).toMatch(/^file is truncated at 3\.\d s of 4\.0 s; upload the complete file again$/);
   });
 
   it("refuses a video too short to be one", async () => {

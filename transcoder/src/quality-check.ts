@@ -105,7 +105,8 @@ export async function checkQuality(tools: FfmpegTools, path: string, options: Qu
   const headerRefusal = refuseFromHeaders(probe, video, limits);
   if (headerRefusal) return refuse(headerRefusal, null, probe);
 
-  const declaredSeconds = (video.durationSeconds ?? probe.durationSeconds) as number;
+  // Never 0 here: refuseFromHeaders refused a file without a duration.
+  const declaredSeconds = video.durationSeconds ?? probe.durationSeconds ?? 0;
   const [decoded, timestamps] = await Promise.all([
     decodeCheck(tools, path, video.index, {
       durationSeconds: declaredSeconds,
@@ -161,7 +162,8 @@ function refuseFromHeaders(probe: SourceInfo, video: VideoStreamInfo, limits: Qu
 /**
  * Refusals from the full decode. A truncated file decodes up to where its data stops; the declared
  * duration comes from the (intact) index. The stream's own duration is exact to a frame, the
- * container's may include a slightly longer audio track, hence the two tolerances.
+ * container's may include a slightly longer audio track, hence the two tolerances; and when the
+ * demuxer itself reported the data running out ("partial file"), two missing frames are enough.
  */
 function refuseFromDecode(
   decoded: DecodeCheck,
@@ -175,7 +177,9 @@ function refuseFromDecode(
     const reason = decoded.errors[0] ?? "no frame could be decoded";
     return `file is unreadable: ${reason}; export the video again and upload the new file`;
   }
-  const tolerance = streamDurationKnown ? 0.5 : 1.5;
+  const rate = video.avgFrameRate ?? video.realFrameRate;
+  const frameSeconds = rate ? rate.den / rate.num : 1 / 30;
+  const tolerance = decoded.endedEarly ? 2 * frameSeconds : streamDurationKnown ? 0.5 : 1.5;
   if (declaredSeconds - decoded.decodedSeconds > tolerance) {
     return `file is truncated at ${formatSeconds(decoded.decodedSeconds, 1)} of ${formatSeconds(declaredSeconds, 1)}; upload the complete file again`;
   }
