@@ -1,0 +1,115 @@
+import { readFileSync } from "node:fs";
+import { eq } from "drizzle-orm";
+import { Upload } from "tus-js-client";
+import { users } from "../../schema/index.ts";
+import { createNodeDb, createNodePool } from "./database.ts";
+
+/**
+ * The admin side of the upload pipeline as an outside client sees it (seed script, end-to-end
+ * tests): an admin session, a catalog entry, a tus upload with tus-js-client, and waiting for
+ * the transcoder.
+ */
+export interface AdminVideoStatus {
+  state: string;
+  progress: number | null;
+  error: string | null;
+  renditions: { height: number; bitrate: number; codec: string }[];
+  qualityReport: Record<string, unknown> | null;
+  video: { id: string; title: string };
+}
+
+async function json<T>(response: Response, what: string): Promise<T> {
+  if (!response.ok) throw new Error(`${what}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** Signs in (or up) the given account and makes it an admin in the database, as `npm run admin -- grant` does. */
+export async function adminToken(
+  baseUrl: string,
+  database: { url: string; wsProxy?: string },
+  account: { email: string; password: string; name: string },
+): Promise<string> {
+  const pool = createNodePool(database.url, database.wsProxy);
+  try {
+    const signup = await fetch(`${baseUrl}/v1/auth/signup`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(account),
+    });
+    if (signup.status !== 201 && signup.status !== 409) throw new Error(`sign-up: ${signup.status} ${await signup.text()}`);
+    await createNodeDb(pool).update(users).set({ role: "admin" }).where(eq(users.email, account.email.toLowerCase()));
+    const signin = await fetch(`${baseUrl}/v1/auth/signin`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: account.email, password: account.password }),
+    });
+    return (await json<{ accessToken: string }>(signin, "sign-in")).accessToken;
+  } finally {
+    await pool.end();
+  }
+}
+
+export async function createVideo(
+  baseUrl: string,
+  token: string,
+  fields: { title: string; summary: string; genres: string[]; releaseYear: number; cast?: string[]; maturityRating?: string },
+): Promise<string> {
+  const response = await fetch(`${baseUrl}/v1/admin/videos`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+    body: JSON.stringify(fields),
+  });
+  return (await json<{ video: { id: string } }>(response, "create video")).video.id;
+}
+
+/** Uploads a file with tus-js-client (the real protocol path), in 8 MiB chunks. */
+export function tusUpload(
+  baseUrl: string,
+  token: string,
+  videoId: string,
+  path: string,
+  onProgress?: (sent: number, total: number) => void,
+): Promise<string> {
+  const file = readFileSync(path);
+  return new Promise((resolve, reject) => {
+    const upload = new Upload(file, {
+      endpoint: `${baseUrl}/v1/admin/videos/${videoId}/uploads`,
+      headers: { Authorization: `Bearer ${token}` },
+      chunkSize: 8 * 1024 * 1024,
+      retryDelays: [0, 1000, 3000],
+      metadata: { filename: path.split("/").at(-1) ?? "source" },
+      storeFingerprintForResuming: false,
+      onProgress,
+      onError: reject,
+      onSuccess: () => resolve(upload.url ?? ""),
+    });
+    upload.start();
+  });
+}
+
+export async function videoStatus(baseUrl: string, token: string, videoId: string): Promise<AdminVideoStatus> {
+  const response = await fetch(`${baseUrl}/v1/admin/videos/${videoId}`, { headers: { Authorization: `Bearer ${token}` } });
+  return json<AdminVideoStatus>(response, "video status");
+}
+
+/** Polls until the video is `ready` or `failed` (or `until` says stop), reporting each change. */
+export async function waitForVideo(
+  baseUrl: string,
+  token: string,
+  videoId: string,
+  options: { timeoutMs?: number; onChange?: (status: AdminVideoStatus) => void; until?: (status: AdminVideoStatus) => boolean } = {},
+): Promise<AdminVideoStatus> {
+  const deadline = Date.now() + (options.timeoutMs ?? 300_000);
+  let last = "";
+  for (;;) {
+    const status = await videoStatus(baseUrl, token, videoId);
+    const seen = `${status.state}:${status.progress}:${status.error}`;
+    if (seen !== last) {
+      last = seen;
+      options.onChange?.(status);
+    }
+    if (options.until ? options.until(status) : status.state === "ready" || status.state === "failed") return status;
+    if (Date.now() > deadline) throw new Error(`video ${videoId} still ${status.state} after ${options.timeoutMs ?? 300_000} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
