@@ -27,7 +27,8 @@ beforeAll(async () => {
   await writeFile(truncated, (await readFile(plain)).subarray(0, 60_000));
   await Promise.all([
     storage.upload("uploads/landscape/source.mp4", landscape),
-    storage.upload("uploads/portrait/source.mp4", portrait),
+    // No extension, like the Worker's `masters/{id}/source`: ffmpeg goes by the content.
+    storage.upload("masters/portrait/source", portrait),
     storage.upload("uploads/rotated/source.mp4", rotated),
     storage.upload("uploads/truncated/source.mp4", truncated),
     storage.upload("uploads/odd-audio/source.mkv", oddAudio),
@@ -160,7 +161,7 @@ describe("a landscape source with audio", () => {
 
 describe("other shapes of source", () => {
   it("keeps a portrait source upright, with a ladder on its short side and video-only variants", async () => {
-    const result = await runJob(jobFor("portrait"), deps());
+    const result = await runJob(jobFor("portrait", { sourceKey: "masters/portrait/source" }), deps());
     expect(result.renditions.map((r) => [r.name, r.width, r.height])).toEqual([
       ["240p", 240, 426],
       ["360p", 360, 640],

@@ -34,6 +34,7 @@ beforeAll(async () => {
   await bucket.upload("uploads/v2/source.mp4", clip);
   await bucket.upload("uploads/v3/source.mp4", clip);
   await bucket.upload("uploads/v4/source.mp4", clip);
+  await bucket.upload("uploads/v5/source.mp4", clip);
   await bucket.upload("uploads/audio/source.m4a", audioOnly);
 });
 
@@ -180,6 +181,19 @@ describe("transcoder server", () => {
     const response = await postJob(server, { ...jobBody("nothing-here") }, { headers: { authorization: "Bearer container-secret" } });
     expect(response.status).toBe(200);
     expect((await readEvents(response)).at(-1)).toMatchObject({ type: "failed", retryable: false });
+  });
+
+  it("repeats the last progress line while a stage is quiet, so idle timeouts see traffic", async () => {
+    const slow = await startStorageServer(bucket, { token, getDelayMs: 1000 });
+    try {
+      const server = await startServer({ env: { TRANSCODER_HEARTBEAT_SECONDS: "0.2" } });
+      const events = await readEvents(await postJob(server, { ...jobBody("v5"), storage: { baseUrl: slow.baseUrl, token } }));
+      const whileDownloading = events.filter((event) => event.type === "progress" && event.stage === "checking" && event.percent === 0);
+      expect(whileDownloading.length).toBeGreaterThanOrEqual(3);
+      expect(events.at(-1)?.type).toBe("done");
+    } finally {
+      await slow.close();
+    }
   });
 
   it("cancels the job when the client goes away", async () => {

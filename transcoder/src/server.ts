@@ -53,7 +53,7 @@ export function readServerConfig(env: Record<string, string | undefined> = proce
     preset: preset as X264Preset,
     stallTimeoutMs: positiveInteger(env.TRANSCODER_STALL_SECONDS, defaultStallTimeoutMs / 1000, "TRANSCODER_STALL_SECONDS") * 1000,
     token: env.TRANSCODER_TOKEN || null,
-    heartbeatMs: 10_000,
+    heartbeatMs: positiveNumber(env.TRANSCODER_HEARTBEAT_SECONDS, 10, "TRANSCODER_HEARTBEAT_SECONDS") * 1000,
     retryAfterSeconds: 30,
     log: (line) => console.log(line),
   };
@@ -215,6 +215,13 @@ function positiveInteger(value: string | undefined, fallback: number, name: stri
   const number = Number(value);
   if (!Number.isInteger(number) || number < (allowZero ? 0 : 1))
     throw new Error(`${name} must be a ${allowZero ? "non-negative" : "positive"} integer`);
+  return number;
+}
+
+function positiveNumber(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === "") return fallback;
+  const number = Number(value);
+  if (!(number > 0)) throw new Error(`${name} must be a positive number`);
   return number;
 }
 

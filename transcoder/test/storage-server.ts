@@ -29,6 +29,8 @@ export interface StorageServerOptions {
   pageSize?: number;
   /** Delay before answering each PUT, to catch a job in the middle of uploading. */
   putDelayMs?: number;
+  /** Delay before sending an object's bytes: a slow download. */
+  getDelayMs?: number;
 }
 
 export async function startStorageServer(storage: FsStorage, options: StorageServerOptions): Promise<StorageServer> {
@@ -62,6 +64,7 @@ export async function startStorageServer(storage: FsStorage, options: StorageSer
     if (request.method === "GET") {
       const found = await stat(path).catch(() => null);
       if (!found) return send(response, 404, { error: "no object" });
+      if (options.getDelayMs) await sleep(options.getDelayMs);
       response.writeHead(200, { "content-length": found.size });
       await pipeline(createReadStream(path), response);
       return;
