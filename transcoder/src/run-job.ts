@@ -172,33 +172,7 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
     await uploadOutputs(outputDir, prefix, deps, (percent) => progress("uploading", percent));
     log(`uploaded outputs under ${prefix}`);
 
-    return {
-      renditions: ladder.renditions.map((rendition, index) => {
-        const measurement = measured.renditions[index] as RenditionMeasurement;
-        return {
-          name: rendition.name,
-          width: rendition.width,
-          height: rendition.height,
-          bitrate: measurement.averageBitrate,
-          peakBitrate: measurement.peakBitrate,
-          frameRate: Math.round(rendition.fps * 1000) / 1000,
-          codec: measurement.codec ?? "avc1",
-          playlist: `${prefix}${rendition.name}/${outputNames.mediaPlaylist}`,
-        };
-      }),
-      audio: measured.audio
-        ? {
-            codec: measured.audio.codec ?? "mp4a.40.2",
-            bitrate: measured.audio.averageBitrate,
-            playlist: `${prefix}${outputNames.audioFolder}/${outputNames.mediaPlaylist}`,
-          }
-        : null,
-      masterKey: `${prefix}${outputNames.master}`,
-      posterKey: `${prefix}${outputNames.poster}`,
-      storyboard: { spriteKey: `${prefix}${outputNames.sprite}`, vttKey: `${prefix}${outputNames.vtt}` },
-      qualityReport: check.report,
-      durationSeconds: Math.round((measured.renditions.at(-1)?.durationSeconds ?? source.durationSeconds) * 1000) / 1000,
-    };
+    return describeResult(prefix, ladder, measured, check.report, source.durationSeconds);
   } catch (error) {
     const failure = toJobFailure(error);
     // A failed final attempt must not leave half a ladder behind. A cancelled one is left to the
@@ -208,6 +182,42 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+function describeResult(
+  prefix: string,
+  ladder: LadderPlan,
+  measured: Awaited<ReturnType<typeof finishMasterPlaylist>>,
+  qualityReport: QualityReport,
+  sourceSeconds: number,
+): JobResult {
+  return {
+    renditions: ladder.renditions.map((rendition, index) => {
+      const measurement = measured.renditions[index] as RenditionMeasurement;
+      return {
+        name: rendition.name,
+        width: rendition.width,
+        height: rendition.height,
+        bitrate: measurement.averageBitrate,
+        peakBitrate: measurement.peakBitrate,
+        frameRate: Math.round(rendition.fps * 1000) / 1000,
+        codec: measurement.codec ?? "avc1",
+        playlist: `${prefix}${rendition.name}/${outputNames.mediaPlaylist}`,
+      };
+    }),
+    audio: measured.audio
+      ? {
+          codec: measured.audio.codec ?? "mp4a.40.2",
+          bitrate: measured.audio.averageBitrate,
+          playlist: `${prefix}${outputNames.audioFolder}/${outputNames.mediaPlaylist}`,
+        }
+      : null,
+    masterKey: `${prefix}${outputNames.master}`,
+    posterKey: `${prefix}${outputNames.poster}`,
+    storyboard: { spriteKey: `${prefix}${outputNames.sprite}`, vttKey: `${prefix}${outputNames.vtt}` },
+    qualityReport,
+    durationSeconds: Math.round((measured.renditions.at(-1)?.durationSeconds ?? sourceSeconds) * 1000) / 1000,
+  };
 }
 
 /** Measures every rendition and rewrites ffmpeg's master playlist with the measured facts. */
