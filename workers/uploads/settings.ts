@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { videoMasterPrefix, videoMediaPrefix } from "../videos/documents.ts";
 
 /** R2 multipart parts must all have one size (but the last) of at least 5 MiB. */
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -18,13 +19,11 @@ export const STORAGE_GRANT_TTL_SECONDS = 6 * 3600;
 
 /** R2 key of a video's master (the uploaded source file). */
 export function masterKey(videoId: string): string {
-  return `masters/${videoId}/source`;
+  return `${videoMasterPrefix(videoId)}source`;
 }
 
 /** Everything playback serves for a video (`/media/{id}/<path>` is R2 key `videos/{id}/<path>`). */
-export function mediaPrefix(videoId: string): string {
-  return `videos/${videoId}/`;
-}
+export const mediaPrefix = videoMediaPrefix;
 
 /**
  * Where the transcoder writes renditions, poster and storyboard: the master playlist lands at

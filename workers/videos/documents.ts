@@ -32,6 +32,11 @@ export function videoMediaPrefix(id: string): string {
   return `videos/${id}/`;
 }
 
+/** Where a video's uploaded master lives in R2: never served, deleted with the video. */
+export function videoMasterPrefix(id: string): string {
+  return `masters/${id}/`;
+}
+
 /**
  * Public URL of one of a video's media objects (poster, storyboard), served by `/media/{id}/…`.
  * The playback issue decides how those are signed; this is the one place that builds them.
