@@ -34,8 +34,10 @@ const documentLifetimes = { expirationTtl: 600, cacheTtl: 30 };
  * Invalidation rules (write-around: reads fill, writes go to Postgres and then fix the cache):
  * - `video`: rewritten from the primary after an admin edit of a listed video, deleted when the
  *   video is deleted or leaves `ready`.
- * - `videoPage`, `home`: keyed by the catalog version; any change to what is listed writes a new
- *   `catalogVersion`, so every old page becomes unreachable at once and expires on its own.
+ * - `videoPage`, `home`: derived from many videos, so stamped with the catalog version they were
+ *   built from. Any change to what is listed writes a new `catalogVersion`; a page whose stamp is
+ *   not the current version is a miss, and is rebuilt and overwritten on that read. The version
+ *   and the page are fetched in one KV call (`getStamped`).
  * - `plans`: plans change only by migration; a deploy after such a migration waits at most
  *   `expirationTtl`, or bump `v1`.
  */
@@ -43,14 +45,23 @@ export const cacheKeys = {
   /** Token of the current catalog version (`<bump time base36>.<random>`); never expires. */
   catalogVersion: () => entry<string>("catalog-version", { cacheTtl: 30 }),
   video: (id: string) => entry<VideoDocument>(`v1:video:${id}`, documentLifetimes),
-  videoPage: (version: string, query: { genre?: string; limit: number; cursor?: string }) =>
-    entry<VideoPage>(
-      `v1:videos:${version}:${query.genre ? encodeURIComponent(query.genre) : "*"}:${query.limit}:${query.cursor ?? "first"}`,
+  videoPage: (query: { genre?: string; limit: number; cursor?: string }) =>
+    entry<Stamped<VideoPage>>(
+      `v1:videos:${query.genre ? encodeURIComponent(query.genre) : "*"}:${query.limit}:${query.cursor ?? "first"}`,
       pageLifetimes,
     ),
-  home: (version: string) => entry<HomeRow[]>(`v1:home:${version}`, pageLifetimes),
+  home: () => entry<Stamped<HomeRow[]>>("v1:home", pageLifetimes),
   plans: () => entry<PublicPlan[]>("v1:plans", { expirationTtl: 300, cacheTtl: 60 }),
 } as const;
+
+/** A value together with the version of the data it was built from. */
+export interface Stamped<T> {
+  version: string;
+  value: T;
+}
+
+/** The version a stamped entry is checked against: "0" until the first change is recorded. */
+const INITIAL_VERSION = "0";
 
 /**
  * The KV cache as a request sees it. A cache that fails never fails the request: reads count as
@@ -60,6 +71,11 @@ export const cacheKeys = {
 export interface Cache {
   /** The value, or undefined on a miss, when reads are bypassed, or when KV fails (logged). */
   get<T>(entry: CacheEntry<T>): Promise<T | undefined>;
+  /**
+   * The current version and, in the same KV call, the entry's value if it was built from that
+   * version. Bypassed or failing reads answer the initial version and no value.
+   */
+  getStamped<T>(entry: CacheEntry<Stamped<T>>, version: CacheEntry<string>): Promise<{ version: string; value?: T }>;
   /** Stores a value just read from the database, in the background (after the response). */
   fill<T>(entry: CacheEntry<T>, value: T): void;
   /** Writes after a change, awaited; false (and logged) when KV refused. */
@@ -99,6 +115,15 @@ export function createKvCache(kv: KVNamespace, options: { bypassReads: boolean; 
       const value = await attempt("get", target.key, () => kv.get(target.key, { type: "json", cacheTtl: target.cacheTtl }));
       return (value ?? undefined) as never;
     },
+    async getStamped(target, versionEntry) {
+      if (options.bypassReads) return { version: INITIAL_VERSION };
+      const found = await attempt("get", target.key, () =>
+        kv.get([versionEntry.key, target.key], { type: "json", cacheTtl: Math.min(target.cacheTtl, versionEntry.cacheTtl) }),
+      );
+      const version = (found?.get(versionEntry.key) as string | null | undefined) ?? INITIAL_VERSION;
+      const stamped = found?.get(target.key) as Stamped<never> | null | undefined;
+      return stamped?.version === version ? { version, value: stamped.value } : { version };
+    },
     fill(target, value) {
       if (options.bypassReads || !healthy) return;
       options.waitUntil(write(target, value));
@@ -132,6 +157,26 @@ export function requestCache(c: Context<AppEnv>): Cache {
       }
     },
   });
+}
+
+/**
+ * Read-through for stamped entries: the cached value if it was built from the current version,
+ * else `load(version)`, filled in the background with that version's stamp.
+ *
+ * @example
+ * const home = await readThroughStamped(cache, cacheKeys.home(), cacheKeys.catalogVersion(), (version) => buildHome(version));
+ */
+export async function readThroughStamped<T>(
+  cache: Cache,
+  target: CacheEntry<Stamped<T>>,
+  versionEntry: CacheEntry<string>,
+  load: (version: string) => Promise<T>,
+): Promise<T> {
+  const { version, value } = await cache.getStamped(target, versionEntry);
+  if (value !== undefined) return value;
+  const fresh = await load(version);
+  cache.fill(target, { version, value: fresh });
+  return fresh;
 }
 
 /**

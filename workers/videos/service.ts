@@ -1,7 +1,7 @@
 import { and, arrayContains, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Rendition, type Video, videos } from "../../schema/index.ts";
-import { type Cache, cacheKeys, readThrough } from "../lib/cache.ts";
+import { type Cache, cacheKeys, readThrough, readThroughStamped } from "../lib/cache.ts";
 import { cursorCodec } from "../lib/cursor.ts";
 import type { Database } from "../lib/db.ts";
 import { withDatabaseTimeout } from "../lib/db-timeout.ts";
@@ -140,7 +140,7 @@ async function topGenres(db: Database, count: number): Promise<string[]> {
 /** How long after a catalog change a replica may still lack it; fills during that window read the primary. */
 const REPLICA_LAG_ALLOWANCE_MS = 10_000;
 
-/** The current catalog version: part of every list and home page key. "0" before the first change. */
+/** The current catalog version, the stamp of every cached list and home page. "0" before the first change. */
 async function catalogVersion(cache: Cache): Promise<string> {
   return (await cache.get(cacheKeys.catalogVersion())) ?? "0";
 }
@@ -209,8 +209,7 @@ export async function getVideoPage(
   const cursors = catalogCursors(env);
   // The cursor is checked before it becomes part of a cache key: only issued cursors are cached.
   const after = query.cursor ? await cursors.decode(query.cursor) : undefined;
-  const version = await catalogVersion(cache);
-  return readThrough(cache, cacheKeys.videoPage(version, query), async () => {
+  return readThroughStamped(cache, cacheKeys.videoPage(query), cacheKeys.catalogVersion(), async (version) => {
     const rows = await listReadyVideos(fillSource(services, version), {
       limit: query.limit + 1,
       genre: query.genre,
@@ -239,8 +238,7 @@ function genreTitle(genre: string): string {
 
 /** The rows every viewer shares (new releases, then the biggest genres), cached as one KV value. */
 async function sharedHomeRows(services: Services, cache: Cache): Promise<HomeRow[]> {
-  const version = await catalogVersion(cache);
-  return readThrough(cache, cacheKeys.home(version), async () => {
+  return readThroughStamped(cache, cacheKeys.home(), cacheKeys.catalogVersion(), async (version) => {
     const db = fillSource(services, version);
     const summaries = (rows: Video[]) => rows.map((row) => toVideoSummary(services.config, row));
     const [newest, genres] = await Promise.all([listReadyVideos(db, { limit: HOME_ROW_SIZE }), topGenres(db, HOME_GENRE_ROWS)]);
