@@ -13,6 +13,23 @@ describe("HLS playlist rewriting", () => {
     expect(capped).toContain("#EXT-X-MEDIA:TYPE=AUDIO");
   });
 
+  it("classes portrait renditions by their short side, as plans mean", () => {
+    const portrait = [
+      "#EXTM3U",
+      '#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=480x854,CODECS="avc1.64001e"',
+      "480p/index.m3u8",
+      '#EXT-X-STREAM-INF:BANDWIDTH=5000000,RESOLUTION=1080x1920,CODECS="avc1.640028"',
+      "1080p/index.m3u8",
+      "",
+    ].join("\n");
+    expect(masterVariants(portrait).map((variant) => variant.height)).toEqual([480, 1080]);
+    expect(masterVariants(capMasterPlaylist(portrait, 1080)).map((variant) => variant.uri)).toEqual([
+      "480p/index.m3u8",
+      "1080p/index.m3u8",
+    ]);
+    expect(masterVariants(capMasterPlaylist(portrait, 480)).map((variant) => variant.uri)).toEqual(["480p/index.m3u8"]);
+  });
+
   it("keeps the shortest rendition when every one is taller than the plan", () => {
     const variants = masterVariants(masterPlaylist).filter((variant) => (variant.height ?? 0) >= 720);
     expect(allowedVariants(variants, 480).map((variant) => variant.height)).toEqual([720]);

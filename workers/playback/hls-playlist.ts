@@ -6,7 +6,11 @@
 export interface Variant {
   /** The URI as written in the master playlist, relative to it. */
   uri: string;
-  /** From `RESOLUTION=WxH`; null when the variant does not say (audio-only). */
+  /**
+   * The rendition's class from `RESOLUTION=WxH`: its short side, so a portrait 1080x1920 rung is
+   * "1080p" like a landscape 1920x1080 one (plans cap quality, not orientation). Null when the
+   * variant does not say (audio-only).
+   */
   height: number | null;
 }
 
@@ -20,9 +24,8 @@ function attribute(attributes: string, name: string): string | undefined {
 }
 
 function heightOf(attributes: string): number | null {
-  const resolution = attribute(attributes, "RESOLUTION");
-  const height = resolution ? Number(resolution.split("x")[1]) : Number.NaN;
-  return Number.isFinite(height) ? height : null;
+  const [width, height] = (attribute(attributes, "RESOLUTION") ?? "").split("x").map(Number);
+  return width !== undefined && height !== undefined && Number.isFinite(width) && Number.isFinite(height) ? Math.min(width, height) : null;
 }
 
 interface MasterEntry {
