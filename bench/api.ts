@@ -12,7 +12,9 @@
  * the PostgreSQL installed on this machine (as CI does), else the embedded PGlite, which serves one
  * connection at a time and breaks under concurrent connections, so the uncached numbers are then
  * measured with a single connection.
- * BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_VIDEOS (default 500).
+ * The scenarios take turns over BENCH_ROUNDS rounds (default 3) and each row is the median round,
+ * so a burst of other work on a shared machine skews one round rather than one scenario.
+ * BENCH_SECONDS per scenario per round (default 5), BENCH_CONNECTIONS (default 32), BENCH_VIDEOS (default 500).
  */
 import { execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -30,7 +32,8 @@ import { startWsProxy } from "../scripts/lib/ws-proxy.ts";
 import { CACHE_BYPASS_HEADER } from "../workers/lib/cache.ts";
 import { newVideoId } from "../workers/videos/documents.ts";
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const catalogSize = Number(process.env.BENCH_VIDEOS ?? 500);
 const genres = ["drama", "comedy", "thriller", "documentary", "sci-fi", "romance", "horror", "animation"];
@@ -150,9 +153,9 @@ interface Measured {
   failures: number;
 }
 
-async function measure(base: string, scenario: Scenario): Promise<Measured> {
+async function measure(base: string, scenario: Scenario, warmUp: boolean): Promise<Measured> {
   const options = { url: `${base}${scenario.path}`, headers: scenario.headers, connections: scenario.connections };
-  await autocannon({ ...options, duration: 2 }); // warm-up: JIT, pools, caches
+  if (warmUp) await autocannon({ ...options, duration: 2 }); // JIT, pools, caches
   const result = await autocannon({ ...options, duration: seconds });
   return {
     name: scenario.name,
@@ -221,7 +224,9 @@ async function main() {
     if (check.status !== 200 || page.items.length !== 20) throw new Error(`GET /v1/videos answered ${check.status}`);
 
     const databaseConnections = pg.concurrent ? connections : 1;
-    console.log(`\n${seconds} s per scenario after a 2 s warm-up, ${connections} connections, ${catalogSize} ready videos, ${pg.kind}\n`);
+    console.log(
+      `\n${rounds} rounds of ${seconds} s per scenario after a 2 s warm-up, ${connections} connections, ${catalogSize} ready videos, ${pg.kind}\n`,
+    );
     const scenarios: Scenario[] = [
       { name: "trivial: GET /.well-known/jwks.json", path: "/.well-known/jwks.json", headers: {}, connections },
       { name: "GET /v1/videos?limit=20, warm KV", path: "/v1/videos?limit=20", headers: auth, connections },
@@ -232,11 +237,15 @@ async function main() {
         connections: databaseConnections,
       },
     ];
-    const results: Measured[] = [];
-    for (const scenario of scenarios) {
-      results.push(await measure(base, scenario));
-      process.stdout.write(`measured: ${scenario.name}\n`);
+    const runs: Measured[][] = scenarios.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, scenario] of scenarios.entries()) runs[i]?.push(await measure(base, scenario, round === 0));
+      process.stdout.write(`round ${round + 1}/${rounds} done\n`);
     }
+    const results = runs.map((measured) => {
+      const median = [...measured].sort((a, b) => a.rps - b.rps)[Math.floor(measured.length / 2)] as Measured;
+      return { ...median, failures: measured.reduce((sum, run) => sum + run.failures, 0) };
+    });
 
     const [trivial, warm, uncached] = results as [Measured, Measured, Measured];
     console.log(
