@@ -47,7 +47,8 @@ export const cacheKeys = {
   video: (id: string) => entry<VideoDocument>(`v1:video:${id}`, documentLifetimes),
   videoPage: (query: { genre?: string; limit: number; cursor?: string }) =>
     entry<Stamped<VideoPage>>(
-      `v1:videos:${query.genre ? encodeURIComponent(query.genre) : "*"}:${query.limit}:${query.cursor ?? "first"}`,
+      // Genres have no ':' and at most 40 characters, signed cursors about 125: well under KV's 512 bytes.
+      `v1:videos:${query.genre ?? "*"}:${query.limit}:${query.cursor ?? "first"}`,
       pageLifetimes,
     ),
   home: () => entry<Stamped<HomeRow[]>>("v1:home", pageLifetimes),

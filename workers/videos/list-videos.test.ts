@@ -112,6 +112,19 @@ describe("GET /v1/videos", () => {
     expect(body.items.map((item) => item.id)).toEqual([match?.id]);
   });
 
+  it("caches pages of the longest non-Latin genres too (their KV keys stay under 512 bytes)", async () => {
+    const viewer = await signUp();
+    // 40 letters outside the BMP (4 bytes each in UTF-8), unique to this test.
+    const genre = `${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}${"𠀀".repeat(32)}`;
+    const [video] = await insertReadyVideos(3, { genres: [genre], title: () => "Cached" });
+    const first = await page(viewer.accessToken, `genre=${encodeURIComponent(genre)}&limit=2`);
+    const cursor = first.nextCursor ?? "";
+    await page(viewer.accessToken, `genre=${encodeURIComponent(genre)}&limit=2&cursor=${cursor}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await setTitleInDatabaseOnly(video?.id ?? "", "Not from the cache");
+    expect((await page(viewer.accessToken, `genre=${encodeURIComponent(genre)}&limit=2`)).items[0]?.title).toBe("Cached");
+  });
+
   it("answers 400 for a limit outside 1 to 50, and accepts both ends", async () => {
     const viewer = await signUp();
     const genre = uniqueGenre("limit");
