@@ -11,7 +11,7 @@ export const migrationsFolder = fileURLToPath(new URL("../../schema/migrations",
  * A Neon driver pool for Node scripts (migrations, admin, seeding, benchmarks): the same driver
  * the Worker uses. `wsProxy` is the local WebSocket-to-TCP proxy; leave it out for Neon itself.
  */
-export function createNodePool(url: string, wsProxy?: string): Pool {
+export function createNodePool(url: string, wsProxy?: string, options: { max?: number } = {}): Pool {
   neonConfig.webSocketConstructor = ws;
   if (wsProxy) {
     neonConfig.wsProxy = (host, port) => `${wsProxy}?address=${host}:${port}`;
@@ -19,7 +19,7 @@ export function createNodePool(url: string, wsProxy?: string): Pool {
     neonConfig.pipelineConnect = false;
     neonConfig.pipelineTLS = false;
   }
-  return new Pool({ connectionString: url, max: 4 });
+  return new Pool({ connectionString: url, max: options.max ?? 4 });
 }
 
 export function createNodeDb(pool: Pool) {

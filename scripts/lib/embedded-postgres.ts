@@ -3,6 +3,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { fuzzystrmatch } from "@electric-sql/pglite/contrib/fuzzystrmatch";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { makeQueueExclusivePerUnit } from "./pglite-exclusive-queue.ts";
 
 export interface EmbeddedPostgres {
   /** Connection string a Postgres client (the Neon driver through the proxy) uses. */
@@ -33,6 +34,7 @@ export async function startEmbeddedPostgres(options: {
     port: options.port ?? 0,
     maxConnections: options.maxConnections ?? 200,
   });
+  makeQueueExclusivePerUnit(server);
   await server.start();
   const address = server.getServerConn();
   const port = Number(address.split(":").at(-1));

@@ -49,6 +49,21 @@ describe("POST /v1/auth/signup", () => {
     expect(signin.status).toBe(200);
   });
 
+  it("creates one account per request when many sign up at once, and exactly one for a shared email", async () => {
+    const emails = Array.from({ length: 12 }, () => uniqueEmail("burst"));
+    const responses = await Promise.all(
+      emails.map((email) => call("/v1/auth/signup", { method: "POST", json: { email, password: strongPassword, name: "Burst" } })),
+    );
+    expect(responses.map((response) => response.status)).toEqual(emails.map(() => 201));
+    const bodies = (await Promise.all(responses.map((response) => response.json()))) as { user: { email: string } }[];
+    expect(bodies.map((body) => body.user.email)).toEqual(emails);
+    const shared = uniqueEmail("race");
+    const race = await Promise.all(
+      [1, 2, 3].map(() => call("/v1/auth/signup", { method: "POST", json: { email: shared, password: strongPassword, name: "Race" } })),
+    );
+    expect(race.map((response) => response.status).sort()).toEqual([201, 409, 409]);
+  });
+
   it("answers 409 for an email that is taken, and the first account still works", async () => {
     const email = uniqueEmail();
     await signUp({ email });
