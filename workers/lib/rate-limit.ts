@@ -20,7 +20,7 @@ export async function enforceRateLimits(rules: RateLimitRule[]): Promise<void> {
   if (refused) {
     throw new ApiError(
       "too-many-requests",
-      `Too many attempts from ${refused.rule.subject}. Wait ${refused.rule.period} seconds and try again.`,
+      `Too many requests from ${refused.rule.subject}. Wait ${refused.rule.period} seconds and try again.`,
       {
         headers: { "Retry-After": String(refused.rule.period) },
       },

@@ -7,6 +7,7 @@ import type { Database } from "../lib/db.ts";
 import { ApiError } from "../lib/errors.ts";
 import { hashPassword, needsRehash, verifyDecoy, verifyPassword } from "../lib/passwords.ts";
 import type { Services } from "../lib/services.ts";
+import { hasSqlState, SqlState } from "../lib/sql-errors.ts";
 import { signAccessToken } from "../lib/tokens.ts";
 import type { PublicUser } from "./schema.ts";
 
@@ -18,17 +19,9 @@ export interface IssuedTokens {
 }
 
 const REFRESH_TOKEN_PREFIX = "rsr_";
-const UNIQUE_VIOLATION = "23505";
 
 export function toPublicUser(user: Pick<User, "id" | "email" | "name" | "role">): PublicUser {
   return { id: user.id, email: user.email, name: user.name, role: user.role };
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  for (let current = error; current && typeof current === "object"; current = (current as { cause?: unknown }).cause) {
-    if ((current as { code?: unknown }).code === UNIQUE_VIOLATION) return true;
-  }
-  return false;
 }
 
 async function insertRefreshToken(db: Pick<Database, "insert">, sessionId: string): Promise<string> {
@@ -68,7 +61,7 @@ export async function signUp(
     if (!user) throw new Error("insert returned no row");
     return await openSession(services, user, userAgent);
   } catch (error) {
-    if (isUniqueViolation(error)) {
+    if (hasSqlState(error, SqlState.uniqueViolation)) {
       throw new ApiError("conflict", "An account with this email already exists. Sign in instead, or use another email.");
     }
     throw error;
