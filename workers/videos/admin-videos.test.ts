@@ -208,6 +208,7 @@ describe("DELETE /v1/admin/videos/{id}", () => {
     const id = video?.id ?? "";
     await env.MEDIA.put(`videos/${id}/poster.jpg`, "poster");
     await env.MEDIA.put(`videos/${id}/hls/1080/seg-0001.m4s`, "segment");
+    await env.MEDIA.put(`masters/${id}/source`, "the uploaded master");
     const [neighbour] = await insertReadyVideos(1, { genres: [uniqueGenre("keep")] });
     await env.MEDIA.put(`videos/${neighbour?.id}/poster.jpg`, "poster");
     // Fill the caches first.
@@ -225,6 +226,7 @@ describe("DELETE /v1/admin/videos/{id}", () => {
     );
     expect((await call(`/v1/admin/videos/${id}`, { token: admin.accessToken })).status).toBe(404);
     expect((await env.MEDIA.list({ prefix: `videos/${id}/` })).objects).toEqual([]);
+    expect((await env.MEDIA.list({ prefix: `masters/${id}/` })).objects).toEqual([]);
     expect(await env.MEDIA.head(`videos/${neighbour?.id}/poster.jpg`)).not.toBeNull();
     expect((await call(`/v1/admin/videos/${id}`, { method: "DELETE", token: admin.accessToken })).status).toBe(404);
   });

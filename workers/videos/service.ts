@@ -7,7 +7,7 @@ import type { Database } from "../lib/db.ts";
 import { withDatabaseTimeout } from "../lib/db-timeout.ts";
 import { ApiError } from "../lib/errors.ts";
 import type { Services } from "../lib/services.ts";
-import { isVideoId, newVideoId, toVideoDocument, toVideoSummary, videoMediaPrefix } from "./documents.ts";
+import { isVideoId, newVideoId, toVideoDocument, toVideoSummary, videoMasterPrefix, videoMediaPrefix } from "./documents.ts";
 import type { CreateVideoInput, HomeRow, UpdateVideoInput, VideoDocument, VideoPage, VideoSummary } from "./schema.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -267,11 +267,12 @@ export async function getHomeRows(
 
 /** Deletes every media object of a video (source, renditions, poster, storyboard) from R2. */
 export async function deleteVideoMedia(bucket: R2Bucket, id: string): Promise<void> {
-  const prefix = videoMediaPrefix(id);
-  // Listed afresh each round: the objects of the previous round are gone, so no cursor is needed.
-  for (;;) {
-    const { objects } = await bucket.list({ prefix, limit: 1000 });
-    if (objects.length === 0) return;
-    await bucket.delete(objects.map((object) => object.key));
+  for (const prefix of [videoMediaPrefix(id), videoMasterPrefix(id)]) {
+    // Listed afresh each round: the objects of the previous round are gone, so no cursor is needed.
+    for (;;) {
+      const { objects } = await bucket.list({ prefix, limit: 1000 });
+      if (objects.length === 0) break;
+      await bucket.delete(objects.map((object) => object.key));
+    }
   }
 }
