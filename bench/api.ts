@@ -9,9 +9,8 @@
  * The Worker runs from a copy of wrangler.toml whose catalog rate limits are raised, so one
  * benchmark account is not refused; the limiters are still called on every request.
  * Postgres: BENCH_DATABASE_URL (a server whose data may be dropped), else a throw-away cluster of
- * the PostgreSQL installed on this machine (as CI does), else the embedded PGlite, which serves one
- * connection at a time and breaks under concurrent connections, so the uncached numbers are then
- * measured with a single connection.
+ * the PostgreSQL installed on this machine (as CI does), else the embedded PGlite (one session that
+ * serves every connection in turn: slower, but the same code path).
  * The scenarios take turns over BENCH_ROUNDS rounds (default 3) and each row is the median round,
  * so a burst of other work on a shared machine skews one round rather than one scenario.
  * BENCH_SECONDS per scenario per round (default 5), BENCH_CONNECTIONS (default 32), BENCH_VIDEOS (default 500).
@@ -57,8 +56,6 @@ function writeBenchConfig(): string {
 interface BenchDatabase {
   url: string;
   kind: string;
-  /** PGlite cannot take concurrent connections. */
-  concurrent: boolean;
   stop(): Promise<void>;
 }
 
@@ -95,7 +92,6 @@ async function startLocalPostgres(): Promise<BenchDatabase | undefined> {
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
     kind: `PostgreSQL ${bin.split("/").at(-2)} (throw-away local cluster)`,
-    concurrent: true,
     async stop() {
       run("pg_ctl", ["-D", `${dir}/data`, "-m", "fast", "stop"]);
       rmSync(dir, { recursive: true, force: true });
@@ -105,11 +101,11 @@ async function startLocalPostgres(): Promise<BenchDatabase | undefined> {
 
 async function startBenchDatabase(): Promise<BenchDatabase> {
   const external = process.env.BENCH_DATABASE_URL;
-  if (external) return { url: external, kind: "BENCH_DATABASE_URL", concurrent: true, stop: async () => {} };
+  if (external) return { url: external, kind: "BENCH_DATABASE_URL", stop: async () => {} };
   const local = await startLocalPostgres();
   if (local) return local;
   const pg = await startEmbeddedPostgres({});
-  return { url: pg.url, kind: "embedded PGlite", concurrent: false, stop: () => pg.stop() };
+  return { url: pg.url, kind: "embedded PGlite", stop: () => pg.stop() };
 }
 
 async function seedCatalog(url: string, wsProxy: string) {
@@ -223,7 +219,6 @@ async function main() {
     const page = (await check.json()) as { items: unknown[] };
     if (check.status !== 200 || page.items.length !== 20) throw new Error(`GET /v1/videos answered ${check.status}`);
 
-    const databaseConnections = pg.concurrent ? connections : 1;
     console.log(
       `\n${rounds} rounds of ${seconds} s per scenario after a 2 s warm-up, ${connections} connections, ${catalogSize} ready videos, ${pg.kind}\n`,
     );
@@ -231,10 +226,10 @@ async function main() {
       { name: "trivial: GET /.well-known/jwks.json", path: "/.well-known/jwks.json", headers: {}, connections },
       { name: "GET /v1/videos?limit=20, warm KV", path: "/v1/videos?limit=20", headers: auth, connections },
       {
-        name: `GET /v1/videos?limit=20, cache bypassed${pg.concurrent ? "" : " (1 conn.)"}`,
+        name: "GET /v1/videos?limit=20, cache bypassed",
         path: "/v1/videos?limit=20",
         headers: { ...auth, [CACHE_BYPASS_HEADER]: "bypass" },
-        connections: databaseConnections,
+        connections,
       },
     ];
     const runs: Measured[][] = scenarios.map(() => []);
