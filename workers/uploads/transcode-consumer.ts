@@ -1,10 +1,10 @@
-import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { and, eq, lt, or, sql } from "drizzle-orm";
 import { type Rendition, type Video, videos } from "../../schema/index.ts";
 import { createKvCache } from "../lib/cache.ts";
 import { loadConfig } from "../lib/config.ts";
 import { type Database, openDatabase } from "../lib/db.ts";
 import { withDatabaseTimeout } from "../lib/db-timeout.ts";
-import { syncCatalogCache } from "../videos/index.ts";
+import { markVideoReady, syncCatalogCache } from "../videos/index.ts";
 import type { TranscodeJobMessage } from "./service.ts";
 import { mediaPrefix, outputPrefix, type PipelineSettings, pipelineSettings, STORAGE_GRANT_TTL_SECONDS } from "./settings.ts";
 import { signStorageGrant } from "./storage-grant.ts";
@@ -295,29 +295,21 @@ function mediaPath(videoId: string, key: string): string {
 }
 
 /** `transcoding` becomes `ready` with everything the transcoder made; undefined when the video changed meanwhile. */
-export async function publishTranscode(db: Database, videoId: string, result: TranscodeResult): Promise<Video | undefined> {
+export function publishTranscode(db: Database, videoId: string, result: TranscodeResult): Promise<Video | undefined> {
   const renditions: Rendition[] = result.renditions.map((rendition) => ({
     ...rendition,
     playlist: mediaPath(videoId, rendition.playlist),
   }));
-  const [row] = await withDatabaseTimeout(
-    db
-      .update(videos)
-      .set({
-        state: "ready",
-        progress: 1,
-        error: null,
-        durationSeconds: result.durationSeconds,
-        renditions,
-        posterKey: result.posterKey ? mediaPath(videoId, result.posterKey) : null,
-        storyboardKey: result.storyboard ? mediaPath(videoId, result.storyboard.vttKey) : null,
-        qualityReport: result.qualityReport ?? null,
-        publishedAt: sql`coalesce(${videos.publishedAt}, now())`,
-        updatedAt: sql`now()`,
-      })
-      .where(and(eq(videos.id, videoId), inArray(videos.state, ["transcoding"])))
-      .returning(),
-    "publish video",
+  return markVideoReady(
+    db,
+    videoId,
+    {
+      durationSeconds: result.durationSeconds,
+      renditions,
+      posterKey: result.posterKey ? mediaPath(videoId, result.posterKey) : null,
+      storyboardKey: result.storyboard ? mediaPath(videoId, result.storyboard.vttKey) : null,
+      qualityReport: result.qualityReport ?? null,
+    },
+    { onlyFrom: ["transcoding"] },
   );
-  return row;
 }

@@ -1,6 +1,6 @@
-import { and, arrayContains, desc, eq, sql } from "drizzle-orm";
+import { and, arrayContains, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type Rendition, type Video, videos } from "../../schema/index.ts";
+import { type Rendition, type Video, type VideoState, videos } from "../../schema/index.ts";
 import { type Cache, cacheKeys, readThrough, readThroughStamped } from "../lib/cache.ts";
 import { cursorCodec } from "../lib/cursor.ts";
 import type { Database } from "../lib/db.ts";
@@ -64,14 +64,21 @@ export interface PublishedMedia {
   renditions: Rendition[];
   posterKey?: string | null;
   storyboardKey?: string | null;
+  qualityReport?: Record<string, unknown> | null;
 }
 
 /**
  * Marks a video `ready` and lists it (the transcode pipeline calls this, then `syncCatalogCache`).
  * `publishedAt` is set the first time only: it is the catalog's sort key, and keeping it is what
- * lets pages in flight neither repeat nor skip the video.
+ * lets pages in flight neither repeat nor skip the video. With `onlyFrom`, a video in another
+ * state is left alone (undefined is returned): a late or duplicate job cannot undo a newer change.
  */
-export async function markVideoReady(db: Database, id: string, media: PublishedMedia): Promise<Video | undefined> {
+export async function markVideoReady(
+  db: Database,
+  id: string,
+  media: PublishedMedia,
+  options: { onlyFrom?: VideoState[] } = {},
+): Promise<Video | undefined> {
   const [row] = await withDatabaseTimeout(
     db
       .update(videos)
@@ -83,10 +90,11 @@ export async function markVideoReady(db: Database, id: string, media: PublishedM
         renditions: media.renditions,
         posterKey: media.posterKey ?? null,
         storyboardKey: media.storyboardKey ?? null,
+        ...(media.qualityReport !== undefined ? { qualityReport: media.qualityReport } : {}),
         publishedAt: sql`coalesce(${videos.publishedAt}, now())`,
         updatedAt: sql`now()`,
       })
-      .where(eq(videos.id, id))
+      .where(and(eq(videos.id, id), options.onlyFrom ? inArray(videos.state, options.onlyFrom) : undefined))
       .returning(),
     "publish video",
   );
