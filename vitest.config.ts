@@ -26,7 +26,10 @@ export default defineConfig({
                   INTERNAL_SIGNING_SECRET: "test-internal-signing-secret-0123456789abcdef",
                   // Two media keys: the first signs, the second only verifies (rotation tests).
                   MEDIA_SIGNING_KEYS: JSON.stringify({
-                    keys: [...JSON.parse(generateMediaSigningKeys("media-new")).keys, ...JSON.parse(generateMediaSigningKeys("media-old")).keys],
+                    keys: [
+                      ...JSON.parse(generateMediaSigningKeys("media-new")).keys,
+                      ...JSON.parse(generateMediaSigningKeys("media-old")).keys,
+                    ],
                   }),
                   STREAM_LEASE_SECONDS: "30",
                 },
