@@ -1,18 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { problemOf as problem } from "../test/catalog.ts";
 import { call, signUp, strongPassword, uniqueEmail } from "../test/helpers.ts";
-
-async function problem(response: Response) {
-  expect(response.headers.get("Content-Type")).toContain("application/problem+json");
-  return (await response.json()) as {
-    type: string;
-    title: string;
-    status: number;
-    detail: string;
-    requestId: string;
-    errors?: { path: string; message: string }[];
-  };
-}
 
 describe("POST /v1/auth/signup", () => {
   it("creates a viewer and returns a working token pair", async () => {
