@@ -45,6 +45,7 @@ export async function startBenchStack(vars: Record<string, string> = {}): Promis
     transcoderPort: await freePort(),
     database: { url: pg.url, wsProxy: proxy.address, source: "bench PGlite", stop: async () => {} },
     persistTo,
+    watch: false,
     vars: { JWT_SIGNING_KEYS: await generateSigningKeys("bench"), MEDIA_SIGNING_KEYS: generateMediaSigningKeys("bench"), ...vars },
   });
   if (!(await waitForHttp(`${stack.url}/health`, 120_000))) throw new Error("the bench Worker did not start");

@@ -1,6 +1,9 @@
-import type { ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { type ChildProcess, execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import type { DatabaseConnection } from "./local-stack.ts";
 import { repoRoot } from "./local-stack.ts";
 import { spawnPrefixed, stopChild, waitForHttp } from "./processes.ts";
@@ -13,6 +16,12 @@ export interface StackOptions {
   /** Extra `--var` bindings (bench keys, test settings). */
   vars?: Record<string, string>;
   transcoderPort?: number;
+  /**
+   * `npm start` keeps wrangler's file watching: an edit rebuilds and restarts the runtime. Tests
+   * and benchmarks turn it off (`false`), because a restart drops what miniflare holds in memory,
+   * queue messages included (a job waiting out its retry delay is lost). Default true.
+   */
+  watch?: boolean;
 }
 
 export interface RunningStack {
@@ -42,13 +51,39 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+const wranglerBin = `${repoRoot}node_modules/wrangler/bin/wrangler.js`;
+const transcoderEntry = `${repoRoot}transcoder/src/server.ts`;
+// No network here for the `cf` object or telemetry; miniflare uses a placeholder.
+const wranglerEnv = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0" };
+
+/**
+ * The Worker bundled once, as `wrangler deploy` would upload it. `wrangler dev` has no flag to stop
+ * watching sources, but run with `--no-bundle` on this bundle it watches only a file that nobody
+ * edits (and WRANGLER_CI_DISABLE_CONFIG_WATCHING stops it reloading when wrangler.toml changes).
+ */
+async function bundleWorkerOnce(): Promise<{ entry: string; remove(): void }> {
+  const outdir = mkdtempSync(join(tmpdir(), "reelstream-worker-bundle-"));
+  await promisify(execFile)(process.execPath, [wranglerBin, "deploy", "--dry-run", "--outdir", outdir], {
+    cwd: repoRoot,
+    env: { ...process.env, ...wranglerEnv },
+  });
+  return { entry: join(outdir, "index.js"), remove: () => rmSync(outdir, { recursive: true, force: true }) };
+}
+
+/** The Node transcoder on `port`, with prefixed logs (tests restart it after killing it). */
+export function startTranscoder(port: number): ChildProcess {
+  return spawnPrefixed("transcoder", "yellow", process.execPath, ["--experimental-strip-types", "--no-warnings", transcoderEntry], {
+    cwd: repoRoot,
+    env: { PORT: String(port) },
+  });
+}
+
 /**
  * Starts `wrangler dev` (and the transcoder, once it exists) against a database that is already
  * up and migrated. Used by `npm start`, the benchmarks and the start-up smoke test.
  */
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const node = process.execPath;
-  const transcoderEntry = `${repoRoot}transcoder/src/server.ts`;
   const transcoderPort = options.transcoderPort ?? 8788;
   const vars: Record<string, string> = {
     DATABASE_URL: options.database.url,
@@ -60,14 +95,16 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   };
   if (options.database.wsProxy) vars.DATABASE_WS_PROXY = options.database.wsProxy;
   const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const bundle = options.watch === false ? await bundleWorkerOnce() : undefined;
   const children = [
     spawnPrefixed(
       "worker",
       "cyan",
       node,
       [
-        `${repoRoot}node_modules/wrangler/bin/wrangler.js`,
+        wranglerBin,
         "dev",
+        ...(bundle ? [bundle.entry, "--no-bundle", "--config", `${repoRoot}wrangler.toml`] : []),
         "--port",
         String(options.port),
         "--ip",
@@ -77,27 +114,17 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         "--show-interactive-dev-session=false",
         ...varArgs,
       ],
-      {
-        cwd: repoRoot,
-        // No network here for the `cf` object or telemetry; miniflare uses a placeholder.
-        env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0" },
-      },
+      { cwd: repoRoot, env: bundle ? { ...wranglerEnv, WRANGLER_CI_DISABLE_CONFIG_WATCHING: "true" } : wranglerEnv },
     ),
   ];
-  if (existsSync(transcoderEntry)) {
-    children.push(
-      spawnPrefixed("transcoder", "yellow", node, ["--experimental-strip-types", "--no-warnings", transcoderEntry], {
-        cwd: repoRoot,
-        env: { PORT: String(transcoderPort) },
-      }),
-    );
-  }
+  if (existsSync(transcoderEntry)) children.push(startTranscoder(transcoderPort));
   const url = `http://localhost:${options.port}`;
   return {
     url,
     children,
     stop: async () => {
       await Promise.all(children.map((child) => stopChild(child)));
+      bundle?.remove();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { neonConfig, Pool } from "@neondatabase/serverless";
+import { neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import * as schema from "../../schema/index.ts";
 
@@ -25,8 +25,36 @@ export function openDatabase(url: string, wsProxy: string | undefined): Database
   const pool = new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
   // An idle client that dies must not become an unhandled error event.
   pool.on("error", (error: Error) => console.error(JSON.stringify({ level: "warn", msg: "postgres pool error", error: String(error) })));
+  const clients = new Set<PoolClient>();
+  pool.on("connect", (client: PoolClient) => clients.add(client));
   return {
     db: drizzle({ client: pool, schema, casing: "snake_case" }),
-    close: () => pool.end(),
+    close: async () => {
+      await pool.end();
+      await Promise.all([...clients].map((client) => closeSocket(client)));
+    },
   };
+}
+
+/** How long `close` waits for a socket's close handshake before giving up on it. */
+const SOCKET_CLOSE_TIMEOUT_MS = 2000;
+
+/**
+ * Closes the WebSocket under an ended client. `pool.end()` does not: pg's `Connection.end()`
+ * calls `stream.write(terminate, callback)`, but the driver's socket takes `(data, encoding,
+ * callback)`, so the callback that would end the stream never runs and the WebSocket stays open.
+ * An open WebSocket keeps a Worker invocation alive: a queue consumer's batch never completes,
+ * and the queue delivers nothing else meanwhile. The terminate message is flushed on the next
+ * tick (the driver coalesces writes), so the socket is ended after it.
+ */
+async function closeSocket(client: PoolClient): Promise<void> {
+  const stream = (client as unknown as { connection?: { stream?: { end?: () => void; destroyed?: boolean } } }).connection?.stream;
+  if (!stream?.end || stream.destroyed) return;
+  const closed = new Promise<void>((resolve) => {
+    client.once("end", () => resolve());
+    setTimeout(resolve, SOCKET_CLOSE_TIMEOUT_MS);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  stream.end();
+  await closed;
 }

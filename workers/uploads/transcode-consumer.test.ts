@@ -7,7 +7,7 @@ import { handleQueueBatch, type QueueMessage } from "../queue.ts";
 import { signUpAdmin, withDatabase } from "../test/catalog.ts";
 import { TRANSCODE_DLQ } from "./index.ts";
 import type { TranscodeJobMessage } from "./service.ts";
-import { masterKey } from "./settings.ts";
+import { masterKey, outputPrefix } from "./settings.ts";
 import { adminStatus, createVideo } from "./test-support.ts";
 import { retryDelaySeconds } from "./transcode-consumer.ts";
 
@@ -107,14 +107,27 @@ describe("transcode dead-letter queue", () => {
     expect(status.error).toBe("transcoding failed after 4 attempts: the transcoder's stream broke off (connection reset)");
   });
 
+  it("deletes what a killed attempt left under the video's output prefix, and nothing else", async () => {
+    const videoId = await createVideo(admin);
+    await setVideo(videoId, { state: "queued", error: "attempt 4 failed: the transcoder was killed; retrying" });
+    const leftovers = [`${outputPrefix(videoId)}720p/seg_00001.m4s`, `${outputPrefix(videoId)}poster.jpg`];
+    for (const key of [...leftovers, masterKey(videoId)]) await env.MEDIA.put(key, "bytes");
+    await deliver(TRANSCODE_DLQ, jobFor(videoId));
+    expect((await adminStatus(admin, videoId)).state).toBe("failed");
+    expect((await env.MEDIA.list({ prefix: outputPrefix(videoId) })).objects).toEqual([]);
+    expect(await env.MEDIA.head(masterKey(videoId))).not.toBeNull();
+  });
+
   it("does not fail a video that is ready or still being transcoded", async () => {
     const ready = await createVideo(admin);
     await setVideo(ready, { state: "ready", publishedAt: new Date() });
     const running = await createVideo(admin);
     await setVideo(running, { state: "transcoding" });
+    await env.MEDIA.put(`${outputPrefix(ready)}master.m3u8`, "#EXTM3U");
     await deliver(TRANSCODE_DLQ, jobFor(ready));
     await deliver(TRANSCODE_DLQ, jobFor(running));
     expect((await adminStatus(admin, ready)).state).toBe("ready");
+    expect(await env.MEDIA.head(`${outputPrefix(ready)}master.m3u8`)).not.toBeNull();
     expect((await adminStatus(admin, running)).state).toBe("transcoding");
   });
 });

@@ -1,4 +1,5 @@
 import { and, eq, lt, or, sql } from "drizzle-orm";
+import { deleteByPrefix } from "../../durable-objects/upload-session.ts";
 import { type Rendition, type Video, videos } from "../../schema/index.ts";
 import { createKvCache } from "../lib/cache.ts";
 import { loadConfig } from "../lib/config.ts";
@@ -213,7 +214,10 @@ export async function handleTranscodeMessage(message: Message<TranscodeJobMessag
 
 /**
  * A job that used up its retries (the dead-letter queue): the video is `failed` with the last
- * reason. A video that another delivery is still transcoding (fresh heartbeat) is left alone.
+ * reason, and whatever the attempts left under its output prefix is deleted (a SIGKILLed
+ * transcoder cannot clean up after itself; a retry would have replaced it, but none is coming).
+ * A video that another delivery is still transcoding (fresh heartbeat), or that is ready, is
+ * left alone.
  */
 export async function handleDeadTranscodeMessage(message: Message<TranscodeJobMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
   const job = message.body;
@@ -243,6 +247,7 @@ export async function handleDeadTranscodeMessage(message: Message<TranscodeJobMe
         .returning({ id: videos.id }),
       "fail video",
     );
+    if (failed) await deleteByPrefix(env.MEDIA, outputPrefix(job.videoId));
     log(failed ? "error" : "info", failed ? "transcode job dead-lettered; video failed" : "dead-lettered job ignored", job, {
       reason,
       state: row?.state ?? "deleted",
