@@ -38,9 +38,10 @@ interface RankedRow {
 
 /**
  * One statement:
- * 1. each term gets up to three spelling corrections from the dictionary (`search_words`): words
- *    sharing trigrams with it (`%`) or its first letter, within an edit distance of 1 (terms of
- *    4-5 letters) or 2 (6 and more); shorter terms are taken as typed;
+ * 1. a term that is not a word of the catalog's dictionary (`search_words`) gets up to three
+ *    spelling corrections from it: words sharing trigrams with it (`%`) or its first letter, within
+ *    an edit distance of 1 (terms of 4-5 letters) or 2 (6 and more); shorter terms are taken as
+ *    typed. The steps are materialised CTEs, so each runs once;
  * 2. per term, a tsquery ORs its English stem, the term as a prefix (`term:*`, search-as-you-type)
  *    and its corrections; the terms are ANDed;
  * 3. candidates match it through the GIN index on the weighted document (`@@`; the tsquery is an
@@ -63,12 +64,14 @@ export function searchStatement(query: SearchStatementInput): SQL {
   const statement = sql`
     with terms as (
       select term, ord from unnest(${terms}) with ordinality as t(term, ord)
-    ), corrected as (
+    ), corrected as materialized (
       select ord, term, coalesce((
         select string_agg(' | ' || quote_literal(w.word), '' order by levenshtein(w.word, term), w.word)
         from (
           select word from ${searchWords}
+          -- A term that is a word of the catalog is taken as typed: no correction needed.
           where length(term) >= 4 and word <> term
+            and not exists (select 1 from ${searchWords} as known where known.word = term)
             and (word % term or left(word, 1) = left(term, 1))
             and abs(length(word) - length(term)) <= 2
             and levenshtein_less_equal(word, term, 2) <= case when length(term) >= 6 then 2 else 1 end
@@ -84,7 +87,7 @@ export function searchStatement(query: SearchStatementInput): SQL {
         || to_tsquery('simple', quote_literal(term) || ':*' || alternatives)
       )::text, '') as clause
       from corrected
-    ), q as (
+    ), q as materialized (
       select to_tsquery('simple', string_agg('(' || clause || ')', ' & ' order by ord)) as tsq
       from clauses where clause is not null
     ), ranked as (
