@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -16,15 +16,17 @@ describe("npm start", () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  function start(port: number, transcoderPort: number) {
+  function start(port: number, transcoderPort: number, options: { seed?: boolean; stateDir?: string } = {}) {
     const child = spawn(process.execPath, [join(repoRoot, "node_modules/tsx/dist/cli.mjs"), "scripts/dev.ts"], {
       cwd: repoRoot,
       env: {
         ...process.env,
         PORT: String(port),
         TRANSCODER_PORT: String(transcoderPort),
-        REELSTREAM_STATE_DIR: stateDir,
+        REELSTREAM_STATE_DIR: options.stateDir ?? stateDir,
         DATABASE_URL: "",
+        // The first start seeds demo videos (a minute of transcoding): one test below checks it.
+        SEED: options.seed ? "1" : "0",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -94,4 +96,25 @@ describe("npm start", () => {
     again.child.kill("SIGINT");
     expect(await again.exited).toBe(0);
   }, 240_000);
+
+  it("seeds demo videos in the background on the first start only, without holding up the Worker", async () => {
+    const [port, transcoderPort] = [await freePort(), await freePort()];
+    const freshState = join(stateDir, "fresh");
+    const fresh = start(port, transcoderPort, { seed: true, stateDir: freshState });
+    await fresh.until(/Reelstream is up/);
+    // The first demo is on its way through tus while the Worker answers.
+    await fresh.until(/\[seed\] ↑ Colour Bars at Dawn: uploading/);
+    expect((await json(`http://localhost:${port}/health`)).status).toBe(200);
+    await fresh.until(/\[seed\] done/, 150_000);
+    expect(fresh.output()).toMatch(/\[seed\] ✓ Vertical Signals: ready/);
+    expect(existsSync(join(freshState, "seeded"))).toBe(true);
+    fresh.child.kill("SIGINT");
+    expect(await fresh.exited).toBe(0);
+
+    const later = start(port, transcoderPort, { seed: true, stateDir: freshState });
+    await later.until(/Reelstream is up/);
+    later.child.kill("SIGINT");
+    expect(await later.exited).toBe(0);
+    expect(later.output()).not.toMatch(/\[seed\]/);
+  }, 180_000);
 });

@@ -3,18 +3,57 @@
  * Embedded Postgres (PGlite, data kept in .reelstream/pgdata) behind the WebSocket proxy the Neon
  * driver needs, migrations applied, then `wrangler dev` (KV, R2, Durable Objects, Queues and rate
  * limiters simulated by miniflare, data in .reelstream/wrangler) and the transcoder as a local
- * process. Ctrl-C stops everything.
+ * process. Ctrl-C stops everything. On the first start, `npm run seed` runs in the background so
+ * the catalog is not empty (SEED=0 skips it; so does DATABASE_URL, a database that is not ours).
  */
+import type { ChildProcess } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
 import { applyMigrations, createNodePool } from "./lib/database.ts";
 import { ensureDevVars } from "./lib/dev-vars.ts";
-import { connectDatabase, removeDevStackLock, runningDevStack, stateDir, writeDevStackLock } from "./lib/local-stack.ts";
-import { prefixedLogger } from "./lib/processes.ts";
+import { connectDatabase, removeDevStackLock, repoRoot, runningDevStack, stateDir, writeDevStackLock } from "./lib/local-stack.ts";
+import { prefixedLogger, spawnPrefixed, stopChild } from "./lib/processes.ts";
 import { portIsFree, startStack, waitForHttp } from "./lib/stack.ts";
 
 const port = Number(process.env.PORT ?? 8787);
 const workerUrl = `http://localhost:${port}`;
 const log = prefixedLogger("dev", "green");
 const dbLog = prefixedLogger("db", "magenta");
+/** Written once the first start's seed has finished: later starts leave the catalog alone. */
+const seededMarker = `${stateDir}/seeded`;
+
+/**
+ * Runs `scripts/seed.ts` in the background, once, when this state folder has never been seeded.
+ * It talks to the Worker like any client, so the Worker never waits for it; an interrupted seed
+ * runs again on the next start (it skips the demos already there).
+ */
+function seedOnFirstStart(): ChildProcess | undefined {
+  const seedLog = prefixedLogger("seed", "blue");
+  if (process.env.SEED === "0") return undefined;
+  if (process.env.DATABASE_URL) {
+    seedLog("DATABASE_URL is set: not seeding it (run `npm run seed` to add the demo videos)");
+    return undefined;
+  }
+  if (existsSync(seededMarker)) return undefined;
+  seedLog("first start: uploading three demo videos in the background (SEED=0 skips this)");
+  const child = spawnPrefixed(
+    "seed",
+    "blue",
+    process.execPath,
+    [`${repoRoot}node_modules/tsx/dist/cli.mjs`, `${repoRoot}scripts/seed.ts`],
+    {
+      cwd: repoRoot,
+    },
+  );
+  child.once("exit", (code) => {
+    if (code === 0) {
+      writeFileSync(seededMarker, new Date().toISOString());
+      seedLog("done: the demo videos are in the catalog");
+    } else if (code !== null) {
+      seedLog(`the seed stopped (code ${code}); it runs again on the next start, or run \`npm run seed\``);
+    }
+  });
+  return child;
+}
 
 async function main() {
   const running = runningDevStack();
@@ -52,10 +91,12 @@ async function main() {
   const stack = await startStack({ port, database, persistTo: `${stateDir}/wrangler`, transcoderPort });
 
   let stopping = false;
+  let seed: ChildProcess | undefined;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     log("stopping…");
+    if (seed) await stopChild(seed);
     await stack.stop();
     await database.stop();
     removeDevStackLock();
@@ -75,6 +116,7 @@ async function main() {
 
   if (await waitForHttp(`${workerUrl}/health`, 120_000)) {
     log(`Reelstream is up: ${workerUrl}  (API reference: ${workerUrl}/docs, health: ${workerUrl}/health). Ctrl-C stops everything.`);
+    if (!stopping) seed = seedOnFirstStart();
   } else {
     log(`the Worker did not answer on ${workerUrl}/health within 2 minutes; see the [worker] lines above`);
   }

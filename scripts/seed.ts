@@ -86,10 +86,13 @@ async function main() {
         "-v",
         "error",
         "-y",
+        // -t, not the source's `d=` option: mandelbrot has none.
         "-f",
         "lavfi",
+        "-t",
+        String(demo.seconds),
         "-i",
-        `${demo.video}:d=${demo.seconds}`,
+        demo.video,
         "-f",
         "lavfi",
         "-i",
@@ -110,15 +113,14 @@ async function main() {
       const { title, summary, genres, releaseYear, cast } = demo;
       const videoId =
         existing[0]?.id ?? (await createVideo(base, token, { title, summary, genres, releaseYear, cast, maturityRating: "PG" }));
-      process.stdout.write(`↑ ${demo.title}: uploading`);
+      console.log(`↑ ${demo.title}: uploading`);
       await tusUpload(base, token, videoId, path);
-      process.stdout.write(" · queued");
+      console.log(`· ${demo.title}: queued for the transcoder`);
       const status = await waitForVideo(base, token, videoId, {
-        onChange: (s) => s.state === "transcoding" && process.stdout.write(` · ${Math.round((s.progress ?? 0) * 100)}%`),
+        onChange: (s) => s.state === "transcoding" && console.log(`· ${demo.title}: transcoding ${Math.round((s.progress ?? 0) * 100)}%`),
       });
-      console.log(
-        status.state === "ready" ? ` · ready (${status.renditions.map((r) => `${r.height}p`).join(", ")})` : ` · FAILED: ${status.error}`,
-      );
+      if (status.state !== "ready") throw new Error(`${demo.title}: transcoding failed: ${status.error}`);
+      console.log(`✓ ${demo.title}: ready (${status.renditions.map((r) => `${r.height}p`).join(", ")})`);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -25,14 +25,25 @@ export function openDatabase(url: string, wsProxy: string | undefined): Database
   const pool = new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
   // An idle client that dies must not become an unhandled error event.
   pool.on("error", (error: Error) => console.error(JSON.stringify({ level: "warn", msg: "postgres pool error", error: String(error) })));
-  const clients = new Set<PoolClient>();
-  pool.on("connect", (client: PoolClient) => clients.add(client));
+  const closeSockets = trackPoolSockets(pool);
   return {
     db: drizzle({ client: pool, schema, casing: "snake_case" }),
     close: async () => {
       await pool.end();
-      await Promise.all([...clients].map((client) => closeSocket(client)));
+      await closeSockets();
     },
+  };
+}
+
+/**
+ * Remembers the pool's clients; the returned function, called after `pool.end()`, closes their
+ * sockets (see `closeSocket`). Node scripts need it too: an open socket keeps the process alive.
+ */
+export function trackPoolSockets(pool: Pool): () => Promise<void> {
+  const clients = new Set<PoolClient>();
+  pool.on("connect", (client: PoolClient) => clients.add(client));
+  return async () => {
+    await Promise.all([...clients].map((client) => closeSocket(client)));
   };
 }
 
@@ -51,8 +62,11 @@ async function closeSocket(client: PoolClient): Promise<void> {
   const stream = (client as unknown as { connection?: { stream?: { end?: () => void; destroyed?: boolean } } }).connection?.stream;
   if (!stream?.end || stream.destroyed) return;
   const closed = new Promise<void>((resolve) => {
-    client.once("end", () => resolve());
-    setTimeout(resolve, SOCKET_CLOSE_TIMEOUT_MS);
+    const timer = setTimeout(resolve, SOCKET_CLOSE_TIMEOUT_MS);
+    client.once("end", () => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
   await new Promise((resolve) => setTimeout(resolve, 0));
   stream.end();

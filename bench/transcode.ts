@@ -1,0 +1,272 @@
+/**
+ * `npm run bench:transcode`: on a generated 10 s 1080p30 source, in one run, one after another
+ * (never at the same time: they would share the cores):
+ *
+ * - (a) the pipeline end to end through the real local stack (wrangler dev on a bundle built once,
+ *   queue, Postgres, the Node transcoder and ffmpeg): from the last tus PATCH's response to `ready`
+ *   in `GET /v1/admin/videos/{id}`, polled every 100 ms;
+ * - (b) the bare single-command ffmpeg ladder on local files, with the transcoder's own arguments
+ *   (`planLadder` + `buildTranscodeArgs`): the limit;
+ * - (c) one ffmpeg run per rendition, sequentially, same encoder settings: what most platforms do.
+ *
+ * Prints wall times, the ratios against the targets, and the peak RSS of the transcoder's process
+ * tree (the Node process plus its ffmpeg/ffprobe children, sampled from /proc every 100 ms).
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { adminToken, createVideo, tusUpload, videoStatus } from "../scripts/lib/upload-client.ts";
+import { buildTranscodeArgs } from "../transcoder/src/ffmpeg-command.ts";
+import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
+import { type LadderPlan, planLadder } from "../transcoder/src/ladder.ts";
+import { planPoster, planStoryboard } from "../transcoder/src/previews.ts";
+import { checkQuality } from "../transcoder/src/quality-check.ts";
+import { startBenchStack } from "./lib.ts";
+
+const SOURCE = { width: 1920, height: 1080, fps: 30, seconds: 10 };
+const PRESET = "veryfast";
+const TARGET_PIPELINE_OVER_BARE = 1.15;
+const TARGET_PER_RENDITION_OVER_PIPELINE = 1.3;
+
+const tools = resolveFfmpegTools();
+const work = mkdtempSync(join(tmpdir(), "reelstream-bench-transcode-"));
+
+function step(line: string) {
+  console.log(`[bench] ${line}`);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** Runs ffmpeg to the end; rejects on a non-zero exit with the last lines of its log. */
+function runTool(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let tail = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      tail = (tail + chunk.toString()).slice(-2000);
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}: ${tail}`))));
+  });
+}
+
+async function timed(run: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return performance.now() - started;
+}
+
+/** VmRSS (kB) of `pid` and of every process below it, read from /proc. */
+function treeRssKb(rootPid: number): { total: number; processes: number } {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // The command name may contain spaces and parentheses: fields start after the last ")".
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let current = pid, hops = 0; current > 1 && hops < 64; hops++) {
+      if (current === rootPid) return true;
+      current = parents.get(current) ?? 0;
+    }
+    return false;
+  };
+  let total = 0;
+  let processes = 0;
+  for (const pid of parents.keys()) {
+    if (!inTree(pid)) continue;
+    try {
+      const rss = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (rss) {
+        total += Number(rss[1]);
+        processes++;
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { total, processes };
+}
+
+/** Samples the tree's RSS every 100 ms until stopped; returns the peak and the idle baseline. */
+function sampleRss(rootPid: number) {
+  const baseline = treeRssKb(rootPid).total;
+  let peak = baseline;
+  let peakProcesses = 1;
+  const timer = setInterval(() => {
+    const sample = treeRssKb(rootPid);
+    if (sample.total > peak) {
+      peak = sample.total;
+      peakProcesses = sample.processes;
+    }
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return { baselineKb: baseline, peakKb: peak, peakProcesses };
+    },
+  };
+}
+
+async function makeSource(): Promise<string> {
+  const path = join(work, "source-1080p30.mp4");
+  const { width, height, fps, seconds: length } = SOURCE;
+  await runTool(tools.ffmpeg, [
+    ...["-hide_banner", "-v", "error", "-y"],
+    ...["-f", "lavfi", "-i", `testsrc2=s=${width}x${height}:r=${fps}:d=${length}`],
+    ...["-f", "lavfi", "-i", `sine=f=440:d=${length}`],
+    ...["-c:v", "libx264", "-preset", "veryfast", "-b:v", "8M", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k"],
+    path,
+  ]);
+  return path;
+}
+
+/** The plan the transcoder would make for this source, from the same quality check and planners. */
+async function planFor(sourcePath: string) {
+  const check = await checkQuality(tools, sourcePath);
+  const source = check.report.source;
+  if (!check.report.ok || !source || !check.probe?.video) throw new Error(`the source was refused: ${check.report.refusal}`);
+  const ladder = planLadder(source);
+  const top = ladder.renditions.at(-1) as LadderPlan["renditions"][number];
+  return {
+    ladder,
+    videoStreamIndex: check.probe.video.index,
+    audioStreamIndex: source.hasAudio ? (check.probe.audio?.index ?? null) : null,
+    poster: planPoster(source.durationSeconds, top),
+    storyboard: planStoryboard(source.durationSeconds, top),
+  };
+}
+
+async function bareLadder(sourcePath: string, plan: Awaited<ReturnType<typeof planFor>>): Promise<number> {
+  const outputDir = join(work, "bare");
+  mkdirSync(outputDir);
+  const args = buildTranscodeArgs({ inputPath: sourcePath, outputDir, preset: PRESET, ...plan });
+  return timed(() => runTool(tools.ffmpeg, ["-hide_banner", "-nostats", "-y", ...args]));
+}
+
+/** One ffmpeg per rung, one after another; the audio rides with the first, the previews with the last. */
+async function perRendition(sourcePath: string, plan: Awaited<ReturnType<typeof planFor>>): Promise<number> {
+  const rungs = plan.ladder.renditions;
+  let total = 0;
+  for (const [index, rendition] of rungs.entries()) {
+    const outputDir = join(work, `per-rendition-${rendition.name}`);
+    mkdirSync(outputDir);
+    const last = index === rungs.length - 1;
+    const args = buildTranscodeArgs({
+      inputPath: sourcePath,
+      outputDir,
+      preset: PRESET,
+      videoStreamIndex: plan.videoStreamIndex,
+      audioStreamIndex: index === 0 ? plan.audioStreamIndex : null,
+      ladder: { ...plan.ladder, renditions: [rendition], audio: index === 0 ? plan.ladder.audio : { type: "none" } },
+      poster: last ? plan.poster : null,
+      storyboard: last ? plan.storyboard : null,
+    });
+    const ms = await timed(() => runTool(tools.ffmpeg, ["-hide_banner", "-nostats", "-y", ...args]));
+    step(`  (c) ${rendition.name}: ${seconds(ms)}`);
+    total += ms;
+  }
+  return total;
+}
+
+async function pipeline(sourcePath: string) {
+  step("(a) starting the local stack (PGlite, wrangler dev on a bundle built once, the transcoder)…");
+  const stack = await startBenchStack();
+  try {
+    const transcoderPid = stack.children[1]?.pid;
+    if (!transcoderPid) throw new Error("the transcoder did not start");
+    const token = await adminToken(
+      stack.url,
+      { url: stack.databaseUrl, wsProxy: stack.wsProxy },
+      {
+        email: `bench-${Date.now()}@example.com`,
+        password: "correct horse battery staple",
+        name: "Bench",
+      },
+    );
+    const videoId = await createVideo(stack.url, token, {
+      title: "Bench source",
+      summary: "Generated.",
+      genres: ["bench"],
+      releaseYear: 2024,
+    });
+    const size = statSync(sourcePath).size;
+    step(`(a) uploading ${(size / 1024 / 1024).toFixed(1)} MiB through tus…`);
+    const rss = sampleRss(transcoderPid);
+    await tusUpload(stack.url, token, videoId, sourcePath);
+    const uploaded = performance.now();
+    let lastLine = "";
+    for (;;) {
+      const status = await videoStatus(stack.url, token, videoId);
+      const line = `(a) ${status.state}${status.progress !== null ? ` ${Math.round(status.progress * 100)}%` : ""}`;
+      if (line !== lastLine) {
+        step(`${line} at ${seconds(performance.now() - uploaded)}`);
+        lastLine = line;
+      }
+      if (status.state === "ready") break;
+      if (status.state === "failed") throw new Error(`the pipeline failed: ${status.error}`);
+      if (performance.now() - uploaded > 600_000) throw new Error("the pipeline took more than 10 minutes");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const ms = performance.now() - uploaded;
+    return { ms, rss: rss.stop() };
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function main() {
+  step(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB; ffmpeg ${tools.ffmpeg}, preset ${PRESET}`,
+  );
+  step(`generating a ${SOURCE.seconds} s ${SOURCE.height}p${SOURCE.fps} source (testsrc2 + sine)…`);
+  const sourcePath = await makeSource();
+  const plan = await planFor(sourcePath);
+  step(`ladder: ${plan.ladder.renditions.map((r) => `${r.name}@${Math.round(r.videoBitrate / 1000)}k`).join(" ")}`);
+
+  step("(b) bare single-command ladder…");
+  const bare = await bareLadder(sourcePath, plan);
+  step(`(b) ${seconds(bare)}`);
+  step("(c) one ffmpeg run per rendition…");
+  const perRung = await perRendition(sourcePath, plan);
+  step(`(c) ${seconds(perRung)}`);
+  const piped = await pipeline(sourcePath);
+  step(`(a) ${seconds(piped.ms)}`);
+
+  const overBare = piped.ms / bare;
+  const perRungOverPipeline = perRung / piped.ms;
+  const mib = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
+  console.log("");
+  console.log(
+    `source: ${SOURCE.seconds} s ${SOURCE.width}x${SOURCE.height}@${SOURCE.fps}, ${plan.ladder.renditions.length} renditions + audio + poster + storyboard`,
+  );
+  console.log(`(a) pipeline, upload finished -> ready   ${seconds(piped.ms).padStart(9)}`);
+  console.log(`(b) bare single-command ffmpeg ladder    ${seconds(bare).padStart(9)}`);
+  console.log(`(c) one ffmpeg run per rendition         ${seconds(perRung).padStart(9)}`);
+  console.log(
+    `pipeline / bare           ${overBare.toFixed(2)}x  (target <= ${TARGET_PIPELINE_OVER_BARE})  ${overBare <= TARGET_PIPELINE_OVER_BARE ? "ok" : "MISSED"}`,
+  );
+  console.log(
+    `per-rendition / pipeline  ${perRungOverPipeline.toFixed(2)}x  (target >= ${TARGET_PER_RENDITION_OVER_PIPELINE})  ${perRungOverPipeline >= TARGET_PER_RENDITION_OVER_PIPELINE ? "ok" : "MISSED"}`,
+  );
+  console.log(
+    `transcoder peak RSS       ${mib(piped.rss.peakKb)} over ${piped.rss.peakProcesses} process(es) (idle ${mib(piped.rss.baselineKb)}); ` +
+      "bounded by ffmpeg's frame buffers for the ladder's sizes (x264 lookahead per rendition), not by the file's length: " +
+      "the source and outputs are streamed to and from disk",
+  );
+}
+
+try {
+  await main();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
