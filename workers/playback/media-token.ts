@@ -67,6 +67,29 @@ export async function signMediaToken(config: Pick<Config, "mediaSigningKeys">, g
   return `${unsigned}.${base64Url(signature)}`;
 }
 
+/**
+ * The subject of preview grants: a token that opens a video's previews (poster, storyboard) and
+ * nothing else, for the catalog's `posterUrl` and `thumbnailsUrl`. Real user and session ids are
+ * UUIDs, so this value never names a viewer.
+ */
+export const PREVIEW_SUBJECT = "preview";
+
+/** How long a preview URL stays valid: whole days, so one URL serves every viewer all day (and caches well). */
+const PREVIEW_DAY_SECONDS = 86_400;
+
+/**
+ * A preview token for a video: expires at the end of the day after tomorrow (UTC), so URLs built
+ * today are identical for everyone and outlive any cached catalog entry that carries them.
+ */
+export function signPreviewToken(config: Pick<Config, "mediaSigningKeys">, videoId: string, nowSeconds = Math.floor(Date.now() / 1000)) {
+  const expiresAt = (Math.floor(nowSeconds / PREVIEW_DAY_SECONDS) + 3) * PREVIEW_DAY_SECONDS;
+  return signMediaToken(config, { videoId, userId: PREVIEW_SUBJECT, sessionId: PREVIEW_SUBJECT, maxHeight: 0, expiresAt });
+}
+
+export function isPreviewGrant(grant: MediaGrant): boolean {
+  return grant.userId === PREVIEW_SUBJECT && grant.sessionId === PREVIEW_SUBJECT;
+}
+
 /** Checks a token for `videoId`; throws `MediaTokenError` saying why it is refused. */
 export async function verifyMediaToken(
   config: Pick<Config, "mediaSigningKeys">,

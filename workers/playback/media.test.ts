@@ -106,23 +106,9 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
     expect((await call(pathOf(playback.manifestUrl))).status).toBe(200);
   });
 
-  it("serves previews (poster, storyboard) with or without a token, and never video bytes without one", async () => {
+  it("checks posters and storyboards too; the catalog's preview URLs open previews only", async () => {
     const { video, base } = await playing();
-    const publicPoster = await call(`/media/${video.id}/poster.jpg`);
-    expect(publicPoster.status).toBe(200);
-    expect(publicPoster.headers.get("Content-Type")).toBe("image/jpeg");
-    const publicVtt = await call(`/media/${video.id}/storyboard.vtt`);
-    expect(await publicVtt.text()).toContain("storyboard.jpg#xywh=0,0,160,90");
-    expect((await call(`/media/${video.id}/storyboard.jpg`)).status).toBe(200);
-    expect((await call(`/media/${video.id}/hls/master.m3u8`)).status).toBe(403);
-    expect((await call(`/media/${video.id}/hls/poster.jpg`)).status).toBe(403);
-    // The catalog's own links work for a viewer without a plan.
-    const browser = await signUp();
-    const document = (await (await call(`/v1/videos/${video.id}`, { token: browser.accessToken })).json()) as {
-      video: { posterUrl: string; thumbnailsUrl: string };
-    };
-    expect((await call(new URL(document.video.posterUrl).pathname)).status).toBe(200);
-    expect((await call(new URL(document.video.thumbnailsUrl).pathname)).status).toBe(200);
+    expect((await call(`/media/${video.id}/poster.jpg`)).status).toBe(403);
     const poster = await call(`${base}poster.jpg`);
     expect(poster.status).toBe(200);
     expect(poster.headers.get("Content-Type")).toBe("image/jpeg");
@@ -130,6 +116,27 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
     expect(vtt.headers.get("Content-Type")).toBe("text/vtt; charset=utf-8");
     expect(await vtt.text()).toContain("storyboard.jpg#xywh=0,0,160,90");
     expect((await call(`${base}storyboard.jpg`)).status).toBe(200);
+
+    // A viewer without a plan browses: the catalog's poster and storyboard URLs are signed previews.
+    const browser = await signUp();
+    const document = (await (await call(`/v1/videos/${video.id}`, { token: browser.accessToken })).json()) as {
+      video: { posterUrl: string; thumbnailsUrl: string };
+    };
+    const posterPath = new URL(document.video.posterUrl).pathname;
+    expect(posterPath).toMatch(new RegExp(`^/media/${video.id}/v1\\.[^/]+/poster\\.jpg$`));
+    expect((await call(posterPath)).status).toBe(200);
+    const thumbnails = await call(new URL(document.video.thumbnailsUrl).pathname);
+    expect(thumbnails.status).toBe(200);
+    expect(await thumbnails.text()).toContain("storyboard.jpg#xywh=");
+    expect((await call(posterPath.replace("poster.jpg", "storyboard.jpg"))).status).toBe(200);
+    // …and nothing else: no playlist, no segment, no other video.
+    for (const path of ["hls/master.m3u8", "hls/240p/index.m3u8"]) {
+      const refused = await call(posterPath.replace("poster.jpg", path));
+      expect(refused.status, path).toBe(403);
+      expect((await problemOf(refused)).detail).toMatch(/only opens the video's poster and storyboard/);
+    }
+    const other = await readyVideo();
+    expect((await call(posterPath.replace(`/media/${video.id}/`, `/media/${other.id}/`))).status).toBe(403);
   });
 
   it("stops playlists at once after sign-out", async () => {

@@ -5,7 +5,7 @@ import { ApiError } from "../lib/errors.ts";
 import { isVideoId } from "../videos/documents.ts";
 import { capMasterPlaylist, carryToken, forbiddenFolders, masterVariants, type Variant } from "./hls-playlist.ts";
 import { mediaType, PLAYLIST_EDGE_TTL_SECONDS, readMediaText, serveMediaObject } from "./media-delivery.ts";
-import { describeTokenFailure, type MediaGrant, MediaTokenError, verifyMediaToken } from "./media-token.ts";
+import { describeTokenFailure, isPreviewGrant, type MediaGrant, MediaTokenError, verifyMediaToken } from "./media-token.ts";
 
 /** Where a video's HLS ladder lives below its media prefix (agreed with the transcoder). */
 export const HLS_FOLDER = "hls/";
@@ -24,8 +24,9 @@ export const corsHeaders = {
 
 /**
  * The media space: `GET|HEAD /media/{videoId}/{token}/{path}` serves R2 key `videos/{videoId}/{path}`.
- * Playlists and segments are answered only with a valid token for that video (previews also
- * without one, see `isPublicPreview`); anything else is 403 problem+json (with CORS headers, so a player on another origin can read it).
+ * Everything is answered only with a valid token for that video: a viewer's (from play) or a
+ * preview token (the catalog's poster and storyboard URLs, see `signPreviewToken`); anything else is
+ * 403 problem+json (with CORS headers, so a player on another origin can read it).
  */
 export function registerMedia(app: Hono<AppEnv>) {
   app.use("/media/*", async (c, next) => {
@@ -94,32 +95,14 @@ async function ladderOf(c: Context<AppEnv>, videoId: string): Promise<Variant[] 
   return variants;
 }
 
-/**
- * Previews (the poster, the storyboard sprite and its WebVTT), outside the ladder, are what any
- * browse page shows: the catalog's `posterUrl` and `thumbnailsUrl` are shared by every viewer
- * (and cached in KV), so previews are served without a token. Video bytes never are.
- */
-function isPublicPreview(token: string | undefined, path: string, kind: string | undefined): boolean {
-  return token === undefined && !path.startsWith(HLS_FOLDER) && (kind === "image" || kind === "text-track");
+/** The poster, the storyboard sprite and its WebVTT: outside the ladder, no video bytes. */
+function isPreview(path: string, kind: string | undefined): boolean {
+  return !path.startsWith(HLS_FOLDER) && (kind === "image" || kind === "text-track");
 }
 
 async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   const { videoId, token, path } = parseMediaPath(c.req.path);
   const { config } = c.get("services");
-  const preview = mediaType(path);
-  if (isVideoId(videoId) && preview && isPublicPreview(token, path, preview.kind)) {
-    const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
-    const response = await serveMediaObject(
-      c.req.raw,
-      c.env.MEDIA,
-      `videos/${videoId}/${path}`,
-      preview.kind,
-      preview.contentType,
-      waitUntil,
-    );
-    if (!response) throw new ApiError("not-found", `There is no media object '${path}' for this video.`);
-    return response;
-  }
   let grant: MediaGrant;
   try {
     grant = await verifyMediaToken(config, videoId, token);
@@ -129,11 +112,15 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   }
   const type = mediaType(path);
   const inLadder = path.startsWith(HLS_FOLDER);
+  // A preview grant (the catalog's poster and storyboard URLs) opens previews and nothing else.
+  if (isPreviewGrant(grant) && !(type && isPreview(path, type.kind))) {
+    throw refuse("This URL only opens the video's poster and storyboard. Ask for a playback URL with GET /v1/videos/{id}/play.");
+  }
   // Video bytes only inside the ladder: the uploaded source next to it is never served.
   if (!isVideoId(videoId) || !type || (!inLadder && (type.kind === "segment" || type.kind === "playlist"))) {
     throw new ApiError("not-found", `There is no media object '${path}' for this video.`);
   }
-  if (await sessionRevoked(c.env, grant, type.kind !== "playlist")) {
+  if (!isPreviewGrant(grant) && (await sessionRevoked(c.env, grant, type.kind !== "playlist"))) {
     throw refuse("The session this media URL was issued to has signed out. Sign in and ask for a new one with GET /v1/videos/{id}/play.");
   }
   const key = `videos/${videoId}/${path}`;

@@ -135,5 +135,5 @@ export async function continueWatching(services: Services, userId: string): Prom
       .limit(CONTINUE_WATCHING_SIZE),
     "read continue watching",
   );
-  return rows.map((row) => toVideoSummary(services.config, row.video));
+  return Promise.all(rows.map((row) => toVideoSummary(services.config, row.video)));
 }

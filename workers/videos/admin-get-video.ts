@@ -27,7 +27,7 @@ export function registerAdminGetVideo(app: OpenAPIHono<AppEnv>) {
     // The primary: an admin watching an upload must see the state the pipeline just wrote.
     const row = await findVideo(services.db, id);
     if (!row) throw notFound(id);
-    const video = toAdminVideo(services.config, row);
+    const video = await toAdminVideo(services.config, row);
     c.header("Cache-Control", "private, no-store");
     return c.json(
       { video, state: row.state, progress: row.progress, qualityReport: row.qualityReport, renditions: video.renditions, error: row.error },

@@ -1,5 +1,6 @@
 import type { Video } from "../../schema/index.ts";
 import type { Config } from "../lib/config.ts";
+import { signPreviewToken } from "../playback/media-token.ts";
 import type { AdminVideo, VideoDocument, VideoSummary } from "./schema.ts";
 
 const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -38,14 +39,15 @@ export function videoMasterPrefix(id: string): string {
 }
 
 /**
- * Public URL of one of a video's media objects (poster, storyboard), served by `/media/{id}/…`.
- * The playback issue decides how those are signed; this is the one place that builds them.
+ * URL of one of a video's previews (poster, storyboard), served by `/media/{id}/{token}/…` under a
+ * preview token: signed like playback URLs, but the same for every viewer all day long, so
+ * documents that carry it can be cached and shared (see `signPreviewToken`).
  */
-function mediaUrl(config: Config, id: string, objectName: string | null): string | null {
-  return objectName ? `${config.PUBLIC_BASE_URL}/media/${id}/${objectName}` : null;
+async function previewUrl(config: Config, id: string, objectName: string | null): Promise<string | null> {
+  return objectName ? `${config.PUBLIC_BASE_URL}/media/${id}/${await signPreviewToken(config, id)}/${objectName}` : null;
 }
 
-export function toVideoSummary(config: Config, row: Video): VideoSummary {
+export async function toVideoSummary(config: Config, row: Video): Promise<VideoSummary> {
   return {
     id: row.id,
     title: row.title,
@@ -53,23 +55,23 @@ export function toVideoSummary(config: Config, row: Video): VideoSummary {
     genres: row.genres,
     releaseYear: row.releaseYear,
     durationSeconds: row.durationSeconds,
-    posterUrl: mediaUrl(config, row.id, row.posterKey),
+    posterUrl: await previewUrl(config, row.id, row.posterKey),
     maturityRating: row.maturityRating,
   };
 }
 
-export function toVideoDocument(config: Config, row: Video): VideoDocument {
+export async function toVideoDocument(config: Config, row: Video): Promise<VideoDocument> {
   return {
-    ...toVideoSummary(config, row),
+    ...(await toVideoSummary(config, row)),
     cast: row.cast,
     renditions: row.renditions.map(({ height, bitrate, codec }) => ({ height, bitrate, codec })),
-    thumbnailsUrl: mediaUrl(config, row.id, row.storyboardKey),
+    thumbnailsUrl: await previewUrl(config, row.id, row.storyboardKey),
   };
 }
 
-export function toAdminVideo(config: Config, row: Video): AdminVideo {
+export async function toAdminVideo(config: Config, row: Video): Promise<AdminVideo> {
   return {
-    ...toVideoDocument(config, row),
+    ...(await toVideoDocument(config, row)),
     state: row.state,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

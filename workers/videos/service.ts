@@ -180,7 +180,7 @@ export async function syncCatalogCache(services: Services, cache: Cache, change:
   const document = cacheKeys.video(change.id);
   const isListed = change.now?.state === "ready";
   const results = await Promise.all([
-    isListed && change.now ? cache.put(document, toVideoDocument(services.config, change.now)) : cache.delete(document),
+    isListed && change.now ? cache.put(document, await toVideoDocument(services.config, change.now)) : cache.delete(document),
     change.wasListed || isListed
       ? cache.put(cacheKeys.catalogVersion(), `${Date.now().toString(36)}.${crypto.randomUUID().slice(0, 8)}`)
       : true,
@@ -197,7 +197,7 @@ export async function getVideoDocument(services: Services, cache: Cache, id: str
   if (!isVideoId(id)) return null;
   return readThrough(cache, cacheKeys.video(id), async () => {
     const row = await findVideo(await catalogReadDb(services, cache), id);
-    return row?.state === "ready" ? toVideoDocument(services.config, row) : null;
+    return row?.state === "ready" ? await toVideoDocument(services.config, row) : null;
   });
 }
 
@@ -227,7 +227,7 @@ export async function getVideoPage(
     const last = items.at(-1);
     const nextCursor =
       rows.length > query.limit && last?.publishedAt ? await cursors.encode({ t: last.publishedAt.toISOString(), i: last.id }) : null;
-    return { items: items.map((row) => toVideoSummary(services.config, row)), nextCursor };
+    return { items: await Promise.all(items.map((row) => toVideoSummary(services.config, row))), nextCursor };
   });
 }
 
@@ -248,16 +248,16 @@ function genreTitle(genre: string): string {
 async function sharedHomeRows(services: Services, cache: Cache): Promise<HomeRow[]> {
   return readThroughStamped(cache, cacheKeys.home(), cacheKeys.catalogVersion(), async (version) => {
     const db = fillSource(services, version);
-    const summaries = (rows: Video[]) => rows.map((row) => toVideoSummary(services.config, row));
+    const summaries = (rows: Video[]) => Promise.all(rows.map((row) => toVideoSummary(services.config, row)));
     const [newest, genres] = await Promise.all([listReadyVideos(db, { limit: HOME_ROW_SIZE }), topGenres(db, HOME_GENRE_ROWS)]);
     const genreRows = await Promise.all(
       genres.map(async (genre) => ({
         id: `genre:${genre}`,
         title: genreTitle(genre),
-        items: summaries(await listReadyVideos(db, { limit: HOME_ROW_SIZE, genre })),
+        items: await summaries(await listReadyVideos(db, { limit: HOME_ROW_SIZE, genre })),
       })),
     );
-    const rows = [{ id: "new-releases", title: "New releases", items: summaries(newest) }, ...genreRows];
+    const rows = [{ id: "new-releases", title: "New releases", items: await summaries(newest) }, ...genreRows];
     return rows.filter((row) => row.items.length > 0);
   });
 }
