@@ -6,7 +6,7 @@
  * process. Ctrl-C stops everything. On the first start, `npm run seed` runs in the background so
  * the catalog is not empty (SEED=0 skips it; so does DATABASE_URL, a database that is not ours).
  */
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { applyMigrations, createNodePool } from "./lib/database.ts";
 import { ensureDevVars } from "./lib/dev-vars.ts";
@@ -26,6 +26,11 @@ const seededMarker = `${stateDir}/seeded`;
  * It talks to the Worker like any client, so the Worker never waits for it; an interrupted seed
  * runs again on the next start (it skips the demos already there).
  */
+/** The transcoder (and the seed's clip generator) need ffmpeg: FFMPEG_PATH, else the one on PATH. */
+function ffmpegAvailable(): boolean {
+  return spawnSync(process.env.FFMPEG_PATH || "ffmpeg", ["-version"], { stdio: "ignore" }).status === 0;
+}
+
 function seedOnFirstStart(): ChildProcess | undefined {
   const seedLog = prefixedLogger("seed", "blue");
   if (process.env.SEED === "0") return undefined;
@@ -34,6 +39,10 @@ function seedOnFirstStart(): ChildProcess | undefined {
     return undefined;
   }
   if (existsSync(seededMarker)) return undefined;
+  if (!ffmpegAvailable()) {
+    seedLog("ffmpeg is not installed, so nothing can be transcoded: install it (apt-get install ffmpeg) and start again");
+    return undefined;
+  }
   seedLog("first start: uploading three demo videos in the background (SEED=0 skips this)");
   const child = spawnPrefixed(
     "seed",
