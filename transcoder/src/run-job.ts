@@ -1,13 +1,14 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { extname, join, relative, sep } from "node:path";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { extname, join } from "node:path";
 import { buildTranscodeArgs, outputNames, type X264Preset } from "./ffmpeg-command.ts";
 import { describeFailure, FfmpegStalledError, ProcessAbortedError, runFfmpeg } from "./ffmpeg-process.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
 import { type LadderOptions, type LadderPlan, planLadder } from "./ladder.ts";
 import { completeMasterPlaylist, measureRendition, type RenditionMeasurement } from "./master-playlist.ts";
+import { OutputUploader } from "./output-uploader.ts";
 import { buildStoryboardVtt, planPoster, planStoryboard, type StoryboardOptions } from "./previews.ts";
 import { checkQuality, type QualityLimits, type QualityReport } from "./quality-check.ts";
-import { contentTypeFor, type MediaStorage, StorageError } from "./storage.ts";
+import { type MediaStorage, StorageError } from "./storage.ts";
 
 /**
  * One transcode job from start to finish: download, quality check, plan, transcode, upload.
@@ -15,8 +16,9 @@ import { contentTypeFor, type MediaStorage, StorageError } from "./storage.ts";
  * Everything a job creates locally lives in one temp folder removed in `finally`, whatever
  * happens. Outputs go under the job's own deterministic prefix, and what an earlier attempt left
  * there is deleted before uploading, so a job delivered twice yields one set of renditions and an
- * attempt killed half-way leaves nothing that its retry does not replace. The master playlist is
- * uploaded last: when it exists, everything it points at exists.
+ * attempt killed half-way leaves nothing that its retry does not replace. Finished segments are
+ * uploaded while ffmpeg still encodes (`output-uploader.ts`); the rest once it exits, the master
+ * playlist last: when it exists, everything it points at exists.
  */
 
 export interface TranscodeJob {
@@ -113,7 +115,7 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
 
   await mkdir(deps.workRoot, { recursive: true });
   const workDir = await mkdtemp(join(deps.workRoot, "job-"));
-  let uploadStarted = false;
+  let uploader: OutputUploader | null = null;
   try {
     progress("checking", 0);
     const sourcePath = join(workDir, `source${safeExtension(job.sourceKey)}`);
@@ -144,6 +146,26 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
     await mkdir(outputDir);
     log(`transcoding to ${ladder.renditions.map((r) => `${r.name}@${Math.round(r.videoBitrate / 1000)}k`).join(" ")}`);
     progress("transcoding", 0);
+    // Two sources of encode progress (ffmpeg's report, the segments on disk): only ever forward.
+    let encoded = 0;
+    const encodeProgress = (percent: number) => {
+      if (percent <= encoded) return;
+      encoded = percent;
+      progress("transcoding", percent);
+    };
+    // Uploads run alongside the encode; a failed upload stops ffmpeg (the job fails anyway).
+    const uploads = new OutputUploader({
+      storage: deps.storage,
+      outputDir,
+      prefix,
+      concurrency: deps.uploadConcurrency ?? 4,
+      signal: deps.signal,
+      onSegmentsWritten: (segments) => encodeProgress(Math.min(99, ((segments * ladder.segmentSeconds) / source.durationSeconds) * 100)),
+    });
+    uploader = uploads;
+    const stopEncode = new AbortController();
+    uploads.start(() => stopEncode.abort());
+    const encodeSignal = deps.signal ? AbortSignal.any([deps.signal, stopEncode.signal]) : stopEncode.signal;
     const outcome = await runFfmpeg(
       deps.tools.ffmpeg,
       buildTranscodeArgs({
@@ -158,26 +180,33 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
       }),
       {
         durationSeconds: source.durationSeconds,
-        onProgress: ({ percent }) => percent !== null && progress("transcoding", percent),
+        onProgress: ({ percent }) => percent !== null && encodeProgress(percent),
         stallTimeoutMs,
-        signal: deps.signal,
+        signal: encodeSignal,
       },
-    );
+    ).catch((error: unknown) => {
+      throw uploads.error ?? error;
+    });
+    if (uploads.error) throw uploads.error;
     if (outcome.exitCode !== 0) throw new JobFailure(`ffmpeg failed: ${describeFailure(outcome.stderrTail)}`, true);
     await writeFile(join(outputDir, outputNames.vtt), buildStoryboardVtt(storyboard, source.durationSeconds, outputNames.sprite));
     const measured = await finishMasterPlaylist(outputDir, ladder);
     progress("transcoding", 100);
 
-    uploadStarted = true;
-    await uploadOutputs(outputDir, prefix, deps, (percent) => progress("uploading", percent));
+    // Segments uploaded during the encode count: the stage starts where they left it.
+    await uploads.finish((percent) => progress("uploading", percent));
     log(`uploaded outputs under ${prefix}`);
 
     return describeResult(prefix, ladder, measured, check.report, source.durationSeconds);
   } catch (error) {
     const failure = toJobFailure(error);
-    // A failed final attempt must not leave half a ladder behind. A cancelled one is left to the
-    // retry that follows, which deletes the prefix first anyway.
-    if (uploadStarted && !deps.signal?.aborted) await deps.storage.deletePrefix(prefix).catch(() => undefined);
+    // A failed or cancelled attempt must not leave half a ladder behind (a retry would delete it
+    // first anyway, but there may be none). In-flight uploads are stopped before the deletion, so
+    // none lands after it; the server stays busy until then, so no retry overlaps it here.
+    if (uploader) {
+      await uploader.stop();
+      if (uploader.started) await deps.storage.deletePrefix(prefix).catch(() => undefined);
+    }
     throw failure;
   } finally {
     await rm(workDir, { recursive: true, force: true });
@@ -240,53 +269,6 @@ async function finishMasterPlaylist(outputDir: string, ladder: LadderPlan) {
   });
   await writeFile(masterPath, master);
   return { renditions, audio };
-}
-
-/**
- * Replaces whatever is under `prefix` with the files of `outputDir`. Media first, then media
- * playlists, the master last, so a reader never finds a playlist whose segments are missing.
- */
-async function uploadOutputs(outputDir: string, prefix: string, deps: JobDependencies, onPercent: (percent: number) => void) {
-  const signal = deps.signal;
-  const files = await listFiles(outputDir);
-  const rank = (name: string) => (name === outputNames.master ? 2 : name.endsWith(".m3u8") ? 1 : 0);
-  files.sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
-  const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0) || 1;
-  let doneBytes = 0;
-
-  onPercent(0);
-  await deps.storage.deletePrefix(prefix, { signal });
-  for (const group of [0, 1, 2]) {
-    await eachWithConcurrency(
-      files.filter((file) => rank(file.name) === group),
-      deps.uploadConcurrency ?? 4,
-      async (file) => {
-        await deps.storage.upload(`${prefix}${file.name}`, join(outputDir, file.name), contentTypeFor(file.name), { signal });
-        doneBytes += file.bytes;
-        onPercent((doneBytes / totalBytes) * 100);
-      },
-    );
-  }
-}
-
-async function listFiles(folder: string): Promise<{ name: string; bytes: number }[]> {
-  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
-  return Promise.all(
-    entries
-      .filter((entry) => entry.isFile())
-      .map(async (entry) => {
-        const path = join(entry.parentPath, entry.name);
-        return { name: relative(folder, path).split(sep).join("/"), bytes: (await stat(path)).size };
-      }),
-  );
-}
-
-async function eachWithConcurrency<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** Crashes, stalls and storage trouble are worth a retry; refusals and bad jobs are not. */

@@ -1,0 +1,245 @@
+import { readdir, stat } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { outputNames } from "./ffmpeg-command.ts";
+import { contentTypeFor, type MediaStorage } from "./storage.ts";
+
+/**
+ * Uploading a job's outputs while ffmpeg is still writing them. The output folder is polled; a
+ * media segment is finished once the next segment of the same rendition exists (ffmpeg has moved
+ * on), and an init segment once the rendition's second segment exists (ffmpeg writes the init
+ * when it cuts the first one). Those go up during the encode. What is left (the last segment of
+ * each rendition, the poster, the storyboard) goes up once ffmpeg has exited, then the media
+ * playlists, then the master last: when the master exists, everything it points at exists.
+ *
+ * Before the first upload, whatever an earlier attempt left under the prefix is deleted. Files are
+ * streamed by the storage, never read whole; polling keeps this independent of fs.watch's quirks
+ * (no events on some filesystems, duplicate or coalesced events on others).
+ */
+
+export interface OutputUploaderOptions {
+  storage: MediaStorage;
+  outputDir: string;
+  /** Ends with "/". */
+  prefix: string;
+  concurrency: number;
+  signal?: AbortSignal;
+  /** How often the folder is looked at during the encode. */
+  pollMs?: number;
+  /**
+   * Hears, at each look, how many segments every media folder has at least (ffmpeg writes a fMP4
+   * segment when it cuts it). ffmpeg's own progress report stays silent until every output file
+   * has started, and the storyboard's only starts at the end, so this is the encode's progress.
+   */
+  onSegmentsWritten?: (segments: number) => void;
+}
+
+interface OutputFile {
+  /** Relative to the output folder, "/"-separated: also the key below the prefix. */
+  name: string;
+  bytes: number;
+}
+
+const segmentName = /^seg_(\d+)\.m4s$/;
+const initName = /^init[^/]*\.mp4$/;
+
+export class OutputUploader {
+  readonly #options: OutputUploaderOptions;
+  /** Aborts in-flight uploads when the job fails, is cancelled, or one upload fails. */
+  readonly #controller = new AbortController();
+  readonly #onAbort = () => this.#controller.abort();
+  /** Names queued or uploaded. */
+  readonly #taken = new Set<string>();
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #queue: string[] = [];
+  #cleared: Promise<void> | null = null;
+  #polling: Promise<void> | null = null;
+  #stopped = false;
+  #wake: (() => void) | null = null;
+  #error: unknown = null;
+  #uploadedBytes = 0;
+  #onUploaded: (() => void) | null = null;
+  #onError: ((error: unknown) => void) | null = null;
+
+  constructor(options: OutputUploaderOptions) {
+    this.#options = options;
+    options.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (options.signal?.aborted) this.#controller.abort();
+  }
+
+  /** Whether anything may have been written under the prefix (the prefix's deletion began). */
+  get started(): boolean {
+    return this.#cleared !== null;
+  }
+
+  /** The first upload failure, if any; the encode should stop when there is one. */
+  get error(): unknown {
+    return this.#error;
+  }
+
+  /**
+   * Deletes what a previous attempt left, then uploads finished files as they appear. `onError`
+   * hears of the first failure (the encode is pointless after it).
+   */
+  start(onError: (error: unknown) => void): void {
+    this.#onError = onError;
+    this.#clear();
+    this.#polling = (async () => {
+      while (!this.#stopped && !this.#error) {
+        // A listing that races ffmpeg is simply retried at the next poll; the final one is exact.
+        await this.#scan().catch(() => undefined);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.#options.pollMs ?? 200);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    })();
+  }
+
+  #clear(): void {
+    this.#cleared = this.#options.storage.deletePrefix(this.#options.prefix, { signal: this.#controller.signal });
+    this.#cleared.catch((error: unknown) => this.#fail(error));
+  }
+
+  /**
+   * ffmpeg has exited and every output is written: uploads the rest, media before playlists
+   * before the master. `onPercent` gets the share of all the outputs' bytes uploaded so far,
+   * counting what went up during the encode.
+   */
+  async finish(onPercent: (percent: number) => void): Promise<void> {
+    await this.#stopPolling();
+    if (!this.#cleared) this.#clear();
+    await this.#cleared;
+    this.#throwIfFailed();
+
+    const files = await listFiles(this.#options.outputDir);
+    const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0) || 1;
+    const report = () => onPercent(Math.min(100, (this.#uploadedBytes / totalBytes) * 100));
+    this.#onUploaded = report;
+    report();
+    const rank = (name: string) => (name === outputNames.master ? 2 : name.endsWith(".m3u8") ? 1 : 0);
+    for (const group of [0, 1, 2]) {
+      for (const file of files.filter((f) => rank(f.name) === group).sort((a, b) => a.name.localeCompare(b.name))) this.#enqueue(file.name);
+      await this.#drain();
+      this.#throwIfFailed();
+    }
+    report();
+    this.#options.signal?.removeEventListener("abort", this.#onAbort);
+  }
+
+  /** Stops polling and waits for in-flight uploads to end (aborting them); never throws. */
+  async stop(): Promise<void> {
+    this.#controller.abort();
+    this.#queue.length = 0;
+    await this.#stopPolling();
+    await this.#cleared?.catch(() => undefined);
+    await this.#drain().catch(() => undefined);
+    this.#options.signal?.removeEventListener("abort", this.#onAbort);
+  }
+
+  async #stopPolling(): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    await this.#polling;
+  }
+
+  #fail(error: unknown): void {
+    if (this.#error) return;
+    this.#error = error;
+    this.#controller.abort();
+    this.#wake?.();
+    this.#onError?.(error);
+  }
+
+  #throwIfFailed(): void {
+    if (this.#error) throw this.#error;
+    this.#controller.signal.throwIfAborted();
+  }
+
+  /** During the encode: queues the segments and init segments that ffmpeg has finished writing. */
+  async #scan(): Promise<void> {
+    // Names only, no stat: a long source has thousands of segments, listed every poll.
+    const names = await readdir(this.#options.outputDir, { recursive: true });
+    const byFolder = new Map<string, { name: string; index: number | null }[]>();
+    for (const path of names) {
+      const name = path.split(sep).join("/");
+      const slash = name.lastIndexOf("/");
+      if (slash < 0) continue; // poster, storyboard, master: written at the end
+      const base = name.slice(slash + 1);
+      const segment = segmentName.exec(base);
+      if (!segment && !initName.test(base)) continue;
+      const folder = name.slice(0, slash);
+      const list = byFolder.get(folder) ?? [];
+      list.push({ name, index: segment ? Number(segment[1]) : null });
+      byFolder.set(folder, list);
+    }
+    let fewest = Number.POSITIVE_INFINITY;
+    for (const entries of byFolder.values()) {
+      const newest = entries.reduce((max, entry) => Math.max(max, entry.index ?? -1), -1);
+      fewest = Math.min(fewest, newest + 1);
+      for (const entry of entries) {
+        const finished = entry.index === null ? newest >= 1 : entry.index < newest;
+        if (finished) this.#enqueue(entry.name);
+      }
+    }
+    if (byFolder.size > 0) this.#options.onSegmentsWritten?.(fewest);
+  }
+
+  #enqueue(name: string): void {
+    if (this.#taken.has(name)) return;
+    this.#taken.add(name);
+    this.#queue.push(name);
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (!this.#cleared) return;
+    while (this.#inFlight.size < this.#options.concurrency && this.#queue.length > 0 && !this.#error) {
+      const name = this.#queue.shift() as string;
+      const upload = this.#upload(name).then(
+        () => undefined,
+        (error: unknown) => this.#fail(error),
+      );
+      this.#inFlight.add(upload);
+      upload.finally(() => {
+        this.#inFlight.delete(upload);
+        this.#pump();
+      });
+    }
+  }
+
+  async #upload(name: string): Promise<void> {
+    const signal = this.#controller.signal;
+    await this.#cleared;
+    signal.throwIfAborted();
+    const path = join(this.#options.outputDir, ...name.split("/"));
+    const { size } = await stat(path);
+    await this.#options.storage.upload(`${this.#options.prefix}${name}`, path, contentTypeFor(name), { signal });
+    this.#uploadedBytes += size;
+    this.#onUploaded?.();
+  }
+
+  /** Resolves once the queue is empty and nothing is in flight. */
+  async #drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+}
+
+export async function listFiles(folder: string): Promise<OutputFile[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  const files = await Promise.all(
+    entries
+      .filter((entry) => entry.isFile())
+      .map(async (entry) => {
+        const path = join(entry.parentPath, entry.name);
+        const bytes = await stat(path).then(
+          (s) => s.size,
+          () => -1,
+        );
+        return { name: relative(folder, path).split(sep).join("/"), bytes };
+      }),
+  );
+  return files.filter((file) => file.bytes >= 0);
+}
