@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeClip, makeTempDir, tools } from "../test/clips.ts";
@@ -54,6 +54,64 @@ describe("runFfmpeg", () => {
     } finally {
       writer.destroy();
     }
+  });
+
+  it("lets the caller keep a run alive whose own progress is silent (a storyboard starts at the end)", async () => {
+    // Segments appear every 0.5 s, but ffmpeg prints no progress until the tile output starts,
+    // at the very end: the watchdog alone would take that for a stall.
+    const silentRun = (dir: string, keepAlive?: (refresh: () => void) => void) =>
+      runFfmpeg(
+        tools.ffmpeg,
+        [
+          "-re",
+          "-f",
+          "lavfi",
+          "-i",
+          "testsrc2=s=160x120:r=10:d=3",
+          "-filter_complex",
+          "[0:v]split=2[a][b];[b]scale=16:12,tile=1x100[t]",
+          "-map",
+          "[a]",
+          "-c:v",
+          "libx264",
+          "-preset",
+          "ultrafast",
+          "-f",
+          "segment",
+          "-segment_time",
+          "0.5",
+          "-force_key_frames",
+          "expr:gte(t,n_forced*0.5)",
+          join(dir, "seg%03d.ts"),
+          "-map",
+          "[t]",
+          "-frames:v",
+          "1",
+          "-update",
+          "1",
+          join(dir, "tile.jpg"),
+        ],
+        { durationSeconds: 3, stallTimeoutMs: 1500, keepAlive },
+      );
+    const unwatched = join(temp.dir, "silent-unwatched");
+    await mkdir(unwatched);
+    await expect(silentRun(unwatched)).rejects.toBeInstanceOf(FfmpegStalledError);
+
+    const watched = join(temp.dir, "silent-watched");
+    await mkdir(watched);
+    let seen = 0;
+    let poll: NodeJS.Timeout | undefined;
+    const outcome = await silentRun(watched, (refresh) => {
+      poll = setInterval(async () => {
+        const count = (await readdir(watched)).filter((name) => name.startsWith("seg")).length;
+        if (count > seen) {
+          seen = count;
+          refresh();
+        }
+      }, 200);
+    }).finally(() => clearInterval(poll));
+    expect(outcome.exitCode).toBe(0);
+    expect(seen).toBeGreaterThanOrEqual(4);
   });
 
   it("stops ffmpeg when the caller aborts", async () => {

@@ -105,6 +105,13 @@ export interface RunFfmpegOptions extends Omit<SpawnToolOptions, "onStdoutLine" 
    * retryable failure instead of a container that is busy until someone notices.
    */
   stallTimeoutMs?: number;
+  /**
+   * Receives a function that counts as progress for the watchdog. ffmpeg reports no output time
+   * until every output has started, and a storyboard's first tile only completes near the end of
+   * the video: for most of a ladder run `-progress` is silent. The caller refreshes the watchdog
+   * on other signs of life, such as new HLS segments on disk.
+   */
+  keepAlive?: (refresh: () => void) => void;
 }
 
 export interface FfmpegOutcome extends ProcessOutcome {
@@ -143,6 +150,7 @@ export async function runFfmpeg(ffmpeg: string, args: readonly string[], options
       stalled = true;
       kill();
     }, stallTimeoutMs);
+    options.keepAlive?.(() => watchdog?.refresh());
   };
 
   try {

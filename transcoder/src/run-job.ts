@@ -148,6 +148,9 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
     progress("transcoding", 0);
     // Two sources of encode progress (ffmpeg's report, the segments on disk): only ever forward.
     let encoded = 0;
+    // New segments on disk are ffmpeg's sign of life while its own progress is silent.
+    let segmentsProgress = () => {};
+    let segmentsSeen = 0;
     const encodeProgress = (percent: number) => {
       if (percent <= encoded) return;
       encoded = percent;
@@ -160,7 +163,13 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
       prefix,
       concurrency: deps.uploadConcurrency ?? 4,
       signal: deps.signal,
-      onSegmentsWritten: (segments) => encodeProgress(Math.min(99, ((segments * ladder.segmentSeconds) / source.durationSeconds) * 100)),
+      onSegmentsWritten: (segments) => {
+        if (segments > segmentsSeen) {
+          segmentsSeen = segments;
+          segmentsProgress();
+        }
+        encodeProgress(Math.min(99, ((segments * ladder.segmentSeconds) / source.durationSeconds) * 100));
+      },
     });
     uploader = uploads;
     const stopEncode = new AbortController();
@@ -182,6 +191,9 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
         durationSeconds: source.durationSeconds,
         onProgress: ({ percent }) => percent !== null && encodeProgress(percent),
         stallTimeoutMs,
+        keepAlive: (refresh) => {
+          segmentsProgress = refresh;
+        },
         signal: encodeSignal,
       },
     ).catch((error: unknown) => {
