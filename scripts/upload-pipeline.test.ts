@@ -128,6 +128,17 @@ describe.skipIf(!existsSync(`${repoRoot}transcoder/src/server.ts`))("upload to r
     expect(status.renditions.map((r) => r.height).sort((a, b) => a - b)).toEqual([240, 360, 480]);
     expect(keys).toContain(`${outputPrefix(videoId)}poster.jpg`);
     expect(keys).toContain(`${outputPrefix(videoId)}storyboard.vtt`);
+    // The catalog's signed preview URLs open what the transcoder wrote.
+    const { video } = (await (await fetch(`${base}/v1/videos/${videoId}`, { headers: { Authorization: `Bearer ${token}` } })).json()) as {
+      video: { posterUrl: string; thumbnailsUrl: string };
+    };
+    const poster = await fetch(video.posterUrl);
+    expect(poster.status).toBe(200);
+    expect(poster.headers.get("Content-Type")).toBe("image/jpeg");
+    const thumbnails = await fetch(video.thumbnailsUrl);
+    expect(thumbnails.status).toBe(200);
+    const sprite = /^(\S+\.jpg)#xywh=/m.exec(await thumbnails.text())?.[1];
+    expect((await fetch(new URL(sprite ?? "missing.jpg", video.thumbnailsUrl))).status).toBe(200);
   }, 240_000);
 
   it("retries a job whose transcoder was SIGKILLed mid-job and finishes with no orphaned objects", async () => {

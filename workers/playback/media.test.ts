@@ -135,8 +135,14 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
       expect(refused.status, path).toBe(403);
       expect((await problemOf(refused)).detail).toMatch(/only opens the video's poster and storyboard/);
     }
+    // The transcoder writes its poster and storyboard next to the ladder (`hls/`): previews too.
+    await env.MEDIA.put(`videos/${video.id}/hls/poster.jpg`, new Uint8Array([0xff, 0xd8, 0xff, 0xd9]));
+    expect((await call(posterPath.replace("poster.jpg", "hls/poster.jpg"))).status).toBe(200);
     const other = await readyVideo();
     expect((await call(posterPath.replace(`/media/${video.id}/`, `/media/${other.id}/`))).status).toBe(403);
+    // The transcoder writes its poster and storyboard next to the ladder (`hls/`): previews too.
+    await env.MEDIA.put(`videos/${video.id}/hls/poster.jpg`, new Uint8Array([0xff, 0xd8, 0xff, 0xd9]));
+    expect((await call(posterPath.replace("poster.jpg", "hls/poster.jpg"))).status).toBe(200);
   });
 
   it("stops playlists at once after sign-out", async () => {

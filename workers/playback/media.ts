@@ -95,9 +95,9 @@ async function ladderOf(c: Context<AppEnv>, videoId: string): Promise<Variant[] 
   return variants;
 }
 
-/** The poster, the storyboard sprite and its WebVTT: outside the ladder, no video bytes. */
-function isPreview(path: string, kind: string | undefined): boolean {
-  return !path.startsWith(HLS_FOLDER) && (kind === "image" || kind === "text-track");
+/** Posters, storyboard sprites and their WebVTT (images and text tracks): no video bytes, wherever they lie. */
+function isPreview(kind: string | undefined): boolean {
+  return kind === "image" || kind === "text-track";
 }
 
 async function serveMedia(c: Context<AppEnv>): Promise<Response> {
@@ -113,7 +113,7 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   const type = mediaType(path);
   const inLadder = path.startsWith(HLS_FOLDER);
   // A preview grant (the catalog's poster and storyboard URLs) opens previews and nothing else.
-  if (isPreviewGrant(grant) && !(type && isPreview(path, type.kind))) {
+  if (isPreviewGrant(grant) && !isPreview(type?.kind)) {
     throw refuse("This URL only opens the video's poster and storyboard. Ask for a playback URL with GET /v1/videos/{id}/play.");
   }
   // Video bytes only inside the ladder: the uploaded source next to it is never served.
