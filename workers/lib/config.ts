@@ -1,5 +1,6 @@
 import { type CryptoKey, importJWK, type JWK } from "jose";
 import { z } from "zod";
+import { fromBase64url } from "./crypto.ts";
 
 const privateJwk = z.looseObject({
   kty: z.literal("EC"),
@@ -118,13 +119,15 @@ async function parseConfig(env: Env): Promise<Config> {
   const mediaSigningKeys = await Promise.all(
     MEDIA_SIGNING_KEYS.keys.map(async ({ kid, secret }) => ({
       kid,
-      key: await crypto.subtle.importKey("raw", base64UrlBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
+      key: await crypto.subtle.importKey("raw", keyBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
     })),
   );
   return { ...rest, databaseReadUrl: rest.DATABASE_READ_URL ?? rest.DATABASE_URL, signingKeys, mediaSigningKeys };
 }
 
-function base64UrlBytes(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+/** A media key's secret, already checked to be base64url by the schema. */
+function keyBytes(secret: string): Uint8Array<ArrayBuffer> {
+  const bytes = fromBase64url(secret);
+  if (!bytes) throw new Error("MEDIA_SIGNING_KEYS: a key's secret is not base64url");
+  return bytes;
 }

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { base64url } from "./crypto.ts";
+import { base64url, fromBase64url } from "./crypto.ts";
 import { ApiError } from "./errors.ts";
 
 /**
@@ -21,16 +21,6 @@ export interface CursorCodec<T> {
 
 const encoder = new TextEncoder();
 const derivedKeys = new WeakMap<object, Promise<CryptoKey[]>>();
-
-function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
-  const padded = text.replaceAll("-", "+").replaceAll("_", "/") + "=".repeat((4 - (text.length % 4)) % 4);
-  try {
-    return Uint8Array.from(atob(padded), (char) => char.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
-}
 
 async function deriveKeys(env: Env): Promise<CryptoKey[]> {
   // Already validated by loadConfig; only each key's private scalar is used here.

@@ -1,4 +1,5 @@
 import type { Config, MediaSigningKey } from "../lib/config.ts";
+import { base64url, fromBase64url } from "../lib/crypto.ts";
 
 /**
  * Signed media tokens. A token is one URL path segment, placed right after the video id:
@@ -34,16 +35,9 @@ const VERSION = "v1";
 const encoder = new TextEncoder();
 const idPart = /^[A-Za-z0-9-]{1,64}$/;
 
-function base64Url(bytes: ArrayBuffer): string {
-  let binary = "";
-  for (const byte of new Uint8Array(bytes)) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
-  if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return null;
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+/** A signature as the token carries it: exactly 43 base64url characters (32 bytes). */
+function signatureBytes(text: string): Uint8Array<ArrayBuffer> | null {
+  return /^[A-Za-z0-9_-]{43}$/.test(text) ? (fromBase64url(text) ?? null) : null;
 }
 
 function signingInput(videoId: string, unsigned: string): Uint8Array<ArrayBuffer> {
@@ -64,7 +58,7 @@ export async function signMediaToken(config: Pick<Config, "mediaSigningKeys">, g
   }
   const unsigned = [VERSION, key.kid, grant.expiresAt, grant.maxHeight, grant.userId, grant.sessionId].join(".");
   const signature = await crypto.subtle.sign("HMAC", key.key, signingInput(grant.videoId, unsigned));
-  return `${unsigned}.${base64Url(signature)}`;
+  return `${unsigned}.${base64url(signature)}`;
 }
 
 /**
@@ -104,7 +98,7 @@ export async function verifyMediaToken(
   if (!/^\d{1,12}$/.test(exp) || !/^\d{1,5}$/.test(height) || !idPart.test(userId) || !idPart.test(sessionId)) {
     throw new MediaTokenError("malformed");
   }
-  const signature = fromBase64Url(signatureText);
+  const signature = signatureBytes(signatureText);
   if (!signature) throw new MediaTokenError("malformed");
   const key: MediaSigningKey | undefined = config.mediaSigningKeys.find((candidate) => candidate.kid === kid);
   if (!key) throw new MediaTokenError("unknown-key");

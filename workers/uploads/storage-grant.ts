@@ -1,3 +1,5 @@
+import { base64url, fromBase64url } from "../lib/crypto.ts";
+
 /**
  * Storage grants: what the transcoder presents to `/internal/storage` for one job. A grant is an
  * HMAC-SHA256-signed, expiring statement "job J may read these keys and write, list and delete
@@ -21,22 +23,6 @@ export type GrantCheck = { ok: true; grant: StorageGrant } | { ok: false; reason
 
 const encoder = new TextEncoder();
 
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
-  try {
-    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(binary, (char) => char.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
-}
-
 function hmacKey(secret: string): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
@@ -47,19 +33,19 @@ function hmacKey(secret: string): Promise<CryptoKey> {
  */
 export async function signStorageGrant(secret: string, grant: StorageGrant): Promise<string> {
   if (!grant.prefix.endsWith("/")) throw new Error("a grant prefix must end with '/'");
-  const payload = toBase64Url(encoder.encode(JSON.stringify(grant)));
+  const payload = base64url(encoder.encode(JSON.stringify(grant)));
   const signature = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(payload)));
-  return `${payload}.${toBase64Url(signature)}`;
+  return `${payload}.${base64url(signature)}`;
 }
 
 /** Checks signature first (constant time, by WebCrypto), then expiry. */
 export async function verifyStorageGrant(secret: string, token: string, nowSeconds = Date.now() / 1000): Promise<GrantCheck> {
   const [payload, signature, extra] = token.split(".");
-  const signatureBytes = signature === undefined ? undefined : fromBase64Url(signature);
+  const signatureBytes = signature === undefined ? undefined : fromBase64url(signature);
   if (!payload || !signatureBytes || extra !== undefined) return { ok: false, reason: "malformed grant" };
   const valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), signatureBytes, encoder.encode(payload));
   if (!valid) return { ok: false, reason: "bad signature" };
-  const payloadBytes = fromBase64Url(payload);
+  const payloadBytes = fromBase64url(payload);
   let grant: StorageGrant;
   try {
     grant = JSON.parse(new TextDecoder().decode(payloadBytes)) as StorageGrant;
