@@ -49,7 +49,10 @@ async function main() {
   const stack = await startBenchStack({ PROGRESS_FLUSH_SECONDS: String(flushSeconds) });
   try {
     const videoId = randomVideoId();
-    await insertReadyVideo(stack, videoId, 3600);
+    await insertReadyVideo(stack, videoId, {
+      durationSeconds: 3600,
+      renditions: [{ height: 720, bitrate: 3_000_000, codec: "avc1.64001f", playlist: "hls/720p/index.m3u8" }],
+    });
     const master = [
       "#EXTM3U",
       "#EXT-X-VERSION:7",

@@ -5,14 +5,22 @@ import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBenchStack } from "../bench/lib.ts";
 import { repoRoot } from "../scripts/lib/local-stack.ts";
-import { generateLadder, insertReadyVideo, randomVideoId, subscribedViewer, uploadLadder } from "./lib/playback-stack.ts";
+import {
+  type GeneratedLadder,
+  generateLadder,
+  insertReadyVideo,
+  ladderMedia,
+  randomVideoId,
+  subscribedViewer,
+  uploadLadder,
+} from "./lib/playback-stack.ts";
 
 const page = `<!doctype html><meta charset="utf-8"><video id="video" muted playsinline></video>
 <script src="/hls.js"></script>`;
 
 /**
  * The signed ladder, played by a real player: Debian's Chromium with hls.js, from another origin
- * (CORS), starting at `resumeAt`. A real stack (wrangler dev, PGlite), a real ffmpeg ladder in R2.
+ * (CORS), starting at `resumeAt`. A real stack (wrangler dev, PGlite), the transcoder's ladder in R2.
  */
 /** Debian's Chromium (`apt-get install chromium`); never a downloaded browser. */
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -22,12 +30,12 @@ if (noBrowser) console.warn(`[e2e] ${chromiumPath} not found: skipping the brows
 
 describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
   let stack: Awaited<ReturnType<typeof startBenchStack>>;
-  let ladderDir: string;
+  let ladder: GeneratedLadder;
   let site: Server;
   let siteUrl: string;
 
   beforeAll(async () => {
-    [stack, ladderDir] = await Promise.all([startBenchStack(), generateLadder(12)]);
+    [stack, ladder] = await Promise.all([startBenchStack(), generateLadder(12)]);
     const hlsJs = readFileSync(`${repoRoot}node_modules/hls.js/dist/hls.min.js`);
     site = createServer((request, response) => {
       if (request.url === "/hls.js") response.writeHead(200, { "Content-Type": "text/javascript" }).end(hlsJs);
@@ -40,13 +48,13 @@ describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
   afterAll(async () => {
     site?.close();
     await stack?.stop();
-    if (ladderDir) rmSync(ladderDir, { recursive: true, force: true });
+    if (ladder) rmSync(ladder.root, { recursive: true, force: true });
   });
 
   it("plays the signed, plan-capped ladder from resumeAt with no fatal player error", async () => {
     const videoId = randomVideoId();
-    await insertReadyVideo(stack, videoId, 12);
-    expect(await uploadLadder(stack.url, videoId, ladderDir)).toBeGreaterThan(10);
+    await insertReadyVideo(stack, videoId, ladderMedia(ladder));
+    expect(await uploadLadder(stack.url, videoId, ladder.dir)).toBeGreaterThan(10);
     const viewer = await subscribedViewer(stack.url, "basic");
     const auth = { Authorization: `Bearer ${viewer.accessToken}` };
     const heartbeat = await fetch(`${stack.url}/v1/videos/${videoId}/progress`, {

@@ -1,10 +1,13 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { videos } from "../../schema/index.ts";
 import { createNodeDb, createNodePool } from "../../scripts/lib/database.ts";
+import { resolveFfmpegTools } from "../../transcoder/src/ffmpeg-tools.ts";
+import { FsStorage } from "../../transcoder/src/fs-storage.ts";
+import { type JobResult, runJob } from "../../transcoder/src/run-job.ts";
 
 const run = promisify(execFile);
 
@@ -14,17 +17,26 @@ export function randomVideoId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(20)), (byte) => alphabet[byte % 36]).join("");
 }
 
+/** Where the generated ladder sits in the local storage folder (the R2 layout, for a stand-in id). */
+const LADDER_VIDEO = "ladder";
+
+export interface GeneratedLadder {
+  /** Folder holding the video's objects, laid out as below R2's `videos/{id}/`. */
+  dir: string;
+  root: string;
+  result: JobResult;
+}
+
 /**
- * A real HLS ladder from ffmpeg, in the transcoder's layout: `hls/master.m3u8`,
- * `hls/{240p,480p,720p}/index.m3u8` with `init.mp4` and `seg_NNNNN.m4s` (fMP4, H.264 + AAC),
- * plus a poster. Small and fast: a test pattern with a tone, `seconds` long, 2-second segments.
+ * A real HLS ladder made by the transcoder itself (`runJob`, the code the container runs), from a
+ * generated 720p test pattern with a tone, `seconds` long, into a local folder in R2's layout.
  */
-export async function generateLadder(seconds = 12): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "reelstream-ladder-"));
-  const heights = [240, 480, 720];
-  const split = heights.map((_, i) => `[v${i}]`).join("");
-  const scales = heights.map((height, i) => `[v${i}]scale=-2:${height}[o${i}]`).join(";");
-  const args = [
+export async function generateLadder(seconds = 12): Promise<GeneratedLadder> {
+  const root = mkdtempSync(join(tmpdir(), "reelstream-ladder-"));
+  const sourceKey = `masters/${LADDER_VIDEO}/source`;
+  mkdirSync(join(root, "masters", LADDER_VIDEO), { recursive: true });
+  // The source is an input, made with plain ffmpeg; the ladder is the transcoder's.
+  await run("ffmpeg", [
     "-hide_banner",
     "-loglevel",
     "error",
@@ -36,64 +48,26 @@ export async function generateLadder(seconds = 12): Promise<string> {
     "lavfi",
     "-i",
     `sine=frequency=440:duration=${seconds}`,
-    "-filter_complex",
-    `[0:v]split=${heights.length}${split};${scales}`,
-    ...heights.flatMap((_, i) => ["-map", `[o${i}]`]),
-    "-map",
-    "1:a",
     "-c:v",
     "libx264",
     "-preset",
     "ultrafast",
-    "-profile:v",
-    "main",
-    "-pix_fmt",
-    "yuv420p",
-    ...heights.flatMap((height, i) => [`-b:v:${i}`, `${height * 1500}`]),
-    "-g",
-    "50",
-    "-keyint_min",
-    "50",
-    "-sc_threshold",
-    "0",
     "-c:a",
     "aac",
-    "-b:a",
-    "64k",
     "-f",
-    "hls",
-    "-hls_time",
-    "2",
-    "-hls_playlist_type",
-    "vod",
-    "-hls_segment_type",
-    "fmp4",
-    "-hls_flags",
-    "independent_segments",
-    "-hls_fmp4_init_filename",
-    "init.mp4",
-    "-hls_segment_filename",
-    join(dir, "hls", "%v", "seg_%05d.m4s"),
-    "-master_pl_name",
-    "master.m3u8",
-    "-var_stream_map",
-    [...heights.map((height, i) => `v:${i},agroup:audio,name:${height}p`), "a:0,agroup:audio,name:audio"].join(" "),
-    join(dir, "hls", "%v", "index.m3u8"),
-  ];
-  await run("ffmpeg", args);
-  await run("ffmpeg", [
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    "testsrc2=size=640x360:duration=1",
-    "-frames:v",
-    "1",
-    join(dir, "poster.jpg"),
+    "mp4",
+    join(root, sourceKey),
   ]);
-  return dir;
+  const result = await runJob(
+    { jobId: "e2e-ladder", videoId: LADDER_VIDEO, sourceKey, outputPrefix: `videos/${LADDER_VIDEO}/hls/` },
+    { storage: new FsStorage(root), tools: resolveFfmpegTools(), workRoot: join(root, "work"), preset: "ultrafast" },
+  );
+  return { dir: join(root, "videos", LADDER_VIDEO), root, result };
+}
+
+/** A key of the generated ladder, as the catalog stores it: relative to the video's folder. */
+function ladderPath(key: string): string {
+  return key.slice(`videos/${LADDER_VIDEO}/`.length);
 }
 
 function filesBelow(dir: string): string[] {
@@ -117,7 +91,30 @@ export async function uploadLadder(baseUrl: string, videoId: string, dir: string
 }
 
 /** Lists a ready video in the stack's database, as the transcode pipeline does when it finishes. */
-export async function insertReadyVideo(stack: { databaseUrl: string; wsProxy: string }, videoId: string, durationSeconds: number) {
+/** What a ready video row says about its media, as the transcode pipeline records it. */
+export interface ReadyMedia {
+  durationSeconds: number;
+  renditions: { height: number; bitrate: number; codec: string; playlist: string }[];
+  posterKey?: string;
+  storyboardKey?: string;
+}
+
+/** The catalog's view of a generated ladder: keys relative to the video's folder. */
+export function ladderMedia({ result }: GeneratedLadder): ReadyMedia {
+  return {
+    durationSeconds: result.durationSeconds,
+    posterKey: ladderPath(result.posterKey),
+    storyboardKey: ladderPath(result.storyboard.vttKey),
+    renditions: result.renditions.map(({ height, bitrate, codec, playlist }) => ({
+      height,
+      bitrate,
+      codec,
+      playlist: ladderPath(playlist),
+    })),
+  };
+}
+
+export async function insertReadyVideo(stack: { databaseUrl: string; wsProxy: string }, videoId: string, media: ReadyMedia) {
   const pool = createNodePool(stack.databaseUrl, stack.wsProxy);
   try {
     await createNodeDb(pool)
@@ -128,16 +125,9 @@ export async function insertReadyVideo(stack: { databaseUrl: string; wsProxy: st
         summary: "A test pattern with a tone.",
         releaseYear: 2026,
         genres: ["test"],
-        durationSeconds,
         state: "ready",
         publishedAt: new Date(),
-        posterKey: "poster.jpg",
-        renditions: [240, 480, 720].map((height) => ({
-          height,
-          bitrate: height * 1500,
-          codec: "avc1.4d401e",
-          playlist: `hls/${height}p/index.m3u8`,
-        })),
+        ...media,
       });
   } finally {
     await pool.end();
