@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { videos } from "../schema/index.ts";
 import { openDatabase } from "../workers/lib/db.ts";
+import { describeForLog } from "../workers/lib/errors.ts";
 import { masterKey, UPLOAD_IDLE_EXPIRY_MS, uploadScratchPrefix } from "../workers/uploads/settings.ts";
 
 /**
@@ -212,7 +213,9 @@ export class UploadSession extends DurableObject<Env> {
         await bucket.resumeMultipartUpload(masterKey(record.videoId), record.multipartUploadId).abort();
       } catch (error) {
         // Already aborted or completed: nothing is left to release.
-        console.error(JSON.stringify({ level: "warn", msg: "multipart abort failed", uploadId: record.uploadId, error: String(error) }));
+        console.error(
+          JSON.stringify({ level: "warn", msg: "multipart abort failed", uploadId: record.uploadId, error: describeForLog(error) }),
+        );
       }
     }
     await deleteByPrefix(bucket, uploadScratchPrefix(record.uploadId));

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { PublicPlan } from "../subscriptions/schema.ts";
 import type { HomeRow, VideoDocument, VideoPage } from "../videos/schema.ts";
 import type { AppEnv } from "./app-env.ts";
+import { describeForLog } from "./errors.ts";
 
 /**
  * One typed KV entry: the key, the type of its value, and its lifetimes.
@@ -85,7 +86,7 @@ export interface Cache {
 }
 
 function logCacheFailure(operation: string, key: string, error: unknown) {
-  console.error(JSON.stringify({ level: "warn", msg: "cache unavailable, using Postgres", operation, key, error: String(error) }));
+  console.error(JSON.stringify({ level: "warn", msg: "cache unavailable, using Postgres", operation, key, error: describeForLog(error) }));
 }
 
 /**

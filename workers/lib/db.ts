@@ -1,6 +1,7 @@
 import { neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import * as schema from "../../schema/index.ts";
+import { describeForLog } from "./errors.ts";
 
 export type Database = ReturnType<typeof drizzle<typeof schema>>;
 
@@ -24,7 +25,9 @@ export function openDatabase(url: string, wsProxy: string | undefined): Database
   }
   const pool = new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
   // An idle client that dies must not become an unhandled error event.
-  pool.on("error", (error: Error) => console.error(JSON.stringify({ level: "warn", msg: "postgres pool error", error: String(error) })));
+  pool.on("error", (error: unknown) =>
+    console.error(JSON.stringify({ level: "warn", msg: "postgres pool error", error: describeForLog(error) })),
+  );
   const closeSockets = trackPoolSockets(pool);
   return {
     db: drizzle({ client: pool, schema, casing: "snake_case" }),

@@ -99,12 +99,20 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 
 /**
  * What an error says for the logs. Drizzle's own message repeats the query's parameters (emails,
- * tokens): log the driver's cause instead.
+ * tokens): log the driver's cause instead. A WebSocket's `ErrorEvent` (what the Neon driver emits
+ * when its socket fails) is not an Error and would print as "[object ErrorEvent]": its message is used.
  */
 export function describeForLog(error: unknown): string {
   let current: unknown = error;
   while (current instanceof DrizzleQueryError && current.cause) current = current.cause;
-  return current instanceof Error ? `${current.name}: ${current.message}` : String(current);
+  if (current instanceof Error) return `${current.name}: ${current.message}`;
+  if (typeof current === "object" && current !== null && "type" in current) {
+    const event = current as { type: unknown; message?: unknown; error?: unknown };
+    const inner =
+      event.error instanceof Error ? describeForLog(event.error) : typeof event.message === "string" && event.message ? event.message : "";
+    return `${String(event.type)} event${inner ? `: ${inner}` : ""}`;
+  }
+  return String(current);
 }
 
 /** `app.onError`: ApiError, then HTTPException, then the database, then a bare 500. */

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { deleteByPrefix, type UploadRecord, type UploadSession } from "../../durable-objects/upload-session.ts";
 import type { AppEnv } from "../lib/app-env.ts";
 import { requireAdmin, requireAuth } from "../lib/auth.ts";
-import { ApiError } from "../lib/errors.ts";
+import { ApiError, describeForLog } from "../lib/errors.ts";
 import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
 import { writePatchBody } from "./part-writer.ts";
 import { uploadIdParam } from "./schema.ts";
@@ -77,7 +77,7 @@ export function registerPatchUpload(app: OpenAPIHono<AppEnv>) {
         record = await finishUpload(c, session, record);
       } else {
         await recordUploadProgress(c.get("services").db, record.videoId, record.offset / record.length).catch((error) => {
-          console.error(JSON.stringify({ level: "warn", msg: "upload progress not recorded", uploadId, error: String(error) }));
+          console.error(JSON.stringify({ level: "warn", msg: "upload progress not recorded", uploadId, error: describeForLog(error) }));
         });
       }
     } finally {

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../lib/app-env.ts";
 import { requireAdmin, requireAuth } from "../lib/auth.ts";
-import { ApiError } from "../lib/errors.ts";
+import { ApiError, describeForLog } from "../lib/errors.ts";
 import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
 import { videoIdParam } from "../videos/schema.ts";
 import { sourceAcceptedSchema } from "./schema.ts";
@@ -50,7 +50,7 @@ export function registerPutSource(app: OpenAPIHono<AppEnv>) {
       await c.env.MEDIA.put(masterKey(id), body.pipeThrough(new FixedLengthStream(length)));
     } catch (error) {
       await releaseUploadSlot(db, id);
-      console.error(JSON.stringify({ level: "warn", msg: "source upload failed", videoId: id, error: String(error) }));
+      console.error(JSON.stringify({ level: "warn", msg: "source upload failed", videoId: id, error: describeForLog(error) }));
       throw new ApiError("bad-request", `The body did not match Content-Length ${length} or was interrupted; nothing was stored.`);
     }
     try {

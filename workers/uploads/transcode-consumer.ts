@@ -5,6 +5,7 @@ import { createKvCache } from "../lib/cache.ts";
 import { loadConfig } from "../lib/config.ts";
 import { type Database, openDatabase } from "../lib/db.ts";
 import { withDatabaseTimeout } from "../lib/db-timeout.ts";
+import { describeForLog } from "../lib/errors.ts";
 import { markVideoReady, syncCatalogCache } from "../videos/index.ts";
 import type { TranscodeJobMessage } from "./service.ts";
 import { mediaPrefix, outputPrefix, type PipelineSettings, pipelineSettings, STORAGE_GRANT_TTL_SECONDS } from "./settings.ts";
@@ -81,7 +82,7 @@ export async function handleTranscodeMessage(message: Message<TranscodeJobMessag
   try {
     settings = pipelineSettings(env);
   } catch (error) {
-    log("error", "transcode pipeline misconfigured; job left for a retry", job, { error: String(error) });
+    log("error", "transcode pipeline misconfigured; job left for a retry", job, { error: describeForLog(error) });
     message.retry({ delaySeconds: 300 });
     return;
   }
@@ -205,7 +206,7 @@ export async function handleTranscodeMessage(message: Message<TranscodeJobMessag
       message.retry({ delaySeconds: outcome.delaySeconds });
     }
   } catch (error) {
-    log("error", "transcode job errored; retrying", job, { error: String(error) });
+    log("error", "transcode job errored; retrying", job, { error: describeForLog(error) });
     message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
   } finally {
     ctx.waitUntil(handle.close());
@@ -254,7 +255,7 @@ export async function handleDeadTranscodeMessage(message: Message<TranscodeJobMe
     });
     message.ack();
   } catch (error) {
-    log("error", "dead-letter handling errored; retrying", job, { error: String(error) });
+    log("error", "dead-letter handling errored; retrying", job, { error: describeForLog(error) });
     message.retry({ delaySeconds: 60 });
   } finally {
     ctx.waitUntil(handle.close());
@@ -272,7 +273,9 @@ function progressWriter(db: Database, videoId: string) {
         .set({ progress: value, updatedAt: sql`now()` })
         .where(and(eq(videos.id, videoId), eq(videos.state, "transcoding"))),
       "record transcode progress",
-    ).catch((error) => console.error(JSON.stringify({ level: "warn", msg: "progress not recorded", videoId, error: String(error) })));
+    ).catch((error) =>
+      console.error(JSON.stringify({ level: "warn", msg: "progress not recorded", videoId, error: describeForLog(error) })),
+    );
   return {
     async report(stage: string, percent: number) {
       const [from, to] = stageSpans[stage] ?? [0, 1];
