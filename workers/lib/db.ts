@@ -24,14 +24,17 @@ export function openDatabase(url: string, wsProxy: string | undefined): Database
     neonConfig.pipelineTLS = false;
   }
   const pool = new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
-  // An idle client that dies must not become an unhandled error event.
-  pool.on("error", (error: unknown) =>
-    console.error(JSON.stringify({ level: "warn", msg: "postgres pool error", error: describeForLog(error) })),
-  );
+  let closing = false;
+  // An idle client that dies must not become an unhandled error event. Once the request is done,
+  // closing the sockets makes each one report "Network connection lost": expected, not logged.
+  pool.on("error", (error: unknown) => {
+    if (!closing) console.error(JSON.stringify({ level: "warn", msg: "postgres pool error", error: describeForLog(error) }));
+  });
   const closeSockets = trackPoolSockets(pool);
   return {
     db: drizzle({ client: pool, schema, casing: "snake_case" }),
     close: async () => {
+      closing = true;
       await pool.end();
       await closeSockets();
     },
