@@ -52,6 +52,12 @@ export interface TranscodeCommand {
   poster: PosterPlan | null;
   storyboard: StoryboardPlan | null;
   preset: X264Preset;
+  /**
+   * Also run idet on the decoded pictures (before any deinterlacing), so that the run's log ends
+   * with its "Multi frame detection" summary: the quality check's interlace votes without a
+   * decode of its own. Raises the log level to `info`, where idet reports.
+   */
+  detectInterlace?: boolean;
 }
 
 /**
@@ -77,7 +83,10 @@ export function buildTranscodeArgs(command: TranscodeCommand): string[] {
   const shared = command.ladder.deinterlace ? "bwdif=mode=send_frame:parity=auto:deint=all," : "";
   // `null` passes the pictures on when the source feeds a single branch (one rendition, no previews).
   const fromSourceChain = fromSource.length > 1 ? splitInto(fromSource) : `null${fromSource[0]}`;
-  const graph = [`[0:${command.videoStreamIndex}]${shared}${fromSourceChain}`];
+  const input = `[0:${command.videoStreamIndex}]`;
+  const graph = command.detectInterlace
+    ? [`${input}split=2[idet_in][decoded]`, "[idet_in]idet,nullsink", `[decoded]${shared}${fromSourceChain}`]
+    : [`${input}${shared}${fromSourceChain}`];
   // Larger rungs first, so every parent's chain is declared before the rungs it feeds.
   for (let index = renditions.length - 1; index >= 0; index--) {
     const rendition = renditions[index] as RenditionPlan;
@@ -90,7 +99,14 @@ export function buildTranscodeArgs(command: TranscodeCommand): string[] {
     graph.push(`[${previewLabels[index]}_in]${branchFilter(branch)}[${previewLabels[index]}]`);
   });
 
-  const args = ["-loglevel", "level+warning", "-i", command.inputPath, "-filter_complex", graph.join(";")];
+  const args = [
+    "-loglevel",
+    command.detectInterlace ? "level+info" : "level+warning",
+    "-i",
+    command.inputPath,
+    "-filter_complex",
+    graph.join(";"),
+  ];
   args.push(...hlsOutputArgs(command, labels));
   previews.forEach((branch, index) => {
     const label = `[${previewLabels[index]}]`;

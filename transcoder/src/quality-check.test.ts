@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpeg, makeClip, makeTempDir, patchBytes, tools } from "../test/clips.ts";
-import { checkQuality, type QualityReport } from "./quality-check.ts";
+import { checkQuality, checkSource, type QualityReport } from "./quality-check.ts";
 
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
 const clips: Record<string, string> = {};
@@ -103,6 +103,13 @@ describe("refusals", () => {
     expect(report.source?.durationSeconds).toBe(4);
   });
 
+  it("refuses a truncated faststart MP4 from its packets alone, before decoding a frame", async () => {
+    const checked = await checkSource(tools, clips.truncated as string);
+    expect(checked.ok).toBe(false);
+    if (checked.ok) return;
+    expect(checked.check.report.refusal).toBe((await check("truncated")).report.refusal);
+  });
+
   it("refuses a file cut a few frames before its end, which the demuxer reports", async () => {
     const { report } = await check("nearlyWhole");
     expect(report.refusal).toMatch(/^file is truncated at 3\.\d s of 4\.0 s; upload the complete file again$/);
@@ -142,6 +149,18 @@ describe("refusals", () => {
   it("refuses a codec ffmpeg does not know, naming it", async () => {
     const { report } = await check("unknown-codec");
     expect(report.refusal).toBe("video codec 'zzzz' is not supported; export the video as H.264, HEVC, VP9 or AV1 and upload it again");
+  });
+});
+
+describe("before decoding", () => {
+  it("passes a clean clip and plans from the field-order flags", async () => {
+    const [clean, flagged, unflagged] = await Promise.all(
+      ["clean", "interlaced", "interlaced-unflagged"].map((name) => checkSource(tools, clips[name] as string)),
+    );
+    expect(clean?.ok && clean.source.summary).toMatchObject({ width: 320, height: 240, interlaced: false });
+    expect(flagged?.ok && flagged.source.summary.interlaced).toBe(true);
+    // Only the decode's idet votes can tell; `concludeQualityCheck` has the last word.
+    expect(unflagged?.ok && unflagged.source.summary.interlaced).toBe(false);
   });
 });
 
