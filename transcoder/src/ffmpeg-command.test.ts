@@ -37,7 +37,7 @@ describe("buildTranscodeArgs", () => {
       "[out2_in]fps=30/1,scale=854:480,setsar=1,format=yuv420p,split=2[out2][out1_in]",
       "[out1_in]fps=30/1,scale=640:360,setsar=1,format=yuv420p,split=2[out1][out0_in]",
       "[out0_in]fps=30/1,scale=426:240,setsar=1,format=yuv420p[out0]",
-      "[out4_in]select='gte(t,2)',scale=1280:720,setsar=1[out4]",
+      "[out4_in]select='gte(t,2)',trim=end_frame=1,scale=1280:720,setsar=1[out4]",
       "[out5_in]fps=1000/5000,scale=160:90,setsar=1,tile=4x1[out5]",
     ]);
   });
