@@ -265,6 +265,7 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
         run = await encode(source, false);
       }
     }
+    log(`quality check passed with ${check.report.warnings.map((w) => w.code).join(", ") || "no warnings"}`);
     const { ladder, storyboard, outputDir, uploads, outcome, measured } = run;
     if (outcome.exitCode !== 0 || !measured) {
       throw new JobFailure(`ffmpeg failed: ${describeFailure(outcome.stderrTail)}`, true);
