@@ -46,7 +46,14 @@ export async function startBenchStack(vars: Record<string, string> = {}): Promis
     database: { url: pg.url, wsProxy: proxy.address, source: "bench PGlite", stop: async () => {} },
     persistTo,
     watch: false,
-    vars: { JWT_SIGNING_KEYS: await generateSigningKeys("bench"), MEDIA_SIGNING_KEYS: generateMediaSigningKeys("bench"), ...vars },
+    vars: {
+      JWT_SIGNING_KEYS: await generateSigningKeys("bench"),
+      MEDIA_SIGNING_KEYS: generateMediaSigningKeys("bench"),
+      // The transcoder's storage grants; without it the queue consumer refuses every job. A
+      // checkout that has run `npm start` has one in .dev.vars, a fresh one (or a worktree) not.
+      INTERNAL_SIGNING_SECRET: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url"),
+      ...vars,
+    },
   });
   if (!(await waitForHttp(`${stack.url}/health`, 120_000))) throw new Error("the bench Worker did not start");
   return {

@@ -15,7 +15,8 @@ export interface AdminVideoStatus {
   error: string | null;
   renditions: { height: number; bitrate: number; codec: string }[];
   qualityReport: Record<string, unknown> | null;
-  video: { id: string; title: string };
+  /** `publishedAt`: when the video first became ready (the database's clock). */
+  video: { id: string; title: string; publishedAt: string | null };
 }
 
 async function json<T>(response: Response, what: string): Promise<T> {

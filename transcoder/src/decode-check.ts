@@ -42,11 +42,7 @@ export async function decodeCheck(
   streamIndex: number,
   options: DecodeCheckOptions = {},
 ): Promise<DecodeCheck> {
-  const errors: string[] = [];
-  let errorCount = 0;
-  let endedEarly = false;
-  let interlace: InterlaceDetection | null = null;
-
+  const decoderLog = new DecoderLog();
   const outcome = await runFfmpeg(
     tools.ffmpeg,
     // `level` prefixes each line with its severity, so errors can be told from idet's info lines.
@@ -59,18 +55,48 @@ export async function decodeCheck(
       onProgress: (progress) => {
         if (progress.percent !== null) options.onProgress?.(progress.percent);
       },
-      onStderrLine: (line) => {
-        const detection = parseIdetSummary(line);
-        if (detection) interlace = detection;
-        if (!/\[(error|fatal)\]/.test(line)) return;
-        errorCount++;
-        if (/partial file|truncat|end of file/i.test(line)) endedEarly = true;
-        if (errors.length < keptErrors) errors.push(cleanLogLine(line));
-      },
+      onStderrLine: (line) => decoderLog.read(line),
     },
   );
+  return decoderLog.result(outcome.exitCode, outcome.outTimeSeconds);
+}
 
-  return { exitCode: outcome.exitCode, decodedSeconds: outcome.outTimeSeconds, errorCount, errors, endedEarly, interlace };
+/**
+ * What an ffmpeg run's `level+info` log says about decoding: error lines (the first few kept
+ * verbatim, all counted), the demuxer running out of data, and idet's summary if idet ran. The
+ * decode check reads its own run with it; a transcode reads its ladder run (`run-job.ts`).
+ */
+export class DecoderLog {
+  #errors: string[] = [];
+  #errorCount = 0;
+  #endedEarly = false;
+  #interlace: InterlaceDetection | null = null;
+
+  read(line: string): void {
+    const detection = parseIdetSummary(line);
+    if (detection) this.#interlace = detection;
+    if (!/\[(error|fatal)\]/.test(line)) return;
+    this.#errorCount++;
+    if (endsEarly(line)) this.#endedEarly = true;
+    if (this.#errors.length < keptErrors) this.#errors.push(cleanLogLine(line));
+  }
+
+  /** `decodedSeconds`: how far decoding got, as the caller measured it. */
+  result(exitCode: number | null, decodedSeconds: number): DecodeCheck {
+    return {
+      exitCode,
+      decodedSeconds,
+      errorCount: this.#errorCount,
+      errors: [...this.#errors],
+      endedEarly: this.#endedEarly,
+      interlace: this.#interlace,
+    };
+  }
+}
+
+/** Whether a demuxer's error line says the data ran out before the index said it would. */
+export function endsEarly(line: string): boolean {
+  return /partial file|truncat|end of file/i.test(line);
 }
 
 /** Parses idet's closing "Multi frame detection" line, the more reliable of its two summaries. */

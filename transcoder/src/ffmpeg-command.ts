@@ -4,8 +4,8 @@ import type { PosterPlan, StoryboardPlan } from "./previews.ts";
 
 /**
  * Building the one ffmpeg command that makes everything: decode once, deinterlace once, `split`
- * the pictures into one branch per output, and write the HLS ladder, the poster and the storyboard
- * sprite in the same run. Decoding is a large share of a ladder's cost (a 4K HEVC source decodes
+ * the pictures into the largest rendition and the previews, scale each smaller rendition from the
+ * one above it, and write the HLS ladder, the poster and the storyboard sprite in the same run. Decoding is a large share of a ladder's cost (a 4K HEVC source decodes
  * slower than its 240p rendition encodes), so doing it once per rendition is what this avoids.
  *
  * This module only turns a plan into arguments; `ladder.ts` and `previews.ts` decide the plan.
@@ -52,6 +52,12 @@ export interface TranscodeCommand {
   poster: PosterPlan | null;
   storyboard: StoryboardPlan | null;
   preset: X264Preset;
+  /**
+   * Also run idet on the decoded pictures (before any deinterlacing), so that the run's log ends
+   * with its "Multi frame detection" summary: the quality check's interlace votes without a
+   * decode of its own. Raises the log level to `info`, where idet reports.
+   */
+  detectInterlace?: boolean;
 }
 
 /**
@@ -60,25 +66,72 @@ export interface TranscodeCommand {
  * await runFfmpeg(tools.ffmpeg, args, { durationSeconds });
  */
 export function buildTranscodeArgs(command: TranscodeCommand): string[] {
-  const branches: OutputBranch[] = command.ladder.renditions.map((rendition) => ({ type: "rendition", rendition }));
-  if (command.poster) branches.push({ type: "poster", poster: command.poster });
-  if (command.storyboard) branches.push({ type: "storyboard", storyboard: command.storyboard });
+  const renditions = command.ladder.renditions;
+  const labels = renditions.map((_, index) => `out${index}`);
+  const previews: OutputBranch[] = [];
+  if (command.poster) previews.push({ type: "poster", poster: command.poster });
+  if (command.storyboard) previews.push({ type: "storyboard", storyboard: command.storyboard });
+  const previewLabels = previews.map((_, index) => `out${renditions.length + index}`);
 
-  const labels = branches.map((_, index) => `out${index}`);
+  // Each rung is scaled from the smallest larger rung that has at least its frame rate, rather
+  // than from the source: downscaling 1080p pictures four times costs more than the 720p, 480p…
+  // chain, and with one decode feeding every rendition it is the other saving on offer.
+  const parents = renditions.map((_, index) => cascadeParent(renditions, index) ?? -1);
+  const children = (parent: number) => parents.flatMap((candidate, index) => (candidate === parent ? [index] : []));
+  const fromSource = [...children(-1).map((index) => `[${labels[index]}_in]`), ...previewLabels.map((label) => `[${label}_in]`)];
+
   const shared = command.ladder.deinterlace ? "bwdif=mode=send_frame:parity=auto:deint=all," : "";
-  const splits = labels.map((label) => `[${label}_in]`).join("");
-  const graph = [
-    `[0:${command.videoStreamIndex}]${shared}split=${branches.length}${splits}`,
-    ...branches.map((branch, index) => `[${labels[index]}_in]${branchFilter(branch)}[${labels[index]}]`),
-  ].join(";");
+  // `null` passes the pictures on when the source feeds a single branch (one rendition, no previews).
+  const fromSourceChain = fromSource.length > 1 ? splitInto(fromSource) : `null${fromSource[0]}`;
+  const input = `[0:${command.videoStreamIndex}]`;
+  const graph = command.detectInterlace
+    ? [`${input}split=2[idet_in][decoded]`, "[idet_in]idet,nullsink", `[decoded]${shared}${fromSourceChain}`]
+    : [`${input}${shared}${fromSourceChain}`];
+  // Larger rungs first, so every parent's chain is declared before the rungs it feeds.
+  for (let index = renditions.length - 1; index >= 0; index--) {
+    const rendition = renditions[index] as RenditionPlan;
+    const outputs = [`[${labels[index]}]`, ...children(index).map((child) => `[${labels[child]}_in]`)];
+    graph.push(
+      `[${labels[index]}_in]${branchFilter({ type: "rendition", rendition })}${outputs.length > 1 ? `,${splitInto(outputs)}` : outputs[0]}`,
+    );
+  }
+  previews.forEach((branch, index) => {
+    graph.push(`[${previewLabels[index]}_in]${branchFilter(branch)}[${previewLabels[index]}]`);
+  });
 
-  const args = ["-loglevel", "level+warning", "-i", command.inputPath, "-filter_complex", graph];
+  const args = [
+    "-loglevel",
+    command.detectInterlace ? "level+info" : "level+warning",
+    "-i",
+    command.inputPath,
+    "-filter_complex",
+    graph.join(";"),
+  ];
   args.push(...hlsOutputArgs(command, labels));
-  branches.forEach((branch, index) => {
-    if (branch.type === "poster") args.push(...imageOutputArgs(`[${labels[index]}]`, 3, join(command.outputDir, outputNames.poster)));
-    if (branch.type === "storyboard") args.push(...imageOutputArgs(`[${labels[index]}]`, 5, join(command.outputDir, outputNames.sprite)));
+  previews.forEach((branch, index) => {
+    const label = `[${previewLabels[index]}]`;
+    if (branch.type === "poster") args.push(...imageOutputArgs(label, 3, join(command.outputDir, outputNames.poster)));
+    if (branch.type === "storyboard") args.push(...imageOutputArgs(label, 5, join(command.outputDir, outputNames.sprite)));
   });
   return args;
+}
+
+/** `split=N[a][b]…`, or nothing but the label when there is one output. */
+function splitInto(outputs: string[]): string {
+  return outputs.length === 1 ? (outputs[0] as string) : `split=${outputs.length}${outputs.join("")}`;
+}
+
+/**
+ * The rung whose pictures rung `index` is scaled from: the smallest larger one (no side smaller,
+ * frame rate no lower), or null for the source. The ladder is smallest first.
+ */
+function cascadeParent(renditions: readonly RenditionPlan[], index: number): number | null {
+  const rendition = renditions[index] as RenditionPlan;
+  for (let candidate = index + 1; candidate < renditions.length; candidate++) {
+    const larger = renditions[candidate] as RenditionPlan;
+    if (larger.width >= rendition.width && larger.height >= rendition.height && larger.fps >= rendition.fps) return candidate;
+  }
+  return null;
 }
 
 function branchFilter(branch: OutputBranch): string {
@@ -91,7 +144,9 @@ function branchFilter(branch: OutputBranch): string {
     }
     case "poster": {
       const { atSeconds, width, height } = branch.poster;
-      return `select='gte(t,${atSeconds})',scale=${width}:${height},setsar=1`;
+      // One frame, then the branch ends: `-frames:v 1` alone stops the JPEG, not the filters, and
+      // they would convert every later picture for nothing (~1 s of a core per 10 s of 1080p).
+      return `select='gte(t,${atSeconds})',trim=end_frame=1,scale=${width}:${height},setsar=1`;
     }
     case "storyboard": {
       const { intervalSeconds, tileWidth, tileHeight, columns, rows } = branch.storyboard;

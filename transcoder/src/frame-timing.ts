@@ -34,7 +34,7 @@ export async function readPacketTimestamps(
   tools: FfmpegTools,
   path: string,
   streamIndex: number,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; onStderrLine?: (line: string) => void } = {},
 ): Promise<number[]> {
   const timestamps: number[] = [];
   await spawnTool(
@@ -42,6 +42,7 @@ export async function readPacketTimestamps(
     ["-v", "error", "-select_streams", String(streamIndex), "-show_entries", "packet=pts_time", "-of", "csv=p=0", path],
     {
       signal: options.signal,
+      onStderrLine: options.onStderrLine,
       onStdoutLine: (line) => {
         const seconds = Number(line.split(",")[0]);
         if (line !== "" && Number.isFinite(seconds)) timestamps.push(seconds);

@@ -1,9 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpeg, makeClip, makeTempDir, patchBytes, tools } from "../test/clips.ts";
-import { checkQuality, type QualityReport } from "./quality-check.ts";
+import { checkQuality, checkSource, type QualityReport } from "./quality-check.ts";
 
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
 const clips: Record<string, string> = {};
@@ -59,7 +58,9 @@ beforeAll(async () => {
     // One 8000x8000 frame: tiny as a JPEG, 96 MB once decoded.
     ffmpeg(["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:s=8000x8000:r=1:d=1", "-c:v", "mjpeg", "-q:v", "31", clips.huge]),
     ffmpeg(["-v", "error", "-y", "-i", clips.clean as string, "-c", "copy", "-metadata:s:v:0", "rotate=90", clips.rotated]),
-    writeFile(clips.random, randomBytes(64 * 1024)),
+    // Noise from a fixed seed: fresh random bytes now and then pass ffprobe's format probing as
+    // a file without a video stream, and the test failed with "no video stream".
+    writeFile(clips.random, seededNoise(64 * 1024)),
     // The index (moov) sits at the front and survives the cut; the frames stop half-way.
     readFile(clips.faststart as string).then((data) =>
       Promise.all([
@@ -74,6 +75,16 @@ beforeAll(async () => {
 });
 
 afterAll(() => temp?.remove());
+
+function seededNoise(length: number): Buffer {
+  const bytes = Buffer.alloc(length);
+  let state = 0x2545f491;
+  for (let index = 0; index < length; index++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    bytes[index] = state >>> 24;
+  }
+  return bytes;
+}
 
 const check = (name: string, options: Parameters<typeof checkQuality>[2] = {}) => checkQuality(tools, clips[name] as string, options);
 const codes = (report: QualityReport) => report.warnings.map((warning) => warning.code);
@@ -101,6 +112,13 @@ describe("refusals", () => {
     expect(stoppedAt).toBeGreaterThan(0.5);
     expect(stoppedAt).toBeLessThan(3.5);
     expect(report.source?.durationSeconds).toBe(4);
+  });
+
+  it("refuses a truncated faststart MP4 from its packets alone, before decoding a frame", async () => {
+    const checked = await checkSource(tools, clips.truncated as string);
+    expect(checked.ok).toBe(false);
+    if (checked.ok) return;
+    expect(checked.check.report.refusal).toBe((await check("truncated")).report.refusal);
   });
 
   it("refuses a file cut a few frames before its end, which the demuxer reports", async () => {
@@ -142,6 +160,18 @@ describe("refusals", () => {
   it("refuses a codec ffmpeg does not know, naming it", async () => {
     const { report } = await check("unknown-codec");
     expect(report.refusal).toBe("video codec 'zzzz' is not supported; export the video as H.264, HEVC, VP9 or AV1 and upload it again");
+  });
+});
+
+describe("before decoding", () => {
+  it("passes a clean clip and plans from the field-order flags", async () => {
+    const [clean, flagged, unflagged] = await Promise.all(
+      ["clean", "interlaced", "interlaced-unflagged"].map((name) => checkSource(tools, clips[name] as string)),
+    );
+    expect(clean?.ok && clean.source.summary).toMatchObject({ width: 320, height: 240, interlaced: false });
+    expect(flagged?.ok && flagged.source.summary.interlaced).toBe(true);
+    // Only the decode's idet votes can tell; `concludeQualityCheck` has the last word.
+    expect(unflagged?.ok && unflagged.source.summary.interlaced).toBe(false);
   });
 });
 

@@ -1,4 +1,5 @@
-import { type DecodeCheck, decodeCheck, looksInterlaced, looksProgressive } from "./decode-check.ts";
+import { type DecodeCheck, decodeCheck, endsEarly, looksInterlaced, looksProgressive } from "./decode-check.ts";
+import { cleanLogLine } from "./ffmpeg-process.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
 import { analyseFrameTiming, type FrameTiming, readPacketTimestamps } from "./frame-timing.ts";
 import { type FieldOrder, probeSource, type Rational, rationalToNumber, type SourceInfo, type VideoStreamInfo } from "./probe.ts";
@@ -7,7 +8,13 @@ import { type FieldOrder, probeSource, type Rational, rationalToNumber, type Sou
  * The quality check: refuse what cannot become a good stream, with a sentence a person can act
  * on, and report (without refusing) what will degrade it. It runs in the order of cost: header
  * checks from ffprobe first (a 8000x8000 "decompression bomb" or a 40-hour file is refused before
- * a single frame is decoded), then one full decode of the video stream.
+ * a single frame is decoded), then a demux-only scan of the packets (frame timing; a truncated
+ * "faststart" MP4 whose packets stop early), then what only decoding every frame tells: decode
+ * errors, where decoding stopped, and idet's interlace votes.
+ *
+ * That decode is a pass of its own in `checkQuality`. A transcode does not need one: its ladder
+ * run decodes every frame anyway, so `run-job.ts` runs `checkSource` before encoding and
+ * `concludeQualityCheck` on what the ladder run's decoder saw (see there).
  */
 
 export interface QualityLimits {
@@ -87,38 +94,101 @@ export interface QualityCheckOptions {
   signal?: AbortSignal;
 }
 
+/** Everything the checks before decoding learnt about a source they did not refuse. */
+export interface SourceCheck {
+  probe: SourceInfo;
+  video: VideoStreamInfo;
+  /** The video's duration as the headers declare it (never 0 here). */
+  declaredSeconds: number;
+  timing: FrameTiming | null;
+  limits: QualityLimits;
+  /**
+   * The summary a transcode can plan from before any frame is decoded: interlacing is what the
+   * encoder flagged, which the decode's idet votes may still overturn.
+   */
+  summary: SourceSummary;
+}
+
+export type SourceCheckResult = { ok: true; source: SourceCheck } | { ok: false; check: QualityCheck };
+
 /**
  * @example
  * const { report } = await checkQuality(tools, "/tmp/job/source.mp4", { limits: { maxDurationSeconds: 3600 } });
  * if (!report.ok) fail(report.refusal); // "file is truncated at 4.2 s of 10.0 s; upload the complete file again"
  */
 export async function checkQuality(tools: FfmpegTools, path: string, options: QualityCheckOptions = {}): Promise<QualityCheck> {
+  const checked = await checkSource(tools, path, options);
+  if (!checked.ok) return checked.check;
+  const { video, declaredSeconds } = checked.source;
+  const decoded = await decodeCheck(tools, path, video.index, {
+    durationSeconds: declaredSeconds,
+    onProgress: options.onProgress,
+    stallTimeoutMs: options.stallTimeoutMs,
+    signal: options.signal,
+  });
+  return concludeQualityCheck(checked.source, decoded);
+}
+
+/**
+ * The checks that need no decoding: ffprobe's headers, then the packets' timestamps. A file whose
+ * packets stop early is refused here with the sentence the decode would give (decoding cannot get
+ * further than the packets go).
+ */
+export async function checkSource(
+  tools: FfmpegTools,
+  path: string,
+  options: Pick<QualityCheckOptions, "limits" | "signal"> = {},
+): Promise<SourceCheckResult> {
   const limits = { ...defaultQualityLimits, ...options.limits };
+  const rejected = (check: QualityCheck): SourceCheckResult => ({ ok: false, check });
   const probed = await probeSource(tools, path, { signal: options.signal });
-  if (!probed.ok) return refuse(`file is unreadable: ${probed.error}; upload a video file such as MP4, MOV, MKV or WebM`, null, null);
+  if (!probed.ok)
+    return rejected(refuse(`file is unreadable: ${probed.error}; upload a video file such as MP4, MOV, MKV or WebM`, null, null));
 
   const probe = probed.source;
   const video = probe.video;
   if (!video) {
-    return refuse(probe.audio ? "no video stream: the file holds only audio" : "no video stream", null, probe);
+    return rejected(refuse(probe.audio ? "no video stream: the file holds only audio" : "no video stream", null, probe));
   }
   const headerRefusal = refuseFromHeaders(probe, video, limits);
-  if (headerRefusal) return refuse(headerRefusal, null, probe);
+  if (headerRefusal) return rejected(refuse(headerRefusal, null, probe));
 
   // Never 0 here: refuseFromHeaders refused a file without a duration.
   const declaredSeconds = video.durationSeconds ?? probe.durationSeconds ?? 0;
-  const [decoded, timestamps] = await Promise.all([
-    decodeCheck(tools, path, video.index, {
-      durationSeconds: declaredSeconds,
-      onProgress: options.onProgress,
-      stallTimeoutMs: options.stallTimeoutMs,
-      signal: options.signal,
-    }),
-    readPacketTimestamps(tools, path, video.index, { signal: options.signal }),
-  ]);
-  const timing = analyseFrameTiming(timestamps);
+  const scan = await scanPackets(tools, path, video.index, options.signal);
+  const timing = analyseFrameTiming(scan.timestamps);
+  const flagged = video.fieldOrder === "top-first" || video.fieldOrder === "bottom-first";
+  const summary = summarise(probe, video, declaredSeconds, flagged, timing?.variableFrameRate ?? false);
+  const source: SourceCheck = { probe, video, declaredSeconds, timing, limits, summary };
+
+  const packetsEnd = packetsEndSeconds(scan.timestamps, video);
+  if (packetsEnd !== null) {
+    const refusal = refuseFromDecode(
+      {
+        exitCode: 0,
+        decodedSeconds: packetsEnd,
+        errorCount: scan.errors.length,
+        errors: scan.errors,
+        endedEarly: scan.endedEarly,
+        interlace: null,
+      },
+      declaredSeconds,
+      video.durationSeconds !== null,
+      video,
+    );
+    if (refusal) return rejected(refuse(refusal, summary, probe));
+  }
+  return { ok: true, source };
+}
+
+/**
+ * The verdict once every frame has been decoded, by `decodeCheck` or by the transcode itself:
+ * refusals from the decode (unreadable, truncated), interlacing from idet, and the warnings.
+ */
+export function concludeQualityCheck(source: SourceCheck, decoded: DecodeCheck): QualityCheck {
+  const { probe, video, declaredSeconds, timing, limits } = source;
   const interlaced = interlaceVerdict(video.fieldOrder, decoded);
-  const summary = summarise(probe, video, declaredSeconds, interlaced !== null, timing?.variableFrameRate ?? false);
+  const summary = { ...source.summary, interlaced: interlaced !== null };
 
   const decodeRefusal = refuseFromDecode(decoded, declaredSeconds, video.durationSeconds !== null, video);
   if (decodeRefusal) return refuse(decodeRefusal, summary, probe);
@@ -127,6 +197,36 @@ export async function checkQuality(tools: FfmpegTools, path: string, options: Qu
   const audioTag = probe.audio?.codecTag ?? null;
   const warnings = collectWarnings({ summary, unsupportedAudio, audioTag, video, timing, interlaced, decoded, limits });
   return { report: { ok: true, warnings, source: summary }, probe };
+}
+
+/** The packets' timestamps, and what the demuxer said while reading them. */
+async function scanPackets(tools: FfmpegTools, path: string, streamIndex: number, signal: AbortSignal | undefined) {
+  const errors: string[] = [];
+  let endedEarly = false;
+  const timestamps = await readPacketTimestamps(tools, path, streamIndex, {
+    signal,
+    onStderrLine: (line) => {
+      if (endsEarly(line)) endedEarly = true;
+      if (errors.length < 5) errors.push(cleanLogLine(line));
+    },
+  });
+  return { timestamps, errors, endedEarly };
+}
+
+/**
+ * How far the packets reach, measured like a decode's output time: from the first frame to the
+ * end of the last. Null when the stream's packets carry no timestamps (raw elementary streams).
+ */
+function packetsEndSeconds(timestamps: readonly number[], video: VideoStreamInfo): number | null {
+  if (timestamps.length === 0) return null;
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const seconds of timestamps) {
+    first = Math.min(first, seconds);
+    last = Math.max(last, seconds);
+  }
+  const rate = video.avgFrameRate ?? video.realFrameRate;
+  return last - first + (rate ? rate.den / rate.num : 0);
 }
 
 function refuse(refusal: string, source: SourceSummary | null, probe: SourceInfo | null): QualityCheck {

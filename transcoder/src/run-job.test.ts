@@ -14,17 +14,33 @@ beforeAll(async () => {
   temp = await makeTempDir("job");
   storage = new FsStorage(join(temp.dir, "bucket"));
   workRoot = join(temp.dir, "work");
-  const [landscape, portrait, plain, oddAudio] = await Promise.all([
+  const [landscape, portrait, plain, oddAudio, faststart, flagged, unflagged] = await Promise.all([
     makeClip(temp.dir, "landscape", { size: "640x360", seconds: 9 }),
     makeClip(temp.dir, "portrait", { size: "360x640", seconds: 3, audio: false }),
     makeClip(temp.dir, "plain", { seconds: 3 }),
     makeClip(temp.dir, "odd-audio", { seconds: 2, container: "mkv" }),
+    makeClip(temp.dir, "faststart", { seconds: 3, output: ["-movflags", "+faststart"] }),
+    makeClip(temp.dir, "interlaced", {
+      audio: false,
+      rate: 50,
+      filter: "interlace=scan=tff,setfield=tff",
+      output: ["-flags", "+ildct+ilme", "-x264opts", "tff=1"],
+    }),
+    // Interlaced pictures coded as progressive frames: only idet, in the ladder run, can tell.
+    makeClip(temp.dir, "interlaced-unflagged", { audio: false, rate: 50, seconds: 5, filter: "interlace=scan=tff" }),
   ]);
   await patchBytes(oddAudio, "A_AAC", "A_QQQ");
   const rotated = join(temp.dir, "rotated.mp4");
   const truncated = join(temp.dir, "truncated.mp4");
   await ffmpeg(["-v", "error", "-y", "-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=90", rotated]);
   await writeFile(truncated, (await readFile(plain)).subarray(0, 60_000));
+  // The index intact at the front, the frames stopping half-way.
+  const faststartBytes = await readFile(faststart);
+  await writeFile(join(temp.dir, "cut.mp4"), faststartBytes.subarray(0, Math.floor(faststartBytes.length / 2)));
+  // Every header and packet in place, but the pictures are noise: only decoding finds out.
+  const garbled = Buffer.from(faststartBytes);
+  for (let index = garbled.indexOf("mdat") + 68; index < garbled.length; index++) garbled[index] = (index * 7919) & 0xff;
+  await writeFile(join(temp.dir, "garbled.mp4"), garbled);
   await Promise.all([
     storage.upload("uploads/landscape/source.mp4", landscape),
     // No extension, like the Worker's `masters/{id}/source`: ffmpeg goes by the content.
@@ -32,6 +48,10 @@ beforeAll(async () => {
     storage.upload("uploads/rotated/source.mp4", rotated),
     storage.upload("uploads/truncated/source.mp4", truncated),
     storage.upload("uploads/odd-audio/source.mkv", oddAudio),
+    storage.upload("uploads/cut/source.mp4", join(temp.dir, "cut.mp4")),
+    storage.upload("uploads/garbled/source.mp4", join(temp.dir, "garbled.mp4")),
+    storage.upload("uploads/interlaced/source.mp4", flagged),
+    storage.upload("uploads/interlaced-unflagged/source.mp4", unflagged),
   ]);
 });
 
@@ -192,7 +212,54 @@ describe("other shapes of source", () => {
   });
 });
 
+describe("interlacing, decided before the encode and checked by it", () => {
+  it("deinterlaces a source its encoder flagged interlaced, in one ladder run", async () => {
+    const lines: string[] = [];
+    const result = await runJob(jobFor("interlaced"), deps({ log: (line) => lines.push(line) }));
+    expect(result.qualityReport.warnings.map((w) => w.code)).toEqual(["interlaced", "no-audio"]);
+    expect(lines.filter((line) => line.startsWith("transcoding to"))).toHaveLength(1);
+  });
+
+  it("encodes the ladder again, deinterlaced, when idet finds interlacing the flags did not say", async () => {
+    const lines: string[] = [];
+    const progress: JobProgress[] = [];
+    const result = await runJob(
+      jobFor("interlaced-unflagged"),
+      deps({ log: (line) => lines.push(line), onProgress: (p) => progress.push(p) }),
+    );
+    expect(result.qualityReport.warnings.map((w) => w.code)).toEqual(["interlaced", "no-audio"]);
+    expect(result.qualityReport.source?.interlaced).toBe(true);
+    expect(lines).toContain("idet found the source interlaced, unlike its flags; encoding the ladder again");
+    expect(lines.filter((line) => line.startsWith("transcoding to"))).toHaveLength(2);
+    // Only the second run's outputs are stored.
+    expect(await storage.list("videos/interlaced-unflagged/")).toEqual(await referencedKeys(storage, "videos/interlaced-unflagged/hls/"));
+    expect(progress.at(-1)).toEqual({ stage: "uploading", percent: 100 });
+  });
+});
+
 describe("failures", () => {
+  it("refuses a truncated faststart source before encoding anything", async () => {
+    const progress: JobProgress[] = [];
+    const failure = await failureOf(runJob(jobFor("cut"), deps({ onProgress: (p) => progress.push(p) })));
+    expect(failure.retryable).toBe(false);
+    expect(failure.message).toMatch(/^file is truncated at \d\.\d s of 3\.0 s; upload the complete file again$/);
+    expect(failure.qualityReport).toMatchObject({ ok: false, refusal: failure.message });
+    expect(progress.map((p) => p.stage)).not.toContain("transcoding");
+    expect(await storage.list("videos/cut/")).toEqual([]);
+    expect(await leftInWorkRoot()).toEqual([]);
+  });
+
+  it("refuses a source whose pictures do not decode, found by the ladder run, storing nothing", async () => {
+    // An earlier attempt's leftovers must go too.
+    await storage.upload("videos/garbled/hls/240p/seg_00000.m4s", join(temp.dir, "plain.mp4"));
+    const failure = await failureOf(runJob(jobFor("garbled"), deps()));
+    expect(failure.retryable).toBe(false);
+    expect(failure.message).toMatch(/^file is unreadable: .+; export the video again and upload the new file$/);
+    expect(failure.qualityReport).toMatchObject({ ok: false, refusal: failure.message });
+    expect(await storage.list("videos/garbled/")).toEqual([]);
+    expect(await leftInWorkRoot()).toEqual([]);
+  });
+
   it("fails a refused source for good, with the sentence and the report, storing nothing", async () => {
     const failure = await failureOf(runJob(jobFor("truncated"), deps()));
     expect(failure.retryable).toBe(false);

@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
+import { DecoderLog, decodeCheck } from "./decode-check.ts";
 import { buildTranscodeArgs, outputNames, type X264Preset } from "./ffmpeg-command.ts";
 import { describeFailure, FfmpegStalledError, ProcessAbortedError, runFfmpeg } from "./ffmpeg-process.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
@@ -7,11 +8,26 @@ import { type LadderOptions, type LadderPlan, planLadder } from "./ladder.ts";
 import { completeMasterPlaylist, measureRendition, type RenditionMeasurement } from "./master-playlist.ts";
 import { OutputUploader } from "./output-uploader.ts";
 import { buildStoryboardVtt, planPoster, planStoryboard, type StoryboardOptions } from "./previews.ts";
-import { checkQuality, type QualityLimits, type QualityReport } from "./quality-check.ts";
+import {
+  checkSource,
+  concludeQualityCheck,
+  type QualityCheck,
+  type QualityLimits,
+  type QualityReport,
+  type SourceCheck,
+  type SourceSummary,
+} from "./quality-check.ts";
 import { type MediaStorage, StorageError } from "./storage.ts";
 
 /**
  * One transcode job from start to finish: download, quality check, plan, transcode, upload.
+ *
+ * The quality check's full decode is not a pass of its own: the checks that need no decoding
+ * (`checkSource`) run first, the ladder is planned from them, and the ladder run, which decodes
+ * every frame anyway, is read as the decode (its errors, how much video it made, idet's votes
+ * from a branch of its filter graph) by `concludeQualityCheck`. A source refused then publishes
+ * nothing: the failure path deletes what was uploaded during the encode. When idet overturns the
+ * field-order flags the ladder was planned with (rare), the ladder is made again.
  *
  * Everything a job creates locally lives in one temp folder removed in `finally`, whatever
  * happens. Outputs go under the job's own deterministic prefix, and what an earlier attempt left
@@ -116,6 +132,13 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
   await mkdir(deps.workRoot, { recursive: true });
   const workDir = await mkdtemp(join(deps.workRoot, "job-"));
   let uploader: OutputUploader | null = null;
+  const decodeOnly = (sourcePath: string, source: SourceCheck, onProgress?: (percent: number) => void) =>
+    decodeCheck(deps.tools, sourcePath, source.video.index, {
+      durationSeconds: source.declaredSeconds,
+      onProgress,
+      stallTimeoutMs,
+      signal: deps.signal,
+    });
   try {
     progress("checking", 0);
     const sourcePath = join(workDir, `source${safeExtension(job.sourceKey)}`);
@@ -127,82 +150,127 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
     });
     log(`downloaded ${job.sourceKey} (${(await stat(sourcePath)).size} bytes)`);
 
-    const check = await checkQuality(deps.tools, sourcePath, {
-      limits: job.limits,
-      onProgress: (percent) => progress("checking", percent),
-      stallTimeoutMs,
-      signal: deps.signal,
-    });
-    const source = check.report.source;
-    if (!check.report.ok || !source || !check.probe?.video) {
-      throw new JobFailure(check.report.refusal ?? "the quality check refused the file", false, check.report);
+    const checked = await checkSource(deps.tools, sourcePath, { limits: job.limits, signal: deps.signal });
+    if (!checked.ok) throw refusal(checked.check);
+    const sourceCheck = checked.source;
+    const { video } = sourceCheck;
+    // The ladder run decodes every frame, so it is also the quality check's decode (see
+    // `encode`). Except for a rotated source: its pictures reach the filter graph turned upright,
+    // where idet would vote on columns instead of fields; it gets the separate decode first.
+    let check: QualityCheck | null = null;
+    if (video.rotation !== 0) {
+      check = concludeQualityCheck(sourceCheck, await decodeOnly(sourcePath, sourceCheck, (percent) => progress("checking", percent)));
+      if (!check.report.ok) throw refusal(check);
+    }
+    progress("checking", 100);
+
+    const encode = async (source: SourceSummary, detectInterlace: boolean) => {
+      const ladder = planLadder(source, deps.ladder);
+      const top = ladder.renditions.at(-1) as LadderPlan["renditions"][number];
+      const storyboard = planStoryboard(source.durationSeconds, top, deps.storyboard);
+      const outputDir = join(workDir, `out-${detectInterlace ? "checked" : "again"}`);
+      await mkdir(outputDir);
+      log(`transcoding to ${ladder.renditions.map((r) => `${r.name}@${Math.round(r.videoBitrate / 1000)}k`).join(" ")}`);
+      progress("transcoding", 0);
+      // Two sources of encode progress (ffmpeg's report, the segments on disk): only ever forward.
+      let encoded = 0;
+      // New segments on disk are ffmpeg's sign of life while its own progress is silent.
+      let segmentsProgress = () => {};
+      let segmentsSeen = 0;
+      const encodeProgress = (percent: number) => {
+        if (percent <= encoded) return;
+        encoded = percent;
+        progress("transcoding", percent);
+      };
+      // Uploads run alongside the encode; a failed upload stops ffmpeg (the job fails anyway).
+      const uploads = new OutputUploader({
+        storage: deps.storage,
+        outputDir,
+        prefix,
+        concurrency: deps.uploadConcurrency ?? 4,
+        signal: deps.signal,
+        onSegmentsWritten: (segments) => {
+          if (segments > segmentsSeen) {
+            segmentsSeen = segments;
+            segmentsProgress();
+          }
+          encodeProgress(Math.min(99, ((segments * ladder.segmentSeconds) / source.durationSeconds) * 100));
+        },
+      });
+      uploader = uploads;
+      const stopEncode = new AbortController();
+      uploads.start(() => stopEncode.abort());
+      const encodeSignal = deps.signal ? AbortSignal.any([deps.signal, stopEncode.signal]) : stopEncode.signal;
+      const decoderLog = new DecoderLog();
+      const outcome = await runFfmpeg(
+        deps.tools.ffmpeg,
+        buildTranscodeArgs({
+          inputPath: sourcePath,
+          outputDir,
+          videoStreamIndex: video.index,
+          audioStreamIndex: source.hasAudio ? (sourceCheck.probe.audio?.index ?? null) : null,
+          ladder,
+          poster: planPoster(source.durationSeconds, top),
+          storyboard,
+          preset: deps.preset ?? "veryfast",
+          detectInterlace,
+        }),
+        {
+          durationSeconds: source.durationSeconds,
+          onProgress: ({ percent }) => percent !== null && encodeProgress(percent),
+          onStderrLine: (line) => decoderLog.read(line),
+          stallTimeoutMs,
+          keepAlive: (refresh) => {
+            segmentsProgress = refresh;
+          },
+          signal: encodeSignal,
+        },
+      ).catch((error: unknown) => {
+        throw uploads.error ?? error;
+      });
+      if (uploads.error) throw uploads.error;
+      log(`ladder encoded (exit ${outcome.exitCode}), ${segmentsSeen} segments uploaded during the encode`);
+      const measured =
+        outcome.exitCode === 0
+          ? await finishMasterPlaylist(outputDir, ladder).catch((error: unknown) => {
+              log(`the ladder's playlists could not be measured: ${error instanceof Error ? error.message : String(error)}`);
+              return null;
+            })
+          : null;
+      return { ladder, storyboard, outputDir, uploads, outcome, measured, decoderLog };
+    };
+
+    let source = check?.report.source ?? sourceCheck.summary;
+    let run = await encode(source, check === null);
+    if (!check) {
+      const { outcome, measured, decoderLog } = run;
+      // A run that failed says nothing reliable about the file (a full disk fails it too): the
+      // separate decode decides whether the file is at fault.
+      // How much video the run decoded: the top rendition's length, as players will see it.
+      const decoded =
+        outcome.exitCode === 0 && measured
+          ? decoderLog.result(outcome.exitCode, measured.renditions.at(-1)?.durationSeconds ?? 0)
+          : await decodeOnly(sourcePath, sourceCheck);
+      check = concludeQualityCheck(sourceCheck, decoded);
+      // Nothing of a refused source is published: the catch below deletes what went up meanwhile.
+      if (!check.report.ok) throw refusal(check);
+      const verdict = check.report.source as SourceSummary;
+      if (verdict.interlaced !== source.interlaced && outcome.exitCode === 0 && measured) {
+        // idet overturned the encoder's field-order flag (rare: see `interlaceVerdict`); the
+        // ladder is made again with the verdict, replacing what the first run uploaded.
+        log(`idet found the source ${verdict.interlaced ? "interlaced" : "progressive"}, unlike its flags; encoding the ladder again`);
+        await run.uploads.stop();
+        await rm(run.outputDir, { recursive: true, force: true });
+        source = verdict;
+        run = await encode(source, false);
+      }
     }
     log(`quality check passed with ${check.report.warnings.map((w) => w.code).join(", ") || "no warnings"}`);
-
-    const ladder = planLadder(source, deps.ladder);
-    const top = ladder.renditions.at(-1) as LadderPlan["renditions"][number];
-    const storyboard = planStoryboard(source.durationSeconds, top, deps.storyboard);
-    const outputDir = join(workDir, "out");
-    await mkdir(outputDir);
-    log(`transcoding to ${ladder.renditions.map((r) => `${r.name}@${Math.round(r.videoBitrate / 1000)}k`).join(" ")}`);
-    progress("transcoding", 0);
-    // Two sources of encode progress (ffmpeg's report, the segments on disk): only ever forward.
-    let encoded = 0;
-    // New segments on disk are ffmpeg's sign of life while its own progress is silent.
-    let segmentsProgress = () => {};
-    let segmentsSeen = 0;
-    const encodeProgress = (percent: number) => {
-      if (percent <= encoded) return;
-      encoded = percent;
-      progress("transcoding", percent);
-    };
-    // Uploads run alongside the encode; a failed upload stops ffmpeg (the job fails anyway).
-    const uploads = new OutputUploader({
-      storage: deps.storage,
-      outputDir,
-      prefix,
-      concurrency: deps.uploadConcurrency ?? 4,
-      signal: deps.signal,
-      onSegmentsWritten: (segments) => {
-        if (segments > segmentsSeen) {
-          segmentsSeen = segments;
-          segmentsProgress();
-        }
-        encodeProgress(Math.min(99, ((segments * ladder.segmentSeconds) / source.durationSeconds) * 100));
-      },
-    });
-    uploader = uploads;
-    const stopEncode = new AbortController();
-    uploads.start(() => stopEncode.abort());
-    const encodeSignal = deps.signal ? AbortSignal.any([deps.signal, stopEncode.signal]) : stopEncode.signal;
-    const outcome = await runFfmpeg(
-      deps.tools.ffmpeg,
-      buildTranscodeArgs({
-        inputPath: sourcePath,
-        outputDir,
-        videoStreamIndex: check.probe.video.index,
-        audioStreamIndex: source.hasAudio ? (check.probe.audio?.index ?? null) : null,
-        ladder,
-        poster: planPoster(source.durationSeconds, top),
-        storyboard,
-        preset: deps.preset ?? "veryfast",
-      }),
-      {
-        durationSeconds: source.durationSeconds,
-        onProgress: ({ percent }) => percent !== null && encodeProgress(percent),
-        stallTimeoutMs,
-        keepAlive: (refresh) => {
-          segmentsProgress = refresh;
-        },
-        signal: encodeSignal,
-      },
-    ).catch((error: unknown) => {
-      throw uploads.error ?? error;
-    });
-    if (uploads.error) throw uploads.error;
-    if (outcome.exitCode !== 0) throw new JobFailure(`ffmpeg failed: ${describeFailure(outcome.stderrTail)}`, true);
+    const { ladder, storyboard, outputDir, uploads, outcome, measured } = run;
+    if (outcome.exitCode !== 0 || !measured) {
+      throw new JobFailure(`ffmpeg failed: ${describeFailure(outcome.stderrTail)}`, true);
+    }
     await writeFile(join(outputDir, outputNames.vtt), buildStoryboardVtt(storyboard, source.durationSeconds, outputNames.sprite));
-    const measured = await finishMasterPlaylist(outputDir, ladder);
     progress("transcoding", 100);
 
     // Segments uploaded during the encode count: the stage starts where they left it.
@@ -215,9 +283,11 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
     // A failed or cancelled attempt must not leave half a ladder behind (a retry would delete it
     // first anyway, but there may be none). In-flight uploads are stopped before the deletion, so
     // none lands after it; the server stays busy until then, so no retry overlaps it here.
-    if (uploader) {
-      await uploader.stop();
-      if (uploader.started) await deps.storage.deletePrefix(prefix).catch(() => undefined);
+    // Set inside `encode`, which TypeScript's narrowing does not see.
+    const uploads = uploader as OutputUploader | null;
+    if (uploads) {
+      await uploads.stop();
+      if (uploads.started) await deps.storage.deletePrefix(prefix).catch(() => undefined);
     }
     throw failure;
   } finally {
@@ -298,4 +368,8 @@ export function toJobFailure(error: unknown): JobFailure {
 function safeExtension(key: string): string {
   const extension = extname(key);
   return /^\.[A-Za-z0-9]{1,8}$/.test(extension) ? extension.toLowerCase() : "";
+}
+
+function refusal(check: QualityCheck): JobFailure {
+  return new JobFailure(check.report.refusal ?? "the quality check refused the file", false, check.report);
 }
