@@ -46,6 +46,23 @@ describe("GET /v1/search", () => {
     expect((await search(accessToken, { q: genre })).items.map((item) => item.id)).toEqual([video?.id]);
   });
 
+  it("finds titles and genres whose words are joined by punctuation (Catch-22, 9-1-1, codes with digits)", async () => {
+    const { accessToken } = await signUp();
+    const word = nonsenseWord();
+    // The text-search parser reads "-22" as a signed number and "0e84386b" as a float followed by
+    // a letter; the query is split on punctuation, so the document must be too.
+    const genre = `${nonsenseWord()}-0e84386b-02047573`;
+    const [catch22] = await insertReadyVideos(1, { genres: [genre], title: () => `${word}-22` });
+    const [nineOneOne] = await insertReadyVideos(1, { genres: [uniqueGenre()], title: () => `${word} 9-1-1: Lone Star` });
+    const ids = async (q: string) => (await search(accessToken, { q })).items.map((item) => item.id);
+    expect(await ids(`${word} 22`)).toEqual([catch22?.id]);
+    expect(await ids(`${word}-22`)).toEqual([catch22?.id]);
+    expect(await ids(`${word} 9 1 1`)).toEqual([nineOneOne?.id]);
+    expect(await ids(`${word} 9-1-1`)).toEqual([nineOneOne?.id]);
+    expect(await ids(genre)).toEqual([catch22?.id]);
+    expect(await ids("0e84386b 02047573")).toContain(catch22?.id);
+  });
+
   it("tolerates typos of one and two letters, and matches prefixes as the user types", async () => {
     const { accessToken } = await signUp();
     const word = nonsenseWord(12);
