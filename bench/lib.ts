@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyMigrations, createNodePool } from "../scripts/lib/database.ts";
-import { generateMediaSigningKeys, generateSigningKeys } from "../scripts/lib/dev-keys.ts";
+import { generateMediaSigningKeys, generateSecret, generateSigningKeys } from "../scripts/lib/dev-keys.ts";
 import { startEmbeddedPostgres } from "../scripts/lib/embedded-postgres.ts";
 import { freePort, type RunningStack, startStack, waitForHttp } from "../scripts/lib/stack.ts";
 import { startWsProxy } from "../scripts/lib/ws-proxy.ts";
@@ -51,7 +51,7 @@ export async function startBenchStack(vars: Record<string, string> = {}): Promis
       MEDIA_SIGNING_KEYS: generateMediaSigningKeys("bench"),
       // The transcoder's storage grants; without it the queue consumer refuses every job. A
       // checkout that has run `npm start` has one in .dev.vars, a fresh one (or a worktree) not.
-      INTERNAL_SIGNING_SECRET: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url"),
+      INTERNAL_SIGNING_SECRET: generateSecret(),
       ...vars,
     },
   });

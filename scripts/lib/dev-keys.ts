@@ -7,8 +7,12 @@ export async function generateSigningKeys(kid = `dev-${new Date().toISOString().
   return JSON.stringify({ keys: [{ ...jwk, kid, alg: "ES256" }] });
 }
 
-/** A fresh HMAC key set in the shape `MEDIA_SIGNING_KEYS` expects (32 random bytes, base64url). */
+/** 32 random bytes, base64url: an HMAC secret such as `INTERNAL_SIGNING_SECRET`. */
+export function generateSecret(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+}
+
+/** A fresh HMAC key set in the shape `MEDIA_SIGNING_KEYS` expects. */
 export function generateMediaSigningKeys(kid = `media-${crypto.randomUUID().slice(0, 8)}`): string {
-  const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
-  return JSON.stringify({ keys: [{ kid, secret }] });
+  return JSON.stringify({ keys: [{ kid, secret: generateSecret() }] });
 }

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { generateMediaSigningKeys, generateSigningKeys } from "./dev-keys.ts";
+import { generateMediaSigningKeys, generateSecret, generateSigningKeys } from "./dev-keys.ts";
 import { repoRoot } from "./local-stack.ts";
 
 const devVarsPath = `${repoRoot}.dev.vars`;
@@ -23,7 +23,7 @@ export async function ensureDevVars(): Promise<{ created: string[] }> {
   const generators: Record<string, () => Promise<string>> = {
     JWT_SIGNING_KEYS: () => generateSigningKeys(),
     MEDIA_SIGNING_KEYS: async () => generateMediaSigningKeys(),
-    INTERNAL_SIGNING_SECRET: async () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url"),
+    INTERNAL_SIGNING_SECRET: async () => generateSecret(),
   };
   const created: string[] = [];
   for (const [name, generate] of Object.entries(generators)) {
