@@ -95,7 +95,7 @@ export class DecoderLog {
 }
 
 /** Whether a demuxer's error line says the data ran out before the index said it would. */
-export function endsEarly(line: string): boolean {
+function endsEarly(line: string): boolean {
   return /partial file|truncat|end of file/i.test(line);
 }
 

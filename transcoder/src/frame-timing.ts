@@ -39,7 +39,8 @@ export async function readPacketTimestamps(
   const timestamps: number[] = [];
   await spawnTool(
     tools.ffprobe,
-    ["-v", "error", "-select_streams", String(streamIndex), "-show_entries", "packet=pts_time", "-of", "csv=p=0", path],
+    // `level` tags each line with its severity, as in ffmpeg runs, so `DecoderLog` reads both alike.
+    ["-v", "level+error", "-select_streams", String(streamIndex), "-show_entries", "packet=pts_time", "-of", "csv=p=0", path],
     {
       signal: options.signal,
       onStderrLine: options.onStderrLine,

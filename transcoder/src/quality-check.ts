@@ -1,5 +1,4 @@
-import { type DecodeCheck, decodeCheck, endsEarly, looksInterlaced, looksProgressive } from "./decode-check.ts";
-import { cleanLogLine } from "./ffmpeg-process.ts";
+import { type DecodeCheck, DecoderLog, decodeCheck, looksInterlaced, looksProgressive } from "./decode-check.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
 import { analyseFrameTiming, type FrameTiming, readPacketTimestamps } from "./frame-timing.ts";
 import { type FieldOrder, probeSource, type Rational, rationalToNumber, type SourceInfo, type VideoStreamInfo } from "./probe.ts";
@@ -155,27 +154,20 @@ export async function checkSource(
 
   // Never 0 here: refuseFromHeaders refused a file without a duration.
   const declaredSeconds = video.durationSeconds ?? probe.durationSeconds ?? 0;
-  const scan = await scanPackets(tools, path, video.index, options.signal);
-  const timing = analyseFrameTiming(scan.timestamps);
+  // What the demuxer says while reading the packets is read like a decode's log.
+  const scanLog = new DecoderLog();
+  const timestamps = await readPacketTimestamps(tools, path, video.index, {
+    signal: options.signal,
+    onStderrLine: (line) => scanLog.read(line),
+  });
+  const timing = analyseFrameTiming(timestamps);
   const flagged = video.fieldOrder === "top-first" || video.fieldOrder === "bottom-first";
   const summary = summarise(probe, video, declaredSeconds, flagged, timing?.variableFrameRate ?? false);
   const source: SourceCheck = { probe, video, declaredSeconds, timing, limits, summary };
 
-  const packetsEnd = packetsEndSeconds(scan.timestamps, video);
+  const packetsEnd = packetsEndSeconds(timestamps, video);
   if (packetsEnd !== null) {
-    const refusal = refuseFromDecode(
-      {
-        exitCode: 0,
-        decodedSeconds: packetsEnd,
-        errorCount: scan.errors.length,
-        errors: scan.errors,
-        endedEarly: scan.endedEarly,
-        interlace: null,
-      },
-      declaredSeconds,
-      video.durationSeconds !== null,
-      video,
-    );
+    const refusal = refuseFromDecode(scanLog.result(0, packetsEnd), declaredSeconds, video.durationSeconds !== null, video);
     if (refusal) return rejected(refuse(refusal, summary, probe));
   }
   return { ok: true, source };
@@ -197,20 +189,6 @@ export function concludeQualityCheck(source: SourceCheck, decoded: DecodeCheck):
   const audioTag = probe.audio?.codecTag ?? null;
   const warnings = collectWarnings({ summary, unsupportedAudio, audioTag, video, timing, interlaced, decoded, limits });
   return { report: { ok: true, warnings, source: summary }, probe };
-}
-
-/** The packets' timestamps, and what the demuxer said while reading them. */
-async function scanPackets(tools: FfmpegTools, path: string, streamIndex: number, signal: AbortSignal | undefined) {
-  const errors: string[] = [];
-  let endedEarly = false;
-  const timestamps = await readPacketTimestamps(tools, path, streamIndex, {
-    signal,
-    onStderrLine: (line) => {
-      if (endsEarly(line)) endedEarly = true;
-      if (errors.length < 5) errors.push(cleanLogLine(line));
-    },
-  });
-  return { timestamps, errors, endedEarly };
 }
 
 /**
