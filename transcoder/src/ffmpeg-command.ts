@@ -5,8 +5,9 @@ import type { PosterPlan, StoryboardPlan } from "./previews.ts";
 /**
  * Building the one ffmpeg command that makes everything: decode once, deinterlace once, `split`
  * the pictures into the largest rendition and the previews, scale each smaller rendition from the
- * one above it, and write the HLS ladder, the poster and the storyboard sprite in the same run. Decoding is a large share of a ladder's cost (a 4K HEVC source decodes
- * slower than its 240p rendition encodes), so doing it once per rendition is what this avoids.
+ * one above it, and write the HLS ladder, the poster and the storyboard sprite in the same run.
+ * Decoding is a large share of a ladder's cost (a 4K HEVC source decodes slower than its 240p
+ * rendition encodes), so doing it once per rendition is what this avoids.
  *
  * This module only turns a plan into arguments; `ladder.ts` and `previews.ts` decide the plan.
  */

@@ -168,8 +168,7 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
       const ladder = planLadder(source, deps.ladder);
       const top = ladder.renditions.at(-1) as LadderPlan["renditions"][number];
       const storyboard = planStoryboard(source.durationSeconds, top, deps.storyboard);
-      const outputDir = join(workDir, `out-${detectInterlace ? "checked" : "again"}`);
-      await mkdir(outputDir);
+      const outputDir = await mkdtemp(join(workDir, "out-"));
       log(`transcoding to ${ladder.renditions.map((r) => `${r.name}@${Math.round(r.videoBitrate / 1000)}k`).join(" ")}`);
       progress("transcoding", 0);
       // Two sources of encode progress (ffmpeg's report, the segments on disk): only ever forward.
