@@ -61,8 +61,11 @@ async function timed(run: () => Promise<void>): Promise<number> {
   return performance.now() - started;
 }
 
-/** /proc/{pid}/stat's fields after the command name, for every process; by pid. */
-function procStats(): Map<number, string[]> {
+/**
+ * `rootPid` and every process below it, each with its /proc/{pid}/stat fields after the command
+ * name (fields[1] is the parent's pid).
+ */
+function processTree(rootPid: number): Map<number, string[]> {
   const stats = new Map<number, string[]>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -74,7 +77,14 @@ function procStats(): Map<number, string[]> {
       // exited meanwhile
     }
   }
-  return stats;
+  const inTree = (pid: number): boolean => {
+    for (let current = pid, hops = 0; current > 1 && hops < 64; hops++) {
+      if (current === rootPid) return true;
+      current = Number(stats.get(current)?.[1] ?? 0);
+    }
+    return false;
+  };
+  return new Map([...stats].filter(([pid]) => inTree(pid)));
 }
 
 /**
@@ -82,12 +92,8 @@ function procStats(): Map<number, string[]> {
  * reaped children used (so an ffmpeg that has exited still counts, in its parent). 100 ticks/s.
  */
 function treeCpuSeconds(rootPid: number): { own: number; children: number } {
-  const stats = procStats();
   const ticks = { own: 0, children: 0 };
-  for (const [pid, fields] of stats) {
-    let current = pid;
-    for (let hops = 0; current > 1 && current !== rootPid && hops < 64; hops++) current = Number(stats.get(current)?.[1] ?? 0);
-    if (current !== rootPid) continue;
+  for (const [pid, fields] of processTree(rootPid)) {
     // utime + stime of the root itself; everything else (its descendants, and their reaped children) is `children`
     const own = Number(fields[11]) + Number(fields[12]);
     const reaped = Number(fields[13]) + Number(fields[14]);
@@ -100,19 +106,9 @@ function treeCpuSeconds(rootPid: number): { own: number; children: number } {
 
 /** VmRSS (kB) of `pid` and of every process below it, read from /proc. */
 function treeRssKb(rootPid: number): { total: number; processes: number } {
-  const parents = new Map<number, number>();
-  for (const [pid, fields] of procStats()) parents.set(pid, Number(fields[1]));
-  const inTree = (pid: number): boolean => {
-    for (let current = pid, hops = 0; current > 1 && hops < 64; hops++) {
-      if (current === rootPid) return true;
-      current = parents.get(current) ?? 0;
-    }
-    return false;
-  };
   let total = 0;
   let processes = 0;
-  for (const pid of parents.keys()) {
-    if (!inTree(pid)) continue;
+  for (const pid of processTree(rootPid).keys()) {
     try {
       const rss = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
       if (rss) {
