@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -128,6 +128,20 @@ describe.skipIf(!existsSync(`${repoRoot}transcoder/src/server.ts`))("upload to r
     expect(status.renditions.map((r) => r.height).sort((a, b) => a - b)).toEqual([240, 360, 480]);
     expect(keys).toContain(`${outputPrefix(videoId)}poster.jpg`);
     expect(keys).toContain(`${outputPrefix(videoId)}storyboard.vtt`);
+    // The master as the transcoder downloads it: the stored bytes, not gzipped on the way
+    // (miniflare, like Cloudflare, compresses a response without a type when the client accepts it).
+    const grant = await signStorageGrant(secret, {
+      job: "test",
+      read: [masterKey(videoId)],
+      prefix: outputPrefix(videoId),
+      exp: Math.floor(Date.now() / 1000) + 600,
+    });
+    const source = await fetch(`${base}/internal/storage/${masterKey(videoId)}`, {
+      headers: { Authorization: `Bearer ${grant}`, "Accept-Encoding": "gzip, br" },
+    });
+    expect(source.headers.get("Content-Encoding")).toBeNull();
+    expect(source.headers.get("Content-Length")).toBe(String(statSync(clip).size));
+    expect(Buffer.from(await source.arrayBuffer()).equals(readFileSync(clip))).toBe(true);
     // The catalog's signed preview URLs open what the transcoder wrote.
     const { video } = (await (await fetch(`${base}/v1/videos/${videoId}`, { headers: { Authorization: `Bearer ${token}` } })).json()) as {
       video: { posterUrl: string; thumbnailsUrl: string };

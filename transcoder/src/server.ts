@@ -109,7 +109,10 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
     const controller = new AbortController();
     let finish = () => {};
     current = { jobId: job.jobId, controller, finished: new Promise<void>((done) => (finish = done)) };
-    const log = (message: string) => config.log(`job=${job.jobId} video=${job.videoId} ${message}`);
+    const started = Date.now();
+    // Each line says how far into the job it was written: where a slow job spent its time.
+    const log = (message: string) =>
+      config.log(`job=${job.jobId} video=${job.videoId} +${((Date.now() - started) / 1000).toFixed(2)}s ${message}`);
     response.on("close", () => {
       if (!response.writableFinished && !controller.signal.aborted) {
         log("client went away; cancelling");
@@ -124,7 +127,6 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
     let last: { stage: JobStage; percent: number } | null = null;
     const heartbeat = setInterval(() => last && send({ type: "progress", ...last }), config.heartbeatMs);
 
-    const started = Date.now();
     log(`started: ${job.sourceKey} -> ${job.outputPrefix}`);
     try {
       const result = await runJob(job, {
