@@ -62,7 +62,7 @@ export class HttpStorage implements MediaStorage {
         signal: options.signal,
       });
       await expectOk(response, `upload ${key}`);
-      await response.body?.cancel();
+      await response.arrayBuffer();
     });
   }
 
@@ -71,7 +71,7 @@ export class HttpStorage implements MediaStorage {
     await this.#withRetry(`delete ${prefix}`, options.signal, async () => {
       const response = await this.#fetch(this.#prefixUrl(prefix), { method: "DELETE", signal: options.signal });
       await expectOk(response, `delete ${prefix}`);
-      await response.body?.cancel();
+      await response.arrayBuffer();
     });
   }
 

@@ -8,8 +8,8 @@ import { contentTypeFor, type MediaStorage } from "./storage.ts";
  * media segment is finished once the next segment of the same rendition exists (ffmpeg has moved
  * on), and an init segment once the rendition's second segment exists (ffmpeg writes the init
  * when it cuts the first one). Those go up during the encode. What is left (the last segment of
- * each rendition, the poster, the storyboard) goes up once ffmpeg has exited, then the media
- * playlists, then the master last: when the master exists, everything it points at exists.
+ * each rendition, the poster, the storyboard, the media playlists) goes up once ffmpeg has exited,
+ * and the master last: when the master exists, everything it points at exists.
  *
  * Before the first upload, whatever an earlier attempt left under the prefix is deleted. Files are
  * streamed by the storage, never read whole; polling keeps this independent of fs.watch's quirks
@@ -104,8 +104,8 @@ export class OutputUploader {
   }
 
   /**
-   * ffmpeg has exited and every output is written: uploads the rest, media before playlists
-   * before the master. `onPercent` gets the share of all the outputs' bytes uploaded so far,
+   * ffmpeg has exited and every output is written: uploads the rest, the master once everything
+   * else is up. `onPercent` gets the share of all the outputs' bytes uploaded so far,
    * counting what went up during the encode.
    */
   async finish(onPercent: (percent: number) => void): Promise<void> {
@@ -119,8 +119,9 @@ export class OutputUploader {
     const report = () => onPercent(Math.min(100, (this.#uploadedBytes / totalBytes) * 100));
     this.#onUploaded = report;
     report();
-    const rank = (name: string) => (name === outputNames.master ? 2 : name.endsWith(".m3u8") ? 1 : 0);
-    for (const group of [0, 1, 2]) {
+    // Only the master waits for the rest: nothing reaches a media playlist but through it.
+    const rank = (name: string) => (name === outputNames.master ? 1 : 0);
+    for (const group of [0, 1]) {
       for (const file of files.filter((f) => rank(f.name) === group).sort((a, b) => a.name.localeCompare(b.name))) this.#enqueue(file.name);
       await this.#drain();
       this.#throwIfFailed();
