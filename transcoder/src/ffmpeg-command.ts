@@ -209,7 +209,8 @@ function hlsOutputArgs(command: TranscodeCommand, labels: string[]): string[] {
     "-hls_segment_type",
     "fmp4",
     "-hls_flags",
-    "independent_segments",
+    // temp_file: a segment gets its name once it is complete, which is when it may be uploaded.
+    "independent_segments+temp_file",
     "-hls_fmp4_init_filename",
     outputNames.initSegment,
     "-hls_segment_filename",

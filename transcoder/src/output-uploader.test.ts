@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../test/clips.ts";
@@ -48,18 +48,25 @@ describe("uploading while ffmpeg writes", () => {
     await writeFile(join(temp.dir, "stale.m4s"), "stale");
     await backing.upload("videos/v/hls/999p/stale.m4s", join(temp.dir, "stale.m4s"));
     const uploader = new OutputUploader({ storage, outputDir, prefix: "videos/v/hls/", concurrency: 2, pollMs: 10 });
-    await writeFile(join(outputDir, "240p", "init_0.mp4"), "init");
-    await writeFile(join(outputDir, "240p", "seg_00000.m4s"), "zero");
+    // ffmpeg opens the init at the start and writes it when it cuts the first segment.
+    await writeFile(join(outputDir, "240p", "init_0.mp4"), "");
+    // The segment being written, under its temporary name (the muxer's temp_file flag).
+    await writeFile(join(outputDir, "240p", "seg_00000.m4s.tmp"), "ze");
     uploader.start(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls).toEqual(["delete videos/v/hls/"]);
 
-    await writeFile(join(outputDir, "240p", "seg_00001.m4s"), "one");
+    // The first segment is complete: renamed, and the init written before it.
+    await writeFile(join(outputDir, "240p", "init_0.mp4"), "init");
+    await rename(join(outputDir, "240p", "seg_00000.m4s.tmp"), join(outputDir, "240p", "seg_00000.m4s"));
+    await writeFile(join(outputDir, "240p", "seg_00001.m4s.tmp"), "one");
     await until(() => calls.includes("240p/seg_00000.m4s") && calls.includes("240p/init_0.mp4"));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(calls).toEqual(expect.arrayContaining(["delete videos/v/hls/", "240p/init_0.mp4", "240p/seg_00000.m4s"]));
     expect(calls).toHaveLength(3);
     expect(calls[0]).toBe("delete videos/v/hls/");
 
     // ffmpeg exits: the last segment, the previews, the playlists and the master are written.
+    await rename(join(outputDir, "240p", "seg_00001.m4s.tmp"), join(outputDir, "240p", "seg_00001.m4s"));
     await writeFile(join(outputDir, "240p", "index.m3u8"), "#EXTM3U");
     await writeFile(join(outputDir, "poster.jpg"), "jpeg");
     await writeFile(join(outputDir, "master.m3u8"), "#EXTM3U");

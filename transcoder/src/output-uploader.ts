@@ -4,10 +4,11 @@ import { outputNames } from "./ffmpeg-command.ts";
 import { contentTypeFor, type MediaStorage } from "./storage.ts";
 
 /**
- * Uploading a job's outputs while ffmpeg is still writing them. The output folder is polled; a
- * media segment is finished once the next segment of the same rendition exists (ffmpeg has moved
- * on), and an init segment once the rendition's second segment exists (ffmpeg writes the init
- * when it cuts the first one). Those go up during the encode. What is left (the last segment of
+ * Uploading a job's outputs while ffmpeg is still writing them. The output folder is polled. ffmpeg
+ * writes each media segment under a temporary name and renames it once it is complete (the HLS
+ * muxer's `temp_file` flag), so a segment that exists under its own name is finished; an init
+ * segment is finished once its rendition's first segment exists (ffmpeg closes the init before it
+ * writes that segment). Those go up during the encode. What is left (the last segment of
  * each rendition, the poster, the storyboard, the media playlists) goes up once ffmpeg has exited,
  * and the master last: when the master exists, everything it points at exists.
  *
@@ -178,11 +179,10 @@ export class OutputUploader {
     }
     let fewest = Number.POSITIVE_INFINITY;
     for (const entries of byFolder.values()) {
-      const newest = entries.reduce((max, entry) => Math.max(max, entry.index ?? -1), -1);
-      fewest = Math.min(fewest, newest + 1);
+      const segments = entries.filter((entry) => entry.index !== null).length;
+      fewest = Math.min(fewest, segments);
       for (const entry of entries) {
-        const finished = entry.index === null ? newest >= 1 : entry.index < newest;
-        if (finished) this.#enqueue(entry.name);
+        if (entry.index !== null || segments > 0) this.#enqueue(entry.name);
       }
     }
     if (byFolder.size > 0) this.#options.onSegmentsWritten?.(fewest);

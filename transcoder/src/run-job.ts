@@ -228,7 +228,7 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
         throw uploads.error ?? error;
       });
       if (uploads.error) throw uploads.error;
-      log(`ladder encoded (exit ${outcome.exitCode}), ${segmentsSeen} segments uploaded during the encode`);
+      log(`ladder encoded (exit ${outcome.exitCode}), ${segmentsSeen} segments per rendition handed to the uploader during the encode`);
       const measured =
         outcome.exitCode === 0
           ? await finishMasterPlaylist(outputDir, ladder).catch((error: unknown) => {
