@@ -1,6 +1,7 @@
 /**
  * `npm run bench:transcode`: on a generated 10 s 1080p30 source, in one run, one after another
- * (never at the same time: they would share the cores):
+ * (never at the same time: they would share the cores), over BENCH_ROUNDS rounds (default 3) that
+ * each measure all three, every row being the median round:
  *
  * - (a) the pipeline end to end through the real local stack (wrangler dev on a bundle built once,
  *   queue, Postgres, the Node transcoder and ffmpeg): from the last tus PATCH's response to the
@@ -11,8 +12,13 @@
  * - (c) one ffmpeg run per rendition, sequentially, same encoder settings: what most platforms do
  *   (the audio and the interlace check ride with the first run, the previews with the last).
  *
- * Prints wall times, the ratios against the targets, and the peak RSS of the transcoder's process
- * tree (the Node process plus its ffmpeg/ffprobe children, sampled from /proc every 250 ms).
+ * Prints wall times, the ratios of the medians against the targets, and the peak RSS of the
+ * transcoder's process tree (the Node process plus its ffmpeg/ffprobe children, sampled from /proc
+ * every 250 ms). The same ffmpeg command varies by ±5% from one run to the next on two shared
+ * cores (the first heavy run after a pause is often the slowest), as much as the margin a target
+ * leaves: one sample of each would grade the noise. The local stack runs through every round, (b)
+ * and (c) included, so all three see the same machine; an idle stack costs ffmpeg nothing
+ * measurable.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -30,6 +36,7 @@ const SOURCE = { width: 1920, height: 1080, fps: 30, seconds: 10 };
 const PRESET = "veryfast";
 const TARGET_PIPELINE_OVER_BARE = 1.15;
 const TARGET_PER_RENDITION_OVER_PIPELINE = 1.3;
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 
 const tools = resolveFfmpegTools();
 const work = mkdtempSync(join(tmpdir(), "reelstream-bench-transcode-"));
@@ -179,19 +186,19 @@ async function planFor(sourcePath: string) {
   };
 }
 
-async function bareLadder(sourcePath: string, plan: Awaited<ReturnType<typeof planFor>>): Promise<number> {
-  const outputDir = join(work, "bare");
+async function bareLadder(sourcePath: string, plan: Awaited<ReturnType<typeof planFor>>, round: number): Promise<number> {
+  const outputDir = join(work, `bare-${round}`);
   mkdirSync(outputDir);
   const args = buildTranscodeArgs({ inputPath: sourcePath, outputDir, preset: PRESET, ...plan });
   return timed(() => runTool(tools.ffmpeg, ["-hide_banner", "-nostats", "-y", ...args]));
 }
 
 /** One ffmpeg per rung, one after another; the audio rides with the first, the previews with the last. */
-async function perRendition(sourcePath: string, plan: Awaited<ReturnType<typeof planFor>>): Promise<number> {
+async function perRendition(sourcePath: string, plan: Awaited<ReturnType<typeof planFor>>, round: number): Promise<number> {
   const rungs = plan.ladder.renditions;
   let total = 0;
   for (const [index, rendition] of rungs.entries()) {
-    const outputDir = join(work, `per-rendition-${rendition.name}`);
+    const outputDir = join(work, `per-rendition-${round}-${rendition.name}`);
     mkdirSync(outputDir);
     const last = index === rungs.length - 1;
     const args = buildTranscodeArgs({
@@ -221,31 +228,37 @@ async function perRendition(sourcePath: string, plan: Awaited<ReturnType<typeof 
  */
 const pollMs = 2000;
 
-async function pipeline(sourcePath: string) {
-  step("(a) starting the local stack (PGlite, wrangler dev on a bundle built once, the transcoder)…");
+/** The local stack, up for every round: (a) runs through it, (b) and (c) beside it. */
+async function startPipeline() {
+  step("starting the local stack (PGlite, wrangler dev on a bundle built once, the transcoder)…");
   const stack = await startBenchStack();
+  const transcoderPid = stack.children[1]?.pid;
+  const workerPid = stack.children[0]?.pid;
   try {
-    const transcoderPid = stack.children[1]?.pid;
-    const workerPid = stack.children[0]?.pid;
     if (!transcoderPid || !workerPid) throw new Error("the stack did not start");
     const token = await adminToken(
       stack.url,
       { url: stack.databaseUrl, wsProxy: stack.wsProxy },
-      {
-        email: `bench-${Date.now()}@example.com`,
-        password: "correct horse battery staple",
-        name: "Bench",
-      },
+      { email: `bench-${Date.now()}@example.com`, password: "correct horse battery staple", name: "Bench" },
     );
-    const videoId = await createVideo(stack.url, token, {
-      title: "Bench source",
-      summary: "Generated.",
-      genres: ["bench"],
-      releaseYear: 2024,
-    });
-    const size = statSync(sourcePath).size;
-    step(`(a) uploading ${(size / 1024 / 1024).toFixed(1)} MiB through tus…`);
-    const rss = sampleRss(transcoderPid);
+    return { stack, token, transcoderPid, workerPid };
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}
+
+async function pipeline({ stack, token, transcoderPid, workerPid }: Awaited<ReturnType<typeof startPipeline>>, sourcePath: string) {
+  const videoId = await createVideo(stack.url, token, {
+    title: "Bench source",
+    summary: "Generated.",
+    genres: ["bench"],
+    releaseYear: 2024,
+  });
+  const size = statSync(sourcePath).size;
+  step(`(a) uploading ${(size / 1024 / 1024).toFixed(1)} MiB through tus…`);
+  const rss = sampleRss(transcoderPid);
+  try {
     await tusUpload(stack.url, token, videoId, sourcePath);
     const uploaded = performance.now();
     const uploadedAt = Date.now();
@@ -282,8 +295,13 @@ async function pipeline(sourcePath: string) {
     };
     return { ms, seenMs, rss: rss.stop(), cpu };
   } finally {
-    await stack.stop();
+    rss.stop();
   }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 async function main() {
@@ -295,27 +313,47 @@ async function main() {
   const plan = await planFor(sourcePath);
   step(`ladder: ${plan.ladder.renditions.map((r) => `${r.name}@${Math.round(r.videoBitrate / 1000)}k`).join(" ")}`);
 
-  step("(b) bare single-command ladder…");
-  const bare = await bareLadder(sourcePath, plan);
-  step(`(b) ${seconds(bare)}`);
-  step("(c) one ffmpeg run per rendition…");
-  const perRung = await perRendition(sourcePath, plan);
-  step(`(c) ${seconds(perRung)}`);
-  const piped = await pipeline(sourcePath);
-  step(`(a) ${seconds(piped.ms)}`);
+  const pipelineStack = await startPipeline();
+  const samples: { bare: number; perRung: number; piped: Awaited<ReturnType<typeof pipeline>> }[] = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      step(`round ${round}/${rounds}: (b) bare single-command ladder…`);
+      const bare = await bareLadder(sourcePath, plan, round);
+      step(`(b) ${seconds(bare)}`);
+      step(`round ${round}/${rounds}: (c) one ffmpeg run per rendition…`);
+      const perRung = await perRendition(sourcePath, plan, round);
+      step(`(c) ${seconds(perRung)}`);
+      step(`round ${round}/${rounds}: (a) the pipeline…`);
+      const piped = await pipeline(pipelineStack, sourcePath);
+      step(`(a) ${seconds(piped.ms)}`);
+      samples.push({ bare, perRung, piped });
+    }
+  } finally {
+    await pipelineStack.stack.stop();
+  }
 
-  const overBare = piped.ms / bare;
-  const perRungOverPipeline = perRung / piped.ms;
+  const bare = median(samples.map((sample) => sample.bare));
+  const perRung = median(samples.map((sample) => sample.perRung));
+  const pipedMs = median(samples.map((sample) => sample.piped.ms));
+  // The CPU and the poll of the median (a) round; the RSS peak of all of them.
+  const piped = samples.map((sample) => sample.piped).find((run) => run.ms === pipedMs) as Awaited<ReturnType<typeof pipeline>>;
+  const peak = samples.map((sample) => sample.piped.rss).reduce((max, rss) => (rss.peakKb > max.peakKb ? rss : max));
+  const rounded = (pick: (sample: (typeof samples)[number]) => number) => samples.map((sample) => seconds(pick(sample))).join(", ");
+
+  const overBare = pipedMs / bare;
+  const perRungOverPipeline = perRung / pipedMs;
   const mib = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
   console.log("");
   console.log(
-    `source: ${SOURCE.seconds} s ${SOURCE.width}x${SOURCE.height}@${SOURCE.fps}, ${plan.ladder.renditions.length} renditions + audio + poster + storyboard`,
+    `source: ${SOURCE.seconds} s ${SOURCE.width}x${SOURCE.height}@${SOURCE.fps}, ${plan.ladder.renditions.length} renditions + audio + poster + storyboard; ` +
+      `median of ${samples.length} round(s)`,
   );
   console.log(
-    `(a) pipeline, upload finished -> ready   ${seconds(piped.ms).padStart(9)}  (the ready row's publishedAt; a poll saw it at ${seconds(piped.seenMs)})`,
+    `(a) pipeline, upload finished -> ready   ${seconds(pipedMs).padStart(9)}  [${rounded((sample) => sample.piped.ms)}] ` +
+      `(the ready row's publishedAt; a poll saw it at ${seconds(piped.seenMs)})`,
   );
-  console.log(`(b) bare single-command ffmpeg ladder    ${seconds(bare).padStart(9)}`);
-  console.log(`(c) one ffmpeg run per rendition         ${seconds(perRung).padStart(9)}`);
+  console.log(`(b) bare single-command ffmpeg ladder    ${seconds(bare).padStart(9)}  [${rounded((sample) => sample.bare)}]`);
+  console.log(`(c) one ffmpeg run per rendition         ${seconds(perRung).padStart(9)}  [${rounded((sample) => sample.perRung)}]`);
   console.log(
     `(a) CPU meanwhile: ffmpeg/ffprobe ${piped.cpu.ffmpeg.toFixed(2)} s, transcoder (Node) ${piped.cpu.transcoderNode.toFixed(2)} s, wrangler dev ${piped.cpu.worker.toFixed(2)} s, ` +
       `bench process (PGlite, poller) ${piped.cpu.bench.toFixed(2)} s`,
@@ -327,7 +365,7 @@ async function main() {
     `per-rendition / pipeline  ${perRungOverPipeline.toFixed(2)}x  (target >= ${TARGET_PER_RENDITION_OVER_PIPELINE})  ${perRungOverPipeline >= TARGET_PER_RENDITION_OVER_PIPELINE ? "ok" : "MISSED"}`,
   );
   console.log(
-    `transcoder peak RSS       ${mib(piped.rss.peakKb)} over ${piped.rss.peakProcesses} process(es) (idle ${mib(piped.rss.baselineKb)}); ` +
+    `transcoder peak RSS       ${mib(peak.peakKb)} over ${peak.peakProcesses} process(es) (idle ${mib(peak.baselineKb)}); ` +
       "bounded by ffmpeg's frame buffers for the ladder's sizes (x264 lookahead per rendition), not by the file's length: " +
       "the source and outputs are streamed to and from disk",
   );
