@@ -14,11 +14,13 @@
  *
  * Prints wall times, the ratios of the medians against the targets, and the peak RSS of the
  * transcoder's process tree (the Node process plus its ffmpeg/ffprobe children, sampled from /proc
- * every 250 ms). The same ffmpeg command varies by ±5% from one run to the next on two shared
- * cores (the first heavy run after a pause is often the slowest), as much as the margin a target
- * leaves: one sample of each would grade the noise. The local stack runs through every round, (b)
- * and (c) included, so all three see the same machine; an idle stack costs ffmpeg nothing
- * measurable.
+ * every 250 ms). The same ffmpeg command varies by ±5% from one run to the next on this shared
+ * machine, and runs 5–10% slower after the cores were idle for a while (after a 15 s pause the
+ * pipeline took 7.2 s; right after other work, 6.4–6.7 s): as much as the margin a target leaves,
+ * so one sample of each would grade the noise. Hence a warm-up run, the medians, and rounds that
+ * each start one scenario further along (b c a, c a b, a b c), so that no scenario always follows
+ * the same one. The local stack runs through every round, (b) and (c) included, so all three see
+ * the same machine; an idle stack costs ffmpeg nothing measurable.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -299,6 +301,13 @@ async function pipeline({ stack, token, transcoderPid, workerPid }: Awaited<Retu
   }
 }
 
+const scenarioNames = { a: "(a) the pipeline", b: "(b) bare single-command ladder", c: "(c) one ffmpeg run per rendition" };
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
@@ -316,17 +325,25 @@ async function main() {
   const pipelineStack = await startPipeline();
   const samples: { bare: number; perRung: number; piped: Awaited<ReturnType<typeof pipeline>> }[] = [];
   try {
+    // The first heavy run after a pause is the slowest: one bare ladder warms the machine up.
+    step(`warm-up (not counted): (b) once, ${seconds(await bareLadder(sourcePath, plan, 0))}`);
     for (let round = 1; round <= rounds; round++) {
-      step(`round ${round}/${rounds}: (b) bare single-command ladder…`);
-      const bare = await bareLadder(sourcePath, plan, round);
-      step(`(b) ${seconds(bare)}`);
-      step(`round ${round}/${rounds}: (c) one ffmpeg run per rendition…`);
-      const perRung = await perRendition(sourcePath, plan, round);
-      step(`(c) ${seconds(perRung)}`);
-      step(`round ${round}/${rounds}: (a) the pipeline…`);
-      const piped = await pipeline(pipelineStack, sourcePath);
-      step(`(a) ${seconds(piped.ms)}`);
-      samples.push({ bare, perRung, piped });
+      const sample: Partial<(typeof samples)[number]> = {};
+      // Each round starts one scenario further along, so none always follows the same one.
+      for (const scenario of rotate(["b", "c", "a"] as const, round - 1)) {
+        step(`round ${round}/${rounds}: ${scenarioNames[scenario]}…`);
+        let ms: number;
+        if (scenario === "a") {
+          sample.piped = await pipeline(pipelineStack, sourcePath);
+          ms = sample.piped.ms;
+        } else if (scenario === "b") {
+          ms = sample.bare = await bareLadder(sourcePath, plan, round);
+        } else {
+          ms = sample.perRung = await perRendition(sourcePath, plan, round);
+        }
+        step(`(${scenario}) ${seconds(ms)}`);
+      }
+      samples.push(sample as (typeof samples)[number]);
     }
   } finally {
     await pipelineStack.stack.stop();
