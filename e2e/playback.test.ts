@@ -18,16 +18,16 @@ import {
 const page = `<!doctype html><meta charset="utf-8"><video id="video" muted playsinline></video>
 <script src="/hls.js"></script>`;
 
-/**
- * The signed ladder, played by a real player: Debian's Chromium with hls.js, from another origin
- * (CORS), starting at `resumeAt`. A real stack (wrangler dev, PGlite), the transcoder's ladder in R2.
- */
 /** Debian's Chromium (`apt-get install chromium`); never a downloaded browser. */
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // CI installs it and must run this test; a developer without it is told and the test is skipped.
 const noBrowser = !existsSync(chromiumPath) && !process.env.CI;
 if (noBrowser) console.warn(`[e2e] ${chromiumPath} not found: skipping the browser playback test (apt-get install chromium)`);
 
+/**
+ * The signed ladder, played by a real player: Debian's Chromium with hls.js, from another origin
+ * (CORS), starting at `resumeAt`. A real stack (wrangler dev, PGlite), the transcoder's ladder in R2.
+ */
 describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
   let stack: Awaited<ReturnType<typeof startBenchStack>>;
   let ladder: GeneratedLadder;

@@ -21,16 +21,16 @@ const dbLog = prefixedLogger("db", "magenta");
 /** Written once the first start's seed has finished: later starts leave the catalog alone. */
 const seededMarker = `${stateDir}/seeded`;
 
-/**
- * Runs `scripts/seed.ts` in the background, once, when this state folder has never been seeded.
- * It talks to the Worker like any client, so the Worker never waits for it; an interrupted seed
- * runs again on the next start (it skips the demos already there).
- */
 /** The transcoder (and the seed's clip generator) need ffmpeg: FFMPEG_PATH, else the one on PATH. */
 function ffmpegAvailable(): boolean {
   return spawnSync(process.env.FFMPEG_PATH || "ffmpeg", ["-version"], { stdio: "ignore" }).status === 0;
 }
 
+/**
+ * Runs `scripts/seed.ts` in the background, once, when this state folder has never been seeded.
+ * It talks to the Worker like any client, so the Worker never waits for it; an interrupted seed
+ * runs again on the next start (it skips the demos already there).
+ */
 function seedOnFirstStart(): ChildProcess | undefined {
   const seedLog = prefixedLogger("seed", "blue");
   if (process.env.SEED === "0") return undefined;

@@ -90,7 +90,6 @@ export async function uploadLadder(baseUrl: string, videoId: string, dir: string
   return files.length;
 }
 
-/** Lists a ready video in the stack's database, as the transcode pipeline does when it finishes. */
 /** What a ready video row says about its media, as the transcode pipeline records it. */
 export interface ReadyMedia {
   durationSeconds: number;
@@ -114,6 +113,7 @@ export function ladderMedia({ result }: GeneratedLadder): ReadyMedia {
   };
 }
 
+/** Lists a ready video in the stack's database, as the transcode pipeline does when it finishes. */
 export async function insertReadyVideo(stack: { databaseUrl: string; wsProxy: string }, videoId: string, media: ReadyMedia) {
   const pool = createNodePool(stack.databaseUrl, stack.wsProxy);
   try {
