@@ -62,18 +62,22 @@ describe.skipIf(!existsSync(`${repoRoot}transcoder/src/server.ts`))("upload to r
     rmSync(work, { recursive: true, force: true });
   });
 
-  /**
-   * Copies everything stored under the video's output prefix out of R2 (through the Worker's
-   * internal storage, with a grant for this video) into a local folder, and returns the keys.
-   */
-  async function downloadOutputs(videoId: string): Promise<{ keys: string[]; storage: FsStorage }> {
-    const grant = await signStorageGrant(secret, {
+  /** What the transcoder presents for this video: read its master, anything below its outputs. */
+  function grantFor(videoId: string): Promise<string> {
+    return signStorageGrant(secret, {
       job: "test",
       read: [masterKey(videoId)],
       prefix: outputPrefix(videoId),
       exp: Math.floor(Date.now() / 1000) + 600,
     });
-    const headers = { Authorization: `Bearer ${grant}` };
+  }
+
+  /**
+   * Copies everything stored under the video's output prefix out of R2 (through the Worker's
+   * internal storage, with a grant for this video) into a local folder, and returns the keys.
+   */
+  async function downloadOutputs(videoId: string): Promise<{ keys: string[]; storage: FsStorage }> {
+    const headers = { Authorization: `Bearer ${await grantFor(videoId)}` };
     const keys: string[] = [];
     let cursor: string | undefined;
     do {
@@ -130,14 +134,8 @@ describe.skipIf(!existsSync(`${repoRoot}transcoder/src/server.ts`))("upload to r
     expect(keys).toContain(`${outputPrefix(videoId)}storyboard.vtt`);
     // The master as the transcoder downloads it: the stored bytes, not gzipped on the way
     // (miniflare, like Cloudflare, compresses a response without a type when the client accepts it).
-    const grant = await signStorageGrant(secret, {
-      job: "test",
-      read: [masterKey(videoId)],
-      prefix: outputPrefix(videoId),
-      exp: Math.floor(Date.now() / 1000) + 600,
-    });
     const source = await fetch(`${base}/internal/storage/${masterKey(videoId)}`, {
-      headers: { Authorization: `Bearer ${grant}`, "Accept-Encoding": "gzip, br" },
+      headers: { Authorization: `Bearer ${await grantFor(videoId)}`, "Accept-Encoding": "gzip, br" },
     });
     expect(source.headers.get("Content-Encoding")).toBeNull();
     expect(source.headers.get("Content-Length")).toBe(String(statSync(clip).size));
