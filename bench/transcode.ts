@@ -32,7 +32,7 @@ import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
 import { type LadderPlan, planLadder } from "../transcoder/src/ladder.ts";
 import { planPoster, planStoryboard } from "../transcoder/src/previews.ts";
 import { checkSource } from "../transcoder/src/quality-check.ts";
-import { startBenchStack } from "./lib.ts";
+import { startBenchStack, summarize } from "./lib.ts";
 
 const SOURCE = { width: 1920, height: 1080, fps: 30, seconds: 10 };
 const PRESET = "veryfast";
@@ -308,11 +308,6 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(shift), ...items.slice(0, shift)];
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
 async function main() {
   step(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB; ffmpeg ${tools.ffmpeg}, preset ${PRESET}`,
@@ -349,9 +344,9 @@ async function main() {
     await pipelineStack.stack.stop();
   }
 
-  const bare = median(samples.map((sample) => sample.bare));
-  const perRung = median(samples.map((sample) => sample.perRung));
-  const pipedMs = median(samples.map((sample) => sample.piped.ms));
+  const bare = summarize(samples.map((sample) => sample.bare)).p50;
+  const perRung = summarize(samples.map((sample) => sample.perRung)).p50;
+  const pipedMs = summarize(samples.map((sample) => sample.piped.ms)).p50;
   // The CPU and the poll of the median (a) round; the RSS peak of all of them.
   const piped = samples.map((sample) => sample.piped).find((run) => run.ms === pipedMs) as Awaited<ReturnType<typeof pipeline>>;
   const peak = samples.map((sample) => sample.piped.rss).reduce((max, rss) => (rss.peakKb > max.peakKb ? rss : max));
