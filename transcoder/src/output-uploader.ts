@@ -121,9 +121,9 @@ export class OutputUploader {
     this.#onUploaded = report;
     report();
     // Only the master waits for the rest: nothing reaches a media playlist but through it.
-    const rank = (name: string) => (name === outputNames.master ? 1 : 0);
-    for (const group of [0, 1]) {
-      for (const file of files.filter((f) => rank(f.name) === group).sort((a, b) => a.name.localeCompare(b.name))) this.#enqueue(file.name);
+    const isMaster = (file: OutputFile) => file.name === outputNames.master;
+    for (const group of [files.filter((file) => !isMaster(file)), files.filter(isMaster)]) {
+      for (const file of group.sort((a, b) => a.name.localeCompare(b.name))) this.#enqueue(file.name);
       await this.#drain();
       this.#throwIfFailed();
     }
