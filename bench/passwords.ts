@@ -8,7 +8,7 @@
  *    that does no hashing, p50/p99 and the unknown/wrong ratio (1.0 means no timing oracle).
  */
 import Argon2 from "@phi-ag/argon2/node";
-import { passwordHashParams } from "../workers/lib/password-params.ts";
+import { passwordHashParams } from "../workers/platform/password-params.ts";
 import { progress, startBenchStack, summarize } from "./lib.ts";
 
 const hashes = Number(process.env.BENCH_HASHES ?? 20);

@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { videos } from "../schema/index.ts";
-import { openDatabase } from "../workers/lib/db.ts";
-import { describeForLog } from "../workers/lib/errors.ts";
+import { openDatabase } from "../workers/platform/db.ts";
+import { describeForLog } from "../workers/platform/errors.ts";
 import { masterKey, UPLOAD_IDLE_EXPIRY_MS, uploadScratchPrefix } from "../workers/uploads/settings.ts";
 
 /**

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import { loadConfig } from "../workers/lib/config.ts";
-import { openDatabase } from "../workers/lib/db.ts";
-import { describeForLog } from "../workers/lib/errors.ts";
+import { loadConfig } from "../workers/platform/config.ts";
+import { openDatabase } from "../workers/platform/db.ts";
+import { describeForLog } from "../workers/platform/errors.ts";
 import { isFinished } from "../workers/playback/progress-rules.ts";
 import { type ProgressRow, writeProgressBatch } from "../workers/playback/progress-store.ts";
 

@@ -1,6 +1,6 @@
 // Secrets and optional settings: `wrangler types` only sees [vars], so these are declared here
 // for both the global `Env` and `cloudflare:workers`' `env`. Values are checked with zod in
-// workers/lib/config.ts.
+// workers/platform/config.ts.
 interface ReelstreamSecrets {
   /** Primary Postgres (Neon) connection string. Secret. */
   DATABASE_URL: string;

@@ -4,7 +4,7 @@ import { drizzle } from "drizzle-orm/neon-serverless";
 import { migrate } from "drizzle-orm/neon-serverless/migrator";
 import ws from "ws";
 import * as schema from "../../schema/index.ts";
-import { trackPoolSockets } from "../../workers/lib/db.ts";
+import { trackPoolSockets } from "../../workers/platform/db.ts";
 
 export const migrationsFolder = fileURLToPath(new URL("../../schema/migrations", import.meta.url));
 
@@ -21,7 +21,7 @@ export function createNodePool(url: string, wsProxy?: string, options: { max?: n
     neonConfig.pipelineTLS = false;
   }
   const pool = new Pool({ connectionString: url, max: options.max ?? 4 });
-  // pool.end() leaves the sockets open (workers/lib/db.ts says why), and they keep the script alive.
+  // pool.end() leaves the sockets open (workers/platform/db.ts says why), and they keep the script alive.
   const closeSockets = trackPoolSockets(pool);
   const end = pool.end.bind(pool) as () => Promise<void>;
   return Object.assign(pool, {

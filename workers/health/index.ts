@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
-import { createRouter } from "../lib/app.ts";
-import { describeForLog } from "../lib/errors.ts";
-import type { Services } from "../lib/services.ts";
+import { createRouter } from "../platform/app.ts";
+import { describeForLog } from "../platform/errors.ts";
+import type { Services } from "../platform/services.ts";
 
 const checkSchema = z.enum(["ok", "error"]);
 const healthSchema = z

@@ -1,4 +1,4 @@
-import { createRouter } from "../lib/app.ts";
+import { createRouter } from "../platform/app.ts";
 import { registerMedia } from "./media.ts";
 import { registerPlay } from "./play.ts";
 import { registerProgress } from "./progress.ts";

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../lib/config.ts";
+import { loadConfig } from "../platform/config.ts";
 import { problemOf } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
 import { signMediaToken } from "./media-token.ts";

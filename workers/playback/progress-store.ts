@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import type { Database } from "../lib/db.ts";
-import { withDatabaseTimeout } from "../lib/db-timeout.ts";
+import type { Database } from "../platform/db.ts";
+import { withDatabaseTimeout } from "../platform/db-timeout.ts";
 
 /** One position as the user's Durable Object holds it, ready for Postgres. */
 export interface ProgressRow {

@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../lib/app-env.ts";
-import { requireAuth, viewerState } from "../lib/auth.ts";
-import { requestCache } from "../lib/cache.ts";
-import { ApiError } from "../lib/errors.ts";
-import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { requireAuth, viewerState } from "../platform/auth.ts";
+import { requestCache } from "../platform/cache.ts";
+import { ApiError } from "../platform/errors.ts";
+import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { isVideoId } from "../videos/documents.ts";
 import { getVideoDocument, notFound } from "../videos/service.ts";
 import { progressBody, progressResponse, videoIdParam } from "./schema.ts";

@@ -1,11 +1,11 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import type { StoredProgress } from "../../durable-objects/viewer-state.ts";
 import { videos, watchProgress } from "../../schema/index.ts";
-import type { AuthContext } from "../lib/app-env.ts";
-import { viewerState } from "../lib/auth.ts";
-import { withDatabaseTimeout } from "../lib/db-timeout.ts";
-import { ApiError } from "../lib/errors.ts";
-import type { Services } from "../lib/services.ts";
+import type { AuthContext } from "../platform/app-env.ts";
+import { viewerState } from "../platform/auth.ts";
+import { withDatabaseTimeout } from "../platform/db-timeout.ts";
+import { ApiError } from "../platform/errors.ts";
+import type { Services } from "../platform/services.ts";
 import { type Entitlement, getEntitlement } from "../subscriptions/index.ts";
 import { isVideoId, toVideoSummary } from "../videos/documents.ts";
 import type { VideoSummary } from "../videos/schema.ts";

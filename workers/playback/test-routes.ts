@@ -1,7 +1,7 @@
 import type { Context, Hono } from "hono";
-import type { AppEnv } from "../lib/app-env.ts";
-import { viewerState } from "../lib/auth.ts";
-import { ApiError } from "../lib/errors.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { viewerState } from "../platform/auth.ts";
+import { ApiError } from "../platform/errors.ts";
 import { isVideoId } from "../videos/documents.ts";
 
 /**

@@ -1,4 +1,4 @@
-import { createRouter } from "../lib/app.ts";
+import { createRouter } from "../platform/app.ts";
 import { registerSearch } from "./search.ts";
 
 /** Search service: Postgres full-text search plus trigram similarity, over listed videos. */

@@ -1,4 +1,4 @@
-import { createRouter } from "../lib/app.ts";
+import { createRouter } from "../platform/app.ts";
 import { registerCancelSubscription } from "./cancel-subscription.ts";
 import { registerGetSubscription } from "./get-subscription.ts";
 import { registerListPlans } from "./list-plans.ts";

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../lib/app-env.ts";
-import { requestCache } from "../lib/cache.ts";
-import { problemResponses } from "../lib/openapi.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { requestCache } from "../platform/cache.ts";
+import { problemResponses } from "../platform/openapi.ts";
 import { plansResponse } from "./schema.ts";
 import { listPlansCached } from "./service.ts";
 

@@ -1,11 +1,11 @@
 import { and, asc, eq, or, sql } from "drizzle-orm";
 import { plans, type Subscription, subscriptions } from "../../schema/index.ts";
-import { type Cache, cacheKeys, readThrough } from "../lib/cache.ts";
-import type { Database } from "../lib/db.ts";
-import { withDatabaseTimeout } from "../lib/db-timeout.ts";
-import { ApiError } from "../lib/errors.ts";
-import type { Services } from "../lib/services.ts";
-import { hasSqlState, SqlState } from "../lib/sql-errors.ts";
+import { type Cache, cacheKeys, readThrough } from "../platform/cache.ts";
+import type { Database } from "../platform/db.ts";
+import { withDatabaseTimeout } from "../platform/db-timeout.ts";
+import { ApiError } from "../platform/errors.ts";
+import type { Services } from "../platform/services.ts";
+import { hasSqlState, SqlState } from "../platform/sql-errors.ts";
 import type { PublicPlan, PublicSubscription } from "./schema.ts";
 
 /*

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { type NewVideo, users, type Video, videos } from "../../schema/index.ts";
-import { type Database, openDatabase } from "../lib/db.ts";
+import { type Database, openDatabase } from "../platform/db.ts";
 import { newVideoId } from "../videos/documents.ts";
 import { type SignedIn, signUp } from "./helpers.ts";
 

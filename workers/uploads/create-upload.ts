@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../lib/app-env.ts";
-import { requireAdmin, requireAuth } from "../lib/auth.ts";
-import { ApiError } from "../lib/errors.ts";
-import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { requireAdmin, requireAuth } from "../platform/auth.ts";
+import { ApiError } from "../platform/errors.ts";
+import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { videoIdParam } from "../videos/schema.ts";
 import { claimUploadSlot, releaseUploadSlot } from "./service.ts";
 import { MAX_UPLOAD_BYTES, PART_SIZE } from "./settings.ts";

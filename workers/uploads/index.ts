@@ -1,4 +1,4 @@
-import { createRouter } from "../lib/app.ts";
+import { createRouter } from "../platform/app.ts";
 import { registerCreateUpload } from "./create-upload.ts";
 import { registerPatchUpload } from "./patch-upload.ts";
 import { registerPutSource } from "./put-source.ts";

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { deleteByPrefix } from "../../durable-objects/upload-session.ts";
-import { createRouter } from "../lib/app.ts";
-import type { AppEnv } from "../lib/app-env.ts";
-import { ApiError } from "../lib/errors.ts";
+import { createRouter } from "../platform/app.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { ApiError } from "../platform/errors.ts";
 import { pipelineSettings } from "./settings.ts";
 import { grantAllowsRead, grantAllowsWrite, type StorageGrant, verifyStorageGrant } from "./storage-grant.ts";
 

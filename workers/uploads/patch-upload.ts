@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { deleteByPrefix, type UploadRecord, type UploadSession } from "../../durable-objects/upload-session.ts";
-import type { AppEnv } from "../lib/app-env.ts";
-import { requireAdmin, requireAuth } from "../lib/auth.ts";
-import { ApiError, describeForLog } from "../lib/errors.ts";
-import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { requireAdmin, requireAuth } from "../platform/auth.ts";
+import { ApiError, describeForLog } from "../platform/errors.ts";
+import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { writePatchBody } from "./part-writer.ts";
 import { uploadIdParam } from "./schema.ts";
 import { queueTranscode, recordUploadProgress } from "./service.ts";

@@ -1,8 +1,8 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Video, type VideoState, videos } from "../../schema/index.ts";
-import type { Database } from "../lib/db.ts";
-import { withDatabaseTimeout } from "../lib/db-timeout.ts";
-import { ApiError } from "../lib/errors.ts";
+import type { Database } from "../platform/db.ts";
+import { withDatabaseTimeout } from "../platform/db-timeout.ts";
+import { ApiError } from "../platform/errors.ts";
 import { findVideo, notFound } from "../videos/service.ts";
 import { masterKey } from "./settings.ts";
 

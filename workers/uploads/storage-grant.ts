@@ -1,4 +1,4 @@
-import { base64url, fromBase64url } from "../lib/crypto.ts";
+import { base64url, fromBase64url } from "../platform/crypto.ts";
 
 /**
  * Storage grants: what the transcoder presents to `/internal/storage` for one job. A grant is an

@@ -1,11 +1,11 @@
 import { and, eq, lt, or, sql } from "drizzle-orm";
 import { deleteByPrefix } from "../../durable-objects/upload-session.ts";
 import { type Rendition, type Video, videos } from "../../schema/index.ts";
-import { createKvCache } from "../lib/cache.ts";
-import { loadConfig } from "../lib/config.ts";
-import { type Database, openDatabase } from "../lib/db.ts";
-import { withDatabaseTimeout } from "../lib/db-timeout.ts";
-import { describeForLog } from "../lib/errors.ts";
+import { createKvCache } from "../platform/cache.ts";
+import { loadConfig } from "../platform/config.ts";
+import { type Database, openDatabase } from "../platform/db.ts";
+import { withDatabaseTimeout } from "../platform/db-timeout.ts";
+import { describeForLog } from "../platform/errors.ts";
 import { markVideoReady, syncCatalogCache } from "../videos/index.ts";
 import type { TranscodeJobMessage } from "./service.ts";
 import { mediaPrefix, outputPrefix, type PipelineSettings, pipelineSettings, STORAGE_GRANT_TTL_SECONDS } from "./settings.ts";

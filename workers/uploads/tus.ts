@@ -2,8 +2,8 @@ import type { Context } from "hono";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import type { UploadRecord, UploadSession } from "../../durable-objects/upload-session.ts";
-import type { AppEnv } from "../lib/app-env.ts";
-import { ApiError } from "../lib/errors.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { ApiError } from "../platform/errors.ts";
 import { MAX_UPLOAD_BYTES } from "./settings.ts";
 
 export const TUS_VERSION = "1.0.0";

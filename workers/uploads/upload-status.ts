@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../lib/app-env.ts";
-import { requireAdmin, requireAuth } from "../lib/auth.ts";
-import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { requireAdmin, requireAuth } from "../platform/auth.ts";
+import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { uploadIdParam, uploadStatusSchema } from "./schema.ts";
 import { httpDate, requireTusResumable, uploadGone, uploadNotFound, uploadSession } from "./tus.ts";
 

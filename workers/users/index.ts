@@ -1,4 +1,4 @@
-import { createRouter } from "../lib/app.ts";
+import { createRouter } from "../platform/app.ts";
 import { registerJwks } from "./jwks.ts";
 import { registerMe, type SubscriptionReader } from "./me.ts";
 import { registerRefresh } from "./refresh.ts";

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../lib/app-env.ts";
-import { publicJwks } from "../lib/tokens.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { publicJwks } from "../platform/tokens.ts";
 
 const jwksSchema = z
   .object({

@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../lib/app-env.ts";
-import { requireAuth } from "../lib/auth.ts";
-import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
-import type { Services } from "../lib/services.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { requireAuth } from "../platform/auth.ts";
+import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import type { Services } from "../platform/services.ts";
 import { userSchema } from "./schema.ts";
 import { getUser } from "./service.ts";
 

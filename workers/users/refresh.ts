@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../lib/app-env.ts";
-import { problemResponses } from "../lib/openapi.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { problemResponses } from "../platform/openapi.ts";
 import { authResponse, refreshBody } from "./schema.ts";
 import { refreshSession } from "./service.ts";
 

@@ -1,14 +1,14 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { refreshTokens, sessions, type User, users } from "../../schema/index.ts";
-import type { AuthContext } from "../lib/app-env.ts";
-import { viewerState } from "../lib/auth.ts";
-import { randomToken, sha256Hex } from "../lib/crypto.ts";
-import type { Database } from "../lib/db.ts";
-import { ApiError } from "../lib/errors.ts";
-import { hashPassword, needsRehash, verifyDecoy, verifyPassword } from "../lib/passwords.ts";
-import type { Services } from "../lib/services.ts";
-import { hasSqlState, SqlState } from "../lib/sql-errors.ts";
-import { signAccessToken } from "../lib/tokens.ts";
+import type { AuthContext } from "../platform/app-env.ts";
+import { viewerState } from "../platform/auth.ts";
+import { randomToken, sha256Hex } from "../platform/crypto.ts";
+import type { Database } from "../platform/db.ts";
+import { ApiError } from "../platform/errors.ts";
+import { hashPassword, needsRehash, verifyDecoy, verifyPassword } from "../platform/passwords.ts";
+import type { Services } from "../platform/services.ts";
+import { hasSqlState, SqlState } from "../platform/sql-errors.ts";
+import { signAccessToken } from "../platform/tokens.ts";
 import type { PublicUser } from "./schema.ts";
 
 export interface IssuedTokens {

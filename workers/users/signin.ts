@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../lib/app-env.ts";
-import { problemResponses } from "../lib/openapi.ts";
-import { clientKey, enforceRateLimits } from "../lib/rate-limit.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { problemResponses } from "../platform/openapi.ts";
+import { clientKey, enforceRateLimits } from "../platform/rate-limit.ts";
 import { authResponse, signinBody } from "./schema.ts";
 import { signIn } from "./service.ts";
 

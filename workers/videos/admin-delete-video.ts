@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../lib/app-env.ts";
-import { requireAdmin, requireAuth } from "../lib/auth.ts";
-import { requestCache } from "../lib/cache.ts";
-import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { requireAdmin, requireAuth } from "../platform/auth.ts";
+import { requestCache } from "../platform/cache.ts";
+import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { videoIdParam } from "./schema.ts";
 import { deleteVideoMedia, deleteVideoRow, findVideo, notFound, syncCatalogCache } from "./service.ts";
 

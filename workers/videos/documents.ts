@@ -1,5 +1,5 @@
 import type { Video } from "../../schema/index.ts";
-import type { Config } from "../lib/config.ts";
+import type { Config } from "../platform/config.ts";
 import { signPreviewToken } from "../playback/media-token.ts";
 import type { AdminVideo, VideoDocument, VideoSummary } from "./schema.ts";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createKvCache } from "../lib/cache.ts";
-import { loadConfig } from "../lib/config.ts";
+import { createKvCache } from "../platform/cache.ts";
+import { loadConfig } from "../platform/config.ts";
 import {
   brokenKv,
   callWithEnv,

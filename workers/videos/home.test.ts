@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createRouter } from "../lib/app.ts";
-import { handleError } from "../lib/errors.ts";
-import { initServices } from "../lib/services.ts";
+import { createRouter } from "../platform/app.ts";
+import { handleError } from "../platform/errors.ts";
+import { initServices } from "../platform/services.ts";
 import { brokenKv, callWithEnv, insertReadyVideos, uniqueGenre } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
 import { createVideosRouter } from "./index.ts";

@@ -1,4 +1,4 @@
-import { createRouter } from "../lib/app.ts";
+import { createRouter } from "../platform/app.ts";
 import { registerAdminCreateVideo } from "./admin-create-video.ts";
 import { registerAdminDeleteVideo } from "./admin-delete-video.ts";
 import { registerAdminGetVideo } from "./admin-get-video.ts";

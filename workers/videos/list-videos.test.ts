@@ -3,7 +3,7 @@ import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { videos } from "../../schema/index.ts";
-import { cursorCodec } from "../lib/cursor.ts";
+import { cursorCodec } from "../platform/cursor.ts";
 import {
   brokenKv,
   callWithEnv,

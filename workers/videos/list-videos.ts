@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../lib/app-env.ts";
-import { requireAuth } from "../lib/auth.ts";
-import { requestCache } from "../lib/cache.ts";
-import { catalogRateLimit } from "../lib/catalog-rate-limit.ts";
-import { bearerSecurity, problemResponses } from "../lib/openapi.ts";
+import type { AppEnv } from "../platform/app-env.ts";
+import { requireAuth } from "../platform/auth.ts";
+import { requestCache } from "../platform/cache.ts";
+import { catalogRateLimit } from "../platform/catalog-rate-limit.ts";
+import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { listVideosQuery, videoPageSchema } from "./schema.ts";
 import { getVideoPage } from "./service.ts";
 

@@ -1,12 +1,12 @@
 import { and, arrayContains, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Rendition, type Video, type VideoState, videos } from "../../schema/index.ts";
-import { type Cache, cacheKeys, readThrough, readThroughStamped } from "../lib/cache.ts";
-import { cursorCodec } from "../lib/cursor.ts";
-import type { Database } from "../lib/db.ts";
-import { withDatabaseTimeout } from "../lib/db-timeout.ts";
-import { ApiError } from "../lib/errors.ts";
-import type { Services } from "../lib/services.ts";
+import { type Cache, cacheKeys, readThrough, readThroughStamped } from "../platform/cache.ts";
+import { cursorCodec } from "../platform/cursor.ts";
+import type { Database } from "../platform/db.ts";
+import { withDatabaseTimeout } from "../platform/db-timeout.ts";
+import { ApiError } from "../platform/errors.ts";
+import type { Services } from "../platform/services.ts";
 import { isVideoId, newVideoId, toVideoDocument, toVideoSummary, videoMasterPrefix, videoMediaPrefix } from "./documents.ts";
 import type { CreateVideoInput, HomeRow, UpdateVideoInput, VideoDocument, VideoPage, VideoSummary } from "./schema.ts";
 
@@ -143,7 +143,7 @@ async function topGenres(db: Database, count: number): Promise<string[]> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The catalog as the edge serves it: KV first, Postgres on a miss (see workers/lib/cache.ts)
+// The catalog as the edge serves it: KV first, Postgres on a miss (see workers/platform/cache.ts)
 
 /** How long after a catalog change a replica may still lack it; fills during that window read the primary. */
 const REPLICA_LAG_ALLOWANCE_MS = 10_000;
