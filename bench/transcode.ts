@@ -191,7 +191,7 @@ async function planFor(sourcePath: string) {
 async function bareLadder(sourcePath: string, plan: Awaited<ReturnType<typeof planFor>>, round: number): Promise<number> {
   const outputDir = join(work, `bare-${round}`);
   mkdirSync(outputDir);
-  const args = buildTranscodeArgs({ inputPath: sourcePath, outputDir, preset: PRESET, ...plan });
+  const args = buildTranscodeArgs({ input: sourcePath, outputDir, preset: PRESET, ...plan });
   return timed(() => runTool(tools.ffmpeg, ["-hide_banner", "-nostats", "-y", ...args]));
 }
 
@@ -204,7 +204,7 @@ async function perRendition(sourcePath: string, plan: Awaited<ReturnType<typeof 
     mkdirSync(outputDir);
     const last = index === rungs.length - 1;
     const args = buildTranscodeArgs({
-      inputPath: sourcePath,
+      input: sourcePath,
       outputDir,
       preset: PRESET,
       videoStreamIndex: plan.videoStreamIndex,

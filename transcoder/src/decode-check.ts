@@ -1,5 +1,7 @@
+import type { InterlaceDetection } from "../../workers/transcoding/contract.ts";
 import { cleanLogLine, runFfmpeg } from "./ffmpeg-process.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
+import { ffmpegInputArgs, type SourceInput } from "./media-input.ts";
 
 /**
  * A full decode of the video stream into the null muxer. ffprobe reads headers, and a truncated
@@ -8,12 +10,7 @@ import type { FfmpegTools } from "./ffmpeg-tools.ts";
  * detector, which costs little next to the decode.
  */
 
-export interface InterlaceDetection {
-  topFieldFirst: number;
-  bottomFieldFirst: number;
-  progressive: number;
-  undetermined: number;
-}
+export type { InterlaceDetection };
 
 export interface DecodeCheck {
   exitCode: number | null;
@@ -38,7 +35,7 @@ const keptErrors = 5;
 
 export async function decodeCheck(
   tools: FfmpegTools,
-  path: string,
+  source: SourceInput,
   streamIndex: number,
   options: DecodeCheckOptions = {},
 ): Promise<DecodeCheck> {
@@ -47,7 +44,7 @@ export async function decodeCheck(
     tools.ffmpeg,
     // `level` prefixes each line with its severity, so errors can be told from idet's info lines.
     // No autorotation: fields are rows of the picture as stored, and idet must see those rows.
-    ["-loglevel", "level+info", "-noautorotate", "-i", path, "-map", `0:${streamIndex}`, "-vf", "idet", "-f", "null", "-"],
+    ["-loglevel", "level+info", "-noautorotate", ...ffmpegInputArgs(source), "-map", `0:${streamIndex}`, "-vf", "idet", "-f", "null", "-"],
     {
       durationSeconds: options.durationSeconds,
       stallTimeoutMs: options.stallTimeoutMs,

@@ -14,7 +14,7 @@ const command = (overrides: Partial<Parameters<typeof planLadder>[0]> = {}, extr
     ...overrides,
   });
   return {
-    inputPath: "/work/source.mp4",
+    input: "/work/source.mp4",
     outputDir: "/work/out",
     videoStreamIndex: 0,
     audioStreamIndex: 1,

@@ -1,6 +1,8 @@
 import { join } from "node:path";
+import type { AudioPlan } from "../../workers/transcoding/contract.ts";
 import type { LadderPlan, RenditionPlan } from "./ladder.ts";
-import type { PosterPlan, StoryboardPlan } from "./previews.ts";
+import { ffmpegInputArgs, type SourceInput } from "./media-input.ts";
+import type { PosterPlan, StoryboardPlan, TilePlan } from "./previews.ts";
 
 /**
  * Building the one ffmpeg command that makes everything: decode once, deinterlace once, `split`
@@ -22,6 +24,10 @@ export const outputNames = {
   poster: "poster.jpg",
   sprite: "storyboard.jpg",
   vtt: "storyboard.vtt",
+  /** A chunk's storyboard tiles, numbered in the whole storyboard. */
+  tilePattern: "tile_%05d.jpg",
+  /** A chunk's list of its video packets' timestamps (ffmpeg's framecrc format). */
+  packetLog: "packets.framecrc",
 } as const;
 
 export type X264Preset = "ultrafast" | "superfast" | "veryfast" | "faster" | "fast" | "medium" | "slow" | "slower" | "veryslow";
@@ -41,10 +47,28 @@ export const x264Presets: readonly X264Preset[] = [
 export type OutputBranch =
   | { type: "rendition"; rendition: RenditionPlan }
   | { type: "poster"; poster: PosterPlan }
-  | { type: "storyboard"; storyboard: StoryboardPlan };
+  | { type: "storyboard"; storyboard: StoryboardPlan }
+  | { type: "tiles"; tiles: TilePlan };
+
+/**
+ * One range of the source (a chunk task): the demuxer seeks to its first keyframe, decoding keeps
+ * exactly the frames from `startPts` up to `endPts` (the stream's own timestamps, so no rounding
+ * of seconds can add or lose a frame at a boundary), and their times start again from 0, so every
+ * chunk's outputs, init segments included, are made alike. Times in the poster and tile plans
+ * count from the range's start.
+ */
+export interface RangeSelection {
+  startPts: number;
+  /** Exclusive; null: to the end of the source. */
+  endPts: number | null;
+  /** Where the demuxer seeks to (at or after the range's keyframe, before the next); null: from the start. */
+  seekSeconds: number | null;
+  /** Source seconds of `endPts`, where the copy of the packets stops; null: at the end. */
+  endSeconds: number | null;
+}
 
 export interface TranscodeCommand {
-  inputPath: string;
+  input: SourceInput;
   outputDir: string;
   /** Absolute stream indexes from ffprobe: `0:v:0` could be an MP4's cover art. */
   videoStreamIndex: number;
@@ -52,6 +76,9 @@ export interface TranscodeCommand {
   ladder: LadderPlan;
   poster: PosterPlan | null;
   storyboard: StoryboardPlan | null;
+  /** A chunk's storyboard tiles, as single images (the finalize task puts them on one sprite). */
+  tiles?: TilePlan | null;
+  range?: RangeSelection;
   preset: X264Preset;
   /**
    * Also run idet on the decoded pictures (before any deinterlacing), so that the run's log ends
@@ -63,7 +90,7 @@ export interface TranscodeCommand {
 
 /**
  * @example
- * const args = buildTranscodeArgs({ inputPath, outputDir, videoStreamIndex: 0, audioStreamIndex: 1, ladder, poster, storyboard, preset: "veryfast" });
+ * const args = buildTranscodeArgs({ input: sourcePath, outputDir, videoStreamIndex: 0, audioStreamIndex: 1, ladder, poster, storyboard, preset: "veryfast" });
  * await runFfmpeg(tools.ffmpeg, args, { durationSeconds });
  */
 export function buildTranscodeArgs(command: TranscodeCommand): string[] {
@@ -72,6 +99,7 @@ export function buildTranscodeArgs(command: TranscodeCommand): string[] {
   const previews: OutputBranch[] = [];
   if (command.poster) previews.push({ type: "poster", poster: command.poster });
   if (command.storyboard) previews.push({ type: "storyboard", storyboard: command.storyboard });
+  if (command.tiles) previews.push({ type: "tiles", tiles: command.tiles });
   const previewLabels = previews.map((_, index) => `out${renditions.length + index}`);
 
   // Each rung is scaled from the smallest larger rung that has at least its frame rate, rather
@@ -81,7 +109,11 @@ export function buildTranscodeArgs(command: TranscodeCommand): string[] {
   const children = (parent: number) => parents.flatMap((candidate, index) => (candidate === parent ? [index] : []));
   const fromSource = [...children(-1).map((index) => `[${labels[index]}_in]`), ...previewLabels.map((label) => `[${label}_in]`)];
 
-  const shared = command.ladder.deinterlace ? "bwdif=mode=send_frame:parity=auto:deint=all," : "";
+  const { range } = command;
+  const selection = range
+    ? `trim=start_pts=${range.startPts}${range.endPts !== null ? `:end_pts=${range.endPts}` : ""},setpts=PTS-STARTPTS,`
+    : "";
+  const shared = `${selection}${command.ladder.deinterlace ? "bwdif=mode=send_frame:parity=auto:deint=all," : ""}`;
   // `null` passes the pictures on when the source feeds a single branch (one rendition, no previews).
   const fromSourceChain = fromSource.length > 1 ? splitInto(fromSource) : `null${fromSource[0]}`;
   const input = `[0:${command.videoStreamIndex}]`;
@@ -100,11 +132,14 @@ export function buildTranscodeArgs(command: TranscodeCommand): string[] {
     graph.push(`[${previewLabels[index]}_in]${branchFilter(branch)}[${previewLabels[index]}]`);
   });
 
+  // A range: seek (without ffmpeg's own trimming, which works in rounded seconds), and keep the
+  // source's timestamps so that `trim` can select frames by them.
+  const seek = range ? [...(range.seekSeconds !== null ? ["-ss", range.seekSeconds.toFixed(6)] : []), "-noaccurate_seek", "-copyts"] : [];
   const args = [
     "-loglevel",
     command.detectInterlace ? "level+info" : "level+warning",
-    "-i",
-    command.inputPath,
+    ...seek,
+    ...ffmpegInputArgs(command.input),
     "-filter_complex",
     graph.join(";"),
   ];
@@ -113,7 +148,23 @@ export function buildTranscodeArgs(command: TranscodeCommand): string[] {
     const label = `[${previewLabels[index]}]`;
     if (branch.type === "poster") args.push(...imageOutputArgs(label, 3, join(command.outputDir, outputNames.poster)));
     if (branch.type === "storyboard") args.push(...imageOutputArgs(label, 5, join(command.outputDir, outputNames.sprite)));
+    if (branch.type === "tiles") {
+      args.push("-map", label, "-frames:v", String(branch.tiles.count), "-start_number", String(branch.tiles.firstIndex));
+      args.push("-q:v", "5", join(command.outputDir, outputNames.tilePattern));
+    }
   });
+  if (range) {
+    // The range's video packets, copied (not decoded) into a list of their timestamps: the frame
+    // timing check for this range, from the same read of the source.
+    args.push(
+      "-map",
+      `0:${command.videoStreamIndex}`,
+      "-c:v",
+      "copy",
+      ...(range.endSeconds !== null ? ["-to", range.endSeconds.toFixed(6)] : []),
+    );
+    args.push("-f", "framecrc", join(command.outputDir, outputNames.packetLog));
+  }
   return args;
 }
 
@@ -152,6 +203,11 @@ function branchFilter(branch: OutputBranch): string {
     case "storyboard": {
       const { intervalSeconds, tileWidth, tileHeight, columns, rows } = branch.storyboard;
       return `fps=1000/${Math.round(intervalSeconds * 1000)},scale=${tileWidth}:${tileHeight},setsar=1,tile=${columns}x${rows}`;
+    }
+    case "tiles": {
+      // The first frame at or after each tile's instant; the count stops the branch after the last.
+      const { firstAtSeconds, intervalSeconds, count, width, height } = branch.tiles;
+      return `select='gte(t,${firstAtSeconds}+selected_n*${intervalSeconds})',trim=end_frame=${count},scale=${width}:${height},setsar=1`;
     }
   }
 }
@@ -199,22 +255,8 @@ function hlsOutputArgs(command: TranscodeCommand, labels: string[]): string[] {
   const streamMap = renditions.map((rendition, index) => `v:${index},${withAudio ? "agroup:audio," : ""}name:${rendition.name}`);
   if (withAudio) streamMap.push(`a:0,agroup:audio,name:${outputNames.audioFolder}`);
 
+  args.push(...hlsMuxerArgs(ladder.segmentSeconds, join(outputDir, "%v")));
   args.push(
-    "-f",
-    "hls",
-    "-hls_time",
-    String(ladder.segmentSeconds),
-    "-hls_playlist_type",
-    "vod",
-    "-hls_segment_type",
-    "fmp4",
-    "-hls_flags",
-    // temp_file: a segment gets its name once it is complete, which is when it may be uploaded.
-    "independent_segments+temp_file",
-    "-hls_fmp4_init_filename",
-    outputNames.initSegment,
-    "-hls_segment_filename",
-    join(outputDir, "%v", outputNames.segmentPattern),
     "-master_pl_name",
     outputNames.master,
     "-var_stream_map",
@@ -222,6 +264,41 @@ function hlsOutputArgs(command: TranscodeCommand, labels: string[]): string[] {
     join(outputDir, "%v", outputNames.mediaPlaylist),
   );
   return args;
+}
+
+/** ffmpeg's HLS muxer writing VOD fMP4 segments into `folder`; the playlist path follows. */
+function hlsMuxerArgs(segmentSeconds: number, folder: string): string[] {
+  return [
+    ...["-f", "hls", "-hls_time", String(segmentSeconds), "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4"],
+    // temp_file: a segment gets its name once it is complete, which is when it may be uploaded.
+    ...["-hls_flags", "independent_segments+temp_file", "-hls_fmp4_init_filename", outputNames.initSegment],
+    ...["-hls_segment_filename", join(folder, outputNames.segmentPattern)],
+  ];
+}
+
+export interface AudioCommand {
+  input: SourceInput;
+  outputDir: string;
+  audioStreamIndex: number;
+  audio: Extract<AudioPlan, { type: "aac" }>;
+  segmentSeconds: number;
+}
+
+/**
+ * The audio rendition on its own (a chunked transcode's audio task): the whole source's audio,
+ * encoded once, into `{outputDir}/audio/`. Video packets are skipped by reading ahead rather than
+ * by a new range request for every jump (see `sequentialReadOptions`).
+ */
+export function buildAudioArgs(command: AudioCommand): string[] {
+  const folder = join(command.outputDir, outputNames.audioFolder);
+  const { bitrate, channels, sampleRate } = command.audio;
+  return [
+    ...["-loglevel", "level+warning", ...ffmpegInputArgs(command.input), "-map", `0:${command.audioStreamIndex}`, "-vn"],
+    ...["-map_metadata", "-1", "-map_chapters", "-1"],
+    ...["-c:a", "aac", "-b:a", String(bitrate), "-ac", String(channels), "-ar", String(sampleRate)],
+    ...hlsMuxerArgs(command.segmentSeconds, folder),
+    join(folder, outputNames.mediaPlaylist),
+  ];
 }
 
 /** A single JPEG from a filter branch; `-update 1` writes one file rather than an image sequence. */

@@ -1,5 +1,6 @@
 import { spawnTool } from "./ffmpeg-process.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
+import { asMediaInput, type SourceInput } from "./media-input.ts";
 
 /**
  * Frame timing from packet timestamps: dropped frames, timestamp gaps and variable frame rate.
@@ -32,15 +33,27 @@ const vfrShare = 0.05;
 /** Reads the presentation timestamps (seconds) of one stream's packets, in file order. */
 export async function readPacketTimestamps(
   tools: FfmpegTools,
-  path: string,
+  source: SourceInput,
   streamIndex: number,
   options: { signal?: AbortSignal; onStderrLine?: (line: string) => void } = {},
 ): Promise<number[]> {
+  const { url, options: inputOptions } = asMediaInput(source);
   const timestamps: number[] = [];
   await spawnTool(
     tools.ffprobe,
     // `level` tags each line with its severity, as in ffmpeg runs, so `DecoderLog` reads both alike.
-    ["-v", "level+error", "-select_streams", String(streamIndex), "-show_entries", "packet=pts_time", "-of", "csv=p=0", path],
+    [
+      "-v",
+      "level+error",
+      ...inputOptions,
+      "-select_streams",
+      String(streamIndex),
+      "-show_entries",
+      "packet=pts_time",
+      "-of",
+      "csv=p=0",
+      url,
+    ],
     {
       signal: options.signal,
       onStderrLine: options.onStderrLine,

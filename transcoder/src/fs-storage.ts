@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, rm, rmdir } from "node:fs/promises";
+import { copyFile, mkdir, readdir, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { assertValidKey, assertValidPrefix, type MediaStorage, StorageError } from "./storage.ts";
 
@@ -32,6 +32,21 @@ export class FsStorage implements MediaStorage {
     const target = this.pathFor(key);
     await mkdir(dirname(target), { recursive: true });
     await copyFile(filePath, target);
+  }
+
+  async size(key: string): Promise<number | null> {
+    return stat(this.pathFor(key)).then(
+      (found) => found.size,
+      (error: unknown) => {
+        if (isErrno(error, "ENOENT")) return null;
+        throw error;
+      },
+    );
+  }
+
+  /** The file itself: ffmpeg seeks in it as it would in ranges of the object. */
+  sourceInput(key: string): string {
+    return this.pathFor(key);
   }
 
   async deletePrefix(prefix: string): Promise<void> {

@@ -4,6 +4,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { setTimeout as sleep } from "node:timers/promises";
+import { type MediaInput, sequentialReadOptions, storageInput } from "./media-input.ts";
 import { assertValidKey, assertValidPrefix, type MediaStorage, type StorageCallOptions, StorageError } from "./storage.ts";
 
 /**
@@ -15,6 +16,9 @@ import { assertValidKey, assertValidPrefix, type MediaStorage, type StorageCallO
  * - `GET    {baseUrl}/internal/storage?prefix=…[&cursor=…]`: `{ keys: string[], cursor?: string }`;
  *   a `cursor` asks for the next page, because R2 lists at most 1000 keys at a time
  * - `DELETE {baseUrl}/internal/storage?prefix=…`: deletes every key under the prefix
+ * - `HEAD   {baseUrl}/internal/storage/{key}`: the object's size (404 when absent)
+ *
+ * ffmpeg reads sources from the same `GET` URL itself, with `Range` headers (`sourceInput`).
  *
  * Every request carries `Authorization: Bearer {token}`. Keys go into the path one segment at a
  * time, percent-encoded, with the slashes kept. Network failures, 408, 429 and 5xx are retried
@@ -59,6 +63,21 @@ export class HttpStorage implements MediaStorage {
       await expectOk(response, `upload ${key}`);
       await response.arrayBuffer();
     });
+  }
+
+  async size(key: string, options: StorageCallOptions = {}): Promise<number | null> {
+    return this.#withRetry(`size of ${key}`, options.signal, async () => {
+      const response = await this.#fetch(this.#objectUrl(key), { method: "HEAD", signal: options.signal });
+      if (response.status === 404) return null;
+      await expectOk(response, `size of ${key}`);
+      const length = Number(response.headers.get("content-length"));
+      if (!Number.isSafeInteger(length) || length < 0) throw new StorageError(`size of ${key}: no Content-Length`, response.status, false);
+      return length;
+    });
+  }
+
+  sourceInput(key: string, options: { sequential?: boolean } = {}): MediaInput {
+    return storageInput(this.#objectUrl(key), this.#token, options.sequential ? sequentialReadOptions : []);
   }
 
   async deletePrefix(prefix: string, options: StorageCallOptions = {}): Promise<void> {

@@ -1,3 +1,4 @@
+import type { AudioPlan, LadderPlan, RenditionPlan } from "../../workers/transcoding/contract.ts";
 import { parseRational, type Rational, rationalToNumber } from "./probe.ts";
 import type { SourceSummary } from "./quality-check.ts";
 
@@ -14,8 +15,6 @@ import type { SourceSummary } from "./quality-check.ts";
 export type FrameRateCap =
   | { type: "fixed"; maxFps: number }
   | { type: "by-size"; maxFps: number; highMaxFps: number; highFromShortSide: number };
-
-export type AudioPlan = { type: "aac"; bitrate: number; channels: 2; sampleRate: 48_000 } | { type: "none" };
 
 export interface LadderOptions {
   /** Standard short sides; the source's own size is added when it falls between them. */
@@ -50,28 +49,7 @@ export const defaultLadderOptions: LadderOptions = {
   mergeRatio: 0.9,
 };
 
-export interface RenditionPlan {
-  /** "720p": the short side; also the rendition's folder name. */
-  name: string;
-  width: number;
-  height: number;
-  shortSide: number;
-  frameRate: Rational;
-  fps: number;
-  videoBitrate: number;
-  maxBitrate: number;
-  bufferSize: number;
-  /** Frames per GOP: segment duration times frame rate, so segments cut on keyframes. */
-  gopFrames: number;
-}
-
-export interface LadderPlan {
-  /** Smallest first. */
-  renditions: RenditionPlan[];
-  deinterlace: boolean;
-  audio: AudioPlan;
-  segmentSeconds: number;
-}
+export type { AudioPlan, LadderPlan, RenditionPlan };
 
 /** The part of the quality report's source summary that the ladder depends on. */
 export type LadderSource = Pick<SourceSummary, "width" | "height" | "frameRate" | "videoBitrate" | "interlaced" | "hasAudio">;

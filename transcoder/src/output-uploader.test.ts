@@ -21,6 +21,8 @@ function recording(root: string, failKey?: string) {
   const storage: MediaStorage = {
     download: (key, dest) => backing.download(key, dest),
     list: (prefix) => backing.list(prefix),
+    size: (key) => backing.size(key),
+    sourceInput: (key) => backing.sourceInput(key),
     async deletePrefix(prefix) {
       calls.push(`delete ${prefix}`);
       await backing.deletePrefix(prefix);

@@ -1,4 +1,4 @@
-import { readdir, stat } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { outputNames } from "./ffmpeg-command.ts";
 import { contentTypeFor, type MediaStorage } from "./storage.ts";
@@ -32,6 +32,18 @@ export interface OutputUploaderOptions {
    * has started, and the storyboard's only starts at the end, so this is the encode's progress.
    */
   onSegmentsWritten?: (segments: number) => void;
+  /** The key below `prefix` a finished output goes to, or null when it is not stored. Default: its name. */
+  keyFor?: (name: string) => string | null;
+  /** Runs on a finished file just before it goes up (a chunk's segments get their decode times moved). */
+  prepare?: (name: string, path: string) => Promise<void>;
+  /** Delete each file once it is stored, so the scratch disk holds only what is not up yet. */
+  removeUploaded?: boolean;
+  /**
+   * Delete everything below `prefix` before the first upload: what an earlier attempt of a
+   * one-shot job left there. Default true; a chunk, whose attempts write names of their own
+   * beside other chunks' outputs, turns it off.
+   */
+  clearPrefix?: boolean;
 }
 
 interface OutputFile {
@@ -52,6 +64,9 @@ export class OutputUploader {
   readonly #taken = new Set<string>();
   readonly #inFlight = new Set<Promise<void>>();
   readonly #queue: string[] = [];
+  /** Per media folder, how many segments ffmpeg has finished (the highest index seen, plus one). */
+  readonly #segmentsSeen = new Map<string, number>();
+  readonly #uploaded = new Set<string>();
   #cleared: Promise<void> | null = null;
   #polling: Promise<void> | null = null;
   #stopped = false;
@@ -100,7 +115,10 @@ export class OutputUploader {
   }
 
   #clear(): void {
-    this.#cleared = this.#options.storage.deletePrefix(this.#options.prefix, { signal: this.#controller.signal });
+    this.#cleared =
+      this.#options.clearPrefix === false
+        ? Promise.resolve()
+        : this.#options.storage.deletePrefix(this.#options.prefix, { signal: this.#controller.signal });
     this.#cleared.catch((error: unknown) => this.#fail(error));
   }
 
@@ -116,7 +134,9 @@ export class OutputUploader {
     this.#throwIfFailed();
 
     const files = await listFiles(this.#options.outputDir);
-    const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0) || 1;
+    // What went up during the encode (and may be gone from the disk), and what is still here.
+    const left = files.filter((file) => !this.#uploaded.has(file.name) && this.#keyFor(file.name) !== null);
+    const totalBytes = this.#uploadedBytes + left.reduce((sum, file) => sum + file.bytes, 0) || 1;
     const report = () => onPercent(Math.min(100, (this.#uploadedBytes / totalBytes) * 100));
     this.#onUploaded = report;
     report();
@@ -178,8 +198,10 @@ export class OutputUploader {
       byFolder.set(folder, list);
     }
     let fewest = Number.POSITIVE_INFINITY;
-    for (const entries of byFolder.values()) {
-      const segments = entries.filter((entry) => entry.index !== null).length;
+    for (const [folder, entries] of byFolder) {
+      // Counted by index, not by files present: an uploaded segment may have been removed.
+      const segments = Math.max(this.#segmentsSeen.get(folder) ?? 0, ...entries.map((entry) => (entry.index ?? -1) + 1));
+      this.#segmentsSeen.set(folder, segments);
       fewest = Math.min(fewest, segments);
       for (const entry of entries) {
         if (entry.index !== null || segments > 0) this.#enqueue(entry.name);
@@ -191,8 +213,13 @@ export class OutputUploader {
   #enqueue(name: string): void {
     if (this.#taken.has(name)) return;
     this.#taken.add(name);
+    if (this.#keyFor(name) === null) return;
     this.#queue.push(name);
     this.#pump();
+  }
+
+  #keyFor(name: string): string | null {
+    return this.#options.keyFor ? this.#options.keyFor(name) : name;
   }
 
   #pump(): void {
@@ -216,8 +243,11 @@ export class OutputUploader {
     await this.#cleared;
     signal.throwIfAborted();
     const path = join(this.#options.outputDir, ...name.split("/"));
+    await this.#options.prepare?.(name, path);
     const { size } = await stat(path);
-    await this.#options.storage.upload(`${this.#options.prefix}${name}`, path, contentTypeFor(name), { signal });
+    await this.#options.storage.upload(`${this.#options.prefix}${this.#keyFor(name)}`, path, contentTypeFor(name), { signal });
+    if (this.#options.removeUploaded) await rm(path, { force: true });
+    this.#uploaded.add(name);
     this.#uploadedBytes += size;
     this.#onUploaded?.();
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildStoryboardVtt, planPoster, planStoryboard } from "./previews.ts";
+import { buildStoryboardVtt, planPoster, planStoryboard, planTiles } from "./previews.ts";
 
 describe("storyboard", () => {
   it("lays out one tile every interval, ten to a row", () => {
@@ -44,5 +44,32 @@ describe("storyboard", () => {
 
   it("places the poster a tenth of the way in", () => {
     expect(planPoster(95.5, { width: 1280, height: 720 })).toEqual({ atSeconds: 9.55, width: 1280, height: 720 });
+  });
+});
+
+describe("planTiles", () => {
+  const storyboard = planStoryboard(50, { width: 1920, height: 1080 }, { intervalSeconds: 5 });
+
+  it("gives each range the tiles whose instants fall in it, numbered in the whole storyboard", () => {
+    expect(planTiles(storyboard, 0, 8.333)).toEqual({
+      firstIndex: 0,
+      count: 2,
+      firstAtSeconds: 0,
+      intervalSeconds: 5,
+      width: 160,
+      height: 90,
+    });
+    expect(planTiles(storyboard, 8.333, 20)).toMatchObject({ firstIndex: 2, count: 2, firstAtSeconds: 1.667 });
+    expect(planTiles(storyboard, 20, 28.333)).toMatchObject({ firstIndex: 4, count: 2, firstAtSeconds: 0 });
+  });
+
+  it("hands every tile to exactly one range, and none past the storyboard's end", () => {
+    const bounds = [0, 8.333, 20, 28.333, 40, 50];
+    const tiles = bounds.slice(0, -1).flatMap((start, index) => {
+      const plan = planTiles(storyboard, start, bounds[index + 1] as number);
+      return plan ? Array.from({ length: plan.count }, (_, n) => plan.firstIndex + n) : [];
+    });
+    expect(tiles).toEqual(Array.from({ length: storyboard.tileCount }, (_, n) => n));
+    expect(planTiles(storyboard, 50, 60)).toBeNull();
   });
 });

@@ -1,11 +1,23 @@
+import type { PosterPlan, StoryboardPlan } from "../../workers/transcoding/contract.ts";
+
 /**
  * The poster and the storyboard (a sprite sheet of thumbnails plus a WebVTT file that points
  * into it with `#xywh=` fragments, which players such as Video.js, hls.js-based UIs and Shaka
  * show while scrubbing). Planned here, drawn by the same ffmpeg run as the renditions.
  */
 
-export interface PosterPlan {
-  atSeconds: number;
+export type { PosterPlan, StoryboardPlan };
+
+/**
+ * The storyboard tiles one range of the title draws, as separate images: the tiles whose instants
+ * fall in the range, numbered by their place in the whole storyboard.
+ */
+export interface TilePlan {
+  firstIndex: number;
+  count: number;
+  /** The first tile's instant, in seconds from the range's start. */
+  firstAtSeconds: number;
+  intervalSeconds: number;
   width: number;
   height: number;
 }
@@ -26,15 +38,6 @@ export const defaultStoryboardOptions: StoryboardOptions = {
   columns: 10,
   thumbnailLongSide: 160,
 };
-
-export interface StoryboardPlan {
-  intervalSeconds: number;
-  tileCount: number;
-  columns: number;
-  rows: number;
-  tileWidth: number;
-  tileHeight: number;
-}
 
 /** A frame a tenth of the way in: past black openings and studio logos, before any spoiler. */
 export function planPoster(durationSeconds: number, size: { width: number; height: number }): PosterPlan {
@@ -98,4 +101,26 @@ function vttTime(seconds: number): string {
 
 function pad(value: number, width: number): string {
   return String(value).padStart(width, "0");
+}
+
+/**
+ * Which storyboard tiles fall in a range (seconds from the title's start, end exclusive): null
+ * when none does. The tile instants are those of the whole storyboard.
+ *
+ * @example
+ * planTiles(storyboard, 20, 40) // interval 5: tiles 4–7, at 0, 5, 10, 15 s into the range
+ */
+export function planTiles(plan: StoryboardPlan, startSeconds: number, endSeconds: number): TilePlan | null {
+  const epsilon = 1e-6;
+  const firstIndex = Math.max(0, Math.ceil(startSeconds / plan.intervalSeconds - epsilon));
+  const end = Math.min(plan.tileCount, Math.ceil(endSeconds / plan.intervalSeconds - epsilon));
+  if (end <= firstIndex) return null;
+  return {
+    firstIndex,
+    count: end - firstIndex,
+    firstAtSeconds: Math.max(0, Math.round((firstIndex * plan.intervalSeconds - startSeconds) * 1e6) / 1e6),
+    intervalSeconds: plan.intervalSeconds,
+    width: plan.tileWidth,
+    height: plan.tileHeight,
+  };
 }

@@ -1,5 +1,7 @@
+import type { Rational } from "../../workers/transcoding/contract.ts";
 import { describeFailure, spawnTool } from "./ffmpeg-process.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
+import { asMediaInput, type SourceInput } from "./media-input.ts";
 
 /**
  * ffprobe's view of a source, reduced to what the quality check and the ladder need. ffprobe only
@@ -7,10 +9,7 @@ import type { FfmpegTools } from "./ffmpeg-tools.ts";
  * dimensions come from here so that a decompression bomb is refused without decoding a frame.
  */
 
-export interface Rational {
-  num: number;
-  den: number;
-}
+export type { Rational };
 
 /** Field order as displayed; ffprobe's `tt`/`bt` show the top field first, `bb`/`tb` the bottom. */
 export type FieldOrder = "progressive" | "top-first" | "bottom-first" | "unknown";
@@ -72,18 +71,19 @@ export interface SourceInfo {
 export type ProbeResult = { ok: true; source: SourceInfo } | { ok: false; error: string };
 
 /**
- * Runs ffprobe on a local file. An unreadable file is a result, not an exception: the quality
+ * Runs ffprobe on a file or URL (only the headers and a few packets are read). An unreadable file is a result, not an exception: the quality
  * check turns it into a refusal.
  */
-export async function probeSource(tools: FfmpegTools, path: string, options: { signal?: AbortSignal } = {}): Promise<ProbeResult> {
+export async function probeSource(tools: FfmpegTools, input: SourceInput, options: { signal?: AbortSignal } = {}): Promise<ProbeResult> {
+  const { url: path, options: inputOptions } = asMediaInput(input);
   const chunks: string[] = [];
   const outcome = await spawnTool(
     tools.ffprobe,
-    ["-v", "error", "-hide_banner", "-print_format", "json", "-show_format", "-show_streams", path],
+    ["-v", "error", "-hide_banner", ...inputOptions, "-print_format", "json", "-show_format", "-show_streams", path],
     { signal: options.signal, onStdoutLine: (line) => chunks.push(line) },
   );
   if (outcome.exitCode !== 0) {
-    // ffprobe names the file; the temp path means nothing to the person reading the message.
+    // ffprobe names the file; the temp path or the storage URL means nothing to the person reading the message.
     const error = describeFailure(outcome.stderrTail).replaceAll(`${path}: `, "").replaceAll(path, "the file");
     return { ok: false, error: error.charAt(0).toLowerCase() + error.slice(1) };
   }

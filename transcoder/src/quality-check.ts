@@ -1,6 +1,14 @@
+import type {
+  QualityLimits,
+  QualityReport,
+  QualityWarning,
+  QualityWarningCode,
+  SourceSummary,
+} from "../../workers/transcoding/contract.ts";
 import { type DecodeCheck, DecoderLog, decodeCheck, looksInterlaced, looksProgressive } from "./decode-check.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
 import { analyseFrameTiming, type FrameTiming, readPacketTimestamps } from "./frame-timing.ts";
+import type { SourceInput } from "./media-input.ts";
 import { type FieldOrder, probeSource, type Rational, rationalToNumber, type SourceInfo, type VideoStreamInfo } from "./probe.ts";
 
 /**
@@ -16,15 +24,7 @@ import { type FieldOrder, probeSource, type Rational, rationalToNumber, type Sou
  * `concludeQualityCheck` on what the ladder run's decoder saw (see there).
  */
 
-export interface QualityLimits {
-  /** Largest accepted picture, compared orientation-free (a portrait 2160x3840 fits 3840x2160). */
-  maxWidth: number;
-  maxHeight: number;
-  maxDurationSeconds: number;
-  minDurationSeconds: number;
-  /** Below this many bits per pixel per frame, the source is reported as very low bitrate. */
-  lowBitsPerPixel: number;
-}
+export type { QualityLimits, QualityReport, QualityWarning, QualityWarningCode, SourceSummary };
 
 export const defaultQualityLimits: QualityLimits = {
   maxWidth: 4096,
@@ -33,51 +33,6 @@ export const defaultQualityLimits: QualityLimits = {
   minDurationSeconds: 0.5,
   lowBitsPerPixel: 0.02,
 };
-
-export type QualityWarningCode =
-  | "frame-drops"
-  | "variable-frame-rate"
-  | "interlaced"
-  | "rotated"
-  | "low-bitrate"
-  | "no-audio"
-  | "decode-errors";
-
-export interface QualityWarning {
-  code: QualityWarningCode;
-  message: string;
-}
-
-/** What the report says about the source; also the ladder planner's input. JSON-serialisable. */
-export interface SourceSummary {
-  container: string;
-  durationSeconds: number;
-  /** As displayed: pixel aspect and rotation applied. */
-  width: number;
-  height: number;
-  codedWidth: number;
-  codedHeight: number;
-  rotation: number;
-  /** Frames per second, rounded for people; `frameRate` is exact ("30000/1001"). */
-  fps: number;
-  frameRate: string;
-  videoCodec: string;
-  audioCodec: string | null;
-  /** Whole-file bits per second. */
-  bitrate: number | null;
-  /** The video stream's bits per second, estimated from the file when the container omits it. */
-  videoBitrate: number | null;
-  hasAudio: boolean;
-  interlaced: boolean;
-  variableFrameRate: boolean;
-}
-
-export interface QualityReport {
-  ok: boolean;
-  refusal?: string;
-  warnings: QualityWarning[];
-  source: SourceSummary | null;
-}
 
 export interface QualityCheck {
   report: QualityReport;
@@ -115,7 +70,7 @@ export type SourceCheckResult = { ok: true; source: SourceCheck } | { ok: false;
  * const { report } = await checkQuality(tools, "/tmp/job/source.mp4", { limits: { maxDurationSeconds: 3600 } });
  * if (!report.ok) fail(report.refusal); // "file is truncated at 4.2 s of 10.0 s; upload the complete file again"
  */
-export async function checkQuality(tools: FfmpegTools, path: string, options: QualityCheckOptions = {}): Promise<QualityCheck> {
+export async function checkQuality(tools: FfmpegTools, path: SourceInput, options: QualityCheckOptions = {}): Promise<QualityCheck> {
   const checked = await checkSource(tools, path, options);
   if (!checked.ok) return checked.check;
   const { video, declaredSeconds } = checked.source;
@@ -135,7 +90,39 @@ export async function checkQuality(tools: FfmpegTools, path: string, options: Qu
  */
 export async function checkSource(
   tools: FfmpegTools,
-  path: string,
+  path: SourceInput,
+  options: Pick<QualityCheckOptions, "limits" | "signal"> = {},
+): Promise<SourceCheckResult> {
+  const headers = await checkHeaders(tools, path, options);
+  if (!headers.ok) return headers;
+  const { probe, video } = headers.source;
+  // What the demuxer says while reading the packets is read like a decode's log.
+  const scanLog = new DecoderLog();
+  const timestamps = await readPacketTimestamps(tools, path, video.index, {
+    signal: options.signal,
+    onStderrLine: (line) => scanLog.read(line),
+  });
+  const timing = analyseFrameTiming(timestamps);
+  const summary = { ...headers.source.summary, variableFrameRate: timing?.variableFrameRate ?? false };
+  const source: SourceCheck = { ...headers.source, timing, summary };
+
+  const packetsEnd = packetsEndSeconds(timestamps, video);
+  if (packetsEnd !== null) {
+    const refusal = refuseFromDecode(scanLog.result(0, packetsEnd), expectedDecode(source));
+    if (refusal) return { ok: false, check: refuse(refusal, summary, probe) };
+  }
+  return { ok: true, source };
+}
+
+/**
+ * ffprobe's headers and the refusals they allow (no video, unknown codec, too large, too long…):
+ * reads the container's index, not the frames, so over HTTP it costs a few range requests even
+ * for a feature film. `timing` is left null: the packet scan (or, for a chunked transcode, each
+ * chunk over its own range) fills it in.
+ */
+export async function checkHeaders(
+  tools: FfmpegTools,
+  path: SourceInput,
   options: Pick<QualityCheckOptions, "limits" | "signal"> = {},
 ): Promise<SourceCheckResult> {
   const limits = { ...defaultQualityLimits, ...options.limits };
@@ -154,23 +141,21 @@ export async function checkSource(
 
   // Never 0 here: refuseFromHeaders refused a file without a duration.
   const declaredSeconds = video.durationSeconds ?? probe.durationSeconds ?? 0;
-  // What the demuxer says while reading the packets is read like a decode's log.
-  const scanLog = new DecoderLog();
-  const timestamps = await readPacketTimestamps(tools, path, video.index, {
-    signal: options.signal,
-    onStderrLine: (line) => scanLog.read(line),
-  });
-  const timing = analyseFrameTiming(timestamps);
   const flagged = video.fieldOrder === "top-first" || video.fieldOrder === "bottom-first";
-  const summary = summarise(probe, video, declaredSeconds, flagged, timing?.variableFrameRate ?? false);
-  const source: SourceCheck = { probe, video, declaredSeconds, timing, limits, summary };
+  const summary = summarise(probe, video, declaredSeconds, flagged, false);
+  return { ok: true, source: { probe, video, declaredSeconds, timing: null, limits, summary } };
+}
 
-  const packetsEnd = packetsEndSeconds(timestamps, video);
-  if (packetsEnd !== null) {
-    const refusal = refuseFromDecode(scanLog.result(0, packetsEnd), declaredSeconds, video.durationSeconds !== null, video);
-    if (refusal) return rejected(refuse(refusal, summary, probe));
-  }
-  return { ok: true, source };
+/** What a whole-file decode must reach: the declared end. */
+function expectedDecode({ video, declaredSeconds }: Pick<SourceCheck, "video" | "declaredSeconds">): ExpectedDecode {
+  const rate = video.avgFrameRate ?? video.realFrameRate;
+  return {
+    endSeconds: declaredSeconds,
+    declaredSeconds,
+    streamDurationKnown: video.durationSeconds !== null,
+    frameSeconds: rate ? rate.den / rate.num : 1 / 30,
+    codec: video.codec,
+  };
 }
 
 /**
@@ -178,11 +163,11 @@ export async function checkSource(
  * refusals from the decode (unreadable, truncated), interlacing from idet, and the warnings.
  */
 export function concludeQualityCheck(source: SourceCheck, decoded: DecodeCheck): QualityCheck {
-  const { probe, video, declaredSeconds, timing, limits } = source;
+  const { probe, video, timing, limits } = source;
   const interlaced = interlaceVerdict(video.fieldOrder, decoded);
   const summary = { ...source.summary, interlaced: interlaced !== null };
 
-  const decodeRefusal = refuseFromDecode(decoded, declaredSeconds, video.durationSeconds !== null, video);
+  const decodeRefusal = refuseFromDecode(decoded, expectedDecode(source));
   if (decodeRefusal) return refuse(decodeRefusal, summary, probe);
 
   const unsupportedAudio = probe.audio !== null && probe.audio.codec === null;
@@ -237,29 +222,35 @@ function refuseFromHeaders(probe: SourceInfo, video: VideoStreamInfo, limits: Qu
   return null;
 }
 
+/** How far a decode should get, and what to say when it does not. */
+export interface ExpectedDecode {
+  /** Seconds from the start of the title that decoding should reach (a range's end, or the declared end). */
+  endSeconds: number;
+  /** The title's declared duration, for the message. */
+  declaredSeconds: number;
+  /** The video stream's own duration is known (exact to a frame), not only the container's. */
+  streamDurationKnown: boolean;
+  frameSeconds: number;
+  codec: string | null;
+}
+
 /**
- * Refusals from the full decode. A truncated file decodes up to where its data stops; the declared
+ * Refusals from a decode, of the whole file or of one range of it (`decoded.decodedSeconds` then
+ * counts from the title's start). A truncated file decodes up to where its data stops; the declared
  * duration comes from the (intact) index. The stream's own duration is exact to a frame, the
  * container's may include a slightly longer audio track, hence the two tolerances; and when the
  * demuxer itself reported the data running out ("partial file"), two missing frames are enough.
  */
-function refuseFromDecode(
-  decoded: DecodeCheck,
-  declaredSeconds: number,
-  streamDurationKnown: boolean,
-  video: VideoStreamInfo,
-): string | null {
+export function refuseFromDecode(decoded: DecodeCheck, expected: ExpectedDecode): string | null {
   const missingDecoder = decoded.errors.find((line) => /decoder .*not found/i.test(line));
-  if (missingDecoder) return unsupportedCodec(video.codec);
+  if (missingDecoder) return unsupportedCodec(expected.codec);
   if (decoded.decodedSeconds <= 0) {
     const reason = decoded.errors[0] ?? "no frame could be decoded";
     return `file is unreadable: ${reason}; export the video again and upload the new file`;
   }
-  const rate = video.avgFrameRate ?? video.realFrameRate;
-  const frameSeconds = rate ? rate.den / rate.num : 1 / 30;
-  const tolerance = decoded.endedEarly ? 2 * frameSeconds : streamDurationKnown ? 0.5 : 1.5;
-  if (declaredSeconds - decoded.decodedSeconds > tolerance) {
-    return `file is truncated at ${formatSeconds(decoded.decodedSeconds, 1)} of ${formatSeconds(declaredSeconds, 1)}; upload the complete file again`;
+  const tolerance = decoded.endedEarly ? 2 * expected.frameSeconds : expected.streamDurationKnown ? 0.5 : 1.5;
+  if (expected.endSeconds - decoded.decodedSeconds > tolerance) {
+    return `file is truncated at ${formatSeconds(decoded.decodedSeconds, 1)} of ${formatSeconds(expected.declaredSeconds, 1)}; upload the complete file again`;
   }
   return null;
 }

@@ -1,12 +1,13 @@
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
-import { DecoderLog, decodeCheck } from "./decode-check.ts";
+import { decodeCheck } from "./decode-check.ts";
 import { buildTranscodeArgs, outputNames, type X264Preset } from "./ffmpeg-command.ts";
-import { describeFailure, FfmpegStalledError, ProcessAbortedError, runFfmpeg } from "./ffmpeg-process.ts";
+import { describeFailure, FfmpegStalledError, ProcessAbortedError } from "./ffmpeg-process.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
 import { type LadderOptions, type LadderPlan, planLadder } from "./ladder.ts";
+import { runLadder } from "./ladder-run.ts";
 import { completeMasterPlaylist, measureRendition, type RenditionMeasurement } from "./master-playlist.ts";
-import { OutputUploader } from "./output-uploader.ts";
+import type { OutputUploader } from "./output-uploader.ts";
 import { buildStoryboardVtt, planPoster, planStoryboard, type StoryboardOptions } from "./previews.ts";
 import {
   checkSource,
@@ -17,6 +18,7 @@ import {
   type SourceCheck,
   type SourceSummary,
 } from "./quality-check.ts";
+import { formatBytes } from "./scratch.ts";
 import { type MediaStorage, StorageError } from "./storage.ts";
 
 /**
@@ -62,6 +64,8 @@ export interface JobDependencies {
   preset?: X264Preset;
   /** Kill ffmpeg when its output time has not advanced for this long (default 2 minutes). */
   stallTimeoutMs?: number;
+  /** This transcoder's scratch disk (null or absent: not limited). */
+  scratchQuotaBytes?: number | null;
   ladder?: Partial<LadderOptions>;
   storyboard?: Partial<StoryboardOptions>;
   uploadConcurrency?: number;
@@ -142,6 +146,14 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
   try {
     progress("checking", 0);
     const sourcePath = join(workDir, `source${safeExtension(job.sourceKey)}`);
+    // The whole master is downloaded first: it must fit the scratch disk, with room to spare.
+    const sourceBytes = (await deps.storage.size(job.sourceKey, { signal: deps.signal })) ?? 0;
+    if (deps.scratchQuotaBytes != null && sourceBytes > deps.scratchQuotaBytes) {
+      throw new JobFailure(
+        `the master is ${formatBytes(sourceBytes)}, more than this transcoder's ${formatBytes(deps.scratchQuotaBytes)} of scratch disk, and this job downloads it whole`,
+        false,
+      );
+    }
     await deps.storage.download(job.sourceKey, sourcePath, { signal: deps.signal }).catch((error: unknown) => {
       if (error instanceof StorageError && error.status === 404) {
         throw new JobFailure(`the source file is missing from storage (${job.sourceKey}); upload it again`, false);
@@ -171,63 +183,35 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
       const outputDir = await mkdtemp(join(workDir, "out-"));
       log(`transcoding to ${ladder.renditions.map((r) => `${r.name}@${Math.round(r.videoBitrate / 1000)}k`).join(" ")}`);
       progress("transcoding", 0);
-      // Two sources of encode progress (ffmpeg's report, the segments on disk): only ever forward.
-      let encoded = 0;
-      // New segments on disk are ffmpeg's sign of life while its own progress is silent.
-      let segmentsProgress = () => {};
-      let segmentsSeen = 0;
-      const encodeProgress = (percent: number) => {
-        if (percent <= encoded) return;
-        encoded = percent;
-        progress("transcoding", percent);
-      };
-      // Uploads run alongside the encode; a failed upload stops ffmpeg (the job fails anyway).
-      const uploads = new OutputUploader({
-        storage: deps.storage,
-        outputDir,
-        prefix,
-        concurrency: deps.uploadConcurrency ?? 4,
-        signal: deps.signal,
-        onSegmentsWritten: (segments) => {
-          if (segments > segmentsSeen) {
-            segmentsSeen = segments;
-            segmentsProgress();
-          }
-          encodeProgress(Math.min(99, ((segments * ladder.segmentSeconds) / source.durationSeconds) * 100));
-        },
-      });
-      uploader = uploads;
-      const stopEncode = new AbortController();
-      uploads.start(() => stopEncode.abort());
-      const encodeSignal = deps.signal ? AbortSignal.any([deps.signal, stopEncode.signal]) : stopEncode.signal;
-      const decoderLog = new DecoderLog();
-      const outcome = await runFfmpeg(
-        deps.tools.ffmpeg,
-        buildTranscodeArgs({
-          inputPath: sourcePath,
-          outputDir,
-          videoStreamIndex: video.index,
-          audioStreamIndex: source.hasAudio ? (sourceCheck.probe.audio?.index ?? null) : null,
-          ladder,
-          poster: planPoster(source.durationSeconds, top),
-          storyboard,
-          preset: deps.preset ?? "veryfast",
-          detectInterlace,
-        }),
+      const { outcome, decoderLog, uploads, segmentsSeen } = await runLadder(
         {
+          tools: deps.tools,
+          args: buildTranscodeArgs({
+            input: sourcePath,
+            outputDir,
+            videoStreamIndex: video.index,
+            audioStreamIndex: source.hasAudio ? (sourceCheck.probe.audio?.index ?? null) : null,
+            ladder,
+            poster: planPoster(source.durationSeconds, top),
+            storyboard,
+            preset: deps.preset ?? "veryfast",
+            detectInterlace,
+          }),
+          outputDir,
+          uploader: { storage: deps.storage, prefix, concurrency: deps.uploadConcurrency ?? 4 },
           durationSeconds: source.durationSeconds,
-          onProgress: ({ percent }) => percent !== null && encodeProgress(percent),
-          onStderrLine: (line) => decoderLog.read(line),
+          segmentSeconds: ladder.segmentSeconds,
+          ffmpegPercent: true,
           stallTimeoutMs,
-          keepAlive: (refresh) => {
-            segmentsProgress = refresh;
-          },
-          signal: encodeSignal,
+          // The downloaded master shares the disk with the outputs.
+          scratchQuotaBytes: deps.scratchQuotaBytes == null ? null : deps.scratchQuotaBytes - sourceBytes,
+          onProgress: (percent) => progress("transcoding", percent),
+          signal: deps.signal,
         },
-      ).catch((error: unknown) => {
-        throw uploads.error ?? error;
-      });
-      if (uploads.error) throw uploads.error;
+        (started) => {
+          uploader = started;
+        },
+      );
       log(`ladder encoded (exit ${outcome.exitCode}), ${segmentsSeen} segments per rendition handed to the uploader during the encode`);
       const measured =
         outcome.exitCode === 0

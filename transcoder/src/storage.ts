@@ -1,4 +1,5 @@
 import { extname } from "node:path";
+import type { SourceInput } from "./media-input.ts";
 
 /**
  * Where sources come from and renditions go. The transcoder only ever sees this interface:
@@ -14,6 +15,13 @@ export interface MediaStorage {
   deletePrefix(prefix: string, options?: StorageCallOptions): Promise<void>;
   /** Every key that starts with `prefix`, sorted. */
   list(prefix: string, options?: StorageCallOptions): Promise<string[]>;
+  /** The object's size in bytes, or null when it does not exist. */
+  size(key: string, options?: StorageCallOptions): Promise<number | null>;
+  /**
+   * How ffmpeg reads the object where it lies (a URL with the grant, or a path), so a task reads
+   * only the byte ranges it needs instead of downloading the object first.
+   */
+  sourceInput(key: string, options?: { sequential?: boolean }): SourceInput;
 }
 
 export interface StorageCallOptions {
