@@ -137,3 +137,45 @@ export function looksProgressive(detection: InterlaceDetection): boolean {
   const classified = detection.topFieldFirst + detection.bottomFieldFirst + detection.progressive;
   return classified >= 10 && detection.progressive / classified >= 0.6;
 }
+
+/** Where idet looks when it cannot look at every frame: `frames` frames from `atSeconds` into the file (ffmpeg's `-ss`). */
+export interface SampleWindow {
+  atSeconds: number;
+  frames: number;
+}
+
+/**
+ * idet over a few windows of the video instead of all of it: a chunked transcode decides its
+ * deinterlacing before any chunk is encoded, from these votes. Each window is a seek (the keyframe
+ * before it, by the file's index) and a short decode, so over HTTP it reads a few seconds of video.
+ * The votes of all windows are added up; null when idet classified nothing.
+ */
+export async function sampleInterlace(
+  tools: FfmpegTools,
+  source: SourceInput,
+  streamIndex: number,
+  windows: readonly SampleWindow[],
+  options: { stallTimeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<InterlaceDetection | null> {
+  const total: InterlaceDetection = { topFieldFirst: 0, bottomFieldFirst: 0, progressive: 0, undetermined: 0 };
+  let sampled = false;
+  for (const window of windows) {
+    const decoderLog = new DecoderLog();
+    await runFfmpeg(
+      tools.ffmpeg,
+      [
+        ...["-loglevel", "level+info", "-noautorotate", "-ss", window.atSeconds.toFixed(6), ...ffmpegInputArgs(source)],
+        ...["-map", `0:${streamIndex}`, "-frames:v", String(window.frames), "-vf", "idet", "-f", "null", "-"],
+      ],
+      { stallTimeoutMs: options.stallTimeoutMs, signal: options.signal, onStderrLine: (line) => decoderLog.read(line) },
+    );
+    const votes = decoderLog.result(0, 0).interlace;
+    if (!votes) continue;
+    sampled = true;
+    total.topFieldFirst += votes.topFieldFirst;
+    total.bottomFieldFirst += votes.bottomFieldFirst;
+    total.progressive += votes.progressive;
+    total.undetermined += votes.undetermined;
+  }
+  return sampled ? total : null;
+}

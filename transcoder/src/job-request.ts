@@ -49,20 +49,26 @@ export function parseJobRequest(body: unknown): JobRequestParse {
   const token = text("storage.token", storage.token);
   if (baseUrl && !/^https?:\/\//.test(baseUrl)) errors.push("storage.baseUrl: must be an http(s) URL");
 
-  const limits: Partial<QualityLimits> = {};
-  if (object.limits !== undefined) {
-    if (!isObject(object.limits)) errors.push("limits: must be an object");
-    else {
-      for (const [name, value] of Object.entries(object.limits)) {
-        if (!(limitNames as readonly string[]).includes(name)) errors.push(`limits.${name}: unknown limit`);
-        else if (typeof value !== "number" || !(value > 0)) errors.push(`limits.${name}: must be a positive number`);
-        else limits[name as (typeof limitNames)[number]] = value;
-      }
-    }
-  }
+  const limits = parseLimits(object.limits, errors);
 
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, request: { job: { jobId, videoId, sourceKey, outputPrefix, limits }, storage: { baseUrl, token } } };
+}
+
+/** A job's or task's `limits` (absent: none), each problem added to `errors`. */
+export function parseLimits(value: unknown, errors: string[]): Partial<QualityLimits> {
+  const limits: Partial<QualityLimits> = {};
+  if (value === undefined) return limits;
+  if (!isObject(value)) {
+    errors.push("limits: must be an object");
+    return limits;
+  }
+  for (const [name, limit] of Object.entries(value)) {
+    if (!(limitNames as readonly string[]).includes(name)) errors.push(`limits.${name}: unknown limit`);
+    else if (typeof limit !== "number" || !(limit > 0)) errors.push(`limits.${name}: must be a positive number`);
+    else limits[name as (typeof limitNames)[number]] = limit;
+  }
+  return limits;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -43,6 +43,59 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
   return { targetDurationSeconds, initUri, segments };
 }
 
+/**
+ * A VOD media playlist from its segments (URIs relative to the playlist), under one init segment:
+ * what the finalize task writes for each rung, joining the chunks' segments, and for the audio.
+ * No EXT-X-DISCONTINUITY: the segments' decode times run on from one to the next.
+ */
+export function buildMediaPlaylist(initUri: string, segments: readonly { uri: string; durationSeconds: number }[]): string {
+  // RFC 8216 §4.3.3.1: every EXTINF, rounded to the nearest integer, is at most the target duration.
+  const target = Math.max(1, ...segments.map((segment) => Math.round(segment.durationSeconds)));
+  const lines = [
+    "#EXTM3U",
+    "#EXT-X-VERSION:7",
+    `#EXT-X-TARGETDURATION:${target}`,
+    "#EXT-X-MEDIA-SEQUENCE:0",
+    "#EXT-X-PLAYLIST-TYPE:VOD",
+    "#EXT-X-INDEPENDENT-SEGMENTS",
+    `#EXT-X-MAP:URI="${initUri}"`,
+  ];
+  for (const segment of segments) lines.push(`#EXTINF:${segment.durationSeconds.toFixed(6)},`, segment.uri);
+  lines.push("#EXT-X-ENDLIST");
+  return `${lines.join("\n")}\n`;
+}
+
+/** Measures a rendition from its segments' durations and sizes, as `measureRendition` does from files. */
+export function measureSegments(
+  segments: readonly { durationSeconds: number; bytes: number }[],
+  codec: string | null,
+): RenditionMeasurement {
+  const durationSeconds = segments.reduce((sum, segment) => sum + segment.durationSeconds, 0);
+  const bytes = segments.reduce((sum, segment) => sum + segment.bytes, 0);
+  const target = Math.max(1, ...segments.map((segment) => Math.round(segment.durationSeconds)));
+  return {
+    durationSeconds,
+    averageBitrate: durationSeconds > 0 ? Math.round((bytes * 8) / durationSeconds) : 0,
+    peakBitrate: peakSegmentBitrate(segments, target),
+    codec,
+  };
+}
+
+/**
+ * A master playlist from scratch, shaped as ffmpeg writes one (an audio group, one
+ * EXT-X-STREAM-INF per video rendition) and completed with the measured facts.
+ */
+export function buildMasterPlaylist(facts: MasterFacts): string {
+  const group = "group_audio";
+  const lines = ["#EXTM3U", "#EXT-X-VERSION:7"];
+  if (facts.audio)
+    lines.push(`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${group}",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,URI="${facts.audio.uri}"`);
+  for (const variant of facts.variants) {
+    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=0${facts.audio ? `,AUDIO="${group}"` : ""}`, variant.uri, "");
+  }
+  return completeMasterPlaylist(lines.join("\n"), facts);
+}
+
 /** Measures one rendition from its media playlist and the segment files beside it. */
 export async function measureRendition(playlistPath: string): Promise<RenditionMeasurement> {
   const folder = dirname(playlistPath);

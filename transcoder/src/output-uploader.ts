@@ -87,6 +87,11 @@ export class OutputUploader {
     return this.#cleared !== null;
   }
 
+  /** Names (relative to the output folder) of the files stored so far. */
+  get uploadedNames(): string[] {
+    return [...this.#uploaded];
+  }
+
   /** The first upload failure, if any; the encode should stop when there is one. */
   get error(): unknown {
     return this.#error;

@@ -38,6 +38,8 @@ export interface VideoStreamInfo {
   bitrate: number | null;
   durationSeconds: number | null;
   frameCount: number | null;
+  /** Of the stream's packet timestamps ("1/15360"). */
+  timeBase: Rational | null;
 }
 
 export interface AudioStreamInfo {
@@ -59,6 +61,8 @@ export interface SourceInfo {
   formatName: string;
   /** The container's duration; the video stream's own is on `video`. */
   durationSeconds: number | null;
+  /** The container's start time: the instant a continuous encode takes as time 0. */
+  startSeconds: number | null;
   bitrate: number | null;
   sizeBytes: number | null;
   /** The first video stream that is not cover art. */
@@ -112,6 +116,7 @@ export function parseProbeOutput(json: unknown): SourceInfo {
   return {
     formatName: asString(format.format_name) ?? "unknown",
     durationSeconds: asNumber(format.duration),
+    startSeconds: asNumber(format.start_time),
     bitrate: asNumber(format.bit_rate),
     sizeBytes: asNumber(format.size),
     video: videoJson ? parseVideoStream(videoJson) : null,
@@ -161,6 +166,7 @@ function parseVideoStream(stream: Json): VideoStreamInfo {
     bitrate: asNumber(stream.bit_rate),
     durationSeconds: asNumber(stream.duration),
     frameCount: asNumber(stream.nb_frames),
+    timeBase: validRate(parseRational(asString(stream.time_base), "/"), { min: 0, max: Number.POSITIVE_INFINITY }),
   };
 }
 
@@ -197,11 +203,14 @@ export function parseRational(value: string | null, separator: string): Rational
   return { num, den };
 }
 
-/** ffprobe writes `0/0` for unknown rates and absurd ones (1000/1) for some timestamp-only streams. */
-function validRate(rate: Rational | null): Rational | null {
+/**
+ * ffprobe writes `0/0` for unknown rates and absurd ones (1000/1) for some timestamp-only streams.
+ * A time base is a rational too, but any positive one is valid.
+ */
+function validRate(rate: Rational | null, range = { min: 0.1, max: 1000 }): Rational | null {
   if (!rate || rate.den <= 0 || rate.num <= 0) return null;
-  const fps = rate.num / rate.den;
-  return fps >= 0.1 && fps <= 1000 ? rate : null;
+  const value = rate.num / rate.den;
+  return value >= range.min && value <= range.max ? rate : null;
 }
 
 export function rationalToNumber(rate: Rational): number {

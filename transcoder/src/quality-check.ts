@@ -266,7 +266,7 @@ function unsupportedCodec(name: string | null): string {
  * deinterlacing a progressive picture softens every frame, and interlaced pictures coded as
  * progressive are rare (a careless re-encode of a DV or broadcast recording).
  */
-function interlaceVerdict(fieldOrder: FieldOrder, decoded: DecodeCheck): "top-first" | "bottom-first" | null {
+export function interlaceVerdict(fieldOrder: FieldOrder, decoded: Pick<DecodeCheck, "interlace">): "top-first" | "bottom-first" | null {
   const detection = decoded.interlace;
   if (fieldOrder === "top-first" || fieldOrder === "bottom-first") return detection && looksProgressive(detection) ? null : fieldOrder;
   return detection ? looksInterlaced(detection, { minShare: 0.8, minFrames: 100 }) : null;

@@ -1,9 +1,11 @@
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
+import type { JobStage, RenditionResult, TranscodeResult } from "../../workers/transcoding/contract.ts";
 import { decodeCheck } from "./decode-check.ts";
 import { buildTranscodeArgs, outputNames, type X264Preset } from "./ffmpeg-command.ts";
-import { describeFailure, FfmpegStalledError, ProcessAbortedError } from "./ffmpeg-process.ts";
+import { describeFailure } from "./ffmpeg-process.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
+import { JobFailure, refusal, toJobFailure } from "./job-failure.ts";
 import { type LadderOptions, type LadderPlan, planLadder } from "./ladder.ts";
 import { runLadder } from "./ladder-run.ts";
 import { completeMasterPlaylist, measureRendition, type RenditionMeasurement } from "./master-playlist.ts";
@@ -20,6 +22,8 @@ import {
 } from "./quality-check.ts";
 import { formatBytes } from "./scratch.ts";
 import { type MediaStorage, StorageError } from "./storage.ts";
+
+export { JobFailure, toJobFailure } from "./job-failure.ts";
 
 /**
  * One transcode job from start to finish: download, quality check, plan, transcode, upload.
@@ -48,7 +52,7 @@ export interface TranscodeJob {
   limits?: Partial<QualityLimits>;
 }
 
-export type JobStage = "checking" | "transcoding" | "uploading";
+export type { JobStage };
 
 export interface JobProgress {
   stage: JobStage;
@@ -74,45 +78,9 @@ export interface JobDependencies {
   log?: (message: string) => void;
 }
 
-export interface RenditionResult {
-  name: string;
-  width: number;
-  height: number;
-  /** Measured average bits per second of the video. */
-  bitrate: number;
-  /** HLS peak segment bit rate of the video. */
-  peakBitrate: number;
-  frameRate: number;
-  /** RFC 6381, e.g. "avc1.64001f". */
-  codec: string;
-  /** Storage key of the rendition's media playlist. */
-  playlist: string;
-}
-
-export interface JobResult {
-  renditions: RenditionResult[];
-  audio: { codec: string; bitrate: number; playlist: string } | null;
-  masterKey: string;
-  posterKey: string;
-  storyboard: { spriteKey: string; vttKey: string };
-  qualityReport: QualityReport;
-  /** The renditions' duration, as players will see it. */
-  durationSeconds: number;
-}
-
-/** A job that did not finish. `retryable` says whether running it again can help. */
-export class JobFailure extends Error {
-  readonly retryable: boolean;
-  /** The quality report, when the failure is the quality check's refusal. */
-  readonly qualityReport: QualityReport | undefined;
-
-  constructor(reason: string, retryable: boolean, qualityReport?: QualityReport) {
-    super(reason);
-    this.name = "JobFailure";
-    this.retryable = retryable;
-    this.qualityReport = qualityReport;
-  }
-}
+/** What a finished job publishes (the contract's `TranscodeResult`). */
+export type JobResult = TranscodeResult;
+export type { RenditionResult };
 
 export const defaultStallTimeoutMs = 120_000;
 
@@ -336,23 +304,8 @@ async function finishMasterPlaylist(outputDir: string, ladder: LadderPlan) {
   return { renditions, audio };
 }
 
-/** Crashes, stalls and storage trouble are worth a retry; refusals and bad jobs are not. */
-export function toJobFailure(error: unknown): JobFailure {
-  if (error instanceof JobFailure) return error;
-  if (error instanceof FfmpegStalledError) return new JobFailure(error.message, true);
-  if (error instanceof ProcessAbortedError || (error instanceof Error && error.name === "AbortError")) {
-    return new JobFailure("the job was cancelled", true);
-  }
-  if (error instanceof StorageError) return new JobFailure(`storage failed: ${error.message}`, error.retryable);
-  return new JobFailure(`transcoder error: ${error instanceof Error ? error.message : String(error)}`, true);
-}
-
 /** Keeps the source's extension (some demuxers lean on it), but only a plain one. */
 function safeExtension(key: string): string {
   const extension = extname(key);
   return /^\.[A-Za-z0-9]{1,8}$/.test(extension) ? extension.toLowerCase() : "";
-}
-
-function refusal(check: QualityCheck): JobFailure {
-  return new JobFailure(check.report.refusal ?? "the quality check refused the file", false, check.report);
 }

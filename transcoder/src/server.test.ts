@@ -115,7 +115,12 @@ async function waitFor(condition: () => Promise<boolean> | boolean, what: string
 describe("transcoder server", () => {
   it("answers health checks and unknown routes", async () => {
     const server = await startServer();
-    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: "ok", busy: false });
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({
+      status: "ok",
+      busy: false,
+      running: null,
+      scratchQuotaBytes: null,
+    });
     expect((await fetch(`${server.url}/nope`)).status).toBe(404);
     expect((await fetch(`${server.url}/jobs`)).status).toBe(405);
   });
@@ -160,7 +165,12 @@ describe("transcoder server", () => {
     const second = await postJob(server, jobBody("v3"));
     expect(second.status).toBe(429);
     expect(second.headers.get("retry-after")).toBe("30");
-    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: "ok", busy: true });
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({
+      status: "ok",
+      busy: true,
+      running: { kind: "job", id: "job-v2", attempt: 1 },
+      scratchQuotaBytes: null,
+    });
     expect((await readEvents(first)).at(-1)?.type).toBe("done");
   });
 

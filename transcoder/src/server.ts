@@ -3,27 +3,33 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { JobEvent, JobStage, TaskAccepted, TaskEvent, TranscoderBusy, TranscodeTask } from "../../workers/transcoding/contract.ts";
 import { type X264Preset, x264Presets } from "./ffmpeg-command.ts";
 import { type FfmpegTools, resolveFfmpegTools } from "./ffmpeg-tools.ts";
 import { HttpStorage } from "./http-storage.ts";
 import { parseJobRequest } from "./job-request.ts";
-import type { QualityReport } from "./quality-check.ts";
-import { defaultStallTimeoutMs, type JobResult, type JobStage, runJob, toJobFailure } from "./run-job.ts";
+import { defaultStallTimeoutMs, runJob, toJobFailure } from "./run-job.ts";
+import { formatBytes } from "./scratch.ts";
+import { TaskReporter } from "./task-reporter.ts";
+import { parseTaskRequest } from "./task-request.ts";
+import { runTask } from "./tasks.ts";
 
 /**
- * The transcoder's HTTP entry, the same in a Cloudflare Container and as a local Node process:
+ * The transcoder's HTTP entry, the same in a Cloudflare Container and as a local Node process.
+ * One piece of work at a time (an instance has the cores for one ffmpeg ladder):
  *
- * - `GET /healthz`: 200 `{ status: "ok", busy }`
- * - `POST /jobs` with a JobRequest body: 200 and an NDJSON stream of JobEvents, one per line,
- *   ending with `done` or `failed`. Closing the connection cancels the job (ffmpeg is killed,
- *   temp files removed). One job at a time: a second POST meanwhile gets 429 with Retry-After,
- *   and the caller (the Worker's queue consumer) retries it.
+ * - `GET /healthz`: 200 `{ status: "ok", busy, running, scratchQuotaBytes }`
+ * - `POST /tasks` with a `TranscodeTask` (workers/transcoding/contract.ts): 202 `TaskAccepted` at
+ *   once; progress and the result go to the task's `callbackUrl`. The same attempt posted again
+ *   while it runs is 202 `already-running`; anything else meanwhile is 429 `TranscoderBusy` with
+ *   Retry-After, so the Worker tries another instance or waits.
+ * - `DELETE /tasks/{taskId}`: cancels that task if it runs here (204), else 404.
+ * - `POST /jobs` with a JobRequest body (the one-shot job, until the Worker moves to tasks): 200
+ *   and an NDJSON stream of JobEvents, one per line, ending with `done` or `failed`. Closing the
+ *   connection cancels the job (ffmpeg is killed, temp files removed).
  */
 
-export type JobEvent =
-  | { type: "progress"; stage: JobStage; percent: number }
-  | { type: "done"; result: JobResult }
-  | { type: "failed"; retryable: boolean; reason: string; qualityReport?: QualityReport };
+export type { JobEvent };
 
 export interface ServerConfig {
   port: number;
@@ -35,8 +41,14 @@ export interface ServerConfig {
   stallTimeoutMs: number;
   /** When set, POST /jobs needs `Authorization: Bearer {token}`. */
   token: string | null;
-  /** A progress line is repeated this often even without news, so idle-timeouts see traffic. */
+  /** A progress line (or callback) is repeated this often even without news, so idle-timeouts and leases see traffic. */
   heartbeatMs: number;
+  /** Task progress callbacks go at most this often. */
+  progressIntervalMs: number;
+  /** How long a task's result callback is retried before the transcoder gives up on it. */
+  callbackGiveUpMs: number;
+  /** This instance's scratch disk, which every task and job is held to; null: not limited. */
+  scratchQuotaBytes: number | null;
   retryAfterSeconds: number;
   log: (line: string) => void;
 }
@@ -54,6 +66,9 @@ export function readServerConfig(env: Record<string, string | undefined> = proce
     stallTimeoutMs: positiveInteger(env.TRANSCODER_STALL_SECONDS, defaultStallTimeoutMs / 1000, "TRANSCODER_STALL_SECONDS") * 1000,
     token: env.TRANSCODER_TOKEN || null,
     heartbeatMs: positiveNumber(env.TRANSCODER_HEARTBEAT_SECONDS, 10, "TRANSCODER_HEARTBEAT_SECONDS") * 1000,
+    progressIntervalMs: positiveNumber(env.TRANSCODER_PROGRESS_SECONDS, 5, "TRANSCODER_PROGRESS_SECONDS") * 1000,
+    callbackGiveUpMs: positiveNumber(env.TRANSCODER_CALLBACK_GIVE_UP_SECONDS, 600, "TRANSCODER_CALLBACK_GIVE_UP_SECONDS") * 1000,
+    scratchQuotaBytes: byteSize(env.TRANSCODER_SCRATCH_BYTES, "TRANSCODER_SCRATCH_BYTES"),
     retryAfterSeconds: 30,
     log: (line) => console.log(line),
   };
@@ -76,7 +91,8 @@ export async function startTranscoderServer(config: ServerConfig): Promise<Trans
   const { server, cancelCurrentJob } = createTranscoderServer(config);
   await new Promise<void>((ready) => server.listen(config.port, config.host, ready));
   const { port } = server.address() as AddressInfo;
-  config.log(`listening on http://${config.host}:${port} (work dir ${config.workRoot}, preset ${config.preset})`);
+  const quota = config.scratchQuotaBytes === null ? "no scratch quota" : `scratch quota ${formatBytes(config.scratchQuotaBytes)}`;
+  config.log(`listening on http://${config.host}:${port} (work dir ${config.workRoot}, preset ${config.preset}, ${quota})`);
   return {
     server,
     port,
@@ -89,26 +105,66 @@ export async function startTranscoderServer(config: ServerConfig): Promise<Trans
   };
 }
 
+/** What this instance is running: a one-shot job or a task. */
+interface Running {
+  kind: "job" | "task";
+  id: string;
+  attempt: number;
+  controller: AbortController;
+  finished: Promise<void>;
+}
+
 export function createTranscoderServer(config: ServerConfig): { server: Server; cancelCurrentJob: () => Promise<void> } {
-  let current: { jobId: string; controller: AbortController; finished: Promise<void> } | null = null;
+  let current: Running | null = null;
+  /** Result callbacks still being delivered after their task ended; waited for on shutdown. */
+  const deliveries = new Set<{ reporter: TaskReporter; done: Promise<unknown> }>();
+
+  /** Takes the one slot; null when something else runs. */
+  const occupy = (kind: Running["kind"], id: string, attempt: number): { running: Running; release: () => void } | null => {
+    if (current) return null;
+    let release = () => {};
+    const running: Running = {
+      kind,
+      id,
+      attempt,
+      controller: new AbortController(),
+      finished: new Promise<void>((done) => (release = done)),
+    };
+    current = running;
+    return {
+      running,
+      release: () => {
+        if (current === running) current = null;
+        release();
+      },
+    };
+  };
+  const busy = (response: ServerResponse) => {
+    const body: TranscoderBusy = {
+      error: current ? `busy with ${current.kind} ${current.id}` : "busy",
+      running: current ? { taskId: current.id, attempt: current.attempt } : null,
+    };
+    sendJson(response, 429, body, { "retry-after": String(config.retryAfterSeconds) });
+  };
+  const authorized = (request: IncomingMessage, response: ServerResponse) => {
+    if (!config.token || request.headers.authorization === `Bearer ${config.token}`) return true;
+    sendJson(response, 401, { error: "missing or wrong bearer token" }, { "www-authenticate": "Bearer" });
+    return false;
+  };
 
   const handleJob = async (request: IncomingMessage, response: ServerResponse) => {
-    if (config.token && request.headers.authorization !== `Bearer ${config.token}`) {
-      return sendJson(response, 401, { error: "missing or wrong bearer token" }, { "www-authenticate": "Bearer" });
-    }
+    if (!authorized(request, response)) return;
     if (current) {
       request.resume();
-      return sendJson(response, 429, { error: `busy with job ${current.jobId}` }, { "retry-after": String(config.retryAfterSeconds) });
+      return busy(response);
     }
-    const body = await readJsonBody(request);
+    const body = await readJsonBody(request, maxBodyBytes);
     const parsed = body.ok ? parseJobRequest(body.value) : { ok: false as const, errors: [body.error] };
     if (!parsed.ok) return sendJson(response, 400, { error: "invalid job", errors: parsed.errors });
-    if (current) return sendJson(response, 429, { error: "busy" }, { "retry-after": String(config.retryAfterSeconds) });
-
     const { job, storage } = parsed.request;
-    const controller = new AbortController();
-    let finish = () => {};
-    current = { jobId: job.jobId, controller, finished: new Promise<void>((done) => (finish = done)) };
+    const slot = occupy("job", job.jobId, 1);
+    if (!slot) return busy(response);
+    const { controller } = slot.running;
     const started = Date.now();
     // Each line says how far into the job it was written: where a slow job spent its time.
     const log = (message: string) =>
@@ -135,6 +191,7 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
         workRoot: config.workRoot,
         preset: config.preset,
         stallTimeoutMs: config.stallTimeoutMs,
+        scratchQuotaBytes: config.scratchQuotaBytes,
         signal: controller.signal,
         log,
         onProgress: (progress) => {
@@ -156,43 +213,137 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
       });
     } finally {
       clearInterval(heartbeat);
-      current = null;
-      finish();
+      slot.release();
       response.end();
     }
   };
 
+  const handleTask = async (request: IncomingMessage, response: ServerResponse) => {
+    if (!authorized(request, response)) return;
+    const body = await readJsonBody(request, maxTaskBodyBytes);
+    const parsed = body.ok ? parseTaskRequest(body.value) : { ok: false as const, errors: [body.error] };
+    if (!parsed.ok) return sendJson(response, 400, { error: "invalid task", errors: parsed.errors });
+    const task = parsed.task;
+    if (current?.kind === "task" && current.id === task.taskId && current.attempt === task.attempt) {
+      // A duplicate dispatch of the attempt that runs: it goes on, once.
+      const accepted: TaskAccepted = { taskId: task.taskId, attempt: task.attempt, state: "already-running" };
+      return sendJson(response, 202, accepted);
+    }
+    const slot = occupy("task", task.taskId, task.attempt);
+    if (!slot) return busy(response);
+    const accepted: TaskAccepted = { taskId: task.taskId, attempt: task.attempt, state: "started" };
+    sendJson(response, 202, accepted);
+    runTaskInBackground(task, slot);
+  };
+
+  const runTaskInBackground = (task: TranscodeTask, slot: { running: Running; release: () => void }) => {
+    const { controller } = slot.running;
+    const started = Date.now();
+    const log = (message: string) =>
+      config.log(
+        `task=${task.taskId} attempt=${task.attempt} video=${task.videoId} +${((Date.now() - started) / 1000).toFixed(2)}s ${message}`,
+      );
+    const reporter = new TaskReporter(task, {
+      progressIntervalMs: config.progressIntervalMs,
+      heartbeatMs: config.heartbeatMs,
+      giveUpMs: config.callbackGiveUpMs,
+      log,
+      onSuperseded: (why) => {
+        log(`superseded (${why}); stopping`);
+        controller.abort();
+      },
+    });
+    log(`started ${task.kind}: ${task.sourceKey} -> ${task.outputPrefix}${task.attemptTag}*`);
+    const work = (async () => {
+      let event: Extract<TaskEvent, { type: "done" | "failed" }>;
+      try {
+        const result = await runTask(task, {
+          storage: new HttpStorage(task.storage.baseUrl, task.storage.token),
+          tools: config.tools,
+          workRoot: config.workRoot,
+          preset: config.preset,
+          stallTimeoutMs: config.stallTimeoutMs,
+          scratchQuotaBytes: config.scratchQuotaBytes,
+          signal: controller.signal,
+          log,
+          onProgress: (percent) => reporter.progress(percent),
+        });
+        log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        event = { type: "done", result };
+      } catch (error) {
+        const failure = toJobFailure(error);
+        log(`failed (${failure.retryable ? "retryable" : "final"}): ${failure.message}`);
+        event = {
+          type: "failed",
+          retryable: failure.retryable,
+          reason: failure.message,
+          ...(failure.qualityReport ? { qualityReport: failure.qualityReport } : {}),
+        };
+      } finally {
+        // The outputs are stored: the instance may take the next task while the result is delivered.
+        slot.release();
+      }
+      const delivery = { reporter, done: reporter.finish(event) };
+      deliveries.add(delivery);
+      const outcome = await delivery.done;
+      deliveries.delete(delivery);
+      log(`${event.type} callback ${outcome}`);
+    })();
+    work.catch((error: unknown) => config.log(`unexpected error: ${error instanceof Error ? error.stack : String(error)}`));
+  };
+
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://transcoder").pathname;
-    if (path === "/healthz" && request.method === "GET") return sendJson(response, 200, { status: "ok", busy: current !== null });
-    if (path === "/jobs" && request.method === "POST") {
-      handleJob(request, response).catch((error: unknown) => {
+    const handle = (handler: (request: IncomingMessage, response: ServerResponse) => Promise<void>) =>
+      handler(request, response).catch((error: unknown) => {
         config.log(`unexpected error: ${error instanceof Error ? error.stack : String(error)}`);
         if (!response.headersSent) sendJson(response, 500, { error: "internal error" });
         else response.end();
       });
-      return;
+    if (path === "/healthz" && request.method === "GET") {
+      const running = current ? { kind: current.kind, id: current.id, attempt: current.attempt } : null;
+      return sendJson(response, 200, { status: "ok", busy: current !== null, running, scratchQuotaBytes: config.scratchQuotaBytes });
     }
-    if (path === "/healthz" || path === "/jobs") return sendJson(response, 405, { error: "method not allowed" });
+    if (path === "/jobs" && request.method === "POST") return void handle(handleJob);
+    if (path === "/tasks" && request.method === "POST") return void handle(handleTask);
+    const cancel = /^\/tasks\/([^/]+)$/.exec(path);
+    if (cancel && request.method === "DELETE") {
+      if (!authorized(request, response)) return;
+      const taskId = decodeURIComponent(cancel[1] as string);
+      if (current?.kind !== "task" || current.id !== taskId)
+        return sendJson(response, 404, { error: `task ${taskId} is not running here` });
+      current.controller.abort();
+      return void response.writeHead(204).end();
+    }
+    if (path === "/healthz" || path === "/jobs" || path === "/tasks" || cancel)
+      return sendJson(response, 405, { error: "method not allowed" });
     sendJson(response, 404, { error: "not found" });
   });
 
   const cancelCurrentJob = async () => {
-    if (!current) return;
-    current.controller.abort();
-    await current.finished;
+    for (const delivery of deliveries) delivery.reporter.close();
+    if (current) {
+      current.controller.abort();
+      await current.finished;
+    }
+    await Promise.all([...deliveries].map((delivery) => delivery.done));
   };
   return { server, cancelCurrentJob };
 }
 
 const maxBodyBytes = 64 * 1024;
+/** A finalize task lists every chunk's segments: about 70 bytes each, 10,000 for a two-hour film. */
+const maxTaskBodyBytes = 16 * 1024 * 1024;
 
-async function readJsonBody(request: IncomingMessage): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> {
+async function readJsonBody(
+  request: IncomingMessage,
+  maxBytes: number,
+): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > maxBodyBytes) return { ok: false, error: `body: larger than ${maxBodyBytes} bytes` };
+    if (size > maxBytes) return { ok: false, error: `body: larger than ${maxBytes} bytes` };
     chunks.push(chunk as Buffer);
   }
   try {
@@ -218,6 +369,15 @@ function positiveInteger(value: string | undefined, fallback: number, name: stri
   if (!Number.isInteger(number) || number < (allowZero ? 0 : 1))
     throw new Error(`${name} must be a ${allowZero ? "non-negative" : "positive"} integer`);
   return number;
+}
+
+/** Bytes, written plainly or with a binary suffix: "2147483648", "2G", "512M". Unset: null (no limit). */
+function byteSize(value: string | undefined, name: string): number | null {
+  if (value === undefined || value === "") return null;
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(value.trim());
+  if (!match) throw new Error(`${name} must be a size in bytes, such as 2147483648 or 2G`);
+  const power = ["", "K", "M", "G", "T"].indexOf((match[2] ?? "").toUpperCase());
+  return Math.floor(Number(match[1]) * 1024 ** power);
 }
 
 function positiveNumber(value: string | undefined, fallback: number, name: string): number {

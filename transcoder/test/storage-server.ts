@@ -18,6 +18,10 @@ export interface StorageServer {
   contentTypes: Map<string, string>;
   /** Completed PUTs so far. */
   puts(): number;
+  /** Bytes of each object's body sent so far (GETs, whole or ranged), by key. */
+  bytesRead: Map<string, number>;
+  /** Every GET of an object: its key and Range header. */
+  reads: { key: string; range: string | null }[];
   /** The next `count` requests answer 503. */
   failNext(count: number): void;
   close(): Promise<void>;
@@ -35,6 +39,8 @@ export interface StorageServerOptions {
 
 export async function startStorageServer(storage: FsStorage, options: StorageServerOptions): Promise<StorageServer> {
   const contentTypes = new Map<string, string>();
+  const bytesRead = new Map<string, number>();
+  const reads: StorageServer["reads"] = [];
   let puts = 0;
   let failures = 0;
 
@@ -61,12 +67,28 @@ export async function startStorageServer(storage: FsStorage, options: StorageSer
     if (!url.pathname.startsWith("/internal/storage/")) return send(response, 404, { error: "no route" });
     const key = url.pathname.slice("/internal/storage/".length).split("/").map(decodeURIComponent).join("/");
     const path = storage.pathFor(key);
-    if (request.method === "GET") {
+    if (request.method === "GET" || request.method === "HEAD") {
       const found = await stat(path).catch(() => null);
       if (!found) return send(response, 404, { error: "no object" });
+      if (request.method === "HEAD") return void response.writeHead(200, { "content-length": found.size, "accept-ranges": "bytes" }).end();
       if (options.getDelayMs) await sleep(options.getDelayMs);
-      response.writeHead(200, { "content-length": found.size });
-      await pipeline(createReadStream(path), response);
+      // Ranges as R2 (and the Worker's internal storage) answer them: `bytes=a-b` or `bytes=a-`.
+      const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
+      reads.push({ key, range: request.headers.range ?? null });
+      const start = range ? Number(range[1]) : 0;
+      const end = range?.[2] ? Math.min(Number(range[2]), found.size - 1) : found.size - 1;
+      if (range && start >= found.size) {
+        return void response.writeHead(416, { "content-range": `bytes */${found.size}` }).end();
+      }
+      response.writeHead(range ? 206 : 200, {
+        "content-length": end - start + 1,
+        "accept-ranges": "bytes",
+        ...(range ? { "content-range": `bytes ${start}-${end}/${found.size}` } : {}),
+      });
+      // Counted as the bytes go out: a reader that hangs up early is charged only what it got.
+      const body = createReadStream(path, { start, end });
+      body.on("data", (chunk) => bytesRead.set(key, (bytesRead.get(key) ?? 0) + chunk.length));
+      await pipeline(body, response).catch(() => undefined);
       return;
     }
     if (request.method === "PUT") {
@@ -90,6 +112,8 @@ export async function startStorageServer(storage: FsStorage, options: StorageSer
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     contentTypes,
+    bytesRead,
+    reads,
     puts: () => puts,
     failNext: (count) => {
       failures = count;

@@ -156,6 +156,10 @@ export interface InterlaceDetection {
 export interface EncodePlan {
   /** The video's declared duration: previews are spread over it, truncation is measured against it. */
   durationSeconds: number;
+  /** The duration is the video stream's own (exact to a frame), not only the container's. */
+  durationFromStream: boolean;
+  /** The source as the checks before decoding saw it, with the sampled interlace verdict. */
+  source: SourceSummary;
   /**
    * The instant every rendition's time 0 stands for, in source seconds: the file's start time, as
    * a single continuous encode would take it, so audio and video keep their offset.
@@ -271,8 +275,6 @@ export interface PlanResult {
   encode: EncodePlan;
   /** Contiguous, in order, covering the whole title. */
   chunks: ChunkRange[];
-  /** The source as the checks before decoding see it (the finalize task concludes the report). */
-  source: SourceSummary;
 }
 
 /** One stored media segment. */
