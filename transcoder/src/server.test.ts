@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ffmpeg, makeClip, makeTempDir } from "../test/clips.ts";
 import { referencedKeys } from "../test/outputs.ts";
+import { type RunningServer, startServerProcess, waitFor } from "../test/server-process.ts";
 import { type StorageServer, startStorageServer } from "../test/storage-server.ts";
 import { FsStorage } from "./fs-storage.ts";
 import type { JobEvent } from "./server.ts";
@@ -47,32 +46,8 @@ afterAll(async () => {
   await temp?.remove();
 });
 
-interface RunningServer {
-  url: string;
-  child: ChildProcess;
-  logs: string[];
-  workDir: string;
-}
-
-async function startServer(options: { workDir?: string; env?: Record<string, string> } = {}): Promise<RunningServer> {
-  const workDir = options.workDir ?? join(temp.dir, `work-${children.length}-${Date.now()}`);
-  const child = spawn(process.execPath, ["--experimental-strip-types", "--no-warnings", join(import.meta.dirname, "server.ts")], {
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", TRANSCODER_WORK_DIR: workDir, ...options.env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  children.push(child);
-  const logs: string[] = [];
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
-    lines.on("line", (line) => {
-      logs.push(line);
-      const match = /^listening on (http:\/\/[\d.]+:\d+)/.exec(line);
-      if (match) resolve(match[1] as string);
-    });
-  });
-  return { url, child, logs, workDir };
-}
+const startServer = (options: { workDir?: string; env?: Record<string, string> } = {}) =>
+  startServerProcess(children, { workDir: options.workDir ?? join(temp.dir, `work-${children.length}-${Date.now()}`), env: options.env });
 
 const jobBody = (videoId: string, sourceKey = `uploads/${videoId}/source.mp4`) => ({
   jobId: `job-${videoId}`,
@@ -102,14 +77,6 @@ async function readEvents(response: Response, onEvent: (event: JobEvent) => bool
     }
   }
   return events;
-}
-
-async function waitFor(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 describe("transcoder server", () => {
