@@ -40,6 +40,17 @@ describe("internal storage for the transcoder", () => {
     expect(range.status).toBe(206);
     expect(range.headers.get("Content-Range")).toBe("bytes 7-11/23");
     expect(new TextDecoder().decode(await range.arrayBuffer())).toBe("bytes");
+    // What ffmpeg asks for when it seeks (a chunk task reading its range): from a byte to the end.
+    const rest = await storage(`/${masterKey(videoId)}`, token, { headers: { Range: "bytes=13-" } });
+    expect(rest.status).toBe(206);
+    expect(rest.headers.get("Content-Range")).toBe("bytes 13-22/23");
+    expect(rest.headers.get("Content-Length")).toBe("10");
+    expect(new TextDecoder().decode(await rest.arrayBuffer())).toBe("0123456789");
+    // The transcoder's size check before a task (HttpStorage.size).
+    const head = await storage(`/${masterKey(videoId)}`, token, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("Content-Length")).toBe("23");
+    expect(head.headers.get("Accept-Ranges")).toBe("bytes");
 
     const playlist = `${outputPrefix(videoId)}720p/index.m3u8`;
     const put = await storage(`/${playlist}`, token, {
