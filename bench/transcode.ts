@@ -33,12 +33,15 @@ import { type LadderPlan, planLadder } from "../transcoder/src/ladder.ts";
 import { planPoster, planStoryboard } from "../transcoder/src/previews.ts";
 import { checkSource } from "../transcoder/src/quality-check.ts";
 import { startBenchStack, summarize } from "./lib.ts";
+import { measureChunking, TARGET_CHUNKED_CPU, TARGET_SSIM_DELTA } from "./transcode-chunked.ts";
 
 const SOURCE = { width: 1920, height: 1080, fps: 30, seconds: 10 };
 const PRESET = "veryfast";
 const TARGET_PIPELINE_OVER_BARE = 1.15;
 const TARGET_PER_RENDITION_OVER_PIPELINE = 1.3;
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+/** Which measurements to make: `pipeline` ((a), (b), (c)) and `chunking` ((d), (e)); both by default. */
+const parts = new Set((process.env.BENCH_PARTS ?? "pipeline,chunking").split(",").map((part) => part.trim()));
 
 const tools = resolveFfmpegTools();
 const work = mkdtempSync(join(tmpdir(), "reelstream-bench-transcode-"));
@@ -155,15 +158,16 @@ function sampleRss(rootPid: number) {
   };
 }
 
-async function makeSource(): Promise<string> {
-  const path = join(work, "source-1080p30.mp4");
-  const { width, height, fps, seconds: length } = SOURCE;
+/** A 1080p30 source with a 440 Hz tone, 8 Mbit/s, a keyframe every `gop` frames (x264's default: 250). */
+async function makeSource(length = SOURCE.seconds, gop?: number): Promise<string> {
+  const path = join(work, `source-1080p30-${length}s.mp4`);
+  const { width, height, fps } = SOURCE;
   await runTool(tools.ffmpeg, [
     ...["-hide_banner", "-v", "error", "-y"],
     ...["-f", "lavfi", "-i", `testsrc2=s=${width}x${height}:r=${fps}:d=${length}`],
     ...["-f", "lavfi", "-i", `sine=f=440:d=${length}`],
-    ...["-c:v", "libx264", "-preset", "veryfast", "-b:v", "8M", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k"],
-    path,
+    ...["-c:v", "libx264", "-preset", "veryfast", "-b:v", "8M", ...(gop ? ["-g", String(gop)] : []), "-pix_fmt", "yuv420p"],
+    ...["-c:a", "aac", "-b:a", "128k", path],
   ]);
   return path;
 }
@@ -312,6 +316,12 @@ async function main() {
   step(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB; ffmpeg ${tools.ffmpeg}, preset ${PRESET}`,
   );
+  if (parts.has("pipeline")) await pipelineParts();
+  if (parts.has("chunking")) await chunkingParts();
+}
+
+/** (a), (b) and (c): the one-shot pipeline against the bare command and one run per rendition. */
+async function pipelineParts() {
   step(`generating a ${SOURCE.seconds} s ${SOURCE.height}p${SOURCE.fps} source (testsrc2 + sine)…`);
   const sourcePath = await makeSource();
   const plan = await planFor(sourcePath);
@@ -380,6 +390,47 @@ async function main() {
     `transcoder peak RSS       ${mib(peak.peakKb)} over ${peak.peakProcesses} process(es) (idle ${mib(peak.baselineKb)}); ` +
       "bounded by ffmpeg's frame buffers for the ladder's sizes (x264 lookahead per rendition), not by the file's length: " +
       "the source and outputs are streamed to and from disk",
+  );
+}
+
+/** (d) and (e): the CPU and the quality that chunking costs, against one continuous encode. */
+async function chunkingParts() {
+  const length = Number(process.env.BENCH_CHUNK_SOURCE_SECONDS ?? 120);
+  const chunkSeconds = Number(process.env.BENCH_CHUNK_SECONDS ?? 30);
+  step(`generating a ${length} s ${SOURCE.height}p${SOURCE.fps} source, a keyframe every 2 s (testsrc2 + sine)…`);
+  const sourcePath = await makeSource(length, 2 * SOURCE.fps);
+  const chunking = await measureChunking({
+    tools,
+    work,
+    sourcePath,
+    chunkSeconds,
+    preset: PRESET,
+    rounds: Math.max(1, Math.min(rounds, 2)),
+    step,
+  });
+  const ratio = chunking.cpuRatio;
+  const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  console.log("");
+  console.log(
+    `source: ${length} s ${SOURCE.width}x${SOURCE.height}@${SOURCE.fps} (${mib(chunking.masterBytes)}), ${chunking.ladder.renditions.length} renditions + audio + previews; ` +
+      `${chunking.chunks} chunks of about ${chunkSeconds} s; preset ${PRESET}; median of ${chunking.rounds.length} round(s)`,
+  );
+  const list = (pick: (round: { continuous: number; chunked: number }) => number) =>
+    chunking.rounds.map((round) => pick(round).toFixed(1)).join(", ");
+  console.log(`(d) one continuous ladder run, ffmpeg CPU   ${chunking.continuousCpu.toFixed(1)} s  [${list((round) => round.continuous)}]`);
+  console.log(`(e) chunked: plan + chunks + audio + finalize ${chunking.chunkedCpu.toFixed(1)} s  [${list((round) => round.chunked)}]`);
+  console.log(
+    `chunked / continuous CPU  ${ratio.toFixed(3)}x  (target <= ${TARGET_CHUNKED_CPU})  ${ratio <= TARGET_CHUNKED_CPU ? "ok" : "MISSED"}`,
+  );
+  for (const [name, ssim] of chunking.ssim) {
+    const delta = ssim.chunked - ssim.continuous;
+    console.log(
+      `SSIM ${name.padEnd(5)} continuous ${ssim.continuous.toFixed(5)}  chunked ${ssim.chunked.toFixed(5)}  difference ${delta >= 0 ? "+" : ""}${delta.toFixed(5)}  ` +
+        `(target within ${TARGET_SSIM_DELTA})  ${Math.abs(delta) <= TARGET_SSIM_DELTA ? "ok" : "MISSED"}`,
+    );
+  }
+  console.log(
+    `master read by the plan ${mib(chunking.planReadBytes)}, by each chunk ${chunking.chunkReadBytes.map(mib).join(", ")} (the master: ${mib(chunking.masterBytes)})`,
   );
 }
 
