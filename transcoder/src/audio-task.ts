@@ -9,7 +9,7 @@ import { runLadder } from "./ladder-run.ts";
 import { readCodecString } from "./master-playlist.ts";
 import type { OutputUploader } from "./output-uploader.ts";
 import { assertFitsQuota } from "./scratch.ts";
-import { defaultTaskStallTimeoutMs, inTaskFolder, type TaskDependencies } from "./task-context.ts";
+import { inTaskFolder, type TaskDependencies, taskRun } from "./task-context.ts";
 
 /**
  * The audio task: the whole source's audio, encoded once into its own rendition, while the
@@ -65,7 +65,7 @@ export async function runAudioTask(task: AudioTask, deps: TaskDependencies): Pro
       deps.onProgress?.(0);
       const { outcome, uploads } = await runLadder(
         {
-          tools: deps.tools,
+          ...taskRun(deps, { prefix, keyFor, prepare }),
           args: buildAudioArgs({
             input: deps.storage.sourceInput(task.sourceKey, { sequential: true }),
             outputDir,
@@ -74,22 +74,10 @@ export async function runAudioTask(task: AudioTask, deps: TaskDependencies): Pro
             segmentSeconds: encode.ladder.segmentSeconds,
           }),
           outputDir,
-          uploader: {
-            storage: deps.storage,
-            prefix,
-            concurrency: deps.uploadConcurrency ?? 4,
-            keyFor,
-            prepare,
-            removeUploaded: true,
-            clearPrefix: false,
-          },
           durationSeconds: encode.durationSeconds,
           segmentSeconds: encode.ladder.segmentSeconds,
           ffmpegPercent: true,
-          stallTimeoutMs: deps.stallTimeoutMs ?? defaultTaskStallTimeoutMs,
-          scratchQuotaBytes: deps.scratchQuotaBytes ?? null,
           onProgress: (percent) => deps.onProgress?.(Math.floor(percent * 0.95)),
-          signal: deps.signal,
         },
         (started) => {
           uploader = started;

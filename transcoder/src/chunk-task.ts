@@ -14,7 +14,7 @@ import type { OutputUploader } from "./output-uploader.ts";
 import { planTiles } from "./previews.ts";
 import { refuseFromDecode } from "./quality-check.ts";
 import { assertFitsQuota, type TaskDiskBound } from "./scratch.ts";
-import { defaultTaskStallTimeoutMs, inTaskFolder, type TaskDependencies } from "./task-context.ts";
+import { inTaskFolder, type TaskDependencies, taskRun } from "./task-context.ts";
 
 /**
  * A chunk task: the whole video ladder for one range of the master, read from storage by HTTP
@@ -140,26 +140,14 @@ export async function runChunkTask(task: ChunkTask, deps: TaskDependencies): Pro
       deps.onProgress?.(0);
       const run = await runLadder(
         {
-          tools: deps.tools,
+          ...taskRun(deps, { prefix, keyFor, prepare }),
           args,
           outputDir,
-          uploader: {
-            storage: deps.storage,
-            prefix,
-            concurrency: deps.uploadConcurrency ?? 4,
-            keyFor,
-            prepare,
-            removeUploaded: true,
-            clearPrefix: false,
-          },
           durationSeconds: endSeconds - startSeconds,
           segmentSeconds: ladder.segmentSeconds,
           // ffmpeg's output time runs on the source's clock here (-copyts): segments tell the progress.
           ffmpegPercent: false,
-          stallTimeoutMs: deps.stallTimeoutMs ?? defaultTaskStallTimeoutMs,
-          scratchQuotaBytes: deps.scratchQuotaBytes ?? null,
           onProgress: (percent) => deps.onProgress?.(Math.floor(percent * 0.9)),
-          signal: deps.signal,
         },
         (started) => {
           uploader = started;

@@ -13,6 +13,7 @@ import { outputNames } from "./ffmpeg-command.ts";
 import { describeFailure, spawnTool } from "./ffmpeg-process.ts";
 import { mergeFrameTimings } from "./frame-timing.ts";
 import { JobFailure, refusal, toJobFailure } from "./job-failure.ts";
+import { describeLadder } from "./ladder-result.ts";
 import { buildMasterPlaylist, buildMediaPlaylist, measureSegments, type RenditionMeasurement } from "./master-playlist.ts";
 import { buildStoryboardVtt } from "./previews.ts";
 import { checkHeaders, concludeQualityCheck } from "./quality-check.ts";
@@ -146,31 +147,14 @@ export async function runFinalizeTask(task: FinalizeTask, deps: TaskDependencies
       );
       deps.onProgress?.(100);
 
-      return {
-        kind: "finalize",
-        renditions: encode.ladder.renditions.map((rendition, index) => {
-          const measurement = measured[index] as RenditionMeasurement;
-          return {
-            name: rendition.name,
-            width: rendition.width,
-            height: rendition.height,
-            bitrate: measurement.averageBitrate,
-            peakBitrate: measurement.peakBitrate,
-            frameRate: Math.round(rendition.fps * 1000) / 1000,
-            codec: measurement.codec ?? "avc1",
-            playlist: `${prefix}${rendition.name}/${outputNames.mediaPlaylist}`,
-          };
-        }),
-        audio:
-          audio && task.audio
-            ? { codec: task.audio.codec, bitrate: audio.measurement.averageBitrate, playlist: `${prefix}${audio.playlist}` }
-            : null,
-        masterKey: `${prefix}${outputNames.master}`,
-        posterKey: `${prefix}${outputNames.poster}`,
-        storyboard: { spriteKey: `${prefix}${outputNames.sprite}`, vttKey: `${prefix}${outputNames.vtt}` },
-        qualityReport: check.report,
-        durationSeconds: Math.round(durationSeconds * 1000) / 1000,
-      };
+      const published = describeLadder(
+        prefix,
+        encode.ladder,
+        { renditions: measured, audio: audio?.measurement ?? null },
+        check.report,
+        durationSeconds,
+      );
+      return { kind: "finalize", ...published };
     });
   } catch (error) {
     throw toJobFailure(error);

@@ -7,6 +7,7 @@ import { describeFailure } from "./ffmpeg-process.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
 import { JobFailure, refusal, toJobFailure } from "./job-failure.ts";
 import { type LadderOptions, type LadderPlan, planLadder } from "./ladder.ts";
+import { describeLadder } from "./ladder-result.ts";
 import { runLadder } from "./ladder-run.ts";
 import { completeMasterPlaylist, measureRendition, type RenditionMeasurement } from "./master-playlist.ts";
 import type { OutputUploader } from "./output-uploader.ts";
@@ -16,7 +17,6 @@ import {
   concludeQualityCheck,
   type QualityCheck,
   type QualityLimits,
-  type QualityReport,
   type SourceCheck,
   type SourceSummary,
 } from "./quality-check.ts";
@@ -228,7 +228,7 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
     await uploads.finish((percent) => progress("uploading", percent));
     log(`uploaded outputs under ${prefix}`);
 
-    return describeResult(prefix, ladder, measured, check.report, source.durationSeconds);
+    return describeLadder(prefix, ladder, measured, check.report, measured.renditions.at(-1)?.durationSeconds ?? source.durationSeconds);
   } catch (error) {
     const failure = toJobFailure(error);
     // A failed or cancelled attempt must not leave half a ladder behind (a retry would delete it
@@ -244,42 +244,6 @@ export async function runJob(job: TranscodeJob, deps: JobDependencies): Promise<
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
-}
-
-function describeResult(
-  prefix: string,
-  ladder: LadderPlan,
-  measured: Awaited<ReturnType<typeof finishMasterPlaylist>>,
-  qualityReport: QualityReport,
-  sourceSeconds: number,
-): JobResult {
-  return {
-    renditions: ladder.renditions.map((rendition, index) => {
-      const measurement = measured.renditions[index] as RenditionMeasurement;
-      return {
-        name: rendition.name,
-        width: rendition.width,
-        height: rendition.height,
-        bitrate: measurement.averageBitrate,
-        peakBitrate: measurement.peakBitrate,
-        frameRate: Math.round(rendition.fps * 1000) / 1000,
-        codec: measurement.codec ?? "avc1",
-        playlist: `${prefix}${rendition.name}/${outputNames.mediaPlaylist}`,
-      };
-    }),
-    audio: measured.audio
-      ? {
-          codec: measured.audio.codec ?? "mp4a.40.2",
-          bitrate: measured.audio.averageBitrate,
-          playlist: `${prefix}${outputNames.audioFolder}/${outputNames.mediaPlaylist}`,
-        }
-      : null,
-    masterKey: `${prefix}${outputNames.master}`,
-    posterKey: `${prefix}${outputNames.poster}`,
-    storyboard: { spriteKey: `${prefix}${outputNames.sprite}`, vttKey: `${prefix}${outputNames.vtt}` },
-    qualityReport,
-    durationSeconds: Math.round((measured.renditions.at(-1)?.durationSeconds ?? sourceSeconds) * 1000) / 1000,
-  };
 }
 
 /** Measures every rendition and rewrites ffmpeg's master playlist with the measured facts. */

@@ -152,6 +152,18 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
     return false;
   };
 
+  /** What a job or a task runs with: its storage grant, this instance's ffmpeg and limits. */
+  const dependencies = (storage: { baseUrl: string; token: string }, controller: AbortController, log: (message: string) => void) => ({
+    storage: new HttpStorage(storage.baseUrl, storage.token),
+    tools: config.tools,
+    workRoot: config.workRoot,
+    preset: config.preset,
+    stallTimeoutMs: config.stallTimeoutMs,
+    scratchQuotaBytes: config.scratchQuotaBytes,
+    signal: controller.signal,
+    log,
+  });
+
   const handleJob = async (request: IncomingMessage, response: ServerResponse) => {
     if (!authorized(request, response)) return;
     if (current) {
@@ -186,14 +198,7 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
     log(`started: ${job.sourceKey} -> ${job.outputPrefix}`);
     try {
       const result = await runJob(job, {
-        storage: new HttpStorage(storage.baseUrl, storage.token),
-        tools: config.tools,
-        workRoot: config.workRoot,
-        preset: config.preset,
-        stallTimeoutMs: config.stallTimeoutMs,
-        scratchQuotaBytes: config.scratchQuotaBytes,
-        signal: controller.signal,
-        log,
+        ...dependencies(storage, controller, log),
         onProgress: (progress) => {
           if (last && last.stage === progress.stage && last.percent === progress.percent) return;
           last = progress;
@@ -258,14 +263,7 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
       let event: Extract<TaskEvent, { type: "done" | "failed" }>;
       try {
         const result = await runTask(task, {
-          storage: new HttpStorage(task.storage.baseUrl, task.storage.token),
-          tools: config.tools,
-          workRoot: config.workRoot,
-          preset: config.preset,
-          stallTimeoutMs: config.stallTimeoutMs,
-          scratchQuotaBytes: config.scratchQuotaBytes,
-          signal: controller.signal,
-          log,
+          ...dependencies(task.storage, controller, log),
           onProgress: (percent) => reporter.progress(percent),
         });
         log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

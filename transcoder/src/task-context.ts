@@ -3,6 +3,8 @@ import { join } from "node:path";
 import type { X264Preset } from "./ffmpeg-command.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
 import type { LadderOptions } from "./ladder.ts";
+import type { LadderRunOptions } from "./ladder-run.ts";
+import type { OutputUploaderOptions } from "./output-uploader.ts";
 import type { StoryboardOptions } from "./previews.ts";
 import type { MediaStorage } from "./storage.ts";
 
@@ -42,4 +44,22 @@ export async function inTaskFolder<T>(
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+}
+
+/**
+ * What a task's ladder run shares with every other task's: its outputs go up under the attempt's
+ * own names beside other tasks' outputs (so nothing is cleared first), each file is removed once
+ * stored, and the run is held to the stall watchdog and the scratch quota.
+ */
+export function taskRun(
+  deps: TaskDependencies,
+  uploads: Pick<OutputUploaderOptions, "prefix" | "keyFor" | "prepare">,
+): Pick<LadderRunOptions, "tools" | "uploader" | "stallTimeoutMs" | "scratchQuotaBytes" | "signal"> {
+  return {
+    tools: deps.tools,
+    uploader: { ...uploads, storage: deps.storage, concurrency: deps.uploadConcurrency ?? 4, removeUploaded: true, clearPrefix: false },
+    stallTimeoutMs: deps.stallTimeoutMs ?? defaultTaskStallTimeoutMs,
+    scratchQuotaBytes: deps.scratchQuotaBytes ?? null,
+    signal: deps.signal,
+  };
 }
