@@ -28,7 +28,7 @@ import { repoRoot, stateDir } from "../scripts/lib/local-stack.ts";
 import { spawnPrefixed, stopChild, waitForHttp } from "../scripts/lib/processes.ts";
 import { freePort } from "../scripts/lib/stack.ts";
 import { startWsProxy } from "../scripts/lib/ws-proxy.ts";
-import { CACHE_BYPASS_HEADER } from "../workers/platform/cache.ts";
+import { CACHE_BYPASS_HEADER } from "../workers/platform/request-services.ts";
 import { newVideoId } from "../workers/videos/documents.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);

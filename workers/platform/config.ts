@@ -29,12 +29,12 @@ const configSchema = z.object({
     .int()
     .min(3600)
     .max(90 * 86400),
-  DATABASE_URL: z.string().min(1, "DATABASE_URL is not set (a secret; see README Configuration)"),
+  DATABASE_URL: z.string().min(1, "DATABASE_URL is not set (a secret; see docs/operations.md)"),
   DATABASE_READ_URL: z.string().min(1).optional(),
   DATABASE_WS_PROXY: z.string().min(1).optional(),
   JWT_SIGNING_KEYS: z
     .string()
-    .min(1, "JWT_SIGNING_KEYS is not set (a secret; see README Configuration)")
+    .min(1, "JWT_SIGNING_KEYS is not set (a secret; see docs/operations.md)")
     .transform((text, ctx) => {
       try {
         return JSON.parse(text) as unknown;
@@ -46,7 +46,7 @@ const configSchema = z.object({
     .pipe(z.object({ keys: z.array(privateJwk).min(1) })),
   MEDIA_SIGNING_KEYS: z
     .string()
-    .min(1, "MEDIA_SIGNING_KEYS is not set (a secret; see README Configuration)")
+    .min(1, "MEDIA_SIGNING_KEYS is not set (a secret; see docs/operations.md)")
     .transform((text, ctx) => {
       try {
         return JSON.parse(text) as unknown;
@@ -62,6 +62,17 @@ const configSchema = z.object({
   STREAM_LEASE_SECONDS: z.coerce.number().int().min(10).max(600).default(45),
   // Watch progress reaches Postgres this long after the first unsaved heartbeat (one batch per user).
   PROGRESS_FLUSH_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  // Every database query's deadline (the driver's query_timeout); past it the request answers 503.
+  DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  // The transcoder's per-job storage grants are HMACs with this key.
+  INTERNAL_SIGNING_SECRET: z
+    .string({ error: "INTERNAL_SIGNING_SECRET is not set (a secret; see docs/operations.md)" })
+    .min(32, "INTERNAL_SIGNING_SECRET must be at least 32 characters"),
+  // Where the queue consumer posts transcode jobs (the local Node transcoder); unset: the TRANSCODER container.
+  TRANSCODER_URL: z
+    .url()
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
 });
 
 export interface SigningKey {
@@ -82,12 +93,21 @@ export type Config = Omit<z.output<typeof configSchema>, "JWT_SIGNING_KEYS" | "M
   signingKeys: SigningKey[];
   /** HMAC-SHA256 keys of media URLs; the first signs, all verify (same rotation as `signingKeys`). */
   mediaSigningKeys: MediaSigningKey[];
+  /**
+   * HMAC keys of list cursors, derived (HKDF) from the JWT signing keys in the same order: the
+   * first signs, all verify, so a key rotation keeps cursors valid as it keeps tokens valid.
+   */
+  cursorKeys: CryptoKey[];
 };
 
 // Parsed once per env object (once per isolate in production); it holds keys, never connections.
 const parsed = new WeakMap<object, Promise<Config>>();
 
-/** Reads and checks the Worker's environment; a bad configuration fails loudly, once. */
+/**
+ * Reads and checks the Worker's environment (vars and secrets, one schema); a bad configuration
+ * fails loudly, once, with a message naming each bad variable. The composition root
+ * (`createServices`) is its only caller in product code.
+ */
 export function loadConfig(env: Env): Promise<Config> {
   let config = parsed.get(env);
   if (!config) {
@@ -122,7 +142,22 @@ async function parseConfig(env: Env): Promise<Config> {
       key: await crypto.subtle.importKey("raw", keyBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
     })),
   );
-  return { ...rest, databaseReadUrl: rest.DATABASE_READ_URL ?? rest.DATABASE_URL, signingKeys, mediaSigningKeys };
+  const cursorKeys = await Promise.all(JWT_SIGNING_KEYS.keys.map(({ d }) => deriveCursorKey(d)));
+  return { ...rest, databaseReadUrl: rest.DATABASE_READ_URL ?? rest.DATABASE_URL, signingKeys, mediaSigningKeys, cursorKeys };
+}
+
+/** An HMAC key for cursors from a JWT key's private scalar, so cursors need no secret of their own. */
+async function deriveCursorKey(privateScalar: string): Promise<CryptoKey> {
+  const secret = fromBase64url(privateScalar);
+  if (!secret) throw new Error("JWT_SIGNING_KEYS: a key's `d` is not base64url");
+  const material = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode("reelstream cursor v1") },
+    material,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign", "verify"],
+  );
 }
 
 /** A media key's secret, already checked to be base64url by the schema. */

@@ -1,5 +1,5 @@
-import type { Config, MediaSigningKey } from "../platform/config.ts";
-import { base64url, fromBase64url } from "../platform/crypto.ts";
+import type { Config, MediaSigningKey } from "./config.ts";
+import { base64url, fromBase64url } from "./crypto.ts";
 
 /**
  * Signed media tokens. A token is one URL path segment, placed right after the video id:

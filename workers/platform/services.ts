@@ -70,6 +70,8 @@ export interface ServicesOptions {
   /** Cache reads miss (writes still invalidate): outside production, for benchmarks and debugging. */
   bypassCacheReads?: boolean;
   clock?: Clock;
+  /** Overrides `DATABASE_TIMEOUT_MS` for work no viewer waits on (an alarm's batch write). */
+  databaseTimeoutMs?: number;
 }
 
 /** What `createServices` needs of an execution context: a Worker's, or a Durable Object's state. */
@@ -93,14 +95,18 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
   const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
   const handles: DatabaseHandle[] = [];
   const open = (url: string) => {
-    const handle = openDatabase(url, { wsProxy: config.DATABASE_WS_PROXY, timeoutMs: config.DATABASE_TIMEOUT_MS, log });
+    const handle = openDatabase(url, {
+      wsProxy: config.DATABASE_WS_PROXY,
+      timeoutMs: options.databaseTimeoutMs ?? config.DATABASE_TIMEOUT_MS,
+      log,
+    });
     handles.push(handle);
     return handle.db;
   };
   let primary: Database | undefined;
   let replica: Database | undefined;
   const container = env.TRANSCODER;
-  return {
+  const services: ServicesScope = {
     config,
     log,
     clock: options.clock ?? systemClock,
@@ -109,7 +115,7 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
       return primary;
     },
     get readDb() {
-      if (config.databaseReadUrl === config.DATABASE_URL) return this.db;
+      if (config.databaseReadUrl === config.DATABASE_URL) return services.db;
       replica ??= open(config.databaseReadUrl);
       return replica;
     },
@@ -135,6 +141,7 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
       await Promise.allSettled(closing.map((handle) => handle.close()));
     },
   };
+  return services;
 }
 
 /**

@@ -1,8 +1,7 @@
 import type { Context, Hono } from "hono";
 import type { AppEnv } from "../platform/app-env.ts";
-import { viewerState } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
-import { isVideoId } from "../videos/documents.ts";
+import { isVideoId } from "../videos/index.ts";
 
 /**
  * Test and benchmark only, never in production (APP_ENV = "production" answers 404): put media
@@ -20,12 +19,12 @@ export function registerPlaybackTestRoutes(app: Hono<AppEnv>) {
     if (!isVideoId(videoId) || path === "" || path.split("/").some((part) => part === "" || part === "..")) {
       throw new ApiError("bad-request", "PUT /internal/test/media/{videoId}/{path} with the object's bytes as the body.");
     }
-    await c.env.MEDIA.put(`videos/${videoId}/${path}`, await c.req.arrayBuffer());
+    await c.get("services").media.bucket.put(`videos/${videoId}/${path}`, await c.req.arrayBuffer());
     return c.body(null, 204);
   });
   app.get("/internal/test/viewer-state/:userId", async (c) => {
     guard(c);
-    const state = viewerState(c.env, c.req.param("userId"));
+    const state = c.get("services").viewerState(c.req.param("userId"));
     return c.json({ flush: await state.flushStats(), leases: await state.listLeases() });
   });
 }
