@@ -17,6 +17,22 @@ const mediaKey = z.object({
   secret: z.string().regex(/^[A-Za-z0-9_-]{43,}$/, "a media key's secret is base64url of at least 32 bytes"),
 });
 
+/** A secret holding JSON of `shape`; each failure names the secret. */
+function jsonSecret<T extends z.ZodType>(name: string, shape: T) {
+  return z
+    .string()
+    .min(1, `${name} is not set (a secret; see docs/operations.md)`)
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: `${name} is not JSON` });
+        return z.NEVER;
+      }
+    })
+    .pipe(shape);
+}
+
 const configSchema = z.object({
   APP_ENV: z.enum(["development", "test", "production"]),
   PUBLIC_BASE_URL: z.url(),
@@ -32,31 +48,9 @@ const configSchema = z.object({
   DATABASE_URL: z.string().min(1, "DATABASE_URL is not set (a secret; see docs/operations.md)"),
   DATABASE_READ_URL: z.string().min(1).optional(),
   DATABASE_WS_PROXY: z.string().min(1).optional(),
-  JWT_SIGNING_KEYS: z
-    .string()
-    .min(1, "JWT_SIGNING_KEYS is not set (a secret; see docs/operations.md)")
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: "custom", message: "JWT_SIGNING_KEYS is not JSON" });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.object({ keys: z.array(privateJwk).min(1) })),
-  MEDIA_SIGNING_KEYS: z
-    .string()
-    .min(1, "MEDIA_SIGNING_KEYS is not set (a secret; see docs/operations.md)")
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: "custom", message: "MEDIA_SIGNING_KEYS is not JSON" });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.object({ keys: z.array(mediaKey).min(1) })),
-  // Media tokens: minutes to hours (README "Playback": what bounds sign-out and a lapsed plan).
+  JWT_SIGNING_KEYS: jsonSecret("JWT_SIGNING_KEYS", z.object({ keys: z.array(privateJwk).min(1) })),
+  MEDIA_SIGNING_KEYS: jsonSecret("MEDIA_SIGNING_KEYS", z.object({ keys: z.array(mediaKey).min(1) })),
+  // Media tokens: minutes to hours (docs/playback.md: what bounds sign-out and a lapsed plan).
   MEDIA_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(14400),
   // A screen lease without a progress heartbeat for this long is released ("tens of seconds").
   STREAM_LEASE_SECONDS: z.coerce.number().int().min(10).max(600).default(45),
