@@ -10,7 +10,7 @@ import { eq } from "drizzle-orm";
 import { videos } from "../schema/index.ts";
 import { encodeClip } from "./lib/clips.ts";
 import { createNodeDb, createNodePool } from "./lib/database.ts";
-import { runningDevStack } from "./lib/local-stack.ts";
+import { runningDevStack } from "./lib/local-stack/index.ts";
 import { adminToken, createVideo, tusUpload, waitForVideo } from "./lib/upload-client.ts";
 
 interface DemoClip {
