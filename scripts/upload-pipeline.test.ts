@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,7 +7,7 @@ import { keyframeTimes, makeClip, videoFacts } from "../transcoder/test/clips.ts
 import { joinRendition, referencedKeys } from "../transcoder/test/outputs.ts";
 import { masterKey, outputPrefix } from "../workers/uploads/settings.ts";
 import { signStorageGrant } from "../workers/uploads/storage-grant.ts";
-import { databaseFromEnv, type LocalStack, repoRoot, startLocalStack, startTranscoder } from "./lib/local-stack/index.ts";
+import { databaseFromEnv, type LocalStack, startLocalStack, startTranscoder } from "./lib/local-stack/index.ts";
 import { stopChild, waitForHttp } from "./lib/processes.ts";
 import { adminToken, createVideo, tusUpload, waitForVideo } from "./lib/upload-client.ts";
 
@@ -22,7 +22,7 @@ const KEYFRAME_INTERVAL_SECONDS = 4;
  * demand and retry delays of minutes: they are covered in workerd
  * (workers/uploads/transcode-consumer.test.ts).
  */
-describe.skipIf(!existsSync(`${repoRoot}transcoder/src/server.ts`))("upload to ready, end to end", () => {
+describe("upload to ready, end to end", () => {
   let stack: LocalStack;
   let base: string;
   let token: string;
