@@ -12,6 +12,7 @@
 
 import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
 import { insertReadyVideo, randomVideoId, subscribedViewer } from "../testing/playback-fixtures.ts";
+import { testWorkerEntry } from "../testing/test-worker.ts";
 import { summarize } from "./lib.ts";
 
 const segments = Number(process.env.BENCH_SEGMENTS ?? 100);
@@ -47,7 +48,8 @@ async function pool<T>(items: T[], width: number, work: (item: T) => Promise<voi
 }
 
 async function main() {
-  const stack = await startLocalStack({ vars: { PROGRESS_FLUSH_SECONDS: String(flushSeconds) } });
+  // The test Worker: its test-only routes put the segments into R2 and read the flush counters.
+  const stack = await startLocalStack({ main: testWorkerEntry, vars: { PROGRESS_FLUSH_SECONDS: String(flushSeconds) } });
   try {
     const videoId = randomVideoId();
     await insertReadyVideo(stack.database, videoId, {

@@ -13,6 +13,7 @@ import {
   subscribedViewer,
   uploadLadder,
 } from "../testing/playback-fixtures.ts";
+import { testWorkerEntry } from "../testing/test-worker.ts";
 
 const page = `<!doctype html><meta charset="utf-8"><video id="video" muted playsinline></video>
 <script src="/hls.js"></script>`;
@@ -25,7 +26,7 @@ if (noBrowser) console.warn(`[e2e] ${chromiumPath} not found: skipping the brows
 
 /**
  * The signed ladder, played by a real player: Debian's Chromium with hls.js, from another origin
- * (CORS), starting at `resumeAt`. A real stack (wrangler dev, PGlite), the
+ * (CORS), starting at `resumeAt`. A real stack (wrangler dev on the test Worker, PGlite), the
  * transcoder's ladder in R2.
  */
 describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
@@ -35,7 +36,7 @@ describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
   let siteUrl: string;
 
   beforeAll(async () => {
-    [stack, ladder] = await Promise.all([startLocalStack(), generateLadder(12)]);
+    [stack, ladder] = await Promise.all([startLocalStack({ main: testWorkerEntry }), generateLadder(12)]);
     const hlsJs = readFileSync(`${repoRoot}node_modules/hls.js/dist/hls.min.js`);
     site = createServer((request, response) => {
       if (request.url === "/hls.js") response.writeHead(200, { "Content-Type": "text/javascript" }).end(hlsJs);
