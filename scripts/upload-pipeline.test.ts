@@ -163,7 +163,7 @@ describe("upload to ready, end to end", () => {
     const requeued = await waitForVideo(base, token, videoId, { timeoutMs: 30_000, until: (s) => s.state === "queued" });
     expect(requeued.error).toMatch(/^attempt 1 failed/);
 
-    const restarted = startTranscoder(transcoderPort);
+    const restarted = startTranscoder(transcoderPort, { workDir: transcoder.workDir });
     transcoder.process = restarted;
     try {
       const status = await waitForVideo(base, token, videoId, { timeoutMs: 240_000 });

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { generateMediaSigningKeys, generateSecret, generateSigningKeys } from "../dev-keys.ts";
 import { stopChild, waitForHttp } from "../processes.ts";
 import { type DatabaseSpec, type LocalDatabase, startDatabase } from "./database.ts";
+import { stateDir } from "./paths.ts";
 import { freePort } from "./ports.ts";
 import { startTranscoders, type Transcoder } from "./transcoders.ts";
 import { startWorker, type WorkerConfigOptions, type WorkerOptions } from "./worker.ts";
@@ -109,7 +110,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const spec = options.database ?? { kind: "pglite" };
   const database = isSpec(spec) ? await startDatabase(spec) : spec;
   const watch = options.watch ?? false;
-  // Configuration, bundle and miniflare data of a throw-away stack; `npm start` needs none.
+  // Configuration, bundle, miniflare data and transcoder work folders of a throw-away stack;
+  // `npm start` keeps its own in the state folder.
   const throwAway = !watch || options.main !== undefined || options.configure !== undefined || options.persistTo === undefined;
   const scratchDir = throwAway ? mkdtempSync(join(options.tempRoot ?? tmpdir(), "reelstream-stack-")) : undefined;
   let worker: ChildProcess | undefined;
@@ -123,7 +125,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     const port = options.port ?? (await freePort());
-    transcoders = await startTranscoders(options.transcoders ?? 1, options.transcoderPort);
+    transcoders = await startTranscoders(options.transcoders ?? 1, {
+      firstPort: options.transcoderPort,
+      workRoot: scratchDir ?? join(stateDir, "transcoders"),
+    });
     const vars: Record<string, string> = {
       DATABASE_URL: database.url,
       ...(database.wsProxy ? { DATABASE_WS_PROXY: database.wsProxy } : {}),
