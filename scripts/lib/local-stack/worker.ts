@@ -2,7 +2,7 @@ import { type ChildProcess, execFile } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { spawnPrefixed } from "../processes.ts";
+import { prefixedLogger, spawnPrefixed } from "../processes.ts";
 import { repoRoot } from "./paths.ts";
 
 /** The Worker's one configuration: what deploys, and what every local Worker is generated from. */
@@ -88,6 +88,7 @@ export async function startWorker(options: WorkerOptions): Promise<ChildProcess>
   // `wrangler dev` has no flag to stop watching sources, but run with `--no-bundle` on a bundle it
   // watches only a file that nobody edits (and WRANGLER_CI_DISABLE_CONFIG_WATCHING stops it
   // reloading when the configuration changes).
+  if (!options.watch) prefixedLogger("worker", "cyan")(`bundling ${options.main ?? "the Worker"} once (wrangler deploy --dry-run)…`);
   const bundle = options.watch ? undefined : await bundleWorker({ config, outdir: join(scratch, "bundle") });
   const varArgs = Object.entries(options.vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   return spawnPrefixed(
