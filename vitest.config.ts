@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { generateMediaSigningKeys, generateSigningKeys } from "./scripts/lib/dev-keys.ts";
-import { startTestDatabase } from "./scripts/lib/test-database.ts";
+import { startTestDatabase } from "./testing/test-database.ts";
 
 /**
  * Two projects: the Worker's tests run inside workerd (real KV, R2, Durable Objects, Queues and
@@ -21,7 +21,7 @@ export default defineConfig({
                 bindings: {
                   APP_ENV: "test",
                   DATABASE_URL: database.url,
-                  DATABASE_WS_PROXY: database.wsProxy,
+                  ...(database.wsProxy ? { DATABASE_WS_PROXY: database.wsProxy } : {}),
                   JWT_SIGNING_KEYS: await generateSigningKeys("test-key-1"),
                   INTERNAL_SIGNING_SECRET: "test-internal-signing-secret-0123456789abcdef",
                   // Two media keys: the first signs, the second only verifies (rotation tests).
@@ -39,7 +39,7 @@ export default defineConfig({
         ],
         test: {
           name: "worker",
-          globalSetup: ["./scripts/test-global-setup.ts"],
+          globalSetup: ["./testing/vitest-global-setup.ts"],
           include: ["workers/**/*.test.ts", "durable-objects/**/*.test.ts"],
           testTimeout: 20_000,
           hookTimeout: 30_000,
@@ -48,7 +48,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["transcoder/**/*.test.ts", "scripts/**/*.test.ts", "e2e/**/*.test.ts"],
+          include: ["transcoder/**/*.test.ts", "scripts/**/*.test.ts", "e2e/**/*.test.ts", "testing/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
         },

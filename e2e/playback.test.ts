@@ -3,8 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startBenchStack } from "../bench/lib.ts";
-import { repoRoot } from "../scripts/lib/local-stack.ts";
+import { type LocalStack, repoRoot, startLocalStack } from "../scripts/lib/local-stack/index.ts";
 import {
   type GeneratedLadder,
   generateLadder,
@@ -13,7 +12,8 @@ import {
   randomVideoId,
   subscribedViewer,
   uploadLadder,
-} from "./lib/playback-stack.ts";
+} from "../testing/playback-fixtures.ts";
+import { testWorkerEntry } from "../testing/test-worker.ts";
 
 const page = `<!doctype html><meta charset="utf-8"><video id="video" muted playsinline></video>
 <script src="/hls.js"></script>`;
@@ -26,16 +26,17 @@ if (noBrowser) console.warn(`[e2e] ${chromiumPath} not found: skipping the brows
 
 /**
  * The signed ladder, played by a real player: Debian's Chromium with hls.js, from another origin
- * (CORS), starting at `resumeAt`. A real stack (wrangler dev, PGlite), the transcoder's ladder in R2.
+ * (CORS), starting at `resumeAt`. A real stack (wrangler dev on the test Worker, PGlite), the
+ * transcoder's ladder in R2.
  */
 describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
-  let stack: Awaited<ReturnType<typeof startBenchStack>>;
+  let stack: LocalStack;
   let ladder: GeneratedLadder;
   let site: Server;
   let siteUrl: string;
 
   beforeAll(async () => {
-    [stack, ladder] = await Promise.all([startBenchStack(), generateLadder(12)]);
+    [stack, ladder] = await Promise.all([startLocalStack({ main: testWorkerEntry }), generateLadder(12)]);
     const hlsJs = readFileSync(`${repoRoot}node_modules/hls.js/dist/hls.min.js`);
     site = createServer((request, response) => {
       if (request.url === "/hls.js") response.writeHead(200, { "Content-Type": "text/javascript" }).end(hlsJs);
@@ -53,7 +54,7 @@ describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
 
   it("plays the signed, plan-capped ladder from resumeAt with no fatal player error", async () => {
     const videoId = randomVideoId();
-    await insertReadyVideo(stack, videoId, ladderMedia(ladder));
+    await insertReadyVideo(stack.database, videoId, ladderMedia(ladder));
     expect(await uploadLadder(stack.url, videoId, ladder.dir)).toBeGreaterThan(10);
     const viewer = await subscribedViewer(stack.url, "basic");
     const auth = { Authorization: `Bearer ${viewer.accessToken}` };

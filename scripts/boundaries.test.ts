@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./lib/local-stack.ts";
+import { repoRoot } from "./lib/local-stack/index.ts";
 
 const run = promisify(execFile);
 

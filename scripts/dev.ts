@@ -8,11 +8,19 @@
  */
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import { applyMigrations, createNodePool } from "./lib/database.ts";
 import { ensureDevVars } from "./lib/dev-vars.ts";
-import { connectDatabase, removeDevStackLock, repoRoot, runningDevStack, stateDir, writeDevStackLock } from "./lib/local-stack.ts";
+import {
+  connectDatabase,
+  migrateDatabase,
+  portIsFree,
+  removeDevStackLock,
+  repoRoot,
+  runningDevStack,
+  startLocalStack,
+  stateDir,
+  writeDevStackLock,
+} from "./lib/local-stack/index.ts";
 import { prefixedLogger, spawnPrefixed, stopChild } from "./lib/processes.ts";
-import { portIsFree, startStack, waitForHttp } from "./lib/stack.ts";
 
 const port = Number(process.env.PORT ?? 8787);
 const workerUrl = `http://localhost:${port}`;
@@ -81,12 +89,7 @@ async function main() {
 
   const database = await connectDatabase();
   dbLog(`Postgres: ${database.source}${database.wsProxy ? `, Neon driver through ws://${database.wsProxy}` : ""}`);
-  const pool = createNodePool(database.url, database.wsProxy);
-  try {
-    await applyMigrations(pool);
-  } finally {
-    await pool.end();
-  }
+  await migrateDatabase(database);
   dbLog("migrations applied");
 
   writeDevStackLock({
@@ -96,8 +99,16 @@ async function main() {
     wsProxy: database.wsProxy,
     startedAt: new Date().toISOString(),
   });
-  const transcoderPort = Number(process.env.TRANSCODER_PORT ?? 8788);
-  const stack = await startStack({ port, database, persistTo: `${stateDir}/wrangler`, transcoderPort });
+  const stack = await startLocalStack({
+    database,
+    port,
+    watch: true,
+    persistTo: `${stateDir}/wrangler`,
+    transcoders: 1,
+    transcoderPort: Number(process.env.TRANSCODER_PORT ?? 8788),
+    // Ctrl-C must work while it starts: wait below, with the handlers in place.
+    readyTimeoutMs: 0,
+  });
 
   let stopping = false;
   let seed: ChildProcess | undefined;
@@ -114,7 +125,7 @@ async function main() {
   };
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
-  for (const child of stack.children) {
+  for (const child of stack.processes()) {
     child.once("exit", (code, signal) => {
       if (!stopping) {
         log(`a child process exited (${signal ?? `code ${code}`}); stopping the rest`);
@@ -123,10 +134,10 @@ async function main() {
     });
   }
 
-  if (await waitForHttp(`${workerUrl}/health`, 120_000)) {
+  if (await stack.ready(120_000)) {
     log(`Reelstream is up: ${workerUrl}  (API reference: ${workerUrl}/docs, health: ${workerUrl}/health). Ctrl-C stops everything.`);
     if (!stopping) seed = seedOnFirstStart();
-  } else {
+  } else if (!stopping) {
     log(`the Worker did not answer on ${workerUrl}/health within 2 minutes; see the [worker] lines above`);
   }
 }

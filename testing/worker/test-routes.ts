@@ -1,19 +1,15 @@
-import type { Context, Hono } from "hono";
-import type { AppEnv } from "../platform/app-env.ts";
-import { ApiError } from "../platform/errors.ts";
-import { isVideoId } from "../videos/index.ts";
+import type { Hono } from "hono";
+import type { AppEnv } from "../../workers/platform/app-env.ts";
+import { ApiError } from "../../workers/platform/errors.ts";
+import { isVideoId } from "../../workers/videos/index.ts";
 
 /**
- * Test and benchmark only, never in production (APP_ENV = "production" answers 404): put media
- * bytes into R2 the way the transcoder will, before the upload pipeline exists end to end, and
- * read a user's write-behind counters. The end-to-end test and `npm run bench:playback` use them.
+ * Test and benchmark only: these routes exist in the test Worker (./index.ts) and nowhere in the
+ * production graph. Put media bytes into R2 the way the transcoder does, and read a user's
+ * write-behind counters. The end-to-end test and `npm run bench:playback` use them.
  */
-export function registerPlaybackTestRoutes(app: Hono<AppEnv>) {
-  const guard = (c: Context<AppEnv>) => {
-    if (c.env.APP_ENV === "production") throw new ApiError("not-found", `There is nothing at ${c.req.path}.`);
-  };
+export function registerTestRoutes(app: Hono<AppEnv>) {
   app.put("/internal/test/media/:videoId/*", async (c) => {
-    guard(c);
     const videoId = c.req.param("videoId");
     const path = c.req.path.split("/").slice(5).map(decodeURIComponent).join("/");
     if (!isVideoId(videoId) || path === "" || path.split("/").some((part) => part === "" || part === "..")) {
@@ -23,7 +19,6 @@ export function registerPlaybackTestRoutes(app: Hono<AppEnv>) {
     return c.body(null, 204);
   });
   app.get("/internal/test/viewer-state/:userId", async (c) => {
-    guard(c);
     const state = c.get("services").viewerState(c.req.param("userId"));
     return c.json({ flush: await state.flushStats(), leases: await state.listLeases() });
   });

@@ -3,11 +3,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "nod
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
-import { videos } from "../../schema/index.ts";
-import { createNodeDb, createNodePool } from "../../scripts/lib/database.ts";
-import { resolveFfmpegTools } from "../../transcoder/src/ffmpeg-tools.ts";
-import { FsStorage } from "../../transcoder/src/fs-storage.ts";
-import { type JobResult, runJob } from "../../transcoder/src/run-job.ts";
+import { videos } from "../schema/index.ts";
+import { createNodeDb, createNodePool } from "../scripts/lib/database.ts";
+import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
+import { FsStorage } from "../transcoder/src/fs-storage.ts";
+import { type JobResult, runJob } from "../transcoder/src/run-job.ts";
 
 const run = promisify(execFile);
 
@@ -77,7 +77,7 @@ function filesBelow(dir: string): string[] {
   });
 }
 
-/** Puts every file of a ladder into R2 through the Worker's test-only media route (never in production). */
+/** Puts every file of a ladder into R2 through the test Worker's media route (testing/worker/test-routes.ts). */
 export async function uploadLadder(baseUrl: string, videoId: string, dir: string): Promise<number> {
   const files = filesBelow(dir);
   for (const file of files) {
@@ -114,8 +114,8 @@ export function ladderMedia({ result }: GeneratedLadder): ReadyMedia {
 }
 
 /** Lists a ready video in the stack's database, as the transcode pipeline does when it finishes. */
-export async function insertReadyVideo(stack: { databaseUrl: string; wsProxy: string }, videoId: string, media: ReadyMedia) {
-  const pool = createNodePool(stack.databaseUrl, stack.wsProxy);
+export async function insertReadyVideo(database: { url: string; wsProxy?: string }, videoId: string, media: ReadyMedia) {
+  const pool = createNodePool(database.url, database.wsProxy);
   try {
     await createNodeDb(pool)
       .insert(videos)

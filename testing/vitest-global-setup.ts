@@ -1,4 +1,4 @@
-import { stopTestDatabases } from "./lib/test-database.ts";
+import { stopTestDatabases } from "./test-database.ts";
 
 export default function setup() {
   return () => stopTestDatabases();
