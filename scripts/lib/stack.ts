@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,12 @@ export interface StackOptions {
    * queue messages included (a job waiting out its retry delay is lost). Default true.
    */
   watch?: boolean;
+  /**
+   * The folder of web app files the Worker serves (Workers Static Assets), instead of
+   * wrangler.toml's `web/dist`. The browser tests pass a build of their own, so that no build
+   * lands in a folder another running stack watches (wrangler dev reloads when its assets change).
+   */
+  assets?: string;
 }
 
 export interface RunningStack {
@@ -53,6 +59,8 @@ export function portIsFree(port: number): Promise<boolean> {
 
 const wranglerBin = `${repoRoot}node_modules/wrangler/bin/wrangler.js`;
 const transcoderEntry = `${repoRoot}transcoder/src/server.ts`;
+/** wrangler.toml's `[assets] directory`: the web app as `npm run build` leaves it. */
+export const webDist = `${repoRoot}web/dist`;
 // No network here for the `cf` object or telemetry; miniflare uses a placeholder.
 const wranglerEnv = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0" };
 
@@ -61,9 +69,9 @@ const wranglerEnv = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLE
  * watching sources, but run with `--no-bundle` on this bundle it watches only a file that nobody
  * edits (and WRANGLER_CI_DISABLE_CONFIG_WATCHING stops it reloading when wrangler.toml changes).
  */
-async function bundleWorkerOnce(): Promise<{ entry: string; remove(): void }> {
+async function bundleWorkerOnce(assetArgs: string[]): Promise<{ entry: string; remove(): void }> {
   const outdir = mkdtempSync(join(tmpdir(), "reelstream-worker-bundle-"));
-  await promisify(execFile)(process.execPath, [wranglerBin, "deploy", "--dry-run", "--outdir", outdir], {
+  await promisify(execFile)(process.execPath, [wranglerBin, "deploy", "--dry-run", "--outdir", outdir, ...assetArgs], {
     cwd: repoRoot,
     env: { ...process.env, ...wranglerEnv },
   });
@@ -95,7 +103,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   };
   if (options.database.wsProxy) vars.DATABASE_WS_PROXY = options.database.wsProxy;
   const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
-  const bundle = options.watch === false ? await bundleWorkerOnce() : undefined;
+  // wrangler refuses to start when the assets folder is missing, as it is in a fresh clone before
+  // `npm run build`: an empty one serves no app, and the API runs as before.
+  if (!options.assets) mkdirSync(webDist, { recursive: true });
+  const assetArgs = options.assets ? ["--assets", options.assets] : [];
+  const bundle = options.watch === false ? await bundleWorkerOnce(assetArgs) : undefined;
   const children = [
     spawnPrefixed(
       "worker",
@@ -112,6 +124,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         "--persist-to",
         options.persistTo,
         "--show-interactive-dev-session=false",
+        ...assetArgs,
         ...varArgs,
       ],
       { cwd: repoRoot, env: bundle ? { ...wranglerEnv, WRANGLER_CI_DISABLE_CONFIG_WATCHING: "true" } : wranglerEnv },
