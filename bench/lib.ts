@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { applyMigrations, createNodePool } from "../scripts/lib/database.ts";
 import { generateMediaSigningKeys, generateSecret, generateSigningKeys } from "../scripts/lib/dev-keys.ts";
 import { startEmbeddedPostgres } from "../scripts/lib/embedded-postgres.ts";
-import { freePort, type RunningStack, startStack, waitForHttp } from "../scripts/lib/stack.ts";
+import { freePort, type RunningStack, type StackOptions, startStack, waitForHttp } from "../scripts/lib/stack.ts";
 import { startWsProxy } from "../scripts/lib/ws-proxy.ts";
 
 export function percentile(sorted: number[], p: number): number {
@@ -33,7 +33,10 @@ export function progress(label: string, done: number, total: number) {
  * A throw-away local stack for a benchmark: in-memory PGlite behind the proxy, migrations, and
  * `wrangler dev` on a free port with its own miniflare state, so a developer's data is untouched.
  */
-export async function startBenchStack(vars: Record<string, string> = {}): Promise<RunningStack & { databaseUrl: string; wsProxy: string }> {
+export async function startBenchStack(
+  vars: Record<string, string> = {},
+  options: Pick<StackOptions, "assets"> = {},
+): Promise<RunningStack & { databaseUrl: string; wsProxy: string }> {
   const pg = await startEmbeddedPostgres({});
   const proxy = await startWsProxy();
   const pool = createNodePool(pg.url, proxy.address);
@@ -46,6 +49,7 @@ export async function startBenchStack(vars: Record<string, string> = {}): Promis
     database: { url: pg.url, wsProxy: proxy.address, source: "bench PGlite", stop: async () => {} },
     persistTo,
     watch: false,
+    ...options,
     vars: {
       JWT_SIGNING_KEYS: await generateSigningKeys("bench"),
       MEDIA_SIGNING_KEYS: generateMediaSigningKeys("bench"),

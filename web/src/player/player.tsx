@@ -4,6 +4,7 @@ import { api } from "../api/client.ts";
 import type { Playback, Video } from "../api/types.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
 import { clock } from "../ui/format.ts";
+import { Icon } from "./icons.tsx";
 import { cueAt, parseStoryboard, type StoryboardCue } from "./storyboard.ts";
 
 /** How often a playing player reports its position (it also reports on pause and when hidden). */
@@ -231,7 +232,7 @@ export function Player({
       )}
       <div class="player-controls">
         <button type="button" class="control" onClick={toggle} aria-label={playing ? "Pause" : "Play"}>
-          {playing ? "❚❚" : "▶"}
+          <Icon name={playing ? "pause" : "play"} />
         </button>
         <div class="seek">
           {preview && (
@@ -281,7 +282,7 @@ export function Player({
           {clock(time)} / {clock(duration)}
         </span>
         <button type="button" class="control" onClick={toggleMute} aria-label={muted ? "Unmute" : "Mute"}>
-          {muted ? "🔇" : "🔊"}
+          <Icon name={muted ? "muted" : "volume"} />
         </button>
         <label class="quality">
           <span>Quality</span>
@@ -295,7 +296,7 @@ export function Player({
           </select>
         </label>
         <button type="button" class="control" onClick={fullscreen} aria-label="Full screen">
-          ⛶
+          <Icon name="fullscreen" />
         </button>
       </div>
       <p class="hint">

@@ -1,0 +1,110 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { startBenchStack } from "../../../bench/lib.ts";
+import { buildWebApp } from "../../../scripts/lib/web-app.ts";
+
+/** Debian's Chromium (`apt-get install chromium`); never a downloaded browser. */
+export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// CI installs it and must run the browser tests; a developer without it is told and they are skipped.
+export const noBrowser = !existsSync(chromiumPath) && !process.env.CI;
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      // Headless Chromium has no user to click; a real browser lets the Play click's activation through.
+      "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+}
+
+export const viewports = {
+  desktop: { viewport: { width: 1280, height: 800 } },
+  phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
+} as const;
+export type ViewportName = keyof typeof viewports;
+
+/**
+ * The web app built from this checkout into a folder of its own, served by a throw-away stack
+ * (wrangler dev, PGlite, the Node transcoder), with `vars` on top of the bench defaults.
+ */
+export async function startWebStack(vars: Record<string, string>) {
+  const assets = mkdtempSync(join(tmpdir(), "reelstream-web-"));
+  await buildWebApp(assets);
+  return startBenchStack(vars, { assets });
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/** axe-core's serious and critical violations on the page as it is now, as readable lines. */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  if (!(await page.evaluate("typeof window.axe === 'object'"))) await page.addScriptTag({ content: axeSource });
+  const violations = (await page.evaluate(
+    "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)",
+  )) as AxeViolation[];
+  return violations
+    .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+    .map(
+      (violation) =>
+        `${violation.impact} ${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(" ")).join(", ")})`,
+    );
+}
+
+/** Where page screenshots go: WEB_SCREENSHOTS_DIR (docs/web for the docs), else a temporary folder. */
+export const screenshotDir = process.env.WEB_SCREENSHOTS_DIR ?? join(tmpdir(), "reelstream-web-screenshots");
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(screenshotDir, { recursive: true });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), animations: "disabled", caret: "hide" });
+}
+
+/** A 720p test pattern with a tone, encoded losslessly so that it is large (about 1.7 MB a second). */
+export async function generateClip(path: string, seconds: number): Promise<void> {
+  await promisify(execFile)("ffmpeg", [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=1280x720:rate=25:duration=${seconds}`,
+    "-f",
+    "lavfi",
+    "-i",
+    `sine=frequency=440:duration=${seconds}`,
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-qp",
+    "0",
+    "-pix_fmt",
+    "yuv420p",
+    "-c:a",
+    "aac",
+    "-f",
+    "mp4",
+    path,
+  ]);
+}
