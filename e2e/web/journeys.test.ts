@@ -106,7 +106,11 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
   describe.each(["desktop", "phone"] as const)("at %s size", (size) => {
     it("admin: creates a title, uploads with pause, resume and a reload, watches it transcode, reads the report, edits it", async () => {
       const adminEmail = `admin-${size}-${Date.now()}@example.com`;
-      const token = await adminToken(stack.url, stack, { email: adminEmail, password: PASSWORD, name: `Admin ${size}` });
+      const token = await adminToken(
+        stack.url,
+        { url: stack.databaseUrl, wsProxy: stack.wsProxy },
+        { email: adminEmail, password: PASSWORD, name: `Admin ${size}` },
+      );
       // Subscribed, so that playing a title that is not ready answers 409 rather than 402.
       expect((await api("/v1/subscription", token, { method: "POST", body: JSON.stringify({ planId: "premium" }) })).status).toBe(201);
       const { context, calls } = await openContext(size);
@@ -115,8 +119,9 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
 
       // Create: a bad year is refused with the API's words beside the field; nothing typed is lost.
       await page.getByRole("link", { name: "Admin" }).click();
+      await page.getByRole("heading", { name: "New title" }).waitFor();
       const title = `Harbour Lights ${size}`;
-      await page.getByLabel("Title").fill(title);
+      await page.getByLabel("Title", { exact: true }).fill(title);
       await page.getByLabel("Summary").fill("A lighthouse keeper counts the ships that never arrive.");
       await page.getByLabel("Genres").fill("drama, mystery");
       await page.getByLabel("Release year").fill("19x4");
@@ -124,7 +129,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("button", { name: "Create and upload" }).click();
       await page.locator("#field-releaseYear-error").waitFor();
       expect(await page.getByLabel("Release year").getAttribute("aria-invalid")).toBe("true");
-      expect(await page.getByLabel("Title").inputValue()).toBe(title);
+      expect(await page.getByLabel("Title", { exact: true }).inputValue()).toBe(title);
       await checkPage(page, "admin-new", size);
       await page.getByLabel("Release year").fill("1994");
       await page.getByRole("button", { name: "Create and upload" }).click();
@@ -151,7 +156,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       });
       const bar = page.locator("#upload-bar");
       const percent = async () => Number(await bar.getAttribute("value"));
-      await page.getByLabel("Video file").setInputFiles(clip);
+      await page.getByLabel("Video file", { exact: true }).setInputFiles(clip);
       await uploadedAtLeast(page, 15);
       await page.getByRole("button", { name: "Pause" }).click();
       await page.getByText("Paused.").waitFor();
@@ -166,11 +171,12 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByText("was interrupted").waitFor();
       await checkPage(page, "admin-upload-interrupted", size);
       await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
-      await page.getByLabel("Video file").setInputFiles(clip);
+      await page.getByLabel("Video file", { exact: true }).setInputFiles(clip);
       // It goes on from the server's offset (the bytes sent before the reload are not sent again).
       const resumed = await page.getByText(/^Resuming: [\d.]+ MB of [\d.]+ MB were already uploaded\.$/).textContent();
       expect(Number(/Resuming: ([\d.]+) MB/.exec(resumed ?? "")?.[1])).toBeGreaterThan(0);
-      await page.getByText("Upload complete.").waitFor();
+      // Done: the status leaves "uploading" (the upload form goes with it).
+      await page.locator("[data-state=queued], [data-state=transcoding], [data-state=ready]").waitFor();
 
       // Transcoding, then ready with the quality report and the renditions.
       await page.locator("[data-state=ready]").waitFor({ timeout: 120_000 });
@@ -236,12 +242,16 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("link", { name: "Home" }).click();
       const allTitles = page.locator("[data-row=all] .card");
       await page.locator("[data-row=new-releases] .card").first().waitFor();
-      await page.waitForFunction("document.querySelectorAll('[data-row=all] .card').length === 12");
+      await page.waitForFunction("document.querySelectorAll('[data-row=all] .card').length >= 12");
+      // On a phone the end of the list is far below: the second page waits for the scroll. (A desktop
+      // window may already show the end, and then it loads at once.)
+      if (size === "phone") expect(await allTitles.count()).toBe(12);
       await checkPage(page, "home", size);
       await page.locator(".load-more").scrollIntoViewIfNeeded();
       await page.waitForFunction("document.querySelectorAll('[data-row=all] .card').length > 12");
       // The fillers and this size's upload (the other size's is deleted by then, or not made yet).
       expect(await allTitles.count()).toBe(FILLERS + 1);
+      expect(calls.filter((call) => call.path === "/v1/videos" && call.status === 200).length).toBeGreaterThanOrEqual(2);
 
       // Search as you type, from the keyboard: "/" to the box, ↓ into the results, Enter opens.
       await page.keyboard.press("/");
@@ -262,8 +272,15 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.waitForURL(`**/watch/${video.id}`);
       const media = page.locator("video");
       await page.waitForFunction("document.querySelector('video')?.currentTime >= 1.5", undefined, { timeout: 30_000 });
+      // Keys: k pauses at once (the clip is short) and the pause reports the position.
+      await page.keyboard.press("k");
+      await page.waitForFunction("document.querySelector('video')?.paused === true");
+      const position = await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime);
+      const heartbeat = (call: (typeof calls)[number]) =>
+        call.method === "PUT" && call.path === `/v1/videos/${video.id}/progress` && call.status === 204;
+      await expect.poll(() => calls.filter(heartbeat).some((call) => JSON.parse(call.body ?? "{}").positionSeconds >= 1.5)).toBe(true);
       // The quality menu lists what the Basic plan allows: nothing above 480p.
-      const qualities = await page.getByLabel("Quality").locator("option").allTextContents();
+      const qualities = await page.locator(".quality select option").allTextContents();
       expect(qualities[0]).toMatch(/^Auto/);
       const heights = qualities.slice(1).map((label) => Number.parseInt(label, 10));
       expect(heights.length).toBeGreaterThanOrEqual(1);
@@ -279,18 +296,8 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await checkPage(page, "watch", size);
       await page.mouse.move(0, 0);
 
-      // Keys: k pauses (and the pause reports the position), m mutes, k plays again.
-      await page.keyboard.press("k");
-      await page.waitForFunction("document.querySelector('video')?.paused === true");
-      const position = await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime);
-      const heartbeat = (call: (typeof calls)[number]) =>
-        call.method === "PUT" && call.path === `/v1/videos/${video.id}/progress` && call.status === 204;
-      await expect.poll(() => calls.filter(heartbeat).some((call) => JSON.parse(call.body ?? "{}").positionSeconds >= 1.5)).toBe(true);
       await page.keyboard.press("m");
       await page.getByRole("button", { name: "Unmute" }).waitFor();
-      await page.keyboard.press("k");
-      await page.waitForFunction("document.querySelector('video')?.paused === false");
-      await page.keyboard.press("k");
 
       // A second session of the same account on a one-screen plan: 429, in plain words.
       const other = await openContext(size);
@@ -307,12 +314,18 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       expect(await page.locator("[data-row]").first().getAttribute("data-row")).toBe("continue-watching");
       await page.goto(`/title/${video.id}`);
       const resume = page.getByRole("link", { name: /^Resume from 0:0\d$/ });
-      await resume.waitFor();
+      await page.getByRole("heading", { name: video.title }).waitFor();
+      expect(await page.locator(".title-actions").textContent()).toMatch(/^Resume from 0:0\d/);
       await resume.click();
       await page.waitForFunction("!document.querySelector('video')?.paused && document.querySelector('video')?.currentTime > 0");
       expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeGreaterThanOrEqual(
         Math.floor(position) - 0.5,
       );
+      // k pauses and plays again; → jumps 5 s.
+      await page.keyboard.press("k");
+      await page.waitForFunction("document.querySelector('video')?.paused === true");
+      await page.keyboard.press("k");
+      await page.waitForFunction("document.querySelector('video')?.paused === false");
       const before = await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime);
       await page.keyboard.press("ArrowRight");
       expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeGreaterThan(before + 1);

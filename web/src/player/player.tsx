@@ -45,6 +45,8 @@ export function Player({
   const media = useRef<HTMLVideoElement>(null);
   const hls = useRef<Hls | null>(null);
   const started = useRef(false);
+  /** The position to report: read from the element while it plays (hls.js resets it to 0 when it detaches). */
+  const position = useRef(playback.resumeAt);
   const [playing, setPlaying] = useState(false);
   const [time, setTime] = useState(playback.resumeAt);
   const [duration, setDuration] = useState(video?.durationSeconds ?? 0);
@@ -121,14 +123,17 @@ export function Player({
     const report = (keepalive = false) => {
       if (!started.current) return;
       const known = video?.durationSeconds ?? (Number.isFinite(element.duration) ? element.duration : undefined);
-      const positionSeconds = known ? Math.min(element.currentTime, known) : element.currentTime;
+      const positionSeconds = known ? Math.min(position.current, known) : position.current;
       api(`/v1/videos/${encodeURIComponent(videoId)}/progress`, { method: "PUT", body: { positionSeconds }, keepalive }).then(
         () => setSaveError(null),
         (failure: unknown) => setSaveError(failure),
       );
     };
     const timer = setInterval(() => !element.paused && !element.ended && report(), HEARTBEAT_MS);
-    const onPause = () => report();
+    const onPause = () => {
+      if (element.readyState > 0) position.current = element.currentTime;
+      report();
+    };
     const onHidden = () => document.visibilityState === "hidden" && report(true);
     element.addEventListener("pause", onPause);
     document.addEventListener("visibilitychange", onHidden);
@@ -221,7 +226,11 @@ export function Player({
           }
         }}
         onPause={() => setPlaying(false)}
-        onTimeUpdate={(event) => setTime(event.currentTarget.currentTime)}
+        onTimeUpdate={(event) => {
+          setTime(event.currentTarget.currentTime);
+          // readyState 0: hls.js detached the element (its time reads 0), which is no position.
+          if (started.current && event.currentTarget.readyState > 0) position.current = event.currentTarget.currentTime;
+        }}
         onDurationChange={(event) => Number.isFinite(event.currentTarget.duration) && setDuration(event.currentTarget.duration)}
         onVolumeChange={(event) => setMuted(event.currentTarget.muted)}
       />
