@@ -103,6 +103,21 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
   /** What each viewport's admin journey made, for its viewer journey. */
   const uploaded: Partial<Record<ViewportName, { id: string; title: string; adminEmail: string }>> = {};
 
+  it("serves the app at every path outside the API's, and keeps unknown API paths JSON 404s", async () => {
+    const navigate = { headers: { "Sec-Fetch-Mode": "navigate", Accept: "text/html" } };
+    for (const path of ["/", "/title/abc", "/admin/videos/abc", "/no/such/page"]) {
+      const response = await fetch(`${stack.url}${path}`, navigate);
+      expect(response.status, path).toBe(200);
+      expect(await response.text(), path).toContain('<div id="app"></div>');
+    }
+    for (const path of ["/v1/nope", "/media/nope", "/.well-known/nope"]) {
+      const response = await fetch(`${stack.url}${path}`, navigate);
+      expect(response.status, path).toBe(404);
+      expect(response.headers.get("Content-Type"), path).toContain("application/problem+json");
+    }
+    expect((await fetch(`${stack.url}/health`, navigate)).headers.get("Content-Type")).toContain("application/json");
+  });
+
   describe.each(["desktop", "phone"] as const)("at %s size", (size) => {
     it("admin: creates a title, uploads with pause, resume and a reload, watches it transcode, reads the report, edits it", async () => {
       const adminEmail = `admin-${size}-${Date.now()}@example.com`;

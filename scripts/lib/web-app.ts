@@ -5,23 +5,37 @@ import { prefixedLogger } from "./processes.ts";
 const configFile = `${repoRoot}web/vite.config.ts`;
 
 /** Vite's messages as `[web]` lines, like every other part of `npm start`. */
-function webLogger(): Logger {
+function webLogger(level: "info" | "warn" = "info"): Logger {
   const log = prefixedLogger("web", "blue");
-  const base = createLogger("info", { allowClearScreen: false });
+  const base = createLogger(level, { allowClearScreen: false });
   const write = (message: string) => {
     for (const line of message.split("\n")) if (line.trim()) log(line);
   };
-  return { ...base, info: write, warn: write, warnOnce: write, error: write, clearScreen: () => {} };
+  return { ...base, info: level === "info" ? write : () => {}, warn: write, warnOnce: write, error: write, clearScreen: () => {} };
+}
+
+/** A chunk of the built app: its file, whether it loads with the page or on demand, its modules. */
+export interface WebChunk {
+  fileName: string;
+  code: string;
+  isEntry: boolean;
+  isDynamicEntry: boolean;
+  moduleIds: string[];
+  imports: string[];
 }
 
 /** `npm run build`'s output (web/dist), or `outDir`: the files the Worker serves as static assets. */
-export async function buildWebApp(outDir?: string): Promise<void> {
-  await build({
+export async function buildWebApp(outDir?: string): Promise<WebChunk[]> {
+  const output = await build({
     configFile,
     logLevel: "warn",
-    customLogger: webLogger(),
+    customLogger: webLogger("warn"),
     ...(outDir ? { build: { outDir, emptyOutDir: true } } : {}),
   });
+  const bundles = Array.isArray(output) ? output : [output];
+  return bundles.flatMap((bundle) =>
+    "output" in bundle ? bundle.output.flatMap((item) => (item.type === "chunk" ? [item as WebChunk] : [])) : [],
+  );
 }
 
 /**

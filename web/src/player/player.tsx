@@ -151,7 +151,12 @@ export function Player({
     if (!url) return;
     fetch(url)
       .then((response) => (response.ok ? response.text() : Promise.reject(new Error(String(response.status)))))
-      .then((text) => setCues(parseStoryboard(text, url)))
+      .then((text) => {
+        const parsed = parseStoryboard(text, url);
+        // The sprite is one image for many tiles: fetched now, the first scrub shows it at once.
+        for (const image of new Set(parsed.map((cue) => cue.image))) new Image().src = image;
+        setCues(parsed);
+      })
       .catch(() => setPreviewNote("Previews are not available right now; seeking still works."));
   }, [video]);
 
