@@ -37,15 +37,15 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
   let stack: Stack;
   let browser: Browser;
   const work = mkdtempSync(join(tmpdir(), "reelstream-web-e2e-"));
-  const clip = join(work, "harbour-lights.mp4");
+  let clip: string;
 
   beforeAll(async () => {
     // The transcoder is the real one; its fastest preset keeps the test short.
     process.env.TRANSCODER_PRESET = "ultrafast";
-    [stack, browser] = await Promise.all([
+    [stack, browser, clip] = await Promise.all([
       startWebStack({ ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS), PROGRESS_FLUSH_SECONDS: "1" }),
       launchChromium(),
-      generateClip(clip, CLIP_SECONDS),
+      generateClip(work, "harbour-lights", CLIP_SECONDS),
     ]);
     for (let i = 0; i < FILLERS; i++) {
       await insertReadyVideo(stack, randomVideoId(), { durationSeconds: 60 + i, renditions: [] });
@@ -110,9 +110,14 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       expect(response.status, path).toBe(200);
       expect(await response.text(), path).toContain('<div id="app"></div>');
     }
-    for (const path of ["/v1/nope", "/media/nope", "/.well-known/nope"]) {
+    // The Worker answers these, not the app: a media path without a signature is refused.
+    for (const [path, status] of [
+      ["/v1/nope", 404],
+      ["/.well-known/nope", 404],
+      ["/media/nope", 403],
+    ] as const) {
       const response = await fetch(`${stack.url}${path}`, navigate);
-      expect(response.status, path).toBe(404);
+      expect(response.status, path).toBe(status);
       expect(response.headers.get("Content-Type"), path).toContain("application/problem+json");
     }
     expect((await fetch(`${stack.url}/health`, navigate)).headers.get("Content-Type")).toContain("application/json");

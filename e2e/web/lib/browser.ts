@@ -1,12 +1,11 @@
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { startBenchStack } from "../../../bench/lib.ts";
 import { buildWebApp } from "../../../scripts/lib/web-app.ts";
+import { makeClip } from "../../../transcoder/test/clips.ts";
 
 /** Debian's Chromium (`apt-get install chromium`); never a downloaded browser. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -79,32 +78,6 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** A 720p test pattern with a tone, encoded losslessly so that it is large (about 1.7 MB a second). */
-export async function generateClip(path: string, seconds: number): Promise<void> {
-  await promisify(execFile)("ffmpeg", [
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-y",
-    "-f",
-    "lavfi",
-    "-i",
-    `testsrc2=size=1280x720:rate=25:duration=${seconds}`,
-    "-f",
-    "lavfi",
-    "-i",
-    `sine=frequency=440:duration=${seconds}`,
-    "-c:v",
-    "libx264",
-    "-preset",
-    "ultrafast",
-    "-qp",
-    "0",
-    "-pix_fmt",
-    "yuv420p",
-    "-c:a",
-    "aac",
-    "-f",
-    "mp4",
-    path,
-  ]);
+export function generateClip(dir: string, name: string, seconds: number): Promise<string> {
+  return makeClip(dir, name, { size: "1280x720", rate: 25, seconds, output: ["-qp", "0"] });
 }
