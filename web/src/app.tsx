@@ -1,4 +1,4 @@
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorBoundary, LocationProvider, lazy, Route, Router, useLocation } from "preact-iso";
 import { useSession } from "./api/use-session.ts";
 import { HomePage } from "./pages/home.tsx";
@@ -7,6 +7,7 @@ import { PlansPage } from "./pages/plans.tsx";
 import { SearchPage } from "./pages/search.tsx";
 import { SignInPage, SignUpPage } from "./pages/sign-in.tsx";
 import { TitlePage } from "./pages/title.tsx";
+import { ErrorNotice } from "./ui/error-notice.tsx";
 import { Header } from "./ui/header.tsx";
 
 // The player (and hls.js with it) and the admin pages load only when visited.
@@ -60,7 +61,28 @@ const routes = {
   notFound: open("Not found", NotFoundPage),
 };
 
+/**
+ * A new page starts at the top, and keyboard and screen-reader focus moves to it when the link
+ * that led there is gone (a page that focuses a field of its own, like search, keeps that).
+ */
+function useNewPageFocus() {
+  const lastPath = useRef(location.pathname);
+  return (url: string) => {
+    const path = url.split("?")[0] ?? url;
+    if (path === lastPath.current) return;
+    lastPath.current = path;
+    scrollTo(0, 0);
+    requestAnimationFrame(() => {
+      if (!document.activeElement || document.activeElement === document.body)
+        document.getElementById("main")?.focus({ preventScroll: true });
+    });
+  };
+}
+
 export function App() {
+  const onRouteChange = useNewPageFocus();
+  // A page that could not load (a chunk lost to the network) says so instead of staying blank.
+  const [crash, setCrash] = useState<unknown>(null);
   return (
     <LocationProvider>
       <a class="skip-link" href="#main">
@@ -68,8 +90,14 @@ export function App() {
       </a>
       <Header />
       <main id="main" tabIndex={-1}>
-        <ErrorBoundary>
-          <Router>
+        {crash ? <ErrorNotice error={crash} onRetry={() => location.reload()} /> : null}
+        <ErrorBoundary onError={setCrash}>
+          <Router
+            onRouteChange={(url) => {
+              setCrash(null);
+              onRouteChange(url);
+            }}
+          >
             <Route path="/" component={routes.home} />
             <Route path="/search" component={routes.search} />
             <Route path="/title/:id" component={routes.title} />
