@@ -1,9 +1,27 @@
+import type { ComponentChildren } from "preact";
 import { api } from "../api/client.ts";
 import type { Home, VideoPage, VideoSummary } from "../api/types.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
 import { LoadMore, useInfinitePages } from "../ui/infinite-list.tsx";
 import { useResource } from "../ui/use-resource.ts";
 import { VideoCard } from "../ui/video-card.tsx";
+
+/** A titled list of posters: one scrolling row, or a grid that grows. */
+function Row(props: { id: string; title: string; videos: VideoSummary[]; layout: "row-items" | "grid"; children?: ComponentChildren }) {
+  return (
+    <section class="row" aria-labelledby={`row-${props.id}`} data-row={props.id}>
+      <h2 id={`row-${props.id}`}>{props.title}</h2>
+      <ul class={props.layout}>
+        {props.videos.map((video) => (
+          <li key={video.id}>
+            <VideoCard video={video} />
+          </li>
+        ))}
+      </ul>
+      {props.children}
+    </section>
+  );
+}
 
 /** The home rows (continue watching first, when there is any), then every title, more as the viewer scrolls. */
 export function HomePage() {
@@ -23,28 +41,11 @@ export function HomePage() {
         </p>
       )}
       {home.data?.rows.map((row) => (
-        <section key={row.id} class="row" aria-labelledby={`row-${row.id}`} data-row={row.id}>
-          <h2 id={`row-${row.id}`}>{row.title}</h2>
-          <ul class="row-items">
-            {row.items.map((video) => (
-              <li key={video.id}>
-                <VideoCard video={video} />
-              </li>
-            ))}
-          </ul>
-        </section>
+        <Row key={row.id} id={row.id} title={row.title} videos={row.items} layout="row-items" />
       ))}
-      <section class="row" aria-labelledby="row-all" data-row="all">
-        <h2 id="row-all">All titles</h2>
-        <ul class="grid">
-          {all.items.map((video) => (
-            <li key={video.id}>
-              <VideoCard video={video} />
-            </li>
-          ))}
-        </ul>
+      <Row id="all" title="All titles" videos={all.items} layout="grid">
         <LoadMore {...all} label="Show more titles" />
-      </section>
+      </Row>
     </>
   );
 }
