@@ -1,7 +1,8 @@
 /**
  * Module boundaries, checked by `npm run lint` (docs/architecture.md explains them):
  * - `workers/platform/` is below every service: it imports none of them;
- * - a service reaches another service only through that service's `index.ts`;
+ * - a service reaches another service only through that service's `index.ts` (or its `schema.ts`,
+ *   the contract the web app reads too);
  * - Durable Objects import only the platform and `schema/`;
  * - product code never imports tools or tests (scripts, bench, e2e, test fixtures), and tools
  *   never import test fixtures;
@@ -26,10 +27,10 @@ module.exports = {
     },
     {
       name: "service-through-its-index",
-      comment: "Another service is reached only through its index.ts, its public face.",
+      comment: "Another service is reached only through its index.ts (its public face) or its schema.ts (its contract, types and zod).",
       severity: "error",
       from: { path: "^workers/([^/]+)/", pathNot: testCode },
-      to: { path: "^workers/([^/]+)/", pathNot: ["^workers/$1/", "^workers/platform/", "^workers/[^/]+/index\\.ts$"] },
+      to: { path: "^workers/([^/]+)/", pathNot: ["^workers/$1/", "^workers/platform/", "^workers/[^/]+/(index|schema)\\.ts$"] },
     },
     {
       name: "durable-objects-on-platform-only",
@@ -44,6 +45,13 @@ module.exports = {
       severity: "error",
       from: { path: product, pathNot: testCode },
       to: { path: ["^(scripts|bench|e2e|testing)/", testCode] },
+    },
+    {
+      name: "web-app-takes-only-types-from-the-worker",
+      comment: "The web app talks to the API over HTTP; from the Worker it may import the contract's types, never code.",
+      severity: "error",
+      from: { path: "^web/src/" },
+      to: { path: "^(workers|durable-objects|schema|scripts|testing|bench|e2e|transcoder)/", dependencyTypesNot: ["type-only"] },
     },
     {
       name: "tools-never-import-test-fixtures",

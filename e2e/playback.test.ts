@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, repoRoot, startLocalStack } from "../scripts/lib/local-stack/index.ts";
+import { chromiumPath, launchChromium, noBrowser } from "../testing/chromium.ts";
 import {
   type GeneratedLadder,
   generateLadder,
@@ -18,10 +18,6 @@ import { testWorkerEntry } from "../testing/test-worker.ts";
 const page = `<!doctype html><meta charset="utf-8"><video id="video" muted playsinline></video>
 <script src="/hls.js"></script>`;
 
-/** Debian's Chromium (`apt-get install chromium`); never a downloaded browser. */
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-// CI installs it and must run this test; a developer without it is told and the test is skipped.
-const noBrowser = !existsSync(chromiumPath) && !process.env.CI;
 if (noBrowser) console.warn(`[e2e] ${chromiumPath} not found: skipping the browser playback test (apt-get install chromium)`);
 
 /**
@@ -71,10 +67,7 @@ describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
     // PUBLIC_BASE_URL says localhost:8787; this stack listens elsewhere.
     const manifestUrl = `${stack.url}${new URL(playback.manifestUrl).pathname}`;
 
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--autoplay-policy=no-user-gesture-required"],
-    });
+    const browser = await launchChromium();
     try {
       const tab = await browser.newPage();
       await tab.goto(siteUrl);

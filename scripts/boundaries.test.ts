@@ -29,6 +29,7 @@ const violations: Record<string, string> = {
   "transcoder/test/clips.ts": "export const clip = 1;",
   "bench/api.ts": 'import "../e2e/lib/stack.ts";', // bench-and-e2e-apart
   "e2e/lib/stack.ts": "export const e2e = 1;",
+  "web/src/app.tsx": 'import { play } from "../../workers/playback/service.ts";\nexport const app = play;', // web-app-takes-only-types-from-the-worker
   "workers/health/a.ts": 'import "./b.ts";', // no-circular-modules
   "workers/health/b.ts": 'import "./a.ts";',
 };
@@ -57,7 +58,15 @@ afterAll(() => rmSync(tree, { recursive: true, force: true }));
 
 describe("module boundaries (npm run lint)", () => {
   it("names every rule a deliberate violation breaks", async () => {
-    const broken = await cruise(".dependency-cruiser.cjs", ["workers", "durable-objects", "scripts", "bench", "e2e", "transcoder"]);
+    const broken = await cruise(".dependency-cruiser.cjs", [
+      "workers",
+      "durable-objects",
+      "scripts",
+      "bench",
+      "e2e",
+      "transcoder",
+      "web/src",
+    ]);
     expect(new Set(broken)).toEqual(
       new Set([
         "platform-imports-no-service",
@@ -66,6 +75,7 @@ describe("module boundaries (npm run lint)", () => {
         "product-never-imports-tools-or-tests",
         "tools-never-import-test-fixtures",
         "bench-and-e2e-apart",
+        "web-app-takes-only-types-from-the-worker",
         "no-circular-modules",
       ]),
     );

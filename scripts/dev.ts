@@ -5,6 +5,8 @@
  * limiters simulated by miniflare, data in .reelstream/wrangler) and the transcoder as a local
  * process. Ctrl-C stops everything. On the first start, `npm run seed` runs in the background so
  * the catalog is not empty (SEED=0 skips it; so does DATABASE_URL, a database that is not ours).
+ * The web app is built once into web/dist (what the Worker serves, as in production), and the
+ * Vite dev server serves it with live reload on WEB_PORT (default 5173), proxying the API to the Worker.
  */
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
@@ -21,6 +23,7 @@ import {
   writeDevStackLock,
 } from "./lib/local-stack/index.ts";
 import { prefixedLogger, spawnPrefixed, stopChild } from "./lib/processes.ts";
+import { buildWebApp, startWebDevServer } from "./lib/web-app.ts";
 
 const port = Number(process.env.PORT ?? 8787);
 const workerUrl = `http://localhost:${port}`;
@@ -87,6 +90,11 @@ async function main() {
   const { created } = await ensureDevVars();
   if (created.length > 0) log(`generated development secrets in .dev.vars: ${created.join(", ")}`);
 
+  // Built before wrangler starts: it reloads when the folder it serves changes.
+  const webBuild = buildWebApp().then(
+    () => log("web app built into web/dist"),
+    (error: unknown) => log(`the web app did not build (${error instanceof Error ? error.message : error}); the API runs without it`),
+  );
   const database = await connectDatabase();
   dbLog(`Postgres: ${database.source}${database.wsProxy ? `, Neon driver through ws://${database.wsProxy}` : ""}`);
   await migrateDatabase(database);
@@ -99,6 +107,7 @@ async function main() {
     wsProxy: database.wsProxy,
     startedAt: new Date().toISOString(),
   });
+  await webBuild;
   const stack = await startLocalStack({
     database,
     port,
@@ -112,11 +121,13 @@ async function main() {
 
   let stopping = false;
   let seed: ChildProcess | undefined;
+  let web: Awaited<ReturnType<typeof startWebDevServer>> | undefined;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     log("stopping…");
     if (seed) await stopChild(seed);
+    await web?.close();
     await stack.stop();
     await database.stop();
     removeDevStackLock();
@@ -137,6 +148,12 @@ async function main() {
   if (await stack.ready(120_000)) {
     log(`Reelstream is up: ${workerUrl}  (API reference: ${workerUrl}/docs, health: ${workerUrl}/health). Ctrl-C stops everything.`);
     if (!stopping) seed = seedOnFirstStart();
+    if (!stopping) {
+      web = await startWebDevServer(Number(process.env.WEB_PORT ?? 5173), workerUrl);
+      log(
+        `web app with live reload: ${web.resolvedUrls?.local[0] ?? "(no address)"}  (the Worker serves the start-up build at ${workerUrl})`,
+      );
+    }
   } else if (!stopping) {
     log(`the Worker did not answer on ${workerUrl}/health within 2 minutes; see the [worker] lines above`);
   }

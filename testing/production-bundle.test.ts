@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { bundleWorker, wranglerConfig, writeWorkerConfig } from "../scripts/lib/local-stack/index.ts";
+import { bundleWorker, webDist, wranglerConfig, writeWorkerConfig } from "../scripts/lib/local-stack/index.ts";
 import { testWorkerEntry } from "./test-worker.ts";
 
 function filesBelow(dir: string): string[] {
@@ -45,13 +45,18 @@ describe("the production bundle", () => {
     expect(text).toContain("/internal/test/viewer-state/");
   }, 120_000);
 
-  it("comes from the same wrangler.toml as the test Worker's configuration, which differs only in main", () => {
+  it("comes from the same wrangler.toml as the test Worker's configuration, which differs only in main and the assets folder's path", () => {
     const generated = readFileSync(writeWorkerConfig(join(work, "drift"), { main: testWorkerEntry }), "utf8").split("\n");
     const original = readFileSync(wranglerConfig, "utf8").split("\n");
     expect(generated[0]).toMatch(/^# Generated from .*wrangler\.toml/);
     const body = generated.slice(1);
     expect(body).toHaveLength(original.length);
     const changed = body.flatMap((line, i) => (line === original[i] ? [] : [[original[i], line]]));
-    expect(changed).toEqual([['main = "workers/index.ts"', `main = ${JSON.stringify(testWorkerEntry)}`]]);
+    const assets = `directory = ${JSON.stringify(webDist)}`;
+    expect(changed).toEqual([
+      ['main = "workers/index.ts"', `main = ${JSON.stringify(testWorkerEntry)}`],
+      ['directory = "./web/dist"', assets],
+      ['directory = "./web/dist"', assets],
+    ]);
   });
 });

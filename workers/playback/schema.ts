@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 
-export { videoIdParam } from "../videos/index.ts";
+export { videoIdParam } from "../videos/schema.ts";
 
 export const playResponse = z
   .object({

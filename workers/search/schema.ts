@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { listVideosQuery, videoSummarySchema } from "../videos/index.ts";
+import { listVideosQuery, videoSummarySchema } from "../videos/schema.ts";
 
 export const SEARCH_QUERY_MAX = 200;
 

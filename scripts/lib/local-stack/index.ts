@@ -35,7 +35,7 @@ export { type DevStackInfo, removeDevStackLock, runningDevStack, writeDevStackLo
 export { pgDataDir, repoRoot, stateDir } from "./paths.ts";
 export { freePort, portIsFree } from "./ports.ts";
 export { startTranscoder, startTranscoders, type Transcoder } from "./transcoders.ts";
-export { bundleWorker, wranglerConfig, writeWorkerConfig } from "./worker.ts";
+export { bundleWorker, webDist, wranglerConfig, writeWorkerConfig } from "./worker.ts";
 
 export interface LocalStackOptions extends WorkerConfigOptions {
   /** A database to start (and stop with the stack), or one already running (left running). Default: in-memory PGlite. */
@@ -112,7 +112,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const watch = options.watch ?? false;
   // Configuration, bundle, miniflare data and transcoder work folders of a throw-away stack;
   // `npm start` keeps its own in the state folder.
-  const throwAway = !watch || options.main !== undefined || options.configure !== undefined || options.persistTo === undefined;
+  const throwAway =
+    !watch ||
+    options.main !== undefined ||
+    options.configure !== undefined ||
+    options.assets !== undefined ||
+    options.persistTo === undefined;
   const scratchDir = throwAway ? mkdtempSync(join(options.tempRoot ?? tmpdir(), "reelstream-stack-")) : undefined;
   let worker: ChildProcess | undefined;
   let transcoders: Transcoder[] = [];
@@ -146,6 +151,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       watch,
       main: options.main,
       configure: options.configure,
+      assets: options.assets,
       persistTo: options.persistTo ?? join(scratchDir ?? "", "state"),
       scratchDir,
       logLevel: options.logLevel,

@@ -17,11 +17,21 @@ export interface WorkerConfigOptions {
   main?: string;
   /** Further edits of the text (a benchmark raises rate limits); the result must still be wrangler.toml's shape. */
   configure?: (toml: string) => string;
+  /**
+   * The folder of web app files the Worker serves (Workers Static Assets), instead of
+   * wrangler.toml's `web/dist`. The browser tests pass a build of their own, so that no build
+   * lands in a folder another running stack watches (wrangler dev reloads when its assets change).
+   */
+  assets?: string;
 }
 
+/** wrangler.toml's `[assets] directory`: the web app as `npm run build` leaves it. */
+export const webDist = `${repoRoot}web/dist`;
+const assetsDirectoryLine = /^directory = "(.+)"$/gm;
+
 /**
- * Writes `dir/wrangler.toml`: wrangler.toml as it is now, with `main` made absolute (or replaced by
- * `options.main`) and `options.configure` applied. Generated on every start, it cannot drift from
+ * Writes `dir/wrangler.toml`: wrangler.toml as it is now, with `main` and the assets folder made
+ * absolute (or replaced by `options.main`, `options.assets`) and `options.configure` applied. Generated on every start, it cannot drift from
  * the real one: bindings, migrations, limits and vars are the ones that deploy.
  */
 export function writeWorkerConfig(dir: string, options: WorkerConfigOptions = {}): string {
@@ -32,7 +42,14 @@ export function writeWorkerConfig(dir: string, options: WorkerConfigOptions = {}
   }
   const entry = options.main ?? resolve(repoRoot, main);
   const header = `# Generated from ${wranglerConfig} by scripts/lib/local-stack (main = ${entry}). Edit that file, not this one.\n`;
-  const text = source.replace(mainLine, () => `main = ${JSON.stringify(entry)}`);
+  // The assets folder, made absolute (the configuration is written elsewhere). wrangler refuses to
+  // start when it is missing, as it is in a fresh clone before `npm run build`: an empty one serves
+  // no app, and the API runs as before.
+  const assets = options.assets ?? webDist;
+  mkdirSync(assets, { recursive: true });
+  const text = source
+    .replace(mainLine, () => `main = ${JSON.stringify(entry)}`)
+    .replace(assetsDirectoryLine, () => `directory = ${JSON.stringify(assets)}`);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, "wrangler.toml");
   writeFileSync(path, header + (options.configure ? options.configure(text) : text));
@@ -48,6 +65,8 @@ export function writeWorkerConfig(dir: string, options: WorkerConfigOptions = {}
  * await bundleWorker({ config: wranglerConfig, env: "production", outdir: "/tmp/bundle" });
  */
 export async function bundleWorker(options: { config: string; outdir: string; env?: string }): Promise<string> {
+  // wrangler.toml's assets folder must exist (a fresh clone has none before `npm run build`).
+  mkdirSync(webDist, { recursive: true });
   const args = ["deploy", "--dry-run", "--config", options.config, "--containers-rollout=none", "--outdir", options.outdir];
   if (options.env) args.push("--env", options.env);
   await promisify(execFile)(process.execPath, [wranglerBin, ...args], {
@@ -81,7 +100,8 @@ export interface WorkerOptions extends WorkerConfigOptions {
  * into `scratchDir`, where no `.dev.vars` is read: every secret comes from `vars`.
  */
 export async function startWorker(options: WorkerOptions): Promise<ChildProcess> {
-  const generated = !options.watch || options.main !== undefined || options.configure !== undefined;
+  const generated = !options.watch || options.main !== undefined || options.configure !== undefined || options.assets !== undefined;
+  if (!generated) mkdirSync(webDist, { recursive: true }); // see writeWorkerConfig
   if (generated && !options.scratchDir) throw new Error("startWorker: scratchDir is required for a generated configuration");
   const scratch = options.scratchDir ?? "";
   const config = generated ? writeWorkerConfig(scratch, options) : wranglerConfig;
