@@ -2,12 +2,12 @@
  * `npm run bench:search`: search on a catalog of 100,000 generated videos (BENCH_VIDEOS to change),
  * with the exact statement the Worker runs, through the same Neon driver, side by side with a
  * naive `ILIKE '%q%'` scan. Prints p50/p99 per kind of query, the ratio, and the index sizes.
- * Runs on an embedded PGlite, or on BENCH_DATABASE_URL (a PostgreSQL you can drop data in).
+ * Runs on an embedded PGlite, BENCH_DATABASE=postgresql (a throw-away cluster of this machine's
+ * PostgreSQL), or BENCH_DATABASE_URL (a PostgreSQL you can drop data in).
  */
 import { sql } from "drizzle-orm";
-import { applyMigrations, createNodeDb, createNodePool } from "../scripts/lib/database.ts";
-import { startEmbeddedPostgres } from "../scripts/lib/embedded-postgres.ts";
-import { startWsProxy } from "../scripts/lib/ws-proxy.ts";
+import { createNodeDb, createNodePool } from "../scripts/lib/database.ts";
+import { databaseFromEnv, startDatabase } from "../scripts/lib/local-stack/index.ts";
 import { searchTerms } from "../workers/search/schema.ts";
 import { searchStatement } from "../workers/search/service.ts";
 import { progress, summarize } from "./lib.ts";
@@ -70,18 +70,11 @@ function rng(seed: number) {
 }
 
 async function main() {
-  const external = process.env.BENCH_DATABASE_URL;
-  const pg = external ? undefined : await startEmbeddedPostgres({});
-  const url = external ?? pg?.url ?? "";
-  const proxy = await startWsProxy();
-  const pool = createNodePool(url, proxy.address);
+  const database = await startDatabase(databaseFromEnv("BENCH"));
+  const pool = createNodePool(database.url, database.wsProxy);
   const db = createNodeDb(pool);
   try {
-    console.log(
-      `database: ${external ? "BENCH_DATABASE_URL" : "embedded PGlite (Postgres 18, WASM)"}; catalog: ${total.toLocaleString()} videos`,
-    );
-    if (external) await pool.query("DROP SCHEMA IF EXISTS public CASCADE; DROP SCHEMA IF EXISTS drizzle CASCADE; CREATE SCHEMA public;");
-    await applyMigrations(pool);
+    console.log(`database: ${database.source}; catalog: ${total.toLocaleString()} videos`);
 
     const random = rng(42);
     // Vocabularies: ~6,000 title words, 1,500 first names, 4,000 surnames (made up, deterministic).
@@ -168,8 +161,7 @@ async function main() {
     console.log(`\nsizes: ${sizes.rows.map((row) => `${row.name} ${row.size}`).join(", ")}`);
   } finally {
     await pool.end();
-    await proxy.stop();
-    await pg?.stop();
+    await database.stop();
   }
 }
 

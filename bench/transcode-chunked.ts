@@ -15,6 +15,9 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { runChunkedJob } from "../scripts/lib/chunked-job.ts";
+import { joinRendition } from "../scripts/lib/hls-outputs.ts";
+import { startStorageServer } from "../scripts/lib/storage-server.ts";
 import { buildTranscodeArgs } from "../transcoder/src/ffmpeg-command.ts";
 import type { FfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
 import { FsStorage } from "../transcoder/src/fs-storage.ts";
@@ -23,9 +26,6 @@ import type { LadderPlan } from "../transcoder/src/ladder.ts";
 import { planLadder } from "../transcoder/src/ladder.ts";
 import { planPoster, planStoryboard } from "../transcoder/src/previews.ts";
 import { checkSource } from "../transcoder/src/quality-check.ts";
-import { runChunkedJob } from "../transcoder/test/chunked-job.ts";
-import { joinRendition } from "../transcoder/test/outputs.ts";
-import { startStorageServer } from "../transcoder/test/storage-server.ts";
 import { summarize } from "./lib.ts";
 
 export const TARGET_CHUNKED_CPU = 1.1;

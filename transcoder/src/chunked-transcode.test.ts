@@ -1,11 +1,11 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ChunkedJob, chunkTask, runChunkedJob, taskEnvelope } from "../../scripts/lib/chunked-job.ts";
+import { joinRendition, referencedKeys } from "../../scripts/lib/hls-outputs.ts";
+import { type StorageServer, startStorageServer } from "../../scripts/lib/storage-server.ts";
 import type { ChunkResult, PlanResult, TranscodeTask } from "../../workers/transcoding/contract.ts";
-import { type ChunkedJob, chunkTask, runChunkedJob, taskEnvelope } from "../test/chunked-job.ts";
 import { ffmpeg, ffprobeJson, makeClip, makeTempDir, tools } from "../test/clips.ts";
-import { joinRendition, referencedKeys } from "../test/outputs.ts";
-import { type StorageServer, startStorageServer } from "../test/storage-server.ts";
 import { spawnTool } from "./ffmpeg-process.ts";
 import { FsStorage } from "./fs-storage.ts";
 import { HttpStorage } from "./http-storage.ts";

@@ -1,8 +1,8 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { joinRendition, referencedKeys } from "../../scripts/lib/hls-outputs.ts";
 import { ffmpeg, ffprobeJson, keyframeTimes, makeClip, makeTempDir, patchBytes, tools, videoFacts } from "../test/clips.ts";
-import { joinRendition, referencedKeys } from "../test/outputs.ts";
 import { FsStorage } from "./fs-storage.ts";
 import { type JobDependencies, JobFailure, type JobProgress, type JobResult, runJob, type TranscodeJob } from "./run-job.ts";
 

@@ -2,10 +2,10 @@ import type { ChildProcess } from "node:child_process";
 import { cp, mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type StorageServer, startStorageServer } from "../../scripts/lib/storage-server.ts";
 import type { ChunkTask, PlanResult, PlanTask, TaskAccepted, TaskCallback, TranscoderBusy } from "../../workers/transcoding/contract.ts";
 import { makeClip, makeTempDir } from "../test/clips.ts";
 import { type CallbackServer, type RunningServer, startCallbackServer, startServerProcess, waitFor } from "../test/server-process.ts";
-import { type StorageServer, startStorageServer } from "../test/storage-server.ts";
 import { FsStorage } from "./fs-storage.ts";
 
 /**

@@ -2,10 +2,10 @@ import type { ChildProcess } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { referencedKeys } from "../../scripts/lib/hls-outputs.ts";
+import { type StorageServer, startStorageServer } from "../../scripts/lib/storage-server.ts";
 import { ffmpeg, makeClip, makeTempDir } from "../test/clips.ts";
-import { referencedKeys } from "../test/outputs.ts";
 import { type RunningServer, startServerProcess, waitFor } from "../test/server-process.ts";
-import { type StorageServer, startStorageServer } from "../test/storage-server.ts";
 import { FsStorage } from "./fs-storage.ts";
 import type { JobEvent } from "./server.ts";
 

@@ -1,0 +1,118 @@
+import type { TaskDependencies } from "../../transcoder/src/task-context.ts";
+import { runTask } from "../../transcoder/src/tasks.ts";
+import type { AudioResult, ChunkResult, ChunkTask, FinalizeResult, PlanResult, TranscodeTask } from "../../workers/transcoding/contract.ts";
+
+/**
+ * A chunked transcode driven in one process, as the Worker drives it across instances: the plan,
+ * then every chunk and the audio (`concurrency` at a time, standing in for that many instances),
+ * then the finalize task. For the transcoder's tests and the benchmark; the Worker's own driver is
+ * the queue consumer.
+ */
+
+export interface ChunkedJobOptions {
+  videoId: string;
+  sourceKey: string;
+  chunkSeconds: number;
+  /** Tasks run at the same time (chunks and audio); default 1. */
+  concurrency?: number;
+  /** Called before each task, e.g. to time it or count what it reads. */
+  onTask?: (task: TranscodeTask) => void;
+  /** After each task, with how long it took. */
+  afterTask?: (task: TranscodeTask, ms: number) => void;
+  /** The attempt number of a chunk, by its index (default 1): as if earlier attempts had died. */
+  attempts?: Record<number, number>;
+}
+
+export interface ChunkedJob {
+  plan: PlanResult;
+  chunks: ChunkResult[];
+  audio: AudioResult | null;
+  result: FinalizeResult;
+}
+
+export function taskEnvelope(videoId: string, sourceKey: string) {
+  return {
+    jobId: `job-${videoId}`,
+    videoId,
+    sourceKey,
+    outputPrefix: `videos/${videoId}/hls/`,
+    // The storage the tasks reach is their `deps.storage`; these say where a server would call.
+    storage: { baseUrl: "http://storage.invalid", token: "unused" },
+    callbackUrl: "http://worker.invalid/callback",
+  };
+}
+
+/** The task for chunk `index`, attempt `attempt` (tagged `c0003-a2-`). */
+export function chunkTask(plan: PlanResult, videoId: string, sourceKey: string, index: number, attempt = 1): ChunkTask {
+  const chunk = plan.chunks[index];
+  if (!chunk) throw new Error(`the plan has no chunk ${index}`);
+  const tag = `c${String(index).padStart(4, "0")}-a${attempt}-`;
+  return {
+    ...taskEnvelope(videoId, sourceKey),
+    kind: "chunk",
+    taskId: `chunk-${index}`,
+    attempt,
+    attemptTag: tag,
+    encode: plan.encode,
+    chunk,
+  };
+}
+
+export async function runChunkedJob(options: ChunkedJobOptions, deps: TaskDependencies): Promise<ChunkedJob> {
+  const { videoId, sourceKey } = options;
+  const envelope = taskEnvelope(videoId, sourceKey);
+  const run = async <T>(task: TranscodeTask): Promise<T> => {
+    options.onTask?.(task);
+    const started = performance.now();
+    const result = (await runTask(task, deps)) as T;
+    options.afterTask?.(task, performance.now() - started);
+    return result;
+  };
+  const plan = await run<PlanResult>({
+    ...envelope,
+    kind: "plan",
+    taskId: "plan",
+    attempt: 1,
+    attemptTag: "plan-a1-",
+    chunkSeconds: options.chunkSeconds,
+  });
+
+  const work: (() => Promise<void>)[] = [];
+  const chunks: ChunkResult[] = [];
+  let audio: AudioResult | null = null;
+  for (const { index } of plan.chunks) {
+    const attempt = options.attempts?.[index] ?? 1;
+    work.push(async () => void chunks.push(await run<ChunkResult>(chunkTask(plan, videoId, sourceKey, index, attempt))));
+  }
+  if (plan.encode.audio) {
+    work.push(async () => {
+      audio = await run<AudioResult>({
+        ...envelope,
+        kind: "audio",
+        taskId: "audio",
+        attempt: 1,
+        attemptTag: "audio-a1-",
+        encode: plan.encode,
+      });
+    });
+  }
+  // `concurrency` workers take the next task as each finishes, like instances taking queued tasks.
+  const queue = [...work];
+  await Promise.all(
+    Array.from({ length: Math.max(1, options.concurrency ?? 1) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await next();
+    }),
+  );
+
+  const result = await run<FinalizeResult>({
+    ...envelope,
+    kind: "finalize",
+    taskId: "finalize",
+    attempt: 1,
+    attemptTag: "finalize-a1-",
+    encode: plan.encode,
+    chunks,
+    audio,
+  });
+  return { plan, chunks: chunks.sort((a, b) => a.index - b.index), audio, result };
+}
