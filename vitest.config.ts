@@ -3,6 +3,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config
 import { generateMediaSigningKeys, generateSigningKeys } from "./scripts/lib/dev-keys.ts";
 import { type DatabaseSpec, databaseFromEnv, installedPostgresql } from "./scripts/lib/local-stack/index.ts";
 import { startTestDatabase } from "./testing/test-database.ts";
+import { startTranscoderDouble } from "./testing/transcoder-double.ts";
 
 /**
  * The Worker's tests run inside workerd (real KV, R2, Durable Objects, Queues and rate limiters
@@ -14,7 +15,7 @@ function workerProject(name: string, database: DatabaseSpec): TestProjectInlineC
   return {
     plugins: [
       cloudflareTest(async () => {
-        const started = await startTestDatabase(database);
+        const [started, transcoders] = await Promise.all([startTestDatabase(database), startTranscoderDouble()]);
         return {
           wrangler: { configPath: "./wrangler.toml" },
           miniflare: {
@@ -32,6 +33,10 @@ function workerProject(name: string, database: DatabaseSpec): TestProjectInlineC
                 ],
               }),
               STREAM_LEASE_SECONDS: "30",
+              // No transcoder for the queue's own deliveries: a task waits, and comes back after
+              // 5 minutes. The transcoding tests deliver with TRANSCODER_URLS set to the double's.
+              TRANSCODE_CAPACITY_WAIT_SECONDS: "300",
+              TEST_TRANSCODER_URLS: transcoders.urls.join(","),
             },
           },
         };

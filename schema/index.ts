@@ -3,6 +3,7 @@ export * from "./plans/index.ts";
 export * from "./search/index.ts";
 export * from "./sessions/index.ts";
 export * from "./subscriptions/index.ts";
+export * from "./transcode-jobs/index.ts";
 export * from "./users/index.ts";
 export * from "./videos/index.ts";
 export * from "./watch-progress/index.ts";

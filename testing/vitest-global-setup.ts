@@ -1,5 +1,6 @@
 import { stopTestDatabases } from "./test-database.ts";
+import { stopTranscoderDouble } from "./transcoder-double.ts";
 
 export default function setup() {
-  return () => stopTestDatabases();
+  return () => Promise.all([stopTestDatabases(), stopTranscoderDouble()]);
 }

@@ -20,8 +20,22 @@ interface ReelstreamSecrets {
   PROGRESS_FLUSH_SECONDS?: string;
   /** HMAC key (>= 32 characters) of the per-job storage grants the transcoder presents to /internal/storage. Secret. */
   INTERNAL_SIGNING_SECRET: string;
-  /** Where the queue consumer posts transcode jobs (local Node transcoder); unset: the TRANSCODER container. */
-  TRANSCODER_URL?: string;
+  /** The local Node transcoders, comma-separated base URLs; unset: the TRANSCODER container. */
+  TRANSCODER_URLS?: string;
+  /** Container instance type of the transcoder (wrangler.toml's instance_type); default standard-4. */
+  TRANSCODER_INSTANCE_TYPE?: string;
+  /** Transcoder instances at once (wrangler.toml's max_instances); default 25. */
+  TRANSCODER_MAX_INSTANCES?: string;
+  /** Chunk length of a chunked transcode, seconds (default 60, at most 120). */
+  TRANSCODE_CHUNK_SECONDS?: string;
+  /** The consumer's wall clock per message, seconds (Cloudflare: 900; tests set it low). */
+  QUEUE_CONSUMER_WALL_CLOCK_SECONDS?: string;
+  /** A running task without a callback for this long is queued again (default 90). */
+  TRANSCODE_TASK_LEASE_SECONDS?: string;
+  /** Attempts of a task before its failure fails the job (default 3). */
+  TRANSCODE_TASK_MAX_ATTEMPTS?: string;
+  /** Seconds a task waits before it looks for a free transcoder again (default 10). */
+  TRANSCODE_CAPACITY_WAIT_SECONDS?: string;
 }
 
 interface Env extends ReelstreamSecrets {}

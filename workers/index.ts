@@ -7,11 +7,13 @@ import { ApiError } from "./platform/errors.ts";
 import { handleError, problemResponse } from "./platform/http-errors.ts";
 import { allowedMethods } from "./platform/method-not-allowed.ts";
 import { initServices } from "./platform/request-services.ts";
+import { withServices } from "./platform/services.ts";
 import { continueWatching, createPlaybackRouter } from "./playback/index.ts";
 import { handleQueueBatch, type QueueMessage } from "./queue.ts";
 import { createSearchRouter } from "./search/index.ts";
 import { createSubscriptionsRouter, getSubscription } from "./subscriptions/index.ts";
-import { createInternalStorageRouter, createUploadsRouter, isStreamingUploadPath } from "./uploads/index.ts";
+import { checkTranscodeLeases, createTranscodingRouter, transcodeStatus } from "./transcoding/index.ts";
+import { createUploadsRouter, isStreamingUploadPath } from "./uploads/index.ts";
 import { createUsersRouter } from "./users/index.ts";
 import { createVideosRouter } from "./videos/index.ts";
 
@@ -41,12 +43,12 @@ export function createApp() {
   app.route("/", createHealthRouter());
   app.route("/", createUsersRouter({ subscriptionOf: (services, userId) => getSubscription(services.db, userId) }));
   app.route("/", createSubscriptionsRouter());
-  app.route("/", createVideosRouter({ continueWatching }));
+  app.route("/", createVideosRouter({ continueWatching, transcodeStatus }));
   app.route("/", createPlaybackRouter());
   app.route("/", createSearchRouter());
   app.route("/", createUploadsRouter());
-  // Not in /openapi.json: the transcoder's access to R2, with per-job grants (see README "Transcoding").
-  app.route("/", createInternalStorageRouter());
+  // Not in /openapi.json: the transcoder's access to R2 and its callbacks, with per-task grants (docs/transcoding.md).
+  app.route("/", createTranscodingRouter());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/openapi.json", (c) => ({
@@ -79,7 +81,16 @@ export function createApp() {
 
 const app = createApp();
 
+/**
+ * The cron trigger (wrangler.toml `[triggers]`, every minute): transcode tasks whose transcoder
+ * stopped calling back are queued again. Locally the stack calls it (miniflare runs no crons).
+ */
+async function scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+  await withServices(env, ctx, { logFields: { cron: "transcode-leases" } }, (services) => checkTranscodeLeases(services));
+}
+
 export default {
   fetch: app.fetch,
   queue: handleQueueBatch,
+  scheduled,
 } satisfies ExportedHandler<Env, QueueMessage>;

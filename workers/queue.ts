@@ -1,30 +1,45 @@
 import { createServices, type Services } from "./platform/services.ts";
 import {
-  handleDeadTranscodeMessage,
-  handleTranscodeMessage,
-  handleUploadExpired,
+  handleDeadTranscodeTaskMessage,
+  handleLegacyTranscodeMessage,
+  handleTranscodeTaskMessage,
+  type LegacyTranscodeJobMessage,
   TRANSCODE_DLQ,
-  type TranscodeJobMessage,
-  type UploadExpiredMessage,
-} from "./uploads/index.ts";
+  type TranscodeTaskMessage,
+} from "./transcoding/index.ts";
+import { handleUploadExpired, type UploadExpiredMessage } from "./uploads/index.ts";
 
 /** Every message the Worker's queues carry. Services add their kinds here. */
-export type QueueMessage = TranscodeJobMessage | UploadExpiredMessage;
+export type QueueMessage = TranscodeTaskMessage | LegacyTranscodeJobMessage | UploadExpiredMessage;
 
 /**
  * The queue entry point: each message gets its own services (from the composition root) and goes
  * to the service that owns its `kind`. A handler that throws leaves the message for a retry;
  * unknown kinds are logged and dropped.
+ *
+ * A consumer invocation ends after 15 minutes of wall clock on Cloudflare; miniflare has no such
+ * limit, so it is enforced here (`QUEUE_CONSUMER_WALL_CLOCK_SECONDS`, the real 900 by default,
+ * lower in tests): a message still being handled then is given up and retried, as it would be.
  */
 export async function handleQueueBatch(batch: MessageBatch<QueueMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
+  const started = Date.now();
   for (const message of batch.messages) {
     const services = await createServices(env, ctx, { logFields: { queue: batch.queue, messageId: message.id } });
+    const wallClockMs = services.config.QUEUE_CONSUMER_WALL_CLOCK_SECONDS * 1000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await dispatch(message, batch.queue, services);
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the consumer's wall clock (${wallClockMs / 1000} s) ran out`)),
+          Math.max(0, wallClockMs - (Date.now() - started)),
+        );
+      });
+      await Promise.race([dispatch(message, batch.queue, services), deadline]);
     } catch (error) {
       services.log.error("queue message failed; it will be retried", { error, attempts: message.attempts });
       message.retry();
     } finally {
+      clearTimeout(timer);
       ctx.waitUntil(services.close());
     }
   }
@@ -33,11 +48,14 @@ export async function handleQueueBatch(batch: MessageBatch<QueueMessage>, env: E
 async function dispatch(message: Message<QueueMessage>, queue: string, services: Services): Promise<void> {
   const kind = (message.body as { kind?: unknown } | null)?.kind;
   switch (kind) {
-    case "transcode": {
-      const job = message as Message<TranscodeJobMessage>;
-      await (queue === TRANSCODE_DLQ ? handleDeadTranscodeMessage(job, services) : handleTranscodeMessage(job, services));
+    case "transcode-task": {
+      const task = message as Message<TranscodeTaskMessage>;
+      await (queue === TRANSCODE_DLQ ? handleDeadTranscodeTaskMessage(task, services) : handleTranscodeTaskMessage(task, services));
       return;
     }
+    case "transcode":
+      await handleLegacyTranscodeMessage(message as Message<LegacyTranscodeJobMessage>, services);
+      return;
     case "upload-expired":
       await handleUploadExpired(message as Message<UploadExpiredMessage>, services);
       return;

@@ -1,6 +1,22 @@
-import { readFile, writeFile } from "node:fs/promises";
-import type { FsStorage } from "../../transcoder/src/fs-storage.ts";
+import { execFile } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { promisify } from "node:util";
+import { spawnTool } from "../../transcoder/src/ffmpeg-process.ts";
+import { resolveFfmpegTools } from "../../transcoder/src/ffmpeg-tools.ts";
+import { FsStorage } from "../../transcoder/src/fs-storage.ts";
 import { parseMediaPlaylist } from "../../transcoder/src/master-playlist.ts";
+import { signStorageGrant } from "../../workers/transcoding/storage-grant.ts";
+import { ffmpeg } from "./clips.ts";
+
+const tools = resolveFfmpegTools();
+
+async function ffprobeJson(path: string, entries: string[]): Promise<Record<string, unknown>> {
+  const { stdout } = await promisify(execFile)(tools.ffprobe, ["-v", "error", "-of", "json", ...entries, path], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
 
 /**
  * Reading a job's outputs back the way a player would: from the master playlist down. Used to
@@ -35,4 +51,124 @@ export async function joinRendition(storage: FsStorage, playlistKey: string, des
   const buffers = await Promise.all(parts.map((uri) => readFile(storage.pathFor(`${folder}${uri}`))));
   await writeFile(destPath, Buffer.concat(buffers));
   return destPath;
+}
+
+/**
+ * A source to measure audio/video sync by: a 1080p test pattern with a white flash and a 1 kHz beep
+ * together at each of `marks` (seconds), silence otherwise; x264 `ultrafast`, a keyframe every
+ * 1.5 s (45 frames at 30 fps), AAC. The index is at the end of the file, as most exports have it.
+ */
+export async function makeSyncMarkedSource(path: string, spec: { seconds: number; fps: number; marks: readonly number[]; size?: string }) {
+  const marks = spec.marks.map((at) => `between(t,${at},${at + 0.09})`).join("+");
+  await ffmpeg([
+    ...["-v", "error", "-y", "-f", "lavfi"],
+    ...[
+      "-i",
+      `testsrc2=s=${spec.size ?? "1920x1080"}:r=${spec.fps}:d=${spec.seconds},drawbox=w=iw:h=ih:color=white:t=fill:enable='${marks}'`,
+    ],
+    ...["-f", "lavfi", "-i", `aevalsrc=exprs='(${marks})*0.8*sin(2*PI*1000*t)':s=48000:d=${spec.seconds}`],
+    ...["-c:v", "libx264", "-preset", "ultrafast", "-g", String(Math.round(spec.fps * 1.5)), "-pix_fmt", "yuv420p"],
+    ...["-c:a", "aac", "-b:a", "64k", path],
+  ]);
+  return path;
+}
+
+/**
+ * The timing checks of a joined rendition (init + segments, as `joinRendition` writes it): its
+ * frames in presentation order, every step between two of them, and how long it lasts.
+ */
+export interface Packet {
+  pts: number;
+  duration: number;
+}
+
+/** A joined rendition's packets, in presentation order, and its stream's ticks per second. */
+export async function packetsOf(path: string, stream: "v:0" | "a:0"): Promise<{ packets: Packet[]; timescale: number }> {
+  const json = await ffprobeJson(path, ["-select_streams", stream, "-show_entries", "packet=pts,duration:stream=time_base"]);
+  const [, den] = String((json.streams as { time_base: string }[])[0]?.time_base).split("/");
+  const packets = (json.packets as { pts: string; duration: string }[]).map((packet) => ({
+    pts: Number(packet.pts),
+    duration: Number(packet.duration),
+  }));
+  return { packets: packets.sort((a, b) => a.pts - b.pts), timescale: Number(den) };
+}
+
+/** When each run of white frames begins (seconds), as ffmpeg decodes the file. */
+export async function flashTimes(path: string): Promise<number[]> {
+  const lines: string[] = [];
+  await spawnTool(
+    tools.ffmpeg,
+    ["-hide_banner", "-i", path, "-vf", "signalstats,metadata=print:key=lavfi.signalstats.YAVG", "-an", "-f", "null", "-"],
+    {
+      onStderrLine: (line) => lines.push(line),
+    },
+  );
+  const times: number[] = [];
+  let at = 0;
+  let white = false;
+  for (const line of lines) {
+    const pts = /pts_time:([\d.]+)/.exec(line);
+    if (pts) at = Number(pts[1]);
+    const yavg = /lavfi\.signalstats\.YAVG=([\d.]+)/.exec(line);
+    if (!yavg) continue;
+    const now = Number(yavg[1]) > 200;
+    if (now && !white) times.push(at);
+    white = now;
+  }
+  return times;
+}
+
+/** When each beep begins (seconds): the ends of silences, but for the one that ends the file. */
+export async function beepTimes(path: string): Promise<number[]> {
+  const lines: string[] = [];
+  await spawnTool(tools.ffmpeg, ["-hide_banner", "-i", path, "-af", "silencedetect=noise=-30dB:d=0.05", "-vn", "-f", "null", "-"], {
+    onStderrLine: (line) => lines.push(line),
+  });
+  const ends = lines.flatMap((line) => {
+    const end = /silence_end: ([\d.]+)/.exec(line);
+    return end ? [Number(end[1])] : [];
+  });
+  // The last silence ends with the file, not with a beep.
+  return ends.slice(0, -1);
+}
+
+export const endOf = ({ packets, timescale }: { packets: Packet[]; timescale: number }) => {
+  const last = packets.at(-1) as Packet;
+  return (last.pts + last.duration - (packets[0] as Packet).pts) / timescale;
+};
+
+/**
+ * Copies everything stored under a video's output prefix out of a running stack's R2 (through the
+ * Worker's `/internal/storage`, with a grant for that prefix, as a finalize task has) into
+ * `folder`, in R2's layout. Returns the keys and a storage over the copy.
+ */
+export async function downloadOutputs(
+  baseUrl: string,
+  secret: string,
+  video: { id: string; prefix: string; sourceKey: string },
+  folder: string,
+): Promise<{ keys: string[]; storage: FsStorage }> {
+  const token = await signStorageGrant(secret, {
+    job: "test",
+    read: [video.sourceKey],
+    prefix: video.prefix,
+    exp: Math.floor(Date.now() / 1000) + 600,
+  });
+  const headers = { Authorization: `Bearer ${token}` };
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const query = new URLSearchParams({ prefix: video.prefix, ...(cursor ? { cursor } : {}) });
+    const page = (await (await fetch(`${baseUrl}/internal/storage?${query}`, { headers })).json()) as { keys: string[]; cursor?: string };
+    keys.push(...page.keys);
+    cursor = page.cursor;
+  } while (cursor);
+  const storage = new FsStorage(folder);
+  for (const key of keys) {
+    const response = await fetch(`${baseUrl}/internal/storage/${key}`, { headers });
+    if (response.status !== 200) throw new Error(`${key}: ${response.status}`);
+    await mkdir(dirname(storage.pathFor(key)), { recursive: true });
+    await writeFile(storage.pathFor(key), Buffer.from(await response.arrayBuffer()));
+  }
+  return { keys: keys.sort(), storage };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import { eq } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import { Upload } from "tus-js-client";
-import { users } from "../../schema/index.ts";
+import { type TranscodeTask, transcodeJobs, transcodeTasks, users } from "../../schema/index.ts";
 import { createNodeDb, createNodePool } from "./database.ts";
 
 /**
@@ -13,6 +13,8 @@ export interface AdminVideoStatus {
   state: string;
   progress: number | null;
   error: string | null;
+  /** The latest transcode job (see API.md). */
+  transcode: { step: string; chunksDone: number; chunksTotal: number; attempt: number; waitingForTranscoder: boolean } | null;
   renditions: { height: number; bitrate: number; codec: string }[];
   qualityReport: Record<string, unknown> | null;
   /** `publishedAt`: when the video first became ready (the database's clock). */
@@ -88,9 +90,14 @@ export function tusUpload(
   });
 }
 
+/** The admin view of a video. A 503 (the database did not answer in time) is asked again, as its Retry-After says. */
 export async function videoStatus(baseUrl: string, token: string, videoId: string): Promise<AdminVideoStatus> {
-  const response = await fetch(`${baseUrl}/v1/admin/videos/${videoId}`, { headers: { Authorization: `Bearer ${token}` } });
-  return json<AdminVideoStatus>(response, "video status");
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(`${baseUrl}/v1/admin/videos/${videoId}`, { headers: { Authorization: `Bearer ${token}` } });
+    if (response.status !== 503 || attempt >= 5) return json<AdminVideoStatus>(response, "video status");
+    await response.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 1000 * Number(response.headers.get("Retry-After") ?? 1)));
+  }
 }
 
 /** Polls until the video is `ready` or `failed` (or `until` says stop), reporting each change. */
@@ -112,5 +119,26 @@ export async function waitForVideo(
     if (options.until ? options.until(status) : status.state === "ready" || status.state === "failed") return status;
     if (Date.now() > deadline) throw new Error(`video ${videoId} still ${status.state} after ${options.timeoutMs ?? 300_000} ms`);
     await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/**
+ * The tasks of a video's latest transcode job, read from the database (what no public route
+ * shows: each task's attempt, failures, instance and timings).
+ */
+export async function latestJobTasks(database: { url: string; wsProxy?: string }, videoId: string): Promise<TranscodeTask[]> {
+  const pool = createNodePool(database.url, database.wsProxy);
+  try {
+    const db = createNodeDb(pool);
+    const [job] = await db
+      .select()
+      .from(transcodeJobs)
+      .where(eq(transcodeJobs.videoId, videoId))
+      .orderBy(desc(transcodeJobs.createdAt))
+      .limit(1);
+    if (!job) return [];
+    return await db.select().from(transcodeTasks).where(eq(transcodeTasks.jobId, job.id));
+  } finally {
+    await pool.end();
   }
 }

@@ -2,11 +2,19 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChunkedJob, chunkTask, runChunkedJob, taskEnvelope } from "../../scripts/lib/chunked-job.ts";
-import { joinRendition, referencedKeys } from "../../scripts/lib/hls-outputs.ts";
+import {
+  beepTimes,
+  endOf,
+  flashTimes,
+  joinRendition,
+  makeSyncMarkedSource,
+  type Packet,
+  packetsOf,
+  referencedKeys,
+} from "../../scripts/lib/hls-outputs.ts";
 import { type StorageServer, startStorageServer } from "../../scripts/lib/storage-server.ts";
 import type { ChunkResult, PlanResult, TranscodeTask } from "../../workers/transcoding/contract.ts";
 import { ffmpeg, ffprobeJson, makeClip, makeTempDir, tools } from "../test/clips.ts";
-import { spawnTool } from "./ffmpeg-process.ts";
 import { FsStorage } from "./fs-storage.ts";
 import { HttpStorage } from "./http-storage.ts";
 import { JobFailure } from "./job-failure.ts";
@@ -53,21 +61,7 @@ beforeAll(async () => {
   // and 39 s, so chunks are of different lengths and end on partial segments. The index (moov)
   // is at the end of the file, so every reader seeks there first. Sync marks: a white flash and a
   // 1 kHz beep together at 2 s and at 48 s (silence otherwise).
-  const master = join(temp.dir, "feature.mp4");
-  const marks = SYNC_MARKS.map((at) => `between(t,${at},${at + 0.09})`).join("+");
-  await ffmpeg([
-    ...[
-      "-v",
-      "error",
-      "-y",
-      "-f",
-      "lavfi",
-      "-i",
-      `testsrc2=s=1920x1080:r=${FPS}:d=${SECONDS},drawbox=w=iw:h=ih:color=white:t=fill:enable='${marks}'`,
-    ],
-    ...["-f", "lavfi", "-i", `aevalsrc=exprs='(${marks})*0.8*sin(2*PI*1000*t)':s=48000:d=${SECONDS}`],
-    ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "45", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", master],
-  ]);
+  const master = await makeSyncMarkedSource(join(temp.dir, "feature.mp4"), { seconds: SECONDS, fps: FPS, marks: SYNC_MARKS });
   await bucket.upload("masters/feature/source", master);
   masterBytes = (await bucket.size("masters/feature/source")) ?? 0;
 }, 120_000);
@@ -76,65 +70,6 @@ afterAll(async () => {
   await server?.close();
   await temp?.remove();
 });
-
-interface Packet {
-  pts: number;
-  duration: number;
-}
-
-/** A joined rendition's packets, in presentation order, and its stream's ticks per second. */
-async function packetsOf(path: string, stream: "v:0" | "a:0"): Promise<{ packets: Packet[]; timescale: number }> {
-  const json = await ffprobeJson(path, ["-select_streams", stream, "-show_entries", "packet=pts,duration:stream=time_base"]);
-  const [, den] = String((json.streams as { time_base: string }[])[0]?.time_base).split("/");
-  const packets = (json.packets as { pts: string; duration: string }[]).map((packet) => ({
-    pts: Number(packet.pts),
-    duration: Number(packet.duration),
-  }));
-  return { packets: packets.sort((a, b) => a.pts - b.pts), timescale: Number(den) };
-}
-
-/** When each run of white frames begins (seconds), as ffmpeg decodes the file. */
-async function flashTimes(path: string): Promise<number[]> {
-  const lines: string[] = [];
-  await spawnTool(
-    tools.ffmpeg,
-    ["-hide_banner", "-i", path, "-vf", "signalstats,metadata=print:key=lavfi.signalstats.YAVG", "-an", "-f", "null", "-"],
-    {
-      onStderrLine: (line) => lines.push(line),
-    },
-  );
-  const times: number[] = [];
-  let at = 0;
-  let white = false;
-  for (const line of lines) {
-    const pts = /pts_time:([\d.]+)/.exec(line);
-    if (pts) at = Number(pts[1]);
-    const yavg = /lavfi\.signalstats\.YAVG=([\d.]+)/.exec(line);
-    if (!yavg) continue;
-    const now = Number(yavg[1]) > 200;
-    if (now && !white) times.push(at);
-    white = now;
-  }
-  return times;
-}
-
-/** When each beep begins (seconds): the ends of silences, but for the one that ends the file. */
-async function beepTimes(path: string): Promise<number[]> {
-  const lines: string[] = [];
-  await spawnTool(tools.ffmpeg, ["-hide_banner", "-i", path, "-af", "silencedetect=noise=-30dB:d=0.05", "-vn", "-f", "null", "-"], {
-    onStderrLine: (line) => lines.push(line),
-  });
-  const ends = lines.flatMap((line) => {
-    const end = /silence_end: ([\d.]+)/.exec(line);
-    return end ? [Number(end[1])] : [];
-  });
-  return ends.filter((end) => end < SECONDS - 0.5);
-}
-
-const endOf = ({ packets, timescale }: { packets: Packet[]; timescale: number }) => {
-  const last = packets.at(-1) as Packet;
-  return (last.pts + last.duration - (packets[0] as Packet).pts) / timescale;
-};
 
 describe("a 50 s 1080p master in five chunks", () => {
   let job: ChunkedJob;

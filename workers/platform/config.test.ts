@@ -21,13 +21,13 @@ describe("loadConfig", () => {
       ACCESS_TOKEN_TTL_SECONDS: "86400",
       INTERNAL_SIGNING_SECRET: "short",
       MEDIA_SIGNING_KEYS: "{not json",
-      TRANSCODER_URL: "not a url",
+      TRANSCODER_URLS: "http://127.0.0.1:8788,not a url",
     } as Env;
     const error = await loadConfig(bad).catch((e: unknown) => String(e));
     expect(error).toMatch(/ACCESS_TOKEN_TTL_SECONDS/);
     expect(error).toMatch(/INTERNAL_SIGNING_SECRET: INTERNAL_SIGNING_SECRET must be at least 32 characters/);
     expect(error).toMatch(/MEDIA_SIGNING_KEYS is not JSON/);
-    expect(error).toMatch(/TRANSCODER_URL/);
+    expect(error).toMatch(/TRANSCODER_URLS: .not a url. is not an http\(s\) URL/);
     // A failed parse is not remembered: fixing the value is enough.
     await expect(loadConfig({ ...bad, ACCESS_TOKEN_TTL_SECONDS: "300" } as Env)).rejects.toThrow(/INTERNAL_SIGNING_SECRET/);
   });

@@ -1,5 +1,6 @@
 import { type CryptoKey, importJWK, type JWK } from "jose";
 import { z } from "zod";
+import { type ContainerInstanceType, containerInstanceTypes, isContainerInstanceType } from "./container-instances.ts";
 import { fromBase64url } from "./crypto.ts";
 
 const privateJwk = z.looseObject({
@@ -62,11 +63,41 @@ const configSchema = z.object({
   INTERNAL_SIGNING_SECRET: z
     .string({ error: "INTERNAL_SIGNING_SECRET is not set (a secret; see docs/operations.md)" })
     .min(32, "INTERNAL_SIGNING_SECRET must be at least 32 characters"),
-  // Where the queue consumer posts transcode jobs (the local Node transcoder); unset: the TRANSCODER container.
-  TRANSCODER_URL: z
-    .url()
+  // The local Node transcoders (comma-separated base URLs), each standing in for one container
+  // instance; unset: the TRANSCODER container binding (production).
+  TRANSCODER_URLS: z
+    .string()
     .optional()
-    .or(z.literal("").transform(() => undefined)),
+    .transform((text, ctx) => {
+      const urls = (text ?? "")
+        .split(",")
+        .map((url) => url.trim().replace(/\/+$/, ""))
+        .filter(Boolean);
+      for (const url of urls) {
+        if (!z.url({ protocol: /^https?$/ }).safeParse(url).success)
+          ctx.addIssue({ code: "custom", message: `'${url}' is not an http(s) URL` });
+      }
+      return urls;
+    }),
+  // Production limits, as configuration with their real values (docs/transcoding.md says which
+  // limit each respects). The container instance type, as in wrangler.toml: its vCPU and disk.
+  TRANSCODER_INSTANCE_TYPE: z
+    .string()
+    .default("standard-4")
+    .refine(isContainerInstanceType, { message: `must be one of ${Object.keys(containerInstanceTypes).join(", ")}` }),
+  // How many transcoder instances run at once: wrangler.toml's max_instances (locally, the transcoders started).
+  TRANSCODER_MAX_INSTANCES: z.coerce.number().int().min(1).max(1500).default(25),
+  // A master longer than this is cut into ranges this long (at most 2 minutes).
+  TRANSCODE_CHUNK_SECONDS: z.coerce.number().min(2).max(120).default(60),
+  // A queue consumer invocation ends after 15 minutes of wall clock (Cloudflare Queues); the
+  // consumer gives up on a message before this. Tests set it low.
+  QUEUE_CONSUMER_WALL_CLOCK_SECONDS: z.coerce.number().int().min(1).max(900).default(900),
+  // A running task whose transcoder has not called back for this long is stalled: the cron queues it again.
+  TRANSCODE_TASK_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(90),
+  // A task fails the job after this many attempts that failed (a refusal of the source fails it at once).
+  TRANSCODE_TASK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  // How long a task waits before it looks for a free transcoder again.
+  TRANSCODE_CAPACITY_WAIT_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
 });
 
 export interface SigningKey {
@@ -81,7 +112,8 @@ export interface MediaSigningKey {
   key: CryptoKey;
 }
 
-export type Config = Omit<z.output<typeof configSchema>, "JWT_SIGNING_KEYS" | "MEDIA_SIGNING_KEYS"> & {
+export type Config = Omit<z.output<typeof configSchema>, "JWT_SIGNING_KEYS" | "MEDIA_SIGNING_KEYS" | "TRANSCODER_INSTANCE_TYPE"> & {
+  TRANSCODER_INSTANCE_TYPE: ContainerInstanceType;
   databaseReadUrl: string;
   /** First key signs; every key verifies (rotation: add the new key first, drop the old one after the token TTL). */
   signingKeys: SigningKey[];
@@ -137,7 +169,14 @@ async function parseConfig(env: Env): Promise<Config> {
     })),
   );
   const cursorKeys = await Promise.all(JWT_SIGNING_KEYS.keys.map(({ d }) => deriveCursorKey(d)));
-  return { ...rest, databaseReadUrl: rest.DATABASE_READ_URL ?? rest.DATABASE_URL, signingKeys, mediaSigningKeys, cursorKeys };
+  return {
+    ...rest,
+    TRANSCODER_INSTANCE_TYPE: rest.TRANSCODER_INSTANCE_TYPE as ContainerInstanceType,
+    databaseReadUrl: rest.DATABASE_READ_URL ?? rest.DATABASE_URL,
+    signingKeys,
+    mediaSigningKeys,
+    cursorKeys,
+  };
 }
 
 /** An HMAC key for cursors from a JWT key's private scalar, so cursors need no secret of their own. */

@@ -7,12 +7,8 @@ import { tusCors, tusResumableHeader } from "./tus.ts";
 import { registerUploadStatus } from "./upload-status.ts";
 
 export type { UploadExpiredMessage } from "../../durable-objects/upload-session.ts";
-export { createInternalStorageRouter } from "./internal-storage.ts";
-export { handleUploadExpired, type TranscodeJobMessage } from "./service.ts";
-export { handleDeadTranscodeMessage, handleTranscodeMessage } from "./transcode-consumer.ts";
-
-/** The dead-letter queue of `reelstream-transcode` (wrangler.toml). */
-export const TRANSCODE_DLQ = "reelstream-transcode-dlq";
+export { handleUploadExpired } from "./service.ts";
+export { masterKey } from "./settings.ts";
 
 const streamingUploadPaths = [/^\/v1\/admin\/uploads\/[^/]+\/?$/, /^\/v1\/admin\/videos\/[^/]+\/source\/?$/];
 
@@ -23,7 +19,7 @@ export function isStreamingUploadPath(path: string): boolean {
 
 /**
  * Uploads: tus 1.0.0 (core, creation, termination) and one-body PUT of a master. A complete
- * master is queued for the transcoder (see transcode-consumer.ts).
+ * master starts a transcode job (workers/transcoding).
  */
 export function createUploadsRouter() {
   const app = createRouter();

@@ -4,16 +4,9 @@ import { type Video, type VideoState, videos } from "../../schema/index.ts";
 import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
 import type { Services } from "../platform/services.ts";
-import { findVideo, notFound } from "../videos/index.ts";
+import { startTranscodeJob } from "../transcoding/index.ts";
+import { findVideo, notFound, transitionVideo } from "../videos/index.ts";
 import { masterKey } from "./settings.ts";
-
-/** A transcode job on `TRANSCODE_QUEUE` (and, after its retries, on the dead-letter queue). */
-export interface TranscodeJobMessage {
-  kind: "transcode";
-  jobId: string;
-  videoId: string;
-  sourceKey: string;
-}
 
 /** States from which a new master may be uploaded. */
 const uploadableStates: VideoState[] = ["awaiting-upload", "failed"];
@@ -23,11 +16,7 @@ const uploadableStates: VideoState[] = ["awaiting-upload", "failed"];
  * single conditional UPDATE, so two concurrent uploads cannot both win. Throws 404 or 409.
  */
 export async function claimUploadSlot(db: Database, videoId: string): Promise<Video> {
-  const [claimed] = await db
-    .update(videos)
-    .set({ state: "uploading", progress: 0, error: null, updatedAt: sql`now()` })
-    .where(and(eq(videos.id, videoId), inArray(videos.state, uploadableStates)))
-    .returning();
+  const claimed = await transitionVideo(db, videoId, { from: uploadableStates, to: "uploading", set: { progress: 0, error: null } });
   if (claimed) return claimed;
   const row = await findVideo(db, videoId);
   if (!row) throw notFound(videoId);
@@ -40,10 +29,7 @@ export async function claimUploadSlot(db: Database, videoId: string): Promise<Vi
 
 /** Gives the slot back after an upload that did not complete (PUT source failed, creation failed). */
 export async function releaseUploadSlot(db: Database, videoId: string): Promise<void> {
-  await db
-    .update(videos)
-    .set({ state: "awaiting-upload", progress: null, updatedAt: sql`now()` })
-    .where(and(eq(videos.id, videoId), eq(videos.state, "uploading")));
+  await transitionVideo(db, videoId, { from: ["uploading"], to: "awaiting-upload", set: { progress: null } });
 }
 
 /** Upload progress (0..1) while `uploading`. */
@@ -55,29 +41,24 @@ export async function recordUploadProgress(db: Database, videoId: string, progre
 }
 
 /**
- * The master is complete: `uploading` becomes `queued` and one job goes to the queue. Undefined
- * when the video is no longer `uploading` (deleted meanwhile): nothing is queued.
+ * The master is complete: `uploading` becomes `queued` and a transcode job starts (the
+ * transcoding service queues its first task). Undefined when the video is no longer `uploading`
+ * (deleted meanwhile): nothing is queued. When the job cannot be queued, the video goes back to
+ * `uploading`, so the upload's last step can be repeated.
  */
-export async function queueTranscode(services: Services, videoId: string): Promise<TranscodeJobMessage | undefined> {
+export async function queueTranscode(services: Services, videoId: string): Promise<{ jobId: string } | undefined> {
   const { db } = services;
-  const [row] = await db
-    .update(videos)
-    .set({ state: "queued", progress: 0, error: null, updatedAt: sql`now()` })
-    .where(and(eq(videos.id, videoId), eq(videos.state, "uploading")))
-    .returning({ id: videos.id });
+  const row = await transitionVideo(db, videoId, { from: ["uploading"], to: "queued", set: { progress: 0, error: null } });
   if (!row) return undefined;
-  const job: TranscodeJobMessage = { kind: "transcode", jobId: crypto.randomUUID(), videoId, sourceKey: masterKey(videoId) };
   try {
-    await services.transcodeQueue.send(job, { contentType: "json" });
+    const job = await startTranscodeJob(services, { videoId, sourceKey: masterKey(videoId) });
+    if (!job) throw new Error("the transcode job was not started");
+    return { jobId: job.id };
   } catch (error) {
     // Without a job the video would stay queued forever: give the upload back its final step.
-    await db
-      .update(videos)
-      .set({ state: "uploading", updatedAt: sql`now()` })
-      .where(and(eq(videos.id, videoId), eq(videos.state, "queued")));
+    await transitionVideo(db, videoId, { from: ["queued"], to: "uploading" });
     throw error;
   }
-  return job;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { videoMasterPrefix, videoMediaPrefix } from "../videos/index.ts";
+import { videoMasterPrefix } from "../videos/index.ts";
 
 /** R2 multipart parts must all have one size (but the last) of at least 5 MiB. */
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -13,24 +13,10 @@ export const PATCH_BODY_CAP = 96 * 1024 * 1024;
 export const SOURCE_PUT_CAP = 100 * 1024 * 1024;
 /** An upload without a PATCH for this long is expired: its bytes are deleted and the video freed. */
 export const UPLOAD_IDLE_EXPIRY_MS = 24 * 3600 * 1000;
-/** How long a storage grant given to the transcoder for one job stays valid. */
-export const STORAGE_GRANT_TTL_SECONDS = 6 * 3600;
 
 /** R2 key of a video's master (the uploaded source file). */
 export function masterKey(videoId: string): string {
   return `${videoMasterPrefix(videoId)}source`;
-}
-
-/** Everything playback serves for a video (`/media/{id}/<path>` is R2 key `videos/{id}/<path>`). */
-export const mediaPrefix = videoMediaPrefix;
-
-/**
- * Where the transcoder writes renditions, poster and storyboard: the master playlist lands at
- * `videos/{id}/hls/master.m3u8`. The transcoder empties it before writing, so it must hold
- * nothing else.
- */
-export function outputPrefix(videoId: string): string {
-  return `${mediaPrefix(videoId)}hls/`;
 }
 
 /** Temporary objects of one tus upload (the tail that is not yet a whole part). */

@@ -4,7 +4,7 @@ import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { toAdminVideo } from "./documents.ts";
 import { adminVideoStatusResponse, videoIdParam } from "./schema.ts";
-import { findVideo, notFound } from "./service.ts";
+import { findVideo, notFound, type TranscodeStatusReader } from "./service.ts";
 
 const route = createRoute({
   method: "get",
@@ -20,17 +20,25 @@ const route = createRoute({
   },
 });
 
-export function registerAdminGetVideo(app: OpenAPIHono<AppEnv>) {
+export function registerAdminGetVideo(app: OpenAPIHono<AppEnv>, transcodeStatus: TranscodeStatusReader) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
     const services = c.get("services");
     // The primary: an admin watching an upload must see the state the pipeline just wrote.
     const row = await findVideo(services.db, id);
     if (!row) throw notFound(id);
-    const video = await toAdminVideo(services.config, row);
+    const [video, transcode] = await Promise.all([toAdminVideo(services.config, row), transcodeStatus(services.db, id)]);
     c.header("Cache-Control", "private, no-store");
     return c.json(
-      { video, state: row.state, progress: row.progress, qualityReport: row.qualityReport, renditions: video.renditions, error: row.error },
+      {
+        video,
+        state: row.state,
+        progress: row.progress,
+        qualityReport: row.qualityReport,
+        renditions: video.renditions,
+        error: row.error,
+        transcode,
+      },
       200,
     );
   });

@@ -1,4 +1,6 @@
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { videos } from "../../schema/index.ts";
 import {
   brokenKv,
   callWithEnv,
@@ -64,8 +66,9 @@ describe("GET /v1/videos/{id}", () => {
       [],
     );
 
-    // What the transcode pipeline will do when it finishes.
+    // What the transcode pipeline will do when it finishes (a video is published from `transcoding`).
     await withTestServices(async (services) => {
+      await services.db.update(videos).set({ state: "transcoding" }).where(eq(videos.id, id));
       const now = await markVideoReady(services.db, id, {
         durationSeconds: 42.5,
         renditions: [{ height: 720, bitrate: 3_000_000, codec: "avc1.64001f" }],

@@ -51,6 +51,7 @@ describe("GET /v1/home", () => {
           seen.push(userId);
           return [summary];
         },
+        transcodeStatus: async () => null,
       }),
     );
     app.onError(handleError);

@@ -6,11 +6,11 @@ import { registerAdminUpdateVideo } from "./admin-update-video.ts";
 import { registerGetVideo } from "./get-video.ts";
 import { registerHome } from "./home.ts";
 import { registerListVideos } from "./list-videos.ts";
-import type { ContinueWatchingReader } from "./service.ts";
+import type { ContinueWatchingReader, TranscodeStatusReader } from "./service.ts";
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
 export { isVideoId, newVideoId, toVideoSummary, videoMasterPrefix, videoMediaPrefix } from "./documents.ts";
-export { listVideosQuery, type VideoSummary, videoIdParam, videoSummarySchema } from "./schema.ts";
+export { listVideosQuery, type TranscodeStatus, type VideoSummary, videoIdParam, videoSummarySchema } from "./schema.ts";
 export {
   type ContinueWatchingReader,
   catalogReadDb,
@@ -20,19 +20,22 @@ export {
   notFound,
   type PublishedMedia,
   syncCatalogCache,
+  type TranscodeStatusReader,
 } from "./service.ts";
+export { statesLeadingTo, transitionVideo, type VideoTransition, videoTransitions } from "./transitions.ts";
 
 /**
  * Videos service: the catalog viewers browse (KV first, Postgres behind) and its admin side.
- * `continueWatching` is the playback service's reader for the home page's first row.
+ * `continueWatching` is the playback service's reader for the home page's first row;
+ * `transcodeStatus` the transcoding service's view of a job, for the admin view.
  */
-export function createVideosRouter(deps: { continueWatching: ContinueWatchingReader }) {
+export function createVideosRouter(deps: { continueWatching: ContinueWatchingReader; transcodeStatus: TranscodeStatusReader }) {
   const app = createRouter();
   registerListVideos(app);
   registerGetVideo(app);
   registerHome(app, deps.continueWatching);
   registerAdminCreateVideo(app);
-  registerAdminGetVideo(app);
+  registerAdminGetVideo(app, deps.transcodeStatus);
   registerAdminUpdateVideo(app);
   registerAdminDeleteVideo(app);
   return app;

@@ -196,6 +196,21 @@ export type AdminVideo = z.infer<typeof adminVideoSchema>;
 
 export const adminVideoResponse = z.object({ video: adminVideoSchema }).openapi("AdminVideoEnvelope");
 
+/** Where the video's latest transcode job stands (the transcoding service fills it in). */
+export const transcodeStatusSchema = z
+  .object({
+    step: z.enum(["plan", "encode", "finalize", "done", "failed"]).openapi({
+      description: "plan: probing and cutting the master; encode: chunks and audio; finalize: joining and publishing",
+    }),
+    chunksDone: z.number().int().nonnegative(),
+    chunksTotal: z.number().int().nonnegative().openapi({ description: "0 until the plan has cut the master into chunks" }),
+    attempt: z.number().int().positive().openapi({ description: "1, or more when some task of the job had to run again" }),
+    waitingForTranscoder: z.boolean().openapi({ description: "a task waits for a free transcoder instance (the fleet is busy)" }),
+  })
+  .openapi("TranscodeStatus");
+
+export type TranscodeStatus = z.output<typeof transcodeStatusSchema>;
+
 export const adminVideoStatusResponse = z
   .object({
     video: adminVideoSchema,
@@ -204,5 +219,6 @@ export const adminVideoStatusResponse = z
     qualityReport: z.record(z.string(), z.unknown()).nullable(),
     renditions: z.array(renditionSchema),
     error: z.string().nullable().openapi({ example: "no video stream" }),
+    transcode: transcodeStatusSchema.nullable().openapi({ description: "The latest transcode job; null when there has been none" }),
   })
   .openapi("AdminVideoStatus");

@@ -8,7 +8,8 @@ import { ApiError } from "../platform/errors.ts";
 import type { Services } from "../platform/services.ts";
 import { catalogKeys } from "./cache-keys.ts";
 import { isVideoId, newVideoId, toVideoDocument, toVideoSummary, videoMasterPrefix, videoMediaPrefix } from "./documents.ts";
-import type { CreateVideoInput, HomeRow, UpdateVideoInput, VideoDocument, VideoPage, VideoSummary } from "./schema.ts";
+import type { CreateVideoInput, HomeRow, TranscodeStatus, UpdateVideoInput, VideoDocument, VideoPage, VideoSummary } from "./schema.ts";
+import { transitionVideo } from "./transitions.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Postgres
@@ -73,10 +74,10 @@ export async function markVideoReady(
   media: PublishedMedia,
   options: { onlyFrom?: VideoState[] } = {},
 ): Promise<Video | undefined> {
-  const [row] = await db
-    .update(videos)
-    .set({
-      state: "ready",
+  return transitionVideo(db, id, {
+    to: "ready",
+    from: options.onlyFrom,
+    set: {
       progress: 1,
       error: null,
       durationSeconds: media.durationSeconds,
@@ -85,11 +86,8 @@ export async function markVideoReady(
       storyboardKey: media.storyboardKey ?? null,
       ...(media.qualityReport !== undefined ? { qualityReport: media.qualityReport } : {}),
       publishedAt: sql`coalesce(${videos.publishedAt}, now())`,
-      updatedAt: sql`now()`,
-    })
-    .where(and(eq(videos.id, id), options.onlyFrom ? inArray(videos.state, options.onlyFrom) : undefined))
-    .returning();
-  return row;
+    },
+  });
 }
 
 interface CatalogPosition {
@@ -215,6 +213,9 @@ export async function getVideoPage(services: Services, query: { limit: number; g
  * progress); until then it is empty and the row is left out.
  */
 export type ContinueWatchingReader = (services: Services, userId: string) => Promise<VideoSummary[]>;
+
+/** The transcoding service's view of a video's latest job, for the admin view (passed in at composition). */
+export type TranscodeStatusReader = (db: Database, videoId: string) => Promise<TranscodeStatus | null>;
 
 const HOME_ROW_SIZE = 20;
 const HOME_GENRE_ROWS = 6;

@@ -13,6 +13,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { instanceDiskBytes, isContainerInstanceType } from "../../../workers/platform/container-instances.ts";
 import { generateMediaSigningKeys, generateSecret, generateSigningKeys } from "../dev-keys.ts";
 import { stopChild, waitForHttp } from "../processes.ts";
 import { type DatabaseSpec, type LocalDatabase, startDatabase } from "./database.ts";
@@ -48,10 +49,25 @@ export interface LocalStackOptions extends WorkerConfigOptions {
   persistTo?: string;
   /** Parent of the throw-away folders (configuration, bundle, miniflare data); default the OS's. */
   tempRoot?: string;
-  /** How many Node transcoders; default 1. The Worker's `TRANSCODER_URL` names the first. */
+  /**
+   * How many Node transcoders, each standing in for one container instance (the Worker's
+   * `TRANSCODER_URLS` names them all, `TRANSCODER_MAX_INSTANCES` counts them); default 1.
+   */
   transcoders?: number;
   /** The first transcoder's port (the next ones follow it); default free ports. */
   transcoderPort?: number;
+  /**
+   * Each transcoder's scratch-disk quota; default the disk of the configured instance type
+   * (`TRANSCODER_INSTANCE_TYPE`, standard-4: 20 GB) less the image's share, as in production.
+   */
+  transcoderScratchBytes?: number;
+  /** More environment for the transcoders (TRANSCODER_PRESET, …). */
+  transcoderEnv?: Record<string, string>;
+  /**
+   * How often the stack runs the Worker's cron (`scheduled`: the transcode lease check), which
+   * miniflare never triggers by itself; default every 60 s, as the production cron. 0: never.
+   */
+  cronSeconds?: number;
   /** More `--var` bindings, over the stack's own. */
   vars?: Record<string, string>;
   logLevel?: WorkerOptions["logLevel"];
@@ -73,6 +89,29 @@ export interface LocalStack {
   /** Resolves true once `/health` and every transcoder's `/healthz` answer; false on timeout or when one exits. */
   ready(timeoutMs?: number): Promise<boolean>;
   stop(): Promise<void>;
+}
+
+/** What the image and the system take of an instance's disk in production; the rest is scratch (durable-objects/transcoder-container.ts). */
+const RESERVED_DISK_BYTES = 1e9;
+
+/** The scratch quota of one transcoder standing in for an instance of `type` (default standard-4). */
+export function transcoderScratchBytes(type = "standard-4"): number {
+  if (!isContainerInstanceType(type)) throw new Error(`TRANSCODER_INSTANCE_TYPE '${type}' is not an instance type`);
+  return instanceDiskBytes(type) - RESERVED_DISK_BYTES;
+}
+
+/**
+ * The Worker's cron, locally: miniflare does not run `[triggers]`, so the stack calls the
+ * scheduled handler every `seconds` (the route wrangler dev opens with `--test-scheduled`). Returns the stop.
+ */
+function startCron(url: string, seconds: number): () => void {
+  if (!(seconds > 0)) return () => {};
+  const timer = setInterval(() => {
+    fetch(`${url}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`, { signal: AbortSignal.timeout(30_000) })
+      .then((response) => response.body?.cancel())
+      .catch(() => undefined);
+  }, seconds * 1000);
+  return () => clearInterval(timer);
 }
 
 function isSpec(database: DatabaseSpec | LocalDatabase): database is DatabaseSpec {
@@ -122,7 +161,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let worker: ChildProcess | undefined;
   let transcoders: Transcoder[] = [];
   const processes = () => [...(worker ? [worker] : []), ...transcoders.map((transcoder) => transcoder.process)];
+  let stopCron = () => {};
   const stop = async () => {
+    stopCron();
     await Promise.all(processes().map((child) => stopChild(child)));
     if (isSpec(spec)) await database.stop();
     if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
@@ -133,14 +174,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     transcoders = await startTranscoders(options.transcoders ?? 1, {
       firstPort: options.transcoderPort,
       workRoot: scratchDir ?? join(stateDir, "transcoders"),
+      scratchBytes: options.transcoderScratchBytes ?? transcoderScratchBytes(options.vars?.TRANSCODER_INSTANCE_TYPE),
+      env: options.transcoderEnv,
     });
     const vars: Record<string, string> = {
       DATABASE_URL: database.url,
       ...(database.wsProxy ? { DATABASE_WS_PROXY: database.wsProxy } : {}),
       // The transcoder calls back PUBLIC_BASE_URL/internal/storage: it must name this Worker's port.
       PUBLIC_BASE_URL: `http://localhost:${port}`,
-      // The queue consumer posts jobs here; without it, it would look for the production container.
-      ...(transcoders[0] ? { TRANSCODER_URL: transcoders[0].url } : {}),
+      // The queue consumer dispatches tasks to these; without them, it would look for the production containers.
+      ...(transcoders.length > 0
+        ? {
+            TRANSCODER_URLS: transcoders.map((transcoder) => transcoder.url).join(","),
+            TRANSCODER_MAX_INSTANCES: String(transcoders.length),
+          }
+        : {}),
       // npm start keeps its secrets in .dev.vars; a throw-away stack gets throw-away ones.
       ...(watch ? {} : await throwAwaySecrets()),
       ...options.vars,
@@ -158,6 +206,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     const running = worker;
     const url = `http://localhost:${port}`;
+    stopCron = startCron(url, options.cronSeconds ?? 60);
     const stack: LocalStack = {
       url,
       port,

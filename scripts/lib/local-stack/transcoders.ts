@@ -12,6 +12,8 @@ export interface Transcoder {
   url: string;
   /** Its own work folder: a transcoder empties its folder when it starts. */
   workDir: string;
+  /** Its scratch quota, as it was started with (a restart should keep it). */
+  scratchBytes?: number;
   /** The Node process; after a restart (`startTranscoder(port, { workDir })`) put the new one here, so the stack stops it. */
   process: ChildProcess;
 }
@@ -22,14 +24,32 @@ export interface Transcoder {
  * one: without `workDir` it uses the machine-wide default, which any other transcoder on this
  * machine (another stack, another checkout's tests) would empty under it.
  */
-export function startTranscoder(port: number, options: { workDir?: string; name?: string } = {}): ChildProcess {
+export function startTranscoder(port: number, options: TranscoderOptions = {}): ChildProcess {
   return spawnPrefixed(
     options.name ?? "transcoder",
     "yellow",
     process.execPath,
     ["--experimental-strip-types", "--no-warnings", transcoderEntry],
-    { cwd: repoRoot, env: { PORT: String(port), ...(options.workDir ? { TRANSCODER_WORK_DIR: options.workDir } : {}) } },
+    {
+      cwd: repoRoot,
+      env: {
+        PORT: String(port),
+        ...(options.workDir ? { TRANSCODER_WORK_DIR: options.workDir } : {}),
+        // The disk of the instance it stands in for: a task that would need more fails, as it would there.
+        ...(options.scratchBytes !== undefined ? { TRANSCODER_SCRATCH_BYTES: String(options.scratchBytes) } : {}),
+        ...options.env,
+      },
+    },
   );
+}
+
+export interface TranscoderOptions {
+  workDir?: string;
+  name?: string;
+  /** Its scratch-disk quota (`TRANSCODER_SCRATCH_BYTES`). */
+  scratchBytes?: number;
+  /** More environment (TRANSCODER_PRESET, …). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -37,13 +57,17 @@ export function startTranscoder(port: number, options: { workDir?: string; name?
  * free ports, each with a work folder of its own below `workRoot`. Their log lines are
  * `[transcoder]` for one, `[transcoder-1]`, `[transcoder-2]`… for more.
  */
-export async function startTranscoders(count: number, options: { firstPort?: number; workRoot: string }): Promise<Transcoder[]> {
+export async function startTranscoders(
+  count: number,
+  options: { firstPort?: number; workRoot: string } & Pick<TranscoderOptions, "scratchBytes" | "env">,
+): Promise<Transcoder[]> {
   const transcoders: Transcoder[] = [];
   for (let i = 0; i < count; i++) {
     const port = options.firstPort === undefined ? await freePort() : options.firstPort + i;
     const name = count === 1 ? "transcoder" : `transcoder-${i + 1}`;
     const workDir = join(options.workRoot, name);
-    transcoders.push({ port, url: `http://127.0.0.1:${port}`, workDir, process: startTranscoder(port, { workDir, name }) });
+    const process = startTranscoder(port, { workDir, name, scratchBytes: options.scratchBytes, env: options.env });
+    transcoders.push({ port, url: `http://127.0.0.1:${port}`, workDir, scratchBytes: options.scratchBytes, process });
   }
   return transcoders;
 }

@@ -128,6 +128,8 @@ export async function startWorker(options: WorkerOptions): Promise<ChildProcess>
       "--persist-to",
       options.persistTo,
       "--show-interactive-dev-session=false",
+      // Opens /cdn-cgi/handler/scheduled, through which the stack runs the cron that miniflare does not.
+      "--test-scheduled",
       ...(options.logLevel ? ["--log-level", options.logLevel] : []),
       ...varArgs,
     ],

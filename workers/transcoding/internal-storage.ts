@@ -11,8 +11,8 @@ const INTERNAL_STORAGE = "/internal/storage";
 /**
  * R2 for the transcoder, over HTTP: the same four calls locally (miniflare's R2 behind
  * `wrangler dev`) and in production (R2, the container calling PUBLIC_BASE_URL). Every call needs
- * a storage grant for one job (see storage-grant.ts). Not part of the public API, so not in
- * /openapi.json.
+ * a storage grant for one task attempt (see storage-grant.ts). Not part of the public API, so not
+ * in /openapi.json. ffmpeg reads masters through `GET` with `Range: bytes=N-` (206).
  *
  * - `GET    /internal/storage/{key}`: the object, streamed (Range supported), 404 when absent
  * - `PUT    /internal/storage/{key}`: body streamed to R2; Content-Length required, Content-Type kept
@@ -92,7 +92,8 @@ function objectHeaders(object: R2Object, length: number): Headers {
   return headers;
 }
 
-async function grantOf(c: Context<AppEnv>): Promise<StorageGrant> {
+/** The request's storage grant (`Authorization: Bearer …`), checked; 401 or 403 otherwise. */
+export async function grantOf(c: Context<AppEnv>): Promise<StorageGrant> {
   const header = c.req.header("Authorization");
   const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
   if (!token) throw new ApiError("unauthorized", "Send the job's storage grant: Authorization: Bearer <token>.");
@@ -106,7 +107,8 @@ function authorizeWrite(grant: StorageGrant, keyOrPrefix: string): void {
 }
 
 function outOfScope(grant: StorageGrant, key: string): ApiError {
-  return new ApiError("forbidden", `The storage grant of job ${grant.job} does not cover '${key}' (only below ${grant.prefix}).`);
+  const names = grant.tag ? `, names starting with ${grant.tag}` : "";
+  return new ApiError("forbidden", `The storage grant of job ${grant.job} does not cover '${key}' (only below ${grant.prefix}${names}).`);
 }
 
 function missing(key: string): ApiError {

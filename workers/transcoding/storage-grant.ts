@@ -1,20 +1,27 @@
 import { base64url, fromBase64url } from "../platform/crypto.ts";
 
 /**
- * Storage grants: what the transcoder presents to `/internal/storage` for one job. A grant is an
- * HMAC-SHA256-signed, expiring statement "job J may read these keys and write, list and delete
- * below this prefix" (INTERNAL_SIGNING_SECRET). It names no user and opens nothing else, so a
- * leaked grant exposes one video's source and output for a few hours at most.
+ * Storage grants: what the transcoder presents to `/internal/storage` and to the task callback
+ * for one task attempt. A grant is an HMAC-SHA256-signed, expiring statement "attempt A of task T
+ * of job J may read these keys, and write and delete below this prefix objects whose names start
+ * with this tag" (INTERNAL_SIGNING_SECRET). It names no user and opens nothing else, so a leaked
+ * grant exposes one video's source and outputs for a few hours at most, and a dead attempt's grant
+ * cannot overwrite what another attempt wrote (its objects carry another tag).
  *
  * Format: `<base64url(JSON payload)>.<base64url(signature)>`.
  */
 export interface StorageGrant {
-  /** The transcode job the grant was issued for (logs). */
+  /** The transcode job the grant was issued for. */
   job: string;
+  /** The task and the attempt it was issued to; the callback route accepts only these. */
+  task?: string;
+  attempt?: number;
   /** Keys that may be read (the source), besides everything below `prefix`. */
   read: string[];
   /** Prefix below which objects may be read, written, listed and deleted. Ends with "/". */
   prefix: string;
+  /** When set, what is written or deleted must have a name (the key's last segment) that starts with it. */
+  tag?: string;
   /** Expiry, seconds since the epoch. */
   exp: number;
 }
@@ -53,7 +60,13 @@ export async function verifyStorageGrant(secret: string, token: string, nowSecon
     return { ok: false, reason: "malformed grant" };
   }
   if (typeof grant.exp !== "number" || grant.exp <= nowSeconds) return { ok: false, reason: "expired grant" };
-  if (typeof grant.prefix !== "string" || !grant.prefix.endsWith("/") || !Array.isArray(grant.read)) {
+  if (
+    typeof grant.prefix !== "string" ||
+    !grant.prefix.endsWith("/") ||
+    !Array.isArray(grant.read) ||
+    (grant.tag !== undefined && (typeof grant.tag !== "string" || grant.tag === "")) ||
+    (grant.attempt !== undefined && !Number.isSafeInteger(grant.attempt))
+  ) {
     return { ok: false, reason: "malformed grant" };
   }
   return { ok: true, grant };
@@ -64,7 +77,12 @@ export function grantAllowsRead(grant: StorageGrant, key: string): boolean {
   return grant.read.includes(key) || key.startsWith(grant.prefix);
 }
 
-/** May the grant write, delete or list `keyOrPrefix`? Only at or below its own prefix. */
+/**
+ * May the grant write, delete or list `keyOrPrefix`? Only at or below its own prefix, and with a
+ * tag, only names that start with it (`720p/c0003-a2-00004.m4s`, or the prefix `720p/c0003-a2-`).
+ */
 export function grantAllowsWrite(grant: StorageGrant, keyOrPrefix: string): boolean {
-  return keyOrPrefix.startsWith(grant.prefix);
+  if (!keyOrPrefix.startsWith(grant.prefix)) return false;
+  if (!grant.tag) return true;
+  return (keyOrPrefix.split("/").at(-1) ?? "").startsWith(grant.tag);
 }

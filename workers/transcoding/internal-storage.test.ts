@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call } from "../test/helpers.ts";
-import { masterKey, outputPrefix } from "./settings.ts";
+import { masterKey } from "../uploads/index.ts";
+import { outputPrefix } from "./keys.ts";
 import { signStorageGrant } from "./storage-grant.ts";
 
 const secret = env.INTERNAL_SIGNING_SECRET;

@@ -1,0 +1,151 @@
+import type { Services } from "../platform/services.ts";
+import { hasSqlState, SqlState } from "../platform/sql-errors.ts";
+import { transitionVideo } from "../videos/index.ts";
+import type { PlanResult, TranscodeTask as TaskBody, TranscoderBusy } from "./contract.ts";
+import { attemptTag, outputPrefix } from "./keys.ts";
+import {
+  busyInstances,
+  claimTask,
+  finalizeInputs,
+  findTask,
+  jobTasks,
+  markWaiting,
+  releaseTask,
+  type TranscodeJob,
+  type TranscodeTask,
+  type TranscodeTaskMessage,
+} from "./service.ts";
+import { signStorageGrant } from "./storage-grant.ts";
+import { type TranscoderInstance, transcoderInstances } from "./transcoders.ts";
+
+/** How long a storage grant given to one task attempt stays valid. */
+export const STORAGE_GRANT_TTL_SECONDS = 6 * 3600;
+/** A dispatch answers at once (202); a container that must start first takes a few seconds. */
+const DISPATCH_TIMEOUT_MS = 60_000;
+
+export type DispatchOutcome =
+  | { kind: "dispatched"; instance: string; attempt: number }
+  /** No transcoder is free: the task waits, and its message must come back later. */
+  | { kind: "waiting" }
+  /** Nothing to do: the task runs already, is finished, or its job is gone or over. */
+  | { kind: "skipped"; why: string };
+
+/**
+ * Finds a transcoder for a task and hands it over: the first free instance (no running task in
+ * the table) takes it. The claim and the instance are one conditional UPDATE under a unique index
+ * (one running task per instance), so two consumers cannot give one instance two tasks; an
+ * instance that answers 429 or cannot be reached gives the task back, and the next one is tried.
+ * The transcoder answers 202 at once: the consumer never waits for an encode.
+ */
+export async function dispatchTask(services: Services, message: TranscodeTaskMessage): Promise<DispatchOutcome> {
+  const { db, config } = services;
+  const log = services.log.child({ jobId: message.jobId, videoId: message.videoId, taskId: message.taskId });
+  const found = await findTask(db, message.jobId, message.taskId);
+  if (!found) return { kind: "skipped", why: "the job is gone" };
+  const { job, task } = found;
+  if (job.step === "done" || job.step === "failed") return { kind: "skipped", why: `the job is ${job.step}` };
+  if (task.state === "running" || task.state === "done" || task.state === "failed")
+    return { kind: "skipped", why: `the task is ${task.state}` };
+
+  const instances = transcoderInstances(services);
+  if (instances.length === 0) {
+    // A deployment without the container binding, or a local Worker without transcoders: the task
+    // waits (the admin view says so) rather than spend its retries.
+    log.error("no transcoder is configured: set TRANSCODER_URLS, or deploy with the TRANSCODER container binding");
+  }
+  const busy = await busyInstances(db);
+  for (const instance of instances.filter((candidate) => !busy.has(candidate.name))) {
+    let claimed: TranscodeTask | undefined;
+    try {
+      claimed = await claimTask(db, { jobId: job.id, taskId: task.id }, instance.name, config.TRANSCODE_TASK_LEASE_SECONDS);
+    } catch (error) {
+      // Another consumer gave this instance a task a moment ago: try the next.
+      if (hasSqlState(error, SqlState.uniqueViolation)) continue;
+      throw error;
+    }
+    if (!claimed) return { kind: "skipped", why: "another delivery took the task" };
+    const answer = await post(instance, await taskBody(services, job, claimed));
+    if (answer.status === 202) {
+      // The job's first task runs: the video leaves the queue.
+      if (task.kind === "plan")
+        await transitionVideo(db, job.videoId, { from: ["queued"], to: "transcoding", set: { progress: 0, error: null } });
+      log.info("task dispatched", { instance: instance.name, attempt: claimed.attempt });
+      return { kind: "dispatched", instance: instance.name, attempt: claimed.attempt };
+    }
+    await releaseTask(db, claimed);
+    if (answer.status === 429 || answer.status === 0 || answer.status >= 500) {
+      log.info("transcoder did not take the task; trying another", {
+        instance: instance.name,
+        status: answer.status,
+        detail: answer.detail,
+      });
+      continue;
+    }
+    // 400/401: the Worker built a task the transcoder refuses. Nothing a retry changes; loud.
+    throw new Error(`the transcoder ${instance.name} refused task ${task.id}: ${answer.status} ${answer.detail}`);
+  }
+  await markWaiting(db, message);
+  log.info("no transcoder free; the task waits", { instances: instances.length, busy: busy.size });
+  return { kind: "waiting" };
+}
+
+async function post(instance: TranscoderInstance, body: TaskBody): Promise<{ status: number; detail: string }> {
+  try {
+    const response = await instance.fetch(
+      new Request(`${instance.base}/tasks`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(DISPATCH_TIMEOUT_MS),
+      }),
+    );
+    const text = await response.text().catch(() => "");
+    if (response.status === 429) {
+      const busy = JSON.parse(text || "{}") as Partial<TranscoderBusy>;
+      return { status: 429, detail: busy.error ?? "busy" };
+    }
+    return { status: response.status, detail: text.slice(0, 500) };
+  } catch (error) {
+    return { status: 0, detail: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The task as the transcoder takes it (workers/transcoding/contract.ts), with a grant for this attempt. */
+async function taskBody(services: Services, job: TranscodeJob, task: TranscodeTask): Promise<TaskBody> {
+  const { config } = services;
+  const base = config.PUBLIC_BASE_URL.replace(/\/+$/, "");
+  const tag = attemptTag(task.id, task.attempt);
+  const prefix = outputPrefix(job.videoId);
+  const token = await signStorageGrant(config.INTERNAL_SIGNING_SECRET, {
+    job: job.id,
+    task: task.id,
+    attempt: task.attempt,
+    read: [job.sourceKey],
+    prefix,
+    // The finalize task writes the published names (master.m3u8, poster.jpg…) and sweeps leftovers.
+    ...(task.kind === "finalize" ? {} : { tag }),
+    exp: Math.floor(services.clock.now() / 1000) + STORAGE_GRANT_TTL_SECONDS,
+  });
+  const envelope = {
+    jobId: job.id,
+    videoId: job.videoId,
+    taskId: task.id,
+    attempt: task.attempt,
+    sourceKey: job.sourceKey,
+    outputPrefix: prefix,
+    attemptTag: tag,
+    storage: { baseUrl: base, token },
+    callbackUrl: `${base}/internal/transcode/callback`,
+  };
+  if (task.kind === "plan") return { ...envelope, kind: "plan", chunkSeconds: config.TRANSCODE_CHUNK_SECONDS };
+  const plan = job.plan as unknown as PlanResult | null;
+  if (!plan) throw new Error(`job ${job.id} has no plan, yet its task ${task.id} is dispatched`);
+  if (task.kind === "audio") return { ...envelope, kind: "audio", encode: plan.encode };
+  if (task.kind === "chunk") {
+    const chunk = plan.chunks.find((range) => range.index === task.chunkIndex);
+    if (!chunk) throw new Error(`job ${job.id}'s plan has no chunk ${task.chunkIndex}`);
+    return { ...envelope, kind: "chunk", encode: plan.encode, chunk };
+  }
+  const inputs = finalizeInputs(await jobTasks(services.db, job.id));
+  return { ...envelope, kind: "finalize", encode: plan.encode, chunks: inputs.chunks, audio: inputs.audio as never };
+}

@@ -1,0 +1,231 @@
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
+import { expect } from "vitest";
+import { type TranscodeTask as TaskRow, transcodeTasks } from "../../schema/index.ts";
+import worker from "../index.ts";
+import { handleQueueBatch, type QueueMessage } from "../queue.ts";
+import { withDatabase } from "../test/catalog.ts";
+import { call } from "../test/helpers.ts";
+import type { AudioResult, ChunkResult, FinalizeResult, PlanResult, TaskEvent, TranscodeTask } from "./contract.ts";
+import type { TranscodeTaskMessage } from "./service.ts";
+
+/**
+ * The transcoder's side, played by a test: what the Worker dispatched (recorded by the transcoder
+ * double, testing/transcoder-double.ts), and callbacks to the Worker's real route with each task's
+ * own grant. The results are shaped as the transcoder makes them (contract.ts).
+ */
+
+const doubleUrls = (env as unknown as { TEST_TRANSCODER_URLS: string }).TEST_TRANSCODER_URLS.split(",");
+
+/** The Worker under test, pointed at the two double instances, waiting 1 s for a free one. */
+export function transcodingEnv(overrides: Partial<Record<string, string>> = {}): Env {
+  return { ...env, TRANSCODER_URLS: doubleUrls.join(","), TRANSCODE_CAPACITY_WAIT_SECONDS: "1", ...overrides } as Env;
+}
+
+export async function resetDouble(): Promise<void> {
+  await fetch(`${doubleUrls[0]}/__double/reset`, { method: "POST" });
+}
+
+export async function setDoubleBusy(instance: number, busy: boolean): Promise<void> {
+  await fetch(`${doubleUrls[0]}/__double/busy`, { method: "POST", body: JSON.stringify({ instance, busy }) });
+}
+
+export async function setDoubleHanging(instance: number, hang: boolean): Promise<void> {
+  await fetch(`${doubleUrls[0]}/__double/hang`, { method: "POST", body: JSON.stringify({ instance, hang }) });
+}
+
+/** The tasks the double was given (POST /tasks), oldest first. */
+export async function dispatched(jobId: string): Promise<(TranscodeTask & { instance: number })[]> {
+  const log = (await (await fetch(`${doubleUrls[0]}/__double/log`)).json()) as { instance: number; method: string; body: TranscodeTask }[];
+  return log
+    .filter((entry) => entry.method === "POST" && entry.body.jobId === jobId)
+    .map((entry) => ({ ...entry.body, instance: entry.instance }));
+}
+
+export async function cancelled(taskId: string): Promise<number> {
+  const log = (await (await fetch(`${doubleUrls[0]}/__double/log`)).json()) as { method: string; path: string }[];
+  return log.filter((entry) => entry.method === "DELETE" && entry.path === `/tasks/${taskId}`).length;
+}
+
+/** The last dispatch of a task (its current attempt). */
+export async function lastDispatch(jobId: string, taskId: string): Promise<TranscodeTask & { instance: number }> {
+  const task = (await dispatched(jobId)).filter((entry) => entry.taskId === taskId).at(-1);
+  expect(task, `${taskId} was not dispatched`).toBeDefined();
+  return task as TranscodeTask & { instance: number };
+}
+
+/** Delivers one dispatch message to the consumer, as the queue would. */
+export async function deliver(message: TranscodeTaskMessage, options: { env?: Env; queue?: string; attempts?: number } = {}) {
+  const batch = createMessageBatch<QueueMessage>(options.queue ?? "reelstream-transcode", [
+    { id: crypto.randomUUID(), timestamp: new Date(), attempts: options.attempts ?? 1, body: message },
+  ]);
+  const ctx = createExecutionContext();
+  await handleQueueBatch(batch, options.env ?? transcodingEnv(), ctx);
+  return getQueueResult(batch, ctx);
+}
+
+/** Runs the Worker's cron (the transcode lease check), as the trigger would. */
+export async function runCron(testEnv: Env = transcodingEnv()): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), testEnv, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+/** A callback as the transcoder sends it: the task's grant as bearer, the task and attempt in the body. */
+export function report(task: TranscodeTask, event: TaskEvent, testEnv: Env = transcodingEnv()): Promise<Response> {
+  return call("/internal/transcode/callback", {
+    method: "POST",
+    token: task.storage.token,
+    json: { jobId: task.jobId, videoId: task.videoId, taskId: task.taskId, kind: task.kind, attempt: task.attempt, event },
+    env: testEnv,
+  });
+}
+
+export async function taskRow(jobId: string, taskId: string): Promise<TaskRow | undefined> {
+  const [row] = await withDatabase((db) =>
+    db
+      .select()
+      .from(transcodeTasks)
+      .where(and(eq(transcodeTasks.jobId, jobId), eq(transcodeTasks.id, taskId))),
+  );
+  return row;
+}
+
+export function message(jobId: string, videoId: string, taskId: string): TranscodeTaskMessage {
+  return { kind: "transcode-task", jobId, videoId, taskId };
+}
+
+// --- Results as the transcoder shapes them --------------------------------------------------
+
+const rungs = [
+  { name: "240p", width: 426, height: 240, shortSide: 240, bitrate: 245_000 },
+  { name: "480p", width: 854, height: 480, shortSide: 480, bitrate: 984_000 },
+];
+
+/** A plan for a 20 s 30 fps source with audio, in `chunks` ranges. */
+export function planResult(chunks: number): PlanResult {
+  const seconds = 20;
+  return {
+    kind: "plan",
+    encode: {
+      durationSeconds: seconds,
+      durationFromStream: true,
+      originSeconds: 0,
+      source: {
+        container: "mov,mp4,m4a,3gp,3g2,mj2",
+        durationSeconds: seconds,
+        width: 854,
+        height: 480,
+        codedWidth: 854,
+        codedHeight: 480,
+        rotation: 0,
+        fps: 30,
+        frameRate: "30/1",
+        videoCodec: "h264",
+        audioCodec: "aac",
+        bitrate: 2_000_000,
+        videoBitrate: 1_900_000,
+        hasAudio: true,
+        interlaced: false,
+        variableFrameRate: false,
+      },
+      video: { streamIndex: 0, timeBase: { num: 1, den: 15360 } },
+      audio: { streamIndex: 1 },
+      ladder: {
+        renditions: rungs.map((rung) => ({
+          name: rung.name,
+          width: rung.width,
+          height: rung.height,
+          shortSide: rung.shortSide,
+          frameRate: { num: 30, den: 1 },
+          fps: 30,
+          videoBitrate: rung.bitrate,
+          maxBitrate: rung.bitrate * 1.5,
+          bufferSize: rung.bitrate * 2,
+          gopFrames: 120,
+        })),
+        deinterlace: false,
+        audio: { type: "aac", bitrate: 128_000, channels: 2, sampleRate: 48_000 },
+        segmentSeconds: 4,
+      },
+      poster: { atSeconds: 2, width: 854, height: 480 },
+      storyboard: { intervalSeconds: 5, tileCount: 4, columns: 4, rows: 1, tileWidth: 160, tileHeight: 90 },
+      interlace: null,
+    },
+    chunks: Array.from({ length: chunks }, (_, index) => ({
+      index,
+      startPts: index * 15360 * (seconds / chunks),
+      startSeconds: index * (seconds / chunks),
+      endPts: index === chunks - 1 ? null : (index + 1) * 15360 * (seconds / chunks),
+      endSeconds: (index + 1) * (seconds / chunks),
+    })),
+  };
+}
+
+/** What a chunk task reports for `task`: two segments per rung, under the attempt's tag. */
+export function chunkResult(task: TranscodeTask): ChunkResult {
+  const index = task.kind === "chunk" ? task.chunk.index : 0;
+  const prefix = task.outputPrefix;
+  return {
+    kind: "chunk",
+    index,
+    renditions: rungs.map((rung) => ({
+      name: rung.name,
+      codec: "avc1.64001e",
+      initKey: index === 0 ? `${prefix}${rung.name}/${task.attemptTag}init.mp4` : null,
+      initSha256: `sha-${rung.name}`,
+      timescale: 15360,
+      startTicks: index * 10 * 15360,
+      frames: 300,
+      segments: [0, 1].map((n) => ({ key: `${prefix}${rung.name}/${task.attemptTag}0000${n}.m4s`, ticks: 5 * 15360, bytes: 100_000 })),
+    })),
+    tiles: [{ index: index * 2, key: `${prefix}previews/${task.attemptTag}tile_0000${index * 2}.jpg` }],
+    posterKey: index === 0 ? `${prefix}previews/${task.attemptTag}poster.jpg` : null,
+    decode: { decodedSeconds: 10, errorCount: 0, errors: [], endedEarly: false },
+    timing: null,
+  };
+}
+
+export function audioResult(task: TranscodeTask): AudioResult {
+  return {
+    kind: "audio",
+    codec: "mp4a.40.2",
+    initKey: `${task.outputPrefix}audio/${task.attemptTag}init.mp4`,
+    timescale: 48_000,
+    segments: [0, 1, 2, 3, 4].map((n) => ({
+      key: `${task.outputPrefix}audio/${task.attemptTag}0000${n}.m4s`,
+      ticks: 4 * 48_000,
+      bytes: 64_000,
+    })),
+  };
+}
+
+export function finalizeResult(task: TranscodeTask): FinalizeResult {
+  const prefix = task.outputPrefix;
+  return {
+    kind: "finalize",
+    renditions: rungs.map((rung) => ({
+      name: rung.name,
+      width: rung.width,
+      height: rung.height,
+      bitrate: rung.bitrate,
+      peakBitrate: rung.bitrate * 1.2,
+      frameRate: 30,
+      codec: "avc1.64001e",
+      playlist: `${prefix}${rung.name}/index.m3u8`,
+    })),
+    audio: { codec: "mp4a.40.2", bitrate: 128_000, playlist: `${prefix}audio/index.m3u8` },
+    masterKey: `${prefix}master.m3u8`,
+    posterKey: `${prefix}poster.jpg`,
+    storyboard: { spriteKey: `${prefix}storyboard.jpg`, vttKey: `${prefix}storyboard.vtt` },
+    qualityReport: { ok: true, warnings: [], source: planResult(1).encode.source },
+    durationSeconds: 20,
+  };
+}

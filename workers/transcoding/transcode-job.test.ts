@@ -1,0 +1,350 @@
+import { env } from "cloudflare:workers";
+import { and, eq, sql } from "drizzle-orm";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { transcodeTasks } from "../../schema/index.ts";
+import { signUpAdmin, withDatabase } from "../test/catalog.ts";
+import { call } from "../test/helpers.ts";
+import { adminStatus, createVideo } from "../uploads/test-support.ts";
+import type { TranscodeTask } from "./contract.ts";
+import {
+  audioResult,
+  cancelled,
+  chunkResult,
+  deliver,
+  dispatched,
+  finalizeResult,
+  lastDispatch,
+  message,
+  planResult,
+  report,
+  resetDouble,
+  runCron,
+  setDoubleBusy,
+  setDoubleHanging,
+  taskRow,
+  transcodingEnv,
+} from "./test-support.ts";
+
+/**
+ * The transcoding service in workerd: the real queue consumer, dispatch over HTTP to two
+ * transcoder instances (the double records what they are given), the real callback route called
+ * with each task's grant, the real cron. From a master's upload to `ready`, and everything that
+ * must not break it: a busy fleet, a dead attempt, a stalled transcoder, a refusal, a task that
+ * keeps failing.
+ */
+
+let admin: string;
+
+beforeAll(async () => {
+  admin = (await signUpAdmin()).accessToken;
+});
+
+// Every test starts with both instances free: what an earlier test left running (tasks it never
+// reported on) would hold them, as a busy fleet does.
+beforeEach(async () => {
+  await resetDouble();
+  await withDatabase((db) => db.update(transcodeTasks).set({ state: "failed" }).where(eq(transcodeTasks.state, "running")));
+});
+
+interface AdminStatus {
+  state: string;
+  progress: number | null;
+  error: string | null;
+  qualityReport: Record<string, unknown> | null;
+  renditions: { height: number }[];
+  transcode: { step: string; chunksDone: number; chunksTotal: number; attempt: number; waitingForTranscoder: boolean } | null;
+}
+
+async function status(videoId: string): Promise<AdminStatus> {
+  return (await adminStatus(admin, videoId)) as unknown as AdminStatus;
+}
+
+/** A video whose master is in (PUT source): queued, with a job whose plan is on the queue. */
+async function uploaded(): Promise<{ videoId: string; jobId: string }> {
+  const videoId = await createVideo(admin, "Transcode job");
+  const response = await call(`/v1/admin/videos/${videoId}/source`, {
+    method: "PUT",
+    token: admin,
+    body: new Uint8Array(64),
+    headers: { "Content-Type": "video/mp4" },
+  });
+  expect(response.status).toBe(202);
+  const { jobId } = (await response.json()) as { jobId: string };
+  return { videoId, jobId };
+}
+
+/** Runs the plan to done with `chunks` ranges; returns the plan task as dispatched. */
+async function planned(videoId: string, jobId: string, chunks: number): Promise<TranscodeTask> {
+  expect((await deliver(message(jobId, videoId, "plan"))).explicitAcks).toHaveLength(1);
+  const plan = await lastDispatch(jobId, "plan");
+  expect((await report(plan, { type: "done", result: planResult(chunks) })).status).toBe(204);
+  return plan;
+}
+
+describe("a transcode job, from the master to ready", () => {
+  it("dispatches each task at once, joins the chunks after they are done, and publishes the video", async () => {
+    const { videoId, jobId } = await uploaded();
+    expect(await status(videoId)).toMatchObject({
+      state: "queued",
+      transcode: { step: "plan", chunksDone: 0, chunksTotal: 0, attempt: 1 },
+    });
+
+    // The plan: handed to a transcoder, which answers at once; the video leaves the queue.
+    const delivery = await deliver(message(jobId, videoId, "plan"));
+    expect(delivery.explicitAcks).toHaveLength(1);
+    expect(delivery.retryMessages).toEqual([]);
+    const plan = await lastDispatch(jobId, "plan");
+    expect(plan).toMatchObject({
+      kind: "plan",
+      attempt: 1,
+      attemptTag: "plan-a1-",
+      outputPrefix: `videos/${videoId}/hls/`,
+      sourceKey: `masters/${videoId}/source`,
+      callbackUrl: "http://localhost:8787/internal/transcode/callback",
+      chunkSeconds: 60,
+    });
+    expect((await status(videoId)).state).toBe("transcoding");
+
+    // Progress keeps the lease and moves the video's progress.
+    expect((await report(plan, { type: "progress", percent: 60 })).status).toBe(204);
+    expect((await status(videoId)).progress).toBeCloseTo(0.03, 3);
+
+    // The plan's result: two chunks and the audio become tasks of their own.
+    expect((await report(plan, { type: "done", result: planResult(2) })).status).toBe(204);
+    expect((await status(videoId)).transcode).toMatchObject({ step: "encode", chunksDone: 0, chunksTotal: 2, attempt: 1 });
+    for (const taskId of ["chunk-0000", "chunk-0001", "audio"]) await deliver(message(jobId, videoId, taskId));
+    // Two instances: the chunks run, the audio waits for one to be free.
+    const first = await lastDispatch(jobId, "chunk-0000");
+    const second = await lastDispatch(jobId, "chunk-0001");
+    expect(new Set([first.instance, second.instance]).size).toBe(2);
+    expect(first).toMatchObject({ kind: "chunk", attemptTag: "c0000-a1-", chunk: { index: 0 } });
+    expect((await taskRow(jobId, "audio"))?.state).toBe("waiting");
+    expect((await status(videoId)).transcode?.waitingForTranscoder).toBe(true);
+
+    expect((await report(first, { type: "done", result: chunkResult(first) })).status).toBe(204);
+    await deliver(message(jobId, videoId, "audio"));
+    const audio = await lastDispatch(jobId, "audio");
+    expect((await status(videoId)).transcode).toMatchObject({ chunksDone: 1, waitingForTranscoder: false });
+    expect((await report(second, { type: "done", result: chunkResult(second) })).status).toBe(204);
+    expect((await taskRow(jobId, "finalize"))?.state).toBeUndefined();
+    expect((await report(audio, { type: "done", result: audioResult(audio) })).status).toBe(204);
+
+    // Every chunk and the audio done: the finalize task gets their results.
+    expect((await status(videoId)).transcode).toMatchObject({ step: "finalize", chunksDone: 2 });
+    await deliver(message(jobId, videoId, "finalize"));
+    const finalize = await lastDispatch(jobId, "finalize");
+    expect(finalize.kind === "finalize" && finalize.chunks.map((chunk) => chunk.index)).toEqual([0, 1]);
+    expect(finalize.kind === "finalize" && finalize.audio?.codec).toBe("mp4a.40.2");
+    expect((await report(finalize, { type: "done", result: finalizeResult(finalize) })).status).toBe(204);
+
+    const done = await status(videoId);
+    expect(done).toMatchObject({
+      state: "ready",
+      progress: 1,
+      error: null,
+      transcode: { step: "done", chunksDone: 2, chunksTotal: 2, attempt: 1 },
+    });
+    expect(done.renditions.map((rendition) => rendition.height)).toEqual([240, 480]);
+    // Listed: the catalog (KV in front of Postgres) serves it.
+    const catalog = await call(`/v1/videos/${videoId}`, { token: admin });
+    expect(catalog.status).toBe(200);
+    expect(((await catalog.json()) as { video: { durationSeconds: number } }).video.durationSeconds).toBe(20);
+
+    // The same result again (its first answer was lost) changes nothing and is not an error.
+    expect((await report(finalize, { type: "done", result: finalizeResult(finalize) })).status).toBe(204);
+    // A report from an attempt that is not the running one: 409, nothing changes.
+    expect((await report({ ...second, attempt: 7 }, { type: "progress", percent: 5 })).status).toBe(403);
+    expect((await report(second, { type: "progress", percent: 5 })).status).toBe(409);
+  });
+
+  it("runs a task once when its dispatch message is delivered twice", async () => {
+    const { videoId, jobId } = await uploaded();
+    await deliver(message(jobId, videoId, "plan"));
+    const again = await deliver(message(jobId, videoId, "plan"));
+    expect(again.explicitAcks).toHaveLength(1);
+    expect((await dispatched(jobId)).filter((task) => task.taskId === "plan")).toHaveLength(1);
+  });
+});
+
+describe("backpressure: a task waits for a free transcoder", () => {
+  it("spends no retry and is not dead-lettered while every instance is busy, and the admin view says so", async () => {
+    await setDoubleBusy(0, true);
+    await setDoubleBusy(1, true);
+    try {
+      const { videoId, jobId } = await uploaded();
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        const result = await deliver(message(jobId, videoId, "plan"), { attempts: attempt });
+        // Acknowledged (and sent again with a delay), never retried: waiting uses none of the queue's retries.
+        expect(result.explicitAcks).toHaveLength(1);
+        expect(result.retryMessages).toEqual([]);
+      }
+      expect(await status(videoId)).toMatchObject({ state: "queued", transcode: { step: "plan", waitingForTranscoder: true, attempt: 1 } });
+      expect(await taskRow(jobId, "plan")).toMatchObject({ state: "waiting", failures: 0, deadLetteredAt: null });
+
+      await setDoubleBusy(1, false);
+      await deliver(message(jobId, videoId, "plan"));
+      expect(await lastDispatch(jobId, "plan")).toMatchObject({ instance: 1 });
+      expect(await status(videoId)).toMatchObject({ state: "transcoding", transcode: { waitingForTranscoder: false } });
+    } finally {
+      await setDoubleBusy(0, false);
+      await setDoubleBusy(1, false);
+    }
+  });
+});
+
+describe("attempts", () => {
+  it("queues a stalled task again (lease run out) and only that one; its dead attempt's late reports change nothing", async () => {
+    const shortLease = transcodingEnv({ TRANSCODE_TASK_LEASE_SECONDS: "5" });
+    const { videoId, jobId } = await uploaded();
+    await deliver(message(jobId, videoId, "plan"), { env: shortLease });
+    const plan = await lastDispatch(jobId, "plan");
+    await report(plan, { type: "done", result: planResult(2) }, shortLease);
+    await deliver(message(jobId, videoId, "chunk-0000"), { env: shortLease });
+    await deliver(message(jobId, videoId, "chunk-0001"), { env: shortLease });
+    const dead = await lastDispatch(jobId, "chunk-0001");
+    const alive = await lastDispatch(jobId, "chunk-0000");
+
+    // chunk 0 keeps calling back; chunk 1's transcoder went silent.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect((await report(alive, { type: "progress", percent: 50 }, shortLease)).status).toBe(204);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await runCron(shortLease);
+    expect(await taskRow(jobId, "chunk-0001")).toMatchObject({
+      state: "pending",
+      attempt: 1,
+      failures: 1,
+      lastError: "the transcoder stopped reporting for 5 s",
+    });
+    expect(await taskRow(jobId, "chunk-0000")).toMatchObject({ state: "running", attempt: 1, failures: 0 });
+    // The silent instance is asked to stop the attempt, in case it still runs.
+    expect(await cancelled("chunk-0001")).toBe(1);
+    expect((await status(videoId)).transcode).toMatchObject({ attempt: 2 });
+
+    await deliver(message(jobId, videoId, "chunk-0001"), { env: shortLease });
+    const retried = await lastDispatch(jobId, "chunk-0001");
+    expect(retried).toMatchObject({ attempt: 2, attemptTag: "c0001-a2-" });
+    // The dead attempt wakes up: its result is refused (409) and recorded nowhere.
+    expect((await report(dead, { type: "done", result: chunkResult(dead) }, shortLease)).status).toBe(409);
+    expect((await taskRow(jobId, "chunk-0001"))?.result).toBeNull();
+    expect((await report(retried, { type: "done", result: chunkResult(retried) }, shortLease)).status).toBe(204);
+    const stored = JSON.stringify((await taskRow(jobId, "chunk-0001"))?.result);
+    expect(stored).toContain("/c0001-a2-");
+    expect(stored).not.toContain("/c0001-a1-");
+  });
+
+  it("fails the video with the transcoder's own words when it refuses the source", async () => {
+    const { videoId, jobId } = await uploaded();
+    await deliver(message(jobId, videoId, "plan"));
+    const plan = await lastDispatch(jobId, "plan");
+    const refusal = "no video stream: the file holds only audio";
+    const response = await report(plan, {
+      type: "failed",
+      retryable: false,
+      reason: refusal,
+      qualityReport: { ok: false, refusal, warnings: [], source: null },
+    });
+    expect(response.status).toBe(204);
+    expect(await status(videoId)).toMatchObject({
+      state: "failed",
+      error: refusal,
+      qualityReport: { ok: false, refusal },
+      transcode: { step: "failed", attempt: 2 },
+    });
+    // Its later reports are stale.
+    expect((await report(plan, { type: "progress", percent: 99 })).status).toBe(409);
+  });
+
+  it("fails the video saying which task failed how often, stops the others and deletes what the job wrote", async () => {
+    const twice = transcodingEnv({ TRANSCODE_TASK_MAX_ATTEMPTS: "2" });
+    const { videoId, jobId } = await uploaded();
+    await planned(videoId, jobId, 2);
+    await env.MEDIA.put(`videos/${videoId}/hls/240p/c0000-a1-00000.m4s`, "written by chunk 0");
+    await deliver(message(jobId, videoId, "chunk-0000"), { env: twice });
+    await deliver(message(jobId, videoId, "chunk-0001"), { env: twice });
+    const other = await lastDispatch(jobId, "chunk-0000");
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      if (attempt > 1) await deliver(message(jobId, videoId, "chunk-0001"), { env: twice });
+      const chunk = await lastDispatch(jobId, "chunk-0001");
+      expect(chunk.attempt).toBe(attempt);
+      const reason = "ffmpeg made no progress for 120 s and was stopped";
+      expect((await report(chunk, { type: "failed", retryable: true, reason }, twice)).status).toBe(204);
+    }
+    expect(await status(videoId)).toMatchObject({
+      state: "failed",
+      error: "transcoding failed: chunk 2 failed 2 times; the last time: ffmpeg made no progress for 120 s and was stopped",
+      transcode: { step: "failed", attempt: 3 },
+    });
+    expect(await cancelled(other.taskId)).toBeGreaterThanOrEqual(1);
+    expect((await report(other, { type: "done", result: chunkResult(other) }, twice)).status).toBe(409);
+    expect((await env.MEDIA.list({ prefix: `videos/${videoId}/hls/` })).objects).toEqual([]);
+  });
+});
+
+describe("the callback route", () => {
+  it("takes only the task's own grant and a well-formed report", async () => {
+    const { videoId, jobId } = await uploaded();
+    await deliver(message(jobId, videoId, "plan"));
+    const plan = await lastDispatch(jobId, "plan");
+    expect((await call("/internal/transcode/callback", { method: "POST", json: {}, env: transcodingEnv() })).status).toBe(401);
+    expect((await report({ ...plan, taskId: "chunk-0000" }, { type: "progress", percent: 1 })).status).toBe(403);
+    const malformed = await call("/internal/transcode/callback", {
+      method: "POST",
+      token: plan.storage.token,
+      json: { jobId, videoId, taskId: "plan", kind: "plan", attempt: 1, event: { type: "progress", percent: 500 } },
+      env: transcodingEnv(),
+    });
+    expect(malformed.status).toBe(400);
+    // A result that is not the kind's shape counts as a failed attempt, to be run again.
+    expect((await report(plan, { type: "done", result: { kind: "plan" } as never })).status).toBe(204);
+    expect(await taskRow(jobId, "plan")).toMatchObject({
+      state: "pending",
+      failures: 1,
+      lastError: expect.stringMatching(/^the transcoder's plan result is malformed/),
+    });
+  });
+
+  it("answers 410 once the video (and its job) is deleted, so the transcoder stops", async () => {
+    const { videoId, jobId } = await uploaded();
+    await deliver(message(jobId, videoId, "plan"));
+    const plan = await lastDispatch(jobId, "plan");
+    expect((await call(`/v1/admin/videos/${videoId}`, { method: "DELETE", token: admin })).status).toBe(204);
+    expect((await report(plan, { type: "progress", percent: 10 })).status).toBe(410);
+  });
+});
+
+describe("the consumer", () => {
+  it("records a dispatch message that was dead-lettered on its task, which the cron sends again", async () => {
+    const { videoId, jobId } = await uploaded();
+    const result = await deliver(message(jobId, videoId, "plan"), { queue: "reelstream-transcode-dlq", attempts: 4 });
+    expect(result.explicitAcks).toHaveLength(1);
+    const row = await taskRow(jobId, "plan");
+    expect(row).toMatchObject({ lastError: "its dispatch message failed 4 times and was dead-lettered" });
+    expect(["pending", "waiting"]).toContain(row?.state);
+    expect(row?.deadLetteredAt).not.toBeNull();
+    // Minutes later no dispatch has come: the cron sends another message (and notes when).
+    await withDatabase((db) =>
+      db
+        .update(transcodeTasks)
+        .set({ updatedAt: sql`now() - interval '10 minutes'` })
+        .where(and(eq(transcodeTasks.jobId, jobId), eq(transcodeTasks.id, "plan"))),
+    );
+    await runCron();
+    const resent = await taskRow(jobId, "plan");
+    expect(Date.now() - (resent?.updatedAt.getTime() ?? 0)).toBeLessThan(60_000);
+  });
+
+  it("gives up a message at the consumer's wall clock, as Cloudflare ends the invocation, and retries it", async () => {
+    // Both instances take the request and never answer: the dispatch outlasts a 1 s wall clock.
+    await setDoubleHanging(0, true);
+    await setDoubleHanging(1, true);
+    const oneSecond = transcodingEnv({ QUEUE_CONSUMER_WALL_CLOCK_SECONDS: "1" });
+    const { videoId, jobId } = await uploaded();
+    const started = Date.now();
+    const result = await deliver(message(jobId, videoId, "plan"), { env: oneSecond });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(result.explicitAcks).toEqual([]);
+    await setDoubleHanging(0, false);
+    await setDoubleHanging(1, false);
+  });
+});
