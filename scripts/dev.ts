@@ -2,8 +2,8 @@
  * `npm start`: the whole platform on one machine, no server installed.
  * Embedded Postgres (PGlite, data kept in .reelstream/pgdata) behind the WebSocket proxy the Neon
  * driver needs, migrations applied, then `wrangler dev` (KV, R2, Durable Objects, Queues and rate
- * limiters simulated by miniflare, data in .reelstream/wrangler) and the transcoder as a local
- * process. Ctrl-C stops everything. On the first start, `npm run seed` runs in the background so
+ * limiters simulated by miniflare, data in .reelstream/wrangler) and two transcoders as local
+ * processes. Ctrl-C stops everything. On the first start, `npm run seed` runs in the background so
  * the catalog is not empty (SEED=0 skips it; so does DATABASE_URL, a database that is not ours).
  * The web app is built once into web/dist (what the Worker serves, as in production), and the
  * Vite dev server serves it with live reload on WEB_PORT (default 5173), proxying the API to the Worker.
@@ -113,7 +113,9 @@ async function main() {
     port,
     watch: true,
     persistTo: `${stateDir}/wrangler`,
-    transcoders: 1,
+    // Two transcoders standing in for two container instances (ports 8788 and 8789): tasks of one
+    // upload run side by side, and a burst of uploads waits for a free one, as in production.
+    transcoders: 2,
     transcoderPort: Number(process.env.TRANSCODER_PORT ?? 8788),
     // Ctrl-C must work while it starts: wait below, with the handlers in place.
     readyTimeoutMs: 0,
