@@ -22,8 +22,8 @@ export interface StorageServer {
   bytesRead: Map<string, number>;
   /** Every GET of an object: its key and Range header. */
   reads: { key: string; range: string | null }[];
-  /** The next `count` requests answer 503. */
-  failNext(count: number): void;
+  /** The next `count` requests answer `status` (503 unless told). */
+  failNext(count: number, status?: number): void;
   close(): Promise<void>;
 }
 
@@ -43,6 +43,7 @@ export async function startStorageServer(storage: FsStorage, options: StorageSer
   const reads: StorageServer["reads"] = [];
   let puts = 0;
   let failures = 0;
+  let failureStatus = 503;
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://storage");
@@ -50,7 +51,7 @@ export async function startStorageServer(storage: FsStorage, options: StorageSer
     if (failures > 0) {
       failures--;
       request.resume();
-      return send(response, 503, { error: "try again" });
+      return send(response, failureStatus, { error: "try again" });
     }
     if (url.pathname === "/internal/storage") {
       const prefix = url.searchParams.get("prefix") ?? "";
@@ -115,8 +116,9 @@ export async function startStorageServer(storage: FsStorage, options: StorageSer
     bytesRead,
     reads,
     puts: () => puts,
-    failNext: (count) => {
+    failNext: (count, status = 503) => {
       failures = count;
+      failureStatus = status;
     },
     close: () =>
       new Promise((resolve) => {

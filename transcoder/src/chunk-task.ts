@@ -3,6 +3,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ChunkRendition, ChunkResult, ChunkTask, LadderPlan, SegmentOutput } from "../../workers/transcoding/contract.ts";
 import { firstFrameOf } from "./chunk-plan.ts";
+import type { DecodeCheck } from "./decode-check.ts";
 import { buildTranscodeArgs, outputNames } from "./ffmpeg-command.ts";
 import { describeFailure } from "./ffmpeg-process.ts";
 import { readInitSegment, shiftFragments } from "./fmp4.ts";
@@ -111,11 +112,14 @@ export async function runChunkTask(task: ChunkTask, deps: TaskDependencies): Pro
         state.segments.push({ index: Number(segment[1]), key: `${prefix}${keyFor(name)}`, bytes: data.length, ...summary });
       };
 
+      // The first chunk covers the title from 0 for previews, even when its first frame comes a little
+      // later (a video stream starting after the audio): the frame shown there is its first.
+      const previewStart = chunk.index === 0 ? 0 : startSeconds;
       const poster =
-        encode.poster.atSeconds >= startSeconds && (encode.poster.atSeconds < endSeconds || isLast)
-          ? { ...encode.poster, atSeconds: round6(encode.poster.atSeconds - startSeconds) }
+        encode.poster.atSeconds >= previewStart && (encode.poster.atSeconds < endSeconds || isLast)
+          ? { ...encode.poster, atSeconds: Math.max(0, round6(encode.poster.atSeconds - startSeconds)) }
           : null;
-      const tiles = planTiles(encode.storyboard, startSeconds, isLast ? Number.POSITIVE_INFINITY : endSeconds);
+      const tiles = planTiles(encode.storyboard, startSeconds, isLast ? Number.POSITIVE_INFINITY : endSeconds, previewStart);
       const args = buildTranscodeArgs({
         input: deps.storage.sourceInput(task.sourceKey),
         outputDir,
@@ -134,6 +138,16 @@ export async function runChunkTask(task: ChunkTask, deps: TaskDependencies): Pro
           endSeconds: isLast ? null : chunk.endSeconds,
         },
       });
+      // How far the title decoded, for the quality check: from the title's start once this range decoded anything.
+      const decodedSoFar = (decoded: DecodeCheck): DecodeCheck =>
+        decoded.decodedSeconds > 0 || decoded.endedEarly ? { ...decoded, decodedSeconds: startSeconds + decoded.decodedSeconds } : decoded;
+      const expected = {
+        endSeconds: isLast ? encode.durationSeconds : endSeconds,
+        declaredSeconds: encode.durationSeconds,
+        streamDurationKnown: encode.durationFromStream,
+        frameSeconds: 1 / encode.source.fps,
+        codec: encode.source.videoCodec,
+      };
       log(
         `chunk ${chunk.index}: ${startSeconds.toFixed(3)}–${endSeconds.toFixed(3)} s${poster ? ", with the poster" : ""}${tiles ? `, tiles ${tiles.firstIndex}–${tiles.firstIndex + tiles.count - 1}` : ""}`,
       );
@@ -154,7 +168,15 @@ export async function runChunkTask(task: ChunkTask, deps: TaskDependencies): Pro
         },
       );
       const { outcome, decoderLog, uploads } = run;
-      if (outcome.exitCode !== 0) throw new JobFailure(`ffmpeg failed: ${describeFailure(outcome.stderrTail)}`, true);
+      if (outcome.exitCode !== 0) {
+        // Decoding errors and nothing (or too little) decoded, with the source read whole: the file is at fault.
+        const refusal =
+          !decoderLog.inputFailed && decoderLog.result(outcome.exitCode, 0).errorCount > 0
+            ? refuseFromDecode(decodedSoFar(decoderLog.result(outcome.exitCode, await encodedSeconds(rungs, ladder))), expected)
+            : null;
+        if (refusal) throw new JobFailure(refusal, false, { ok: false, refusal, warnings: [], source: encode.source });
+        throw new JobFailure(`ffmpeg failed: ${describeFailure(outcome.stderrTail)}`, true);
+      }
       await uploads.finish((percent) => deps.onProgress?.(90 + Math.floor(percent / 10)));
 
       const renditions: ChunkRendition[] = [];
@@ -189,18 +211,9 @@ export async function runChunkTask(task: ChunkTask, deps: TaskDependencies): Pro
 
       // The decode half of the quality check, for this range: how far it got, and its errors.
       const top = renditions.at(-1) as ChunkRendition;
-      const decodedSeconds = top.timescale > 0 ? top.segments.reduce((sum, segment) => sum + segment.ticks, 0) / top.timescale : 0;
+      const decodedSeconds = await encodedSeconds(rungs, ladder);
       const decoded = decoderLog.result(outcome.exitCode, decodedSeconds);
-      const refusal = refuseFromDecode(
-        decodedSeconds > 0 || decoded.endedEarly ? { ...decoded, decodedSeconds: startSeconds + decodedSeconds } : decoded,
-        {
-          endSeconds: isLast ? encode.durationSeconds : endSeconds,
-          declaredSeconds: encode.durationSeconds,
-          streamDurationKnown: encode.durationFromStream,
-          frameSeconds: 1 / encode.source.fps,
-          codec: encode.source.videoCodec,
-        },
-      );
+      const refusal = refuseFromDecode(decodedSoFar(decoded), expected);
       if (refusal) throw new JobFailure(refusal, false, { ok: false, refusal, warnings: [], source: encode.source });
       if (renditions.some((rendition) => rendition.segments.length === 0)) {
         throw new JobFailure(
@@ -255,4 +268,12 @@ export function chunkDiskBound(ladder: LadderPlan, seconds: number): TaskDiskBou
 
 function round6(value: number): number {
   return Math.round(value * 1e6) / 1e6;
+}
+
+/** Seconds of video the top rung's segments hold so far: how far the range decoded. */
+async function encodedSeconds(rungs: ReadonlyMap<string, RungState>, ladder: LadderPlan): Promise<number> {
+  const state = rungs.get(ladder.renditions.at(-1)?.name ?? "");
+  if (!state?.init || state.segments.length === 0) return 0;
+  const { timescale } = await state.init;
+  return state.segments.reduce((sum, segment) => sum + segment.ticks, 0) / timescale;
 }

@@ -264,6 +264,19 @@ describe("a chunk attempt", () => {
       /^not enough scratch disk: this task needs up to [\d.]+ MiB of scratch disk \(11 s of 5 renditions at up to [\d.]+ Mbit\/s together\), more than the 8\.0 MiB this transcoder has; use shorter chunks/,
     );
   });
+  it("whose master cannot be read fails as retryable, not as a refusal of the file", async () => {
+    // A grant the storage no longer accepts: ffmpeg does not reconnect on a 4xx, so this fails at once.
+    server.failNext(10_000, 403);
+    const failure = await runTask(chunkTask(plan, "retry", "masters/retry/source", 2, 3), deps()).then(
+      () => null,
+      (error: unknown) => error as JobFailure,
+    );
+    server.failNext(0);
+    expect(failure).toBeInstanceOf(JobFailure);
+    expect(failure?.retryable).toBe(true);
+    expect(failure?.message).toMatch(/^ffmpeg failed: .*403/);
+    expect((await bucket.list("videos/retry/")).filter((key) => key.includes("c0002-a3-"))).toEqual([]);
+  });
 });
 
 describe("the plan and the chunks refuse what cannot be published, in words", () => {

@@ -61,12 +61,15 @@ export async function decodeCheck(
 /**
  * What an ffmpeg run's `level+info` log says about decoding: error lines (the first few kept
  * verbatim, all counted), the demuxer running out of data, and idet's summary if idet ran. The
- * decode check reads its own run with it; a transcode reads its ladder run (`run-job.ts`).
+ * decode check reads its own run with it; a chunk task reads its ladder run (`chunk-task.ts`).
+ * Reading the source failing (the connection, the storage answering an error) is told apart: that
+ * is no fault of the file, and worth another attempt.
  */
 export class DecoderLog {
   #errors: string[] = [];
   #errorCount = 0;
   #endedEarly = false;
+  #inputFailed = false;
   #interlace: InterlaceDetection | null = null;
 
   read(line: string): void {
@@ -75,7 +78,13 @@ export class DecoderLog {
     if (!/\[(error|fatal)\]/.test(line)) return;
     this.#errorCount++;
     if (endsEarly(line)) this.#endedEarly = true;
+    if (readFailed(line)) this.#inputFailed = true;
     if (this.#errors.length < keptErrors) this.#errors.push(cleanLogLine(line));
+  }
+
+  /** Whether reading the input failed (network, storage), rather than decoding what was read. */
+  get inputFailed(): boolean {
+    return this.#inputFailed;
   }
 
   /** `decodedSeconds`: how far decoding got, as the caller measured it. */
@@ -89,6 +98,13 @@ export class DecoderLog {
       interlace: this.#interlace,
     };
   }
+}
+
+/** Whether an error line comes from reading the input: ffmpeg's HTTP, TCP and TLS layers, or I/O. */
+function readFailed(line: string): boolean {
+  return /\[(https?|tcp|tls) @|Input\/output error|Server returned|Connection (refused|reset|timed out)|End of file while reading/i.test(
+    line,
+  );
 }
 
 /** Whether a demuxer's error line says the data ran out before the index said it would. */

@@ -105,14 +105,20 @@ function pad(value: number, width: number): string {
 
 /**
  * Which storyboard tiles fall in a range (seconds from the title's start, end exclusive): null
- * when none does. The tile instants are those of the whole storyboard.
+ * when none does. The tile instants are those of the whole storyboard. `coverFromSeconds` (before
+ * the range's first frame) takes the tiles from there too, drawn from that first frame.
  *
  * @example
  * planTiles(storyboard, 20, 40) // interval 5: tiles 4–7, at 0, 5, 10, 15 s into the range
  */
-export function planTiles(plan: StoryboardPlan, startSeconds: number, endSeconds: number): TilePlan | null {
+export function planTiles(
+  plan: StoryboardPlan,
+  startSeconds: number,
+  endSeconds: number,
+  coverFromSeconds = startSeconds,
+): TilePlan | null {
   const epsilon = 1e-6;
-  const firstIndex = Math.max(0, Math.ceil(startSeconds / plan.intervalSeconds - epsilon));
+  const firstIndex = Math.max(0, Math.ceil(coverFromSeconds / plan.intervalSeconds - epsilon));
   const end = Math.min(plan.tileCount, Math.ceil(endSeconds / plan.intervalSeconds - epsilon));
   if (end <= firstIndex) return null;
   return {

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { UploadExpiredMessage } from "../../durable-objects/upload-session.ts";
 import { type Video, type VideoState, videos } from "../../schema/index.ts";
 import type { Database } from "../platform/db.ts";

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { type VideoState, videoStates, videos } from "../../schema/index.ts";
+import { videoStates, videos } from "../../schema/index.ts";
 import { insertReadyVideos, uniqueGenre, withDatabase } from "../test/catalog.ts";
 import { statesLeadingTo, transitionVideo, videoTransitions } from "./transitions.ts";
 
