@@ -4,10 +4,11 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { videos } from "../schema/index.ts";
+import { runChunkedJob } from "../scripts/lib/chunked-job.ts";
 import { createNodeDb, createNodePool } from "../scripts/lib/database.ts";
 import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
 import { FsStorage } from "../transcoder/src/fs-storage.ts";
-import { type JobResult, runJob } from "../transcoder/src/run-job.ts";
+import type { FinalizeResult } from "../workers/transcoding/contract.ts";
 
 const run = promisify(execFile);
 
@@ -24,14 +25,15 @@ export interface GeneratedLadder {
   /** Folder holding the video's objects, laid out as below R2's `videos/{id}/`. */
   dir: string;
   root: string;
-  result: JobResult;
+  result: FinalizeResult;
 }
 
 /**
- * A real HLS ladder made by the transcoder itself (`runJob`, the code the container runs), from a
- * generated 720p test pattern with a tone, `seconds` long, into a local folder in R2's layout.
+ * A real HLS ladder made by the transcoder itself (its plan, chunk, audio and finalize tasks, the
+ * code the container runs), from a generated 720p test pattern with a tone, `seconds` long, in
+ * chunks of `chunkSeconds`, into a local folder in R2's layout.
  */
-export async function generateLadder(seconds = 12): Promise<GeneratedLadder> {
+export async function generateLadder(seconds = 12, chunkSeconds = 6): Promise<GeneratedLadder> {
   const root = mkdtempSync(join(tmpdir(), "reelstream-ladder-"));
   const sourceKey = `masters/${LADDER_VIDEO}/source`;
   mkdirSync(join(root, "masters", LADDER_VIDEO), { recursive: true });
@@ -58,8 +60,8 @@ export async function generateLadder(seconds = 12): Promise<GeneratedLadder> {
     "mp4",
     join(root, sourceKey),
   ]);
-  const result = await runJob(
-    { jobId: "e2e-ladder", videoId: LADDER_VIDEO, sourceKey, outputPrefix: `videos/${LADDER_VIDEO}/hls/` },
+  const { result } = await runChunkedJob(
+    { videoId: LADDER_VIDEO, sourceKey, chunkSeconds },
     { storage: new FsStorage(root), tools: resolveFfmpegTools(), workRoot: join(root, "work"), preset: "ultrafast" },
   );
   return { dir: join(root, "videos", LADDER_VIDEO), root, result };

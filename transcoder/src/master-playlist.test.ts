@@ -1,25 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
-  completeMasterPlaylist,
+  buildMasterPlaylist,
   parseAttributes,
   parseMediaPlaylist,
   peakSegmentBitrate,
   type RenditionMeasurement,
 } from "./master-playlist.ts";
-
-/** What ffmpeg 5.1 writes for two renditions sharing an audio group. */
-const ffmpegMaster = `#EXTM3U
-#EXT-X-VERSION:7
-#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_audio",NAME="audio_2",DEFAULT=YES,URI="audio/index.m3u8"
-#EXT-X-STREAM-INF:BANDWIDTH=470800,RESOLUTION=426x240,CODECS="avc1.640015,mp4a.40.2",AUDIO="group_audio"
-240p/index.m3u8
-
-#EXT-X-STREAM-INF:BANDWIDTH=1020800,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2",AUDIO="group_audio"
-360p/index.m3u8
-
-#EXT-X-STREAM-INF:BANDWIDTH=140800,CODECS="mp4a.40.2",AUDIO="group_audio"
-audio/index.m3u8
-`;
 
 const measured = (peakBitrate: number, averageBitrate: number, codec: string): RenditionMeasurement => ({
   durationSeconds: 10,
@@ -28,9 +14,9 @@ const measured = (peakBitrate: number, averageBitrate: number, codec: string): R
   codec,
 });
 
-describe("completeMasterPlaylist", () => {
-  it("puts measured bandwidth, resolution, frame rate and codecs on each variant and drops the audio-only one", () => {
-    const master = completeMasterPlaylist(ffmpegMaster, {
+describe("buildMasterPlaylist", () => {
+  it("puts measured bandwidth, resolution, frame rate and codecs on each variant, with the audio group", () => {
+    const master = buildMasterPlaylist({
       variants: [
         { uri: "240p/index.m3u8", width: 426, height: 240, frameRate: 30, video: measured(300_000, 250_000, "avc1.640015") },
         { uri: "360p/index.m3u8", width: 640, height: 360, frameRate: 30_000 / 1001, video: measured(700_000, 550_000, "avc1.64001e") },
@@ -40,7 +26,7 @@ describe("completeMasterPlaylist", () => {
     expect(master).toBe(`#EXTM3U
 #EXT-X-VERSION:7
 #EXT-X-INDEPENDENT-SEGMENTS
-#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_audio",NAME="audio_2",DEFAULT=YES,URI="audio/index.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_audio",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,URI="audio/index.m3u8"
 #EXT-X-STREAM-INF:BANDWIDTH=431000,AVERAGE-BANDWIDTH=379000,RESOLUTION=426x240,FRAME-RATE=30.000,CODECS="avc1.640015,mp4a.40.2",AUDIO="group_audio"
 240p/index.m3u8
 
@@ -49,17 +35,17 @@ describe("completeMasterPlaylist", () => {
 `);
   });
 
-  it("writes video-only codecs when there is no audio", () => {
-    const master = completeMasterPlaylist(
-      "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=426x240\n240p/index.m3u8\n",
-      {
-        variants: [{ uri: "240p/index.m3u8", width: 426, height: 240, frameRate: 25, video: measured(300_000, 250_000, "avc1.640015") }],
-        audio: null,
-      },
-    );
-    expect(master).toContain(
-      '#EXT-X-STREAM-INF:BANDWIDTH=300000,AVERAGE-BANDWIDTH=250000,RESOLUTION=426x240,FRAME-RATE=25.000,CODECS="avc1.640015"\n',
-    );
+  it("writes video-only codecs and no audio group when there is no audio", () => {
+    const master = buildMasterPlaylist({
+      variants: [{ uri: "240p/index.m3u8", width: 426, height: 240, frameRate: 25, video: measured(300_000, 250_000, "avc1.640015") }],
+      audio: null,
+    });
+    expect(master).toBe(`#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-STREAM-INF:BANDWIDTH=300000,AVERAGE-BANDWIDTH=250000,RESOLUTION=426x240,FRAME-RATE=25.000,CODECS="avc1.640015"
+240p/index.m3u8
+`);
   });
 });
 

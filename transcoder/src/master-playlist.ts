@@ -1,5 +1,4 @@
-import { open, readFile, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { open } from "node:fs/promises";
 
 /**
  * Finishing the HLS master playlist. ffmpeg 5.1 writes one, but its BANDWIDTH is the encoder's
@@ -78,38 +77,6 @@ export function measureSegments(
     averageBitrate: durationSeconds > 0 ? Math.round((bytes * 8) / durationSeconds) : 0,
     peakBitrate: peakSegmentBitrate(segments, target),
     codec,
-  };
-}
-
-/**
- * A master playlist from scratch, shaped as ffmpeg writes one (an audio group, one
- * EXT-X-STREAM-INF per video rendition) and completed with the measured facts.
- */
-export function buildMasterPlaylist(facts: MasterFacts): string {
-  const group = "group_audio";
-  const lines = ["#EXTM3U", "#EXT-X-VERSION:7"];
-  if (facts.audio)
-    lines.push(`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${group}",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,URI="${facts.audio.uri}"`);
-  for (const variant of facts.variants) {
-    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=0${facts.audio ? `,AUDIO="${group}"` : ""}`, variant.uri, "");
-  }
-  return completeMasterPlaylist(lines.join("\n"), facts);
-}
-
-/** Measures one rendition from its media playlist and the segment files beside it. */
-export async function measureRendition(playlistPath: string): Promise<RenditionMeasurement> {
-  const folder = dirname(playlistPath);
-  const playlist = parseMediaPlaylist(await readFile(playlistPath, "utf8"));
-  const sized = await Promise.all(
-    playlist.segments.map(async (segment) => ({ ...segment, bytes: (await stat(join(folder, segment.uri))).size })),
-  );
-  const durationSeconds = sized.reduce((sum, segment) => sum + segment.durationSeconds, 0);
-  const bytes = sized.reduce((sum, segment) => sum + segment.bytes, 0);
-  return {
-    durationSeconds,
-    averageBitrate: durationSeconds > 0 ? Math.round((bytes * 8) / durationSeconds) : 0,
-    peakBitrate: peakSegmentBitrate(sized, playlist.targetDurationSeconds),
-    codec: playlist.initUri ? await readCodecString(join(folder, playlist.initUri)) : null,
   };
 }
 
@@ -205,51 +172,28 @@ export interface MasterFacts {
 }
 
 /**
- * Rewrites ffmpeg's master playlist: measured BANDWIDTH (video peak plus audio peak, the largest
- * playable combination) and AVERAGE-BANDWIDTH, RESOLUTION, FRAME-RATE and CODECS on every video
- * variant; the audio-only variant removed; EXT-X-INDEPENDENT-SEGMENTS declared.
+ * The master playlist: the audio group when there is audio, and one EXT-X-STREAM-INF per video
+ * rendition with measured BANDWIDTH (video peak plus audio peak, the largest playable combination)
+ * and AVERAGE-BANDWIDTH, RESOLUTION, FRAME-RATE and CODECS; EXT-X-INDEPENDENT-SEGMENTS declared.
  */
-export function completeMasterPlaylist(master: string, facts: MasterFacts): string {
-  const lines = master.split(/\r?\n/);
-  const output: string[] = [];
-  const byUri = new Map(facts.variants.map((variant) => [variant.uri, variant]));
-  for (let index = 0; index < lines.length; index++) {
-    const line = lines[index] as string;
-    if (!line.startsWith("#EXT-X-STREAM-INF:")) {
-      output.push(line);
-      if (line.startsWith("#EXT-X-VERSION") && !master.includes("#EXT-X-INDEPENDENT-SEGMENTS")) output.push("#EXT-X-INDEPENDENT-SEGMENTS");
-      continue;
-    }
-    const uri = (lines[index + 1] ?? "").trim();
-    if (facts.audio && uri === facts.audio.uri) {
-      index++; // the audio-only variant: dropped with its URI line
-      continue;
-    }
-    const variant = byUri.get(uri);
-    output.push(variant ? `#EXT-X-STREAM-INF:${variantAttributes(line.slice("#EXT-X-STREAM-INF:".length), variant, facts.audio)}` : line);
+export function buildMasterPlaylist(facts: MasterFacts): string {
+  const group = "group_audio";
+  const { audio } = facts;
+  const lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"];
+  if (audio) lines.push(`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${group}",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,URI="${audio.uri}"`);
+  for (const variant of facts.variants) {
+    const codecs = [variant.video.codec, audio ? (audio.measurement.codec ?? "mp4a.40.2") : null].filter(Boolean).join(",");
+    const attributes = [
+      `BANDWIDTH=${variant.video.peakBitrate + (audio?.measurement.peakBitrate ?? 0)}`,
+      `AVERAGE-BANDWIDTH=${variant.video.averageBitrate + (audio?.measurement.averageBitrate ?? 0)}`,
+      `RESOLUTION=${variant.width}x${variant.height}`,
+      `FRAME-RATE=${variant.frameRate.toFixed(3)}`,
+      `CODECS="${codecs}"`,
+      ...(audio ? [`AUDIO="${group}"`] : []),
+    ];
+    lines.push(`#EXT-X-STREAM-INF:${attributes.join(",")}`, variant.uri, "");
   }
-  return `${output
-    .join("\n")
-    .replace(/\n{3,}/g, "\n\n")
-    .trimEnd()}\n`;
-}
-
-function variantAttributes(original: string, variant: VariantFacts, audio: MasterFacts["audio"]): string {
-  const kept = rawAttributes(original);
-  const audioPeak = audio?.measurement.peakBitrate ?? 0;
-  const audioAverage = audio?.measurement.averageBitrate ?? 0;
-  const codecs = [variant.video.codec, audio ? (audio.measurement.codec ?? "mp4a.40.2") : null].filter(Boolean).join(",");
-  const ordered = new Map<string, string>([
-    ["BANDWIDTH", String(variant.video.peakBitrate + audioPeak)],
-    ["AVERAGE-BANDWIDTH", String(variant.video.averageBitrate + audioAverage)],
-    ["RESOLUTION", `${variant.width}x${variant.height}`],
-    ["FRAME-RATE", variant.frameRate.toFixed(3)],
-    ["CODECS", codecs ? `"${codecs}"` : (kept.get("CODECS") ?? '""')],
-  ]);
-  for (const [name, value] of kept) {
-    if (!ordered.has(name)) ordered.set(name, value);
-  }
-  return [...ordered].map(([name, value]) => `${name}=${value}`).join(",");
+  return `${lines.join("\n").trimEnd()}\n`;
 }
 
 /** Parses an HLS attribute list; quoted values are returned without their quotes. */

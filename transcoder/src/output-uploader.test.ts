@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../test/clips.ts";
@@ -42,67 +42,84 @@ const until = async (check: () => boolean) => {
 };
 
 describe("uploading while ffmpeg writes", () => {
-  it("uploads finished segments during the encode, the rest after, the master last", async () => {
+  it("uploads finished segments during the encode under their keys, the rest after, and frees the disk as it goes", async () => {
     const outputDir = join(temp.dir, "out");
     await mkdir(join(outputDir, "240p"), { recursive: true });
     const { storage, calls, backing } = recording(join(temp.dir, "bucket"));
-    // What an earlier attempt left: deleted before the first upload.
-    await writeFile(join(temp.dir, "stale.m4s"), "stale");
-    await backing.upload("videos/v/hls/999p/stale.m4s", join(temp.dir, "stale.m4s"));
-    const uploader = new OutputUploader({ storage, outputDir, prefix: "videos/v/hls/", concurrency: 2, pollMs: 10 });
+    // Another chunk's output beside this one's: left alone.
+    await writeFile(join(temp.dir, "other.m4s"), "other");
+    await backing.upload("videos/v/hls/240p/c0000-a1-00000.m4s", join(temp.dir, "other.m4s"));
+    const prepared: string[] = [];
+    const uploader = new OutputUploader({
+      storage,
+      outputDir,
+      prefix: "videos/v/hls/",
+      concurrency: 2,
+      pollMs: 10,
+      removeUploaded: true,
+      // A chunk's naming: segments and init under the attempt's tag, the poster kept, the rest not stored.
+      keyFor: (name) => {
+        const segment = /^240p\/seg_(\d+)\.m4s$/.exec(name);
+        if (segment) return `240p/c0001-a2-${segment[1]}.m4s`;
+        if (/^240p\/init_\d+\.mp4$/.test(name)) return "240p/c0001-a2-init.mp4";
+        return name === "poster.jpg" ? "previews/c0001-a2-poster.jpg" : null;
+      },
+      prepare: async (name) => void prepared.push(name),
+    });
     // ffmpeg opens the init at the start and writes it when it cuts the first segment.
     await writeFile(join(outputDir, "240p", "init_0.mp4"), "");
     // The segment being written, under its temporary name (the muxer's temp_file flag).
     await writeFile(join(outputDir, "240p", "seg_00000.m4s.tmp"), "ze");
     uploader.start(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(calls).toEqual(["delete videos/v/hls/"]);
+    expect(calls).toEqual([]);
 
     // The first segment is complete: renamed, and the init written before it.
     await writeFile(join(outputDir, "240p", "init_0.mp4"), "init");
     await rename(join(outputDir, "240p", "seg_00000.m4s.tmp"), join(outputDir, "240p", "seg_00000.m4s"));
     await writeFile(join(outputDir, "240p", "seg_00001.m4s.tmp"), "one");
-    await until(() => calls.includes("240p/seg_00000.m4s") && calls.includes("240p/init_0.mp4"));
+    await until(() => calls.includes("240p/c0001-a2-00000.m4s") && calls.includes("240p/c0001-a2-init.mp4"));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(calls).toHaveLength(3);
-    expect(calls[0]).toBe("delete videos/v/hls/");
+    expect(calls).toHaveLength(2);
+    expect(await readdir(join(outputDir, "240p"))).toEqual(["seg_00001.m4s.tmp"]);
 
-    // ffmpeg exits: the last segment, the previews, the playlists and the master are written.
+    // ffmpeg exits: the last segment, the poster and a log nobody stores are written.
     await rename(join(outputDir, "240p", "seg_00001.m4s.tmp"), join(outputDir, "240p", "seg_00001.m4s"));
-    await writeFile(join(outputDir, "240p", "index.m3u8"), "#EXTM3U");
     await writeFile(join(outputDir, "poster.jpg"), "jpeg");
-    await writeFile(join(outputDir, "master.m3u8"), "#EXTM3U");
+    await writeFile(join(outputDir, "packets.framecrc"), "log");
     const percents: number[] = [];
     await uploader.finish((percent) => percents.push(percent));
-    expect(calls.slice(3).sort()).toEqual(["240p/index.m3u8", "240p/seg_00001.m4s", "master.m3u8", "poster.jpg"]);
-    expect(calls.at(-1)).toBe("master.m3u8");
+    expect(calls.slice(2).sort()).toEqual(["240p/c0001-a2-00001.m4s", "previews/c0001-a2-poster.jpg"]);
+    expect(prepared.sort()).toEqual(["240p/init_0.mp4", "240p/seg_00000.m4s", "240p/seg_00001.m4s", "poster.jpg"]);
+    expect(uploader.uploadedNames.sort()).toEqual(prepared);
     expect(percents[0]).toBeGreaterThan(0);
     expect(percents.at(-1)).toBe(100);
     expect(percents).toEqual([...percents].sort((a, b) => a - b));
     expect(await backing.list("videos/v/")).toEqual([
-      "videos/v/hls/240p/index.m3u8",
-      "videos/v/hls/240p/init_0.mp4",
-      "videos/v/hls/240p/seg_00000.m4s",
-      "videos/v/hls/240p/seg_00001.m4s",
-      "videos/v/hls/master.m3u8",
-      "videos/v/hls/poster.jpg",
+      "videos/v/hls/240p/c0000-a1-00000.m4s",
+      "videos/v/hls/240p/c0001-a2-00000.m4s",
+      "videos/v/hls/240p/c0001-a2-00001.m4s",
+      "videos/v/hls/240p/c0001-a2-init.mp4",
+      "videos/v/hls/previews/c0001-a2-poster.jpg",
     ]);
+    expect(await readdir(outputDir, { recursive: true })).toEqual(expect.arrayContaining(["packets.framecrc"]));
+    expect(await readdir(join(outputDir, "240p"))).toEqual([]);
   });
 
-  it("reports the first failed upload and never uploads the master after it", async () => {
+  it("reports the first failed upload, and uploads nothing more after it", async () => {
     const outputDir = join(temp.dir, "failing");
     await mkdir(join(outputDir, "240p"), { recursive: true });
     const { storage, calls } = recording(join(temp.dir, "bucket-2"), "videos/w/hls/240p/seg_00000.m4s");
-    const uploader = new OutputUploader({ storage, outputDir, prefix: "videos/w/hls/", concurrency: 2, pollMs: 10 });
+    const uploader = new OutputUploader({ storage, outputDir, prefix: "videos/w/hls/", concurrency: 1, pollMs: 10 });
     const errors: unknown[] = [];
     uploader.start((error) => errors.push(error));
     await writeFile(join(outputDir, "240p", "seg_00000.m4s"), "zero");
-    await writeFile(join(outputDir, "240p", "seg_00001.m4s"), "one");
     await until(() => errors.length === 1);
     expect(uploader.error).toBeInstanceOf(StorageError);
-    await writeFile(join(outputDir, "master.m3u8"), "#EXTM3U");
+    await writeFile(join(outputDir, "240p", "seg_00001.m4s"), "one");
+    await writeFile(join(outputDir, "poster.jpg"), "jpeg");
     await expect(uploader.finish(() => undefined)).rejects.toBeInstanceOf(StorageError);
     await uploader.stop();
-    expect(calls).not.toContain("master.m3u8");
+    expect(calls).toEqual([]);
   });
 });

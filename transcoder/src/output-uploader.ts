@@ -1,20 +1,20 @@
 import { readdir, rm, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { outputNames } from "./ffmpeg-command.ts";
 import { contentTypeFor, type MediaStorage } from "./storage.ts";
 
 /**
- * Uploading a job's outputs while ffmpeg is still writing them. The output folder is polled. ffmpeg
- * writes each media segment under a temporary name and renames it once it is complete (the HLS
- * muxer's `temp_file` flag), so a segment that exists under its own name is finished; an init
+ * Uploading a task's outputs while ffmpeg is still writing them. The output folder is polled.
+ * ffmpeg writes each media segment under a temporary name and renames it once it is complete (the
+ * HLS muxer's `temp_file` flag), so a segment that exists under its own name is finished; an init
  * segment is finished once its rendition's first segment exists (ffmpeg closes the init before it
- * writes that segment). Those go up during the encode. What is left (the last segment of
- * each rendition, the poster, the storyboard, the media playlists) goes up once ffmpeg has exited,
- * and the master last: when the master exists, everything it points at exists.
+ * writes that segment). Those go up during the encode, and leave the scratch disk once stored. What
+ * is left (the last segment of each rendition, the poster, the storyboard tiles) goes up once
+ * ffmpeg has exited.
  *
- * Before the first upload, whatever an earlier attempt left under the prefix is deleted. Files are
- * streamed by the storage, never read whole; polling keeps this independent of fs.watch's quirks
- * (no events on some filesystems, duplicate or coalesced events on others).
+ * Files are streamed by the storage, never read whole; polling keeps this independent of
+ * fs.watch's quirks (no events on some filesystems, duplicate or coalesced events on others).
+ * Nothing is deleted under the prefix: a task's outputs carry its attempt's tag, beside other
+ * tasks' outputs, and a failed attempt takes back its own.
  */
 
 export interface OutputUploaderOptions {
@@ -38,12 +38,6 @@ export interface OutputUploaderOptions {
   prepare?: (name: string, path: string) => Promise<void>;
   /** Delete each file once it is stored, so the scratch disk holds only what is not up yet. */
   removeUploaded?: boolean;
-  /**
-   * Delete everything below `prefix` before the first upload: what an earlier attempt of a
-   * one-shot job left there. Default true; a chunk, whose attempts write names of their own
-   * beside other chunks' outputs, turns it off.
-   */
-  clearPrefix?: boolean;
 }
 
 interface OutputFile {
@@ -67,7 +61,7 @@ export class OutputUploader {
   /** Per media folder, how many segments ffmpeg has finished (the highest index seen, plus one). */
   readonly #segmentsSeen = new Map<string, number>();
   readonly #uploaded = new Set<string>();
-  #cleared: Promise<void> | null = null;
+  #started = false;
   #polling: Promise<void> | null = null;
   #stopped = false;
   #wake: (() => void) | null = null;
@@ -82,11 +76,6 @@ export class OutputUploader {
     if (options.signal?.aborted) this.#controller.abort();
   }
 
-  /** Whether anything may have been written under the prefix (the prefix's deletion began). */
-  get started(): boolean {
-    return this.#cleared !== null;
-  }
-
   /** Names (relative to the output folder) of the files stored so far. */
   get uploadedNames(): string[] {
     return [...this.#uploaded];
@@ -97,13 +86,10 @@ export class OutputUploader {
     return this.#error;
   }
 
-  /**
-   * Deletes what a previous attempt left, then uploads finished files as they appear. `onError`
-   * hears of the first failure (the encode is pointless after it).
-   */
+  /** Uploads finished files as they appear. `onError` hears of the first failure (the encode is pointless after it). */
   start(onError: (error: unknown) => void): void {
     this.#onError = onError;
-    this.#clear();
+    this.#started = true;
     this.#polling = (async () => {
       while (!this.#stopped && !this.#error) {
         // A listing that races ffmpeg is simply retried at the next poll; the final one is exact.
@@ -119,23 +105,13 @@ export class OutputUploader {
     })();
   }
 
-  #clear(): void {
-    this.#cleared =
-      this.#options.clearPrefix === false
-        ? Promise.resolve()
-        : this.#options.storage.deletePrefix(this.#options.prefix, { signal: this.#controller.signal });
-    this.#cleared.catch((error: unknown) => this.#fail(error));
-  }
-
   /**
-   * ffmpeg has exited and every output is written: uploads the rest, the master once everything
-   * else is up. `onPercent` gets the share of all the outputs' bytes uploaded so far,
-   * counting what went up during the encode.
+   * ffmpeg has exited and every output is written: uploads the rest. `onPercent` gets the share of
+   * all the outputs' bytes uploaded so far, counting what went up during the encode.
    */
   async finish(onPercent: (percent: number) => void): Promise<void> {
     await this.#stopPolling();
-    if (!this.#cleared) this.#clear();
-    await this.#cleared;
+    this.#started = true;
     this.#throwIfFailed();
 
     const files = await listFiles(this.#options.outputDir);
@@ -145,13 +121,9 @@ export class OutputUploader {
     const report = () => onPercent(Math.min(100, (this.#uploadedBytes / totalBytes) * 100));
     this.#onUploaded = report;
     report();
-    // Only the master waits for the rest: nothing reaches a media playlist but through it.
-    const isMaster = (file: OutputFile) => file.name === outputNames.master;
-    for (const group of [files.filter((file) => !isMaster(file)), files.filter(isMaster)]) {
-      for (const file of group.sort((a, b) => a.name.localeCompare(b.name))) this.#enqueue(file.name);
-      await this.#drain();
-      this.#throwIfFailed();
-    }
+    for (const file of files.sort((a, b) => a.name.localeCompare(b.name))) this.#enqueue(file.name);
+    await this.#drain();
+    this.#throwIfFailed();
     report();
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
   }
@@ -161,7 +133,6 @@ export class OutputUploader {
     this.#controller.abort();
     this.#queue.length = 0;
     await this.#stopPolling();
-    await this.#cleared?.catch(() => undefined);
     await this.#drain().catch(() => undefined);
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
   }
@@ -193,7 +164,7 @@ export class OutputUploader {
     for (const path of names) {
       const name = path.split(sep).join("/");
       const slash = name.lastIndexOf("/");
-      if (slash < 0) continue; // poster, storyboard, master: written at the end
+      if (slash < 0) continue; // poster, storyboard tiles: written at the end
       const base = name.slice(slash + 1);
       const segment = segmentName.exec(base);
       if (!segment && !initName.test(base)) continue;
@@ -228,7 +199,7 @@ export class OutputUploader {
   }
 
   #pump(): void {
-    if (!this.#cleared) return;
+    if (!this.#started) return;
     while (this.#inFlight.size < this.#options.concurrency && this.#queue.length > 0 && !this.#error) {
       const name = this.#queue.shift() as string;
       const upload = this.#upload(name).then(
@@ -245,7 +216,6 @@ export class OutputUploader {
 
   async #upload(name: string): Promise<void> {
     const signal = this.#controller.signal;
-    await this.#cleared;
     signal.throwIfAborted();
     const path = join(this.#options.outputDir, ...name.split("/"));
     await this.#options.prepare?.(name, path);
@@ -263,7 +233,7 @@ export class OutputUploader {
   }
 }
 
-export async function listFiles(folder: string): Promise<OutputFile[]> {
+async function listFiles(folder: string): Promise<OutputFile[]> {
   const entries = await readdir(folder, { recursive: true, withFileTypes: true });
   const files = await Promise.all(
     entries

@@ -19,9 +19,10 @@ import { type FieldOrder, probeSource, type Rational, rationalToNumber, type Sou
  * "faststart" MP4 whose packets stop early), then what only decoding every frame tells: decode
  * errors, where decoding stopped, and idet's interlace votes.
  *
- * That decode is a pass of its own in `checkQuality`. A transcode does not need one: its ladder
- * run decodes every frame anyway, so `run-job.ts` runs `checkSource` before encoding and
- * `concludeQualityCheck` on what the ladder run's decoder saw (see there).
+ * That decode is a pass of its own in `checkQuality`. A transcode does not need one: its chunks
+ * decode every frame anyway. The plan task runs `checkSource` (headers, packet scan, an idet
+ * sample); each chunk refuses from what its own decoder saw (`refuseFromDecode`), and the
+ * finalize task runs `concludeQualityCheck` over what every chunk saw.
  */
 
 export type { QualityLimits, QualityReport, QualityWarning, QualityWarningCode, SourceSummary };

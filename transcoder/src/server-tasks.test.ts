@@ -85,6 +85,68 @@ const chunkTask = (plan: PlanResult, index: number, attempt = 1): ChunkTask => (
   chunk: plan.chunks[index] as ChunkTask["chunk"],
 });
 
+describe("the transcoder server", () => {
+  it("answers health checks, and 404 or 405 elsewhere", async () => {
+    const server = await startServer();
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({
+      status: "ok",
+      busy: false,
+      running: null,
+      scratchQuotaBytes: null,
+    });
+    expect((await fetch(`${server.url}/tasks`)).status).toBe(405);
+    expect((await fetch(`${server.url}/jobs`, { method: "POST" })).status).toBe(404);
+  });
+
+  it("demands its own bearer token when one is configured, for tasks and cancels", async () => {
+    const server = await startServer({ TRANSCODER_TOKEN: "container-secret" });
+    expect((await post(server, planTask())).status).toBe(401);
+    expect((await fetch(`${server.url}/tasks/plan`, { method: "DELETE" })).status).toBe(401);
+    const response = await fetch(`${server.url}/tasks`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer container-secret" },
+      body: JSON.stringify(planTask(4)),
+    });
+    expect(response.status).toBe(202);
+    await waitFor(() => final("plan", 4) !== undefined, "the plan's result", 30_000);
+  }, 60_000);
+
+  it("repeats the last progress callback while a task is quiet, so the lease sees it alive", async () => {
+    // Every read of the master waits a second: the plan makes no progress for a while.
+    const slow = await startStorageServer(bucket, { token, getDelayMs: 1000 });
+    try {
+      const server = await startServer({ TRANSCODER_HEARTBEAT_SECONDS: "0.2" });
+      expect((await post(server, { ...planTask(5), storage: { baseUrl: slow.baseUrl, token } })).status).toBe(202);
+      await waitFor(() => final("plan", 5) !== undefined, "the plan's result", 60_000);
+      const repeats = callbacks.received.filter(({ body }) => body.event.type === "progress" && body.event.percent === 0);
+      expect(repeats.length).toBeGreaterThanOrEqual(3);
+      expect(final("plan", 5)?.body.event.type).toBe("done");
+    } finally {
+      await slow.close();
+    }
+  }, 90_000);
+
+  it("removes what a killed predecessor left in its work folder when it starts", async () => {
+    const slow = await startStorageServer(bucket, { token, putDelayMs: 300 });
+    try {
+      const workDir = join(temp.dir, "killed-work");
+      const doomed = await startServerProcess(children, { workDir });
+      const plan = await planThrough(doomed);
+      const putsBefore = slow.puts();
+      expect((await post(doomed, { ...chunkTask(plan, 0, 7), storage: { baseUrl: slow.baseUrl, token } })).status).toBe(202);
+      await waitFor(() => slow.puts() >= putsBefore + 1, "the chunk's first upload", 60_000);
+      doomed.child.kill("SIGKILL");
+      expect((await readdir(workDir)).length).toBe(1);
+
+      const next = await startServerProcess(children, { workDir });
+      expect(await readdir(workDir)).toEqual([]);
+      expect(next.logs[0]).toMatch(/^listening on /);
+    } finally {
+      await slow.close();
+    }
+  }, 90_000);
+});
+
 describe("POST /tasks", () => {
   it("answers 202 at once and reports progress and the result by callback, with the grant and the attempt", async () => {
     const server = await startServer({ TRANSCODER_PROGRESS_SECONDS: "0.1" });
@@ -185,6 +247,7 @@ describe("POST /tasks", () => {
       attemptTag: "../x",
       chunkSeconds: -1,
       storage: { baseUrl: "ftp://x", token: "" },
+      limits: { maxWidth: -1, fps: 30 },
     });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
@@ -192,6 +255,8 @@ describe("POST /tasks", () => {
       errors: [
         "storage.baseUrl: must be an http(s) URL",
         "storage.token: must be a non-empty string",
+        "limits.maxWidth: must be a positive number",
+        "limits.fps: unknown limit",
         "chunkSeconds: must be a positive number",
         "attemptTag: letters, digits, '.', '_' and '-' only (it starts object names)",
       ],

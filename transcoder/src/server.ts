@@ -3,12 +3,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { JobEvent, JobStage, TaskAccepted, TaskEvent, TranscoderBusy, TranscodeTask } from "../../workers/transcoding/contract.ts";
+import type { TaskAccepted, TaskEvent, TranscoderBusy, TranscodeTask } from "../../workers/transcoding/contract.ts";
 import { type X264Preset, x264Presets } from "./ffmpeg-command.ts";
 import { type FfmpegTools, resolveFfmpegTools } from "./ffmpeg-tools.ts";
 import { HttpStorage } from "./http-storage.ts";
-import { parseJobRequest } from "./job-request.ts";
-import { defaultStallTimeoutMs, runJob, toJobFailure } from "./run-job.ts";
+import { toJobFailure } from "./job-failure.ts";
 import { formatBytes } from "./scratch.ts";
 import { TaskReporter } from "./task-reporter.ts";
 import { parseTaskRequest } from "./task-request.ts";
@@ -24,30 +23,25 @@ import { runTask } from "./tasks.ts";
  *   while it runs is 202 `already-running`; anything else meanwhile is 429 `TranscoderBusy` with
  *   Retry-After, so the Worker tries another instance or waits.
  * - `DELETE /tasks/{taskId}`: cancels that task if it runs here (204), else 404.
- * - `POST /jobs` with a JobRequest body (the one-shot job, until the Worker moves to tasks): 200
- *   and an NDJSON stream of JobEvents, one per line, ending with `done` or `failed`. Closing the
- *   connection cancels the job (ffmpeg is killed, temp files removed).
  */
-
-export type { JobEvent };
 
 export interface ServerConfig {
   port: number;
   host: string;
-  /** Job temp folders live here; whatever a killed predecessor left is removed at start. */
+  /** Task temp folders live here; whatever a killed predecessor left is removed at start. */
   workRoot: string;
   tools: FfmpegTools;
   preset: X264Preset;
   stallTimeoutMs: number;
-  /** When set, POST /jobs needs `Authorization: Bearer {token}`. */
+  /** When set, every request but the health check needs `Authorization: Bearer {token}`. */
   token: string | null;
-  /** A progress line (or callback) is repeated this often even without news, so idle-timeouts and leases see traffic. */
+  /** A progress callback is repeated this often even without news, so the lease sees a live task. */
   heartbeatMs: number;
   /** Task progress callbacks go at most this often. */
   progressIntervalMs: number;
   /** How long a task's result callback is retried before the transcoder gives up on it. */
   callbackGiveUpMs: number;
-  /** This instance's scratch disk, which every task and job is held to; null: not limited. */
+  /** This instance's scratch disk, which every task is held to; null: not limited. */
   scratchQuotaBytes: number | null;
   retryAfterSeconds: number;
   log: (line: string) => void;
@@ -63,7 +57,7 @@ export function readServerConfig(env: Record<string, string | undefined> = proce
     workRoot: resolve(env.TRANSCODER_WORK_DIR ?? join(tmpdir(), "reelstream-transcoder")),
     tools: resolveFfmpegTools(env),
     preset: preset as X264Preset,
-    stallTimeoutMs: positiveInteger(env.TRANSCODER_STALL_SECONDS, defaultStallTimeoutMs / 1000, "TRANSCODER_STALL_SECONDS") * 1000,
+    stallTimeoutMs: positiveInteger(env.TRANSCODER_STALL_SECONDS, 120, "TRANSCODER_STALL_SECONDS") * 1000,
     token: env.TRANSCODER_TOKEN || null,
     heartbeatMs: positiveNumber(env.TRANSCODER_HEARTBEAT_SECONDS, 10, "TRANSCODER_HEARTBEAT_SECONDS") * 1000,
     progressIntervalMs: positiveNumber(env.TRANSCODER_PROGRESS_SECONDS, 5, "TRANSCODER_PROGRESS_SECONDS") * 1000,
@@ -77,7 +71,7 @@ export function readServerConfig(env: Record<string, string | undefined> = proce
 export interface TranscoderServer {
   server: Server;
   port: number;
-  /** Stops listening, cancels the running job and waits until its temp files are gone. */
+  /** Stops listening, cancels the running task and waits until its temp files are gone. */
   close(): Promise<void>;
 }
 
@@ -88,7 +82,7 @@ export interface TranscoderServer {
  */
 export async function startTranscoderServer(config: ServerConfig): Promise<TranscoderServer> {
   await clearWorkRoot(config.workRoot);
-  const { server, cancelCurrentJob } = createTranscoderServer(config);
+  const { server, cancelCurrent } = createTranscoderServer(config);
   await new Promise<void>((ready) => server.listen(config.port, config.host, ready));
   const { port } = server.address() as AddressInfo;
   const quota = config.scratchQuotaBytes === null ? "no scratch quota" : `scratch quota ${formatBytes(config.scratchQuotaBytes)}`;
@@ -98,33 +92,31 @@ export async function startTranscoderServer(config: ServerConfig): Promise<Trans
     port,
     close: async () => {
       const closed = new Promise<void>((done) => server.close(() => done()));
-      await cancelCurrentJob();
+      await cancelCurrent();
       server.closeAllConnections();
       await closed;
     },
   };
 }
 
-/** What this instance is running: a one-shot job or a task. */
+/** The task this instance is running. */
 interface Running {
-  kind: "job" | "task";
   id: string;
   attempt: number;
   controller: AbortController;
   finished: Promise<void>;
 }
 
-export function createTranscoderServer(config: ServerConfig): { server: Server; cancelCurrentJob: () => Promise<void> } {
+export function createTranscoderServer(config: ServerConfig): { server: Server; cancelCurrent: () => Promise<void> } {
   let current: Running | null = null;
   /** Result callbacks still being delivered after their task ended; waited for on shutdown. */
   const deliveries = new Set<{ reporter: TaskReporter; done: Promise<unknown> }>();
 
   /** Takes the one slot; null when something else runs. */
-  const occupy = (kind: Running["kind"], id: string, attempt: number): { running: Running; release: () => void } | null => {
+  const occupy = (id: string, attempt: number): { running: Running; release: () => void } | null => {
     if (current) return null;
     let release = () => {};
     const running: Running = {
-      kind,
       id,
       attempt,
       controller: new AbortController(),
@@ -141,7 +133,7 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
   };
   const busy = (response: ServerResponse) => {
     const body: TranscoderBusy = {
-      error: current ? `busy with ${current.kind} ${current.id}` : "busy",
+      error: current ? `busy with task ${current.id}` : "busy",
       running: current ? { taskId: current.id, attempt: current.attempt } : null,
     };
     sendJson(response, 429, body, { "retry-after": String(config.retryAfterSeconds) });
@@ -152,7 +144,7 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
     return false;
   };
 
-  /** What a job or a task runs with: its storage grant, this instance's ffmpeg and limits. */
+  /** What a task runs with: its storage grant, this instance's ffmpeg and limits. */
   const dependencies = (storage: { baseUrl: string; token: string }, controller: AbortController, log: (message: string) => void) => ({
     storage: new HttpStorage(storage.baseUrl, storage.token),
     tools: config.tools,
@@ -164,77 +156,18 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
     log,
   });
 
-  const handleJob = async (request: IncomingMessage, response: ServerResponse) => {
-    if (!authorized(request, response)) return;
-    if (current) {
-      request.resume();
-      return busy(response);
-    }
-    const body = await readJsonBody(request, maxBodyBytes);
-    const parsed = body.ok ? parseJobRequest(body.value) : { ok: false as const, errors: [body.error] };
-    if (!parsed.ok) return sendJson(response, 400, { error: "invalid job", errors: parsed.errors });
-    const { job, storage } = parsed.request;
-    const slot = occupy("job", job.jobId, 1);
-    if (!slot) return busy(response);
-    const { controller } = slot.running;
-    const started = Date.now();
-    // Each line says how far into the job it was written: where a slow job spent its time.
-    const log = (message: string) =>
-      config.log(`job=${job.jobId} video=${job.videoId} +${((Date.now() - started) / 1000).toFixed(2)}s ${message}`);
-    response.on("close", () => {
-      if (!response.writableFinished && !controller.signal.aborted) {
-        log("client went away; cancelling");
-        controller.abort();
-      }
-    });
-
-    response.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store", "x-accel-buffering": "no" });
-    const send = (event: JobEvent) => {
-      if (!response.writableEnded && !response.destroyed) response.write(`${JSON.stringify(event)}\n`);
-    };
-    let last: { stage: JobStage; percent: number } | null = null;
-    const heartbeat = setInterval(() => last && send({ type: "progress", ...last }), config.heartbeatMs);
-
-    log(`started: ${job.sourceKey} -> ${job.outputPrefix}`);
-    try {
-      const result = await runJob(job, {
-        ...dependencies(storage, controller, log),
-        onProgress: (progress) => {
-          if (last && last.stage === progress.stage && last.percent === progress.percent) return;
-          last = progress;
-          send({ type: "progress", ...progress });
-        },
-      });
-      log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${result.renditions.map((r) => r.name).join(" ")}`);
-      send({ type: "done", result });
-    } catch (error) {
-      const failure = toJobFailure(error);
-      log(`failed (${failure.retryable ? "retryable" : "final"}): ${failure.message}`);
-      send({
-        type: "failed",
-        retryable: failure.retryable,
-        reason: failure.message,
-        ...(failure.qualityReport ? { qualityReport: failure.qualityReport } : {}),
-      });
-    } finally {
-      clearInterval(heartbeat);
-      slot.release();
-      response.end();
-    }
-  };
-
   const handleTask = async (request: IncomingMessage, response: ServerResponse) => {
     if (!authorized(request, response)) return;
     const body = await readJsonBody(request, maxTaskBodyBytes);
     const parsed = body.ok ? parseTaskRequest(body.value) : { ok: false as const, errors: [body.error] };
     if (!parsed.ok) return sendJson(response, 400, { error: "invalid task", errors: parsed.errors });
     const task = parsed.task;
-    if (current?.kind === "task" && current.id === task.taskId && current.attempt === task.attempt) {
+    if (current && current.id === task.taskId && current.attempt === task.attempt) {
       // A duplicate dispatch of the attempt that runs: it goes on, once.
       const accepted: TaskAccepted = { taskId: task.taskId, attempt: task.attempt, state: "already-running" };
       return sendJson(response, 202, accepted);
     }
-    const slot = occupy("task", task.taskId, task.attempt);
+    const slot = occupy(task.taskId, task.attempt);
     if (!slot) return busy(response);
     const accepted: TaskAccepted = { taskId: task.taskId, attempt: task.attempt, state: "started" };
     sendJson(response, 202, accepted);
@@ -299,26 +232,23 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
         else response.end();
       });
     if (path === "/healthz" && request.method === "GET") {
-      const running = current ? { kind: current.kind, id: current.id, attempt: current.attempt } : null;
+      const running = current ? { taskId: current.id, attempt: current.attempt } : null;
       return sendJson(response, 200, { status: "ok", busy: current !== null, running, scratchQuotaBytes: config.scratchQuotaBytes });
     }
-    if (path === "/jobs" && request.method === "POST") return void handle(handleJob);
     if (path === "/tasks" && request.method === "POST") return void handle(handleTask);
     const cancel = /^\/tasks\/([^/]+)$/.exec(path);
     if (cancel && request.method === "DELETE") {
       if (!authorized(request, response)) return;
       const taskId = decodeURIComponent(cancel[1] as string);
-      if (current?.kind !== "task" || current.id !== taskId)
-        return sendJson(response, 404, { error: `task ${taskId} is not running here` });
+      if (current?.id !== taskId) return sendJson(response, 404, { error: `task ${taskId} is not running here` });
       current.controller.abort();
       return void response.writeHead(204).end();
     }
-    if (path === "/healthz" || path === "/jobs" || path === "/tasks" || cancel)
-      return sendJson(response, 405, { error: "method not allowed" });
+    if (path === "/healthz" || path === "/tasks" || cancel) return sendJson(response, 405, { error: "method not allowed" });
     sendJson(response, 404, { error: "not found" });
   });
 
-  const cancelCurrentJob = async () => {
+  const cancelCurrent = async () => {
     for (const delivery of deliveries) delivery.reporter.close();
     if (current) {
       current.controller.abort();
@@ -326,10 +256,9 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
     }
     await Promise.all([...deliveries].map((delivery) => delivery.done));
   };
-  return { server, cancelCurrentJob };
+  return { server, cancelCurrent };
 }
 
-const maxBodyBytes = 64 * 1024;
 /** A finalize task lists every chunk's segments: about 70 bytes each, 10,000 for a two-hour film. */
 const maxTaskBodyBytes = 16 * 1024 * 1024;
 

@@ -57,7 +57,7 @@ export function taskRun(
 ): Pick<LadderRunOptions, "tools" | "uploader" | "stallTimeoutMs" | "scratchQuotaBytes" | "signal"> {
   return {
     tools: deps.tools,
-    uploader: { ...uploads, storage: deps.storage, concurrency: deps.uploadConcurrency ?? 4, removeUploaded: true, clearPrefix: false },
+    uploader: { ...uploads, storage: deps.storage, concurrency: deps.uploadConcurrency ?? 4, removeUploaded: true },
     stallTimeoutMs: deps.stallTimeoutMs ?? defaultTaskStallTimeoutMs,
     scratchQuotaBytes: deps.scratchQuotaBytes ?? null,
     signal: deps.signal,

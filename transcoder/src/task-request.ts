@@ -1,13 +1,21 @@
 import type { TranscodeTask } from "../../workers/transcoding/contract.ts";
-import { parseLimits } from "./job-request.ts";
+import type { QualityLimits } from "./quality-check.ts";
 
 /**
- * The body of `POST /tasks`, checked by hand like `job-request.ts` (the image carries no npm
- * dependencies). The Worker builds these bodies from its own zod-checked records, so this is the
+ * The body of `POST /tasks`, checked by hand (the image carries no npm dependencies, and a schema
+ * library would be most of the code it ships). The Worker builds these bodies from its own zod-checked records, so this is the
  * second line: every field a runner reads is checked for its type, and every problem is listed.
  */
 
 type Check = (value: unknown, path: string, errors: string[]) => void;
+
+const limitNames = [
+  "maxWidth",
+  "maxHeight",
+  "maxDurationSeconds",
+  "minDurationSeconds",
+  "lowBitsPerPixel",
+] as const satisfies readonly (keyof QualityLimits)[];
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -115,7 +123,14 @@ const envelope = {
   attemptTag: text,
   storage: object({ baseUrl: url, token: text }),
   callbackUrl: url,
-  limits: (value: unknown, _path: string, errors: string[]) => void parseLimits(value, errors),
+  limits: (value: unknown, path: string, errors: string[]) => {
+    if (value === undefined) return;
+    if (!isObject(value)) return void errors.push(`${path}: must be an object`);
+    for (const [name, limit] of Object.entries(value)) {
+      if (!(limitNames as readonly string[]).includes(name)) errors.push(`${path}.${name}: unknown limit`);
+      else positive(limit, `${path}.${name}`, errors);
+    }
+  },
 };
 
 const byKind: Record<TranscodeTask["kind"], Check> = {

@@ -29,9 +29,6 @@
  * dead one), then one `done` or `failed`. Every callback names the task and its attempt; the
  * Worker answers 409 to one from an attempt that is no longer current, which changes nothing
  * there and makes the transcoder stop that attempt.
- *
- * The older one-shot path, `POST {transcoder}/jobs` answered with an NDJSON stream of `JobEvent`s
- * (`TranscodeJobRequest`), stays until the Worker's consumer moves to tasks.
  */
 
 /* ------------------------------------------------------------------------------------------------
@@ -408,23 +405,3 @@ export interface TaskCallback {
   attempt: number;
   event: TaskEvent;
 }
-
-/* ------------------------------------------------------------------------------------------------
- * The one-shot job (`POST {transcoder}/jobs`, answered with NDJSON), until tasks replace it
- * --------------------------------------------------------------------------------------------- */
-
-export interface TranscodeJobRequest {
-  jobId: string;
-  videoId: string;
-  sourceKey: string;
-  outputPrefix: string;
-  storage: { baseUrl: string; token: string };
-  limits?: Partial<QualityLimits>;
-}
-
-export type JobStage = "checking" | "transcoding" | "uploading";
-
-export type JobEvent =
-  | { type: "progress"; stage: JobStage; percent: number }
-  | { type: "done"; result: TranscodeResult }
-  | { type: "failed"; retryable: boolean; reason: string; qualityReport?: QualityReport };
