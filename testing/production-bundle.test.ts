@@ -2,6 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
+import { ACCOUNT_CONCURRENT_VCPU, containerInstanceTypes, isContainerInstanceType } from "../workers/platform/container-instances.ts";
 import { bundleWorker, webDist, wranglerConfig, writeWorkerConfig } from "../scripts/lib/local-stack/index.ts";
 import { testWorkerEntry } from "./test-worker.ts";
 
@@ -58,5 +60,33 @@ describe("the production bundle", () => {
       ['directory = "./web/dist"', assets],
       ['directory = "./web/dist"', assets],
     ]);
+  });
+});
+
+/**
+ * The transcoder fleet is named twice in wrangler.toml: `[[env.production.containers]]` sizes it
+ * for Cloudflare, and the production vars tell the Worker what it has (dispatch spreads tasks over
+ * `TRANSCODER_MAX_INSTANCES`, the scratch quota is the type's disk). They must agree.
+ */
+describe("the production transcoder fleet in wrangler.toml", () => {
+  const production = unstable_readConfig({ config: wranglerConfig, env: "production" });
+  const container = production.containers?.find((entry) => entry.class_name === "TranscoderContainer");
+  const vars = production.vars as Record<string, string>;
+
+  it("names a current instance type, the same in the container and in the Worker's vars", () => {
+    expect(container?.instance_type).toBe(vars.TRANSCODER_INSTANCE_TYPE);
+    expect(isContainerInstanceType(String(container?.instance_type))).toBe(true);
+  });
+
+  it("has as many instances in both, within the account's concurrent vCPU", () => {
+    expect(container?.max_instances).toBe(Number(vars.TRANSCODER_MAX_INSTANCES));
+    const type = containerInstanceTypes[vars.TRANSCODER_INSTANCE_TYPE as keyof typeof containerInstanceTypes];
+    expect((container?.max_instances ?? 0) * type.vcpu).toBeLessThanOrEqual(ACCOUNT_CONCURRENT_VCPU);
+  });
+
+  it("cuts masters into chunks of at most two minutes, and checks leases every minute", () => {
+    expect(Number(vars.TRANSCODE_CHUNK_SECONDS)).toBeGreaterThan(0);
+    expect(Number(vars.TRANSCODE_CHUNK_SECONDS)).toBeLessThanOrEqual(120);
+    expect(production.triggers.crons).toEqual(["* * * * *"]);
   });
 });
