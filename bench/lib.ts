@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -18,4 +20,47 @@ export function progress(label: string, done: number, total: number) {
   const line = `${label}: ${done}/${total}`;
   if (process.stdout.isTTY) process.stdout.write(`\r${line}${done === total ? "\n" : ""}`);
   else if (done === total || done % Math.max(1, Math.floor(total / 5)) === 0) console.log(line);
+}
+
+/**
+ * `rootPid` and every process below it, each with its /proc/{pid}/stat fields after the command
+ * name (fields[1] is the parent's pid).
+ */
+export function processTree(rootPid: number): Map<number, string[]> {
+  const stats = new Map<number, string[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // The command name may contain spaces and parentheses: fields start after the last ")".
+      stats.set(Number(entry), stat.slice(stat.lastIndexOf(")") + 2).split(" "));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let current = pid, hops = 0; current > 1 && hops < 64; hops++) {
+      if (current === rootPid) return true;
+      current = Number(stats.get(current)?.[1] ?? 0);
+    }
+    return false;
+  };
+  return new Map([...stats].filter(([pid]) => inTree(pid)));
+}
+
+/**
+ * CPU seconds used so far by `rootPid`'s process tree: each live process's own time plus what its
+ * reaped children used (so an ffmpeg that has exited still counts, in its parent). 100 ticks/s.
+ */
+export function treeCpuSeconds(rootPid: number): { own: number; children: number } {
+  const ticks = { own: 0, children: 0 };
+  for (const [pid, fields] of processTree(rootPid)) {
+    // utime + stime of the root itself; everything else (its descendants, and their reaped children) is `children`
+    const own = Number(fields[11]) + Number(fields[12]);
+    const reaped = Number(fields[13]) + Number(fields[14]);
+    if (pid === rootPid) ticks.own += own;
+    else ticks.children += own;
+    ticks.children += reaped;
+  }
+  return { own: ticks.own / 100, children: ticks.children / 100 };
 }

@@ -4,7 +4,8 @@
  * each measure all three, every row being the median round:
  *
  * - (a) the pipeline end to end through the real local stack (wrangler dev on a bundle built once,
- *   queue, Postgres, the Node transcoder and ffmpeg): from the last tus PATCH's response to the
+ *   queue, Postgres, the transcoding service's plan, chunk, audio and finalize tasks on one Node
+ *   transcoder, ffmpeg; a 10 s source is one chunk): from the last tus PATCH's response to the
  *   moment the video became `ready`, as `GET /v1/admin/videos/{id}` reports it (`publishedAt`),
  *   polled every 2 s;
  * - (b) the bare single-command ffmpeg ladder on local files, with the transcoder's own arguments
@@ -21,9 +22,13 @@
  * each start one scenario further along (b c a, c a b, a b c), so that no scenario always follows
  * the same one. The local stack runs through every round, (b) and (c) included, so all three see
  * the same machine; an idle stack costs ffmpeg nothing measurable.
+ *
+ * Then (part `chunking`, `transcode-chunked.ts`) the CPU and the quality chunking costs against one
+ * continuous encode, and (part `publish`, `transcode-publish.ts`) publish time against source
+ * length with 1 and 2 instances. BENCH_PARTS picks parts (`pipeline,chunking,publish`).
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
@@ -33,16 +38,21 @@ import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
 import { type LadderPlan, planLadder } from "../transcoder/src/ladder.ts";
 import { planPoster, planStoryboard } from "../transcoder/src/previews.ts";
 import { checkSource } from "../transcoder/src/quality-check.ts";
-import { summarize } from "./lib.ts";
+import { processTree, summarize, treeCpuSeconds } from "./lib.ts";
 import { measureChunking, TARGET_CHUNKED_CPU, TARGET_SSIM_DELTA } from "./transcode-chunked.ts";
+import { measurePublish, printPublish } from "./transcode-publish.ts";
 
 const SOURCE = { width: 1920, height: 1080, fps: 30, seconds: 10 };
 const PRESET = "veryfast";
 const TARGET_PIPELINE_OVER_BARE = 1.15;
 const TARGET_PER_RENDITION_OVER_PIPELINE = 1.3;
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
-/** Which measurements to make: `pipeline` ((a), (b), (c)) and `chunking` ((d), (e)); both by default. */
-const parts = new Set((process.env.BENCH_PARTS ?? "pipeline,chunking").split(",").map((part) => part.trim()));
+/**
+ * Which measurements to make: `pipeline` ((a), (b), (c)), `chunking` ((d), (e)) and `publish`
+ * (publish time against source length with 1 and 2 instances: the longest, about an hour on two
+ * cores); all three by default.
+ */
+const parts = new Set((process.env.BENCH_PARTS ?? "pipeline,chunking,publish").split(",").map((part) => part.trim()));
 
 const tools = resolveFfmpegTools();
 const work = mkdtempSync(join(tmpdir(), "reelstream-bench-transcode-"));
@@ -72,49 +82,6 @@ async function timed(run: () => Promise<void>): Promise<number> {
   const started = performance.now();
   await run();
   return performance.now() - started;
-}
-
-/**
- * `rootPid` and every process below it, each with its /proc/{pid}/stat fields after the command
- * name (fields[1] is the parent's pid).
- */
-function processTree(rootPid: number): Map<number, string[]> {
-  const stats = new Map<number, string[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // The command name may contain spaces and parentheses: fields start after the last ")".
-      stats.set(Number(entry), stat.slice(stat.lastIndexOf(")") + 2).split(" "));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const inTree = (pid: number): boolean => {
-    for (let current = pid, hops = 0; current > 1 && hops < 64; hops++) {
-      if (current === rootPid) return true;
-      current = Number(stats.get(current)?.[1] ?? 0);
-    }
-    return false;
-  };
-  return new Map([...stats].filter(([pid]) => inTree(pid)));
-}
-
-/**
- * CPU seconds used so far by `rootPid`'s process tree: each live process's own time plus what its
- * reaped children used (so an ffmpeg that has exited still counts, in its parent). 100 ticks/s.
- */
-function treeCpuSeconds(rootPid: number): { own: number; children: number } {
-  const ticks = { own: 0, children: 0 };
-  for (const [pid, fields] of processTree(rootPid)) {
-    // utime + stime of the root itself; everything else (its descendants, and their reaped children) is `children`
-    const own = Number(fields[11]) + Number(fields[12]);
-    const reaped = Number(fields[13]) + Number(fields[14]);
-    if (pid === rootPid) ticks.own += own;
-    else ticks.children += own;
-    ticks.children += reaped;
-  }
-  return { own: ticks.own / 100, children: ticks.children / 100 };
 }
 
 /** VmRSS (kB) of `pid` and of every process below it, read from /proc. */
@@ -319,6 +286,10 @@ async function main() {
   );
   if (parts.has("pipeline")) await pipelineParts();
   if (parts.has("chunking")) await chunkingParts();
+  if (parts.has("publish")) {
+    const minutes = (process.env.BENCH_PUBLISH_MINUTES ?? "1,5,10").split(",").map(Number);
+    printPublish(await measurePublish({ makeSource: (length) => makeSource(length), minutes, instances: [1, 2], step }));
+  }
 }
 
 /** (a), (b) and (c): the one-shot pipeline against the bare command and one run per rendition. */

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
-import { ACCOUNT_CONCURRENT_VCPU, containerInstanceTypes, isContainerInstanceType } from "../workers/platform/container-instances.ts";
 import { bundleWorker, webDist, wranglerConfig, writeWorkerConfig } from "../scripts/lib/local-stack/index.ts";
+import { ACCOUNT_CONCURRENT_VCPU, containerInstanceTypes, isContainerInstanceType } from "../workers/platform/container-instances.ts";
 import { testWorkerEntry } from "./test-worker.ts";
 
 function filesBelow(dir: string): string[] {
@@ -70,7 +70,8 @@ describe("the production bundle", () => {
  */
 describe("the production transcoder fleet in wrangler.toml", () => {
   const production = unstable_readConfig({ config: wranglerConfig, env: "production" });
-  const container = production.containers?.find((entry) => entry.class_name === "TranscoderContainer");
+  const containers = (production.containers ?? []) as { class_name: string; instance_type?: unknown; max_instances?: number }[];
+  const container = containers.find((entry) => entry.class_name === "TranscoderContainer");
   const vars = production.vars as Record<string, string>;
 
   it("names a current instance type, the same in the container and in the Worker's vars", () => {

@@ -63,6 +63,8 @@ export interface LocalStackOptions extends WorkerConfigOptions {
   transcoderScratchBytes?: number;
   /** More environment for the transcoders (TRANSCODER_PRESET, …). */
   transcoderEnv?: Record<string, string>;
+  /** The CPUs each transcoder may use (`taskset --cpu-list`, one entry per transcoder); default all. */
+  transcoderCpus?: readonly string[];
   /**
    * How often the stack runs the Worker's cron (`scheduled`: the transcode lease check), which
    * miniflare never triggers by itself; default every 60 s, as the production cron. 0: never.
@@ -176,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       workRoot: scratchDir ?? join(stateDir, "transcoders"),
       scratchBytes: options.transcoderScratchBytes ?? transcoderScratchBytes(options.vars?.TRANSCODER_INSTANCE_TYPE),
       env: options.transcoderEnv,
+      cpus: options.transcoderCpus,
     });
     const vars: Record<string, string> = {
       DATABASE_URL: database.url,

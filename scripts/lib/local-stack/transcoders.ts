@@ -25,22 +25,19 @@ export interface Transcoder {
  * machine (another stack, another checkout's tests) would empty under it.
  */
 export function startTranscoder(port: number, options: TranscoderOptions = {}): ChildProcess {
-  return spawnPrefixed(
-    options.name ?? "transcoder",
-    "yellow",
-    process.execPath,
-    ["--experimental-strip-types", "--no-warnings", transcoderEntry],
-    {
-      cwd: repoRoot,
-      env: {
-        PORT: String(port),
-        ...(options.workDir ? { TRANSCODER_WORK_DIR: options.workDir } : {}),
-        // The disk of the instance it stands in for: a task that would need more fails, as it would there.
-        ...(options.scratchBytes !== undefined ? { TRANSCODER_SCRATCH_BYTES: String(options.scratchBytes) } : {}),
-        ...options.env,
-      },
+  const node = [process.execPath, "--experimental-strip-types", "--no-warnings", transcoderEntry];
+  // taskset execs node in its own process, so the pid is node's; ffmpeg inherits the CPU set and sizes its threads to it.
+  const [command, ...args] = options.cpus ? ["taskset", "--cpu-list", options.cpus, ...node] : node;
+  return spawnPrefixed(options.name ?? "transcoder", "yellow", command as string, args, {
+    cwd: repoRoot,
+    env: {
+      PORT: String(port),
+      ...(options.workDir ? { TRANSCODER_WORK_DIR: options.workDir } : {}),
+      // The disk of the instance it stands in for: a task that would need more fails, as it would there.
+      ...(options.scratchBytes !== undefined ? { TRANSCODER_SCRATCH_BYTES: String(options.scratchBytes) } : {}),
+      ...options.env,
     },
-  );
+  });
 }
 
 export interface TranscoderOptions {
@@ -50,23 +47,28 @@ export interface TranscoderOptions {
   scratchBytes?: number;
   /** More environment (TRANSCODER_PRESET, …). */
   env?: Record<string, string>;
+  /**
+   * The CPUs it may run on (`taskset --cpu-list`, e.g. "0" or "0-1"): an instance's vCPU, so
+   * that N transcoders on N cores stand in for N instances of one vCPU each. Default: all.
+   */
+  cpus?: string;
 }
 
 /**
  * `count` transcoders on consecutive ports from `firstPort` (`npm start`: 8788, 8789, …), or on
  * free ports, each with a work folder of its own below `workRoot`. Their log lines are
- * `[transcoder]` for one, `[transcoder-1]`, `[transcoder-2]`… for more.
+ * `[transcoder]` for one, `[transcoder-1]`, `[transcoder-2]`… for more. `cpus[i]` pins the i-th.
  */
 export async function startTranscoders(
   count: number,
-  options: { firstPort?: number; workRoot: string } & Pick<TranscoderOptions, "scratchBytes" | "env">,
+  options: { firstPort?: number; workRoot: string; cpus?: readonly string[] } & Pick<TranscoderOptions, "scratchBytes" | "env">,
 ): Promise<Transcoder[]> {
   const transcoders: Transcoder[] = [];
   for (let i = 0; i < count; i++) {
     const port = options.firstPort === undefined ? await freePort() : options.firstPort + i;
     const name = count === 1 ? "transcoder" : `transcoder-${i + 1}`;
     const workDir = join(options.workRoot, name);
-    const process = startTranscoder(port, { workDir, name, scratchBytes: options.scratchBytes, env: options.env });
+    const process = startTranscoder(port, { workDir, name, scratchBytes: options.scratchBytes, env: options.env, cpus: options.cpus?.[i] });
     transcoders.push({ port, url: `http://127.0.0.1:${port}`, workDir, scratchBytes: options.scratchBytes, process });
   }
   return transcoders;
