@@ -32,7 +32,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
-import { adminToken, createVideo, tusUpload, videoStatus } from "../scripts/lib/upload-client.ts";
+import { adminToken, createVideo, latestJobTasks, tusUpload, videoStatus } from "../scripts/lib/upload-client.ts";
 import { buildTranscodeArgs } from "../transcoder/src/ffmpeg-command.ts";
 import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
 import { type LadderPlan, planLadder } from "../transcoder/src/ladder.ts";
@@ -84,11 +84,11 @@ async function timed(run: () => Promise<void>): Promise<number> {
   return performance.now() - started;
 }
 
-/** VmRSS (kB) of `pid` and of every process below it, read from /proc. */
-function treeRssKb(rootPid: number): { total: number; processes: number } {
+/** VmRSS (kB) of each of `rootPids` and of every process below them, read from /proc. */
+function treeRssKb(rootPids: readonly number[]): { total: number; processes: number } {
   let total = 0;
   let processes = 0;
-  for (const pid of processTree(rootPid).keys()) {
+  for (const pid of rootPids.flatMap((root) => [...processTree(root).keys()])) {
     try {
       const rss = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
       if (rss) {
@@ -107,12 +107,12 @@ function treeRssKb(rootPid: number): { total: number; processes: number } {
  * sample walks /proc (about a millisecond of CPU, taken from the run it watches); ffmpeg's RSS
  * holds its plateau for seconds, so a finer grain finds no higher peak.
  */
-function sampleRss(rootPid: number) {
-  const baseline = treeRssKb(rootPid).total;
+function sampleRss(rootPids: readonly number[]) {
+  const baseline = treeRssKb(rootPids).total;
   let peak = baseline;
   let peakProcesses = 1;
   const timer = setInterval(() => {
-    const sample = treeRssKb(rootPid);
+    const sample = treeRssKb(rootPids);
     if (sample.total > peak) {
       peak = sample.total;
       peakProcesses = sample.processes;
@@ -202,27 +202,34 @@ async function perRendition(sourcePath: string, plan: Awaited<ReturnType<typeof 
  */
 const pollMs = 2000;
 
-/** The local stack, up for every round: (a) runs through it, (b) and (c) beside it. */
+/**
+ * The local stack, up for every round: (a) runs through it, (b) and (c) beside it. Two transcoder
+ * instances, as `npm start` runs them: the chunk and the audio of a short title run side by side,
+ * as they do in production when two instances are free. Both share this machine's two cores with
+ * everything else, as (b) and (c) have them.
+ */
 async function startPipeline() {
-  step("starting the local stack (PGlite, wrangler dev on a bundle built once, the transcoder)…");
-  const stack = await startLocalStack({ transcoders: 1 });
-  const transcoderPid = stack.transcoders[0]?.process.pid;
+  step("starting the local stack (PGlite, wrangler dev on a bundle built once, two transcoders)…");
+  const stack = await startLocalStack({ transcoders: 2 });
+  const transcoderPids = stack.transcoders.map((transcoder) => transcoder.process.pid as number);
   const workerPid = stack.worker.pid;
   try {
-    if (!transcoderPid || !workerPid) throw new Error("the stack did not start");
+    if (transcoderPids.some((pid) => !pid) || !workerPid) throw new Error("the stack did not start");
     const token = await adminToken(stack.url, stack.database, {
       email: `bench-${Date.now()}@example.com`,
       password: "correct horse battery staple",
       name: "Bench",
     });
-    return { stack, token, transcoderPid, workerPid };
+    return { stack, token, transcoderPids, workerPid };
   } catch (error) {
     await stack.stop();
     throw error;
   }
 }
 
-async function pipeline({ stack, token, transcoderPid, workerPid }: Awaited<ReturnType<typeof startPipeline>>, sourcePath: string) {
+async function pipeline({ stack, token, transcoderPids, workerPid }: Awaited<ReturnType<typeof startPipeline>>, sourcePath: string) {
+  const transcodersCpu = () =>
+    transcoderPids.map(treeCpuSeconds).reduce((sum, cpu) => ({ own: sum.own + cpu.own, children: sum.children + cpu.children }));
   const videoId = await createVideo(stack.url, token, {
     title: "Bench source",
     summary: "Generated.",
@@ -231,12 +238,12 @@ async function pipeline({ stack, token, transcoderPid, workerPid }: Awaited<Retu
   });
   const size = statSync(sourcePath).size;
   step(`(a) uploading ${(size / 1024 / 1024).toFixed(1)} MiB through tus…`);
-  const rss = sampleRss(transcoderPid);
+  const rss = sampleRss(transcoderPids);
   try {
     await tusUpload(stack.url, token, videoId, sourcePath);
     const uploaded = performance.now();
     const uploadedAt = Date.now();
-    const cpuAtStart = { transcoder: treeCpuSeconds(transcoderPid), worker: treeCpuSeconds(workerPid), bench: process.cpuUsage() };
+    const cpuAtStart = { transcoder: transcodersCpu(), worker: treeCpuSeconds(workerPid), bench: process.cpuUsage() };
     let lastLine = "";
     let readyAt: string | null = null;
     for (;;) {
@@ -259,7 +266,7 @@ async function pipeline({ stack, token, transcoderPid, workerPid }: Awaited<Retu
     // Where the two cores went meanwhile: the transcoder (and ffmpeg), wrangler dev (workerd:
     // the queue consumer, storage requests, the polls), and this process (PGlite, the poller).
     const benchCpu = process.cpuUsage(cpuAtStart.bench);
-    const transcoderCpu = treeCpuSeconds(transcoderPid);
+    const transcoderCpu = transcodersCpu();
     const workerCpu = treeCpuSeconds(workerPid);
     const cpu = {
       transcoderNode: transcoderCpu.own - cpuAtStart.transcoder.own,
@@ -267,7 +274,16 @@ async function pipeline({ stack, token, transcoderPid, workerPid }: Awaited<Retu
       worker: workerCpu.own + workerCpu.children - cpuAtStart.worker.own - cpuAtStart.worker.children,
       bench: (benchCpu.user + benchCpu.system) / 1e6,
     };
-    return { ms, seenMs, rss: rss.stop(), cpu };
+    // Where the time went: each task from its dispatch to its result, and the gaps between.
+    const tasks = (await latestJobTasks(stack.database, videoId))
+      .filter((task) => task.dispatchedAt && task.finishedAt)
+      .sort((a, b) => (a.dispatchedAt as Date).getTime() - (b.dispatchedAt as Date).getTime())
+      .map((task) => ({
+        id: task.id,
+        from: ((task.dispatchedAt as Date).getTime() - uploadedAt) / 1000,
+        to: ((task.finishedAt as Date).getTime() - uploadedAt) / 1000,
+      }));
+    return { ms, seenMs, rss: rss.stop(), cpu, tasks };
   } finally {
     rss.stop();
   }
@@ -359,7 +375,10 @@ async function pipelineParts() {
     `per-rendition / pipeline  ${perRungOverPipeline.toFixed(2)}x  (target >= ${TARGET_PER_RENDITION_OVER_PIPELINE})  ${perRungOverPipeline >= TARGET_PER_RENDITION_OVER_PIPELINE ? "ok" : "MISSED"}`,
   );
   console.log(
-    `transcoder peak RSS       ${mib(peak.peakKb)} over ${peak.peakProcesses} process(es) (idle ${mib(peak.baselineKb)}); ` +
+    `(a) tasks, seconds after the last PATCH: ${piped.tasks.map((task) => `${task.id} ${task.from.toFixed(2)}–${task.to.toFixed(2)}`).join(", ")}`,
+  );
+  console.log(
+    `transcoders' peak RSS     ${mib(peak.peakKb)} over ${peak.peakProcesses} process(es) (idle ${mib(peak.baselineKb)}, both); ` +
       "bounded by ffmpeg's frame buffers for the ladder's sizes (x264 lookahead per rendition), not by the file's length: " +
       "the source and outputs are streamed to and from disk",
   );

@@ -2,12 +2,9 @@ import { Container } from "@cloudflare/containers";
 import {
   type ContainerInstanceType,
   containerInstanceTypes,
-  instanceDiskBytes,
+  instanceScratchBytes,
   isContainerInstanceType,
 } from "../workers/platform/container-instances.ts";
-
-/** What the image and the system take of an instance's disk; the rest is the transcoder's scratch quota. */
-const RESERVED_DISK_BYTES = 1e9;
 
 /**
  * The transcoder (transcoder/Dockerfile: Node and Debian's ffmpeg) as a Cloudflare Container:
@@ -34,7 +31,7 @@ export class TranscoderContainer extends Container<Env> {
     // The transcoder holds every task to the instance's disk (TRANSCODER_SCRATCH_BYTES), and
     // ffmpeg's x264 uses the instance's cores.
     this.envVars = {
-      TRANSCODER_SCRATCH_BYTES: String(Math.max(0, instanceDiskBytes(type) - RESERVED_DISK_BYTES)),
+      TRANSCODER_SCRATCH_BYTES: String(instanceScratchBytes(type)),
       TRANSCODER_INSTANCE_TYPE: type,
       TRANSCODER_VCPU: String(containerInstanceTypes[type].vcpu),
     };

@@ -27,3 +27,14 @@ export function isContainerInstanceType(name: string): name is ContainerInstance
 export function instanceDiskBytes(type: ContainerInstanceType): number {
   return containerInstanceTypes[type].diskGB * 1e9;
 }
+
+/** What the image and the system take of an instance's disk. */
+const RESERVED_DISK_BYTES = 1e9;
+
+/**
+ * The transcoder's scratch quota on an instance of `type` (`TRANSCODER_SCRATCH_BYTES`): its disk
+ * less the image's share. The container sets it in production; each local transcoder gets the same.
+ */
+export function instanceScratchBytes(type: ContainerInstanceType): number {
+  return Math.max(0, instanceDiskBytes(type) - RESERVED_DISK_BYTES);
+}

@@ -242,13 +242,12 @@ export async function planJob(db: Database, jobId: string, plan: PlanResult): Pr
     .where(and(eq(transcodeJobs.id, jobId), eq(transcodeJobs.step, "plan")))
     .returning({ id: transcodeJobs.id });
   if (!moved) return [];
-  const tasks: (typeof transcodeTasks.$inferInsert)[] = plan.chunks.map((chunk) => ({
-    jobId,
-    id: chunkTaskId(chunk.index),
-    kind: "chunk" as TranscodeTaskKind,
-    chunkIndex: chunk.index,
-  }));
-  if (plan.encode.audio) tasks.push({ jobId, id: "audio", kind: "audio" });
+  // The audio first: it covers the whole title, the longest task of a long one, so it should not
+  // start after the last round of chunks (the messages go in this order).
+  const tasks: (typeof transcodeTasks.$inferInsert)[] = [
+    ...(plan.encode.audio ? [{ jobId, id: "audio", kind: "audio" as TranscodeTaskKind }] : []),
+    ...plan.chunks.map((chunk) => ({ jobId, id: chunkTaskId(chunk.index), kind: "chunk" as TranscodeTaskKind, chunkIndex: chunk.index })),
+  ];
   await db.insert(transcodeTasks).values(tasks).onConflictDoNothing();
   return tasks.map((task) => task.id);
 }

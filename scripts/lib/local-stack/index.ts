@@ -13,7 +13,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { instanceDiskBytes, isContainerInstanceType } from "../../../workers/platform/container-instances.ts";
+import { instanceScratchBytes, isContainerInstanceType } from "../../../workers/platform/container-instances.ts";
 import { generateMediaSigningKeys, generateSecret, generateSigningKeys } from "../dev-keys.ts";
 import { stopChild, waitForHttp } from "../processes.ts";
 import { type DatabaseSpec, type LocalDatabase, startDatabase } from "./database.ts";
@@ -93,13 +93,10 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-/** What the image and the system take of an instance's disk in production; the rest is scratch (durable-objects/transcoder-container.ts). */
-const RESERVED_DISK_BYTES = 1e9;
-
 /** The scratch quota of one transcoder standing in for an instance of `type` (default standard-4). */
 export function transcoderScratchBytes(type = "standard-4"): number {
   if (!isContainerInstanceType(type)) throw new Error(`TRANSCODER_INSTANCE_TYPE '${type}' is not an instance type`);
-  return instanceDiskBytes(type) - RESERVED_DISK_BYTES;
+  return instanceScratchBytes(type);
 }
 
 /**
