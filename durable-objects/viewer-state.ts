@@ -37,26 +37,51 @@ export interface StreamLease {
 
 export type StartStreamResult =
   | { granted: true; progress: StoredProgress | null }
-  | { granted: false; inUse: number; retryAfterMs: number };
+  | { granted: false; inUse: number; retryAfterMs: number }
+  /** The session was signed out: nothing was taken. */
+  | { granted: false; revoked: true };
+
+/** What one heartbeat did: nothing, for a signed-out session. */
+export type HeartbeatResult =
+  | { revoked: true }
+  | {
+      revoked: false;
+      progress: StoredProgress;
+      /** The continue-watching row as it stands after this heartbeat: unfinished titles, most recent first. */
+      continueWatching: string[];
+    };
+
+/** The continue-watching row holds this many titles at most. */
+export const CONTINUE_WATCHING_SIZE = 20;
 
 export interface FlushStats {
   flushes: number;
   rowsFlushed: number;
   failures: number;
   dirtyRows: number;
+  /** Heartbeats since this instance started, and the SQLite rows they wrote (`rowsWritten`): not persisted. */
+  heartbeats: number;
+  heartbeatRowsWritten: number;
 }
 
 /**
  * One object per user (`idFromName(userId)`): the strongly consistent, global view of that
  * user's live state.
- * - Revoked sessions, so that sign-out stops the session's access tokens on the next request from
- *   any edge location (a KV deny-list would take up to a minute to reach other locations).
+ * - Revoked sessions, kept until every credential derived from the session (access tokens, signed
+ *   media URLs) has expired: playback, account and admin routes and the media space ask here, so
+ *   sign-out stops them on the next request from any location.
  * - Watch progress ("watched till" per video): acknowledged once in SQLite storage, written behind
  *   to Postgres in batches by the alarm, so a burst of heartbeats makes one database write.
  * - Screen leases: one per signed-in session, renewed by heartbeats, capped by the plan's screens.
  */
 export class ViewerState extends DurableObject<Env> {
   private readonly log = createLogger(LOG_SCOPE);
+  /** `meta.user_id`, read once per instance. */
+  private owner: string | null | undefined;
+  private heartbeats = 0;
+  private heartbeatRowsWritten = 0;
+  /** SQLite rows written through `write` since this instance started. */
+  private written = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -73,8 +98,9 @@ export class ViewerState extends DurableObject<Env> {
   }
 
   /**
-   * Marks a session revoked and releases its screen. `forgetAfterMs` is when its last access
-   * token expires; after that the signature check alone refuses them, so the row is purged by the alarm.
+   * Marks a session revoked and releases its screen. `forgetAfterMs` is when the last credential
+   * derived from the session expires (access tokens and signed media URLs, whose only check after
+   * sign-out is this row); after that the signature checks alone refuse them, so the alarm purges it.
    */
   async revokeSession(sessionId: string, forgetAfterMs: number): Promise<void> {
     this.ctx.storage.sql.exec(
@@ -87,13 +113,14 @@ export class ViewerState extends DurableObject<Env> {
   }
 
   async isSessionRevoked(sessionId: string): Promise<boolean> {
-    return this.ctx.storage.sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length > 0;
+    return this.revoked(sessionId);
   }
 
   /**
    * Takes the session's screen for `videoId`, or moves it there: a session holds at most one
    * lease, so switching titles on a device never uses a second screen. Refused when `screens`
-   * other sessions hold live leases. Answers the title's progress too (for `resumeAt`).
+   * other sessions hold live leases. Answers the title's progress too (for `resumeAt`). A signed-out
+   * session is refused in the same call.
    */
   async startStream(input: {
     userId: string;
@@ -102,6 +129,7 @@ export class ViewerState extends DurableObject<Env> {
     screens: number;
     leaseMs: number;
   }): Promise<StartStreamResult> {
+    if (this.revoked(input.sessionId)) return { granted: false, revoked: true };
     this.rememberOwner(input.userId);
     const now = Date.now();
     const sql = this.ctx.storage.sql;
@@ -123,8 +151,11 @@ export class ViewerState extends DurableObject<Env> {
   }
 
   /**
-   * A progress heartbeat: stores the position (durable once this returns) and renews the
-   * session's lease. The position reaches Postgres with the next flush.
+   * A progress heartbeat, in one call: checks the session, stores the position (durable once this
+   * returns), renews the session's lease, and answers the continue-watching row. The position
+   * reaches Postgres with the next flush. Rows written: the position, plus the lease when it has
+   * run down by a quarter (so about every third heartbeat at one every 5 s), plus the flush
+   * bookkeeping only when `flushDelayMs` changes.
    */
   async recordProgress(input: {
     userId: string;
@@ -137,11 +168,13 @@ export class ViewerState extends DurableObject<Env> {
     leaseMs: number;
     /** How long heartbeats gather before one batch goes to Postgres (`PROGRESS_FLUSH_SECONDS`). */
     flushDelayMs: number;
-  }): Promise<StoredProgress> {
+  }): Promise<HeartbeatResult> {
+    if (this.revoked(input.sessionId)) return { revoked: true };
+    const before = this.written;
     this.rememberOwner(input.userId);
     const now = Date.now();
     const { finished } = input;
-    this.ctx.storage.sql.exec(
+    this.write(
       `INSERT INTO progress (video_id, position, duration, finished, updated_at, dirty) VALUES (?, ?, ?, ?, ?, 1)
        ON CONFLICT (video_id) DO UPDATE SET position = excluded.position, duration = excluded.duration,
          finished = excluded.finished, updated_at = excluded.updated_at, dirty = 1`,
@@ -151,19 +184,36 @@ export class ViewerState extends DurableObject<Env> {
       finished ? 1 : 0,
       now,
     );
-    this.ctx.storage.sql.exec(
-      "UPDATE leases SET expires_at = ? WHERE session_id = ? AND expires_at > ?",
+    // A live lease is renewed once it has run down by a quarter: it lapses between 3/4 and all of
+    // `leaseMs` after the last heartbeat, for a third of the writes.
+    this.write(
+      "UPDATE leases SET expires_at = ? WHERE session_id = ? AND expires_at > ? AND expires_at < ?",
       now + input.leaseMs,
       input.sessionId,
       now,
+      now + input.leaseMs - input.leaseMs / 4,
     );
-    this.setMeta("flush_delay_ms", String(input.flushDelayMs));
+    if (this.meta("flush_delay_ms") !== String(input.flushDelayMs)) this.setMeta("flush_delay_ms", String(input.flushDelayMs));
     await this.scheduleAlarm(now + input.flushDelayMs);
-    return { positionSeconds: input.positionSeconds, durationSeconds: input.durationSeconds, finished, updatedAt: now };
+    this.heartbeats++;
+    this.heartbeatRowsWritten += this.written - before;
+    return {
+      revoked: false,
+      progress: { positionSeconds: input.positionSeconds, durationSeconds: input.durationSeconds, finished, updatedAt: now },
+      continueWatching: this.ctx.storage.sql
+        .exec<{ video_id: string }>(
+          "SELECT video_id FROM progress WHERE finished = 0 ORDER BY updated_at DESC, video_id LIMIT ?",
+          CONTINUE_WATCHING_SIZE,
+        )
+        .toArray()
+        .map((row) => row.video_id),
+    };
   }
 
-  async getProgress(videoId: string): Promise<StoredProgress | null> {
-    return this.readProgress(videoId);
+  /** Where the session's viewer stopped in `videoId`; `revoked` for a signed-out session. */
+  async getProgress(sessionId: string, videoId: string): Promise<{ revoked: true } | { revoked: false; progress: StoredProgress | null }> {
+    if (this.revoked(sessionId)) return { revoked: true };
+    return { revoked: false, progress: this.readProgress(videoId) };
   }
 
   /** Ends the session's stream (the player stopped, or the session signed out). */
@@ -189,6 +239,8 @@ export class ViewerState extends DurableObject<Env> {
       rowsFlushed: Number(this.meta("rows_flushed") ?? 0),
       failures: Number(this.meta("failures") ?? 0),
       dirtyRows,
+      heartbeats: this.heartbeats,
+      heartbeatRowsWritten: this.heartbeatRowsWritten,
     };
   }
 
@@ -256,8 +308,23 @@ export class ViewerState extends DurableObject<Env> {
       : null;
   }
 
+  private revoked(sessionId: string): boolean {
+    return this.ctx.storage.sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length > 0;
+  }
+
+  /** Runs a statement that returns no rows, counting the rows it wrote (`bench:playback` reports them per heartbeat). */
+  private write(query: string, ...bindings: SqlStorageValue[]): void {
+    const cursor = this.ctx.storage.sql.exec(query, ...bindings);
+    cursor.toArray();
+    this.written += cursor.rowsWritten;
+  }
+
   private rememberOwner(userId: string): void {
-    if (this.meta("user_id") !== userId) this.setMeta("user_id", userId);
+    this.owner ??= this.meta("user_id");
+    if (this.owner !== userId) {
+      this.setMeta("user_id", userId);
+      this.owner = userId;
+    }
   }
 
   private meta(key: string): string | null {
@@ -265,13 +332,8 @@ export class ViewerState extends DurableObject<Env> {
   }
 
   private setMeta(key: string, value: string | null): void {
-    if (value === null) this.ctx.storage.sql.exec("DELETE FROM meta WHERE key = ?", key);
-    else
-      this.ctx.storage.sql.exec(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        key,
-        value,
-      );
+    if (value === null) this.write("DELETE FROM meta WHERE key = ?", key);
+    else this.write("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
   }
 
   /** Sets the alarm to `at` unless one is due sooner. */

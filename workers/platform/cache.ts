@@ -35,6 +35,15 @@ export interface Stamped<T> {
 /** The version a stamped entry is checked against: "0" until the first change is recorded. */
 const INITIAL_VERSION = "0";
 
+/** What a read made alongside another answered: the value (undefined when the key is absent), or that KV could not say. */
+export type AlongResult<T> = { ok: true; value: T | undefined } | { ok: false };
+
+/** A key read together with the request's next KV read (see `Cache.readAlong`). */
+export interface AlongRead<T> {
+  /** Resolves once the key has been read; when no other read has happened by the time this is called, reads it on its own. */
+  result(): Promise<AlongResult<T>>;
+}
+
 /**
  * The KV cache as a request sees it. A cache that fails never fails the request: reads count as
  * misses and the caller falls through to Postgres; after the first failure the request stops
@@ -48,6 +57,14 @@ export interface Cache {
    * version. Bypassed or failing reads answer the initial version and no value.
    */
   getStamped<T>(entry: CacheEntry<Stamped<T>>, version: CacheEntry<string>): Promise<{ version: string; value?: T }>;
+  /** Several values in one KV call, in the order asked; undefined for each miss (or all, when bypassed or failing). */
+  getMany<T>(entries: CacheEntry<T>[]): Promise<(T | undefined)[]>;
+  /**
+   * Reads `entry` in the same KV call as the request's next read (`get`, `getStamped`): one round
+   * trip for both. Not subject to `bypassReads`: what is read along is not a cache of Postgres
+   * (a session's revocation, a viewer's continue-watching row).
+   */
+  readAlong<T>(entry: CacheEntry<T>): AlongRead<T>;
   /** Stores a value just read from the database, in the background (after the response). */
   fill<T>(entry: CacheEntry<T>, value: T): void;
   /** Writes after a change, awaited; false (and logged) when KV refused. */
@@ -77,6 +94,29 @@ export function createKvCache(
       return undefined;
     }
   };
+  interface Pending {
+    entry: CacheEntry<unknown>;
+    settle(result: AlongResult<unknown>): void;
+    settled: Promise<AlongResult<unknown>>;
+  }
+  let along: Pending[] = [];
+  /**
+   * One KV multi-get of `entries` and of every key waiting to be read along (deduplicated); the
+   * shortest `cacheTtl` of them all applies. Undefined (and KV marked unhealthy) when it fails.
+   */
+  const readMany = async (operation: string, entries: CacheEntry<unknown>[]): Promise<Map<string, unknown> | undefined> => {
+    const riders = along;
+    along = [];
+    const all = [...entries, ...riders.map((rider) => rider.entry)];
+    const keys = [...new Set(all.map((entry) => entry.key))];
+    const found = await attempt(operation, keys.join(","), () =>
+      kv.get(keys, { type: "json", cacheTtl: Math.min(...all.map((entry) => entry.cacheTtl)) }),
+    );
+    for (const rider of riders) {
+      rider.settle(found ? { ok: true, value: found.get(rider.entry.key) ?? undefined } : { ok: false });
+    }
+    return found;
+  };
   const write = async <T>(target: CacheEntry<T>, value: T) =>
     (await attempt("put", target.key, async () => {
       await kv.put(target.key, JSON.stringify(value), target.expirationTtl ? { expirationTtl: target.expirationTtl } : {});
@@ -85,17 +125,42 @@ export function createKvCache(
   return {
     async get(target) {
       if (options.bypassReads) return undefined;
+      if (along.length > 0) return ((await readMany("get", [target]))?.get(target.key) ?? undefined) as never;
       const value = await attempt("get", target.key, () => kv.get(target.key, { type: "json", cacheTtl: target.cacheTtl }));
       return (value ?? undefined) as never;
     },
     async getStamped(target, versionEntry) {
       if (options.bypassReads) return { version: INITIAL_VERSION };
-      const found = await attempt("get", target.key, () =>
-        kv.get([versionEntry.key, target.key], { type: "json", cacheTtl: Math.min(target.cacheTtl, versionEntry.cacheTtl) }),
-      );
+      const found = await readMany("get", [versionEntry, target]);
       const version = (found?.get(versionEntry.key) as string | null | undefined) ?? INITIAL_VERSION;
       const stamped = found?.get(target.key) as Stamped<never> | null | undefined;
       return stamped?.version === version ? { version, value: stamped.value } : { version };
+    },
+    async getMany<T>(entries: CacheEntry<T>[]): Promise<(T | undefined)[]> {
+      if (options.bypassReads || entries.length === 0) return entries.map(() => undefined);
+      const found = await readMany("get", entries);
+      return entries.map((entry) => (found?.get(entry.key) ?? undefined) as T | undefined);
+    },
+    readAlong<T>(entry: CacheEntry<T>): AlongRead<T> {
+      let settle: (result: AlongResult<unknown>) => void = () => {};
+      const settled = new Promise<AlongResult<unknown>>((resolve) => {
+        settle = resolve;
+      });
+      const pending: Pending = { entry, settle, settled };
+      along.push(pending);
+      return {
+        result: async () => {
+          if (along.includes(pending)) {
+            if (!healthy) {
+              along = along.filter((rider) => rider !== pending);
+              pending.settle({ ok: false });
+            } else {
+              await readMany("get", []);
+            }
+          }
+          return (await settled) as AlongResult<T>;
+        },
+      };
     },
     fill(target, value) {
       if (options.bypassReads || !healthy) return;

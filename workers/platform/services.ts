@@ -22,8 +22,12 @@ export interface QueueMessageBase {
 export interface RateLimiters {
   signinClient: RateLimit;
   signinAccount: RateLimit;
+  /** Browse routes, per account. */
   catalogUser: RateLimit;
-  catalogClient: RateLimit;
+  /** `GET /v1/videos/{id}/play`, per account. */
+  play: RateLimit;
+  /** `PUT|GET /v1/videos/{id}/progress`, per account. */
+  progress: RateLimit;
 }
 
 type ViewerStateStub = ReturnType<Env["VIEWER_STATE"]["get"]>;
@@ -126,7 +130,8 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
       signinClient: env.SIGNIN_CLIENT_LIMITER,
       signinAccount: env.SIGNIN_ACCOUNT_LIMITER,
       catalogUser: env.CATALOG_USER_LIMITER,
-      catalogClient: env.CATALOG_CLIENT_LIMITER,
+      play: env.PLAY_LIMITER,
+      progress: env.PROGRESS_LIMITER,
     },
     viewerState: (userId) => env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(userId)),
     uploadSession: (uploadId) => env.UPLOAD_SESSION.get(env.UPLOAD_SESSION.idFromName(uploadId)),

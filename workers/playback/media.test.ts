@@ -1,5 +1,7 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { ViewerState } from "../../durable-objects/viewer-state.ts";
 import { loadConfig } from "../platform/config.ts";
 import { signMediaToken } from "../platform/media-token.ts";
 import { problemOf } from "../test/catalog.ts";
@@ -11,6 +13,18 @@ async function playing(plan: "basic" | "standard" | "premium" = "standard") {
   const video = await readyVideo();
   const playback = await play(viewer, video.id);
   return { viewer, video, playback, base: mediaBase(playback.manifestUrl) };
+}
+
+function viewerStateOf(userId: string) {
+  return env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(userId)) as DurableObjectStub<ViewerState>;
+}
+
+/** Moves the object's clock for its revocations: they were recorded `ms` earlier, and its alarm runs. */
+async function ageRevocations(stub: DurableObjectStub<ViewerState>, ms: number) {
+  await runInDurableObject(stub, (_instance, state) => {
+    state.storage.sql.exec("UPDATE revoked_sessions SET forget_after = forget_after - ?", ms);
+  });
+  await runDurableObjectAlarm(stub);
 }
 
 function bytesOf(videoId: string, path: string) {
@@ -153,6 +167,41 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
     expect(refused.status).toBe(403);
     expect((await problemOf(refused)).detail).toMatch(/signed out/);
   });
+
+  it.each(["signout", "refresh-reuse"] as const)(
+    "keeps the session's media URLs refused after %s until they expire by themselves (short TTLs set in config)",
+    async (how) => {
+      // Access tokens of 30 s, media URLs of 10 min: the revocation must outlive the URLs, not the tokens.
+      const short = { env: { ACCESS_TOKEN_TTL_SECONDS: "30", MEDIA_TOKEN_TTL_SECONDS: "600" } };
+      const viewer = await subscribedViewer();
+      const video = await readyVideo();
+      const answer = await call(`/v1/videos/${video.id}/play`, { token: viewer.accessToken, ...short });
+      expect(answer.status).toBe(200);
+      const playback = (await answer.json()) as { manifestUrl: string; expiresAt: string };
+      expect(Date.parse(playback.expiresAt) - Date.now()).toBeGreaterThan(590_000);
+      const master = pathOf(playback.manifestUrl);
+      const segment = `${mediaBase(playback.manifestUrl)}hls/240p/seg_00001.m4s`;
+      expect((await call(master)).status).toBe(200);
+      if (how === "signout") {
+        expect((await call("/v1/auth/signout", { method: "POST", token: viewer.accessToken, ...short })).status).toBe(204);
+      } else {
+        const refresh = () => call("/v1/auth/refresh", { method: "POST", json: { refreshToken: viewer.refreshToken }, ...short });
+        expect((await refresh()).status).toBe(200);
+        expect((await refresh()).status).toBe(401);
+      }
+      expect((await call(master)).status).toBe(403);
+      const stub = viewerStateOf(viewer.user.id);
+      // The access tokens' life and its minute of slack go by (30 + 60 s): the revocation was forgotten here.
+      await ageRevocations(stub, 91_000);
+      expect((await call(master)).status).toBe(403);
+      expect((await call(segment)).status).toBe(403);
+      // Past the media URL's own expiry and the slack (600 + 60 s), nothing is kept that no credential needs.
+      await ageRevocations(stub, 600_000);
+      expect(
+        await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec("SELECT * FROM revoked_sessions").toArray()),
+      ).toEqual([]);
+    },
+  );
 
   it("never serves the uploaded source or paths that climb out of the video", async () => {
     const { video, base } = await playing();

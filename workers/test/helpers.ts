@@ -60,3 +60,13 @@ export async function signUp(overrides: Partial<{ email: string; password: strin
   if (response.status !== 201) throw new Error(`signup failed: ${response.status} ${await response.text()}`);
   return response.json();
 }
+
+/**
+ * Rate limiters count in windows aligned to the clock (`period` seconds, as Cloudflare's binding
+ * and miniflare's simulation do): waits for the next window when fewer than `needMs` of this one
+ * are left, so that a burst lands in one window.
+ */
+export async function withinOneWindow(periodSeconds: number, needMs: number): Promise<void> {
+  const left = periodSeconds * 1000 - (Date.now() % (periodSeconds * 1000));
+  if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { problemOf as problem } from "../test/catalog.ts";
+import { brokenKv, problemOf as problem } from "../test/catalog.ts";
 import { call, signUp, strongPassword, uniqueEmail } from "../test/helpers.ts";
 
 describe("POST /v1/auth/signup", () => {
@@ -15,8 +15,10 @@ describe("POST /v1/auth/signup", () => {
       expiresIn: number;
     };
     expect(body.user).toMatchObject({ email, name: "Ada", role: "viewer" });
-    expect(body.expiresIn).toBeGreaterThan(0);
-    expect(body.expiresIn).toBeLessThanOrEqual(900);
+    // Access tokens live at most 5 minutes (API.md); the token's own exp says the same.
+    expect(body.expiresIn).toBe(300);
+    const claims = JSON.parse(atob(body.accessToken.split(".")[1] ?? "")) as { iat: number; exp: number };
+    expect(claims.exp - claims.iat).toBe(300);
     const me = await call("/v1/me", { token: body.accessToken });
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({ user: { id: body.user.id, email, role: "viewer" } });
@@ -225,6 +227,39 @@ describe("POST /v1/auth/signout", () => {
 
     expect((await call("/v1/me", { token: device2.accessToken })).status).toBe(200);
     expect((await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: device2.refreshToken } })).status).toBe(200);
+  });
+
+  it("puts the session on the browse routes' KV deny-list until its last access token has expired", async () => {
+    const viewer = await signUp();
+    const { sid, exp } = JSON.parse(atob(viewer.accessToken.split(".")[1] ?? "")) as { sid: string; exp: number };
+    expect((await call("/v1/videos", { token: viewer.accessToken })).status).toBe(200);
+    expect((await call("/v1/auth/signout", { method: "POST", token: viewer.accessToken })).status).toBe(204);
+    const { keys } = await env.CACHE.list({ prefix: `v1:revoked-session:${sid}` });
+    expect(keys).toHaveLength(1);
+    // KV drops the entry after the token's exp (plus a minute of clock slack), not before.
+    expect(keys[0]?.expiration).toBeGreaterThanOrEqual(exp);
+    expect(keys[0]?.expiration).toBeLessThanOrEqual(exp + 120);
+    for (const path of ["/v1/videos", "/v1/home", "/v1/search?q=anything"]) {
+      expect((await call(path, { token: viewer.accessToken })).status, path).toBe(401);
+    }
+  });
+
+  it("ends the session on browse routes when a reused refresh token revokes it, too", async () => {
+    const viewer = await signUp();
+    const refreshed = await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: viewer.refreshToken } });
+    expect(refreshed.status).toBe(200);
+    const { accessToken } = (await refreshed.json()) as { accessToken: string };
+    expect((await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: viewer.refreshToken } })).status).toBe(401);
+    expect((await call("/v1/videos", { token: accessToken })).status).toBe(401);
+    expect((await call("/v1/videos", { token: viewer.accessToken })).status).toBe(401);
+  });
+
+  it("is still seen by browse routes while KV is down: they ask the user's object instead", async () => {
+    const [live, gone] = [await signUp(), await signUp()];
+    expect((await call("/v1/auth/signout", { method: "POST", token: gone.accessToken })).status).toBe(204);
+    const broken = { env: { CACHE: brokenKv } };
+    expect((await call("/v1/videos", { token: live.accessToken, ...broken })).status).toBe(200);
+    expect((await call("/v1/videos", { token: gone.accessToken, ...broken })).status).toBe(401);
   });
 
   it("needs a token", async () => {

@@ -1,12 +1,6 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createRouter } from "../platform/app.ts";
-import { handleError } from "../platform/http-errors.ts";
-import { initServices } from "../platform/request-services.ts";
 import { brokenKv, callWithEnv, insertReadyVideos, uniqueGenre } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
-import { createVideosRouter } from "./index.ts";
 import type { VideoSummary } from "./schema.ts";
 
 interface Home {
@@ -36,32 +30,32 @@ describe("GET /v1/home", () => {
     }
   });
 
-  it("puts the playback service's continue-watching row first when the viewer has one", async () => {
+  it("puts the viewer's continue-watching row first, the titles' summaries from the catalog", async () => {
     const viewer = await signUp();
-    const [watched] = await insertReadyVideos(1, { genres: [uniqueGenre("watched")] });
-    const summary = { ...(watched as object), posterUrl: null } as unknown as VideoSummary;
-    const seen: string[] = [];
-    // The app as index.ts composes it, with a continue-watching reader standing in for playback's.
-    const app = createRouter();
-    app.use("*", initServices);
-    app.route(
-      "/",
-      createVideosRouter({
-        continueWatching: async (_services, userId) => {
-          seen.push(userId);
-          return [summary];
-        },
-      }),
-    );
-    app.onError(handleError);
-    const ctx = createExecutionContext();
-    const response = await app.request("/v1/home", { headers: { Authorization: `Bearer ${viewer.accessToken}` } }, env, ctx);
-    await waitOnExecutionContext(ctx);
+    const [watched] = await insertReadyVideos(1, { genres: [uniqueGenre("watched")], durationSeconds: 600 });
+    const heartbeat = await call(`/v1/videos/${watched?.id}/progress`, {
+      method: "PUT",
+      token: viewer.accessToken,
+      json: { positionSeconds: 42 },
+    });
+    expect(heartbeat.status).toBe(204);
+    const response = await call("/v1/home", { token: viewer.accessToken });
     expect(response.status).toBe(200);
     const { rows } = (await response.json()) as Home;
-    expect(rows[0]).toMatchObject({ id: "continue-watching", title: "Continue watching", items: [{ id: watched?.id }] });
+    expect(rows[0]).toMatchObject({ id: "continue-watching", title: "Continue watching" });
+    expect(rows[0]?.items).toEqual([
+      {
+        id: watched?.id,
+        title: watched?.title,
+        summary: watched?.summary,
+        genres: watched?.genres,
+        releaseYear: watched?.releaseYear,
+        durationSeconds: 600,
+        posterUrl: expect.stringMatching(new RegExp(`/media/${watched?.id}/v1\\.`)),
+        maturityRating: watched?.maturityRating,
+      },
+    ]);
     expect(rows[1]?.id).toBe("new-releases");
-    expect(seen).toEqual([viewer.user.id]);
   });
 
   it("still answers from Postgres when KV is down", async () => {

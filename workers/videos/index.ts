@@ -6,16 +6,17 @@ import { registerAdminUpdateVideo } from "./admin-update-video.ts";
 import { registerGetVideo } from "./get-video.ts";
 import { registerHome } from "./home.ts";
 import { registerListVideos } from "./list-videos.ts";
-import type { ContinueWatchingReader } from "./service.ts";
+import type { ContinueWatchingSource } from "./service.ts";
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
 export { isVideoId, newVideoId, toVideoSummary, videoMasterPrefix, videoMediaPrefix } from "./documents.ts";
 export { listVideosQuery, type VideoSummary, videoIdParam, videoSummarySchema } from "./schema.ts";
 export {
-  type ContinueWatchingReader,
+  type ContinueWatchingSource,
   catalogReadDb,
   findVideo,
   getVideoDocument,
+  getVideoSummaries,
   markVideoReady,
   notFound,
   type PublishedMedia,
@@ -24,9 +25,9 @@ export {
 
 /**
  * Videos service: the catalog viewers browse (KV first, Postgres behind) and its admin side.
- * `continueWatching` is the playback service's reader for the home page's first row.
+ * `continueWatching` is where the playback service keeps the home page's first row.
  */
-export function createVideosRouter(deps: { continueWatching: ContinueWatchingReader }) {
+export function createVideosRouter(deps: { continueWatching: ContinueWatchingSource }) {
   const app = createRouter();
   registerListVideos(app);
   registerGetVideo(app);

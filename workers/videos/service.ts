@@ -1,7 +1,7 @@
 import { and, arrayContains, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Rendition, type Video, type VideoState, videos } from "../../schema/index.ts";
-import { readThrough, readThroughStamped } from "../platform/cache.ts";
+import { type CacheEntry, readThrough, readThroughStamped } from "../platform/cache.ts";
 import { cursorCodec } from "../platform/cursor.ts";
 import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
@@ -211,10 +211,47 @@ export async function getVideoPage(services: Services, query: { limit: number; g
 }
 
 /**
- * The home page's `continue-watching` row: the playback service supplies it (it owns watch
- * progress); until then it is empty and the row is left out.
+ * Where the home page's `continue-watching` row comes from: the playback service supplies it (it
+ * owns watch progress). `entry(userId)` is the viewer's row in KV (video ids, most recent first),
+ * read in the same KV call as the shared rows; `fromDatabase` answers the ids when KV cannot.
  */
-export type ContinueWatchingReader = (services: Services, userId: string) => Promise<VideoSummary[]>;
+export interface ContinueWatchingSource {
+  entry(userId: string): CacheEntry<{ ids: string[] }>;
+  fromDatabase(services: Services, userId: string): Promise<string[]>;
+}
+
+/**
+ * The summaries of the listed videos among `ids`, in their order: their documents from KV in one
+ * call, the missing ones from Postgres in one query (and filled). Ids of videos that are not
+ * listed any more are left out.
+ */
+export async function getVideoSummaries(services: Services, ids: string[]): Promise<VideoSummary[]> {
+  const wanted = ids.filter(isVideoId);
+  const cached = await services.cache.getMany(wanted.map((id) => catalogKeys.video(id)));
+  const documents = new Map<string, VideoDocument>();
+  wanted.forEach((id, i) => {
+    const document = cached[i];
+    if (document) documents.set(id, document);
+  });
+  const missing = wanted.filter((id) => !documents.has(id));
+  if (missing.length > 0) {
+    const rows = await (await catalogReadDb(services))
+      .select()
+      .from(videos)
+      .where(and(inArray(videos.id, missing), listed));
+    for (const row of rows) {
+      const document = await toVideoDocument(services.config, row);
+      services.cache.fill(catalogKeys.video(row.id), document);
+      documents.set(row.id, document);
+    }
+  }
+  return wanted.flatMap((id) => {
+    const document = documents.get(id);
+    if (!document) return [];
+    const { id: _, title, summary, genres, releaseYear, durationSeconds, posterUrl, maturityRating } = document;
+    return [{ id, title, summary, genres, releaseYear, durationSeconds, posterUrl, maturityRating }];
+  });
+}
 
 const HOME_ROW_SIZE = 20;
 const HOME_GENRE_ROWS = 6;
@@ -241,10 +278,19 @@ async function sharedHomeRows(services: Services): Promise<HomeRow[]> {
   });
 }
 
-/** The home page of one user: their continue-watching row (when they have one), then the shared rows. */
-export async function getHomeRows(services: Services, userId: string, continueWatching: ContinueWatchingReader): Promise<HomeRow[]> {
-  const [watching, shared] = await Promise.all([continueWatching(services, userId), sharedHomeRows(services)]);
-  return watching.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items: watching }, ...shared] : shared;
+/**
+ * The home page of one user: their continue-watching row (when they have one), then the shared
+ * rows. Warm, that is one KV call for the shared rows, the catalog version, the viewer's row (and
+ * whatever else the request reads along, such as the session's deny-list entry), then one for the
+ * documents of the row's titles when there are any.
+ */
+export async function getHomeRows(services: Services, userId: string, continueWatching: ContinueWatchingSource): Promise<HomeRow[]> {
+  const row = services.cache.readAlong(continueWatching.entry(userId));
+  const shared = sharedHomeRows(services);
+  const copy = await row.result();
+  const ids = copy.ok ? (copy.value?.ids ?? []) : await continueWatching.fromDatabase(services, userId);
+  const [watching, rows] = await Promise.all([getVideoSummaries(services, ids), shared]);
+  return watching.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items: watching }, ...rows] : rows;
 }
 
 /** Deletes every media object of a video (source, renditions, poster, storyboard) from R2. */
