@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type BindingCalls, countingEnv, noCalls, UNREACHABLE_DATABASE_URL } from "../testing/binding-calls.ts";
 import worker from "./index.ts";
-import { insertReadyVideos, uniqueGenre } from "./test/catalog.ts";
+import { insertReadyVideos, signUpAdmin, uniqueGenre } from "./test/catalog.ts";
 import { call, type SignedIn, signUp } from "./test/helpers.ts";
 
 /**
@@ -84,7 +84,7 @@ describe("a warm browse request", () => {
     expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
   });
 
-  it("GET /v1/home: one KV call without a continue-watching row, two with one (then its documents); no Durable Object, no query", async () => {
+  it("GET /v1/home: one KV call (version, shared rows, deny-list, the viewer's row with its summaries); no Durable Object, no query", async () => {
     await warmUp("/v1/home");
     const request = countedWorker();
     const fresh = await request("/v1/home", viewer.accessToken);
@@ -102,7 +102,7 @@ describe("a warm browse request", () => {
     expect(fresh.calls.durableObjects).toEqual([]);
     expect(fresh.calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
 
-    // A heartbeat puts a title in the viewer's row; home then reads the row's documents too.
+    // A heartbeat puts a title in the viewer's row, with its summary: still one KV call.
     const watched = videoIds[1] ?? "";
     const heartbeat = await call(`/v1/videos/${watched}/progress`, {
       method: "PUT",
@@ -110,14 +110,36 @@ describe("a warm browse request", () => {
       json: { positionSeconds: 10 },
     });
     expect(heartbeat.status).toBe(204);
-    await warmUp("/v1/home");
     const { response, calls } = await request("/v1/home", viewer.accessToken);
     expect(response.status).toBe(200);
     const { rows } = (await response.json()) as { rows: { id: string; items: { id: string }[] }[] };
     expect(rows[0]).toMatchObject({ id: "continue-watching", items: [{ id: watched }] });
-    expect(calls.kv.map((read) => read.keys)).toEqual([expect.arrayContaining([`v1:continue:${viewer.user.id}`]), [`v1:video:${watched}`]]);
+    expect(calls.kv).toHaveLength(1);
+    expect(calls.kv[0]?.keys).toEqual(fresh.calls.kv[0]?.keys);
     expect(calls.durableObjects).toEqual([]);
     expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
+  });
+
+  it("serves a page this isolate holds for the current catalog version from memory: KV is asked for the version only", async () => {
+    const admin = await signUpAdmin();
+    const edit = (id: string, title: string) =>
+      call(`/v1/admin/videos/${id}`, { method: "PATCH", token: admin.accessToken, json: { title } });
+    expect((await edit(videoIds[2] ?? "", "Edited once")).status).toBe(200);
+    const path = `/v1/videos?limit=3&genre=${genre}`;
+    await warmUp(path);
+    const request = countedWorker();
+    const held = await request(path, viewer.accessToken);
+    expect(held.response.status).toBe(200);
+    expect(held.calls.kv).toHaveLength(1);
+    expect(held.calls.kv[0]?.keys).toEqual(["catalog-version", expect.stringMatching(/^v1:revoked-session:/)]);
+    // A catalog change moves the version on: the page is read again (here, rebuilt), and shows the change.
+    expect((await edit(videoIds[2] ?? "", "Edited twice")).status).toBe(200);
+    await warmUp(path);
+    const after = await request(path, viewer.accessToken);
+    expect(after.response.status).toBe(200);
+    const titles = ((await after.response.json()) as { items: { title: string }[] }).items.map((item) => item.title);
+    expect(titles).toContain("Edited twice");
+    expect(after.calls.kv).toHaveLength(1);
   });
 });
 

@@ -1,6 +1,12 @@
 import type { Logger } from "./logger.ts";
 
 /**
+ * Request header that skips cache reads outside production (`npm run bench:api` uses it). Here,
+ * not beside the middleware that reads it, so that Node tools can import it without the runtime.
+ */
+export const CACHE_BYPASS_HEADER = "X-Reelstream-Cache";
+
+/**
  * One typed KV entry: the key, the type of its value, and its lifetimes.
  * - `expirationTtl`: how long KV keeps it at all (KV's minimum is 60 s); the upper bound on how
  *   long a value can outlive a missed invalidation.
@@ -35,6 +41,24 @@ export interface Stamped<T> {
 /** The version a stamped entry is checked against: "0" until the first change is recorded. */
 const INITIAL_VERSION = "0";
 
+/**
+ * The isolate's own tier in front of KV, for stamped entries only: the value this isolate last
+ * read or built for a key, with its stamp. While KV's version still equals the stamp, the value
+ * is served from memory, so a warm request reads only the (small) version from KV, not the page;
+ * when the version has moved on, the entry is read from KV again. It is exactly as fresh as KV's
+ * copy, because the version is read from KV on every request. Version "0" (no change recorded
+ * yet) is never remembered: it is not unique over time.
+ * A page is at most tens of KB; this many of them stay well inside an isolate's 128 MB.
+ */
+const isolateTier = new Map<string, Stamped<unknown>>();
+const ISOLATE_TIER_MAX_ENTRIES = 256;
+
+function remember(key: string, stamped: Stamped<unknown>): void {
+  if (stamped.version === INITIAL_VERSION) return;
+  if (isolateTier.size >= ISOLATE_TIER_MAX_ENTRIES && !isolateTier.has(key)) isolateTier.clear();
+  isolateTier.set(key, stamped);
+}
+
 /** What a read made alongside another answered: the value (undefined when the key is absent), or that KV could not say. */
 export type AlongResult<T> = { ok: true; value: T | undefined } | { ok: false };
 
@@ -54,7 +78,9 @@ export interface Cache {
   get<T>(entry: CacheEntry<T>): Promise<T | undefined>;
   /**
    * The current version and, in the same KV call, the entry's value if it was built from that
-   * version. Bypassed or failing reads answer the initial version and no value.
+   * version. When this isolate already holds the entry stamped with the version KV answers, only
+   * the version is read (see `isolateTier`). Bypassed or failing reads answer the initial version
+   * and no value.
    */
   getStamped<T>(entry: CacheEntry<Stamped<T>>, version: CacheEntry<string>): Promise<{ version: string; value?: T }>;
   /** Several values in one KV call, in the order asked; undefined for each miss (or all, when bypassed or failing). */
@@ -65,6 +91,8 @@ export interface Cache {
    * (a session's revocation, a viewer's continue-watching row).
    */
   readAlong<T>(entry: CacheEntry<T>): AlongRead<T>;
+  /** Stores a stamped value just built from the database: in this isolate at once, in KV in the background. */
+  fillStamped<T>(entry: CacheEntry<Stamped<T>>, stamped: Stamped<T>): void;
   /** Stores a value just read from the database, in the background (after the response). */
   fill<T>(entry: CacheEntry<T>, value: T): void;
   /** Writes after a change, awaited; false (and logged) when KV refused. */
@@ -131,10 +159,18 @@ export function createKvCache(
     },
     async getStamped(target, versionEntry) {
       if (options.bypassReads) return { version: INITIAL_VERSION };
-      const found = await readMany("get", [versionEntry, target]);
+      const known = isolateTier.get(target.key);
+      const found = await readMany("get", known ? [versionEntry] : [versionEntry, target]);
       const version = (found?.get(versionEntry.key) as string | null | undefined) ?? INITIAL_VERSION;
-      const stamped = found?.get(target.key) as Stamped<never> | null | undefined;
-      return stamped?.version === version ? { version, value: stamped.value } : { version };
+      if (known?.version === version) return { version, value: known.value as never };
+      // Not held here, or held for an older version: the entry itself, from KV.
+      const stamped = (known ? (await readMany("get", [target]))?.get(target.key) : found?.get(target.key)) as
+        | Stamped<never>
+        | null
+        | undefined;
+      if (stamped?.version !== version) return { version };
+      remember(target.key, stamped);
+      return { version, value: stamped.value };
     },
     async getMany<T>(entries: CacheEntry<T>[]): Promise<(T | undefined)[]> {
       if (options.bypassReads || entries.length === 0) return entries.map(() => undefined);
@@ -165,6 +201,11 @@ export function createKvCache(
     fill(target, value) {
       if (options.bypassReads || !healthy) return;
       options.waitUntil(write(target, value));
+    },
+    fillStamped(target, stamped) {
+      if (options.bypassReads) return;
+      remember(target.key, stamped);
+      if (healthy) options.waitUntil(write(target, stamped));
     },
     put: write,
     async probe() {
@@ -197,7 +238,7 @@ export async function readThroughStamped<T>(
   const { version, value } = await cache.getStamped(target, versionEntry);
   if (value !== undefined) return value;
   const fresh = await load(version);
-  cache.fill(target, { version, value: fresh });
+  cache.fillStamped(target, { version, value: fresh });
   return fresh;
 }
 

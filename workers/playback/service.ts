@@ -8,7 +8,7 @@ import { signMediaToken } from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
 import { type Entitlement, getEntitlement } from "../subscriptions/index.ts";
 import type { ContinueWatchingSource } from "../videos/index.ts";
-import { findVideo, isVideoId, notFound } from "../videos/index.ts";
+import { buildContinueWatchingRow, catalogVersionEntry, continueWatchingRowDue, findVideo, isVideoId, notFound } from "../videos/index.ts";
 import { playbackKeys } from "./cache-keys.ts";
 import { MASTER_PLAYLIST } from "./media.ts";
 import { isFinished, resumePosition } from "./progress-rules.ts";
@@ -102,7 +102,8 @@ export async function startPlayback(
  * The catalog's duration wins over the player's when it has one. One call to the user's object
  * checks the session, stores the position, renews the lease and answers the continue-watching
  * row; when that row differs from the copy in KV (read in the same KV call as the video's
- * document), the copy is rewritten before the answer, so the viewer's next `/v1/home` shows it.
+ * document and the catalog version), the copy is rewritten before the answer, so the viewer's next
+ * `/v1/home` shows it. The copy is also rewritten when its summaries predate a catalog change.
  */
 export async function recordProgress(
   services: Services,
@@ -114,6 +115,7 @@ export async function recordProgress(
   if (!isVideoId(videoId)) throw notFound(videoId);
   const rowEntry = playbackKeys.continueWatching(auth.userId);
   const copied = services.cache.readAlong(rowEntry);
+  const catalogVersion = services.cache.readAlong(catalogVersionEntry());
   const catalogDuration = await durationOf(videoId);
   if (catalogDuration === undefined) throw notFound(videoId);
   const duration = catalogDuration ?? input.durationSeconds ?? null;
@@ -135,19 +137,17 @@ export async function recordProgress(
     flushDelayMs: services.config.PROGRESS_FLUSH_SECONDS * 1000,
   });
   if (result.revoked) throw sessionEnded();
-  const copy = await copied.result();
+  const [copy, version] = [await copied.result(), await catalogVersion.result()];
   const ids = result.continueWatching;
-  if (!copy.ok || !sameIds(copy.value?.ids ?? [], ids)) {
+  const current = version.ok ? (version.value ?? "0") : "0";
+  // KV unreadable: nothing to compare with, and the write would fail too; the next heartbeat repairs it.
+  if (copy.ok && continueWatchingRowDue(copy.value, ids, current, services.clock.now())) {
     // Awaited: the copy must be in KV at this location before the player's next request.
-    if (!(await services.cache.put(rowEntry, { ids }))) {
+    if (!(await services.cache.put(rowEntry, await buildContinueWatchingRow(services, ids, current)))) {
       services.log.warn("continue-watching row not copied to KV; the next heartbeat tries again", { userId: auth.userId });
     }
   }
   return result.progress;
-}
-
-function sameIds(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((id, i) => id === b[i]);
 }
 
 /**

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { brokenKv, callWithEnv, insertReadyVideos, uniqueGenre } from "../test/catalog.ts";
+import { brokenKv, callWithEnv, insertReadyVideos, signUpAdmin, uniqueGenre } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
 import type { VideoSummary } from "./schema.ts";
+import { type ContinueWatchingRow, continueWatchingRowDue } from "./service.ts";
 
 interface Home {
   rows: { id: string; title: string; items: (VideoSummary & { genres: string[] })[] }[];
@@ -58,6 +59,27 @@ describe("GET /v1/home", () => {
     expect(rows[1]?.id).toBe("new-releases");
   });
 
+  it("shows an admin's edit of a title in the continue-watching row at once, and drops a deleted title", async () => {
+    const viewer = await signUp();
+    const admin = await signUpAdmin();
+    const [kept, removed] = await insertReadyVideos(2, { genres: [uniqueGenre("row-edit")], durationSeconds: 600 });
+    for (const video of [removed, kept]) {
+      const heartbeat = await call(`/v1/videos/${video?.id}/progress`, {
+        method: "PUT",
+        token: viewer.accessToken,
+        json: { positionSeconds: 5 },
+      });
+      expect(heartbeat.status).toBe(204);
+    }
+    const row = async () => ((await (await call("/v1/home", { token: viewer.accessToken })).json()) as Home).rows[0];
+    expect((await row())?.items.map((item) => item.id)).toEqual([kept?.id, removed?.id]);
+    const edit = await call(`/v1/admin/videos/${kept?.id}`, { method: "PATCH", token: admin.accessToken, json: { title: "A new title" } });
+    expect(edit.status).toBe(200);
+    expect((await row())?.items.map((item) => item.title)).toEqual(["A new title", removed?.title]);
+    expect((await call(`/v1/admin/videos/${removed?.id}`, { method: "DELETE", token: admin.accessToken })).status).toBe(204);
+    expect((await row())?.items.map((item) => item.id)).toEqual([kept?.id]);
+  });
+
   it("still answers from Postgres when KV is down", async () => {
     const viewer = await signUp();
     await insertReadyVideos(2, { genres: [uniqueGenre("home-kv")] });
@@ -68,5 +90,24 @@ describe("GET /v1/home", () => {
 
   it("answers 401 without a token", async () => {
     expect((await call("/v1/home")).status).toBe(401);
+  });
+});
+
+describe("continueWatchingRowDue (when a heartbeat rewrites the viewer's KV row)", () => {
+  const now = Date.now();
+  const version = (msAgo: number) => `${(now - msAgo).toString(36)}.abcdef12`;
+  const row = (ids: string[], stamp: string): ContinueWatchingRow => ({ ids, items: [], version: stamp, builtAt: now - 1000 });
+
+  it("rewrites when the titles or their order changed, or when there is no row", () => {
+    expect(continueWatchingRowDue(undefined, ["a"], version(0), now)).toBe(true);
+    expect(continueWatchingRowDue(row(["a", "b"], version(5000)), ["b", "a"], version(5000), now)).toBe(true);
+    expect(continueWatchingRowDue(row(["a", "b"], version(5000)), ["a"], version(5000), now)).toBe(true);
+    expect(continueWatchingRowDue(row(["a"], version(5000)), ["a"], version(5000), now)).toBe(false);
+  });
+
+  it("restamps summaries older than the catalog only once the change has reached every location (2 minutes)", () => {
+    expect(continueWatchingRowDue(row(["a"], version(600_000)), ["a"], version(60_000), now)).toBe(false);
+    expect(continueWatchingRowDue(row(["a"], version(600_000)), ["a"], version(180_000), now)).toBe(true);
+    expect(continueWatchingRowDue(row(["a"], "unsettled"), ["a"], version(180_000), now)).toBe(true);
   });
 });

@@ -12,8 +12,12 @@ import type { ContinueWatchingSource } from "./service.ts";
 export { isVideoId, newVideoId, toVideoSummary, videoMasterPrefix, videoMediaPrefix } from "./documents.ts";
 export { listVideosQuery, type VideoSummary, videoIdParam, videoSummarySchema } from "./schema.ts";
 export {
+  buildContinueWatchingRow,
+  type ContinueWatchingRow,
   type ContinueWatchingSource,
   catalogReadDb,
+  catalogVersionEntry,
+  continueWatchingRowDue,
   findVideo,
   getVideoDocument,
   getVideoSummaries,
