@@ -5,6 +5,11 @@
  * reports the counts of one request in a header for `npm run bench:api`.
  */
 
+/** Test Worker (testing/worker/index.ts): `count` runs the request with counted bindings and Postgres unreachable; the answer carries the counts (JSON). */
+export const BINDING_CALLS_HEADER = "X-Test-Binding-Calls";
+/** Test Worker: `in-memory` replaces miniflare's rate limiters (a Durable Object round trip each) by counters in the isolate. */
+export const RATE_LIMITERS_HEADER = "X-Test-Rate-Limiters";
+
 /** A Postgres address nothing listens on: a request that answers while using it made no query. */
 export const UNREACHABLE_DATABASE_URL = "postgres://nobody:nothing@127.0.0.1:1/none";
 
