@@ -56,13 +56,13 @@ function countingNamespace<N extends object>(binding: string, namespace: N, call
   });
 }
 
-const rateLimiterBindings = [
-  "SIGNIN_CLIENT_LIMITER",
-  "SIGNIN_ACCOUNT_LIMITER",
-  "CATALOG_USER_LIMITER",
-  "PLAY_LIMITER",
-  "PROGRESS_LIMITER",
-] as const;
+/** The names of `env`'s Rate Limiting bindings (whatever wrangler.toml declares: `*_LIMITER` with a `limit()`). */
+export function rateLimiterNames(env: Env): string[] {
+  return Object.keys(env).filter((name) => {
+    const value: unknown = Reflect.get(env, name);
+    return name.endsWith("_LIMITER") && typeof (value as { limit?: unknown } | null)?.limit === "function";
+  });
+}
 
 /**
  * `env` with KV, the Durable Object namespaces and the rate limiters counted into `calls`.
@@ -74,8 +74,8 @@ const rateLimiterBindings = [
  */
 export function countingEnv(env: Env, calls: BindingCalls, overrides: Partial<Env> = {}): Env {
   const limiters = Object.fromEntries(
-    rateLimiterBindings.map((name) => [name, counting(env[name], () => calls.rateLimiters.push(name))]),
-  ) as Pick<Env, (typeof rateLimiterBindings)[number]>;
+    rateLimiterNames(env).map((name) => [name, counting(Reflect.get(env, name) as RateLimit, () => calls.rateLimiters.push(name))]),
+  );
   return {
     ...env,
     CACHE: counting(env.CACHE, (method, args) => {

@@ -13,7 +13,14 @@
  */
 import production, { createApp } from "../../workers/index.ts";
 import type { QueueMessage } from "../../workers/queue.ts";
-import { BINDING_CALLS_HEADER, countingEnv, noCalls, RATE_LIMITERS_HEADER, UNREACHABLE_DATABASE_URL } from "../binding-calls.ts";
+import {
+  BINDING_CALLS_HEADER,
+  countingEnv,
+  noCalls,
+  RATE_LIMITERS_HEADER,
+  rateLimiterNames,
+  UNREACHABLE_DATABASE_URL,
+} from "../binding-calls.ts";
 import { registerTestRoutes } from "./test-routes.ts";
 
 // The Durable Object classes wrangler.toml binds.
@@ -42,15 +49,7 @@ const withLocalLimiters = new WeakMap<Env, Env>();
 function localLimiters(env: Env): Env {
   let local = withLocalLimiters.get(env);
   if (!local) {
-    const unlimited = () => inMemoryLimiter(Number.MAX_SAFE_INTEGER, 60);
-    local = {
-      ...env,
-      SIGNIN_CLIENT_LIMITER: unlimited(),
-      SIGNIN_ACCOUNT_LIMITER: unlimited(),
-      CATALOG_USER_LIMITER: unlimited(),
-      PLAY_LIMITER: unlimited(),
-      PROGRESS_LIMITER: unlimited(),
-    };
+    local = { ...env, ...Object.fromEntries(rateLimiterNames(env).map((name) => [name, inMemoryLimiter(Number.MAX_SAFE_INTEGER, 60)])) };
     withLocalLimiters.set(env, local);
   }
   return local;
