@@ -1,3 +1,9 @@
+import {
+  isKvWriteRateLimited,
+  KV_MIN_CACHE_TTL_SECONDS,
+  KV_MIN_EXPIRATION_TTL_SECONDS,
+  KV_SAME_KEY_WRITE_INTERVAL_MS,
+} from "./kv-limits.ts";
 import type { Logger } from "./logger.ts";
 
 /**
@@ -29,6 +35,12 @@ export interface CacheEntry<T> {
  * const plans = () => cacheEntry<PublicPlan[]>("v1:plans", { expirationTtl: 300, cacheTtl: 60 });
  */
 export function cacheEntry<T>(key: string, lifetimes: { expirationTtl?: number; cacheTtl: number }): CacheEntry<T> {
+  // KV's own floors (kv-limits.ts), checked where the entry is declared rather than at its first read.
+  if (lifetimes.cacheTtl < KV_MIN_CACHE_TTL_SECONDS)
+    throw new Error(`${key}: cacheTtl ${lifetimes.cacheTtl} is under KV's ${KV_MIN_CACHE_TTL_SECONDS} s`);
+  if (lifetimes.expirationTtl !== undefined && lifetimes.expirationTtl < KV_MIN_EXPIRATION_TTL_SECONDS) {
+    throw new Error(`${key}: expirationTtl ${lifetimes.expirationTtl} is under KV's ${KV_MIN_EXPIRATION_TTL_SECONDS} s`);
+  }
   return { key, ...lifetimes };
 }
 
@@ -50,13 +62,23 @@ const INITIAL_VERSION = "0";
  * yet) is never remembered: it is not unique over time.
  * A page is at most tens of KB; this many of them stay well inside an isolate's 128 MB.
  */
-const isolateTier = new Map<string, Stamped<unknown>>();
+const isolateTier = new Map<string, Stamped<unknown> & { until: number }>();
 const ISOLATE_TIER_MAX_ENTRIES = 256;
 
-function remember(key: string, stamped: Stamped<unknown>): void {
-  if (stamped.version === INITIAL_VERSION) return;
-  if (isolateTier.size >= ISOLATE_TIER_MAX_ENTRIES && !isolateTier.has(key)) isolateTier.clear();
-  isolateTier.set(key, stamped);
+/**
+ * Remembers a stamped value for at most the entry's `expirationTtl` (5 minutes for pages), as KV
+ * keeps it: a catalog change whose version write was lost is outlived no longer here than in KV.
+ */
+function remember(target: CacheEntry<unknown>, stamped: Stamped<unknown>): void {
+  if (stamped.version === INITIAL_VERSION || target.expirationTtl === undefined) return;
+  if (isolateTier.size >= ISOLATE_TIER_MAX_ENTRIES && !isolateTier.has(target.key)) isolateTier.clear();
+  isolateTier.set(target.key, { ...stamped, until: Date.now() + target.expirationTtl * 1000 });
+}
+
+function recall(key: string): Stamped<unknown> | undefined {
+  const held = isolateTier.get(key);
+  if (held && held.until <= Date.now()) isolateTier.delete(key);
+  return held && held.until > Date.now() ? held : undefined;
 }
 
 /** What a read made alongside another answered: the value (undefined when the key is absent), or that KV could not say. */
@@ -145,9 +167,22 @@ export function createKvCache(
     }
     return found;
   };
+  /**
+   * A write, retried once a second later when KV refused it for the per-key write rate (another
+   * write of the key within the second): that is not KV being down. Awaited, so the caller's next
+   * read at this location sees it.
+   */
   const write = async <T>(target: CacheEntry<T>, value: T) =>
     (await attempt("put", target.key, async () => {
-      await kv.put(target.key, JSON.stringify(value), target.expirationTtl ? { expirationTtl: target.expirationTtl } : {});
+      const put = () => kv.put(target.key, JSON.stringify(value), target.expirationTtl ? { expirationTtl: target.expirationTtl } : {});
+      try {
+        await put();
+      } catch (error) {
+        if (!isKvWriteRateLimited(error)) throw error;
+        options.log.info("KV refused a second write of the key within a second; writing again", { key: target.key });
+        await new Promise((resolve) => setTimeout(resolve, KV_SAME_KEY_WRITE_INTERVAL_MS + 50));
+        await put();
+      }
       return true;
     })) ?? false;
   return {
@@ -159,7 +194,7 @@ export function createKvCache(
     },
     async getStamped(target, versionEntry) {
       if (options.bypassReads) return { version: INITIAL_VERSION };
-      const known = isolateTier.get(target.key);
+      const known = recall(target.key);
       const found = await readMany("get", known ? [versionEntry] : [versionEntry, target]);
       const version = (found?.get(versionEntry.key) as string | null | undefined) ?? INITIAL_VERSION;
       if (known?.version === version) return { version, value: known.value as never };
@@ -169,7 +204,7 @@ export function createKvCache(
         | null
         | undefined;
       if (stamped?.version !== version) return { version };
-      remember(target.key, stamped);
+      remember(target, stamped);
       return { version, value: stamped.value };
     },
     async getMany<T>(entries: CacheEntry<T>[]): Promise<(T | undefined)[]> {
@@ -204,7 +239,7 @@ export function createKvCache(
     },
     fillStamped(target, stamped) {
       if (options.bypassReads) return;
-      remember(target.key, stamped);
+      remember(target, stamped);
       if (healthy) options.waitUntil(write(target, stamped));
     },
     put: write,
@@ -214,7 +249,15 @@ export function createKvCache(
     async delete(target) {
       return (
         (await attempt("delete", target.key, async () => {
-          await kv.delete(target.key);
+          try {
+            await kv.delete(target.key);
+          } catch (error) {
+            // A fill of the key just before (a reader's, in the background) can make KV refuse the delete: once more, a second later.
+            if (!isKvWriteRateLimited(error)) throw error;
+            options.log.info("KV refused a second write of the key within a second; deleting again", { key: target.key });
+            await new Promise((resolve) => setTimeout(resolve, KV_SAME_KEY_WRITE_INTERVAL_MS + 50));
+            await kv.delete(target.key);
+          }
           return true;
         })) ?? false
       );

@@ -2,6 +2,7 @@ import { getContainer } from "@cloudflare/containers";
 import { type Cache, createKvCache } from "./cache.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { type Database, type DatabaseHandle, openDatabase } from "./db.ts";
+import { enforceKvWriteRate } from "./kv-limits.ts";
 import { createLogger, type LogFields, type Logger } from "./logger.ts";
 import { createMediaStore, type MediaStore } from "./media-store.ts";
 
@@ -123,7 +124,12 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
       replica ??= open(config.databaseReadUrl);
       return replica;
     },
-    cache: createKvCache(env.CACHE, { bypassReads: options.bypassCacheReads === true && config.APP_ENV !== "production", waitUntil, log }),
+    // Outside production, KV refuses a second write of a key within a second, as production does.
+    cache: createKvCache(config.APP_ENV === "production" ? env.CACHE : enforceKvWriteRate(env.CACHE), {
+      bypassReads: options.bypassCacheReads === true && config.APP_ENV !== "production",
+      waitUntil,
+      log,
+    }),
     media: createMediaStore(env.MEDIA),
     transcodeQueue: env.TRANSCODE_QUEUE as Queue<QueueMessageBase>,
     rateLimiters: {
