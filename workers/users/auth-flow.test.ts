@@ -248,6 +248,14 @@ describe("GET /v1/me", () => {
       await problem(response);
     }
   });
+
+  it("accepts the scheme in any case (RFC 6750 via RFC 9110: auth schemes are case-insensitive)", async () => {
+    const viewer = await signUp();
+    for (const scheme of ["bearer", "BEARER", "bEaReR"]) {
+      const response = await call("/v1/me", { headers: { Authorization: `${scheme} ${viewer.accessToken}` } });
+      expect(response.status, scheme).toBe(200);
+    }
+  });
 });
 
 describe("GET /.well-known/jwks.json", () => {
