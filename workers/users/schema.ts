@@ -1,14 +1,14 @@
 import { z } from "@hono/zod-openapi";
+import { safeText } from "../platform/text.ts";
 
 /** Trimmed, NFC-normalised and lower-cased, so one mailbox is one account however it is typed. */
 export function normalizeEmail(email: string): string {
   return email.normalize("NFC").trim().toLowerCase();
 }
 
-export const emailSchema = z
-  .string()
-  .max(320, "An email address has at most 320 characters.")
-  .transform(normalizeEmail)
+/** An email address: the shared text rules (no control characters), then lower-cased and checked as an address. */
+export const emailSchema = safeText({ label: "An email address", max: 320 })
+  .transform((email) => email.toLowerCase())
   .pipe(
     z
       .email({ pattern: z.regexes.unicodeEmail, error: "Enter a valid email address, like name@example.com." })
@@ -65,17 +65,11 @@ export const passwordSchema = z
   })
   .openapi({ example: "correct horse battery staple", type: "string", minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });
 
-export const nameSchema = z
-  .string()
-  .transform((value) => value.normalize("NFC").trim())
-  .pipe(
-    z
-      .string()
-      .min(1, "Enter a name.")
-      .max(100, "A name has at most 100 characters.")
-      .refine((value) => !/\p{Cc}/u.test(value), "A name cannot contain control characters."),
-  )
-  .openapi({ example: "Ada Lovelace", type: "string" });
+/** A display name: the shared text rules (no control characters). */
+export const nameSchema = safeText({ label: "A name", min: 1, max: 100 }).openapi({
+  example: "Ada Lovelace",
+  type: "string",
+});
 
 export const signupBody = z.strictObject({ email: emailSchema, password: passwordSchema, name: nameSchema }).openapi("SignupRequest");
 
