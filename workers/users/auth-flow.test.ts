@@ -72,6 +72,36 @@ describe("POST /v1/auth/signup", () => {
     expect((await call("/v1/auth/signin", { method: "POST", json: { email, password } })).status).toBe(200);
   });
 
+  it("refuses look-alike accounts: invisible characters in emails, bidirectional controls in names", async () => {
+    const local = `zw${crypto.randomUUID().slice(0, 8)}`;
+    for (const invisible of ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202e", "\u0007"]) {
+      const response = await call("/v1/auth/signup", {
+        method: "POST",
+        json: { email: `${local.slice(0, 2)}${invisible}${local.slice(2)}@example.com`, password: strongPassword, name: "Zed" },
+      });
+      expect(response.status, JSON.stringify(invisible)).toBe(400);
+      const body = await problem(response);
+      expect(body.errors?.[0]).toMatchObject({ path: "email" });
+      expect(body.errors?.[0]?.message).toMatch(/U\+[0-9A-F]{4}.*remove it/);
+    }
+    // None of them became an account: the visible address is still free.
+    expect(
+      (await call("/v1/auth/signup", { method: "POST", json: { email: `${local}@example.com`, password: strongPassword, name: "Zed" } }))
+        .status,
+    ).toBe(201);
+    for (const name of ["Ada\u202eecalevoL", "\u2067Ada", "Ada\u200bLovelace", "Ada\u200fLovelace"]) {
+      const response = await call("/v1/auth/signup", { method: "POST", json: { email: uniqueEmail(), password: strongPassword, name } });
+      expect(response.status, JSON.stringify(name)).toBe(400);
+      expect((await problem(response)).errors?.[0]?.path).toBe("name");
+    }
+    // Joiners are part of real names and emoji: a Persian name and a family emoji are accepted.
+    for (const name of ["می\u200cخواهم", "👨\u200d👩\u200d👧 Family"]) {
+      const response = await call("/v1/auth/signup", { method: "POST", json: { email: uniqueEmail(), password: strongPassword, name } });
+      expect(response.status, name).toBe(201);
+      expect(((await response.json()) as { user: { name: string } }).user.name).toBe(name);
+    }
+  });
+
   it.each([
     [{ email: "not-an-email", password: strongPassword, name: "A" }, "email"],
     [{ email: uniqueEmail(), password: "short", name: "A" }, "password"],

@@ -6,8 +6,12 @@ export function normalizeEmail(email: string): string {
   return email.normalize("NFC").trim().toLowerCase();
 }
 
-/** An email address: the shared text rules (no control characters), then lower-cased and checked as an address. */
-export const emailSchema = safeText({ label: "An email address", max: 320 })
+/**
+ * An email address: the shared text rules (no control characters, and no invisible formatting
+ * character at all, so "zw\u200bada@example.com" cannot become a second "zwada@example.com"),
+ * then lower-cased and checked as an address.
+ */
+export const emailSchema = safeText({ label: "An email address", max: 320, invisible: "refuse" })
   .transform((email) => email.toLowerCase())
   .pipe(
     z
@@ -65,8 +69,12 @@ export const passwordSchema = z
   })
   .openapi({ example: "correct horse battery staple", type: "string", minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });
 
-/** A display name: the shared text rules (no control characters). */
-export const nameSchema = safeText({ label: "A name", min: 1, max: 100 }).openapi({
+/**
+ * A display name: no control characters and no bidirectional controls or other invisible
+ * formatting (a U+202E override would show "Ada" reversed, a zero-width space a second "Ada"),
+ * but the zero-width joiner and non-joiner stay: Persian names and emoji sequences need them.
+ */
+export const nameSchema = safeText({ label: "A name", min: 1, max: 100, invisible: "refuse-except-joiners" }).openapi({
   example: "Ada Lovelace",
   type: "string",
 });
