@@ -1,5 +1,15 @@
 import type { UploadRecord, UploadSession } from "../../durable-objects/upload-session.ts";
 
+/**
+ * The body went past `Upload-Length` (tus: refused, never cut short). Whole parts stored before
+ * the overflow was seen stay stored; nothing after the last of them is committed.
+ */
+export class BodyPastUploadLength extends Error {
+  constructor(readonly length: number) {
+    super(`the body goes past Upload-Length ${length}`);
+  }
+}
+
 export interface WriteOutcome {
   record: UploadRecord;
   /** The body ended early (client gone, stream error): everything received is kept. */
@@ -73,6 +83,10 @@ export async function writePatchBody(options: {
         }
         if (next.done) break;
         let chunk = next.value;
+        if (chunk.byteLength > remaining() && remaining() <= cap - received) {
+          await reader.cancel("the body goes past Upload-Length").catch(() => {});
+          throw new BodyPastUploadLength(record.length);
+        }
         const room = Math.min(cap - received, remaining());
         if (chunk.byteLength > room) {
           chunk = chunk.subarray(0, room);

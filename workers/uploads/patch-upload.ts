@@ -5,7 +5,7 @@ import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import type { Services } from "../platform/services.ts";
-import { writePatchBody } from "./part-writer.ts";
+import { BodyPastUploadLength, writePatchBody } from "./part-writer.ts";
 import { uploadIdParam } from "./schema.ts";
 import { queueTranscode, recordUploadProgress } from "./service.ts";
 import { PATCH_BODY_CAP } from "./settings.ts";
@@ -20,13 +20,14 @@ const route = createRoute({
     "Send `Content-Type: application/offset+octet-stream`, `Tus-Resumable: 1.0.0` and `Upload-Offset` equal to the upload's " +
     "current offset (409 otherwise, with the current `Upload-Offset`). Any chunk size works; a body longer than " +
     `${PATCH_BODY_CAP / 2 ** 20} MiB is read up to that size and the answer's \`Upload-Offset\` says where to continue. ` +
+    "A body that goes past `Upload-Length` is refused with 413 (never cut short); the answer's `Upload-Offset` says what was kept. " +
     "The last byte queues the video for transcoding.",
   security: bearerSecurity,
   middleware: [requireAuth, requireAdmin] as const,
   request: { params: uploadIdParam },
   responses: {
     204: { description: "Bytes stored: the new `Upload-Offset`" },
-    ...problemResponses(400, 401, 403, 404, 409, 410, 412, 415, 503),
+    ...problemResponses(400, 401, 403, 404, 409, 410, 412, 413, 415, 503),
   },
 });
 
@@ -64,22 +65,22 @@ export function registerPatchUpload(app: OpenAPIHono<AppEnv>) {
     const { token } = begin;
     let record = begin.record;
     try {
-      if (contentLength !== undefined && offset + contentLength > record.length) {
-        throw new ApiError(
-          "bad-request",
-          `The body (${contentLength} bytes at offset ${offset}) goes past Upload-Length ${record.length}.`,
-        );
-      }
+      if (contentLength !== undefined && offset + contentLength > record.length) throw pastUploadLength(record, offset);
       if (record.phase === "active") {
-        const outcome = await writePatchBody({
-          bucket: services.media.bucket,
-          session,
-          token,
-          record,
-          body: c.req.raw.body,
-          cap: PATCH_BODY_CAP,
-        });
-        record = outcome.record;
+        try {
+          const outcome = await writePatchBody({
+            bucket: services.media.bucket,
+            session,
+            token,
+            record,
+            body: c.req.raw.body,
+            cap: PATCH_BODY_CAP,
+          });
+          record = outcome.record;
+        } catch (error) {
+          if (error instanceof BodyPastUploadLength) throw pastUploadLength((await session.status()) ?? record, offset);
+          throw error;
+        }
       }
       if (record.phase === "assembled") {
         record = await finishUpload(services, session, record);
@@ -95,6 +96,20 @@ export function registerPatchUpload(app: OpenAPIHono<AppEnv>) {
     c.header("Upload-Expires", httpDate(record.expiresAt));
     return c.body(null, 204);
   });
+}
+
+/**
+ * tus: a PATCH must not carry more than the upload lacks; the server refuses it rather than
+ * cutting it short (the client has a bug or the wrong file). Whole parts stored before a streamed
+ * body overflowed stay; `Upload-Offset` says where the upload stands.
+ */
+function pastUploadLength(record: UploadRecord, offset: number): ApiError {
+  return new ApiError(
+    "payload-too-large",
+    `The body, at offset ${offset}, goes past Upload-Length ${record.length}: send at most ${record.length - offset} bytes. ` +
+      `Nothing past offset ${record.offset} was kept; resume from there.`,
+    { headers: { "Upload-Offset": String(record.offset) } },
+  );
 }
 
 /** The master is whole: queue the video (exactly once), then drop the upload's scratch objects. */

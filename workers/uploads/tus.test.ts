@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { Upload } from "tus-js-client/lib.esm/browser/index.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { UploadRecord } from "../../durable-objects/upload-session.ts";
-import { signUpAdmin } from "../test/catalog.ts";
+import { problemOf, signUpAdmin } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
 import { MAX_UPLOAD_BYTES, masterKey, PART_SIZE, uploadScratchPrefix } from "./settings.ts";
 import {
@@ -29,6 +29,23 @@ beforeAll(async () => {
 function sessionOf(path: string) {
   const uploadId = path.split("/").at(-1) ?? "";
   return env.UPLOAD_SESSION.get(env.UPLOAD_SESSION.idFromName(uploadId));
+}
+
+/** A streamed body (sent without Content-Length), delivered in 64 KiB chunks. */
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.byteLength) return controller.close();
+      controller.enqueue(bytes.slice(at, at + 65536));
+      at += 65536;
+    },
+  });
+}
+
+/** Where the upload's master is assembled (its record says). */
+async function masterOf(path: string): Promise<string> {
+  return ((await sessionOf(path).status()) as UploadRecord).masterKey;
 }
 
 /** A body that delivers `bytes` and then fails, as a connection that drops mid-PATCH does. */
@@ -179,8 +196,39 @@ describe("tus core", () => {
     expect(noVersion.status).toBe(412);
     expect((await patch(admin, upload, 40, testBytes(10), { "Content-Type": "video/mp4" })).status).toBe(415);
     const past = await patch(admin, upload, 40, testBytes(61));
-    expect(past.status).toBe(400);
+    expect(past.status).toBe(413);
     expect(Number((await head(admin, upload)).headers.get("Upload-Offset"))).toBe(40);
+  });
+
+  it("refuses a body longer than Upload-Length with 413, with or without Content-Length, and keeps nothing of it", async () => {
+    const videoId = await createVideo(admin);
+    const data = testBytes(100, 5);
+    const upload = await createUpload(admin, videoId, 100);
+    expect((await patch(admin, upload, 0, data.slice(0, 40))).status).toBe(204);
+    // A streamed body (no Content-Length) 21 bytes longer than what the upload lacks: tus says refuse, not cut short.
+    const streamed = await patch(admin, upload, 40, streamOf(testBytes(81, 9)));
+    expect(streamed.status).toBe(413);
+    expect((await problemOf(streamed)).detail).toMatch(/past Upload-Length 100/);
+    expect(streamed.headers.get("Upload-Offset")).toBe("40");
+    expect(Number((await head(admin, upload)).headers.get("Upload-Offset"))).toBe(40);
+    expect((await adminStatus(admin, videoId)).state).toBe("uploading");
+    // The right bytes still complete it, exactly.
+    expect((await patch(admin, upload, 40, data.slice(40))).status).toBe(204);
+    expect(await r2Sha256(await masterOf(upload))).toBe(await sha256(data));
+  });
+
+  it("refuses a streamed body that overflows after whole parts: the parts stay, the rest is refused", async () => {
+    const videoId = await createVideo(admin);
+    const length = PART_SIZE + 1000;
+    const data = testBytes(length, 6);
+    const upload = await createUpload(admin, videoId, length);
+    const overflowing = new Uint8Array(length + 10);
+    overflowing.set(data);
+    const response = await patch(admin, upload, 0, streamOf(overflowing));
+    expect(response.status).toBe(413);
+    expect(response.headers.get("Upload-Offset")).toBe(String(PART_SIZE));
+    expect((await patch(admin, upload, PART_SIZE, data.slice(PART_SIZE))).status).toBe(204);
+    expect(await r2Sha256(await masterOf(upload))).toBe(await sha256(data));
   });
 
   it("works with the real tus-js-client (chunked, resumable)", async () => {
