@@ -126,7 +126,7 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
       return replica;
     },
     cache: createKvCache(env.CACHE, { bypassReads: options.bypassCacheReads === true && config.APP_ENV !== "production", waitUntil, log }),
-    media: createMediaStore(env.MEDIA),
+    media: createMediaStore(env.MEDIA, { edgeOrigin: config.PUBLIC_BASE_URL }),
     transcodeQueue: env.TRANSCODE_QUEUE as Queue<QueueMessageBase>,
     rateLimiters: {
       signinClient: env.SIGNIN_CLIENT_LIMITER,

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../platform/config.ts";
 import { signMediaToken } from "../platform/media-token.ts";
-import { problemOf } from "../test/catalog.ts";
+import { problemOf, signUpAdmin } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
 import { mediaBase, objectBytes, pathOf, play, readyVideo, subscribedViewer } from "./test/fixtures.ts";
 
@@ -160,6 +160,50 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
     expect((await call(`${base}source.mp4`)).status).toBe(404);
     expect((await call(`${base}hls/%2e%2e/source.mp4`)).status).toBe(404);
     expect((await call(`${base}hls/480p/missing.m4s`)).status).toBe(404);
+  });
+});
+
+describe("GET /media/…: a video that is gone, and the plan cap, fail closed", () => {
+  it("stops a deleted video at once at this data center: cached segments, playlists and previews answer 404", async () => {
+    const admin = await signUpAdmin();
+    const { video, playback, base } = await playing("premium");
+    const basic = await play(await subscribedViewer("basic"), video.id);
+    const segment = `${base}hls/720p/seg_00001.m4s`;
+    expect((await call(segment)).headers.get("X-Media-Cache")).toBe("MISS");
+    expect((await call(segment)).headers.get("X-Media-Cache")).toBe("HIT");
+    const browser = await signUp();
+    const document = (await (await call(`/v1/videos/${video.id}`, { token: browser.accessToken })).json()) as {
+      video: { posterUrl: string };
+    };
+    const poster = new URL(document.video.posterUrl).pathname;
+    expect((await call(poster)).status).toBe(200);
+    expect((await call(`/v1/admin/videos/${video.id}`, { method: "DELETE", token: admin.accessToken })).status).toBe(204);
+
+    for (const path of [segment, pathOf(playback.manifestUrl), `${base}hls/720p/index.m3u8`, `${base}hls/480p/seg_00000.m4s`, poster]) {
+      const gone = await call(path);
+      expect(gone.status, path).toBe(404);
+      expect((await problemOf(gone)).detail).toMatch(/not available any more/);
+    }
+    // The plan cap cannot fail open either: a 480p token gets nothing taller from the cache.
+    expect((await call(`${mediaBase(basic.manifestUrl)}hls/720p/seg_00001.m4s`)).status).toBe(404);
+  });
+
+  it("serves nothing, of any height, while the master playlist is missing (the cap has nothing to compare with)", async () => {
+    const video = await readyVideo();
+    const basic = mediaBase((await play(await subscribedViewer("basic"), video.id)).manifestUrl);
+    await env.MEDIA.delete(`videos/${video.id}/hls/master.m3u8`);
+    for (const path of ["hls/720p/seg_00000.m4s", "hls/1080p/index.m3u8", "hls/480p/seg_00000.m4s"]) {
+      expect((await call(`${basic}${path}`)).status, path).toBe(404);
+    }
+  });
+
+  it("serves no folder the master does not name, whatever the plan", async () => {
+    const { video, base } = await playing("premium");
+    await env.MEDIA.put(`videos/${video.id}/hls/2160p/seg_00000.m4s`, objectBytes("unlisted"));
+    await env.MEDIA.put(`videos/${video.id}/hls/480p/extra/seg_00000.m4s`, objectBytes("unlisted"));
+    expect((await call(`${base}hls/2160p/seg_00000.m4s`)).status).toBe(404);
+    expect((await call(`${base}hls/480p/extra/seg_00000.m4s`)).status).toBe(404);
+    expect((await call(`${base}hls/audio/seg_00000.m4s`)).status).toBe(200);
   });
 });
 

@@ -3,19 +3,19 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { ApiError } from "../platform/errors.ts";
 import { describeTokenFailure, isPreviewGrant, type MediaGrant, MediaTokenError, verifyMediaToken } from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
-import { isVideoId } from "../videos/index.ts";
-import { capMasterPlaylist, carryToken, forbiddenFolders, masterVariants, type Variant } from "./hls-playlist.ts";
+import { isVideoId, MASTER_PLAYLIST_PATH, videoMasterPlaylistKey } from "../videos/index.ts";
+import { capMasterPlaylist, carryToken, folderAccess } from "./hls-playlist.ts";
 import { mediaType, PLAYLIST_EDGE_TTL_SECONDS, readMediaText, serveMediaObject } from "./media-delivery.ts";
 
 /** Where a video's HLS ladder lives below its media prefix (agreed with the transcoder). */
 export const HLS_FOLDER = "hls/";
-export const MASTER_PLAYLIST = `${HLS_FOLDER}master.m3u8`;
+export const MASTER_PLAYLIST = MASTER_PLAYLIST_PATH;
+const PLAYLIST_TYPE = "application/vnd.apple.mpegurl";
 
 /** Segments may skip the session check for this long per isolate; playlists never do (README "Playback"). */
 export const SEGMENT_SESSION_CHECK_SECONDS = 20;
 
 const sessionChecks = new Map<string, { revoked: boolean; until: number }>();
-const ladderMemo = new Map<string, { variants: Variant[]; until: number }>();
 
 export const corsHeaders = {
   "Access-Control-Allow-Origin": "*",
@@ -81,24 +81,6 @@ async function sessionRevoked(services: Services, grant: MediaGrant, cached: boo
   return revoked;
 }
 
-async function ladderOf(c: Context<AppEnv>, services: Services, videoId: string): Promise<Variant[] | null> {
-  const now = Date.now();
-  const known = ladderMemo.get(videoId);
-  if (known && known.until > now) return known.variants;
-  const master = await readMediaText(
-    c.req.url,
-    services.media.bucket,
-    `videos/${videoId}/${MASTER_PLAYLIST}`,
-    "application/vnd.apple.mpegurl",
-    services.waitUntil,
-  );
-  if (master === null) return null;
-  const variants = masterVariants(master);
-  if (ladderMemo.size > 10_000) ladderMemo.clear();
-  ladderMemo.set(videoId, { variants, until: now + PLAYLIST_EDGE_TTL_SECONDS * 1000 });
-  return variants;
-}
-
 /** Posters, storyboard sprites and their WebVTT (images and text tracks): no video bytes, wherever they lie. */
 function isPreview(kind: string | undefined): boolean {
   return kind === "image" || kind === "text-track";
@@ -129,19 +111,29 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
     throw refuse("The session this media URL was issued to has signed out. Sign in and ask for a new one with GET /v1/videos/{id}/play.");
   }
   const key = `videos/${videoId}/${path}`;
-  const { waitUntil } = services;
-  const bucket = services.media.bucket;
+  const { waitUntil, media } = services;
 
+  // The master playlist is the video's switch: without it nothing of the video is served, cached
+  // segments included (a deleted video, whose master goes first, answers 404 at once here). It is
+  // read through the edge cache on every request, never remembered by the isolate, so that
+  // switch holds for every isolate of this data center at once.
+  const master = await readMediaText(media, videoMasterPlaylistKey(videoId), PLAYLIST_TYPE, waitUntil);
+  if (master === null) {
+    throw new ApiError("not-found", "This video is not available any more. Go back to the catalog to find something else to watch.", {
+      headers: { "Cache-Control": "no-store" },
+    });
+  }
   if (inLadder && path !== MASTER_PLAYLIST) {
-    const variants = await ladderOf(c, services, videoId);
-    const within = path.slice(HLS_FOLDER.length);
-    if (variants && forbiddenFolders(variants, grant.maxHeight).some((folder) => within.startsWith(folder))) {
+    // The plan cap, closed by default: only what the viewer's capped master leads to is served.
+    const access = folderAccess(master, grant.maxHeight, path.slice(HLS_FOLDER.length));
+    if (access === "above-plan") {
       throw refuse(`This rendition is taller than your plan allows (${grant.maxHeight}p). Upgrade your plan to watch it.`);
     }
+    if (access === "unknown") throw new ApiError("not-found", `There is no media object '${path}' for this video.`);
   }
 
   if (type.kind === "playlist") {
-    const original = await readMediaText(c.req.url, bucket, key, type.contentType, waitUntil);
+    const original = path === MASTER_PLAYLIST ? master : await readMediaText(media, key, type.contentType, waitUntil);
     if (original === null) throw new ApiError("not-found", `There is no playlist '${path}' for this video.`);
     const body = carryToken(path === MASTER_PLAYLIST ? capMasterPlaylist(original, grant.maxHeight) : original, videoId, token ?? "");
     const maxAge = Math.max(0, Math.min(PLAYLIST_EDGE_TTL_SECONDS, grant.expiresAt - Math.floor(Date.now() / 1000)));
@@ -154,7 +146,7 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
       },
     });
   }
-  const response = await serveMediaObject(c.req.raw, bucket, key, type.kind, type.contentType, waitUntil);
+  const response = await serveMediaObject(c.req.raw, media, key, type.kind, type.contentType, waitUntil);
   if (!response) throw new ApiError("not-found", `There is no media object '${path}' for this video.`);
   return response;
 }
