@@ -143,7 +143,8 @@ async function finishUpload(services: Services, session: DurableObjectStub<Uploa
     // expired meanwhile): its master, at its own key, has no owner.
     await services.media.bucket.delete(record.masterKey);
     const now = await session.status();
-    if (now && (now.phase === "terminated" || now.phase === "expired")) throw uploadGone(now);
+    if (now && (now.phase === "terminated" || now.phase === "expired"))
+      throw fencedOut({ ok: false, reason: "gone", record: now }, record.uploadId);
   }
   const finished = (await session.markFinished()) ?? record;
   await services.media.deleteByPrefix(record.scratchPrefix);

@@ -49,33 +49,33 @@ async function masterOf(path: string): Promise<string> {
   return ((await sessionOf(path).status()) as UploadRecord).masterKey;
 }
 
-/**
- * A slow body: `first` at once, the rest when the test calls `release()`. `started` resolves once
- * the Worker has begun reading it, i.e. once the PATCH holds the upload's write lease.
- */
+/** A slow body: `first` at once, the rest when the test calls `release()`. */
 function slowBody(first: Uint8Array, rest: Uint8Array) {
   let release = () => {};
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
-  let started = () => {};
-  const reading = new Promise<void>((resolve) => {
-    started = resolve;
-  });
   let step = 0;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       step++;
-      if (step === 1) {
-        started();
-        controller.enqueue(first);
-      } else if (step === 2) {
+      if (step === 1) controller.enqueue(first);
+      else if (step === 2) {
         await gate;
         for (let at = 0; at < rest.byteLength; at += 1024 * 1024) controller.enqueue(rest.slice(at, at + 1024 * 1024));
       } else controller.close();
     },
   });
-  return { body, release, started: reading };
+  return { body, release };
+}
+
+/** Resolves once a PATCH holds the upload's write lease: it is in flight, past its checks. */
+async function writing(path: string): Promise<void> {
+  await expect
+    .poll(() => runInDurableObject(sessionOf(path), (instance) => (instance as unknown as { writer: unknown }).writer !== null), {
+      interval: 20,
+    })
+    .toBe(true);
 }
 
 /** A body that delivers `bytes` and then fails, as a connection that drops mid-PATCH does. */
@@ -341,7 +341,7 @@ describe("tus: a terminated upload never overwrites a newer one", () => {
     const upload = await createUpload(admin, videoId, old.byteLength);
     const slow = slowBody(old.slice(0, 100_000), old.slice(100_000));
     const inFlight = patch(admin, upload, 0, slow.body);
-    await slow.started;
+    await writing(upload);
     expect((await call(upload, { method: "DELETE", token: admin, headers: tusHeaders })).status).toBe(204);
     const newer = testBytes(150_000, 22);
     const put = await call(`/v1/admin/videos/${videoId}/source`, { method: "PUT", token: admin, body: newer });
@@ -362,7 +362,7 @@ describe("tus: a terminated upload never overwrites a newer one", () => {
     const upload = await createUpload(admin, videoId, data.byteLength);
     const slow = slowBody(data.slice(0, MiB), data.slice(MiB));
     const inFlight = patch(admin, upload, 0, slow.body);
-    await slow.started;
+    await writing(upload);
     expect((await call(upload, { method: "DELETE", token: admin, headers: tusHeaders })).status).toBe(204);
     slow.release();
     expect((await inFlight).status).toBe(410);
