@@ -5,7 +5,9 @@ import type { AppEnv } from "./app-env.ts";
 import { ApiError } from "./errors.ts";
 import { InvalidTokenError, verifyAccessToken } from "./tokens.ts";
 
-const bearer = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+)$/;
+// Authentication schemes are case-insensitive (RFC 9110 §11.1, which RFC 6750's "Bearer" follows):
+// `bearer` and `BEARER` are the same scheme.
+const bearer = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+)$/i;
 
 /**
  * Requires a valid access token whose session is still live; sets `c.get("auth")`.

@@ -20,7 +20,7 @@ describe("GET /v1/videos/{id}/play", () => {
     const playback = await play(viewer, video.id);
     expect(playback.maxHeight).toBe(1080);
     expect(playback.resumeAt).toBe(0);
-    expect(pathOf(playback.manifestUrl)).toMatch(new RegExp(`^/media/${video.id}/v1\\.media-new\\.\\d+\\.1080\\.[^/]+/hls/master\\.m3u8$`));
+    expect(pathOf(playback.manifestUrl)).toMatch(new RegExp(`^/media/${video.id}/v2\\.media-new\\.\\d+\\.1080\\.[^/]+/hls/master\\.m3u8$`));
     expect(Date.parse(playback.expiresAt)).toBeGreaterThan(before + 3_600_000);
     const master = await call(pathOf(playback.manifestUrl));
     expect(master.status).toBe(200);
