@@ -36,7 +36,12 @@ export interface StreamLease {
 }
 
 export type StartStreamResult =
-  | { granted: true; progress: StoredProgress | null }
+  | {
+      granted: true;
+      progress: StoredProgress | null;
+      /** This play's stream: new on every play, carried by its media token (see `streamStatus`). */
+      leaseId: string;
+    }
   | { granted: false; inUse: number; retryAfterMs: number }
   /** The session was signed out: nothing was taken. */
   | { granted: false; revoked: true };
@@ -53,6 +58,16 @@ export type HeartbeatResult =
 
 /** The continue-watching row holds this many titles at most. */
 export const CONTINUE_WATCHING_SIZE = 20;
+
+/**
+ * What the media edge needs to know about one stream (`streamStatus`):
+ * - `live`: the session's lease is this stream's and has not lapsed (until `expiresAt`);
+ * - `replaced`: the session played something since (another title, or this one again);
+ * - `ended`: the lease lapsed without heartbeats, or was released (the player stopped, the plan
+ *   changed, the session signed out);
+ * - `revoked`: the session signed out.
+ */
+export type StreamStatus = { status: "live"; expiresAt: number } | { status: "replaced" | "ended" | "revoked" };
 
 export interface FlushStats {
   flushes: number;
@@ -92,6 +107,10 @@ export class ViewerState extends DurableObject<Env> {
         video_id TEXT PRIMARY KEY, position REAL NOT NULL, duration REAL, finished INTEGER NOT NULL,
         updated_at INTEGER NOT NULL, dirty INTEGER NOT NULL)`);
       storage.exec("CREATE TABLE IF NOT EXISTS leases (session_id TEXT PRIMARY KEY, video_id TEXT NOT NULL, expires_at INTEGER NOT NULL)");
+      // Which play holds the lease (added after the table: objects created before get the column here).
+      if (storage.exec("SELECT 1 FROM pragma_table_info('leases') WHERE name = 'lease_id'").toArray().length === 0) {
+        storage.exec("ALTER TABLE leases ADD COLUMN lease_id TEXT");
+      }
       // Who this object belongs to (the flush needs the user id) and the flush's bookkeeping.
       storage.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     });
@@ -141,13 +160,32 @@ export class ViewerState extends DurableObject<Env> {
       const freedAt = others[others.length - input.screens]?.expires_at ?? now;
       return { granted: false, inUse: others.length, retryAfterMs: Math.max(0, freedAt - now) };
     }
+    // Every play is a new stream: the URLs of the session's previous play stop (see streamStatus).
+    const leaseId = crypto.randomUUID();
     sql.exec(
-      "INSERT INTO leases (session_id, video_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET video_id = excluded.video_id, expires_at = excluded.expires_at",
+      "INSERT INTO leases (session_id, video_id, expires_at, lease_id) VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET video_id = excluded.video_id, expires_at = excluded.expires_at, lease_id = excluded.lease_id",
       input.sessionId,
       input.videoId,
       now + input.leaseMs,
+      leaseId,
     );
-    return { granted: true, progress: this.readProgress(input.videoId) };
+    return { granted: true, progress: this.readProgress(input.videoId), leaseId };
+  }
+
+  /**
+   * Whether the stream `leaseId` of a session may still be served (the media edge asks, for
+   * playlists on every request and for segments at most every 20 s per isolate): one read of
+   * this object's storage, nothing written.
+   */
+  async streamStatus(sessionId: string, leaseId: string): Promise<StreamStatus> {
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length > 0) return { status: "revoked" };
+    const lease = sql
+      .exec<{ lease_id: string | null; expires_at: number }>("SELECT lease_id, expires_at FROM leases WHERE session_id = ?", sessionId)
+      .toArray()[0];
+    if (!lease) return { status: "ended" };
+    if (lease.lease_id !== leaseId) return { status: "replaced" };
+    return lease.expires_at > Date.now() ? { status: "live", expiresAt: lease.expires_at } : { status: "ended" };
   }
 
   /**

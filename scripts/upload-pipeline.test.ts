@@ -49,11 +49,11 @@ describe("upload to ready, end to end", () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  /** What the transcoder presents for this video: read its master, anything below its outputs. */
-  function grantFor(videoId: string): Promise<string> {
+  /** What the transcoder presents for this video: read the master `sourceKey`, anything below its outputs. */
+  function grantFor(videoId: string, sourceKey?: string): Promise<string> {
     return signStorageGrant(secret, {
       job: "test",
-      read: [masterKey(videoId)],
+      read: sourceKey ? [sourceKey] : [],
       prefix: outputPrefix(videoId),
       exp: Math.floor(Date.now() / 1000) + 600,
     });
@@ -109,7 +109,7 @@ describe("upload to ready, end to end", () => {
   it("turns a tus upload into ready HLS renditions: every rung up to the source, keyframes every 4 s, durations kept", async () => {
     const clip = await makeClip(work, "landscape", { size: "854x480", seconds: 9 });
     const videoId = await createVideo(base, token, { title: "Pipeline clip", summary: "Generated.", genres: ["test"], releaseYear: 1974 });
-    await tusUpload(base, token, videoId, clip);
+    const uploadUrl = await tusUpload(base, token, videoId, clip);
     const status = await waitForVideo(base, token, videoId, { timeoutMs: 180_000 });
     expect(status.error).toBeNull();
     expect(status.state).toBe("ready");
@@ -121,8 +121,10 @@ describe("upload to ready, end to end", () => {
     expect(keys).toContain(`${outputPrefix(videoId)}storyboard.vtt`);
     // The master as the transcoder downloads it: the stored bytes, not gzipped on the way
     // (miniflare, like Cloudflare, compresses a response without a type when the client accepts it).
-    const source = await fetch(`${base}/internal/storage/${masterKey(videoId)}`, {
-      headers: { Authorization: `Bearer ${await grantFor(videoId)}`, "Accept-Encoding": "gzip, br" },
+    // Each upload has its own master, named by its upload id (the last segment of its tus URL).
+    const sourceKey = masterKey(videoId, new URL(uploadUrl).pathname.split("/").at(-1) ?? "");
+    const source = await fetch(`${base}/internal/storage/${sourceKey}`, {
+      headers: { Authorization: `Bearer ${await grantFor(videoId, sourceKey)}`, "Accept-Encoding": "gzip, br" },
     });
     expect(source.headers.get("Content-Encoding")).toBeNull();
     expect(source.headers.get("Content-Length")).toBe(String(statSync(clip).size));

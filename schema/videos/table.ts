@@ -39,6 +39,13 @@ export const videos = pgTable(
     /** The probe and quality check of the source (codec, size, issues found). */
     qualityReport: jsonb("quality_report").$type<Record<string, unknown>>(),
     renditions: jsonb("renditions").$type<Rendition[]>().notNull().default(sql`'[]'::jsonb`),
+    /**
+     * The upload that holds the video's one upload slot (a tus upload id, or a `PUT …/source`'s),
+     * set when the slot is claimed. Releasing the slot, recording progress and queueing the
+     * transcode all name it, so a terminated or expired upload's late step can never free, touch
+     * or queue a newer upload of the same video; it also names the master (`masters/{id}/{uploadId}`).
+     */
+    uploadId: text("upload_id"),
     /** Human-readable reason of a `failed` video ("no video stream"). */
     error: text("error"),
     /** Object names below the video's media prefix, e.g. `poster.jpg`, `storyboard.vtt`. */

@@ -9,7 +9,9 @@ import type { RateLimiters } from "./services.ts";
 import { revokedSessionEntry } from "./session-revocation.ts";
 import { InvalidTokenError, verifyAccessTokenCached } from "./tokens.ts";
 
-const bearer = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+)$/;
+// Authentication schemes are case-insensitive (RFC 9110 §11.1, which RFC 6750's "Bearer" follows):
+// `bearer` and `BEARER` are the same scheme.
+const bearer = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+)$/i;
 
 /**
  * How each kind of route learns that a session was signed out (docs/users.md, "Sign-out"):

@@ -21,8 +21,14 @@ export interface QueueMessageBase {
 
 /** Cloudflare's Rate Limiting bindings, by what they count (limits in wrangler.toml). */
 export interface RateLimiters {
+  /** Sign-in attempts per client address. */
   signinClient: RateLimit;
-  signinAccount: RateLimit;
+  /** Sign-in attempts per account from one client address. */
+  signinAccountClient: RateLimit;
+  /** Failed sign-ins per account, from every address. */
+  signinAccountFailures: RateLimit;
+  /** Sign-ups per client address (each costs an Argon2id hash). */
+  signupClient: RateLimit;
   /** Browse routes, per account. */
   catalogUser: RateLimit;
   /** `GET /v1/videos/{id}/play`, per account. */
@@ -130,11 +136,13 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
       waitUntil,
       log,
     }),
-    media: createMediaStore(env.MEDIA),
+    media: createMediaStore(env.MEDIA, { edgeOrigin: config.PUBLIC_BASE_URL }),
     transcodeQueue: env.TRANSCODE_QUEUE as Queue<QueueMessageBase>,
     rateLimiters: {
       signinClient: env.SIGNIN_CLIENT_LIMITER,
-      signinAccount: env.SIGNIN_ACCOUNT_LIMITER,
+      signinAccountClient: env.SIGNIN_ACCOUNT_CLIENT_LIMITER,
+      signinAccountFailures: env.SIGNIN_ACCOUNT_FAILURE_LIMITER,
+      signupClient: env.SIGNUP_CLIENT_LIMITER,
       catalogUser: env.CATALOG_USER_LIMITER,
       play: env.PLAY_LIMITER,
       progress: env.PROGRESS_LIMITER,

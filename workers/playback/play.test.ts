@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { ViewerState } from "../../durable-objects/viewer-state.ts";
 import { videos } from "../../schema/index.ts";
 import { problemOf, withDatabase } from "../test/catalog.ts";
-import { call, signUp, withinOneWindow } from "../test/helpers.ts";
+import { call, signUp, withinOneRateWindow } from "../test/helpers.ts";
 import { newVideoId } from "../videos/index.ts";
 import { anotherSession, pathOf, play, readyVideo, subscribedViewer } from "./test/fixtures.ts";
 
@@ -20,7 +20,7 @@ describe("GET /v1/videos/{id}/play", () => {
     const playback = await play(viewer, video.id);
     expect(playback.maxHeight).toBe(1080);
     expect(playback.resumeAt).toBe(0);
-    expect(pathOf(playback.manifestUrl)).toMatch(new RegExp(`^/media/${video.id}/v1\\.media-new\\.\\d+\\.1080\\.[^/]+/hls/master\\.m3u8$`));
+    expect(pathOf(playback.manifestUrl)).toMatch(new RegExp(`^/media/${video.id}/v2\\.media-new\\.\\d+\\.1080\\.[^/]+/hls/master\\.m3u8$`));
     expect(Date.parse(playback.expiresAt)).toBeGreaterThan(before + 3_600_000);
     const master = await call(pathOf(playback.manifestUrl));
     expect(master.status).toBe(200);
@@ -141,7 +141,7 @@ describe("GET /v1/videos/{id}/play", () => {
   it("refuses more than 30 plays a minute on one account with 429 and Retry-After", async () => {
     const viewer = await subscribedViewer("premium");
     const video = await readyVideo();
-    await withinOneWindow(60, 20_000);
+    await withinOneRateWindow(20, 60);
     const responses = await Promise.all(
       Array.from({ length: 32 }, () => call(`/v1/videos/${video.id}/play`, { token: viewer.accessToken })),
     );

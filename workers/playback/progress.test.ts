@@ -13,7 +13,7 @@ import { watchProgress } from "../../schema/index.ts";
 import { countingEnv, noCalls } from "../../testing/binding-calls.ts";
 import worker from "../index.ts";
 import { brokenKv, problemOf, withDatabase } from "../test/catalog.ts";
-import { call, type SignedIn, withinOneWindow } from "../test/helpers.ts";
+import { call, type SignedIn, withinOneRateWindow } from "../test/helpers.ts";
 import { anotherSession, play, readyVideo, subscribedViewer } from "./test/fixtures.ts";
 
 function viewerStateOf(userId: string) {
@@ -201,7 +201,7 @@ describe("throttling", () => {
   it("refuses a burst of heartbeats on one account with 429 and Retry-After, past 40 in 10 s", async () => {
     const viewer = await subscribedViewer();
     const video = await readyVideo(600);
-    await withinOneWindow(10, 5000);
+    await withinOneRateWindow(5, 10);
     const responses = await Promise.all(Array.from({ length: 45 }, (_, i) => putProgress(viewer, video.id, { positionSeconds: i })));
     const statuses = responses.map((response) => response.status);
     expect(statuses.filter((status) => status === 204)).toHaveLength(40);

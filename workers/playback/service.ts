@@ -86,6 +86,7 @@ export async function startPlayback(
     videoId,
     userId: auth.userId,
     sessionId: auth.sessionId,
+    leaseId: lease.leaseId,
     maxHeight: entitlement.maxHeight,
     expiresAt,
   });

@@ -1,12 +1,11 @@
 import { z } from "@hono/zod-openapi";
+import { safeText } from "../platform/text.ts";
 import { listVideosQuery, videoSummarySchema } from "../videos/schema.ts";
 
 export const SEARCH_QUERY_MAX = 200;
 
 export const searchQuery = z.object({
-  q: z
-    .string()
-    .transform((value) => value.normalize("NFKC").trim())
+  q: safeText({ label: "A search", max: SEARCH_QUERY_MAX, normalize: "NFKC" })
     .pipe(
       z
         .string()

@@ -19,13 +19,16 @@ export interface TranscodeJobMessage {
 const uploadableStates: VideoState[] = ["awaiting-upload", "failed"];
 
 /**
- * Takes the video's one upload slot: `awaiting-upload` or `failed` becomes `uploading` in a
- * single conditional UPDATE, so two concurrent uploads cannot both win. Throws 404 or 409.
+ * Takes the video's one upload slot for `uploadId`: `awaiting-upload` or `failed` becomes
+ * `uploading` in a single conditional UPDATE, so two concurrent uploads cannot both win, and the
+ * row names the upload that holds it (`upload_id`). Every later step of the upload (progress,
+ * release, queueing) names it too, so a step of an older upload never touches a newer one.
+ * Throws 404 or 409.
  */
-export async function claimUploadSlot(db: Database, videoId: string): Promise<Video> {
+export async function claimUploadSlot(db: Database, videoId: string, uploadId: string): Promise<Video> {
   const [claimed] = await db
     .update(videos)
-    .set({ state: "uploading", progress: 0, error: null, updatedAt: sql`now()` })
+    .set({ state: "uploading", progress: 0, error: null, uploadId, updatedAt: sql`now()` })
     .where(and(eq(videos.id, videoId), inArray(videos.state, uploadableStates)))
     .returning();
   if (claimed) return claimed;
@@ -38,35 +41,48 @@ export async function claimUploadSlot(db: Database, videoId: string): Promise<Vi
   throw new ApiError("conflict", why);
 }
 
-/** Gives the slot back after an upload that did not complete (PUT source failed, creation failed). */
-export async function releaseUploadSlot(db: Database, videoId: string): Promise<void> {
-  await db
-    .update(videos)
-    .set({ state: "awaiting-upload", progress: null, updatedAt: sql`now()` })
-    .where(and(eq(videos.id, videoId), eq(videos.state, "uploading")));
-}
-
-/** Upload progress (0..1) while `uploading`. */
-export async function recordUploadProgress(db: Database, videoId: string, progress: number): Promise<void> {
-  await db
-    .update(videos)
-    .set({ progress: Math.min(1, Math.max(0, progress)), updatedAt: sql`now()` })
-    .where(and(eq(videos.id, videoId), eq(videos.state, "uploading")));
+/** The row while `uploadId` holds the video's upload slot. */
+function slotHeldBy(videoId: string, uploadId: string) {
+  return and(eq(videos.id, videoId), eq(videos.state, "uploading"), eq(videos.uploadId, uploadId));
 }
 
 /**
- * The master is complete: `uploading` becomes `queued` and one job goes to the queue. Undefined
- * when the video is no longer `uploading` (deleted meanwhile): nothing is queued.
+ * Gives the slot back after an upload that did not complete (terminated, expired, PUT source or
+ * creation failed), only if that upload still holds it: an old upload's release (a late DELETE, a
+ * redelivered `upload-expired`) never frees a newer upload of the same video. True when it did.
  */
-export async function queueTranscode(services: Services, videoId: string): Promise<TranscodeJobMessage | undefined> {
+export async function releaseUploadSlot(db: Database, videoId: string, uploadId: string): Promise<boolean> {
+  const released = await db
+    .update(videos)
+    .set({ state: "awaiting-upload", progress: null, uploadId: null, updatedAt: sql`now()` })
+    .where(slotHeldBy(videoId, uploadId))
+    .returning({ id: videos.id });
+  return released.length > 0;
+}
+
+/** Upload progress (0..1) while `uploadId` holds the slot. */
+export async function recordUploadProgress(db: Database, videoId: string, uploadId: string, progress: number): Promise<void> {
+  await db
+    .update(videos)
+    .set({ progress: Math.min(1, Math.max(0, progress)), updatedAt: sql`now()` })
+    .where(slotHeldBy(videoId, uploadId));
+}
+
+/**
+ * `uploadId`'s master is complete: `uploading` becomes `queued` and one job goes to the queue,
+ * naming that upload's master. Undefined when the upload no longer holds the slot (the video was
+ * deleted, or the upload terminated or expired and the slot freed, perhaps for a newer upload):
+ * nothing is queued.
+ */
+export async function queueTranscode(services: Services, videoId: string, uploadId: string): Promise<TranscodeJobMessage | undefined> {
   const { db } = services;
   const [row] = await db
     .update(videos)
     .set({ state: "queued", progress: 0, error: null, updatedAt: sql`now()` })
-    .where(and(eq(videos.id, videoId), eq(videos.state, "uploading")))
+    .where(slotHeldBy(videoId, uploadId))
     .returning({ id: videos.id });
   if (!row) return undefined;
-  const job: TranscodeJobMessage = { kind: "transcode", jobId: crypto.randomUUID(), videoId, sourceKey: masterKey(videoId) };
+  const job: TranscodeJobMessage = { kind: "transcode", jobId: crypto.randomUUID(), videoId, sourceKey: masterKey(videoId, uploadId) };
   try {
     await services.transcodeQueue.send(job, { contentType: "json" });
   } catch (error) {
@@ -74,7 +90,7 @@ export async function queueTranscode(services: Services, videoId: string): Promi
     await db
       .update(videos)
       .set({ state: "uploading", updatedAt: sql`now()` })
-      .where(and(eq(videos.id, videoId), eq(videos.state, "queued")));
+      .where(and(eq(videos.id, videoId), eq(videos.state, "queued"), eq(videos.uploadId, uploadId)));
     throw error;
   }
   return job;
@@ -82,10 +98,15 @@ export async function queueTranscode(services: Services, videoId: string): Promi
 
 /**
  * An idle upload expired (its `UploadSession` sent `upload-expired` after deleting the bytes):
- * the video goes back from `uploading` to `awaiting-upload`. Idempotent, so a redelivery is harmless.
+ * the video goes back from `uploading` to `awaiting-upload`, if that upload still holds the slot.
+ * Idempotent, and a redelivery after a newer upload claimed the video leaves that upload alone.
  */
 export async function handleUploadExpired(message: Message<UploadExpiredMessage>, services: Services): Promise<void> {
-  await releaseUploadSlot(services.db, message.body.videoId);
-  services.log.info("upload expired; video freed for another upload", { uploadId: message.body.uploadId, videoId: message.body.videoId });
+  const { uploadId, videoId } = message.body;
+  const released = await releaseUploadSlot(services.db, videoId, uploadId);
+  services.log.info(released ? "upload expired; video freed for another upload" : "upload expired; its slot was already given back", {
+    uploadId,
+    videoId,
+  });
   message.ack();
 }

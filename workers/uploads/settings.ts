@@ -16,9 +16,13 @@ export const UPLOAD_IDLE_EXPIRY_MS = 24 * 3600 * 1000;
 /** How long a storage grant given to the transcoder for one job stays valid. */
 export const STORAGE_GRANT_TTL_SECONDS = 6 * 3600;
 
-/** R2 key of a video's master (the uploaded source file). */
-export function masterKey(videoId: string): string {
-  return `${videoMasterPrefix(videoId)}source`;
+/**
+ * R2 key of one upload's master (the uploaded source file). Each upload, tus or `PUT …/source`,
+ * writes its own key, and its transcode job names it: a late write of a terminated upload can only
+ * land on its own key, never on a newer upload's file.
+ */
+export function masterKey(videoId: string, uploadId: string): string {
+  return `${videoMasterPrefix(videoId)}${uploadId}`;
 }
 
 /** Everything playback serves for a video (`/media/{id}/<path>` is R2 key `videos/{id}/<path>`). */

@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 
 function jobFor(videoId: string): TranscodeJobMessage {
-  return { kind: "transcode", jobId: crypto.randomUUID(), videoId, sourceKey: masterKey(videoId) };
+  return { kind: "transcode", jobId: crypto.randomUUID(), videoId, sourceKey: masterKey(videoId, "upload-1") };
 }
 
 async function deliver(queue: string, job: TranscodeJobMessage, options: { attempts?: number; env?: Env } = {}) {
@@ -111,11 +111,11 @@ describe("transcode dead-letter queue", () => {
     const videoId = await createVideo(admin);
     await setVideo(videoId, { state: "queued", error: "attempt 4 failed: the transcoder was killed; retrying" });
     const leftovers = [`${outputPrefix(videoId)}720p/seg_00001.m4s`, `${outputPrefix(videoId)}poster.jpg`];
-    for (const key of [...leftovers, masterKey(videoId)]) await env.MEDIA.put(key, "bytes");
+    for (const key of [...leftovers, masterKey(videoId, "upload-1")]) await env.MEDIA.put(key, "bytes");
     await deliver(TRANSCODE_DLQ, jobFor(videoId));
     expect((await adminStatus(admin, videoId)).state).toBe("failed");
     expect((await env.MEDIA.list({ prefix: outputPrefix(videoId) })).objects).toEqual([]);
-    expect(await env.MEDIA.head(masterKey(videoId))).not.toBeNull();
+    expect(await env.MEDIA.head(masterKey(videoId, "upload-1"))).not.toBeNull();
   });
 
   it("does not fail a video that is ready or still being transcoded", async () => {

@@ -52,7 +52,7 @@ describe("GET /v1/home", () => {
         genres: watched?.genres,
         releaseYear: watched?.releaseYear,
         durationSeconds: 600,
-        posterUrl: expect.stringMatching(new RegExp(`/media/${watched?.id}/v1\\.`)),
+        posterUrl: expect.stringMatching(new RegExp(`/media/${watched?.id}/v\\d+\\.`)),
         maturityRating: watched?.maturityRating,
       },
     ]);

@@ -9,7 +9,15 @@ import { registerListVideos } from "./list-videos.ts";
 import type { ContinueWatchingSource } from "./service.ts";
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
-export { isVideoId, newVideoId, toVideoSummary, videoMasterPrefix, videoMediaPrefix } from "./documents.ts";
+export {
+  isVideoId,
+  MASTER_PLAYLIST_PATH,
+  newVideoId,
+  toVideoSummary,
+  videoMasterPlaylistKey,
+  videoMasterPrefix,
+  videoMediaPrefix,
+} from "./documents.ts";
 export { listVideosQuery, type VideoSummary, videoIdParam, videoSummarySchema } from "./schema.ts";
 export {
   buildContinueWatchingRow,

@@ -49,7 +49,7 @@ describe("GET /v1/videos", () => {
     expect(Object.keys(body.items[0] ?? {}).sort()).toEqual(
       ["durationSeconds", "genres", "id", "maturityRating", "posterUrl", "releaseYear", "summary", "title"].sort(),
     );
-    expect(body.items[0]?.posterUrl).toMatch(new RegExp(`/media/${ready[0]?.id}/v1\\.[^/]+/poster\\.jpg$`));
+    expect(body.items[0]?.posterUrl).toMatch(new RegExp(`/media/${ready[0]?.id}/v2\\.[^/]+/poster\\.jpg$`));
   });
 
   it("pages through hundreds of videos without a repeat or a skip while the catalog changes", async () => {

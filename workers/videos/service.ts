@@ -7,7 +7,15 @@ import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
 import type { Services } from "../platform/services.ts";
 import { catalogKeys } from "./cache-keys.ts";
-import { isVideoId, newVideoId, toVideoDocument, toVideoSummary, videoMasterPrefix, videoMediaPrefix } from "./documents.ts";
+import {
+  isVideoId,
+  newVideoId,
+  toVideoDocument,
+  toVideoSummary,
+  videoMasterPlaylistKey,
+  videoMasterPrefix,
+  videoMediaPrefix,
+} from "./documents.ts";
 import type { CreateVideoInput, HomeRow, UpdateVideoInput, VideoDocument, VideoPage, VideoSummary } from "./schema.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -362,7 +370,19 @@ export async function getHomeRows(services: Services, userId: string, continueWa
   return items.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items }, ...rows] : rows;
 }
 
-/** Deletes every media object of a video (source, renditions, poster, storyboard) from R2. */
+/**
+ * Deletes every media object of a video (source, renditions, poster, storyboard) from R2.
+ * The master playlist goes first, with its copy in this data center's edge cache: playback serves
+ * nothing of a video without it, so from here on this data center answers 404 for every URL of the
+ * video, cached segments included; other data centers do once their copy of the master playlist
+ * ends (60 s, `PLAYLIST_EDGE_TTL_SECONDS`). Its copy is dropped again at the end, in case a
+ * request that read it just before the delete put it back meanwhile.
+ */
 export async function deleteVideoMedia(services: Services, id: string): Promise<void> {
-  for (const prefix of [videoMediaPrefix(id), videoMasterPrefix(id)]) await services.media.deleteByPrefix(prefix);
+  const { media } = services;
+  const master = videoMasterPlaylistKey(id);
+  await media.bucket.delete(master);
+  await media.forgetEdgeCopies([master]);
+  for (const prefix of [videoMediaPrefix(id), videoMasterPrefix(id)]) await media.deleteByPrefix(prefix);
+  await media.forgetEdgeCopies([master]);
 }
