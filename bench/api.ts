@@ -39,23 +39,13 @@ import { BINDING_CALLS_HEADER, type BindingCalls, describeCalls, RATE_LIMITERS_H
 import { testWorkerEntry } from "../testing/test-worker.ts";
 import { CACHE_BYPASS_HEADER } from "../workers/platform/cache.ts";
 import { newVideoId } from "../workers/videos/index.ts";
+import { raiseRateLimits } from "./lib.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const catalogSize = Number(process.env.BENCH_VIDEOS ?? 500);
 const genres = ["drama", "comedy", "thriller", "documentary", "sci-fi", "romance", "horror", "animation"];
-
-/** The browse limiter raised in the generated configuration (the harness writes it from wrangler.toml). */
-function raiseCatalogLimits(toml: string): string {
-  let limiters = 0;
-  const text = toml.replace(/(name = "CATALOG_USER_LIMITER"\s+namespace_id = "\d+"\s+simple = \{ limit = )\d+/g, (_, head: string) => {
-    limiters++;
-    return `${head}1000000000`;
-  });
-  if (limiters === 0) throw new Error("wrangler.toml has no CATALOG_USER_LIMITER entry to raise");
-  return text;
-}
 
 /** Signs up a fresh account (the password hash makes this slow: done a few times only). */
 async function signUp(base: string, label: string): Promise<{ accessToken: string; user: { id: string } }> {
@@ -187,7 +177,7 @@ async function main() {
   const stack = await startLocalStack({
     main: testWorkerEntry,
     database: databaseFromEnv("BENCH", installedPostgresql() ? "postgresql" : "pglite"),
-    configure: raiseCatalogLimits,
+    configure: (toml) => raiseRateLimits(toml, ["CATALOG_USER_LIMITER"]),
     tempRoot: existsSync("/dev/shm") ? "/dev/shm" : undefined,
     transcoders: 0,
     // Request lines at thousands a second would measure the terminal, not the Worker.

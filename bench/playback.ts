@@ -15,20 +15,9 @@
 
 import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
 
-/** The playback limiters raised in the generated configuration (the harness writes it from wrangler.toml). */
-function raisePlaybackLimits(toml: string): string {
-  let raised = 0;
-  const text = toml.replace(/(name = "(?:PLAY|PROGRESS)_LIMITER"\s+namespace_id = "\d+"\s+simple = \{ limit = )\d+/g, (_, head: string) => {
-    raised++;
-    return `${head}1000000000`;
-  });
-  if (raised === 0) throw new Error("wrangler.toml has no PLAY_LIMITER or PROGRESS_LIMITER entries to raise");
-  return text;
-}
-
 import { insertReadyVideo, randomVideoId, subscribedViewer } from "../testing/playback-fixtures.ts";
 import { testWorkerEntry } from "../testing/test-worker.ts";
-import { summarize } from "./lib.ts";
+import { raiseRateLimits, summarize } from "./lib.ts";
 
 const segments = Number(process.env.BENCH_SEGMENTS ?? 100);
 const segmentBytes = Number(process.env.BENCH_SEGMENT_BYTES ?? 1024 * 1024);
@@ -66,7 +55,7 @@ async function main() {
   // The test Worker: its test-only routes put the segments into R2 and read the flush counters.
   const stack = await startLocalStack({
     main: testWorkerEntry,
-    configure: raisePlaybackLimits,
+    configure: (toml) => raiseRateLimits(toml, ["PLAY_LIMITER", "PROGRESS_LIMITER"]),
     vars: { PROGRESS_FLUSH_SECONDS: String(flushSeconds) },
   });
   try {
