@@ -112,7 +112,7 @@ interface Scenario {
 interface Measured {
   name: string;
   rps: number;
-  /** CPU milliseconds the Worker's processes (wrangler, workerd with miniflare's services) spent per request. */
+  /** CPU milliseconds the Worker's processes and the local Postgres server spent per request. */
   cpuPerRequest: number;
   p50: number;
   p99: number;
@@ -121,24 +121,47 @@ interface Measured {
 }
 
 /**
- * CPU time (ms) used so far by a process and all its descendants, from /proc (Linux); NaN elsewhere.
- * Unlike throughput, CPU per request hardly moves when other work shares the machine.
+ * CPU time (ms) used so far by the processes that serve a request: the Worker's (wrangler, and
+ * workerd with miniflare's KV, Durable Objects and limiters) and the local Postgres server (whose
+ * backends are forked per connection, so what exited is counted through the postmaster's reaped
+ * children). From /proc (Linux); NaN elsewhere. Unlike throughput, CPU per request hardly moves
+ * when other work shares the machine. The Neon proxy stand-in runs inside this process and is not
+ * counted.
  */
-function treeCpuMs(rootPid: number | undefined): number {
-  if (rootPid === undefined || !existsSync("/proc/self/stat")) return Number.NaN;
+function serverCpuMs(workerPid: number | undefined, databasePort: string): number {
+  if (workerPid === undefined || !existsSync("/proc/self/stat")) return Number.NaN;
   const stats = readdirSync("/proc")
     .filter((name) => /^\d+$/.test(name))
     .flatMap((pid) => {
       try {
-        // Fields after the command (which may hold spaces) start at the last ')': state ppid … utime stime.
+        // After the command (which may hold spaces, inside parentheses): state ppid … utime stime cutime cstime.
         const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-        const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-        return [{ pid: Number(pid), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) }];
+        const command = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
+        const fields = text
+          .slice(text.lastIndexOf(")") + 2)
+          .split(" ")
+          .map(Number);
+        const ticks = (fields[11] ?? 0) + (fields[12] ?? 0) + (fields[13] ?? 0) + (fields[14] ?? 0);
+        return [{ pid: Number(pid), ppid: fields[1] ?? 0, command, ticks }];
       } catch {
         return [];
       }
     });
-  const tree = new Set([rootPid]);
+  const byPid = new Map(stats.map((stat) => [stat.pid, stat]));
+  const commandLine = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    } catch {
+      return [];
+    }
+  };
+  // The postmaster of this run's cluster (pg_ctl detaches it, so it is found by its port, not its parent).
+  const postmasters = stats.filter((stat) => {
+    if (stat.command !== "postgres" || byPid.get(stat.ppid)?.command === "postgres") return false;
+    const args = commandLine(stat.pid);
+    return args.some((arg, i) => arg === `-p ${databasePort}` || (arg === "-p" && args[i + 1] === databasePort));
+  });
+  const tree = new Set([workerPid, ...postmasters.map((stat) => stat.pid)]);
   for (let grew = true; grew; ) {
     grew = false;
     for (const stat of stats) {
@@ -152,12 +175,17 @@ function treeCpuMs(rootPid: number | undefined): number {
   return (stats.filter((stat) => tree.has(stat.pid)).reduce((sum, stat) => sum + stat.ticks, 0) * 1000) / ticksPerSecond;
 }
 
-async function measure(base: string, scenario: Scenario, warmUp: boolean, workerPid: number | undefined): Promise<Measured> {
+async function measure(
+  base: string,
+  scenario: Scenario,
+  warmUp: boolean,
+  servers: { workerPid?: number; databasePort: string },
+): Promise<Measured> {
   const options = { url: `${base}${scenario.path}`, headers: scenario.headers, connections: scenario.connections };
   if (warmUp) await autocannon({ ...options, duration: 2 }); // JIT, pools, caches
-  const cpuBefore = treeCpuMs(workerPid);
+  const cpuBefore = serverCpuMs(servers.workerPid, servers.databasePort);
   const result = await autocannon({ ...options, duration: seconds });
-  const cpu = treeCpuMs(workerPid) - cpuBefore;
+  const cpu = serverCpuMs(servers.workerPid, servers.databasePort) - cpuBefore;
   return {
     name: scenario.name,
     rps: result.requests.average,
@@ -261,7 +289,12 @@ async function main() {
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < scenarios.length; k++) {
         const i = (round + k) % scenarios.length;
-        runs[i]?.push(await measure(base, scenarios[i] as Scenario, round === 0, stack.worker.pid));
+        runs[i]?.push(
+          await measure(base, scenarios[i] as Scenario, round === 0, {
+            workerPid: stack.worker.pid,
+            databasePort: new URL(stack.database.url).port,
+          }),
+        );
       }
       process.stdout.write(`round ${round + 1}/${rounds} done\n`);
     }
@@ -290,7 +323,7 @@ async function main() {
     const ratio = (label: string, a: Measured[], b: Measured[], target: string) => {
       const perRound = a.map((run, round) => run.rps / (b[round]?.rps ?? Number.NaN));
       const range = `${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}`;
-      // The same ratio from CPU per request (b's CPU over a's): what a machine with nothing else to do would see.
+      // The same ratio from CPU per request (b's CPU over a's): what a machine that only ran this would see, CPU-bound.
       const byCpu = median(b.map((run) => run.cpuPerRequest)) / median(a.map((run) => run.cpuPerRequest));
       console.log(
         `${label.padEnd(56)} ${median(perRound).toFixed(2)}  (rounds ${range}; by CPU per request ${byCpu.toFixed(2)}; ${target})`,
