@@ -12,7 +12,9 @@
  * 5. the same, cache bypassed;
  * 6. scenario 2 with the rate limiter counted in the isolate's memory, as Cloudflare's binding does
  *    in production (the test Worker's `X-Test-Rate-Limiters: in-memory`): miniflare answers every
- *    `limit()` through a Durable Object, a round trip production does not make. 2 minus 6 is that cost.
+ *    `limit()` through a Durable Object, a round trip production does not make. 2 minus 6 is that cost;
+ * 7. a trivial answer of the home page's size (the test Worker's `/internal/test/json-body/{bytes}`):
+ *    every byte of an answer passes through wrangler dev's proxy, which production does not have.
  * Before measuring, one request of each warm scenario runs with its bindings counted and Postgres
  * unreachable (the test Worker's `X-Test-Binding-Calls: count`), and the counts are printed.
  * The Worker is the test Worker (the production app plus those two headers), on a bundle built once
@@ -233,7 +235,9 @@ async function main() {
     };
     const watched = page.items.slice(0, 3).map((item) => item.id);
     for (const id of [...watched].reverse()) await heartbeat(id);
-    const home = (await (await fetch(`${base}/v1/home`, { headers: auth })).json()) as { rows: { id: string; items: unknown[] }[] };
+    const homeText = await (await fetch(`${base}/v1/home`, { headers: auth })).text();
+    const homeBytes = new TextEncoder().encode(homeText).byteLength;
+    const home = JSON.parse(homeText) as { rows: { id: string; items: unknown[] }[] };
     if (home.rows[0]?.id !== "continue-watching" || home.rows[0].items.length !== 3)
       throw new Error("the bench viewer has no continue-watching row");
     const countedCalls = async (path: string, headers: Record<string, string>) => {
@@ -280,6 +284,12 @@ async function main() {
         headers: { ...auth, [RATE_LIMITERS_HEADER]: "in-memory" },
         connections,
       },
+      {
+        name: `trivial, a ${homeBytes}-byte answer (home's size)`,
+        path: `/internal/test/json-body/${homeBytes}`,
+        headers: {},
+        connections,
+      },
     ];
 
     // Each round runs every scenario once, starting one further along each time; ratios are taken
@@ -312,7 +322,8 @@ async function main() {
         `${row.name.padEnd(42)} ${row.rps.toFixed(0).padStart(9)} ${row.p50.toFixed(1).padStart(8)} ${row.p99.toFixed(1).padStart(8)} ${cpu.toFixed(2).padStart(11)} ${String(row.failures).padStart(7)}`,
       );
     }
-    const [trivial, warm, uncached, warmHome, uncachedHome, warmLocal] = runs as [
+    const [trivial, warm, uncached, warmHome, uncachedHome, warmLocal, trivialLarge] = runs as [
+      Measured[],
       Measured[],
       Measured[],
       Measured[],
@@ -336,6 +347,8 @@ async function main() {
     ratio("warm /v1/home / cache bypassed", warmHome, uncachedHome, "target >= 3");
     ratio("warm /v1/videos, limiter in memory / trivial route", warmLocal, trivial, "without miniflare's limiter round trip");
     ratio("warm /v1/videos, limiter in memory / through miniflare", warmLocal, warm, "what that round trip costs here");
+    ratio("trivial with home's size / trivial route", trivialLarge, trivial, "what the answer's size alone costs here");
+    ratio("warm /v1/home / trivial with home's size", warmHome, trivialLarge, "home's work beside its size");
     const cpu = cpus();
     console.log(
       `machine: ${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}; load average at the start ${startLoad}`,
