@@ -168,23 +168,26 @@ export function createKvCache(
     return found;
   };
   /**
-   * A write, retried once a second later when KV refused it for the per-key write rate (another
-   * write of the key within the second): that is not KV being down. Awaited, so the caller's next
-   * read at this location sees it.
+   * A write (put or delete), made once more a second later when KV refused it for the per-key
+   * write rate (another write of the key within the second, such as a reader's fill just before):
+   * that is not KV being down. Awaited, so the caller's next read at this location sees it.
    */
-  const write = async <T>(target: CacheEntry<T>, value: T) =>
-    (await attempt("put", target.key, async () => {
-      const put = () => kv.put(target.key, JSON.stringify(value), target.expirationTtl ? { expirationTtl: target.expirationTtl } : {});
+  const writeOnceMoreIfRefused = async (operation: "put" | "delete", key: string, run: () => Promise<void>) =>
+    (await attempt(operation, key, async () => {
       try {
-        await put();
+        await run();
       } catch (error) {
         if (!isKvWriteRateLimited(error)) throw error;
-        options.log.info("KV refused a second write of the key within a second; writing again", { key: target.key });
+        options.log.info("KV refused a second write of the key within a second; writing again", { key, operation });
         await new Promise((resolve) => setTimeout(resolve, KV_SAME_KEY_WRITE_INTERVAL_MS + 50));
-        await put();
+        await run();
       }
       return true;
     })) ?? false;
+  const write = <T>(target: CacheEntry<T>, value: T) =>
+    writeOnceMoreIfRefused("put", target.key, () =>
+      kv.put(target.key, JSON.stringify(value), target.expirationTtl ? { expirationTtl: target.expirationTtl } : {}),
+    );
   return {
     async get(target) {
       if (options.bypassReads) return undefined;
@@ -246,22 +249,7 @@ export function createKvCache(
     async probe() {
       await kv.get("health:probe");
     },
-    async delete(target) {
-      return (
-        (await attempt("delete", target.key, async () => {
-          try {
-            await kv.delete(target.key);
-          } catch (error) {
-            // A fill of the key just before (a reader's, in the background) can make KV refuse the delete: once more, a second later.
-            if (!isKvWriteRateLimited(error)) throw error;
-            options.log.info("KV refused a second write of the key within a second; deleting again", { key: target.key });
-            await new Promise((resolve) => setTimeout(resolve, KV_SAME_KEY_WRITE_INTERVAL_MS + 50));
-            await kv.delete(target.key);
-          }
-          return true;
-        })) ?? false
-      );
-    },
+    delete: (target) => writeOnceMoreIfRefused("delete", target.key, () => kv.delete(target.key)),
   };
 }
 
