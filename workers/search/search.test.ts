@@ -204,18 +204,18 @@ describe("GET /v1/search", () => {
       expect(problem.errors, q).toEqual([{ path: "q", message: expect.stringMatching(/at least 3 letters or digits/) }]);
     }
 
-    const word = nonsenseWord();
+    const [word, air] = [nonsenseWord(), nonsenseWord()];
     const genre = uniqueGenre();
     const [xMen] = await insertReadyVideos(1, { genres: [genre], title: () => `X-${word}` });
     const [xavier] = await insertReadyVideos(1, { genres: [genre], title: () => `Xavier ${word}` });
-    const [upInTheAir] = await insertReadyVideos(1, { genres: [genre], title: () => `Up in the ${word}` });
+    const [upInTheAir] = await insertReadyVideos(1, { genres: [genre], title: () => `Up in the ${air}` });
     // "x" is the whole word x, not every word that starts with x: X-word matches both words, and
     // Xavier only the longer one, so it comes after.
     const xMenPage = await search(accessToken, { q: `x ${word}` });
-    expect(xMenPage.items.map((item) => item.id).slice(0, 2)).toEqual([xMen?.id, xavier?.id]);
+    expect(xMenPage.items.map((item) => item.id)).toEqual([xMen?.id, xavier?.id]);
     expect(xMenPage.items[0]?.score).toBeGreaterThanOrEqual(ALL_TERMS_BONUS);
     expect(xMenPage.items[1]?.score).toBeLessThan(ALL_TERMS_BONUS);
-    expect((await search(accessToken, { q: `up in the ${word}` })).items[0]?.id).toBe(upInTheAir?.id);
+    expect((await search(accessToken, { q: `up in the ${air}` })).items[0]?.id).toBe(upInTheAir?.id);
     // A short word never answers a search alone: with the longer word matching nothing, nothing.
     expect((await search(accessToken, { q: `xa ${nonsenseWord()}` })).items).toEqual([]);
   });
