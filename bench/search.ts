@@ -2,12 +2,14 @@
  * `npm run bench:search`: search on a catalog of 100,000 generated videos (BENCH_VIDEOS to change),
  * with the exact statement the Worker runs, through the same Neon driver, side by side with a
  * naive `ILIKE '%q%'` scan. Prints p50/p99 per kind of query, the ratio, and the index sizes.
- * Runs on an embedded PGlite, or on BENCH_DATABASE_URL (a PostgreSQL you can drop data in).
+ * Runs on an embedded PGlite, or on BENCH_DATABASE_URL (a PostgreSQL you can drop data in). With
+ * PGlite it also prints the CPU time of each search (see `time`), and the load average at the
+ * start and the end: on a shared machine the wall times grow with the neighbours' load.
  *
  * Each of BENCH_ROUNDS rounds (default 200) runs every query once, each round starting one query
  * further along, so a burst of load from elsewhere on the machine spreads over all of them; the
- * ILIKE scans, 30-40x slower, run BENCH_SCAN_ROUNDS rounds (default 10). BENCH_EXPLAIN=1 prints
- * each statement's EXPLAIN (ANALYZE, BUFFERS) first.
+ * ILIKE scans, tens of times slower, run BENCH_SCAN_ROUNDS rounds (default 10). BENCH_EXPLAIN=1
+ * prints each statement's EXPLAIN (ANALYZE, BUFFERS) first.
  */
 import { loadavg } from "node:os";
 import { type SQL, sql } from "drizzle-orm";
@@ -86,10 +88,18 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(start), ...items.slice(0, start)];
 }
 
-async function time(run: () => Promise<unknown>): Promise<number> {
+/**
+ * Wall time, and the CPU time this process spent meanwhile. With the embedded PGlite the database
+ * runs in this process, so the CPU time is the query's own work: on a shared machine it does not
+ * grow with the neighbours' load, while the wall time also counts the waits for a core.
+ */
+async function time(run: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   await run();
-  return performance.now() - start;
+  const wall = performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
+  return { wall, cpu: (cpu.user + cpu.system) / 1000 };
 }
 
 async function main() {
@@ -196,30 +206,36 @@ async function main() {
     }
 
     const searchTimes = new Map<string, number[]>(cases.map((c) => [c.label, []]));
+    const searchCpu = new Map<string, number[]>(cases.map((c) => [c.label, []]));
     const scanTimes = new Map<string, number[]>(cases.map((c) => [c.label, []]));
     for (let round = 0; round < rounds; round++) {
       for (const c of rotate(cases, round)) {
         const ranked = c.ranked;
         // A refused query: the time to validate it, which is all the Worker spends on it.
         const elapsed = ranked ? await time(() => db.execute(ranked)) : await time(async () => searchQuery.safeParse({ q: c.q }));
-        searchTimes.get(c.label)?.push(elapsed);
+        searchTimes.get(c.label)?.push(elapsed.wall);
+        searchCpu.get(c.label)?.push(elapsed.cpu);
       }
       progress("search rounds", round + 1, rounds);
     }
     for (let round = 0; round < scanRounds; round++) {
-      for (const c of rotate(cases, round)) scanTimes.get(c.label)?.push(await time(() => db.execute(c.ilike)));
+      for (const c of rotate(cases, round)) scanTimes.get(c.label)?.push((await time(() => db.execute(c.ilike))).wall);
       progress("ILIKE rounds", round + 1, scanRounds);
     }
 
+    // CPU time means the query's work only when Postgres runs in this process.
+    const cpuHeader = external ? "" : ` ${"CPU p50".padStart(9)} ${"p99".padStart(6)}`;
     console.log(
-      `\n${"query".padEnd(28)} ${"search p50".padStart(11)} ${"p99".padStart(8)} ${"ILIKE p50".padStart(11)} ${"p99".padStart(8)}  ${"faster (p50)".padStart(12)}  hits`,
+      `\n${"query".padEnd(28)} ${"search p50".padStart(11)} ${"p99".padStart(8)}${cpuHeader} ${"ILIKE p50".padStart(11)} ${"p99".padStart(8)}  ${"faster (p50)".padStart(12)}  hits`,
     );
     for (const c of cases) {
       const s = summarize(searchTimes.get(c.label) ?? []);
+      const cpu = summarize(searchCpu.get(c.label) ?? []);
       const n = summarize(scanTimes.get(c.label) ?? []);
       const ms = (value: number) => (value < 0.1 ? `${value.toFixed(3)}` : `${value.toFixed(1)}`);
+      const cpuColumns = external ? "" : ` ${ms(cpu.p50).padStart(9)} ${ms(cpu.p99).padStart(6)}`;
       console.log(
-        `${c.label.padEnd(28)} ${`${ms(s.p50)} ms`.padStart(11)} ${ms(s.p99).padStart(8)} ${`${ms(n.p50)} ms`.padStart(11)} ${ms(n.p99).padStart(8)}  ${`${(n.p50 / s.p50).toFixed(1)}x`.padStart(12)}  ${c.refused ? "refused (400), no SQL" : c.hits}`,
+        `${c.label.padEnd(28)} ${`${ms(s.p50)} ms`.padStart(11)} ${ms(s.p99).padStart(8)}${cpuColumns} ${`${ms(n.p50)} ms`.padStart(11)} ${ms(n.p99).padStart(8)}  ${`${(n.p50 / s.p50).toFixed(1)}x`.padStart(12)}  ${c.refused ? "refused (400), no SQL" : c.hits}`,
       );
     }
     for (const c of cases) if (c.refused) console.log(`${c.label} (${JSON.stringify(c.q)}): 400, "${c.refused}"`);

@@ -30,8 +30,11 @@ export const ALL_TERMS_BONUS = 10;
 export const MAX_COMPLETIONS = 3;
 
 const searchCursorPayload = z.object({
-  /** Score of the last item, as the decimal string Postgres returned (exact, no float rounding). */
-  s: z.string().regex(/^-?\d+(\.\d+)?$/),
+  /**
+   * Score of the last item: a float8 as the shortest string that reads back as the same number
+   * (what Postgres and JavaScript both print), so the keyset compares exactly the value it ranked.
+   */
+  s: z.string().regex(/^\d+(\.\d+)?(e-?\d+)?$/),
   i: z.string().max(64),
   /** Which search the cursor belongs to: a cursor of another query or genre is refused. */
   h: z.string().length(16),
@@ -80,15 +83,14 @@ export function searchStatement(query: SearchStatementInput): SQL {
   // A tier ranks its candidates as (id, score) only: the full rows are read for the page alone.
   const tier = (match: SQL, bonus: number, rankedBy: SQL) => sql`
     select ranked.id, ranked.score from (
-      select ${videos.id} as id, round((${bonus}::float8
+      select ${videos.id} as id, ${bonus}::float8
         + ts_rank(${RANK_WEIGHTS}::float4[], ${videos.searchDocument}, ${rankedBy}, 32) * 4
-        + ts_rank(${RANK_WEIGHTS}::float4[], ${videos.searchDocument}, (select typed from q), 32) * 2
-      )::numeric, 6) as score
+        + ts_rank(${RANK_WEIGHTS}::float4[], ${videos.searchDocument}, (select typed from q), 32) * 2 as score
       from ${videos}
       where ${videos.state} = 'ready' and ${match}
         ${query.genre ? sql`and ${videos.genres} @> array[${query.genre}]::text[]` : sql``}
     ) as ranked
-    ${after ? sql`where (ranked.score, ranked.id) < (${after.score}::numeric, ${after.id})` : sql``}
+    ${after ? sql`where (ranked.score, ranked.id) < (${after.score}::float8, ${after.id})` : sql``}
     order by ranked.score desc, ranked.id desc
     limit ${query.limit}`;
   // `(select … from q)` is an InitPlan: evaluated once, then usable as an index condition.
@@ -150,7 +152,7 @@ export function searchStatement(query: SearchStatementInput): SQL {
         having bool_or(k.searchable)
       ) as subsets
     ), first_tier as materialized (
-      ${firstTierLeft ? tier(sql`${videos.searchDocument} @@ ${every}`, ALL_TERMS_BONUS, every) : sql`select null::text as id, null::numeric as score where false`}
+      ${firstTierLeft ? tier(sql`${videos.searchDocument} @@ ${every}`, ALL_TERMS_BONUS, every) : sql`select null::text as id, null::float8 as score where false`}
     ), second_tier as materialized (
       ${tier(
         sql`(select count(*) from first_tier) < ${query.limit}
