@@ -38,6 +38,15 @@ describe("GET /v1/search", () => {
     expect(page.items[0]).toMatchObject({ title: `The ${word} affair`, genres: [genre] });
   });
 
+  it("ranks a title with the word as typed above a title with a word it completes to", async () => {
+    const { accessToken } = await signUp();
+    const word = nonsenseWord();
+    const genre = uniqueGenre();
+    const [completed] = await insertReadyVideos(1, { genres: [genre], title: () => `${word}q` });
+    const [exact] = await insertReadyVideos(1, { genres: [genre], title: () => word });
+    expect((await search(accessToken, { q: word })).items.map((item) => item.id)).toEqual([exact?.id, completed?.id]);
+  });
+
   it("finds cast members and genres", async () => {
     const { accessToken } = await signUp();
     const surname = nonsenseWord();

@@ -16,9 +16,10 @@ import { hasSearchableTerm, MIN_SEARCH_TERM, type SearchPage, searchTerms } from
 const RANK_WEIGHTS = "{0.1, 0.25, 0.5, 1.0}";
 
 /**
- * Added to the score of a video that matches every term. The rest of a score is below 6 (two
- * `ts_rank`s normalised to [0, 1), weighted 4 and 2), so every video that matches all the terms
- * scores above every video that misses one, and one `(score, id)` keyset pages through both.
+ * Added to the score of a video that matches every term. The rest of a score is below 6 (a
+ * `ts_rank` normalised to [0, 1) times 4, plus 2 for a word as typed in the title), so every video
+ * that matches all the terms scores above every video that misses one, and one `(score, id)`
+ * keyset pages through both.
  */
 export const ALL_TERMS_BONUS = 10;
 
@@ -71,7 +72,7 @@ interface RankedRow {
  *    word alone never answers a search). A misspelt word beyond the typo budget ("braking bda")
  *    then still finds the title by its other words.
  * The score is the weighted full-text rank of what matched (title A > cast B > genres C > summary
- * D) times 4, plus the rank of the words as typed (not completions or corrections) times 2, plus
+ * D) times 4, plus 2 when the title has a word as typed (not a completion or correction), plus
  * `ALL_TERMS_BONUS` in the first tier. Ties break on id: the order is total, for keyset pages.
  * Terms hold only letters and digits (see `searchTerms`) and are quoted as tsquery literals, so
  * no input changes the query's shape.
@@ -85,7 +86,7 @@ export function searchStatement(query: SearchStatementInput): SQL {
     select ranked.id, ranked.score from (
       select ${videos.id} as id, ${bonus}::float8
         + ts_rank(${RANK_WEIGHTS}::float4[], ${videos.searchDocument}, ${rankedBy}, 32) * 4
-        + ts_rank(${RANK_WEIGHTS}::float4[], ${videos.searchDocument}, (select typed from q), 32) * 2 as score
+        + coalesce((${videos.searchDocument} @@ (select title_typed from q))::int, 0) * 2 as score
       from ${videos}
       where ${videos.state} = 'ready' and ${match}
         ${query.genre ? sql`and ${videos.genres} @> array[${query.genre}]::text[]` : sql``}
@@ -133,12 +134,13 @@ export function searchStatement(query: SearchStatementInput): SQL {
         to_tsquery('english', quote_literal(term) || corrections)
         || to_tsquery('simple', quote_literal(term) || completions || corrections)
       )::text, '') as clause, nullif((
-        to_tsquery('english', quote_literal(term)) || to_tsquery('simple', quote_literal(term))
-      )::text, '') as typed
+        -- The term as typed (or its stem) in the title: weight A only.
+        to_tsquery('english', quote_literal(term) || ':A') || to_tsquery('simple', quote_literal(term) || ':A')
+      )::text, '') as title_typed
       from expanded
     ), q as materialized (
       select to_tsquery('simple', string_agg('(' || clause || ')', ' & ' order by ord)) as every,
-        to_tsquery('simple', string_agg('(' || typed || ')', ' | ' order by ord)) as typed
+        to_tsquery('simple', string_agg('(' || title_typed || ')', ' | ' order by ord)) as title_typed
       from clauses where clause is not null
     ), all_but_one as materialized (
       -- One conjunction per term left out, ORed; null for a single term (no second tier).
