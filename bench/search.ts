@@ -9,7 +9,7 @@
  * Each of BENCH_ROUNDS rounds (default 200) runs every query once, each round starting one query
  * further along, so a burst of load from elsewhere on the machine spreads over all of them; the
  * ILIKE scans, tens of times slower, run BENCH_SCAN_ROUNDS rounds (default 10). BENCH_EXPLAIN=1
- * prints each statement's EXPLAIN (ANALYZE, BUFFERS) first.
+ * prints each statement's EXPLAIN (ANALYZE, BUFFERS) first; BENCH_EXTRA adds queries (comma-separated).
  */
 import { loadavg } from "node:os";
 import { type SQL, sql } from "drizzle-orm";
@@ -180,6 +180,14 @@ async function main() {
       "typo, two letters": misspell(long, 2),
       // "braking bda": one word within the typo budget, the other (reversed) far beyond it.
       "one typo, one bad word": `${misspell(first, 1)} ${[...second].reverse().join("")}`,
+      // BENCH_EXTRA="drama,other words": more queries, to look at one case without a code change.
+      ...Object.fromEntries(
+        (process.env.BENCH_EXTRA ?? "")
+          .split(",")
+          .map((q) => q.trim())
+          .filter(Boolean)
+          .map((q) => [`extra: ${q}`, q]),
+      ),
     };
     console.log(`\nqueries: ${JSON.stringify(queries)}`);
 
