@@ -1,54 +1,65 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import { generateMediaSigningKeys, generateSigningKeys } from "./scripts/lib/dev-keys.ts";
-import { startTestDatabase } from "./scripts/lib/test-database.ts";
+import { type DatabaseSpec, databaseFromEnv, installedPostgresql } from "./scripts/lib/local-stack/index.ts";
+import { startTestDatabase } from "./testing/test-database.ts";
 
 /**
- * Two projects: the Worker's tests run inside workerd (real KV, R2, Durable Objects, Queues and
- * rate limiters from miniflare) against a real Postgres; transcoder and scripts run in Node.
+ * The Worker's tests run inside workerd (real KV, R2, Durable Objects, Queues and rate limiters
+ * from miniflare) against a real Postgres: PGlite always (`worker`), and a throw-away cluster of
+ * this machine's PostgreSQL too when one is installed (`worker-postgresql`; CI installs it).
+ * Transcoder, scripts and end-to-end tests run in Node (`node`).
  */
+function workerProject(name: string, database: DatabaseSpec): TestProjectInlineConfiguration {
+  return {
+    plugins: [
+      cloudflareTest(async () => {
+        const started = await startTestDatabase(database);
+        return {
+          wrangler: { configPath: "./wrangler.toml" },
+          miniflare: {
+            bindings: {
+              APP_ENV: "test",
+              DATABASE_URL: started.url,
+              ...(started.wsProxy ? { DATABASE_WS_PROXY: started.wsProxy } : {}),
+              JWT_SIGNING_KEYS: await generateSigningKeys("test-key-1"),
+              INTERNAL_SIGNING_SECRET: "test-internal-signing-secret-0123456789abcdef",
+              // Two media keys: the first signs, the second only verifies (rotation tests).
+              MEDIA_SIGNING_KEYS: JSON.stringify({
+                keys: [
+                  ...JSON.parse(generateMediaSigningKeys("media-new")).keys,
+                  ...JSON.parse(generateMediaSigningKeys("media-old")).keys,
+                ],
+              }),
+              STREAM_LEASE_SECONDS: "30",
+            },
+          },
+        };
+      }),
+    ],
+    test: {
+      name,
+      globalSetup: ["./testing/vitest-global-setup.ts"],
+      include: ["workers/**/*.test.ts", "durable-objects/**/*.test.ts"],
+      testTimeout: 20_000,
+      hookTimeout: 30_000,
+    },
+  };
+}
+
+/** The second database pass, unless the first was pointed elsewhere or no PostgreSQL is installed. */
+const chosen = process.env.TEST_DATABASE_URL || process.env.TEST_DATABASE;
+const secondPass = !chosen && process.env.TEST_POSTGRESQL !== "0" && installedPostgresql() !== undefined;
+
 export default defineConfig({
   test: {
     projects: [
-      {
-        plugins: [
-          cloudflareTest(async () => {
-            const database = await startTestDatabase();
-
-            return {
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: {
-                bindings: {
-                  APP_ENV: "test",
-                  DATABASE_URL: database.url,
-                  DATABASE_WS_PROXY: database.wsProxy,
-                  JWT_SIGNING_KEYS: await generateSigningKeys("test-key-1"),
-                  INTERNAL_SIGNING_SECRET: "test-internal-signing-secret-0123456789abcdef",
-                  // Two media keys: the first signs, the second only verifies (rotation tests).
-                  MEDIA_SIGNING_KEYS: JSON.stringify({
-                    keys: [
-                      ...JSON.parse(generateMediaSigningKeys("media-new")).keys,
-                      ...JSON.parse(generateMediaSigningKeys("media-old")).keys,
-                    ],
-                  }),
-                  STREAM_LEASE_SECONDS: "30",
-                },
-              },
-            };
-          }),
-        ],
-        test: {
-          name: "worker",
-          globalSetup: ["./scripts/test-global-setup.ts"],
-          include: ["workers/**/*.test.ts", "durable-objects/**/*.test.ts"],
-          testTimeout: 20_000,
-          hookTimeout: 30_000,
-        },
-      },
+      workerProject("worker", databaseFromEnv("TEST")),
+      ...(secondPass ? [workerProject("worker-postgresql", { kind: "postgresql" } as DatabaseSpec)] : []),
       {
         test: {
           name: "node",
-          include: ["transcoder/**/*.test.ts", "scripts/**/*.test.ts", "e2e/**/*.test.ts"],
+          include: ["transcoder/**/*.test.ts", "scripts/**/*.test.ts", "e2e/**/*.test.ts", "testing/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
         },

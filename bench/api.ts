@@ -1,35 +1,30 @@
 /**
  * `npm run bench:api`: HTTP load on the local stack (wrangler dev: workerd with miniflare's KV,
- * Durable Objects and rate limiters; PGlite behind the Neon driver's WebSocket proxy), three
+ * Durable Objects and rate limiters; Postgres behind the Neon driver's WebSocket proxy), three
  * scenarios side by side in one run:
  * 1. a trivial route (`/.well-known/jwks.json`): the runtime's own ceiling on this machine;
  * 2. `GET /v1/videos` warm from KV: auth, both rate limiters, the catalog version and the page from KV;
  * 3. the same request with the cache bypassed (`X-Reelstream-Cache: bypass`, honoured outside
  *    production only): the same code path reading Postgres.
- * The Worker runs from a copy of wrangler.toml whose catalog rate limits are raised, so one
- * benchmark account is not refused; the limiters are still called on every request.
- * Postgres: BENCH_DATABASE_URL (a server whose data may be dropped), else a throw-away cluster of
- * the PostgreSQL installed on this machine (as CI does), else the embedded PGlite (one session that
- * serves every connection in turn: slower, but the same code path).
+ * The Worker runs on a bundle built once from a configuration the local-stack harness generates
+ * from wrangler.toml, with the catalog rate limits raised so one benchmark account is not refused;
+ * the limiters are still called on every request.
+ * Postgres: BENCH_DATABASE_URL (a server whose data may be dropped), BENCH_DATABASE=pglite or
+ * postgresql, else a throw-away cluster of the PostgreSQL installed on this machine (as CI's second
+ * test pass uses), else the embedded PGlite (one session that serves every connection in turn:
+ * slower, but the same code path).
  * The scenarios take turns over BENCH_ROUNDS rounds (default 3) and each row is the median round,
  * so a burst of other work on a shared machine skews one round rather than one scenario.
  * BENCH_SECONDS per scenario per round (default 5), BENCH_CONNECTIONS (default 32), BENCH_VIDEOS (default 500).
  */
-import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
 import autocannon from "autocannon";
 import { type NewVideo, videos } from "../schema/index.ts";
-import { applyMigrations, createNodeDb, createNodePool } from "../scripts/lib/database.ts";
-import { generateMediaSigningKeys, generateSigningKeys } from "../scripts/lib/dev-keys.ts";
-import { startEmbeddedPostgres } from "../scripts/lib/embedded-postgres.ts";
-import { repoRoot, stateDir } from "../scripts/lib/local-stack.ts";
-import { spawnPrefixed, stopChild, waitForHttp } from "../scripts/lib/processes.ts";
-import { freePort } from "../scripts/lib/stack.ts";
-import { startWsProxy } from "../scripts/lib/ws-proxy.ts";
-import { CACHE_BYPASS_HEADER } from "../workers/platform/cache.ts";
-import { newVideoId } from "../workers/videos/documents.ts";
+import { createNodeDb, createNodePool } from "../scripts/lib/database.ts";
+import { databaseFromEnv, installedPostgresql, type LocalDatabase, startLocalStack } from "../scripts/lib/local-stack/index.ts";
+import { CACHE_BYPASS_HEADER } from "../workers/platform/request-services.ts";
+import { newVideoId } from "../workers/videos/index.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -37,82 +32,23 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const catalogSize = Number(process.env.BENCH_VIDEOS ?? 500);
 const genres = ["drama", "comedy", "thriller", "documentary", "sci-fi", "romance", "horror", "animation"];
 
-/** wrangler.toml with absolute paths and the catalog limiters raised, in the git-ignored state folder. */
-function writeBenchConfig(): string {
+/** The catalog limiters raised in the generated configuration (the harness writes it from wrangler.toml). */
+function raiseCatalogLimits(toml: string): string {
   let limiters = 0;
-  const text = readFileSync(`${repoRoot}wrangler.toml`, "utf8")
-    .replace(/^main = "(.+)"$/m, (_, main: string) => `main = "${resolve(repoRoot, main)}"`)
-    .replace(/(name = "CATALOG_(?:USER|CLIENT)_LIMITER"\s+namespace_id = "\d+"\s+simple = \{ limit = )\d+/g, (_, head: string) => {
+  const text = toml.replace(
+    /(name = "CATALOG_(?:USER|CLIENT)_LIMITER"\s+namespace_id = "\d+"\s+simple = \{ limit = )\d+/g,
+    (_, head: string) => {
       limiters++;
       return `${head}1000000000`;
-    });
-  if (limiters === 0) throw new Error("wrangler.toml has no CATALOG_*_LIMITER entries to raise");
-  const folder = `${stateDir}/bench-api`;
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(`${folder}/wrangler.toml`, text);
-  return `${folder}/wrangler.toml`;
-}
-
-interface BenchDatabase {
-  url: string;
-  kind: string;
-  stop(): Promise<void>;
-}
-
-/** A throw-away cluster of the machine's PostgreSQL (run as `postgres` when we are root, as initdb requires). */
-async function startLocalPostgres(): Promise<BenchDatabase | undefined> {
-  const versions = existsSync("/usr/lib/postgresql") ? readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a)) : [];
-  const bin = versions.map((version) => `/usr/lib/postgresql/${version}/bin`).find((dir) => existsSync(`${dir}/initdb`));
-  if (!bin) return undefined;
-  const dir = mkdtempSync(join(tmpdir(), "reelstream-bench-pg-"));
-  const asPostgres = process.getuid?.() === 0;
-  if (asPostgres)
-    chownSync(dir, Number(execFileSync("id", ["-u", "postgres"]).toString()), Number(execFileSync("id", ["-g", "postgres"]).toString()));
-  const run = (tool: string, args: string[]) =>
-    execFileSync(asPostgres ? "runuser" : `${bin}/${tool}`, asPostgres ? ["-u", "postgres", "--", `${bin}/${tool}`, ...args] : args, {
-      stdio: "ignore",
-    });
-  const port = await freePort();
-  try {
-    run("initdb", ["-D", `${dir}/data`, "--auth=trust", "-U", "postgres"]);
-    run("pg_ctl", [
-      "-D",
-      `${dir}/data`,
-      "-o",
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300`,
-      "-l",
-      `${dir}/log`,
-      "-w",
-      "start",
-    ]);
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-  return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
-    kind: `PostgreSQL ${bin.split("/").at(-2)} (throw-away local cluster)`,
-    async stop() {
-      run("pg_ctl", ["-D", `${dir}/data`, "-m", "fast", "stop"]);
-      rmSync(dir, { recursive: true, force: true });
     },
-  };
+  );
+  if (limiters === 0) throw new Error("wrangler.toml has no CATALOG_*_LIMITER entries to raise");
+  return text;
 }
 
-async function startBenchDatabase(): Promise<BenchDatabase> {
-  const external = process.env.BENCH_DATABASE_URL;
-  if (external) return { url: external, kind: "BENCH_DATABASE_URL", stop: async () => {} };
-  const local = await startLocalPostgres();
-  if (local) return local;
-  const pg = await startEmbeddedPostgres({});
-  return { url: pg.url, kind: "embedded PGlite", stop: () => pg.stop() };
-}
-
-async function seedCatalog(url: string, wsProxy: string) {
-  const pool = createNodePool(url, wsProxy);
+async function seedCatalog(database: LocalDatabase) {
+  const pool = createNodePool(database.url, database.wsProxy);
   try {
-    await pool.query("DROP SCHEMA IF EXISTS public CASCADE; DROP SCHEMA IF EXISTS drizzle CASCADE; CREATE SCHEMA public;");
-    await applyMigrations(pool);
     const now = Date.now();
     const rows: NewVideo[] = Array.from({ length: catalogSize }, (_, i) => ({
       id: newVideoId(),
@@ -166,46 +102,19 @@ async function measure(base: string, scenario: Scenario, warmUp: boolean): Promi
 async function main() {
   // Other work on the machine shares the cores with the Worker and the load generator: say how much.
   const startLoad = loadavg()[0]?.toFixed(2);
-  const pg = await startBenchDatabase();
-  const proxy = await startWsProxy();
   // Miniflare keeps KV, Durable Objects and rate-limit counters in SQLite files: in memory (tmpfs) where
   // possible, as they are in production, so the benchmark does not measure this disk.
-  const persistTo = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "reelstream-bench-api-"));
-  let worker: ReturnType<typeof spawnPrefixed> | undefined;
+  const stack = await startLocalStack({
+    database: databaseFromEnv("BENCH", installedPostgresql() ? "postgresql" : "pglite"),
+    configure: raiseCatalogLimits,
+    tempRoot: existsSync("/dev/shm") ? "/dev/shm" : undefined,
+    transcoders: 0,
+    // Request lines at thousands a second would measure the terminal, not the Worker.
+    logLevel: "warn",
+  });
   try {
-    await seedCatalog(pg.url, proxy.address);
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const vars = {
-      DATABASE_URL: pg.url,
-      DATABASE_WS_PROXY: proxy.address,
-      JWT_SIGNING_KEYS: await generateSigningKeys("bench"),
-      MEDIA_SIGNING_KEYS: generateMediaSigningKeys("bench"),
-    };
-    worker = spawnPrefixed(
-      "worker",
-      "cyan",
-      process.execPath,
-      [
-        `${repoRoot}node_modules/wrangler/bin/wrangler.js`,
-        "dev",
-        "--config",
-        writeBenchConfig(),
-        "--port",
-        String(port),
-        "--ip",
-        "127.0.0.1",
-        "--persist-to",
-        persistTo,
-        "--show-interactive-dev-session=false",
-        // Request lines at thousands a second would measure the terminal, not the Worker.
-        "--log-level",
-        "warn",
-        ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
-      ],
-      { cwd: repoRoot, env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0" } },
-    );
-    if (!(await waitForHttp(`${base}/health`, 120_000))) throw new Error("the Worker did not start; see the [worker] lines above");
+    await seedCatalog(stack.database);
+    const base = `http://127.0.0.1:${stack.port}`;
 
     const signup = await fetch(`${base}/v1/auth/signup`, {
       method: "POST",
@@ -220,7 +129,7 @@ async function main() {
     if (check.status !== 200 || page.items.length !== 20) throw new Error(`GET /v1/videos answered ${check.status}`);
 
     console.log(
-      `\n${rounds} rounds of ${seconds} s per scenario after a 2 s warm-up, ${connections} connections, ${catalogSize} ready videos, ${pg.kind}\n`,
+      `\n${rounds} rounds of ${seconds} s per scenario after a 2 s warm-up, ${connections} connections, ${catalogSize} ready videos, ${stack.database.source}\n`,
     );
     const scenarios: Scenario[] = [
       { name: "trivial: GET /.well-known/jwks.json", path: "/.well-known/jwks.json", headers: {}, connections },
@@ -262,10 +171,7 @@ async function main() {
       process.exitCode = 1;
     }
   } finally {
-    if (worker) await stopChild(worker);
-    await proxy.stop();
-    await pg.stop();
-    rmSync(persistTo, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 

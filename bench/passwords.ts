@@ -8,8 +8,9 @@
  *    that does no hashing, p50/p99 and the unknown/wrong ratio (1.0 means no timing oracle).
  */
 import Argon2 from "@phi-ag/argon2/node";
+import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
 import { passwordHashParams } from "../workers/platform/password-params.ts";
-import { progress, startBenchStack, summarize } from "./lib.ts";
+import { progress, summarize } from "./lib.ts";
 
 const hashes = Number(process.env.BENCH_HASHES ?? 20);
 const signins = Number(process.env.BENCH_SIGNINS ?? 16);
@@ -63,7 +64,7 @@ async function cpuPerHash() {
 
 async function signinTiming() {
   console.log("\n# Sign-in through the Worker (wrangler dev, embedded Postgres)");
-  const stack = await startBenchStack();
+  const stack = await startLocalStack();
   try {
     const post = (path: string, body: unknown, ip: string) =>
       fetch(`${stack.url}${path}`, {

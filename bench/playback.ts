@@ -10,8 +10,10 @@
  * 3. Database writes per 1000 heartbeats: the Durable Objects' flush counters after their alarms ran.
  */
 
-import { insertReadyVideo, randomVideoId, subscribedViewer } from "../e2e/lib/playback-stack.ts";
-import { startBenchStack, summarize } from "./lib.ts";
+import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
+import { insertReadyVideo, randomVideoId, subscribedViewer } from "../testing/playback-fixtures.ts";
+import { testWorkerEntry } from "../testing/test-worker.ts";
+import { summarize } from "./lib.ts";
 
 const segments = Number(process.env.BENCH_SEGMENTS ?? 100);
 const segmentBytes = Number(process.env.BENCH_SEGMENT_BYTES ?? 1024 * 1024);
@@ -46,10 +48,11 @@ async function pool<T>(items: T[], width: number, work: (item: T) => Promise<voi
 }
 
 async function main() {
-  const stack = await startBenchStack({ PROGRESS_FLUSH_SECONDS: String(flushSeconds) });
+  // The test Worker: its test-only routes put the segments into R2 and read the flush counters.
+  const stack = await startLocalStack({ main: testWorkerEntry, vars: { PROGRESS_FLUSH_SECONDS: String(flushSeconds) } });
   try {
     const videoId = randomVideoId();
-    await insertReadyVideo(stack, videoId, {
+    await insertReadyVideo(stack.database, videoId, {
       durationSeconds: 3600,
       renditions: [{ height: 720, bitrate: 3_000_000, codec: "avc1.64001f", playlist: "hls/720p/index.m3u8" }],
     });

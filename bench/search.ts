@@ -2,9 +2,10 @@
  * `npm run bench:search`: search on a catalog of 100,000 generated videos (BENCH_VIDEOS to change),
  * with the exact statement the Worker runs, through the same Neon driver, side by side with a
  * naive `ILIKE '%q%'` scan. Prints p50/p99 per kind of query, the ratio, and the index sizes.
- * Runs on an embedded PGlite, or on BENCH_DATABASE_URL (a PostgreSQL you can drop data in). With
- * PGlite it also prints the CPU time of each search (see `time`), and the load average at the
- * start and the end: on a shared machine the wall times grow with the neighbours' load.
+ * Runs on an embedded PGlite, BENCH_DATABASE=postgresql (a throw-away cluster of this machine's
+ * PostgreSQL), or BENCH_DATABASE_URL (a PostgreSQL you can drop data in). With PGlite it also
+ * prints the CPU time of each search (see `time`); it prints the load average at the start and
+ * the end: on a shared machine the wall times grow with the neighbours' load.
  *
  * Each of BENCH_ROUNDS rounds (default 200) runs every query once, each round starting one query
  * further along, so a burst of load from elsewhere on the machine spreads over all of them; the
@@ -13,9 +14,8 @@
  */
 import { loadavg } from "node:os";
 import { type SQL, sql } from "drizzle-orm";
-import { applyMigrations, createNodeDb, createNodePool } from "../scripts/lib/database.ts";
-import { startEmbeddedPostgres } from "../scripts/lib/embedded-postgres.ts";
-import { startWsProxy } from "../scripts/lib/ws-proxy.ts";
+import { createNodeDb, createNodePool } from "../scripts/lib/database.ts";
+import { databaseFromEnv, startDatabase } from "../scripts/lib/local-stack/index.ts";
 import { searchQuery, searchTerms } from "../workers/search/schema.ts";
 import { searchStatement } from "../workers/search/service.ts";
 import { progress, summarize } from "./lib.ts";
@@ -103,20 +103,18 @@ async function time(run: () => Promise<unknown>): Promise<{ wall: number; cpu: n
 }
 
 async function main() {
-  const external = process.env.BENCH_DATABASE_URL;
-  const pg = external ? undefined : await startEmbeddedPostgres({});
-  const url = external ?? pg?.url ?? "";
-  const proxy = await startWsProxy();
-  const pool = createNodePool(url, proxy.address);
+  const spec = databaseFromEnv("BENCH");
+  const database = await startDatabase(spec);
+  // The CPU time of this process is the query's own work only when Postgres runs in it (PGlite).
+  const inProcess = spec.kind === "pglite";
+  const pool = createNodePool(database.url, database.wsProxy);
   const db = createNodeDb(pool);
   try {
     console.log(
-      `database: ${external ? "BENCH_DATABASE_URL" : "embedded PGlite (Postgres 18, WASM)"}; catalog: ${total.toLocaleString()} videos; load average ${loadavg()
+      `database: ${database.source}; catalog: ${total.toLocaleString()} videos; load average ${loadavg()
         .map((load) => load.toFixed(2))
         .join(" ")}`,
     );
-    if (external) await pool.query("DROP SCHEMA IF EXISTS public CASCADE; DROP SCHEMA IF EXISTS drizzle CASCADE; CREATE SCHEMA public;");
-    await applyMigrations(pool);
 
     const random = rng(42);
     // Vocabularies: 6,000 title words, 1,500 first names, 4,000 surnames (made up, deterministic).
@@ -231,8 +229,7 @@ async function main() {
       progress("ILIKE rounds", round + 1, scanRounds);
     }
 
-    // CPU time means the query's work only when Postgres runs in this process.
-    const cpuHeader = external ? "" : ` ${"CPU p50".padStart(9)} ${"p99".padStart(6)}`;
+    const cpuHeader = !inProcess ? "" : ` ${"CPU p50".padStart(9)} ${"p99".padStart(6)}`;
     console.log(
       `\n${"query".padEnd(28)} ${"search p50".padStart(11)} ${"p99".padStart(8)}${cpuHeader} ${"ILIKE p50".padStart(11)} ${"p99".padStart(8)}  ${"faster (p50)".padStart(12)}  hits`,
     );
@@ -241,7 +238,7 @@ async function main() {
       const cpu = summarize(searchCpu.get(c.label) ?? []);
       const n = summarize(scanTimes.get(c.label) ?? []);
       const ms = (value: number) => (value < 0.1 ? `${value.toFixed(3)}` : `${value.toFixed(1)}`);
-      const cpuColumns = external ? "" : ` ${ms(cpu.p50).padStart(9)} ${ms(cpu.p99).padStart(6)}`;
+      const cpuColumns = !inProcess ? "" : ` ${ms(cpu.p50).padStart(9)} ${ms(cpu.p99).padStart(6)}`;
       console.log(
         `${c.label.padEnd(28)} ${`${ms(s.p50)} ms`.padStart(11)} ${ms(s.p99).padStart(8)}${cpuColumns} ${`${ms(n.p50)} ms`.padStart(11)} ${ms(n.p99).padStart(8)}  ${`${(n.p50 / s.p50).toFixed(1)}x`.padStart(12)}  ${c.refused ? "refused (400), no SQL" : c.hits}`,
       );
@@ -259,8 +256,7 @@ async function main() {
     );
   } finally {
     await pool.end();
-    await proxy.stop();
-    await pg?.stop();
+    await database.stop();
   }
 }
 

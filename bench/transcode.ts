@@ -26,13 +26,14 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
 import { adminToken, createVideo, tusUpload, videoStatus } from "../scripts/lib/upload-client.ts";
 import { buildTranscodeArgs } from "../transcoder/src/ffmpeg-command.ts";
 import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
 import { type LadderPlan, planLadder } from "../transcoder/src/ladder.ts";
 import { planPoster, planStoryboard } from "../transcoder/src/previews.ts";
 import { checkSource } from "../transcoder/src/quality-check.ts";
-import { startBenchStack, summarize } from "./lib.ts";
+import { summarize } from "./lib.ts";
 
 const SOURCE = { width: 1920, height: 1080, fps: 30, seconds: 10 };
 const PRESET = "veryfast";
@@ -233,16 +234,16 @@ const pollMs = 2000;
 /** The local stack, up for every round: (a) runs through it, (b) and (c) beside it. */
 async function startPipeline() {
   step("starting the local stack (PGlite, wrangler dev on a bundle built once, the transcoder)…");
-  const stack = await startBenchStack();
-  const transcoderPid = stack.children[1]?.pid;
-  const workerPid = stack.children[0]?.pid;
+  const stack = await startLocalStack({ transcoders: 1 });
+  const transcoderPid = stack.transcoders[0]?.process.pid;
+  const workerPid = stack.worker.pid;
   try {
     if (!transcoderPid || !workerPid) throw new Error("the stack did not start");
-    const token = await adminToken(
-      stack.url,
-      { url: stack.databaseUrl, wsProxy: stack.wsProxy },
-      { email: `bench-${Date.now()}@example.com`, password: "correct horse battery staple", name: "Bench" },
-    );
+    const token = await adminToken(stack.url, stack.database, {
+      email: `bench-${Date.now()}@example.com`,
+      password: "correct horse battery staple",
+      name: "Bench",
+    });
     return { stack, token, transcoderPid, workerPid };
   } catch (error) {
     await stack.stop();

@@ -1,9 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, eq, sql } from "drizzle-orm";
-import { videos } from "../schema/index.ts";
-import { openDatabase } from "../workers/platform/db.ts";
-import { describeForLog } from "../workers/platform/errors.ts";
-import { masterKey, UPLOAD_IDLE_EXPIRY_MS, uploadScratchPrefix } from "../workers/uploads/settings.ts";
+import { createLogger } from "../workers/platform/logger.ts";
+import { createMediaStore } from "../workers/platform/media-store.ts";
 
 /**
  * - `active`: accepting PATCHes.
@@ -23,6 +20,12 @@ export interface UploadPart {
 export interface UploadRecord {
   uploadId: string;
   videoId: string;
+  /** R2 key the master is assembled at. */
+  masterKey: string;
+  /** R2 prefix of this upload's scratch objects (the tail). */
+  scratchPrefix: string;
+  /** An upload without a PATCH for this long expires. */
+  idleExpiryMs: number;
   length: number;
   /** Bytes acknowledged: every whole part plus the tail. */
   offset: number;
@@ -50,14 +53,23 @@ const WRITE_LEASE_MS = 2 * 60 * 1000;
 /** How long a terminated, expired or finished upload still answers HEAD with its reason. */
 const TOMBSTONE_MS = 7 * 24 * 3600 * 1000;
 
+/** Sent on the Worker's queue when an idle upload expired: the uploads service frees the video. */
+export interface UploadExpiredMessage {
+  kind: "upload-expired";
+  uploadId: string;
+  videoId: string;
+}
+
 /**
  * One tus upload (`idFromName(uploadId)`). It holds the offset, the R2 multipart upload and its
  * parts, and the tail, in SQLite; the Worker streams the bytes to R2 and commits each step here,
  * so that the committed state always describes bytes that exist. Only one PATCH writes at a time.
  * The alarm expires an idle upload: it aborts the multipart upload, deletes the tail objects and
- * frees the video for another upload.
+ * asks the uploads service (a queue message) to free the video for another upload. The object
+ * knows R2 and nothing of the catalog: keys and expiry come with `create`.
  */
 export class UploadSession extends DurableObject<Env> {
+  private readonly log = createLogger({ durableObject: "UploadSession" });
   private record: UploadRecord | null = null;
   private writer: { token: string; until: number } | null = null;
 
@@ -96,7 +108,9 @@ export class UploadSession extends DurableObject<Env> {
   }
 
   /** Starts the upload; idempotent for the same id. */
-  async create(init: { uploadId: string; videoId: string; length: number; partSize: number; metadata: Record<string, string> }) {
+  async create(
+    init: Pick<UploadRecord, "uploadId" | "videoId" | "masterKey" | "scratchPrefix" | "idleExpiryMs" | "length" | "partSize" | "metadata">,
+  ) {
     if (this.record) return this.record;
     const now = Date.now();
     const record = this.save({
@@ -108,7 +122,7 @@ export class UploadSession extends DurableObject<Env> {
       tailKey: null,
       tailLength: 0,
       createdAt: now,
-      expiresAt: now + UPLOAD_IDLE_EXPIRY_MS,
+      expiresAt: now + init.idleExpiryMs,
     });
     await this.ctx.storage.setAlarm(record.expiresAt);
     return record;
@@ -131,7 +145,7 @@ export class UploadSession extends DurableObject<Env> {
       return { ok: false, reason: "busy", record, retryAfterSeconds: Math.ceil((this.writer.until - now) / 1000) };
     }
     this.writer = { token: crypto.randomUUID(), until: now + WRITE_LEASE_MS };
-    const expiresAt = now + UPLOAD_IDLE_EXPIRY_MS;
+    const expiresAt = now + record.idleExpiryMs;
     this.save({ ...record, expiresAt });
     await this.ctx.storage.setAlarm(expiresAt);
     return { ok: true, token: this.writer.token, record: this.record as UploadRecord };
@@ -178,9 +192,14 @@ export class UploadSession extends DurableObject<Env> {
     return record;
   }
 
-  /** tus termination: releases everything and frees the video. */
-  async terminate(): Promise<UploadRecord | null> {
-    return this.release("terminated");
+  /**
+   * tus termination: releases the bytes. `released` is false when there was nothing left to
+   * release (terminated, expired or finished before): only a release frees the video.
+   */
+  async terminate(): Promise<{ record: UploadRecord; released: boolean } | null> {
+    const phase = this.record?.phase;
+    const record = await this.release("terminated");
+    return record && { record, released: phase === "active" || phase === "assembled" };
   }
 
   override async alarm(): Promise<void> {
@@ -191,7 +210,11 @@ export class UploadSession extends DurableObject<Env> {
         await this.ctx.storage.setAlarm(record.expiresAt);
         return;
       }
-      await this.release("expired");
+      const released = await this.release("expired");
+      if (released) {
+        const message: UploadExpiredMessage = { kind: "upload-expired", uploadId: released.uploadId, videoId: released.videoId };
+        await this.env.TRANSCODE_QUEUE.send(message);
+      }
       return;
     }
     // A tombstone whose time is up.
@@ -200,35 +223,25 @@ export class UploadSession extends DurableObject<Env> {
   }
 
   /**
-   * Aborts the multipart upload, deletes the tail objects and moves the video from `uploading`
-   * back to `awaiting-upload`. An `assembled` upload also deletes its master: it was never queued.
+   * Aborts the multipart upload and deletes the tail objects. An `assembled` upload also deletes
+   * its master: it was never queued. The caller frees the video (the terminate route at once, the
+   * uploads service on `upload-expired`).
    */
   private async release(phase: "terminated" | "expired"): Promise<UploadRecord | null> {
     const record = this.record;
     if (!record) return null;
     if (record.phase !== "active" && record.phase !== "assembled") return record;
-    const bucket = this.env.MEDIA;
+    const media = createMediaStore(this.env.MEDIA);
     if (record.multipartUploadId) {
       try {
-        await bucket.resumeMultipartUpload(masterKey(record.videoId), record.multipartUploadId).abort();
+        await media.bucket.resumeMultipartUpload(record.masterKey, record.multipartUploadId).abort();
       } catch (error) {
         // Already aborted or completed: nothing is left to release.
-        console.error(
-          JSON.stringify({ level: "warn", msg: "multipart abort failed", uploadId: record.uploadId, error: describeForLog(error) }),
-        );
+        this.log.warn("multipart abort failed", { uploadId: record.uploadId, error });
       }
     }
-    await deleteByPrefix(bucket, uploadScratchPrefix(record.uploadId));
-    if (record.phase === "assembled") await bucket.delete(masterKey(record.videoId));
-    const handle = openDatabase(this.env.DATABASE_URL, this.env.DATABASE_WS_PROXY);
-    try {
-      await handle.db
-        .update(videos)
-        .set({ state: "awaiting-upload", progress: null, updatedAt: sql`now()` })
-        .where(and(eq(videos.id, record.videoId), eq(videos.state, "uploading")));
-    } finally {
-      await handle.close();
-    }
+    await media.deleteByPrefix(record.scratchPrefix);
+    if (record.phase === "assembled") await media.bucket.delete(record.masterKey);
     this.ctx.storage.sql.exec("DELETE FROM parts");
     this.writer = null;
     const saved = this.save({
@@ -242,17 +255,5 @@ export class UploadSession extends DurableObject<Env> {
     });
     await this.ctx.storage.setAlarm(saved.expiresAt);
     return saved;
-  }
-}
-
-/** Deletes every object below `prefix`. */
-export async function deleteByPrefix(bucket: R2Bucket, prefix: string): Promise<number> {
-  let deleted = 0;
-  // Listed afresh each round: the previous round's objects are gone, so no cursor is needed.
-  for (;;) {
-    const { objects } = await bucket.list({ prefix, limit: 1000 });
-    if (objects.length === 0) return deleted;
-    await bucket.delete(objects.map((object) => object.key));
-    deleted += objects.length;
   }
 }

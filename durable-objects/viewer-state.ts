@@ -1,13 +1,24 @@
 import { DurableObject } from "cloudflare:workers";
-import { loadConfig } from "../workers/platform/config.ts";
-import { openDatabase } from "../workers/platform/db.ts";
-import { describeForLog } from "../workers/platform/errors.ts";
-import { isFinished } from "../workers/playback/progress-rules.ts";
-import { type ProgressRow, writeProgressBatch } from "../workers/playback/progress-store.ts";
+import { sql } from "drizzle-orm";
+import type { Database } from "../workers/platform/db.ts";
+import { createLogger } from "../workers/platform/logger.ts";
+import { withServices } from "../workers/platform/services.ts";
 
 /** After a failed flush: wait this long, doubling up to the maximum. Rows stay dirty meanwhile. */
 const FLUSH_RETRY_MIN_MS = 5_000;
 const FLUSH_RETRY_MAX_MS = 300_000;
+
+const LOG_SCOPE = { durableObject: "ViewerState" };
+
+/** One position as this object holds it, ready for Postgres. */
+interface ProgressRow {
+  videoId: string;
+  positionSeconds: number;
+  durationSeconds: number | null;
+  finished: boolean;
+  /** Milliseconds since the epoch, when the player reported it. */
+  updatedAt: number;
+}
 
 export interface StoredProgress {
   positionSeconds: number;
@@ -45,17 +56,19 @@ export interface FlushStats {
  * - Screen leases: one per signed-in session, renewed by heartbeats, capped by the plan's screens.
  */
 export class ViewerState extends DurableObject<Env> {
+  private readonly log = createLogger(LOG_SCOPE);
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      const sql = this.ctx.storage.sql;
-      sql.exec("CREATE TABLE IF NOT EXISTS revoked_sessions (session_id TEXT PRIMARY KEY, forget_after INTEGER NOT NULL)");
-      sql.exec(`CREATE TABLE IF NOT EXISTS progress (
+      const storage = this.ctx.storage.sql;
+      storage.exec("CREATE TABLE IF NOT EXISTS revoked_sessions (session_id TEXT PRIMARY KEY, forget_after INTEGER NOT NULL)");
+      storage.exec(`CREATE TABLE IF NOT EXISTS progress (
         video_id TEXT PRIMARY KEY, position REAL NOT NULL, duration REAL, finished INTEGER NOT NULL,
         updated_at INTEGER NOT NULL, dirty INTEGER NOT NULL)`);
-      sql.exec("CREATE TABLE IF NOT EXISTS leases (session_id TEXT PRIMARY KEY, video_id TEXT NOT NULL, expires_at INTEGER NOT NULL)");
+      storage.exec("CREATE TABLE IF NOT EXISTS leases (session_id TEXT PRIMARY KEY, video_id TEXT NOT NULL, expires_at INTEGER NOT NULL)");
       // Who this object belongs to (the flush needs the user id) and the flush's bookkeeping.
-      sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+      storage.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     });
   }
 
@@ -119,13 +132,15 @@ export class ViewerState extends DurableObject<Env> {
     videoId: string;
     positionSeconds: number;
     durationSeconds: number | null;
+    /** Whether this position counts as watched to the end (the playback service's rule). */
+    finished: boolean;
     leaseMs: number;
     /** How long heartbeats gather before one batch goes to Postgres (`PROGRESS_FLUSH_SECONDS`). */
     flushDelayMs: number;
   }): Promise<StoredProgress> {
     this.rememberOwner(input.userId);
     const now = Date.now();
-    const finished = isFinished(input.positionSeconds, input.durationSeconds);
+    const { finished } = input;
     this.ctx.storage.sql.exec(
       `INSERT INTO progress (video_id, position, duration, finished, updated_at, dirty) VALUES (?, ?, ?, ?, ?, 1)
        ON CONFLICT (video_id) DO UPDATE SET position = excluded.position, duration = excluded.duration,
@@ -191,9 +206,7 @@ export class ViewerState extends DurableObject<Env> {
       this.setMeta("retry_ms", String(delay));
       this.setMeta("failures", String(Number(this.meta("failures") ?? 0) + 1));
       retryAt = Date.now() + delay;
-      console.error(
-        JSON.stringify({ level: "warn", msg: "watch progress flush failed; will retry", retryInMs: delay, error: describeForLog(error) }),
-      );
+      this.log.warn("watch progress flush failed; will retry", { retryInMs: delay, error });
     }
     const nextPurge = this.ctx.storage.sql
       .exec<{ next: number | null }>("SELECT min(forget_after) AS next FROM revoked_sessions")
@@ -219,13 +232,10 @@ export class ViewerState extends DurableObject<Env> {
       finished: row.finished === 1,
       updatedAt: row.updated_at,
     }));
-    const config = await loadConfig(this.env);
-    const handle = openDatabase(config.DATABASE_URL, config.DATABASE_WS_PROXY);
-    try {
-      await writeProgressBatch(handle.db, userId, batch);
-    } finally {
-      await handle.close().catch(() => {});
-    }
+    // An alarm, not a viewer, waits for this write: a cold connection gets time rather than a retry.
+    await withServices(this.env, this.ctx, { logFields: LOG_SCOPE, databaseTimeoutMs: 10_000 }, (services) =>
+      writeProgressBatch(services.db, userId, batch),
+    );
     // Heartbeats that arrived during the write changed updated_at: those rows stay dirty for the next flush.
     for (const row of batch) {
       this.ctx.storage.sql.exec("UPDATE progress SET dirty = 0 WHERE video_id = ? AND updated_at = ?", row.videoId, row.updatedAt);
@@ -269,4 +279,35 @@ export class ViewerState extends DurableObject<Env> {
     const alarm = await this.ctx.storage.getAlarm();
     if (alarm === null || alarm > at) await this.ctx.storage.setAlarm(at);
   }
+}
+
+/**
+ * Writes a batch of positions in one statement (the write-behind flush of `ViewerState`).
+ * Rows for videos (or a user) deleted since are skipped rather than failing the batch, and an
+ * older report never overwrites a newer one, so a retried flush is harmless.
+ */
+async function writeProgressBatch(db: Database, userId: string, rows: ProgressRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const payload = JSON.stringify(
+    rows.map((row) => ({
+      video_id: row.videoId,
+      position_seconds: row.positionSeconds,
+      duration_seconds: row.durationSeconds,
+      finished: row.finished,
+      updated_at: new Date(row.updatedAt).toISOString(),
+    })),
+  );
+  await db.execute(sql`
+      insert into watch_progress (user_id, video_id, position_seconds, duration_seconds, finished, updated_at)
+      select u.id, r.video_id, r.position_seconds, r.duration_seconds, r.finished, r.updated_at
+      from jsonb_to_recordset(${payload}::jsonb)
+        as r(video_id text, position_seconds double precision, duration_seconds double precision, finished boolean, updated_at timestamptz)
+      join videos v on v.id = r.video_id
+      join users u on u.id = ${userId}
+      on conflict (user_id, video_id) do update set
+        position_seconds = excluded.position_seconds,
+        duration_seconds = excluded.duration_seconds,
+        finished = excluded.finished,
+        updated_at = excluded.updated_at
+      where watch_progress.updated_at < excluded.updated_at`);
 }

@@ -1,10 +1,9 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startBenchStack } from "../bench/lib.ts";
-import { repoRoot } from "../scripts/lib/local-stack.ts";
+import { type LocalStack, repoRoot, startLocalStack } from "../scripts/lib/local-stack/index.ts";
+import { chromiumPath, launchChromium, noBrowser } from "../testing/chromium.ts";
 import {
   type GeneratedLadder,
   generateLadder,
@@ -13,29 +12,27 @@ import {
   randomVideoId,
   subscribedViewer,
   uploadLadder,
-} from "./lib/playback-stack.ts";
+} from "../testing/playback-fixtures.ts";
+import { testWorkerEntry } from "../testing/test-worker.ts";
 
 const page = `<!doctype html><meta charset="utf-8"><video id="video" muted playsinline></video>
 <script src="/hls.js"></script>`;
 
-/** Debian's Chromium (`apt-get install chromium`); never a downloaded browser. */
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-// CI installs it and must run this test; a developer without it is told and the test is skipped.
-const noBrowser = !existsSync(chromiumPath) && !process.env.CI;
 if (noBrowser) console.warn(`[e2e] ${chromiumPath} not found: skipping the browser playback test (apt-get install chromium)`);
 
 /**
  * The signed ladder, played by a real player: Debian's Chromium with hls.js, from another origin
- * (CORS), starting at `resumeAt`. A real stack (wrangler dev, PGlite), the transcoder's ladder in R2.
+ * (CORS), starting at `resumeAt`. A real stack (wrangler dev on the test Worker, PGlite), the
+ * transcoder's ladder in R2.
  */
 describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
-  let stack: Awaited<ReturnType<typeof startBenchStack>>;
+  let stack: LocalStack;
   let ladder: GeneratedLadder;
   let site: Server;
   let siteUrl: string;
 
   beforeAll(async () => {
-    [stack, ladder] = await Promise.all([startBenchStack(), generateLadder(12)]);
+    [stack, ladder] = await Promise.all([startLocalStack({ main: testWorkerEntry }), generateLadder(12)]);
     const hlsJs = readFileSync(`${repoRoot}node_modules/hls.js/dist/hls.min.js`);
     site = createServer((request, response) => {
       if (request.url === "/hls.js") response.writeHead(200, { "Content-Type": "text/javascript" }).end(hlsJs);
@@ -53,7 +50,7 @@ describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
 
   it("plays the signed, plan-capped ladder from resumeAt with no fatal player error", async () => {
     const videoId = randomVideoId();
-    await insertReadyVideo(stack, videoId, ladderMedia(ladder));
+    await insertReadyVideo(stack.database, videoId, ladderMedia(ladder));
     expect(await uploadLadder(stack.url, videoId, ladder.dir)).toBeGreaterThan(10);
     const viewer = await subscribedViewer(stack.url, "basic");
     const auth = { Authorization: `Bearer ${viewer.accessToken}` };
@@ -70,10 +67,7 @@ describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
     // PUBLIC_BASE_URL says localhost:8787; this stack listens elsewhere.
     const manifestUrl = `${stack.url}${new URL(playback.manifestUrl).pathname}`;
 
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--autoplay-policy=no-user-gesture-required"],
-    });
+    const browser = await launchChromium();
     try {
       const tab = await browser.newPage();
       await tab.goto(siteUrl);

@@ -2,29 +2,24 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyMigrations, createNodePool } from "./lib/database.ts";
-import { type EmbeddedPostgres, startEmbeddedPostgres } from "./lib/embedded-postgres.ts";
-import { repoRoot } from "./lib/local-stack.ts";
-import { startWsProxy } from "./lib/ws-proxy.ts";
+import { createNodePool } from "./lib/database.ts";
+import { type LocalDatabase, repoRoot, startDatabase } from "./lib/local-stack/index.ts";
 
 const run = promisify(execFile);
 
 /** `npm run admin` against `DATABASE_URL`, as an operator would run it. */
 describe("npm run admin", () => {
-  let pg: EmbeddedPostgres;
+  let pg: LocalDatabase;
 
   beforeAll(async () => {
-    pg = await startEmbeddedPostgres({});
-    const proxy = await startWsProxy();
-    const proxied = createNodePool(pg.url, proxy.address);
-    await applyMigrations(proxied);
+    pg = await startDatabase({ kind: "pglite" });
+    const proxied = createNodePool(pg.url, pg.wsProxy);
     await proxied.query("insert into users (id, email, name, password_hash) values ('u1', 'ops@example.com', 'Ops', 'x')");
     await proxied.end();
-    await proxy.stop();
   });
 
   afterAll(async () => {
-    await pg.stop();
+    await pg?.stop();
   });
 
   const admin = (...args: string[]) =>

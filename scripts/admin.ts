@@ -6,7 +6,7 @@ import { eq } from "drizzle-orm";
 import { users } from "../schema/index.ts";
 import { normalizeEmail } from "../workers/users/schema.ts";
 import { createNodeDb, createNodePool } from "./lib/database.ts";
-import { connectDatabase } from "./lib/local-stack.ts";
+import { connectDatabase } from "./lib/local-stack/index.ts";
 
 const usage = "usage: npm run admin -- grant <email> | revoke <email> | list";
 

@@ -3,8 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./lib/local-stack.ts";
-import { freePort } from "./lib/stack.ts";
+import { freePort, repoRoot } from "./lib/local-stack/index.ts";
 
 /** `npm start` as a newcomer runs it: a real process, real ports, real Ctrl-C. */
 describe("npm start", () => {

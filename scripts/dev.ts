@@ -5,14 +5,25 @@
  * limiters simulated by miniflare, data in .reelstream/wrangler) and the transcoder as a local
  * process. Ctrl-C stops everything. On the first start, `npm run seed` runs in the background so
  * the catalog is not empty (SEED=0 skips it; so does DATABASE_URL, a database that is not ours).
+ * The web app is built once into web/dist (what the Worker serves, as in production), and the
+ * Vite dev server serves it with live reload on WEB_PORT (default 5173), proxying the API to the Worker.
  */
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import { applyMigrations, createNodePool } from "./lib/database.ts";
 import { ensureDevVars } from "./lib/dev-vars.ts";
-import { connectDatabase, removeDevStackLock, repoRoot, runningDevStack, stateDir, writeDevStackLock } from "./lib/local-stack.ts";
+import {
+  connectDatabase,
+  migrateDatabase,
+  portIsFree,
+  removeDevStackLock,
+  repoRoot,
+  runningDevStack,
+  startLocalStack,
+  stateDir,
+  writeDevStackLock,
+} from "./lib/local-stack/index.ts";
 import { prefixedLogger, spawnPrefixed, stopChild } from "./lib/processes.ts";
-import { portIsFree, startStack, waitForHttp } from "./lib/stack.ts";
+import { buildWebApp, startWebDevServer } from "./lib/web-app.ts";
 
 const port = Number(process.env.PORT ?? 8787);
 const workerUrl = `http://localhost:${port}`;
@@ -79,14 +90,14 @@ async function main() {
   const { created } = await ensureDevVars();
   if (created.length > 0) log(`generated development secrets in .dev.vars: ${created.join(", ")}`);
 
+  // Built before wrangler starts: it reloads when the folder it serves changes.
+  const webBuild = buildWebApp().then(
+    () => log("web app built into web/dist"),
+    (error: unknown) => log(`the web app did not build (${error instanceof Error ? error.message : error}); the API runs without it`),
+  );
   const database = await connectDatabase();
   dbLog(`Postgres: ${database.source}${database.wsProxy ? `, Neon driver through ws://${database.wsProxy}` : ""}`);
-  const pool = createNodePool(database.url, database.wsProxy);
-  try {
-    await applyMigrations(pool);
-  } finally {
-    await pool.end();
-  }
+  await migrateDatabase(database);
   dbLog("migrations applied");
 
   writeDevStackLock({
@@ -96,16 +107,27 @@ async function main() {
     wsProxy: database.wsProxy,
     startedAt: new Date().toISOString(),
   });
-  const transcoderPort = Number(process.env.TRANSCODER_PORT ?? 8788);
-  const stack = await startStack({ port, database, persistTo: `${stateDir}/wrangler`, transcoderPort });
+  await webBuild;
+  const stack = await startLocalStack({
+    database,
+    port,
+    watch: true,
+    persistTo: `${stateDir}/wrangler`,
+    transcoders: 1,
+    transcoderPort: Number(process.env.TRANSCODER_PORT ?? 8788),
+    // Ctrl-C must work while it starts: wait below, with the handlers in place.
+    readyTimeoutMs: 0,
+  });
 
   let stopping = false;
   let seed: ChildProcess | undefined;
+  let web: Awaited<ReturnType<typeof startWebDevServer>> | undefined;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     log("stopping…");
     if (seed) await stopChild(seed);
+    await web?.close();
     await stack.stop();
     await database.stop();
     removeDevStackLock();
@@ -114,7 +136,7 @@ async function main() {
   };
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
-  for (const child of stack.children) {
+  for (const child of stack.processes()) {
     child.once("exit", (code, signal) => {
       if (!stopping) {
         log(`a child process exited (${signal ?? `code ${code}`}); stopping the rest`);
@@ -123,10 +145,16 @@ async function main() {
     });
   }
 
-  if (await waitForHttp(`${workerUrl}/health`, 120_000)) {
+  if (await stack.ready(120_000)) {
     log(`Reelstream is up: ${workerUrl}  (API reference: ${workerUrl}/docs, health: ${workerUrl}/health). Ctrl-C stops everything.`);
     if (!stopping) seed = seedOnFirstStart();
-  } else {
+    if (!stopping) {
+      web = await startWebDevServer(Number(process.env.WEB_PORT ?? 5173), workerUrl);
+      log(
+        `web app with live reload: ${web.resolvedUrls?.local[0] ?? "(no address)"}  (the Worker serves the start-up build at ${workerUrl})`,
+      );
+    }
+  } else if (!stopping) {
     log(`the Worker did not answer on ${workerUrl}/health within 2 minutes; see the [worker] lines above`);
   }
 }

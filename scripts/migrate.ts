@@ -1,13 +1,10 @@
 /** `npm run db:migrate`: applies the committed migrations to DATABASE_URL (or the local database). */
-import { applyMigrations, createNodePool } from "./lib/database.ts";
-import { connectDatabase } from "./lib/local-stack.ts";
+import { connectDatabase, migrateDatabase } from "./lib/local-stack/index.ts";
 
 const database = await connectDatabase();
-const pool = createNodePool(database.url, database.wsProxy);
 try {
-  await applyMigrations(pool);
+  await migrateDatabase(database);
   console.log(`migrations applied to ${database.source}`);
 } finally {
-  await pool.end();
   await database.stop();
 }

@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { videos } from "../schema/index.ts";
-import { ffmpeg } from "../transcoder/test/clips.ts";
+import { encodeClip } from "./lib/clips.ts";
 import { createNodeDb, createNodePool } from "./lib/database.ts";
-import { runningDevStack } from "./lib/local-stack.ts";
+import { runningDevStack } from "./lib/local-stack/index.ts";
 import { adminToken, createVideo, tusUpload, waitForVideo } from "./lib/upload-client.ts";
 
 interface DemoClip {
@@ -81,35 +81,15 @@ async function main() {
         continue;
       }
       const path = join(work, `${demo.title.replace(/\W+/g, "-").toLowerCase()}.mp4`);
-      await ffmpeg([
-        "-hide_banner",
-        "-v",
-        "error",
-        "-y",
+      await encodeClip(path, {
+        video: demo.video,
         // -t, not the source's `d=` option: mandelbrot has none.
-        "-f",
-        "lavfi",
-        "-t",
-        String(demo.seconds),
-        "-i",
-        demo.video,
-        "-f",
-        "lavfi",
-        "-i",
-        `sine=f=${demo.tone}:d=${demo.seconds}`,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "96k",
-        "-shortest",
-        path,
-      ]);
+        videoSeconds: demo.seconds,
+        tone: { frequency: demo.tone, seconds: demo.seconds },
+        preset: "veryfast",
+        audioBitrate: "96k",
+        output: ["-shortest"],
+      });
       const { title, summary, genres, releaseYear, cast } = demo;
       const videoId =
         existing[0]?.id ?? (await createVideo(base, token, { title, summary, genres, releaseYear, cast, maturityRating: "PG" }));

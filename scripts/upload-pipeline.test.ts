@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,11 +7,8 @@ import { keyframeTimes, makeClip, videoFacts } from "../transcoder/test/clips.ts
 import { joinRendition, referencedKeys } from "../transcoder/test/outputs.ts";
 import { masterKey, outputPrefix } from "../workers/uploads/settings.ts";
 import { signStorageGrant } from "../workers/uploads/storage-grant.ts";
-import { ensureDevVars } from "./lib/dev-vars.ts";
-import { repoRoot } from "./lib/local-stack.ts";
-import { stopChild } from "./lib/processes.ts";
-import { freePort, type RunningStack, startStack, startTranscoder, waitForHttp } from "./lib/stack.ts";
-import { startTestDatabase, type TestDatabase } from "./lib/test-database.ts";
+import { databaseFromEnv, type LocalStack, startLocalStack, startTranscoder } from "./lib/local-stack/index.ts";
+import { stopChild, waitForHttp } from "./lib/processes.ts";
 import { adminToken, createVideo, tusUpload, waitForVideo } from "./lib/upload-client.ts";
 
 /** Seconds between keyframes the ladder asks for (GOP = 4 s × fps, aligned to segments). */
@@ -25,9 +22,8 @@ const KEYFRAME_INTERVAL_SECONDS = 4;
  * demand and retry delays of minutes: they are covered in workerd
  * (workers/uploads/transcode-consumer.test.ts).
  */
-describe.skipIf(!existsSync(`${repoRoot}transcoder/src/server.ts`))("upload to ready, end to end", () => {
-  let database: TestDatabase;
-  let stack: RunningStack;
+describe("upload to ready, end to end", () => {
+  let stack: LocalStack;
   let base: string;
   let token: string;
   let secret: string;
@@ -35,22 +31,13 @@ describe.skipIf(!existsSync(`${repoRoot}transcoder/src/server.ts`))("upload to r
   const work = mkdtempSync(join(tmpdir(), "reelstream-pipeline-"));
 
   beforeAll(async () => {
-    await ensureDevVars();
-    secret = /^INTERNAL_SIGNING_SECRET='?([^'\n]+)'?$/m.exec(readFileSync(`${repoRoot}.dev.vars`, "utf8"))?.[1] ?? "";
-    database = await startTestDatabase();
-    const port = await freePort();
-    transcoderPort = await freePort();
-    stack = await startStack({
-      port,
-      database: { ...database, source: "test database" },
-      persistTo: join(work, "state"),
-      transcoderPort,
-      watch: false,
-    });
+    stack = await startLocalStack({ database: databaseFromEnv("TEST"), transcoders: 1 });
     base = stack.url;
+    secret = stack.vars.INTERNAL_SIGNING_SECRET ?? "";
+    transcoderPort = stack.transcoders[0]?.port ?? 0;
     expect(await waitForHttp(`${base}/health`, 90_000)).toBe(true);
     expect(await waitForHttp(`http://127.0.0.1:${transcoderPort}/healthz`, 30_000)).toBe(true);
-    token = await adminToken(base, database, {
+    token = await adminToken(base, stack.database, {
       email: `pipeline-${Date.now()}@example.com`,
       password: "correct horse battery staple",
       name: "Pipeline",
@@ -166,8 +153,9 @@ describe.skipIf(!existsSync(`${repoRoot}transcoder/src/server.ts`))("upload to r
     await tusUpload(base, token, videoId, clip);
     await waitForVideo(base, token, videoId, { timeoutMs: 120_000, until: (s) => s.state === "transcoding" && (s.progress ?? 0) > 0.15 });
 
-    const killed = stack.children[1];
-    if (!killed?.pid) throw new Error("the transcoder is not running");
+    const transcoder = stack.transcoders[0];
+    const killed = transcoder?.process;
+    if (!transcoder || !killed?.pid) throw new Error("the transcoder is not running");
     const exited = new Promise((resolve) => killed.once("exit", resolve));
     // The whole process group: the transcoder and its ffmpeg, as a crashed container would go.
     process.kill(-killed.pid, "SIGKILL");
@@ -175,8 +163,8 @@ describe.skipIf(!existsSync(`${repoRoot}transcoder/src/server.ts`))("upload to r
     const requeued = await waitForVideo(base, token, videoId, { timeoutMs: 30_000, until: (s) => s.state === "queued" });
     expect(requeued.error).toMatch(/^attempt 1 failed/);
 
-    const restarted = startTranscoder(transcoderPort);
-    stack.children[1] = restarted;
+    const restarted = startTranscoder(transcoderPort, { workDir: transcoder.workDir });
+    transcoder.process = restarted;
     try {
       const status = await waitForVideo(base, token, videoId, { timeoutMs: 240_000 });
       expect(status.error).toBeNull();

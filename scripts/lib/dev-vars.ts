@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { generateMediaSigningKeys, generateSecret, generateSigningKeys } from "./dev-keys.ts";
-import { repoRoot } from "./local-stack.ts";
+import { repoRoot } from "./local-stack/paths.ts";
 
 const devVarsPath = `${repoRoot}.dev.vars`;
 

@@ -51,10 +51,10 @@ export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<vo
   clearTimeout(timer);
 }
 
-/** Polls `url` until it answers (any status below 500) or the time is up. */
-export async function waitForHttp(url: string, timeoutMs = 60_000): Promise<boolean> {
+/** Polls `url` until it answers (any status below 500), the time is up or `signal` aborts. */
+export async function waitForHttp(url: string, timeoutMs = 60_000, signal?: AbortSignal): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !signal?.aborted) {
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
       await response.body?.cancel();

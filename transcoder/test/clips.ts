@@ -3,14 +3,18 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { encodeClip } from "../../scripts/lib/clips.ts";
 import { resolveFfmpegTools } from "../src/ffmpeg-tools.ts";
 
 /**
- * Test clips made by ffmpeg's lavfi sources, small and short so the suite stays fast on two
- * cores. Every recipe is a real encode; nothing here stands in for ffmpeg.
+ * Test clips made by ffmpeg's lavfi sources (the generator in scripts/lib/clips.ts, which the seed
+ * shares), small and short so the suite stays fast on two cores. Every recipe is a real encode;
+ * nothing here stands in for ffmpeg.
  */
 
 const run = promisify(execFile);
+
+export { ffmpeg } from "../../scripts/lib/clips.ts";
 export const tools = resolveFfmpegTools();
 
 export async function makeTempDir(label: string): Promise<{ dir: string; remove: () => Promise<void> }> {
@@ -35,18 +39,15 @@ export interface ClipSpec {
 export async function makeClip(dir: string, name: string, spec: ClipSpec = {}): Promise<string> {
   const { size = "320x240", rate = 30, seconds = 3, audio = true, container = "mp4" } = spec;
   const path = join(dir, `${name}.${container}`);
-  const args = ["-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", `testsrc2=s=${size}:r=${rate}:d=${seconds}`];
-  if (audio) args.push("-f", "lavfi", "-i", `sine=f=440:d=${seconds}`);
-  if (spec.filter) args.push("-vf", spec.filter);
-  args.push("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p");
-  if (audio) args.push("-c:a", "aac", "-b:a", "64k");
-  args.push(...(spec.output ?? []), path);
-  await ffmpeg(args);
+  await encodeClip(path, {
+    video: `testsrc2=s=${size}:r=${rate}:d=${seconds}`,
+    tone: audio ? { frequency: 440, seconds } : undefined,
+    filter: spec.filter,
+    preset: "ultrafast",
+    audioBitrate: "64k",
+    output: spec.output,
+  });
   return path;
-}
-
-export async function ffmpeg(args: string[]): Promise<void> {
-  await run(tools.ffmpeg, args, { maxBuffer: 16 * 1024 * 1024 });
 }
 
 export async function ffprobeJson(path: string, entries: string[]): Promise<Record<string, unknown>> {

@@ -10,6 +10,27 @@ describe("GET /health", () => {
     expect(await response.json()).toEqual({ status: "ok", checks: { db: "ok", cache: "ok", storage: "ok", queue: "ok" } });
   });
 
+  it("checks the queue without putting anything on it, however often it is called", async () => {
+    const calls: string[] = [];
+    // The real queue binding, with each call it receives written down.
+    const queue = new Proxy(env.TRANSCODE_QUEUE, {
+      get: (target, property) => {
+        const value = Reflect.get(target, property);
+        return typeof value === "function"
+          ? (...args: unknown[]) => {
+              calls.push(String(property));
+              return value.apply(target, args);
+            }
+          : value;
+      },
+    });
+    for (let i = 0; i < 5; i++) {
+      const response = await call("/health", { env: { TRANSCODE_QUEUE: queue } });
+      expect(((await response.json()) as { checks: { queue: string } }).checks.queue).toBe("ok");
+    }
+    expect(calls).toEqual(["metrics", "metrics", "metrics", "metrics", "metrics"]);
+  });
+
   it("answers 503 with Retry-After when the database is down", async () => {
     const handler = (await import("../index.ts")).default;
     const response = await handler.fetch(

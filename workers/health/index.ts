@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { createRouter } from "../platform/app.ts";
-import { describeForLog } from "../platform/errors.ts";
 import type { Services } from "../platform/services.ts";
 
 const checkSchema = z.enum(["ok", "error"]);
@@ -23,8 +22,8 @@ const route = createRoute({
   },
 });
 
-/** Each check does one real, cheap operation against its dependency, bounded in time. */
-async function check(name: string, probe: () => Promise<unknown>): Promise<"ok" | "error"> {
+/** Each check does one real, cheap, read-only operation against its dependency, bounded in time. */
+async function check(services: Services, name: string, probe: () => Promise<unknown>): Promise<"ok" | "error"> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
@@ -35,29 +34,31 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<"ok" 
     ]);
     return "ok";
   } catch (error) {
-    console.error(JSON.stringify({ level: "warn", msg: "health check failed", check: name, error: describeForLog(error) }));
+    services.log.warn("health check failed", { check: name, error });
     return "error";
   } finally {
     clearTimeout(timer);
   }
 }
 
-export type HealthProbeMessage = { kind: "health-probe"; at: string };
-
-export function runHealthChecks(env: Env, services: Services) {
+/**
+ * The four checks. None writes anything: the queue is asked for its metrics (backlog), which
+ * reaches the queue's service without putting a message on it, so a public, unthrottled
+ * `/health` cannot fill the queue.
+ */
+export function runHealthChecks(services: Services) {
   return Promise.all([
-    check("db", () => services.db.execute(sql`select 1`)),
-    check("cache", () => env.CACHE.get("health:probe")),
-    check("storage", () => env.MEDIA.head("health/probe")),
-    // A real send; the consumer acknowledges probes without doing anything.
-    check("queue", () => env.TRANSCODE_QUEUE.send({ kind: "health-probe", at: new Date().toISOString() } satisfies HealthProbeMessage)),
+    check(services, "db", () => services.db.execute(sql`select 1`)),
+    check(services, "cache", () => services.cache.probe()),
+    check(services, "storage", () => services.media.bucket.head("health/probe")),
+    check(services, "queue", () => services.transcodeQueue.metrics()),
   ]);
 }
 
 export function createHealthRouter() {
   const app = createRouter();
   app.openapi(route, async (c) => {
-    const [db, cache, storage, queue] = await runHealthChecks(c.env, c.get("services"));
+    const [db, cache, storage, queue] = await runHealthChecks(c.get("services"));
     const checks = { db, cache, storage, queue };
     const healthy = Object.values(checks).every((value) => value === "ok");
     c.header("Cache-Control", "no-store");

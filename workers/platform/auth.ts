@@ -5,10 +5,6 @@ import type { AppEnv } from "./app-env.ts";
 import { ApiError } from "./errors.ts";
 import { InvalidTokenError, verifyAccessToken } from "./tokens.ts";
 
-export function viewerState(env: Env, userId: string) {
-  return env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(userId));
-}
-
 const bearer = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+)$/;
 
 /**
@@ -24,17 +20,17 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
       headers: { "WWW-Authenticate": 'Bearer realm="reelstream", error="invalid_request"' },
     });
   }
-  const { config } = c.get("services");
+  const services = c.get("services");
   let auth: Awaited<ReturnType<typeof verifyAccessToken>>;
   try {
-    auth = await verifyAccessToken(config, match[1]);
+    auth = await verifyAccessToken(services.config, match[1]);
   } catch (error) {
     const reason = error instanceof InvalidTokenError ? error.message : "invalid token";
     throw new ApiError("unauthorized", `The access token is not valid (${reason}). Sign in again or refresh it.`, {
       headers: { "WWW-Authenticate": 'Bearer realm="reelstream", error="invalid_token"' },
     });
   }
-  if (await viewerState(c.env, auth.userId).isSessionRevoked(auth.sessionId)) {
+  if (await services.viewerState(auth.userId).isSessionRevoked(auth.sessionId)) {
     throw new ApiError("unauthorized", "This session has ended. Sign in again.", {
       headers: { "WWW-Authenticate": 'Bearer realm="reelstream", error="invalid_token"' },
     });

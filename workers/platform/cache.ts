@@ -1,8 +1,4 @@
-import type { Context } from "hono";
-import type { PublicPlan } from "../subscriptions/schema.ts";
-import type { HomeRow, VideoDocument, VideoPage } from "../videos/schema.ts";
-import type { AppEnv } from "./app-env.ts";
-import { describeForLog } from "./errors.ts";
+import type { Logger } from "./logger.ts";
 
 /**
  * One typed KV entry: the key, the type of its value, and its lifetimes.
@@ -19,42 +15,16 @@ export interface CacheEntry<T> {
   readonly valueType?: T;
 }
 
-function entry<T>(key: string, lifetimes: { expirationTtl?: number; cacheTtl: number }): CacheEntry<T> {
+/**
+ * Declares a typed entry. Each service owns the module that names its keys (e.g.
+ * `workers/videos/cache-keys.ts`); the platform knows only how to store them.
+ *
+ * @example
+ * const plans = () => cacheEntry<PublicPlan[]>("v1:plans", { expirationTtl: 300, cacheTtl: 60 });
+ */
+export function cacheEntry<T>(key: string, lifetimes: { expirationTtl?: number; cacheTtl: number }): CacheEntry<T> {
   return { key, ...lifetimes };
 }
-
-/** Lists and home pages: derived from many videos, so invalidated all at once by a new catalog version. */
-const pageLifetimes = { expirationTtl: 300, cacheTtl: 30 };
-/** Video documents: rewritten exactly on every admin write, so they may live longer. */
-const documentLifetimes = { expirationTtl: 600, cacheTtl: 30 };
-
-/**
- * Every KV key the Worker uses, in one place. Each key starts with its value's schema version
- * (`v1`): when a value's shape changes, bump it, and a deploy never reads the old shape.
- *
- * Invalidation rules (write-around: reads fill, writes go to Postgres and then fix the cache):
- * - `video`: rewritten from the primary after an admin edit of a listed video, deleted when the
- *   video is deleted or leaves `ready`.
- * - `videoPage`, `home`: derived from many videos, so stamped with the catalog version they were
- *   built from. Any change to what is listed writes a new `catalogVersion`; a page whose stamp is
- *   not the current version is a miss, and is rebuilt and overwritten on that read. The version
- *   and the page are fetched in one KV call (`getStamped`).
- * - `plans`: plans change only by migration; a deploy after such a migration waits at most
- *   `expirationTtl`, or bump `v1`.
- */
-export const cacheKeys = {
-  /** Token of the current catalog version (`<bump time base36>.<random>`); never expires. */
-  catalogVersion: () => entry<string>("catalog-version", { cacheTtl: 30 }),
-  video: (id: string) => entry<VideoDocument>(`v1:video:${id}`, documentLifetimes),
-  videoPage: (query: { genre?: string; limit: number; cursor?: string }) =>
-    entry<Stamped<VideoPage>>(
-      // Genres have no ':' and at most 40 characters, signed cursors about 125: well under KV's 512 bytes.
-      `v1:videos:${query.genre ?? "*"}:${query.limit}:${query.cursor ?? "first"}`,
-      pageLifetimes,
-    ),
-  home: () => entry<Stamped<HomeRow[]>>("v1:home", pageLifetimes),
-  plans: () => entry<PublicPlan[]>("v1:plans", { expirationTtl: 300, cacheTtl: 60 }),
-} as const;
 
 /** A value together with the version of the data it was built from. */
 export interface Stamped<T> {
@@ -83,10 +53,8 @@ export interface Cache {
   /** Writes after a change, awaited; false (and logged) when KV refused. */
   put<T>(entry: CacheEntry<T>, value: T): Promise<boolean>;
   delete(entry: CacheEntry<unknown>): Promise<boolean>;
-}
-
-function logCacheFailure(operation: string, key: string, error: unknown) {
-  console.error(JSON.stringify({ level: "warn", msg: "cache unavailable, using Postgres", operation, key, error: describeForLog(error) }));
+  /** One real read that throws when KV fails (health checks; everything else degrades instead). */
+  probe(): Promise<void>;
 }
 
 /**
@@ -94,7 +62,10 @@ function logCacheFailure(operation: string, key: string, error: unknown) {
  * still invalidate: that is how a benchmark (or a debugging developer) measures Postgres behind
  * the same code path without leaving stale entries behind.
  */
-export function createKvCache(kv: KVNamespace, options: { bypassReads: boolean; waitUntil: (promise: Promise<unknown>) => void }): Cache {
+export function createKvCache(
+  kv: KVNamespace,
+  options: { bypassReads: boolean; waitUntil: (promise: Promise<unknown>) => void; log: Logger },
+): Cache {
   let healthy = true;
   const attempt = async <R>(operation: string, key: string, run: () => Promise<R>): Promise<R | undefined> => {
     if (!healthy) return undefined;
@@ -102,7 +73,7 @@ export function createKvCache(kv: KVNamespace, options: { bypassReads: boolean; 
       return await run();
     } catch (error) {
       healthy = false;
-      logCacheFailure(operation, key, error);
+      options.log.warn("cache unavailable, using Postgres", { operation, key, error });
       return undefined;
     }
   };
@@ -131,6 +102,9 @@ export function createKvCache(kv: KVNamespace, options: { bypassReads: boolean; 
       options.waitUntil(write(target, value));
     },
     put: write,
+    async probe() {
+      await kv.get("health:probe");
+    },
     async delete(target) {
       return (
         (await attempt("delete", target.key, async () => {
@@ -142,31 +116,12 @@ export function createKvCache(kv: KVNamespace, options: { bypassReads: boolean; 
   };
 }
 
-/** Request header that skips cache reads outside production (`npm run bench:api` uses it). */
-export const CACHE_BYPASS_HEADER = "X-Reelstream-Cache";
-
-/** The request's cache: KV, with reads bypassed when asked to outside production. */
-export function requestCache(c: Context<AppEnv>): Cache {
-  const production = c.get("services").config.APP_ENV === "production";
-  const bypassReads = !production && c.req.header(CACHE_BYPASS_HEADER)?.toLowerCase() === "bypass";
-  return createKvCache(c.env.CACHE, {
-    bypassReads,
-    waitUntil: (promise) => {
-      try {
-        c.executionCtx.waitUntil(promise);
-      } catch {
-        void promise; // no execution context (app.request in a unit test): let it run on its own
-      }
-    },
-  });
-}
-
 /**
  * Read-through for stamped entries: the cached value if it was built from the current version,
  * else `load(version)`, filled in the background with that version's stamp.
  *
  * @example
- * const home = await readThroughStamped(cache, cacheKeys.home(), cacheKeys.catalogVersion(), (version) => buildHome(version));
+ * const home = await readThroughStamped(services.cache, catalogKeys.home(), catalogKeys.version(), (version) => buildHome(version));
  */
 export async function readThroughStamped<T>(
   cache: Cache,
@@ -185,7 +140,7 @@ export async function readThroughStamped<T>(
  * Read-through: the cached value, or `load()` (whose non-null result is filled in the background).
  *
  * @example
- * const plans = await readThrough(cache, cacheKeys.plans(), () => listPlans(services.readDb));
+ * const plans = await readThrough(services.cache, planCacheKeys.plans(), () => listPlans(services.readDb));
  */
 export async function readThrough<T>(cache: Cache, target: CacheEntry<NonNullable<T>>, load: () => Promise<T>): Promise<T> {
   const hit = await cache.get(target);

@@ -13,10 +13,11 @@ const CATALOG_PERIOD_SECONDS = 60;
  * office, carrier NAT); the per-account limit is what stops a single scraper with many addresses.
  */
 export const catalogRateLimit = createMiddleware<AppEnv>(async (c, next) => {
+  const { rateLimiters } = c.get("services");
   await enforceRateLimits([
-    { limiter: c.env.CATALOG_USER_LIMITER, period: CATALOG_PERIOD_SECONDS, key: `user:${c.get("auth").userId}`, subject: "this account" },
+    { limiter: rateLimiters.catalogUser, period: CATALOG_PERIOD_SECONDS, key: `user:${c.get("auth").userId}`, subject: "this account" },
     {
-      limiter: c.env.CATALOG_CLIENT_LIMITER,
+      limiter: rateLimiters.catalogClient,
       period: CATALOG_PERIOD_SECONDS,
       key: `client:${clientKey(c.req.raw.headers)}`,
       subject: "this client",

@@ -17,6 +17,22 @@ const mediaKey = z.object({
   secret: z.string().regex(/^[A-Za-z0-9_-]{43,}$/, "a media key's secret is base64url of at least 32 bytes"),
 });
 
+/** A secret holding JSON of `shape`; each failure names the secret. */
+function jsonSecret<T extends z.ZodType>(name: string, shape: T) {
+  return z
+    .string()
+    .min(1, `${name} is not set (a secret; see docs/operations.md)`)
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: `${name} is not JSON` });
+        return z.NEVER;
+      }
+    })
+    .pipe(shape);
+}
+
 const configSchema = z.object({
   APP_ENV: z.enum(["development", "test", "production"]),
   PUBLIC_BASE_URL: z.url(),
@@ -29,39 +45,28 @@ const configSchema = z.object({
     .int()
     .min(3600)
     .max(90 * 86400),
-  DATABASE_URL: z.string().min(1, "DATABASE_URL is not set (a secret; see README Configuration)"),
+  DATABASE_URL: z.string().min(1, "DATABASE_URL is not set (a secret; see docs/operations.md)"),
   DATABASE_READ_URL: z.string().min(1).optional(),
   DATABASE_WS_PROXY: z.string().min(1).optional(),
-  JWT_SIGNING_KEYS: z
-    .string()
-    .min(1, "JWT_SIGNING_KEYS is not set (a secret; see README Configuration)")
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: "custom", message: "JWT_SIGNING_KEYS is not JSON" });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.object({ keys: z.array(privateJwk).min(1) })),
-  MEDIA_SIGNING_KEYS: z
-    .string()
-    .min(1, "MEDIA_SIGNING_KEYS is not set (a secret; see README Configuration)")
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: "custom", message: "MEDIA_SIGNING_KEYS is not JSON" });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.object({ keys: z.array(mediaKey).min(1) })),
-  // Media tokens: minutes to hours (README "Playback": what bounds sign-out and a lapsed plan).
+  JWT_SIGNING_KEYS: jsonSecret("JWT_SIGNING_KEYS", z.object({ keys: z.array(privateJwk).min(1) })),
+  MEDIA_SIGNING_KEYS: jsonSecret("MEDIA_SIGNING_KEYS", z.object({ keys: z.array(mediaKey).min(1) })),
+  // Media tokens: minutes to hours (docs/playback.md: what bounds sign-out and a lapsed plan).
   MEDIA_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(14400),
   // A screen lease without a progress heartbeat for this long is released ("tens of seconds").
   STREAM_LEASE_SECONDS: z.coerce.number().int().min(10).max(600).default(45),
   // Watch progress reaches Postgres this long after the first unsaved heartbeat (one batch per user).
   PROGRESS_FLUSH_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  // Every database query's deadline (the driver's query_timeout); past it the request answers 503.
+  DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  // The transcoder's per-job storage grants are HMACs with this key.
+  INTERNAL_SIGNING_SECRET: z
+    .string({ error: "INTERNAL_SIGNING_SECRET is not set (a secret; see docs/operations.md)" })
+    .min(32, "INTERNAL_SIGNING_SECRET must be at least 32 characters"),
+  // Where the queue consumer posts transcode jobs (the local Node transcoder); unset: the TRANSCODER container.
+  TRANSCODER_URL: z
+    .url()
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
 });
 
 export interface SigningKey {
@@ -82,12 +87,21 @@ export type Config = Omit<z.output<typeof configSchema>, "JWT_SIGNING_KEYS" | "M
   signingKeys: SigningKey[];
   /** HMAC-SHA256 keys of media URLs; the first signs, all verify (same rotation as `signingKeys`). */
   mediaSigningKeys: MediaSigningKey[];
+  /**
+   * HMAC keys of list cursors, derived (HKDF) from the JWT signing keys in the same order: the
+   * first signs, all verify, so a key rotation keeps cursors valid as it keeps tokens valid.
+   */
+  cursorKeys: CryptoKey[];
 };
 
 // Parsed once per env object (once per isolate in production); it holds keys, never connections.
 const parsed = new WeakMap<object, Promise<Config>>();
 
-/** Reads and checks the Worker's environment; a bad configuration fails loudly, once. */
+/**
+ * Reads and checks the Worker's environment (vars and secrets, one schema); a bad configuration
+ * fails loudly, once, with a message naming each bad variable. The composition root
+ * (`createServices`) is its only caller in product code.
+ */
 export function loadConfig(env: Env): Promise<Config> {
   let config = parsed.get(env);
   if (!config) {
@@ -122,7 +136,22 @@ async function parseConfig(env: Env): Promise<Config> {
       key: await crypto.subtle.importKey("raw", keyBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
     })),
   );
-  return { ...rest, databaseReadUrl: rest.DATABASE_READ_URL ?? rest.DATABASE_URL, signingKeys, mediaSigningKeys };
+  const cursorKeys = await Promise.all(JWT_SIGNING_KEYS.keys.map(({ d }) => deriveCursorKey(d)));
+  return { ...rest, databaseReadUrl: rest.DATABASE_READ_URL ?? rest.DATABASE_URL, signingKeys, mediaSigningKeys, cursorKeys };
+}
+
+/** An HMAC key for cursors from a JWT key's private scalar, so cursors need no secret of their own. */
+async function deriveCursorKey(privateScalar: string): Promise<CryptoKey> {
+  const secret = fromBase64url(privateScalar);
+  if (!secret) throw new Error("JWT_SIGNING_KEYS: a key's `d` is not base64url");
+  const material = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode("reelstream cursor v1") },
+    material,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign", "verify"],
+  );
 }
 
 /** A media key's secret, already checked to be base64url by the schema. */

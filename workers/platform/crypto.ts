@@ -1,17 +1,15 @@
-/** base64url without padding (RFC 4648 §5). */
+import { base64url as joseBase64url } from "jose";
+
+/** base64url without padding (RFC 4648 §5), by jose's codec. */
 export function base64url(data: Uint8Array | ArrayBuffer): string {
-  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return joseBase64url.encode(data instanceof Uint8Array ? data : new Uint8Array(data));
 }
 
-/** Decodes unpadded base64url; undefined for anything else. */
+/** Decodes unpadded base64url (jose's codec); undefined for anything else, instead of throwing. */
 export function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
-  const padded = text.replaceAll("-", "+").replaceAll("_", "/") + "=".repeat((4 - (text.length % 4)) % 4);
   try {
-    return Uint8Array.from(atob(padded), (char) => char.charCodeAt(0));
+    return joseBase64url.decode(text) as Uint8Array<ArrayBuffer>;
   } catch {
     return undefined;
   }

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { Config } from "./config.ts";
 import { base64url, fromBase64url } from "./crypto.ts";
 import { ApiError } from "./errors.ts";
 
@@ -10,8 +11,9 @@ import { ApiError } from "./errors.ts";
  * miss (a database query and a KV write). Signed, the only cursors that exist are the ones the
  * server handed out. The MAC also covers a `scope`, so a search cursor cannot page the catalog.
  *
- * The HMAC keys are derived (HKDF) from the JWT signing keys: the first one signs, every one
- * verifies, so a key rotation keeps cursors valid exactly as it keeps access tokens valid.
+ * The HMAC keys are `config.cursorKeys`, derived (HKDF) from the JWT signing keys: the first one
+ * signs, every one verifies, so a key rotation keeps cursors valid exactly as it keeps access
+ * tokens valid.
  */
 export interface CursorCodec<T> {
   encode(value: T): Promise<string>;
@@ -20,46 +22,16 @@ export interface CursorCodec<T> {
 }
 
 const encoder = new TextEncoder();
-const derivedKeys = new WeakMap<object, Promise<CryptoKey[]>>();
-
-async function deriveKeys(env: Env): Promise<CryptoKey[]> {
-  // Already validated by loadConfig; only each key's private scalar is used here.
-  const { keys } = JSON.parse(env.JWT_SIGNING_KEYS) as { keys: { d: string }[] };
-  return Promise.all(
-    keys.map(async ({ d }) => {
-      const secret = fromBase64url(d);
-      if (!secret) throw new Error("JWT_SIGNING_KEYS: a key's `d` is not base64url");
-      const material = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveKey"]);
-      return crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode("reelstream cursor v1") },
-        material,
-        { name: "HMAC", hash: "SHA-256", length: 256 },
-        false,
-        ["sign", "verify"],
-      );
-    }),
-  );
-}
-
-function cursorKeys(env: Env): Promise<CryptoKey[]> {
-  let keys = derivedKeys.get(env);
-  if (!keys) {
-    keys = deriveKeys(env);
-    derivedKeys.set(env, keys);
-    keys.catch(() => derivedKeys.delete(env));
-  }
-  return keys;
-}
 
 /**
  * A codec for one kind of cursor. `schema` checks the payload after the signature, so a cursor
  * issued by an older version of the code with another shape is refused cleanly too.
  *
  * @example
- * const cursors = cursorCodec(c.env, "videos", z.object({ t: z.iso.datetime(), i: z.string() }));
+ * const cursors = cursorCodec(services.config, "videos", z.object({ t: z.iso.datetime(), i: z.string() }));
  * const after = query.cursor ? await cursors.decode(query.cursor) : undefined;
  */
-export function cursorCodec<T>(env: Env, scope: string, schema: z.ZodType<T>): CursorCodec<T> {
+export function cursorCodec<T>(config: Pick<Config, "cursorKeys">, scope: string, schema: z.ZodType<T>): CursorCodec<T> {
   const invalid = () =>
     new ApiError(
       "bad-request",
@@ -72,7 +44,7 @@ export function cursorCodec<T>(env: Env, scope: string, schema: z.ZodType<T>): C
   return {
     async encode(value) {
       const payload = base64url(encoder.encode(JSON.stringify(value)));
-      const [key] = await cursorKeys(env);
+      const [key] = config.cursorKeys;
       if (!key) throw new Error("no cursor key: JWT_SIGNING_KEYS is empty");
       const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, signed(payload)));
       return `${payload}.${base64url(mac)}`;
@@ -81,9 +53,8 @@ export function cursorCodec<T>(env: Env, scope: string, schema: z.ZodType<T>): C
       const [payload, macText, ...rest] = cursor.split(".");
       const mac = macText === undefined ? undefined : fromBase64url(macText);
       if (!payload || !mac || mac.length !== 32 || rest.length > 0 || cursor.length > 512) throw invalid();
-      const keys = await cursorKeys(env);
       let verified = false;
-      for (const key of keys) {
+      for (const key of config.cursorKeys) {
         if (await crypto.subtle.verify("HMAC", key, mac, signed(payload))) {
           verified = true;
           break;

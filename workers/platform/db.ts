@@ -1,7 +1,7 @@
 import { neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import * as schema from "../../schema/index.ts";
-import { describeForLog } from "./errors.ts";
+import type { Logger } from "./logger.ts";
 
 export type Database = ReturnType<typeof drizzle<typeof schema>>;
 
@@ -10,25 +10,37 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+export interface DatabaseOptions {
+  /** The local WebSocket-to-TCP proxy (host:port/path); unset in production, where Neon runs its own. */
+  wsProxy?: string;
+  /**
+   * Every query's deadline, set once for the pool (the driver's `query_timeout`), so no call site
+   * can forget it: past it the query fails with "Query read timeout", which `isDatabaseUnavailable`
+   * maps to 503 with Retry-After. The driver stops waiting; the connection dies with the pool.
+   */
+  timeoutMs: number;
+  log: Logger;
+}
+
 /**
- * A Neon serverless pool for one request. Workers cannot share sockets between requests, so a
- * pool lives exactly as long as the request that made it (see `services.ts`).
- * `wsProxy` points the driver at the local WebSocket-to-TCP proxy; in production it is unset and
- * the driver talks to Neon's own proxy over TLS.
+ * A Neon serverless pool for one request (or one queue message, alarm, cron run). Workers cannot
+ * share sockets between requests, so a pool lives exactly as long as the work that made it (see
+ * `createServices`).
  */
-export function openDatabase(url: string, wsProxy: string | undefined): DatabaseHandle {
+export function openDatabase(url: string, options: DatabaseOptions): DatabaseHandle {
+  const { wsProxy } = options;
   if (wsProxy) {
     neonConfig.wsProxy = (host, port) => `${wsProxy}?address=${host}:${port}`;
     neonConfig.useSecureWebSocket = false;
     neonConfig.pipelineConnect = false;
     neonConfig.pipelineTLS = false;
   }
-  const pool = new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
+  const pool = new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000, query_timeout: options.timeoutMs });
   let closing = false;
   // An idle client that dies must not become an unhandled error event. Once the request is done,
   // closing the sockets makes each one report "Network connection lost": expected, not logged.
   pool.on("error", (error: unknown) => {
-    if (!closing) console.error(JSON.stringify({ level: "warn", msg: "postgres pool error", error: describeForLog(error) }));
+    if (!closing) options.log.warn("postgres pool error", { error });
   });
   const closeSockets = trackPoolSockets(pool);
   return {

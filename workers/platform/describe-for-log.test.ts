@@ -1,6 +1,6 @@
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import { describe, expect, it } from "vitest";
-import { describeForLog } from "./errors.ts";
+import { describeForLog } from "./describe-error.ts";
 
 describe("describeForLog", () => {
   it("names an Error by its name and message", () => {

@@ -1,54 +1,163 @@
-import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "./app-env.ts";
+import { getContainer } from "@cloudflare/containers";
+import { type Cache, createKvCache } from "./cache.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { type Database, type DatabaseHandle, openDatabase } from "./db.ts";
+import { createLogger, type LogFields, type Logger } from "./logger.ts";
+import { createMediaStore, type MediaStore } from "./media-store.ts";
 
-/** What handlers use, built per request and read with `c.get("services")`. */
+/** The time, from one place: what a test of time-dependent rules may replace. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A message on one of the Worker's queues: each service defines its own kinds. */
+export interface QueueMessageBase {
+  kind: string;
+}
+
+/** Cloudflare's Rate Limiting bindings, by what they count (limits in wrangler.toml). */
+export interface RateLimiters {
+  signinClient: RateLimit;
+  signinAccount: RateLimit;
+  catalogUser: RateLimit;
+  catalogClient: RateLimit;
+}
+
+type ViewerStateStub = ReturnType<Env["VIEWER_STATE"]["get"]>;
+type UploadSessionStub = ReturnType<Env["UPLOAD_SESSION"]["get"]>;
+
+/**
+ * Everything a handler, a queue consumer, a Durable Object or a cron run uses, built in one place
+ * (`createServices`). Services receive it; none of them reads the raw `env`.
+ */
 export interface Services {
-  config: Config;
-  /** Primary: writes, and reads that must see the request's own writes. */
+  readonly config: Config;
+  /** Structured logs carrying the scope's fields (the request id, the queue message, …). */
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** Primary: writes, and reads that must see the request's own writes. Opened on first use. */
   readonly db: Database;
-  /** Read replica (`DATABASE_READ_URL`): reads that may lag by a moment. */
+  /** Read replica (`DATABASE_READ_URL`): reads that may lag by a moment. Opened on first use. */
   readonly readDb: Database;
+  /** KV, write-around; keys are declared by the services that own them. */
+  readonly cache: Cache;
+  /** R2: masters, renditions, posters, storyboards. */
+  readonly media: MediaStore;
+  readonly transcodeQueue: Queue<QueueMessageBase>;
+  readonly rateLimiters: RateLimiters;
+  /** The user's `ViewerState` Durable Object: sessions, watch progress, screen leases. */
+  viewerState(userId: string): ViewerStateStub;
+  /** One tus upload's `UploadSession` Durable Object. */
+  uploadSession(uploadId: string): UploadSessionStub;
+  /** The transcoder container named `name` (production only: undefined where the binding is absent). */
+  transcoderContainer(name: string): { fetch(request: Request): Promise<Response> } | undefined;
+  /** Keeps the invocation alive for background work (cache fills, pool closing). */
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** Services plus the means to release what they opened (database pools). */
+export interface ServicesScope extends Services {
+  /** Closes the database pools this scope opened; resolves when their sockets are closed. */
+  close(): Promise<void>;
+}
+
+export interface ServicesOptions {
+  /** Fields every log line of this scope carries (`requestId`, `queue`, `durableObject`, …). */
+  logFields?: LogFields;
+  /** Cache reads miss (writes still invalidate): outside production, for benchmarks and debugging. */
+  bypassCacheReads?: boolean;
+  clock?: Clock;
+  /** Overrides `DATABASE_TIMEOUT_MS` for work no viewer waits on (an alarm's batch write). */
+  databaseTimeoutMs?: number;
+}
+
+/** What `createServices` needs of an execution context: a Worker's, or a Durable Object's state. */
+export interface WaitUntil {
+  waitUntil(promise: Promise<unknown>): void;
 }
 
 /**
- * Builds `services` for the request. Database pools open on first use and close once the
- * response is sent, so routes that never touch Postgres (JWKS, media) never connect.
+ * The composition root: builds the services of one unit of work (an HTTP request, a queue
+ * message, a Durable Object call or alarm, a cron run) from the environment. Configuration is
+ * parsed once per isolate; database pools open on first use and live until `close()`, because
+ * Workers cannot share sockets between invocations.
+ *
+ * @example
+ * const services = await createServices(env, ctx, { logFields: { queue: batch.queue } });
+ * try { await handle(message, services); } finally { ctx.waitUntil(services.close()); }
  */
-export const initServices = createMiddleware<AppEnv>(async (c, next) => {
-  const config = await loadConfig(c.env);
+export async function createServices(env: Env, ctx: WaitUntil, options: ServicesOptions = {}): Promise<ServicesScope> {
+  const config = await loadConfig(env);
+  const log = createLogger(options.logFields);
+  const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
   const handles: DatabaseHandle[] = [];
   const open = (url: string) => {
-    const handle = openDatabase(url, config.DATABASE_WS_PROXY);
+    const handle = openDatabase(url, {
+      wsProxy: config.DATABASE_WS_PROXY,
+      timeoutMs: options.databaseTimeoutMs ?? config.DATABASE_TIMEOUT_MS,
+      log,
+    });
     handles.push(handle);
     return handle.db;
   };
   let primary: Database | undefined;
   let replica: Database | undefined;
-  const services: Services = {
+  const container = env.TRANSCODER;
+  const services: ServicesScope = {
     config,
+    log,
+    clock: options.clock ?? systemClock,
     get db() {
       primary ??= open(config.DATABASE_URL);
       return primary;
     },
     get readDb() {
-      if (config.databaseReadUrl === config.DATABASE_URL) return this.db;
+      if (config.databaseReadUrl === config.DATABASE_URL) return services.db;
       replica ??= open(config.databaseReadUrl);
       return replica;
     },
+    cache: createKvCache(env.CACHE, { bypassReads: options.bypassCacheReads === true && config.APP_ENV !== "production", waitUntil, log }),
+    media: createMediaStore(env.MEDIA),
+    transcodeQueue: env.TRANSCODE_QUEUE as Queue<QueueMessageBase>,
+    rateLimiters: {
+      signinClient: env.SIGNIN_CLIENT_LIMITER,
+      signinAccount: env.SIGNIN_ACCOUNT_LIMITER,
+      catalogUser: env.CATALOG_USER_LIMITER,
+      catalogClient: env.CATALOG_CLIENT_LIMITER,
+    },
+    viewerState: (userId) => env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(userId)),
+    uploadSession: (uploadId) => env.UPLOAD_SESSION.get(env.UPLOAD_SESSION.idFromName(uploadId)),
+    transcoderContainer: (name) => {
+      if (!container) return undefined;
+      const stub = getContainer(container, name);
+      return { fetch: (request) => stub.fetch(request) };
+    },
+    waitUntil,
+    async close() {
+      const closing = handles.splice(0);
+      await Promise.allSettled(closing.map((handle) => handle.close()));
+    },
   };
-  c.set("services", services);
+  return services;
+}
+
+/**
+ * Runs `work` with services for one unit of work, and closes them after (in the background, so the
+ * caller's answer is not held up by socket teardown).
+ */
+export async function withServices<T>(
+  env: Env,
+  ctx: WaitUntil,
+  options: ServicesOptions,
+  work: (services: Services) => Promise<T>,
+): Promise<T> {
+  const services = await createServices(env, ctx, options);
   try {
-    await next();
+    return await work(services);
   } finally {
-    if (handles.length > 0) {
-      const closing = Promise.allSettled(handles.map((handle) => handle.close()));
-      try {
-        c.executionCtx.waitUntil(closing);
-      } catch {
-        await closing; // no execution context (plain app.request in a unit test)
-      }
-    }
+    ctx.waitUntil(services.close());
   }
-});
+}

@@ -3,7 +3,6 @@ import { registerMedia } from "./media.ts";
 import { registerPlay } from "./play.ts";
 import { registerProgress } from "./progress.ts";
 import { type EntitlementReader, entitlementFromSubscriptions } from "./service.ts";
-import { registerPlaybackTestRoutes } from "./test-routes.ts";
 
 export { continueWatching } from "./service.ts";
 
@@ -17,6 +16,5 @@ export function createPlaybackRouter(deps: { entitlementOf?: EntitlementReader }
   registerPlay(app, deps.entitlementOf ?? entitlementFromSubscriptions);
   registerProgress(app);
   registerMedia(app);
-  registerPlaybackTestRoutes(app);
   return app;
 }

@@ -33,117 +33,80 @@ function cacheControlFor(kind: MediaKind): string {
   return kind === "segment" || kind === "image" ? IMMUTABLE : `public, max-age=${PLAYLIST_EDGE_TTL_SECONDS}`;
 }
 
-export type ByteRange = { start: number; end: number } | "unsatisfiable" | null;
-
-/**
- * Parses a single `Range: bytes=…` against an object of `size` bytes (RFC 9110 §14.1.2): `a-b`,
- * open `a-`, suffix `-n`. Null means "send the whole object" (no header, multiple ranges, or a
- * header we do not understand, which a server may ignore).
- */
-export function parseRange(header: string | null, size: number): ByteRange {
-  if (!header) return null;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match) return null;
-  const [, first, last] = match as unknown as [string, string, string];
-  if (first === "" && last === "") return null;
-  if (first === "") {
-    const suffix = Number(last);
-    if (suffix === 0 || size === 0) return "unsatisfiable";
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(first);
-  const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
-  if (last !== "" && Number(last) < start) return null;
-  if (start >= size) return "unsatisfiable";
-  return { start, end };
-}
-
 interface ObjectHead {
   size: number;
   etag: string;
   contentType: string;
   cacheControl: string;
-  lastModified: string | null;
+  lastModified: string;
 }
 
-function headOf(headers: Headers): ObjectHead {
-  return {
-    size: Number(headers.get("Content-Length") ?? 0),
-    etag: headers.get("ETag") ?? "",
-    contentType: headers.get("Content-Type") ?? "application/octet-stream",
-    cacheControl: headers.get("Cache-Control") ?? IMMUTABLE,
-    lastModified: headers.get("Last-Modified"),
-  };
-}
-
-function baseHeaders(head: ObjectHead, cacheStatus: "HIT" | "MISS"): Headers {
-  const headers = new Headers({
+function headersFor(head: ObjectHead, cacheStatus: "HIT" | "MISS"): Headers {
+  return new Headers({
     "Content-Type": head.contentType,
     "Cache-Control": head.cacheControl,
     "Accept-Ranges": "bytes",
+    "Content-Length": String(head.size),
+    ETag: head.etag,
+    "Last-Modified": head.lastModified,
     "X-Media-Cache": cacheStatus,
   });
-  if (head.etag) headers.set("ETag", head.etag);
-  if (head.lastModified) headers.set("Last-Modified", head.lastModified);
-  return headers;
 }
 
-function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
-  if (!ifNoneMatch || !etag) return false;
-  const bare = etag.replace(/^W\//, "");
-  return ifNoneMatch.split(",").some((candidate) => {
-    const tag = candidate.trim();
-    return tag === "*" || tag.replace(/^W\//, "") === bare;
-  });
+function cacheKeyFor(requestUrl: string, key: string, conditions?: Headers): Request {
+  // Same host as the media request (a cache entry belongs to the zone), no token, no query. The
+  // client's Range and validators ride along: the Cache API answers them (206, 304, 416) itself.
+  const headers = new Headers();
+  for (const name of ["Range", "If-None-Match", "If-Modified-Since"]) {
+    const value = conditions?.get(name);
+    if (value) headers.set(name, value);
+  }
+  return new Request(new URL(`/media-cache/${key}`, requestUrl).toString(), { method: "GET", headers });
 }
 
-/** 304, 416, 206 or 200 for an object whose head we know; `body` yields the bytes of a range on demand. */
-async function answer(
-  request: Request,
-  head: ObjectHead,
-  cacheStatus: "HIT" | "MISS",
-  body: (range: { start: number; end: number } | null) => Promise<ReadableStream | ArrayBuffer | null>,
-): Promise<Response> {
-  const headers = baseHeaders(head, cacheStatus);
-  if (etagMatches(request.headers.get("If-None-Match"), head.etag)) {
-    await body(null).then((stream) => (stream instanceof ReadableStream ? stream.cancel() : undefined));
-    return new Response(null, { status: 304, headers });
-  }
-  const range = parseRange(request.headers.get("Range"), head.size);
-  if (range === "unsatisfiable") {
-    headers.set("Content-Range", `bytes */${head.size}`);
-    headers.set("Content-Type", "application/problem+json");
-    return new Response(
-      JSON.stringify({
-        type: "https://reelstream.dev/problems/range-not-satisfiable",
-        title: "Range not satisfiable",
-        status: 416,
-        detail: `The object has ${head.size} bytes; ask for a range that starts before byte ${head.size}.`,
-        code: "range-not-satisfiable",
-      }),
-      { status: 416, headers },
-    );
-  }
-  const head_ = request.method === "HEAD";
-  if (range) {
-    headers.set("Content-Range", `bytes ${range.start}-${range.end}/${head.size}`);
-    headers.set("Content-Length", String(range.end - range.start + 1));
-    return new Response(head_ ? null : await body(range), { status: 206, headers });
-  }
-  headers.set("Content-Length", String(head.size));
-  return new Response(head_ ? null : await body(null), { status: 200, headers });
+function rangeNotSatisfiable(size: number | null, headers: Headers): Response {
+  headers.set("Content-Range", `bytes */${size ?? "*"}`);
+  headers.set("Content-Type", "application/problem+json");
+  headers.delete("Content-Length");
+  return new Response(
+    JSON.stringify({
+      type: "https://reelstream.dev/problems/range-not-satisfiable",
+      title: "Range not satisfiable",
+      status: 416,
+      detail: `The object has ${size ?? "fewer"} bytes; ask for a range that starts before its end.`,
+      code: "range-not-satisfiable",
+    }),
+    { status: 416, headers },
+  );
 }
 
-function cacheKeyFor(requestUrl: string, key: string): Request {
-  // Same host as the media request (a cache entry belongs to the zone), no token, no query.
-  return new Request(new URL(`/media-cache/${key}`, requestUrl).toString(), { method: "GET" });
+/** The same answer without its body (HEAD), the body's stream released. */
+function withoutBody(response: Response): Response {
+  void response.body?.cancel();
+  return new Response(null, { status: response.status, headers: response.headers });
+}
+
+/** A Cache API answer as this viewer gets it: labelled, without a body for HEAD, 416 as problem+json. */
+function fromCache(cached: Response, request: Request, cacheStatus: "HIT" | "MISS"): Response {
+  const headers = new Headers(cached.headers);
+  headers.set("X-Media-Cache", cacheStatus);
+  if (cached.status === 416) {
+    void cached.body?.cancel();
+    const size = Number(/\/(\d+)$/.exec(cached.headers.get("Content-Range") ?? "")?.[1]);
+    return rangeNotSatisfiable(Number.isFinite(size) ? size : null, headers);
+  }
+  const answer = new Response(cached.body, { status: cached.status, headers });
+  return request.method === "HEAD" ? withoutBody(answer) : answer;
 }
 
 /**
- * Serves an R2 object with ETag, conditional requests, byte ranges and HEAD, through the edge cache.
- * - hit: the cached full object answers, sliced for a range;
+ * Serves an R2 object through the edge cache. Byte ranges, `If-None-Match` and
+ * `If-Modified-Since` are evaluated by the platform, not here: by the Cache API's `match` (206,
+ * 304, 416) and by R2's `get` with `onlyIf` (304).
+ * - hit: the cached full object answers;
  * - miss without range: R2 streams it to the viewer and into the cache at once;
- * - miss with range: R2 reads only the range, and the full object is cached in the background.
+ * - miss with range: the full object goes into the cache first, then the cache answers the range
+ *   (where there is no edge cache, as on workers.dev, R2 reads the range itself).
  * Answers null when the object is not in R2.
  */
 export async function serveMediaObject(
@@ -155,51 +118,48 @@ export async function serveMediaObject(
   waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<Response | null> {
   const cache = caches.default;
-  const cacheKey = cacheKeyFor(request.url, key);
-  const hit = await cache.match(cacheKey);
-  if (hit?.body) {
-    const head = headOf(hit.headers);
-    const body = hit.body;
-    return answer(request, head, "HIT", async (range) => {
-      if (!range) return body;
-      const bytes = await new Response(body).arrayBuffer();
-      return bytes.slice(range.start, range.end + 1);
-    });
-  }
+  const hit = await cache.match(cacheKeyFor(request.url, key, request.headers));
+  if (hit) return fromCache(hit, request, "HIT");
 
-  const fill = (head: ObjectHead, stream: ReadableStream) => {
-    const headers = baseHeaders(head, "HIT");
-    headers.set("Content-Length", String(head.size));
-    headers.delete("X-Media-Cache");
-    return cache.put(cacheKey, new Response(stream, { headers }));
-  };
-  const headFromR2 = (object: R2Object): ObjectHead => ({
+  const object = await bucket.get(key, { onlyIf: request.headers });
+  if (!object) return null;
+  const full: ObjectHead = {
     size: object.size,
     etag: object.httpEtag,
     contentType,
     cacheControl: cacheControlFor(kind),
     lastModified: object.uploaded.toUTCString(),
-  });
-
-  if (request.method === "GET" && !request.headers.has("Range")) {
-    // The common miss: one R2 read that feeds the viewer and the cache together.
-    const full = await bucket.get(key);
-    if (!full) return null;
-    const head = headFromR2(full);
-    const [toViewer, toCache] = full.body.tee();
-    waitUntil(fill(head, toCache));
-    return answer(request, head, "MISS", async (range) => (range ? null : toViewer));
+  };
+  const headers = headersFor(full, "MISS");
+  if (!("body" in object)) {
+    // A validator matched: R2 answers the object's metadata without its body.
+    headers.delete("Content-Length");
+    return new Response(null, { status: 304, headers });
   }
-
-  const object = await bucket.head(key);
-  if (!object) return null;
-  const head = headFromR2(object);
-  return answer(request, head, "MISS", async (range) => {
-    if (!range) return null; // HEAD, or a 304
-    const part = await bucket.get(key, { range: { offset: range.start, length: range.end - range.start + 1 } });
-    waitUntil(bucket.get(key).then((full) => (full ? fill(head, full.body) : undefined)));
-    return part && "body" in part ? part.body : null;
-  });
+  const fill = (body: ReadableStream) => {
+    const stored = headersFor(full, "HIT");
+    stored.delete("X-Media-Cache");
+    return cache.put(cacheKeyFor(request.url, key), new Response(body, { headers: stored }));
+  };
+  if (request.headers.has("Range")) {
+    await fill(object.body);
+    const cached = await cache.match(cacheKeyFor(request.url, key, request.headers));
+    if (cached) return fromCache(cached, request, "MISS");
+    const part = await bucket.get(key, { range: request.headers });
+    const range = part && "body" in part ? (part.range as { offset?: number; length?: number } | undefined) : undefined;
+    if (!part || !("body" in part) || range?.offset === undefined || range.length === undefined) return null;
+    headers.set("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${full.size}`);
+    headers.set("Content-Length", String(range.length));
+    return fromCache(new Response(part.body, { status: 206, headers }), request, "MISS");
+  }
+  if (request.method === "HEAD") {
+    void object.body.cancel();
+    return new Response(null, { status: 200, headers });
+  }
+  // The common miss: one R2 read that feeds the viewer and the cache together.
+  const [toViewer, toCache] = object.body.tee();
+  waitUntil(fill(toCache));
+  return new Response(toViewer, { status: 200, headers });
 }
 
 /**

@@ -1,11 +1,11 @@
 import type { Context, Hono } from "hono";
 import type { AppEnv } from "../platform/app-env.ts";
-import { viewerState } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
-import { isVideoId } from "../videos/documents.ts";
+import { describeTokenFailure, isPreviewGrant, type MediaGrant, MediaTokenError, verifyMediaToken } from "../platform/media-token.ts";
+import type { Services } from "../platform/services.ts";
+import { isVideoId } from "../videos/index.ts";
 import { capMasterPlaylist, carryToken, forbiddenFolders, masterVariants, type Variant } from "./hls-playlist.ts";
 import { mediaType, PLAYLIST_EDGE_TTL_SECONDS, readMediaText, serveMediaObject } from "./media-delivery.ts";
-import { describeTokenFailure, isPreviewGrant, type MediaGrant, MediaTokenError, verifyMediaToken } from "./media-token.ts";
 
 /** Where a video's HLS ladder lives below its media prefix (agreed with the transcoder). */
 export const HLS_FOLDER = "hls/";
@@ -70,23 +70,27 @@ function parseMediaPath(pathname: string): { videoId: string; token: string | un
   return { videoId, token, path: rest.join("/") };
 }
 
-async function sessionRevoked(env: Env, grant: MediaGrant, cached: boolean): Promise<boolean> {
+async function sessionRevoked(services: Services, grant: MediaGrant, cached: boolean): Promise<boolean> {
   const key = `${grant.userId}:${grant.sessionId}`;
   const now = Date.now();
   const known = sessionChecks.get(key);
   if (cached && known && known.until > now) return known.revoked;
-  const revoked = await viewerState(env, grant.userId).isSessionRevoked(grant.sessionId);
+  const revoked = await services.viewerState(grant.userId).isSessionRevoked(grant.sessionId);
   if (sessionChecks.size > 10_000) sessionChecks.clear();
   sessionChecks.set(key, { revoked, until: now + SEGMENT_SESSION_CHECK_SECONDS * 1000 });
   return revoked;
 }
 
-async function ladderOf(c: Context<AppEnv>, videoId: string): Promise<Variant[] | null> {
+async function ladderOf(c: Context<AppEnv>, services: Services, videoId: string): Promise<Variant[] | null> {
   const now = Date.now();
   const known = ladderMemo.get(videoId);
   if (known && known.until > now) return known.variants;
-  const master = await readMediaText(c.req.url, c.env.MEDIA, `videos/${videoId}/${MASTER_PLAYLIST}`, "application/vnd.apple.mpegurl", (p) =>
-    c.executionCtx.waitUntil(p),
+  const master = await readMediaText(
+    c.req.url,
+    services.media.bucket,
+    `videos/${videoId}/${MASTER_PLAYLIST}`,
+    "application/vnd.apple.mpegurl",
+    services.waitUntil,
   );
   if (master === null) return null;
   const variants = masterVariants(master);
@@ -102,7 +106,8 @@ function isPreview(kind: string | undefined): boolean {
 
 async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   const { videoId, token, path } = parseMediaPath(c.req.path);
-  const { config } = c.get("services");
+  const services = c.get("services");
+  const { config } = services;
   let grant: MediaGrant;
   try {
     grant = await verifyMediaToken(config, videoId, token);
@@ -120,14 +125,15 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   if (!isVideoId(videoId) || !type || (!inLadder && (type.kind === "segment" || type.kind === "playlist"))) {
     throw new ApiError("not-found", `There is no media object '${path}' for this video.`);
   }
-  if (!isPreviewGrant(grant) && (await sessionRevoked(c.env, grant, type.kind !== "playlist"))) {
+  if (!isPreviewGrant(grant) && (await sessionRevoked(services, grant, type.kind !== "playlist"))) {
     throw refuse("The session this media URL was issued to has signed out. Sign in and ask for a new one with GET /v1/videos/{id}/play.");
   }
   const key = `videos/${videoId}/${path}`;
-  const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+  const { waitUntil } = services;
+  const bucket = services.media.bucket;
 
   if (inLadder && path !== MASTER_PLAYLIST) {
-    const variants = await ladderOf(c, videoId);
+    const variants = await ladderOf(c, services, videoId);
     const within = path.slice(HLS_FOLDER.length);
     if (variants && forbiddenFolders(variants, grant.maxHeight).some((folder) => within.startsWith(folder))) {
       throw refuse(`This rendition is taller than your plan allows (${grant.maxHeight}p). Upgrade your plan to watch it.`);
@@ -135,7 +141,7 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   }
 
   if (type.kind === "playlist") {
-    const original = await readMediaText(c.req.url, c.env.MEDIA, key, type.contentType, waitUntil);
+    const original = await readMediaText(c.req.url, bucket, key, type.contentType, waitUntil);
     if (original === null) throw new ApiError("not-found", `There is no playlist '${path}' for this video.`);
     const body = carryToken(path === MASTER_PLAYLIST ? capMasterPlaylist(original, grant.maxHeight) : original, videoId, token ?? "");
     const maxAge = Math.max(0, Math.min(PLAYLIST_EDGE_TTL_SECONDS, grant.expiresAt - Math.floor(Date.now() / 1000)));
@@ -148,7 +154,7 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
       },
     });
   }
-  const response = await serveMediaObject(c.req.raw, c.env.MEDIA, key, type.kind, type.contentType, waitUntil);
+  const response = await serveMediaObject(c.req.raw, bucket, key, type.kind, type.contentType, waitUntil);
   if (!response) throw new ApiError("not-found", `There is no media object '${path}' for this video.`);
   return response;
 }

@@ -5,7 +5,7 @@ import type { ViewerState } from "../../durable-objects/viewer-state.ts";
 import { videos } from "../../schema/index.ts";
 import { problemOf, withDatabase } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
-import { newVideoId } from "../videos/documents.ts";
+import { newVideoId } from "../videos/index.ts";
 import { anotherSession, pathOf, play, readyVideo, subscribedViewer } from "./test/fixtures.ts";
 
 function viewerStateOf(userId: string) {

@@ -23,7 +23,7 @@ const route = createRoute({
 
 export function registerPlay(app: OpenAPIHono<AppEnv>, entitlementOf: EntitlementReader) {
   app.openapi(route, async (c) => {
-    const playback = await startPlayback(c.get("services"), c.env, c.get("auth"), c.req.valid("param").id, entitlementOf);
+    const playback = await startPlayback(c.get("services"), c.get("auth"), c.req.valid("param").id, entitlementOf);
     c.header("Cache-Control", "no-store");
     return c.json(playback, 200);
   });

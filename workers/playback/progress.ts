@@ -1,11 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
-import { requireAuth, viewerState } from "../platform/auth.ts";
-import { requestCache } from "../platform/cache.ts";
+import { requireAuth } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
-import { isVideoId } from "../videos/documents.ts";
-import { getVideoDocument, notFound } from "../videos/service.ts";
+import { getVideoDocument, isVideoId, notFound } from "../videos/index.ts";
 import { progressBody, progressResponse, videoIdParam } from "./schema.ts";
 import { recordProgress } from "./service.ts";
 
@@ -41,9 +39,8 @@ const getRoute = createRoute({
 export function registerProgress(app: OpenAPIHono<AppEnv>) {
   app.openapi(putRoute, async (c) => {
     const services = c.get("services");
-    const cache = requestCache(c);
-    await recordProgress(services, c.env, c.get("auth"), c.req.valid("param").id, c.req.valid("json"), async (id) => {
-      const video = await getVideoDocument(services, cache, id);
+    await recordProgress(services, c.get("auth"), c.req.valid("param").id, c.req.valid("json"), async (id) => {
+      const video = await getVideoDocument(services, id);
       return video ? video.durationSeconds : undefined;
     });
     return c.body(null, 204);
@@ -52,7 +49,7 @@ export function registerProgress(app: OpenAPIHono<AppEnv>) {
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid("param");
     if (!isVideoId(id)) throw notFound(id);
-    const progress = await viewerState(c.env, c.get("auth").userId).getProgress(id);
+    const progress = await c.get("services").viewerState(c.get("auth").userId).getProgress(id);
     if (!progress) throw new ApiError("not-found", "You have not watched this video yet.");
     c.header("Cache-Control", "private, no-store");
     return c.json(

@@ -2,17 +2,14 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import type { StoredProgress } from "../../durable-objects/viewer-state.ts";
 import { videos, watchProgress } from "../../schema/index.ts";
 import type { AuthContext } from "../platform/app-env.ts";
-import { viewerState } from "../platform/auth.ts";
-import { withDatabaseTimeout } from "../platform/db-timeout.ts";
 import { ApiError } from "../platform/errors.ts";
+import { signMediaToken } from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
 import { type Entitlement, getEntitlement } from "../subscriptions/index.ts";
-import { isVideoId, toVideoSummary } from "../videos/documents.ts";
-import type { VideoSummary } from "../videos/schema.ts";
-import { findVideo, notFound } from "../videos/service.ts";
+import type { VideoSummary } from "../videos/index.ts";
+import { findVideo, isVideoId, notFound, toVideoSummary } from "../videos/index.ts";
 import { MASTER_PLAYLIST } from "./media.ts";
-import { signMediaToken } from "./media-token.ts";
-import { resumePosition } from "./progress-rules.ts";
+import { isFinished, resumePosition } from "./progress-rules.ts";
 
 export interface Playback {
   manifestUrl: string;
@@ -33,7 +30,6 @@ export const entitlementFromSubscriptions: EntitlementReader = (services, userId
  */
 export async function startPlayback(
   services: Services,
-  env: Env,
   auth: AuthContext,
   videoId: string,
   entitlementOf: EntitlementReader,
@@ -50,7 +46,7 @@ export async function startPlayback(
     throw new ApiError("conflict", `This video cannot be played yet: it is ${video.state}. Try again when it is ready.`);
   }
   const { config } = services;
-  const lease = await viewerState(env, auth.userId).startStream({
+  const lease = await services.viewerState(auth.userId).startStream({
     userId: auth.userId,
     sessionId: auth.sessionId,
     videoId,
@@ -65,7 +61,7 @@ export async function startPlayback(
       { headers: { "Retry-After": String(retryAfter) }, title: "All screens of the plan are in use" },
     );
   }
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(services.clock.now() / 1000);
   let expiresAt = now + config.MEDIA_TOKEN_TTL_SECONDS;
   // A canceled plan stops entitling at the end of its period: no URL outlives it.
   if (entitlement.status !== "active") expiresAt = Math.min(expiresAt, Math.floor(entitlement.currentPeriodEnd.getTime() / 1000));
@@ -90,7 +86,6 @@ export async function startPlayback(
  */
 export async function recordProgress(
   services: Services,
-  env: Env,
   auth: AuthContext,
   videoId: string,
   input: { positionSeconds: number; durationSeconds?: number },
@@ -106,12 +101,14 @@ export async function recordProgress(
       errors: [{ path: "positionSeconds", message: `Must be at most the video's duration, ${duration} seconds.` }],
     });
   }
-  return viewerState(env, auth.userId).recordProgress({
+  const positionSeconds = duration === null ? input.positionSeconds : Math.min(input.positionSeconds, duration);
+  return services.viewerState(auth.userId).recordProgress({
     userId: auth.userId,
     sessionId: auth.sessionId,
     videoId,
-    positionSeconds: duration === null ? input.positionSeconds : Math.min(input.positionSeconds, duration),
+    positionSeconds,
     durationSeconds: duration,
+    finished: isFinished(positionSeconds, duration),
     leaseMs: services.config.STREAM_LEASE_SECONDS * 1000,
     flushDelayMs: services.config.PROGRESS_FLUSH_SECONDS * 1000,
   });
@@ -125,15 +122,12 @@ const CONTINUE_WATCHING_SIZE = 20;
  * lags the player by at most one flush of the user's Durable Object.
  */
 export async function continueWatching(services: Services, userId: string): Promise<VideoSummary[]> {
-  const rows = await withDatabaseTimeout(
-    services.readDb
-      .select({ video: videos })
-      .from(watchProgress)
-      .innerJoin(videos, eq(videos.id, watchProgress.videoId))
-      .where(and(eq(watchProgress.userId, userId), sql`not ${watchProgress.finished}`, eq(videos.state, "ready")))
-      .orderBy(desc(watchProgress.updatedAt))
-      .limit(CONTINUE_WATCHING_SIZE),
-    "read continue watching",
-  );
+  const rows = await services.readDb
+    .select({ video: videos })
+    .from(watchProgress)
+    .innerJoin(videos, eq(videos.id, watchProgress.videoId))
+    .where(and(eq(watchProgress.userId, userId), sql`not ${watchProgress.finished}`, eq(videos.state, "ready")))
+    .orderBy(desc(watchProgress.updatedAt))
+    .limit(CONTINUE_WATCHING_SIZE);
   return Promise.all(rows.map((row) => toVideoSummary(services.config, row.video)));
 }

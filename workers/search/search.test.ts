@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { videos } from "../../schema/index.ts";
 import { insertReadyVideos, problemOf, signUpAdmin, uniqueGenre, withDatabase } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
-import { newVideoId } from "../videos/documents.ts";
+import { newVideoId } from "../videos/index.ts";
 import { ALL_TERMS_BONUS } from "./service.ts";
 
 /** A made-up word no other test uses: letters only, so it is one search term. */

@@ -1,15 +1,12 @@
 import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { searchWords, type Video, videos } from "../../schema/index.ts";
-import type { Cache } from "../platform/cache.ts";
 import { sha256Hex } from "../platform/crypto.ts";
 import { cursorCodec } from "../platform/cursor.ts";
 import type { Database } from "../platform/db.ts";
-import { withDatabaseTimeout } from "../platform/db-timeout.ts";
 import { ApiError } from "../platform/errors.ts";
 import type { Services } from "../platform/services.ts";
-import { toVideoSummary } from "../videos/documents.ts";
-import { catalogReadDb } from "../videos/service.ts";
+import { catalogReadDb, toVideoSummary } from "../videos/index.ts";
 import { hasSearchableTerm, MIN_SEARCH_TERM, type SearchPage, searchTerms } from "./schema.ts";
 
 /** Ranking weights of the tsvector's labels {D, C, B, A}: summary, genres, cast, title. */
@@ -175,7 +172,7 @@ export function searchStatement(query: SearchStatementInput): SQL {
 }
 
 async function rankedSearch(db: Database, query: SearchStatementInput): Promise<RankedRow[]> {
-  const result = await withDatabaseTimeout(db.execute(searchStatement(query)), "search videos");
+  const result = await db.execute(searchStatement(query));
   return result.rows.map((row) => ({ video: rowToVideo(row), score: String(row.score) }));
 }
 
@@ -197,13 +194,11 @@ function rowToVideo(row: Record<string, unknown>): Video {
  */
 export async function searchVideos(
   services: Services,
-  cache: Cache,
-  env: Env,
   query: { q: string; limit: number; genre?: string; cursor?: string },
 ): Promise<SearchPage> {
   const terms = searchTerms(query.q);
   const fingerprint = (await sha256Hex(`${SCORE_VERSION}\u0000${terms.join(" ")}\u0000${query.genre ?? ""}`)).slice(0, 16);
-  const cursors = cursorCodec(env, "search", searchCursorPayload);
+  const cursors = cursorCodec(services.config, "search", searchCursorPayload);
   const after = query.cursor ? await cursors.decode(query.cursor) : undefined;
   if (after && after.h !== fingerprint) {
     throw new ApiError(
@@ -217,7 +212,7 @@ export async function searchVideos(
   // The route's validation refuses such a query; nothing here may expand a 1-2 letter prefix.
   if (!hasSearchableTerm(query.q)) return { items: [], nextCursor: null };
 
-  const rows = await rankedSearch(await catalogReadDb(services, cache), {
+  const rows = await rankedSearch(await catalogReadDb(services), {
     terms,
     genre: query.genre,
     limit: query.limit + 1,

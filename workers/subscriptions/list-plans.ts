@@ -1,6 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
-import { requestCache } from "../platform/cache.ts";
 import { problemResponses } from "../platform/openapi.ts";
 import { plansResponse } from "./schema.ts";
 import { listPlansCached } from "./service.ts";
@@ -18,7 +17,7 @@ const route = createRoute({
 
 export function registerListPlans(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const plans = await listPlansCached(c.get("services"), requestCache(c));
+    const plans = await listPlansCached(c.get("services"));
     c.header("Cache-Control", "public, max-age=300");
     return c.json({ plans }, 200);
   });

@@ -1,11 +1,11 @@
 import { and, asc, eq, or, sql } from "drizzle-orm";
 import { plans, type Subscription, subscriptions } from "../../schema/index.ts";
-import { type Cache, cacheKeys, readThrough } from "../platform/cache.ts";
+import { readThrough } from "../platform/cache.ts";
 import type { Database } from "../platform/db.ts";
-import { withDatabaseTimeout } from "../platform/db-timeout.ts";
 import { ApiError } from "../platform/errors.ts";
 import type { Services } from "../platform/services.ts";
 import { hasSqlState, SqlState } from "../platform/sql-errors.ts";
+import { planKeys } from "./cache-keys.ts";
 import type { PublicPlan, PublicSubscription } from "./schema.ts";
 
 /*
@@ -33,12 +33,12 @@ const planColumns = {
 };
 
 export function listPlans(db: Database): Promise<PublicPlan[]> {
-  return withDatabaseTimeout(db.select(planColumns).from(plans).orderBy(asc(plans.position), asc(plans.id)), "list plans");
+  return db.select(planColumns).from(plans).orderBy(asc(plans.position), asc(plans.id));
 }
 
 /** Plans change only with a migration, so they are read from the replica and cached in KV. */
-export function listPlansCached(services: Services, cache: Cache): Promise<PublicPlan[]> {
-  return readThrough(cache, cacheKeys.plans(), () => listPlans(services.readDb));
+export function listPlansCached(services: Services): Promise<PublicPlan[]> {
+  return readThrough(services.cache, planKeys.plans(), () => listPlans(services.readDb));
 }
 
 export function toPublicSubscription(row: Pick<Subscription, "planId" | "status" | "currentPeriodEnd" | "cancelAt">): PublicSubscription {
@@ -55,7 +55,7 @@ export function toPublicSubscription(row: Pick<Subscription, "planId" | "status"
  * subscribes or cancels (read-your-writes). This is the `subscriptionOf` reader of `GET /v1/me`.
  */
 export async function getSubscription(db: Database, userId: string): Promise<PublicSubscription | null> {
-  const [row] = await withDatabaseTimeout(db.select().from(subscriptions).where(eq(subscriptions.userId, userId)), "read subscription");
+  const [row] = await db.select().from(subscriptions).where(eq(subscriptions.userId, userId));
   return row ? toPublicSubscription(row) : null;
 }
 
@@ -87,40 +87,37 @@ export async function subscribe(
       .where(eq(subscriptions.userId, userId)),
   );
   try {
-    const [row] = await withDatabaseTimeout(
-      db
-        .with(previous)
-        .insert(subscriptions)
-        .values({
-          id: crypto.randomUUID(),
-          userId,
-          planId,
+    const [row] = await db
+      .with(previous)
+      .insert(subscriptions)
+      .values({
+        id: crypto.randomUUID(),
+        userId,
+        planId,
+        status: "active",
+        currentPeriodStart: sql`now()`,
+        currentPeriodEnd: sql`now() + ${BILLING_PERIOD}`,
+      })
+      .onConflictDoUpdate({
+        target: subscriptions.userId,
+        set: {
+          planId: sql`excluded.plan_id`,
           status: "active",
-          currentPeriodStart: sql`now()`,
-          currentPeriodEnd: sql`now() + ${BILLING_PERIOD}`,
-        })
-        .onConflictDoUpdate({
-          target: subscriptions.userId,
-          set: {
-            planId: sql`excluded.plan_id`,
-            status: "active",
-            cancelAt: null,
-            canceledAt: null,
-            currentPeriodStart: sql`case when ${lapsed} then excluded.current_period_start else ${subscriptions.currentPeriodStart} end`,
-            currentPeriodEnd: sql`case when ${lapsed} then excluded.current_period_end else ${subscriptions.currentPeriodEnd} end`,
-            updatedAt: sql`now()`,
-          },
-        })
-        .returning({
-          planId: subscriptions.planId,
-          status: subscriptions.status,
-          currentPeriodEnd: subscriptions.currentPeriodEnd,
-          cancelAt: subscriptions.cancelAt,
-          // xmax = 0: this statement inserted the row; otherwise it is new only if the old one had lapsed.
-          created: sql<boolean>`(xmax = 0 or coalesce((select lapsed from previous), false))`,
-        }),
-      "subscribe",
-    );
+          cancelAt: null,
+          canceledAt: null,
+          currentPeriodStart: sql`case when ${lapsed} then excluded.current_period_start else ${subscriptions.currentPeriodStart} end`,
+          currentPeriodEnd: sql`case when ${lapsed} then excluded.current_period_end else ${subscriptions.currentPeriodEnd} end`,
+          updatedAt: sql`now()`,
+        },
+      })
+      .returning({
+        planId: subscriptions.planId,
+        status: subscriptions.status,
+        currentPeriodEnd: subscriptions.currentPeriodEnd,
+        cancelAt: subscriptions.cancelAt,
+        // xmax = 0: this statement inserted the row; otherwise it is new only if the old one had lapsed.
+        created: sql<boolean>`(xmax = 0 or coalesce((select lapsed from previous), false))`,
+      });
     if (!row) throw new Error("upsert returned no row");
     return { subscription: toPublicSubscription(row), created: row.created };
   } catch (error) {
@@ -134,14 +131,11 @@ export async function subscribe(
  * stays until `currentPeriodEnd`. Canceling twice answers the same subscription again.
  */
 export async function cancelSubscription(db: Database, userId: string): Promise<PublicSubscription> {
-  const [canceled] = await withDatabaseTimeout(
-    db
-      .update(subscriptions)
-      .set({ status: "canceled", cancelAt: subscriptions.currentPeriodEnd, canceledAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(eq(subscriptions.userId, userId), eq(subscriptions.status, "active")))
-      .returning(),
-    "cancel subscription",
-  );
+  const [canceled] = await db
+    .update(subscriptions)
+    .set({ status: "canceled", cancelAt: subscriptions.currentPeriodEnd, canceledAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(subscriptions.userId, userId), eq(subscriptions.status, "active")))
+    .returning();
   if (canceled) return toPublicSubscription(canceled);
   const existing = await getSubscription(db, userId);
   if (!existing) throw new ApiError("not-found", "You have no subscription to cancel. POST /v1/subscription with a planId subscribes.");
@@ -171,19 +165,16 @@ export interface Entitlement {
  * if (!entitlement) throw new ApiError("payment-required", "Subscribe to a plan to play videos.");
  */
 export async function getEntitlement(db: Database, userId: string): Promise<Entitlement | null> {
-  const [row] = await withDatabaseTimeout(
-    db
-      .select({
-        planId: subscriptions.planId,
-        maxHeight: plans.maxHeight,
-        screens: plans.screens,
-        status: subscriptions.status,
-        currentPeriodEnd: subscriptions.currentPeriodEnd,
-      })
-      .from(subscriptions)
-      .innerJoin(plans, eq(plans.id, subscriptions.planId))
-      .where(and(eq(subscriptions.userId, userId), or(eq(subscriptions.status, "active"), sql`${subscriptions.currentPeriodEnd} > now()`))),
-    "read entitlement",
-  );
+  const [row] = await db
+    .select({
+      planId: subscriptions.planId,
+      maxHeight: plans.maxHeight,
+      screens: plans.screens,
+      status: subscriptions.status,
+      currentPeriodEnd: subscriptions.currentPeriodEnd,
+    })
+    .from(subscriptions)
+    .innerJoin(plans, eq(plans.id, subscriptions.planId))
+    .where(and(eq(subscriptions.userId, userId), or(eq(subscriptions.status, "active"), sql`${subscriptions.currentPeriodEnd} > now()`)));
   return row ?? null;
 }

@@ -3,21 +3,32 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { type NewVideo, users, type Video, videos } from "../../schema/index.ts";
-import { type Database, openDatabase } from "../platform/db.ts";
-import { newVideoId } from "../videos/documents.ts";
-import { type SignedIn, signUp } from "./helpers.ts";
+import type { Database } from "../platform/db.ts";
+import { createServices, type Services, type ServicesOptions } from "../platform/services.ts";
+import { newVideoId } from "../videos/index.ts";
+import { type CallInit, call, type SignedIn, signUp } from "./helpers.ts";
+
+/**
+ * Services as the composition root builds them for the Worker under test (its env, a fresh
+ * execution context), closed and settled after `run`: for what no public route may do.
+ */
+export async function withTestServices<T>(run: (services: Services) => Promise<T>, options: ServicesOptions = {}): Promise<T> {
+  const ctx = createExecutionContext();
+  const services = await createServices(env, ctx, { logFields: { test: true }, ...options });
+  try {
+    return await run(services);
+  } finally {
+    await services.close();
+    await waitOnExecutionContext(ctx);
+  }
+}
 
 /**
  * Test-only access to the test database, for what no public route may do: make videos `ready`
  * before the upload pipeline exists, promote an admin, move a subscription's clock.
  */
-export async function withDatabase<T>(run: (db: Database) => Promise<T>): Promise<T> {
-  const handle = openDatabase(env.DATABASE_URL, env.DATABASE_WS_PROXY);
-  try {
-    return await run(handle.db);
-  } finally {
-    await handle.close();
-  }
+export function withDatabase<T>(run: (db: Database) => Promise<T>): Promise<T> {
+  return withTestServices((services) => run(services.db));
 }
 
 /** A genre no other test uses: lists filtered by it see only this test's videos. */
@@ -80,19 +91,9 @@ export const brokenKv = new Proxy(
   },
 ) as KVNamespace;
 
-/**
- * Calls the Worker with a modified environment (a broken binding, another APP_ENV) and waits for
- * its background work, so the next request sees what this one wrote.
- */
-export async function callWithEnv(overrides: Partial<Env>, path: string, init: RequestInit & { token?: string } = {}) {
-  const handler = (await import("../index.ts")).default;
-  const headers = new Headers(init.headers);
-  if (init.token) headers.set("Authorization", `Bearer ${init.token}`);
-  if (!headers.has("CF-Connecting-IP")) headers.set("CF-Connecting-IP", `192.0.2.${Math.floor(Math.random() * 250) + 1}`);
-  const ctx = createExecutionContext();
-  const response = await handler.fetch(new Request(`http://reelstream.test${path}`, { ...init, headers }), { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
+/** Calls the Worker with a modified environment (a broken binding, another APP_ENV). */
+export function callWithEnv(overrides: Partial<Env>, path: string, init: CallInit = {}) {
+  return call(path, { ...init, env: overrides });
 }
 
 /** Reads a problem+json answer and checks it is one. */

@@ -3,9 +3,9 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
-import { videoIdParam } from "../videos/schema.ts";
+import { videoIdParam } from "../videos/index.ts";
 import { claimUploadSlot, releaseUploadSlot } from "./service.ts";
-import { MAX_UPLOAD_BYTES, PART_SIZE } from "./settings.ts";
+import { MAX_UPLOAD_BYTES, masterKey, PART_SIZE, UPLOAD_IDLE_EXPIRY_MS, uploadScratchPrefix } from "./settings.ts";
 import { httpDate, integerHeader, newUploadId, parseUploadMetadata, requireTusResumable, uploadPath, uploadSession } from "./tus.ts";
 
 const route = createRoute({
@@ -44,12 +44,22 @@ export function registerCreateUpload(app: OpenAPIHono<AppEnv>) {
       );
     }
     const metadata = parseUploadMetadata(c.req.header("Upload-Metadata"));
-    const { db } = c.get("services");
+    const services = c.get("services");
+    const { db } = services;
     await claimUploadSlot(db, id);
     const uploadId = newUploadId();
     let expiresAt: number;
     try {
-      ({ expiresAt } = await uploadSession(c.env, uploadId).create({ uploadId, videoId: id, length, partSize: PART_SIZE, metadata }));
+      ({ expiresAt } = await uploadSession(services, uploadId).create({
+        uploadId,
+        videoId: id,
+        masterKey: masterKey(id),
+        scratchPrefix: uploadScratchPrefix(uploadId),
+        idleExpiryMs: UPLOAD_IDLE_EXPIRY_MS,
+        length,
+        partSize: PART_SIZE,
+        metadata,
+      }));
     } catch (error) {
       await releaseUploadSlot(db, id);
       throw error;

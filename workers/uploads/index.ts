@@ -6,8 +6,9 @@ import { registerTerminateUpload } from "./terminate-upload.ts";
 import { tusCors, tusResumableHeader } from "./tus.ts";
 import { registerUploadStatus } from "./upload-status.ts";
 
+export type { UploadExpiredMessage } from "../../durable-objects/upload-session.ts";
 export { createInternalStorageRouter } from "./internal-storage.ts";
-export type { TranscodeJobMessage } from "./service.ts";
+export { handleUploadExpired, type TranscodeJobMessage } from "./service.ts";
 export { handleDeadTranscodeMessage, handleTranscodeMessage } from "./transcode-consumer.ts";
 
 /** The dead-letter queue of `reelstream-transcode` (wrangler.toml). */

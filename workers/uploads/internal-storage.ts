@@ -1,9 +1,7 @@
 import type { Context } from "hono";
-import { deleteByPrefix } from "../../durable-objects/upload-session.ts";
 import { createRouter } from "../platform/app.ts";
 import type { AppEnv } from "../platform/app-env.ts";
 import { ApiError } from "../platform/errors.ts";
-import { pipelineSettings } from "./settings.ts";
 import { grantAllowsRead, grantAllowsWrite, type StorageGrant, verifyStorageGrant } from "./storage-grant.ts";
 
 /** The largest object the transcoder may write in one PUT (R2's single-put limit is 5 GiB). */
@@ -27,14 +25,14 @@ export function createInternalStorageRouter() {
   app.get(INTERNAL_STORAGE, async (c) => {
     const prefix = prefixParam(c);
     authorizeWrite(await grantOf(c), prefix);
-    const page = await c.env.MEDIA.list({ prefix, limit: 1000, cursor: c.req.query("cursor") || undefined });
+    const page = await c.get("services").media.bucket.list({ prefix, limit: 1000, cursor: c.req.query("cursor") || undefined });
     return c.json({ keys: page.objects.map((object) => object.key), ...(page.truncated ? { cursor: page.cursor } : {}) });
   });
 
   app.delete(INTERNAL_STORAGE, async (c) => {
     const prefix = prefixParam(c);
     authorizeWrite(await grantOf(c), prefix);
-    const deleted = await deleteByPrefix(c.env.MEDIA, prefix);
+    const deleted = await c.get("services").media.deleteByPrefix(prefix);
     return c.json({ deleted });
   });
 
@@ -43,11 +41,11 @@ export function createInternalStorageRouter() {
     const grant = await grantOf(c);
     if (!grantAllowsRead(grant, key)) throw outOfScope(grant, key);
     if (c.req.method === "HEAD") {
-      const head = await c.env.MEDIA.head(key);
+      const head = await c.get("services").media.bucket.head(key);
       if (!head) throw missing(key);
       return new Response(null, { headers: objectHeaders(head, head.size) });
     }
-    const object = await c.env.MEDIA.get(key, { range: c.req.raw.headers, onlyIf: c.req.raw.headers });
+    const object = await c.get("services").media.bucket.get(key, { range: c.req.raw.headers, onlyIf: c.req.raw.headers });
     if (!object) throw missing(key);
     if (!("body" in object)) return new Response(null, { status: 304, headers: objectHeaders(object, object.size) });
     const range = object.range as { offset?: number; length?: number } | undefined;
@@ -71,7 +69,9 @@ export function createInternalStorageRouter() {
     const body = c.req.raw.body ?? new Response("").body;
     if (!body) throw new ApiError("bad-request", "No body.");
     const contentType = c.req.header("Content-Type") ?? "application/octet-stream";
-    const stored = await c.env.MEDIA.put(key, body.pipeThrough(new FixedLengthStream(length)), { httpMetadata: { contentType } });
+    const stored = await c
+      .get("services")
+      .media.bucket.put(key, body.pipeThrough(new FixedLengthStream(length)), { httpMetadata: { contentType } });
     return c.json({ key, size: stored?.size ?? length, etag: stored?.etag }, 201);
   });
 
@@ -96,7 +96,7 @@ async function grantOf(c: Context<AppEnv>): Promise<StorageGrant> {
   const header = c.req.header("Authorization");
   const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
   if (!token) throw new ApiError("unauthorized", "Send the job's storage grant: Authorization: Bearer <token>.");
-  const check = await verifyStorageGrant(pipelineSettings(c.env).INTERNAL_SIGNING_SECRET, token);
+  const check = await verifyStorageGrant(c.get("services").config.INTERNAL_SIGNING_SECRET, token);
   if (!check.ok) throw new ApiError("forbidden", `The storage grant is not valid (${check.reason}).`);
   return check.grant;
 }

@@ -1,5 +1,4 @@
 import type { UploadRecord, UploadSession } from "../../durable-objects/upload-session.ts";
-import { masterKey, uploadScratchPrefix } from "./settings.ts";
 
 export interface WriteOutcome {
   record: UploadRecord;
@@ -32,7 +31,7 @@ export async function writePatchBody(options: {
 }): Promise<WriteOutcome> {
   const { bucket, session, token, cap } = options;
   let record = options.record;
-  const key = masterKey(record.videoId);
+  const key = record.masterKey;
   const buffer = new Uint8Array(record.partSize);
   let filled = 0;
   const staleTails: string[] = [];
@@ -107,7 +106,7 @@ export async function writePatchBody(options: {
     record = await session.markAssembled(token);
     assembled = true; // the caller deletes the scratch prefix, tails included
   } else if (filled > 0 && (record.tailKey === null || filled !== record.tailLength)) {
-    const tailKey = `${uploadScratchPrefix(record.uploadId)}tail-${record.parts.length}-${crypto.randomUUID()}`;
+    const tailKey = `${record.scratchPrefix}tail-${record.parts.length}-${crypto.randomUUID()}`;
     await bucket.put(tailKey, buffer.subarray(0, filled));
     const committed = await session.commitTail(token, tailKey, filled);
     record = committed.record;

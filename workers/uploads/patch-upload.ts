@@ -1,14 +1,14 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { deleteByPrefix, type UploadRecord, type UploadSession } from "../../durable-objects/upload-session.ts";
+import type { UploadRecord, UploadSession } from "../../durable-objects/upload-session.ts";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
-import { ApiError, describeForLog } from "../platform/errors.ts";
+import { ApiError } from "../platform/errors.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import type { Services } from "../platform/services.ts";
 import { writePatchBody } from "./part-writer.ts";
 import { uploadIdParam } from "./schema.ts";
 import { queueTranscode, recordUploadProgress } from "./service.ts";
-import { masterKey, PATCH_BODY_CAP, uploadScratchPrefix } from "./settings.ts";
+import { PATCH_BODY_CAP } from "./settings.ts";
 import { httpDate, integerHeader, requireTusResumable, TUS_CONTENT_TYPE, uploadGone, uploadNotFound, uploadSession } from "./tus.ts";
 
 const route = createRoute({
@@ -41,7 +41,8 @@ export function registerPatchUpload(app: OpenAPIHono<AppEnv>) {
     const offset = integerHeader(c, "Upload-Offset");
     if (offset === undefined) throw new ApiError("bad-request", "Send Upload-Offset: the upload's current offset (HEAD tells it).");
     const contentLength = integerHeader(c, "Content-Length");
-    const session = uploadSession(c.env, uploadId);
+    const services = c.get("services");
+    const session = uploadSession(services, uploadId);
     const begin = await session.beginWrite(offset);
     if (!begin.ok) {
       if (!begin.record) throw uploadNotFound(uploadId);
@@ -70,14 +71,21 @@ export function registerPatchUpload(app: OpenAPIHono<AppEnv>) {
         );
       }
       if (record.phase === "active") {
-        const outcome = await writePatchBody({ bucket: c.env.MEDIA, session, token, record, body: c.req.raw.body, cap: PATCH_BODY_CAP });
+        const outcome = await writePatchBody({
+          bucket: services.media.bucket,
+          session,
+          token,
+          record,
+          body: c.req.raw.body,
+          cap: PATCH_BODY_CAP,
+        });
         record = outcome.record;
       }
       if (record.phase === "assembled") {
-        record = await finishUpload(c, session, record);
+        record = await finishUpload(services, session, record);
       } else {
-        await recordUploadProgress(c.get("services").db, record.videoId, record.offset / record.length).catch((error) => {
-          console.error(JSON.stringify({ level: "warn", msg: "upload progress not recorded", uploadId, error: describeForLog(error) }));
+        await recordUploadProgress(services.db, record.videoId, record.offset / record.length).catch((error) => {
+          services.log.warn("upload progress not recorded", { uploadId, error });
         });
       }
     } finally {
@@ -90,15 +98,14 @@ export function registerPatchUpload(app: OpenAPIHono<AppEnv>) {
 }
 
 /** The master is whole: queue the video (exactly once), then drop the upload's scratch objects. */
-async function finishUpload(c: Context<AppEnv>, session: DurableObjectStub<UploadSession>, record: UploadRecord): Promise<UploadRecord> {
-  const job = await queueTranscode(c.get("services").db, c.env.TRANSCODE_QUEUE, record.videoId);
+async function finishUpload(services: Services, session: DurableObjectStub<UploadSession>, record: UploadRecord): Promise<UploadRecord> {
+  const job = await queueTranscode(services, record.videoId);
   if (!job) {
     // The video left `uploading` meanwhile (deleted by an admin): its master has no owner.
-    await c.env.MEDIA.delete(masterKey(record.videoId));
+    await services.media.bucket.delete(record.masterKey);
   }
   const finished = (await session.markFinished()) ?? record;
-  await deleteByPrefix(c.env.MEDIA, uploadScratchPrefix(record.uploadId));
-  if (job)
-    console.log(JSON.stringify({ level: "info", msg: "upload complete, transcode queued", videoId: record.videoId, jobId: job.jobId }));
+  await services.media.deleteByPrefix(record.scratchPrefix);
+  if (job) services.log.info("upload complete, transcode queued", { videoId: record.videoId, jobId: job.jobId });
   return finished;
 }

@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
-import { ApiError, describeForLog } from "../platform/errors.ts";
+import { ApiError } from "../platform/errors.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
-import { videoIdParam } from "../videos/schema.ts";
+import { videoIdParam } from "../videos/index.ts";
 import { sourceAcceptedSchema } from "./schema.ts";
 import { claimUploadSlot, queueTranscode, releaseUploadSlot } from "./service.ts";
 import { masterKey, SOURCE_PUT_CAP } from "./settings.ts";
@@ -42,19 +42,20 @@ export function registerPutSource(app: OpenAPIHono<AppEnv>) {
     }
     const body = c.req.raw.body;
     if (!body) throw new ApiError("bad-request", "The body is empty: send the file.");
-    const { db } = c.get("services");
+    const services = c.get("services");
+    const { db } = services;
     await claimUploadSlot(db, id);
     let job: Awaited<ReturnType<typeof queueTranscode>>;
     try {
       // FixedLengthStream gives R2 the length it needs and fails the put if the body is short or long.
-      await c.env.MEDIA.put(masterKey(id), body.pipeThrough(new FixedLengthStream(length)));
+      await services.media.bucket.put(masterKey(id), body.pipeThrough(new FixedLengthStream(length)));
     } catch (error) {
       await releaseUploadSlot(db, id);
-      console.error(JSON.stringify({ level: "warn", msg: "source upload failed", videoId: id, error: describeForLog(error) }));
+      services.log.warn("source upload failed", { videoId: id, error });
       throw new ApiError("bad-request", `The body did not match Content-Length ${length} or was interrupted; nothing was stored.`);
     }
     try {
-      job = await queueTranscode(db, c.env.TRANSCODE_QUEUE, id);
+      job = await queueTranscode(services, id);
     } catch (error) {
       await releaseUploadSlot(db, id);
       throw error;

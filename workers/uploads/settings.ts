@@ -1,5 +1,4 @@
-import { z } from "zod";
-import { videoMasterPrefix, videoMediaPrefix } from "../videos/documents.ts";
+import { videoMasterPrefix, videoMediaPrefix } from "../videos/index.ts";
 
 /** R2 multipart parts must all have one size (but the last) of at least 5 MiB. */
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -37,26 +36,4 @@ export function outputPrefix(videoId: string): string {
 /** Temporary objects of one tus upload (the tail that is not yet a whole part). */
 export function uploadScratchPrefix(uploadId: string): string {
   return `uploads/${uploadId}/`;
-}
-
-const pipelineSettingsSchema = z.object({
-  PUBLIC_BASE_URL: z.url(),
-  INTERNAL_SIGNING_SECRET: z
-    .string({ error: "INTERNAL_SIGNING_SECRET is not set (a secret; see README Configuration)" })
-    .min(32, "INTERNAL_SIGNING_SECRET must be at least 32 characters"),
-  TRANSCODER_URL: z
-    .url()
-    .optional()
-    .or(z.literal("").transform(() => undefined)),
-});
-
-export type PipelineSettings = z.output<typeof pipelineSettingsSchema>;
-
-/** The upload pipeline's own settings, checked once per env object. */
-export function pipelineSettings(env: Env): PipelineSettings {
-  const result = pipelineSettingsSchema.safeParse(env);
-  if (!result.success) {
-    throw new Error(`invalid configuration: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-  }
-  return result.data;
 }

@@ -3,6 +3,7 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { uploadIdParam } from "./schema.ts";
+import { releaseUploadSlot } from "./service.ts";
 import { requireTusResumable, uploadGone, uploadNotFound, uploadSession } from "./tus.ts";
 
 const route = createRoute({
@@ -26,9 +27,11 @@ export function registerTerminateUpload(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     requireTusResumable(c);
     const { uploadId } = c.req.valid("param");
-    const record = await uploadSession(c.env, uploadId).terminate();
-    if (!record) throw uploadNotFound(uploadId);
-    if (record.phase === "finished") throw uploadGone(record);
+    const services = c.get("services");
+    const outcome = await uploadSession(services, uploadId).terminate();
+    if (!outcome) throw uploadNotFound(uploadId);
+    if (outcome.record.phase === "finished") throw uploadGone(outcome.record);
+    if (outcome.released) await releaseUploadSlot(services.db, outcome.record.videoId);
     return c.body(null, 204);
   });
 }

@@ -1,14 +1,11 @@
 import { and, eq, lt, or, sql } from "drizzle-orm";
-import { deleteByPrefix } from "../../durable-objects/upload-session.ts";
 import { type Rendition, type Video, videos } from "../../schema/index.ts";
-import { createKvCache } from "../platform/cache.ts";
-import { loadConfig } from "../platform/config.ts";
-import { type Database, openDatabase } from "../platform/db.ts";
-import { withDatabaseTimeout } from "../platform/db-timeout.ts";
-import { describeForLog } from "../platform/errors.ts";
+import type { Database } from "../platform/db.ts";
+import type { Logger } from "../platform/logger.ts";
+import type { Services } from "../platform/services.ts";
 import { markVideoReady, syncCatalogCache } from "../videos/index.ts";
 import type { TranscodeJobMessage } from "./service.ts";
-import { mediaPrefix, outputPrefix, type PipelineSettings, pipelineSettings, STORAGE_GRANT_TTL_SECONDS } from "./settings.ts";
+import { mediaPrefix, outputPrefix, STORAGE_GRANT_TTL_SECONDS } from "./settings.ts";
 import { signStorageGrant } from "./storage-grant.ts";
 import { dispatchTranscode, type TranscodeResult, TranscoderStreamError, transcoderFor } from "./transcoder-client.ts";
 
@@ -33,34 +30,25 @@ type Claim = { claimed: true } | { claimed: false; why: "gone" | "finished" | "b
  * `transcoding`, in one conditional UPDATE, so concurrent deliveries of one job cannot both run.
  */
 export async function claimTranscode(db: Database, videoId: string): Promise<Claim> {
-  const [row] = await withDatabaseTimeout(
-    db
-      .update(videos)
-      .set({ state: "transcoding", progress: 0, updatedAt: sql`now()` })
-      .where(
-        and(
-          eq(videos.id, videoId),
-          or(
-            eq(videos.state, "queued"),
-            and(eq(videos.state, "transcoding"), lt(videos.updatedAt, sql`now() - make_interval(secs => ${TRANSCODE_LEASE_SECONDS})`)),
-          ),
+  const [row] = await db
+    .update(videos)
+    .set({ state: "transcoding", progress: 0, updatedAt: sql`now()` })
+    .where(
+      and(
+        eq(videos.id, videoId),
+        or(
+          eq(videos.state, "queued"),
+          and(eq(videos.state, "transcoding"), lt(videos.updatedAt, sql`now() - make_interval(secs => ${TRANSCODE_LEASE_SECONDS})`)),
         ),
-      )
-      .returning({ id: videos.id }),
-    "claim transcode",
-  );
+      ),
+    )
+    .returning({ id: videos.id });
   if (row) return { claimed: true };
-  const [current] = await withDatabaseTimeout(db.select({ state: videos.state }).from(videos).where(eq(videos.id, videoId)), "read video");
+  const [current] = await db.select({ state: videos.state }).from(videos).where(eq(videos.id, videoId));
   if (!current) return { claimed: false, why: "gone" };
   if (current.state === "ready" || current.state === "failed") return { claimed: false, why: "finished", state: current.state };
   if (current.state === "transcoding") return { claimed: false, why: "busy", state: current.state };
   return { claimed: false, why: "not-queued", state: current.state };
-}
-
-function log(level: "info" | "warn" | "error", msg: string, job: TranscodeJobMessage, extra: Record<string, unknown> = {}) {
-  const line = JSON.stringify({ level, msg, jobId: job.jobId, videoId: job.videoId, ...extra });
-  if (level === "info") console.log(line);
-  else console.error(line);
 }
 
 /** Seconds before the next attempt: 15 s, 30 s, 60 s, … capped at 10 minutes. */
@@ -76,46 +64,38 @@ const RETRY_NOTE = /^attempt (\d+) failed: (.*); retrying$/s;
  * job is acknowledged (that consumer owns the outcome, and its own message is retried if it
  * dies); a transcoder that is busy, unreachable, killed or silent leaves the job for a retry.
  */
-export async function handleTranscodeMessage(message: Message<TranscodeJobMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
+export async function handleTranscodeMessage(message: Message<TranscodeJobMessage>, services: Services): Promise<void> {
   const job = message.body;
-  let settings: PipelineSettings;
-  try {
-    settings = pipelineSettings(env);
-  } catch (error) {
-    log("error", "transcode pipeline misconfigured; job left for a retry", job, { error: describeForLog(error) });
-    message.retry({ delaySeconds: 300 });
-    return;
-  }
-  const transcoder = transcoderFor(env, settings, job.videoId);
+  const log = services.log.child({ jobId: job.jobId, videoId: job.videoId });
+  const { config, db } = services;
+  const transcoder = transcoderFor(services, job.videoId);
   if (!transcoder) {
-    log("error", "no transcoder configured (set TRANSCODER_URL, or deploy with the TRANSCODER container); job left for a retry", job);
+    log.error("no transcoder configured (set TRANSCODER_URL, or deploy with the TRANSCODER container); job left for a retry");
     message.retry({ delaySeconds: 300 });
     return;
   }
-  const handle = openDatabase(env.DATABASE_URL, env.DATABASE_WS_PROXY);
-  const db = handle.db;
   try {
     const claim = await claimTranscode(db, job.videoId);
     if (!claim.claimed) {
-      log("info", `transcode job not run: ${claim.why}`, job, { state: claim.state, attempts: message.attempts });
+      log.info(`transcode job not run: ${claim.why}`, { state: claim.state, attempts: message.attempts });
       message.ack();
       return;
     }
-    log("info", "transcode started", job, { attempts: message.attempts });
+    log.info("transcode started", { attempts: message.attempts });
 
     const abort = new AbortController();
-    const progress = progressWriter(db, job.videoId);
+    const progress = progressWriter(db, job.videoId, log);
     const heartbeat = setInterval(() => void progress.touch(), HEARTBEAT_MS);
     let outcome:
       | { kind: "done"; result: TranscodeResult }
       | { kind: "failed"; reason: string; qualityReport?: Record<string, unknown> | null }
       | { kind: "retry"; reason: string; delaySeconds: number };
     try {
-      const token = await signStorageGrant(settings.INTERNAL_SIGNING_SECRET, {
+      const token = await signStorageGrant(config.INTERNAL_SIGNING_SECRET, {
         job: job.jobId,
         read: [job.sourceKey],
         prefix: outputPrefix(job.videoId),
-        exp: Math.floor(Date.now() / 1000) + STORAGE_GRANT_TTL_SECONDS,
+        exp: Math.floor(services.clock.now() / 1000) + STORAGE_GRANT_TTL_SECONDS,
       });
       const dispatch = await dispatchTranscode(
         transcoder,
@@ -124,9 +104,9 @@ export async function handleTranscodeMessage(message: Message<TranscodeJobMessag
           videoId: job.videoId,
           sourceKey: job.sourceKey,
           outputPrefix: outputPrefix(job.videoId),
-          storage: { baseUrl: settings.PUBLIC_BASE_URL.replace(/\/+$/, ""), token },
+          storage: { baseUrl: config.PUBLIC_BASE_URL.replace(/\/+$/, ""), token },
         },
-        { idleTimeoutMs: IDLE_TIMEOUT_MS, signal: abort.signal },
+        { idleTimeoutMs: IDLE_TIMEOUT_MS, signal: abort.signal, log },
       );
       if (dispatch.kind === "busy") {
         outcome = { kind: "retry", reason: "the transcoder was busy", delaySeconds: dispatch.retryAfterSeconds };
@@ -166,39 +146,29 @@ export async function handleTranscodeMessage(message: Message<TranscodeJobMessag
 
     if (outcome.kind === "done") {
       const row = await publishTranscode(db, job.videoId, outcome.result);
-      if (row) {
-        const config = await loadConfig(env);
-        const cache = createKvCache(env.CACHE, { bypassReads: false, waitUntil: (promise) => ctx.waitUntil(promise) });
-        await syncCatalogCache({ config, db, readDb: db }, cache, { id: job.videoId, wasListed: false, now: row });
-      }
-      log("info", row ? "transcode done, video ready" : "transcode done but the video changed meanwhile", job);
+      if (row) await syncCatalogCache(services, { id: job.videoId, wasListed: false, now: row });
+      log.info(row ? "transcode done, video ready" : "transcode done but the video changed meanwhile");
       message.ack();
     } else if (outcome.kind === "failed") {
-      await withDatabaseTimeout(
-        db
-          .update(videos)
-          .set({
-            state: "failed",
-            progress: null,
-            error: outcome.reason,
-            qualityReport: outcome.qualityReport ?? null,
-            updatedAt: sql`now()`,
-          })
-          .where(and(eq(videos.id, job.videoId), eq(videos.state, "transcoding"))),
-        "fail video",
-      );
-      log("warn", "transcode refused the source", job, { reason: outcome.reason });
+      await db
+        .update(videos)
+        .set({
+          state: "failed",
+          progress: null,
+          error: outcome.reason,
+          qualityReport: outcome.qualityReport ?? null,
+          updatedAt: sql`now()`,
+        })
+        .where(and(eq(videos.id, job.videoId), eq(videos.state, "transcoding")));
+      log.warn("transcode refused the source", { reason: outcome.reason });
       message.ack();
     } else {
       // Give the job back: the next delivery claims `queued` at once instead of waiting out the lease.
-      await withDatabaseTimeout(
-        db
-          .update(videos)
-          .set({ state: "queued", error: `attempt ${message.attempts} failed: ${outcome.reason}; retrying`, updatedAt: sql`now()` })
-          .where(and(eq(videos.id, job.videoId), eq(videos.state, "transcoding"))),
-        "requeue video",
-      );
-      log("warn", "transcode attempt failed; retrying", job, {
+      await db
+        .update(videos)
+        .set({ state: "queued", error: `attempt ${message.attempts} failed: ${outcome.reason}; retrying`, updatedAt: sql`now()` })
+        .where(and(eq(videos.id, job.videoId), eq(videos.state, "transcoding")));
+      log.warn("transcode attempt failed; retrying", {
         reason: outcome.reason,
         delaySeconds: outcome.delaySeconds,
         attempts: message.attempts,
@@ -206,10 +176,8 @@ export async function handleTranscodeMessage(message: Message<TranscodeJobMessag
       message.retry({ delaySeconds: outcome.delaySeconds });
     }
   } catch (error) {
-    log("error", "transcode job errored; retrying", job, { error: describeForLog(error) });
+    log.error("transcode job errored; retrying", { error });
     message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-  } finally {
-    ctx.waitUntil(handle.close());
   }
 }
 
@@ -220,62 +188,50 @@ export async function handleTranscodeMessage(message: Message<TranscodeJobMessag
  * A video that another delivery is still transcoding (fresh heartbeat), or that is ready, is
  * left alone.
  */
-export async function handleDeadTranscodeMessage(message: Message<TranscodeJobMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
+export async function handleDeadTranscodeMessage(message: Message<TranscodeJobMessage>, services: Services): Promise<void> {
   const job = message.body;
-  const handle = openDatabase(env.DATABASE_URL, env.DATABASE_WS_PROXY);
+  const log = services.log.child({ jobId: job.jobId, videoId: job.videoId });
+  const { db } = services;
   try {
-    const [row] = await withDatabaseTimeout(
-      handle.db.select({ state: videos.state, error: videos.error }).from(videos).where(eq(videos.id, job.videoId)),
-      "read video",
-    );
+    const [row] = await db.select({ state: videos.state, error: videos.error }).from(videos).where(eq(videos.id, job.videoId));
     const note = row?.error ? RETRY_NOTE.exec(row.error) : null;
     const reason = note
       ? `transcoding failed after ${note[1]} attempts: ${note[2]}`
       : "transcoding failed after every retry: the transcoder never finished the job";
-    const [failed] = await withDatabaseTimeout(
-      handle.db
-        .update(videos)
-        .set({ state: "failed", progress: null, error: reason, updatedAt: sql`now()` })
-        .where(
-          and(
-            eq(videos.id, job.videoId),
-            or(
-              eq(videos.state, "queued"),
-              and(eq(videos.state, "transcoding"), lt(videos.updatedAt, sql`now() - make_interval(secs => ${TRANSCODE_LEASE_SECONDS})`)),
-            ),
+    const [failed] = await db
+      .update(videos)
+      .set({ state: "failed", progress: null, error: reason, updatedAt: sql`now()` })
+      .where(
+        and(
+          eq(videos.id, job.videoId),
+          or(
+            eq(videos.state, "queued"),
+            and(eq(videos.state, "transcoding"), lt(videos.updatedAt, sql`now() - make_interval(secs => ${TRANSCODE_LEASE_SECONDS})`)),
           ),
-        )
-        .returning({ id: videos.id }),
-      "fail video",
-    );
-    if (failed) await deleteByPrefix(env.MEDIA, outputPrefix(job.videoId));
-    log(failed ? "error" : "info", failed ? "transcode job dead-lettered; video failed" : "dead-lettered job ignored", job, {
-      reason,
-      state: row?.state ?? "deleted",
-    });
+        ),
+      )
+      .returning({ id: videos.id });
+    if (failed) await services.media.deleteByPrefix(outputPrefix(job.videoId));
+    const fields = { reason, state: row?.state ?? "deleted" };
+    if (failed) log.error("transcode job dead-lettered; video failed", fields);
+    else log.info("dead-lettered job ignored", fields);
     message.ack();
   } catch (error) {
-    log("error", "dead-letter handling errored; retrying", job, { error: describeForLog(error) });
+    log.error("dead-letter handling errored; retrying", { error });
     message.retry({ delaySeconds: 60 });
-  } finally {
-    ctx.waitUntil(handle.close());
   }
 }
 
 /** Throttled progress: at most every PROGRESS_INTERVAL_MS, or at once after a PROGRESS_STEP jump. */
-function progressWriter(db: Database, videoId: string) {
+function progressWriter(db: Database, videoId: string, log: Logger) {
   let last = 0;
   let lastWrite = Date.now();
   const write = (value: number) =>
-    withDatabaseTimeout(
-      db
-        .update(videos)
-        .set({ progress: value, updatedAt: sql`now()` })
-        .where(and(eq(videos.id, videoId), eq(videos.state, "transcoding"))),
-      "record transcode progress",
-    ).catch((error) =>
-      console.error(JSON.stringify({ level: "warn", msg: "progress not recorded", videoId, error: describeForLog(error) })),
-    );
+    db
+      .update(videos)
+      .set({ progress: value, updatedAt: sql`now()` })
+      .where(and(eq(videos.id, videoId), eq(videos.state, "transcoding")))
+      .catch((error) => log.warn("progress not recorded", { error }));
   return {
     async report(stage: string, percent: number) {
       const [from, to] = stageSpans[stage] ?? [0, 1];

@@ -1,6 +1,6 @@
-import { getContainer } from "@cloudflare/containers";
 import { z } from "zod";
-import type { PipelineSettings } from "./settings.ts";
+import type { Logger } from "../platform/logger.ts";
+import type { Services } from "../platform/services.ts";
 
 /** `POST {transcoder}/jobs`: one job, answered with an NDJSON stream of events. */
 export interface TranscoderJobRequest {
@@ -55,13 +55,12 @@ type TranscoderFetch = (request: Request) => Promise<Response>;
  * One code path, decided by configuration: `TRANSCODER_URL` when set (npm start sets it to the
  * local Node transcoder), else the `TRANSCODER` Container binding. Undefined when neither exists.
  */
-export function transcoderFor(env: Env, settings: PipelineSettings, videoId: string): { fetch: TranscoderFetch; base: string } | undefined {
-  if (settings.TRANSCODER_URL) return { fetch: (request) => fetch(request), base: settings.TRANSCODER_URL.replace(/\/+$/, "") };
-  const binding = env.TRANSCODER;
-  if (!binding) return undefined;
+export function transcoderFor(services: Services, videoId: string): { fetch: TranscoderFetch; base: string } | undefined {
+  const url = services.config.TRANSCODER_URL;
+  if (url) return { fetch: (request) => fetch(request), base: url.replace(/\/+$/, "") };
   // One instance per video: a retry reaches the instance that may still be busy with the last attempt.
-  const stub = getContainer(binding, videoId);
-  return { fetch: (request) => stub.fetch(request), base: "http://transcoder" };
+  const container = services.transcoderContainer(videoId);
+  return container && { fetch: (request) => container.fetch(request), base: "http://transcoder" };
 }
 
 /**
@@ -72,7 +71,7 @@ export function transcoderFor(env: Env, settings: PipelineSettings, videoId: str
 export async function dispatchTranscode(
   transcoder: { fetch: TranscoderFetch; base: string },
   job: TranscoderJobRequest,
-  options: { idleTimeoutMs: number; signal: AbortSignal },
+  options: { idleTimeoutMs: number; signal: AbortSignal; log: Logger },
 ): Promise<Dispatch> {
   let response: Response;
   try {
@@ -96,11 +95,11 @@ export async function dispatchTranscode(
     const text = (await response.text().catch(() => "")).slice(0, 200);
     return { kind: "unavailable", reason: `the transcoder answered ${response.status}${text ? `: ${text}` : ""}` };
   }
-  return { kind: "stream", events: readEvents(response.body, options.idleTimeoutMs) };
+  return { kind: "stream", events: readEvents(response.body, options.idleTimeoutMs, options.log) };
 }
 
 /** NDJSON lines as events; a line that is not an event is logged and skipped. */
-async function* readEvents(body: ReadableStream<Uint8Array>, idleTimeoutMs: number): AsyncGenerator<TranscoderEvent> {
+async function* readEvents(body: ReadableStream<Uint8Array>, idleTimeoutMs: number, log: Logger): AsyncGenerator<TranscoderEvent> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
   try {
@@ -117,12 +116,12 @@ async function* readEvents(body: ReadableStream<Uint8Array>, idleTimeoutMs: numb
       while (newline >= 0) {
         const line = buffered.slice(0, newline).trim();
         buffered = buffered.slice(newline + 1);
-        const event = parseLine(line);
+        const event = parseLine(line, log);
         if (event) yield event;
         newline = buffered.indexOf("\n");
       }
     }
-    const event = parseLine(buffered.trim());
+    const event = parseLine(buffered.trim(), log);
     if (event) yield event;
   } catch (error) {
     if (error instanceof TranscoderStreamError) throw error;
@@ -132,13 +131,13 @@ async function* readEvents(body: ReadableStream<Uint8Array>, idleTimeoutMs: numb
   }
 }
 
-function parseLine(line: string): TranscoderEvent | undefined {
+function parseLine(line: string, log: Logger): TranscoderEvent | undefined {
   if (!line) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(line);
   } catch {
-    console.error(JSON.stringify({ level: "warn", msg: "transcoder sent a line that is not JSON", line: line.slice(0, 200) }));
+    log.warn("transcoder sent a line that is not JSON", { line: line.slice(0, 200) });
     return undefined;
   }
   const parsed = transcoderEvent.safeParse(json);
@@ -146,7 +145,7 @@ function parseLine(line: string): TranscoderEvent | undefined {
   const type = (json as { type?: unknown })?.type;
   if (type === "done") throw new TranscoderStreamError(`the transcoder's result is malformed (${parsed.error.issues[0]?.message})`);
   if (type !== "progress") {
-    console.error(JSON.stringify({ level: "warn", msg: "transcoder sent an unknown event", line: line.slice(0, 200) }));
+    log.warn("transcoder sent an unknown event", { line: line.slice(0, 200) });
   }
   return undefined;
 }

@@ -111,7 +111,8 @@ describe("tus creation", () => {
     });
     expect(tooBig.status).toBe(413);
     expect(((await tooBig.json()) as { detail: string }).detail).toMatch(/largest master accepted/);
-    expect((await adminStatus(admin, videoId)).state).toBe("awaiting-upload");
+    // At once after DELETE; after an expiry, as soon as the queue delivers the object's `upload-expired`.
+    await expect.poll(async () => (await adminStatus(admin, videoId)).state, { timeout: 10_000 }).toBe("awaiting-upload");
   });
 
   it("is admin only: 401 without a token, 403 for a viewer", async () => {
@@ -223,7 +224,8 @@ describe("tus termination and expiry", () => {
     await expect(multipart.uploadPart(2, new Uint8Array(10))).rejects.toThrow();
     expect((await env.MEDIA.list({ prefix: uploadScratchPrefix(record.uploadId) })).objects).toEqual([]);
     expect(await env.MEDIA.head(masterKey(videoId))).toBeNull();
-    expect((await adminStatus(admin, videoId)).state).toBe("awaiting-upload");
+    // At once after DELETE; after an expiry, as soon as the queue delivers the object's `upload-expired`.
+    await expect.poll(async () => (await adminStatus(admin, videoId)).state, { timeout: 10_000 }).toBe("awaiting-upload");
   }
 
   it("DELETE aborts the multipart upload, deletes the tail and frees the video", async () => {

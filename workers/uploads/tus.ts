@@ -4,6 +4,7 @@ import { createMiddleware } from "hono/factory";
 import type { UploadRecord, UploadSession } from "../../durable-objects/upload-session.ts";
 import type { AppEnv } from "../platform/app-env.ts";
 import { ApiError } from "../platform/errors.ts";
+import type { Services } from "../platform/services.ts";
 import { MAX_UPLOAD_BYTES } from "./settings.ts";
 
 export const TUS_VERSION = "1.0.0";
@@ -93,9 +94,9 @@ export function newUploadId(): string {
 }
 
 /** The upload's Durable Object, or 404 for ids that cannot exist. */
-export function uploadSession(env: Env, uploadId: string): DurableObjectStub<UploadSession> {
+export function uploadSession(services: Services, uploadId: string): DurableObjectStub<UploadSession> {
   if (!uploadIdPattern.test(uploadId)) throw uploadNotFound(uploadId);
-  return env.UPLOAD_SESSION.get(env.UPLOAD_SESSION.idFromName(uploadId));
+  return services.uploadSession(uploadId);
 }
 
 export function uploadPath(uploadId: string): string {

@@ -26,7 +26,7 @@ export function registerUploadStatus(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const { uploadId } = c.req.valid("param");
     if (c.req.method === "HEAD") requireTusResumable(c);
-    const record = await uploadSession(c.env, uploadId).status();
+    const record = await uploadSession(c.get("services"), uploadId).status();
     if (!record) throw uploadNotFound(uploadId);
     if (record.phase === "terminated" || record.phase === "expired") throw uploadGone(record);
     c.header("Upload-Offset", String(record.offset));

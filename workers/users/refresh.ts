@@ -18,5 +18,5 @@ const route = createRoute({
 });
 
 export function registerRefresh(app: OpenAPIHono<AppEnv>) {
-  app.openapi(route, async (c) => c.json(await refreshSession(c.get("services"), c.env, c.req.valid("json").refreshToken), 200));
+  app.openapi(route, async (c) => c.json(await refreshSession(c.get("services"), c.req.valid("json").refreshToken), 200));
 }

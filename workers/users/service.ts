@@ -1,7 +1,6 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { refreshTokens, sessions, type User, users } from "../../schema/index.ts";
 import type { AuthContext } from "../platform/app-env.ts";
-import { viewerState } from "../platform/auth.ts";
 import { randomToken, sha256Hex } from "../platform/crypto.ts";
 import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
@@ -87,14 +86,13 @@ export async function signIn(services: Services, input: { email: string; passwor
 /** Ends a session: its refresh tokens at once (Postgres), its access tokens at once (the user's Durable Object). */
 export async function revokeSession(
   services: Services,
-  env: Env,
   target: { userId: string; sessionId: string },
   reason: "signout" | "refresh-reuse",
 ): Promise<void> {
   const { config, db } = services;
   // Access tokens issued for this session expire at most one TTL from now (plus clock tolerance).
-  const forgetAfter = Date.now() + (config.ACCESS_TOKEN_TTL_SECONDS + 60) * 1000;
-  await viewerState(env, target.userId).revokeSession(target.sessionId, forgetAfter);
+  const forgetAfter = services.clock.now() + (config.ACCESS_TOKEN_TTL_SECONDS + 60) * 1000;
+  await services.viewerState(target.userId).revokeSession(target.sessionId, forgetAfter);
   await db
     .update(sessions)
     .set({ revokedAt: new Date(), revokedReason: reason })
@@ -105,7 +103,7 @@ export async function revokeSession(
  * Exchanges a refresh token for a new pair. Each token works once: a second use means it was
  * stolen or replayed, so the whole session is revoked and both holders must sign in again.
  */
-export async function refreshSession(services: Services, env: Env, refreshToken: string): Promise<IssuedTokens> {
+export async function refreshSession(services: Services, refreshToken: string): Promise<IssuedTokens> {
   const invalid = () => new ApiError("unauthorized", "The refresh token is not valid. Sign in again.");
   if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX)) throw invalid();
   const { config, db } = services;
@@ -133,7 +131,7 @@ export async function refreshSession(services: Services, env: Env, refreshToken:
         return spent.length === 1 ? insertRefreshToken(tx, session.id) : undefined;
       });
   if (!rotated) {
-    await revokeSession(services, env, { userId: user.id, sessionId: session.id }, "refresh-reuse");
+    await revokeSession(services, { userId: user.id, sessionId: session.id }, "refresh-reuse");
     throw new ApiError("unauthorized", "This refresh token was already used, so the session has been ended for safety. Sign in again.");
   }
   const accessToken = await signAccessToken(config, { userId: user.id, sessionId: session.id, role: user.role });

@@ -21,10 +21,11 @@ const route = createRoute({
 export function registerSignin(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
+    const services = c.get("services");
     await enforceRateLimits([
-      { limiter: c.env.SIGNIN_CLIENT_LIMITER, period: 60, key: `client:${clientKey(c.req.raw.headers)}`, subject: "this client" },
-      { limiter: c.env.SIGNIN_ACCOUNT_LIMITER, period: 60, key: `account:${body.email}`, subject: "this account" },
+      { limiter: services.rateLimiters.signinClient, period: 60, key: `client:${clientKey(c.req.raw.headers)}`, subject: "this client" },
+      { limiter: services.rateLimiters.signinAccount, period: 60, key: `account:${body.email}`, subject: "this account" },
     ]);
-    return c.json(await signIn(c.get("services"), body, c.req.header("User-Agent")), 200);
+    return c.json(await signIn(services, body, c.req.header("User-Agent")), 200);
   });
 }

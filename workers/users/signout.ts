@@ -16,7 +16,7 @@ const route = createRoute({
 
 export function registerSignout(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    await revokeSession(c.get("services"), c.env, c.get("auth"), "signout");
+    await revokeSession(c.get("services"), c.get("auth"), "signout");
     return c.body(null, 204);
   });
 }

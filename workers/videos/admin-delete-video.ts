@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
-import { requestCache } from "../platform/cache.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { videoIdParam } from "./schema.ts";
 import { deleteVideoMedia, deleteVideoRow, findVideo, notFound, syncCatalogCache } from "./service.ts";
@@ -23,10 +22,10 @@ export function registerAdminDeleteVideo(app: OpenAPIHono<AppEnv>) {
     const services = c.get("services");
     if (!(await findVideo(services.db, id))) throw notFound(id);
     // Media first: if R2 fails, the row is still there and the admin can simply retry the delete.
-    await deleteVideoMedia(c.env.MEDIA, id);
+    await deleteVideoMedia(services, id);
     const row = await deleteVideoRow(services.db, id);
     if (!row) throw notFound(id);
-    await syncCatalogCache(services, requestCache(c), { id, wasListed: row.state === "ready" });
+    await syncCatalogCache(services, { id, wasListed: row.state === "ready" });
     return c.body(null, 204);
   });
 }

@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
-import { requestCache } from "../platform/cache.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { toAdminVideo } from "./documents.ts";
 import { adminVideoResponse, updateVideoBody, videoIdParam } from "./schema.ts";
@@ -31,7 +30,7 @@ export function registerAdminUpdateVideo(app: OpenAPIHono<AppEnv>) {
     const row = await updateVideoRow(services.db, id, c.req.valid("json"));
     if (!row) throw notFound(id);
     // A metadata edit never changes the state, so "listed before" is "listed now".
-    await syncCatalogCache(services, requestCache(c), { id, wasListed: row.state === "ready", now: row });
+    await syncCatalogCache(services, { id, wasListed: row.state === "ready", now: row });
     return c.json({ video: await toAdminVideo(services.config, row) }, 200);
   });
 }

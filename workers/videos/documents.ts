@@ -1,6 +1,6 @@
 import type { Video } from "../../schema/index.ts";
 import type { Config } from "../platform/config.ts";
-import { signPreviewToken } from "../playback/media-token.ts";
+import { signPreviewToken } from "../platform/media-token.ts";
 import type { AdminVideo, VideoDocument, VideoSummary } from "./schema.ts";
 
 const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";

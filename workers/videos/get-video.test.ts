@@ -1,7 +1,4 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createKvCache } from "../platform/cache.ts";
-import { loadConfig } from "../platform/config.ts";
 import {
   brokenKv,
   callWithEnv,
@@ -10,7 +7,7 @@ import {
   setTitleInDatabaseOnly,
   signUpAdmin,
   uniqueGenre,
-  withDatabase,
+  withTestServices,
 } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
 import { markVideoReady, syncCatalogCache } from "./index.ts";
@@ -66,21 +63,14 @@ describe("GET /v1/videos/{id}", () => {
     expect(((await (await call(`/v1/videos?genre=${genre}`, { token: viewer.accessToken })).json()) as { items: unknown[] }).items).toEqual(
       [],
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
 
     // What the transcode pipeline will do when it finishes.
-    const config = await loadConfig(env);
-    await withDatabase(async (db) => {
-      const now = await markVideoReady(db, id, {
+    await withTestServices(async (services) => {
+      const now = await markVideoReady(services.db, id, {
         durationSeconds: 42.5,
         renditions: [{ height: 720, bitrate: 3_000_000, codec: "avc1.64001f" }],
       });
-      const services = { config, db, readDb: db };
-      await syncCatalogCache(services, createKvCache(env.CACHE, { bypassReads: false, waitUntil: () => {} }), {
-        id,
-        wasListed: false,
-        now,
-      });
+      await syncCatalogCache(services, { id, wasListed: false, now });
     });
     const response = await call(`/v1/videos/${id}`, { token: viewer.accessToken });
     expect(response.status).toBe(200);
@@ -93,7 +83,6 @@ describe("GET /v1/videos/{id}", () => {
     const viewer = await signUp();
     const [video] = await insertReadyVideos(1, { genres: [uniqueGenre("doc")], title: () => "Cached title" });
     expect((await call(`/v1/videos/${video?.id}`, { token: viewer.accessToken })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 50));
     await setTitleInDatabaseOnly(video?.id ?? "", "Database title");
     const cached = (await (await call(`/v1/videos/${video?.id}`, { token: viewer.accessToken })).json()) as { video: { title: string } };
     expect(cached.video.title).toBe("Cached title");

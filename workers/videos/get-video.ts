@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAuth } from "../platform/auth.ts";
-import { requestCache } from "../platform/cache.ts";
 import { catalogRateLimit } from "../platform/catalog-rate-limit.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { videoIdParam, videoSchema } from "./schema.ts";
@@ -27,7 +26,7 @@ const route = createRoute({
 export function registerGetVideo(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
-    const video = await getVideoDocument(c.get("services"), requestCache(c), id);
+    const video = await getVideoDocument(c.get("services"), id);
     if (!video) throw notFound(id);
     c.header("Cache-Control", "private, max-age=0");
     return c.json({ video }, 200);

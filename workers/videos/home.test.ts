@@ -1,8 +1,9 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createRouter } from "../platform/app.ts";
-import { handleError } from "../platform/errors.ts";
-import { initServices } from "../platform/services.ts";
+import { handleError } from "../platform/http-errors.ts";
+import { initServices } from "../platform/request-services.ts";
 import { brokenKv, callWithEnv, insertReadyVideos, uniqueGenre } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
 import { createVideosRouter } from "./index.ts";
@@ -53,7 +54,9 @@ describe("GET /v1/home", () => {
       }),
     );
     app.onError(handleError);
-    const response = await app.request("/v1/home", { headers: { Authorization: `Bearer ${viewer.accessToken}` } }, env);
+    const ctx = createExecutionContext();
+    const response = await app.request("/v1/home", { headers: { Authorization: `Bearer ${viewer.accessToken}` } }, env, ctx);
+    await waitOnExecutionContext(ctx);
     expect(response.status).toBe(200);
     const { rows } = (await response.json()) as Home;
     expect(rows[0]).toMatchObject({ id: "continue-watching", title: "Continue watching", items: [{ id: watched?.id }] });

@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAuth } from "../platform/auth.ts";
-import { requestCache } from "../platform/cache.ts";
 import { catalogRateLimit } from "../platform/catalog-rate-limit.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { homeResponse } from "./schema.ts";
@@ -22,7 +21,7 @@ const route = createRoute({
 
 export function registerHome(app: OpenAPIHono<AppEnv>, continueWatching: ContinueWatchingReader) {
   app.openapi(route, async (c) => {
-    const rows = await getHomeRows(c.get("services"), requestCache(c), c.get("auth").userId, continueWatching);
+    const rows = await getHomeRows(c.get("services"), c.get("auth").userId, continueWatching);
     c.header("Cache-Control", "private, max-age=0");
     return c.json({ rows }, 200);
   });

@@ -8,7 +8,19 @@ import { registerHome } from "./home.ts";
 import { registerListVideos } from "./list-videos.ts";
 import type { ContinueWatchingReader } from "./service.ts";
 
-export { type ContinueWatchingReader, markVideoReady, syncCatalogCache } from "./service.ts";
+// The catalog as other services may use it (playback, search, uploads, transcoding).
+export { isVideoId, newVideoId, toVideoSummary, videoMasterPrefix, videoMediaPrefix } from "./documents.ts";
+export { listVideosQuery, type VideoSummary, videoIdParam, videoSummarySchema } from "./schema.ts";
+export {
+  type ContinueWatchingReader,
+  catalogReadDb,
+  findVideo,
+  getVideoDocument,
+  markVideoReady,
+  notFound,
+  type PublishedMedia,
+  syncCatalogCache,
+} from "./service.ts";
 
 /**
  * Videos service: the catalog viewers browse (KV first, Postgres behind) and its admin side.

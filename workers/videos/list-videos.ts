@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAuth } from "../platform/auth.ts";
-import { requestCache } from "../platform/cache.ts";
 import { catalogRateLimit } from "../platform/catalog-rate-limit.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { listVideosQuery, videoPageSchema } from "./schema.ts";
@@ -26,7 +25,7 @@ const route = createRoute({
 
 export function registerListVideos(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const page = await getVideoPage(c.get("services"), requestCache(c), c.env, c.req.valid("query"));
+    const page = await getVideoPage(c.get("services"), c.req.valid("query"));
     c.header("Cache-Control", "private, max-age=0");
     return c.json(page, 200);
   });

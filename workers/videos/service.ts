@@ -1,12 +1,12 @@
 import { and, arrayContains, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Rendition, type Video, type VideoState, videos } from "../../schema/index.ts";
-import { type Cache, cacheKeys, readThrough, readThroughStamped } from "../platform/cache.ts";
+import { readThrough, readThroughStamped } from "../platform/cache.ts";
 import { cursorCodec } from "../platform/cursor.ts";
 import type { Database } from "../platform/db.ts";
-import { withDatabaseTimeout } from "../platform/db-timeout.ts";
 import { ApiError } from "../platform/errors.ts";
 import type { Services } from "../platform/services.ts";
+import { catalogKeys } from "./cache-keys.ts";
 import { isVideoId, newVideoId, toVideoDocument, toVideoSummary, videoMasterPrefix, videoMediaPrefix } from "./documents.ts";
 import type { CreateVideoInput, HomeRow, UpdateVideoInput, VideoDocument, VideoPage, VideoSummary } from "./schema.ts";
 
@@ -23,38 +23,32 @@ export function notFound(id: string): ApiError {
 
 export async function findVideo(db: Database, id: string): Promise<Video | undefined> {
   if (!isVideoId(id)) return undefined;
-  const [row] = await withDatabaseTimeout(db.select().from(videos).where(eq(videos.id, id)), "read video");
+  const [row] = await db.select().from(videos).where(eq(videos.id, id));
   return row;
 }
 
 export async function insertVideo(db: Database, input: CreateVideoInput): Promise<Video> {
-  const [row] = await withDatabaseTimeout(
-    db
-      .insert(videos)
-      .values({ id: newVideoId(), ...input, cast: input.cast ?? [], maturityRating: input.maturityRating ?? null })
-      .returning(),
-    "create video",
-  );
+  const [row] = await db
+    .insert(videos)
+    .values({ id: newVideoId(), ...input, cast: input.cast ?? [], maturityRating: input.maturityRating ?? null })
+    .returning();
   if (!row) throw new Error("insert returned no row");
   return row;
 }
 
 export async function updateVideoRow(db: Database, id: string, patch: UpdateVideoInput): Promise<Video | undefined> {
   if (!isVideoId(id)) return undefined;
-  const [row] = await withDatabaseTimeout(
-    db
-      .update(videos)
-      .set({ ...patch, updatedAt: sql`now()` })
-      .where(eq(videos.id, id))
-      .returning(),
-    "update video",
-  );
+  const [row] = await db
+    .update(videos)
+    .set({ ...patch, updatedAt: sql`now()` })
+    .where(eq(videos.id, id))
+    .returning();
   return row;
 }
 
 export async function deleteVideoRow(db: Database, id: string): Promise<Video | undefined> {
   if (!isVideoId(id)) return undefined;
-  const [row] = await withDatabaseTimeout(db.delete(videos).where(eq(videos.id, id)).returning(), "delete video");
+  const [row] = await db.delete(videos).where(eq(videos.id, id)).returning();
   return row;
 }
 
@@ -79,25 +73,22 @@ export async function markVideoReady(
   media: PublishedMedia,
   options: { onlyFrom?: VideoState[] } = {},
 ): Promise<Video | undefined> {
-  const [row] = await withDatabaseTimeout(
-    db
-      .update(videos)
-      .set({
-        state: "ready",
-        progress: 1,
-        error: null,
-        durationSeconds: media.durationSeconds,
-        renditions: media.renditions,
-        posterKey: media.posterKey ?? null,
-        storyboardKey: media.storyboardKey ?? null,
-        ...(media.qualityReport !== undefined ? { qualityReport: media.qualityReport } : {}),
-        publishedAt: sql`coalesce(${videos.publishedAt}, now())`,
-        updatedAt: sql`now()`,
-      })
-      .where(and(eq(videos.id, id), options.onlyFrom ? inArray(videos.state, options.onlyFrom) : undefined))
-      .returning(),
-    "publish video",
-  );
+  const [row] = await db
+    .update(videos)
+    .set({
+      state: "ready",
+      progress: 1,
+      error: null,
+      durationSeconds: media.durationSeconds,
+      renditions: media.renditions,
+      posterKey: media.posterKey ?? null,
+      storyboardKey: media.storyboardKey ?? null,
+      ...(media.qualityReport !== undefined ? { qualityReport: media.qualityReport } : {}),
+      publishedAt: sql`coalesce(${videos.publishedAt}, now())`,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(videos.id, id), options.onlyFrom ? inArray(videos.state, options.onlyFrom) : undefined))
+    .returning();
   return row;
 }
 
@@ -108,37 +99,31 @@ interface CatalogPosition {
 
 async function listReadyVideos(db: Database, query: { limit: number; genre?: string; after?: CatalogPosition }): Promise<Video[]> {
   const { limit, genre, after } = query;
-  return withDatabaseTimeout(
-    db
-      .select()
-      .from(videos)
-      .where(
-        and(
-          listed,
-          genre ? arrayContains(videos.genres, [genre]) : undefined,
-          // Keyset: strictly after the last row of the previous page, in (publishedAt, id) order.
-          after ? sql`(${videos.publishedAt}, ${videos.id}) < (${after.publishedAt}::timestamptz, ${after.id})` : undefined,
-        ),
-      )
-      .orderBy(...catalogOrder)
-      .limit(limit),
-    "list videos",
-  );
+  return db
+    .select()
+    .from(videos)
+    .where(
+      and(
+        listed,
+        genre ? arrayContains(videos.genres, [genre]) : undefined,
+        // Keyset: strictly after the last row of the previous page, in (publishedAt, id) order.
+        after ? sql`(${videos.publishedAt}, ${videos.id}) < (${after.publishedAt}::timestamptz, ${after.id})` : undefined,
+      ),
+    )
+    .orderBy(...catalogOrder)
+    .limit(limit);
 }
 
 /** The genres with the most listed videos, most first. */
 async function topGenres(db: Database, count: number): Promise<string[]> {
   const genre = sql<string>`genre`;
-  const rows = await withDatabaseTimeout(
-    db
-      .select({ genre })
-      .from(sql`${videos}, unnest(${videos.genres}) as genre`)
-      .where(listed)
-      .groupBy(genre)
-      .orderBy(desc(sql`count(*)`), genre)
-      .limit(count),
-    "list top genres",
-  );
+  const rows = await db
+    .select({ genre })
+    .from(sql`${videos}, unnest(${videos.genres}) as genre`)
+    .where(listed)
+    .groupBy(genre)
+    .orderBy(desc(sql`count(*)`), genre)
+    .limit(count);
   return rows.map((row) => row.genre);
 }
 
@@ -149,8 +134,8 @@ async function topGenres(db: Database, count: number): Promise<string[]> {
 const REPLICA_LAG_ALLOWANCE_MS = 10_000;
 
 /** The current catalog version, the stamp of every cached list and home page. "0" before the first change. */
-async function catalogVersion(cache: Cache): Promise<string> {
-  return (await cache.get(cacheKeys.catalogVersion())) ?? "0";
+async function catalogVersion(services: Services): Promise<string> {
+  return (await services.cache.get(catalogKeys.version())) ?? "0";
 }
 
 /**
@@ -159,12 +144,12 @@ async function catalogVersion(cache: Cache): Promise<string> {
  */
 function fillSource(services: Services, version: string): Database {
   const changedAt = Number.parseInt(version.split(".")[0] ?? "", 36);
-  return Number.isFinite(changedAt) && Date.now() - changedAt < REPLICA_LAG_ALLOWANCE_MS ? services.db : services.readDb;
+  return Number.isFinite(changedAt) && services.clock.now() - changedAt < REPLICA_LAG_ALLOWANCE_MS ? services.db : services.readDb;
 }
 
 /** The database for catalog reads that must reflect the latest edit: the replica unless the catalog just changed. */
-export async function catalogReadDb(services: Services, cache: Cache): Promise<Database> {
-  return fillSource(services, await catalogVersion(cache));
+export async function catalogReadDb(services: Services): Promise<Database> {
+  return fillSource(services, await catalogVersion(services));
 }
 
 /**
@@ -176,48 +161,42 @@ export async function catalogReadDb(services: Services, cache: Cache): Promise<D
  * A KV failure is logged and does not fail the write: stale entries expire within their
  * `expirationTtl`.
  */
-export async function syncCatalogCache(services: Services, cache: Cache, change: { id: string; wasListed: boolean; now?: Video }) {
-  const document = cacheKeys.video(change.id);
+export async function syncCatalogCache(services: Services, change: { id: string; wasListed: boolean; now?: Video }) {
+  const { cache } = services;
+  const document = catalogKeys.video(change.id);
   const isListed = change.now?.state === "ready";
   const results = await Promise.all([
     isListed && change.now ? cache.put(document, await toVideoDocument(services.config, change.now)) : cache.delete(document),
     change.wasListed || isListed
-      ? cache.put(cacheKeys.catalogVersion(), `${Date.now().toString(36)}.${crypto.randomUUID().slice(0, 8)}`)
+      ? cache.put(catalogKeys.version(), `${services.clock.now().toString(36)}.${crypto.randomUUID().slice(0, 8)}`)
       : true,
   ]);
   if (results.includes(false)) {
-    console.error(
-      JSON.stringify({ level: "error", msg: "catalog cache not updated after a write; stale until expiry", videoId: change.id }),
-    );
+    services.log.error("catalog cache not updated after a write; stale until expiry", { videoId: change.id });
   }
 }
 
 /** A listed video's public document, or null (unknown ids and videos that are not ready look the same). */
-export async function getVideoDocument(services: Services, cache: Cache, id: string): Promise<VideoDocument | null> {
+export async function getVideoDocument(services: Services, id: string): Promise<VideoDocument | null> {
   if (!isVideoId(id)) return null;
-  return readThrough(cache, cacheKeys.video(id), async () => {
-    const row = await findVideo(await catalogReadDb(services, cache), id);
+  return readThrough(services.cache, catalogKeys.video(id), async () => {
+    const row = await findVideo(await catalogReadDb(services), id);
     return row?.state === "ready" ? await toVideoDocument(services.config, row) : null;
   });
 }
 
 const catalogCursorPayload = z.object({ t: z.iso.datetime(), i: z.string().refine(isVideoId) });
 
-function catalogCursors(env: Env) {
-  return cursorCodec(env, "videos", catalogCursorPayload);
+function catalogCursors(services: Services) {
+  return cursorCodec(services.config, "videos", catalogCursorPayload);
 }
 
 /** One page of the catalog, newest first. */
-export async function getVideoPage(
-  services: Services,
-  cache: Cache,
-  env: Env,
-  query: { limit: number; genre?: string; cursor?: string },
-): Promise<VideoPage> {
-  const cursors = catalogCursors(env);
+export async function getVideoPage(services: Services, query: { limit: number; genre?: string; cursor?: string }): Promise<VideoPage> {
+  const cursors = catalogCursors(services);
   // The cursor is checked before it becomes part of a cache key: only issued cursors are cached.
   const after = query.cursor ? await cursors.decode(query.cursor) : undefined;
-  return readThroughStamped(cache, cacheKeys.videoPage(query), cacheKeys.catalogVersion(), async (version) => {
+  return readThroughStamped(services.cache, catalogKeys.videoPage(query), catalogKeys.version(), async (version) => {
     const rows = await listReadyVideos(fillSource(services, version), {
       limit: query.limit + 1,
       genre: query.genre,
@@ -245,8 +224,8 @@ function genreTitle(genre: string): string {
 }
 
 /** The rows every viewer shares (new releases, then the biggest genres), cached as one KV value. */
-async function sharedHomeRows(services: Services, cache: Cache): Promise<HomeRow[]> {
-  return readThroughStamped(cache, cacheKeys.home(), cacheKeys.catalogVersion(), async (version) => {
+async function sharedHomeRows(services: Services): Promise<HomeRow[]> {
+  return readThroughStamped(services.cache, catalogKeys.home(), catalogKeys.version(), async (version) => {
     const db = fillSource(services, version);
     const summaries = (rows: Video[]) => Promise.all(rows.map((row) => toVideoSummary(services.config, row)));
     const [newest, genres] = await Promise.all([listReadyVideos(db, { limit: HOME_ROW_SIZE }), topGenres(db, HOME_GENRE_ROWS)]);
@@ -263,24 +242,12 @@ async function sharedHomeRows(services: Services, cache: Cache): Promise<HomeRow
 }
 
 /** The home page of one user: their continue-watching row (when they have one), then the shared rows. */
-export async function getHomeRows(
-  services: Services,
-  cache: Cache,
-  userId: string,
-  continueWatching: ContinueWatchingReader,
-): Promise<HomeRow[]> {
-  const [watching, shared] = await Promise.all([continueWatching(services, userId), sharedHomeRows(services, cache)]);
+export async function getHomeRows(services: Services, userId: string, continueWatching: ContinueWatchingReader): Promise<HomeRow[]> {
+  const [watching, shared] = await Promise.all([continueWatching(services, userId), sharedHomeRows(services)]);
   return watching.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items: watching }, ...shared] : shared;
 }
 
 /** Deletes every media object of a video (source, renditions, poster, storyboard) from R2. */
-export async function deleteVideoMedia(bucket: R2Bucket, id: string): Promise<void> {
-  for (const prefix of [videoMediaPrefix(id), videoMasterPrefix(id)]) {
-    // Listed afresh each round: the objects of the previous round are gone, so no cursor is needed.
-    for (;;) {
-      const { objects } = await bucket.list({ prefix, limit: 1000 });
-      if (objects.length === 0) break;
-      await bucket.delete(objects.map((object) => object.key));
-    }
-  }
+export async function deleteVideoMedia(services: Services, id: string): Promise<void> {
+  for (const prefix of [videoMediaPrefix(id), videoMasterPrefix(id)]) await services.media.deleteByPrefix(prefix);
 }

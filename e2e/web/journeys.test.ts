@@ -1,0 +1,412 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminToken } from "../../scripts/lib/upload-client.ts";
+import { insertReadyVideo, randomVideoId } from "../../testing/playback-fixtures.ts";
+import {
+  accessibilityProblems,
+  generateClip,
+  launchChromium,
+  noBrowser,
+  screenshot,
+  startWebStack,
+  type ViewportName,
+  viewports,
+} from "./lib/browser.ts";
+
+if (noBrowser) console.warn("[e2e] Chromium not found: skipping the web app journeys (apt-get install chromium)");
+
+const PASSWORD = "correct horse battery staple";
+/** Short-lived access tokens, so that the journeys live through silent refreshes. */
+const ACCESS_TOKEN_TTL_SECONDS = 30;
+const CLIP_SECONDS = 6;
+/** Filler titles, so that "All titles" has a second page to load on scroll (12 a page). */
+const FILLERS = 14;
+
+type Stack = Awaited<ReturnType<typeof startWebStack>>;
+
+/**
+ * Every journey of the web app (issue 14), end to end in Debian's Chromium at a desktop size and
+ * at 390×844: the app as `npm run build` makes it, served by the Worker (wrangler dev) as static
+ * assets, a real tus upload transcoded by the Node transcoder, real playback with hls.js. On every
+ * page axe-core must find no serious or critical violation, and a screenshot is saved.
+ */
+describe.skipIf(noBrowser)("the web app in Chromium", () => {
+  let stack: Stack;
+  let browser: Browser;
+  const work = mkdtempSync(join(tmpdir(), "reelstream-web-e2e-"));
+  let clip: string;
+
+  beforeAll(async () => {
+    // The transcoder is the real one; its fastest preset keeps the test short.
+    process.env.TRANSCODER_PRESET = "ultrafast";
+    [stack, browser, clip] = await Promise.all([
+      startWebStack({ ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS), PROGRESS_FLUSH_SECONDS: "1" }),
+      launchChromium(),
+      generateClip(work, "harbour-lights", CLIP_SECONDS),
+    ]);
+    for (let i = 0; i < FILLERS; i++) {
+      await insertReadyVideo(stack.database, randomVideoId(), { durationSeconds: 60 + i, renditions: [] });
+    }
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /** A fresh browser profile at one of the two sizes, recording what the app asked the API. */
+  async function openContext(size: ViewportName) {
+    const context = await browser.newContext({ ...viewports[size], baseURL: stack.url });
+    const calls: { method: string; path: string; status: number; body: string | null }[] = [];
+    context.on("response", (response) => {
+      const url = new URL(response.url());
+      if (url.pathname.startsWith("/v1/")) {
+        calls.push({
+          method: response.request().method(),
+          path: url.pathname,
+          status: response.status(),
+          body: response.request().postData(),
+        });
+      }
+    });
+    return { context, calls };
+  }
+
+  /** axe-core on the page as it is, and a screenshot named for the docs. */
+  async function checkPage(page: Page, name: string, size: ViewportName) {
+    expect(await accessibilityProblems(page), `${name} at ${size}`).toEqual([]);
+    await screenshot(page, `${name}-${size}`);
+  }
+
+  /** Waits until the upload's progress bar reaches `percent`. */
+  const uploadedAtLeast = (page: Page, percent: number) =>
+    page.waitForFunction(`Number(document.querySelector("#upload-bar")?.getAttribute("value")) >= ${percent}`);
+
+  async function signIn(page: Page, email: string) {
+    await page.goto("/signin");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL((url) => url.pathname === "/");
+  }
+
+  const api = async (path: string, token: string, init: RequestInit = {}) =>
+    fetch(`${stack.url}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...init.headers },
+    });
+
+  /** What each viewport's admin journey made, for its viewer journey. */
+  const uploaded: Partial<Record<ViewportName, { id: string; title: string; adminEmail: string }>> = {};
+
+  it("serves the app at every path outside the API's, and keeps unknown API paths JSON 404s", async () => {
+    const navigate = { headers: { "Sec-Fetch-Mode": "navigate", Accept: "text/html" } };
+    for (const path of ["/", "/title/abc", "/admin/videos/abc", "/no/such/page"]) {
+      const response = await fetch(`${stack.url}${path}`, navigate);
+      expect(response.status, path).toBe(200);
+      expect(await response.text(), path).toContain('<div id="app"></div>');
+    }
+    // The Worker answers these, not the app: a media path without a signature is refused.
+    for (const [path, status] of [
+      ["/v1/nope", 404],
+      ["/.well-known/nope", 404],
+      ["/media/nope", 403],
+    ] as const) {
+      const response = await fetch(`${stack.url}${path}`, navigate);
+      expect(response.status, path).toBe(status);
+      expect(response.headers.get("Content-Type"), path).toContain("application/problem+json");
+    }
+    expect((await fetch(`${stack.url}/health`, navigate)).headers.get("Content-Type")).toContain("application/json");
+  });
+
+  describe.each(["desktop", "phone"] as const)("at %s size", (size) => {
+    it("admin: creates a title, uploads with pause, resume and a reload, watches it transcode, reads the report, edits it", async () => {
+      const adminEmail = `admin-${size}-${Date.now()}@example.com`;
+      const token = await adminToken(stack.url, stack.database, { email: adminEmail, password: PASSWORD, name: `Admin ${size}` });
+      // Subscribed, so that playing a title that is not ready answers 409 rather than 402.
+      expect((await api("/v1/subscription", token, { method: "POST", body: JSON.stringify({ planId: "premium" }) })).status).toBe(201);
+      const { context, calls } = await openContext(size);
+      const page = await context.newPage();
+      await signIn(page, adminEmail);
+
+      // Create: a bad year is refused with the API's words beside the field; nothing typed is lost.
+      await page.getByRole("link", { name: "Admin" }).click();
+      await page.getByRole("heading", { name: "New title" }).waitFor();
+      const title = `Harbour Lights ${size}`;
+      await page.getByLabel("Title", { exact: true }).fill(title);
+      await page.getByLabel("Summary").fill("A lighthouse keeper counts the ships that never arrive.");
+      await page.getByLabel("Genres").fill("drama, mystery");
+      await page.getByLabel("Release year").fill("19x4");
+      await page.getByLabel("Cast").fill("Ada Brook, Sam Reyes");
+      await page.getByRole("button", { name: "Create and upload" }).click();
+      await page.locator("#field-releaseYear-error").waitFor();
+      expect(await page.getByLabel("Release year").getAttribute("aria-invalid")).toBe("true");
+      expect(await page.getByLabel("Title", { exact: true }).inputValue()).toBe(title);
+      await checkPage(page, "admin-new", size);
+      await page.getByLabel("Release year").fill("1994");
+      await page.getByRole("button", { name: "Create and upload" }).click();
+      await page.waitForURL(/\/admin\/videos\/[0-9a-z]{20}$/);
+      const id = page.url().split("/").at(-1) ?? "";
+      await page.locator("[data-state=awaiting-upload]").waitFor();
+      await checkPage(page, "admin-video-new", size);
+
+      // Playing a title that has no file yet: 409, in plain words.
+      const early = await context.newPage();
+      await early.goto(`/watch/${id}`);
+      await early.locator(".refusal[data-status='409']").getByText("This title is not ready yet").waitFor();
+      await checkPage(early, "watch-409", size);
+      await early.close();
+
+      // Upload through a slow link: pause, resume, then a reload in the middle and the same file again.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send("Network.enable");
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: 20,
+        downloadThroughput: -1,
+        uploadThroughput: 3_000_000,
+      });
+      const bar = page.locator("#upload-bar");
+      const percent = async () => Number(await bar.getAttribute("value"));
+      await page.getByLabel("Video file", { exact: true }).setInputFiles(clip);
+      await uploadedAtLeast(page, 15);
+      await page.getByRole("button", { name: "Pause" }).click();
+      await page.getByText("Paused.").waitFor();
+      const paused = await percent();
+      await page.waitForTimeout(1000);
+      expect(await percent()).toBe(paused);
+      await checkPage(page, "admin-upload-paused", size);
+      await page.getByRole("button", { name: "Resume" }).click();
+      // Past the first 8 MiB chunk: tus-js-client sends the next one only once the server took it.
+      await uploadedAtLeast(page, 85);
+      await page.reload();
+      await page.getByText("was interrupted").waitFor();
+      await checkPage(page, "admin-upload-interrupted", size);
+      await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await page.getByLabel("Video file", { exact: true }).setInputFiles(clip);
+      // It goes on from the server's offset (the bytes sent before the reload are not sent again).
+      const resumed = await page.getByText(/^Resuming: [\d.]+ MB of [\d.]+ MB were already uploaded\.$/).textContent();
+      expect(Number(/Resuming: ([\d.]+) MB/.exec(resumed ?? "")?.[1])).toBeGreaterThan(0);
+      // Done: the status leaves "uploading" (the upload form goes with it).
+      await page.locator("[data-state=queued], [data-state=transcoding], [data-state=ready]").waitFor();
+
+      // Transcoding, then ready with the quality report and the renditions.
+      await page.locator("[data-state=ready]").waitFor({ timeout: 120_000 });
+      await page.getByText("The source passed the quality check.").waitFor();
+      expect(await page.locator(".renditions tbody tr").count()).toBeGreaterThanOrEqual(2);
+      await checkPage(page, "admin-video-ready", size);
+      const states = calls.filter((call) => call.path === `/v1/admin/videos/${id}`).length;
+      expect(states).toBeGreaterThan(2);
+
+      // Edit: the change is what viewers get at once.
+      await page.getByLabel("Summary").fill("A lighthouse keeper counts the ships that never arrive, and one that does.");
+      await page.getByRole("button", { name: "Save changes" }).click();
+      await page.getByText("Saved.").waitFor();
+      const viewerCopy = (await (await api(`/v1/videos/${id}`, token)).json()) as { video: { summary: string } };
+      expect(viewerCopy.video.summary).toContain("one that does");
+      uploaded[size] = { id, title, adminEmail };
+      await context.close();
+    }, 240_000);
+
+    it("viewer: signs up, plans, home, search, title, player (resume, heartbeats, storyboard, quality, keys, screens), errors, sign-out", async () => {
+      const video = uploaded[size];
+      if (!video) throw new Error("the admin journey did not finish");
+      const email = `viewer-${size}-${Date.now()}@example.com`;
+      const { context, calls } = await openContext(size);
+      const page = await context.newPage();
+
+      // Sign-up: a weak password is refused beside the field.
+      await page.goto("/");
+      await page.waitForURL(/\/signin\?next=%2F$/);
+      await checkPage(page, "signin", size);
+      await page.getByRole("link", { name: "Create an account" }).click();
+      await page.getByLabel("Name").fill("Vera Viewer");
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill("short");
+      await page.getByRole("button", { name: "Create account" }).click();
+      await page.locator("#field-password-error").getByText("Use at least 10 characters.").waitFor();
+      await checkPage(page, "signup-error", size);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Create account" }).click();
+      await page.waitForURL((url) => url.pathname === "/");
+
+      // No plan yet: the player says so and where to get one.
+      await page.goto(`/watch/${video.id}`);
+      await page.locator(".refusal[data-status='402']").getByText("You need a plan to watch").waitFor();
+      await checkPage(page, "watch-402", size);
+
+      // Plans: what each allows; choose, change, cancel, choose again.
+      await page.getByRole("link", { name: "See the plans" }).click();
+      await page.getByText("Up to SD (480p)").waitFor();
+      await page.getByText("4 screens at the same time").waitFor();
+      await page.getByRole("button", { name: "Choose Standard" }).click();
+      await page.getByText("Welcome to Standard.").waitFor();
+      await page.getByRole("button", { name: "Switch to Basic" }).click();
+      await page.getByText("You are now on Basic.").waitFor();
+      await page.getByRole("button", { name: "Cancel subscription" }).click();
+      await page.getByText(/^Canceled\. You can keep watching until /).waitFor();
+      await checkPage(page, "plans-canceled", size);
+      await page.getByRole("button", { name: "Choose Basic" }).click();
+      await page.getByText("Your plan: Basic").waitFor();
+      await checkPage(page, "plans", size);
+
+      // Home: rows of posters, and more titles as the viewer scrolls.
+      await page.getByRole("link", { name: "Home" }).click();
+      const allTitles = page.locator("[data-row=all] .card");
+      await page.locator("[data-row=new-releases] .card").first().waitFor();
+      await page.waitForFunction("document.querySelectorAll('[data-row=all] .card').length >= 12");
+      // On a phone the end of the list is far below: the second page waits for the scroll. (A desktop
+      // window may already show the end, and then it loads at once.)
+      if (size === "phone") expect(await allTitles.count()).toBe(12);
+      await checkPage(page, "home", size);
+      await page.locator(".load-more").scrollIntoViewIfNeeded();
+      await page.waitForFunction("document.querySelectorAll('[data-row=all] .card').length > 12");
+      // The fillers and this size's upload (the other size's is deleted by then, or not made yet).
+      expect(await allTitles.count()).toBe(FILLERS + 1);
+      expect(calls.filter((call) => call.path === "/v1/videos" && call.status === 200).length).toBeGreaterThanOrEqual(2);
+
+      // Search as you type, from the keyboard: "/" to the box, ↓ into the results, Enter opens.
+      await page.keyboard.press("/");
+      await page.waitForURL("**/search");
+      await page.keyboard.type(`harbour light ${size}`, { delay: 40 });
+      const result = page.locator("#search-results a", { hasText: video.title });
+      await result.waitFor();
+      await checkPage(page, "search", size);
+      await page.keyboard.press("ArrowDown");
+      expect(await page.evaluate("document.activeElement?.textContent")).toContain(video.title);
+      await page.keyboard.press("Enter");
+      await page.waitForURL(`**/title/${video.id}`);
+
+      // The title page, then the player.
+      await page.getByRole("heading", { name: video.title }).waitFor();
+      await checkPage(page, "title", size);
+      await page.getByTestId("play").click();
+      await page.waitForURL(`**/watch/${video.id}`);
+      const media = page.locator("video");
+      await page.waitForFunction("document.querySelector('video')?.currentTime >= 1.5", undefined, { timeout: 30_000 });
+      // Keys: k pauses at once (the clip is short) and the pause reports the position.
+      await page.keyboard.press("k");
+      await page.waitForFunction("document.querySelector('video')?.paused === true");
+      const position = await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime);
+      const heartbeat = (call: (typeof calls)[number]) =>
+        call.method === "PUT" && call.path === `/v1/videos/${video.id}/progress` && call.status === 204;
+      await expect.poll(() => calls.filter(heartbeat).some((call) => JSON.parse(call.body ?? "{}").positionSeconds >= 1.5)).toBe(true);
+      // The quality menu lists what the Basic plan allows: nothing above 480p.
+      const qualities = await page.locator(".quality select option").allTextContents();
+      expect(qualities[0]).toMatch(/^Auto/);
+      const heights = qualities.slice(1).map((label) => Number.parseInt(label, 10));
+      expect(heights.length).toBeGreaterThanOrEqual(1);
+      expect(Math.max(...heights)).toBeLessThanOrEqual(480);
+      // Storyboard thumbnails while scrubbing: the sprite tile for the time under the pointer.
+      const seekBar = page.getByLabel("Seek");
+      const box = await seekBar.boundingBox();
+      if (!box) throw new Error("no seek bar");
+      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+      const tile = page.locator(".storyboard-image");
+      await tile.waitFor();
+      expect(await tile.evaluate((element) => element.style.backgroundImage)).toMatch(/\/media\/.+\.(jpg|jpeg|webp|png)/);
+      await checkPage(page, "watch", size);
+      await page.mouse.move(0, 0);
+
+      await page.keyboard.press("m");
+      await page.getByRole("button", { name: "Unmute" }).waitFor();
+
+      // A second session of the same account on a one-screen plan: 429, in plain words.
+      const other = await openContext(size);
+      const second = await other.context.newPage();
+      await signIn(second, email);
+      await second.goto(`/watch/${video.id}`);
+      await second.locator(".refusal[data-status='429']").getByText("All your screens are in use").waitFor();
+      await checkPage(second, "watch-429", size);
+      await other.context.close();
+
+      // Continue watching comes first on the home page; the title page offers to resume, and does.
+      await page.getByRole("link", { name: "Home" }).click();
+      await page.locator("[data-row=continue-watching]").getByText(video.title).waitFor();
+      expect(await page.locator("[data-row]").first().getAttribute("data-row")).toBe("continue-watching");
+      await page.goto(`/title/${video.id}`);
+      const resume = page.getByRole("link", { name: /^Resume from 0:0\d$/ });
+      await page.getByRole("heading", { name: video.title }).waitFor();
+      expect(await page.locator(".title-actions").textContent()).toMatch(/^Resume from 0:0\d/);
+      await resume.click();
+      await page.waitForFunction("!document.querySelector('video')?.paused && document.querySelector('video')?.currentTime > 0");
+      expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeGreaterThanOrEqual(
+        Math.floor(position) - 0.5,
+      );
+      // k pauses and plays again; → jumps 5 s.
+      await page.keyboard.press("k");
+      await page.waitForFunction("document.querySelector('video')?.paused === true");
+      await page.keyboard.press("k");
+      await page.waitForFunction("document.querySelector('video')?.paused === false");
+      const before = await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime);
+      await page.keyboard.press("ArrowRight");
+      expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeGreaterThan(before + 1);
+
+      // A token the API refuses: one refresh and the same request again, unnoticed by the viewer.
+      await page.evaluate(() => {
+        const session = JSON.parse(localStorage.getItem("reelstream.session") ?? "{}");
+        localStorage.setItem("reelstream.session", JSON.stringify({ ...session, accessToken: "not-a-token" }));
+      });
+      const refreshesBefore = calls.filter((call) => call.path === "/v1/auth/refresh").length;
+      await page.goto("/");
+      await page.locator("[data-row=new-releases] .card").first().waitFor();
+      expect(calls.some((call) => call.path === "/v1/home" && call.status === 401)).toBe(true);
+      expect(calls.filter((call) => call.path === "/v1/auth/refresh" && call.status === 200).length).toBeGreaterThan(refreshesBefore);
+
+      // Silent refresh before expiry: idle past the token's lifetime, the next request just works.
+      const refreshed = calls.filter((call) => call.path === "/v1/auth/refresh").length;
+      await expect
+        .poll(() => calls.filter((call) => call.path === "/v1/auth/refresh").length, {
+          timeout: ACCESS_TOKEN_TTL_SECONDS * 1000,
+          interval: 500,
+        })
+        .toBeGreaterThan(refreshed);
+      expect(calls.filter((call) => call.path === "/v1/auth/refresh").every((call) => call.status === 200)).toBe(true);
+
+      // Offline: the page says so and offers a retry, which works once the network is back.
+      await context.setOffline(true);
+      await page.getByRole("link", { name: "Search" }).click();
+      await page.keyboard.type("harbour", { delay: 20 });
+      await page.getByText("No connection.").waitFor();
+      await checkPage(page, "offline", size);
+      await context.setOffline(false);
+      await page.getByRole("button", { name: "Try again" }).click();
+      await page.locator("#search-results a", { hasText: video.title }).waitFor();
+
+      // Not found, then sign out: the session really ends.
+      await page.goto("/no/such/page");
+      await page.getByRole("heading", { name: "Nothing here" }).waitFor();
+      await checkPage(page, "not-found", size);
+      const token = await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string);
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.waitForURL("**/signin");
+      expect((await api("/v1/me", token)).status).toBe(401);
+      await context.close();
+    }, 300_000);
+
+    it("admin: deletes the title after a confirmation", async () => {
+      const video = uploaded[size];
+      if (!video) throw new Error("the admin journey did not finish");
+      const { context } = await openContext(size);
+      const page = await context.newPage();
+      await signIn(page, video.adminEmail);
+      await page.goto(`/admin/videos/${video.id}`);
+      await page.getByRole("button", { name: "Delete this title" }).click();
+      await page.getByRole("dialog").getByText("This cannot be undone.").waitFor();
+      await checkPage(page, "admin-delete", size);
+      await page.getByRole("dialog").getByRole("button", { name: "Delete", exact: true }).click();
+      await page.getByText(`“${video.title}” was deleted.`).waitFor();
+      const gone = await fetch(`${stack.url}/v1/videos/${video.id}`, {
+        headers: {
+          Authorization: `Bearer ${await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string)}`,
+        },
+      });
+      expect(gone.status).toBe(404);
+      await context.close();
+    }, 120_000);
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * The local stack, one way for everyone: `npm start`, the Vitest setup (the Worker tests'
+ * database), the end-to-end tests and every benchmark.
+ *
+ * - `startDatabase(spec)`: embedded PGlite, a throw-away cluster of this machine's PostgreSQL, or a
+ *   given URL; behind the WebSocket proxy the Neon driver needs; migrated.
+ * - `startLocalStack(options)`: that database, `wrangler dev` (watched for `npm start`, bundled
+ *   once for tests and benchmarks; the production Worker or, with `main`, another entry such as the
+ *   test Worker), N Node transcoders, the vars that tie them together; `stop()` ends everything.
+ */
+
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateMediaSigningKeys, generateSecret, generateSigningKeys } from "../dev-keys.ts";
+import { stopChild, waitForHttp } from "../processes.ts";
+import { type DatabaseSpec, type LocalDatabase, startDatabase } from "./database.ts";
+import { stateDir } from "./paths.ts";
+import { freePort } from "./ports.ts";
+import { startTranscoders, type Transcoder } from "./transcoders.ts";
+import { startWorker, type WorkerConfigOptions, type WorkerOptions } from "./worker.ts";
+
+export {
+  connectDatabase,
+  type DatabaseSpec,
+  databaseFromEnv,
+  installedPostgresql,
+  type LocalDatabase,
+  migrateDatabase,
+  needsLocalProxy,
+  startDatabase,
+} from "./database.ts";
+export { type DevStackInfo, removeDevStackLock, runningDevStack, writeDevStackLock } from "./dev-lock.ts";
+export { pgDataDir, repoRoot, stateDir } from "./paths.ts";
+export { freePort, portIsFree } from "./ports.ts";
+export { startTranscoder, startTranscoders, type Transcoder } from "./transcoders.ts";
+export { bundleWorker, webDist, wranglerConfig, writeWorkerConfig } from "./worker.ts";
+
+export interface LocalStackOptions extends WorkerConfigOptions {
+  /** A database to start (and stop with the stack), or one already running (left running). Default: in-memory PGlite. */
+  database?: DatabaseSpec | LocalDatabase;
+  /** The Worker's port; default a free one. */
+  port?: number;
+  /** Default false: the Worker on a bundle built once. `npm start` watches (see `startWorker`). */
+  watch?: boolean;
+  /** Where miniflare keeps its data (kept); default a throw-away folder. */
+  persistTo?: string;
+  /** Parent of the throw-away folders (configuration, bundle, miniflare data); default the OS's. */
+  tempRoot?: string;
+  /** How many Node transcoders; default 1. The Worker's `TRANSCODER_URL` names the first. */
+  transcoders?: number;
+  /** The first transcoder's port (the next ones follow it); default free ports. */
+  transcoderPort?: number;
+  /** More `--var` bindings, over the stack's own. */
+  vars?: Record<string, string>;
+  logLevel?: WorkerOptions["logLevel"];
+  /** How long to wait for the Worker and the transcoders to answer; 0 returns at once (then call `ready()`). Default 120 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface LocalStack {
+  /** The Worker's origin, `http://localhost:<port>` (its `PUBLIC_BASE_URL`). */
+  url: string;
+  port: number;
+  database: LocalDatabase;
+  worker: ChildProcess;
+  transcoders: Transcoder[];
+  /** Every `--var` the Worker got, the generated secrets included (tests sign with them). */
+  vars: Record<string, string>;
+  /** The Worker and transcoder processes as they are now. */
+  processes(): ChildProcess[];
+  /** Resolves true once `/health` and every transcoder's `/healthz` answer; false on timeout or when one exits. */
+  ready(timeoutMs?: number): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+function isSpec(database: DatabaseSpec | LocalDatabase): database is DatabaseSpec {
+  return "kind" in database;
+}
+
+/** Fresh secrets for a throw-away Worker, which reads no `.dev.vars`. */
+async function throwAwaySecrets(): Promise<Record<string, string>> {
+  return {
+    JWT_SIGNING_KEYS: await generateSigningKeys("local-stack"),
+    MEDIA_SIGNING_KEYS: generateMediaSigningKeys("local-stack"),
+    INTERNAL_SIGNING_SECRET: generateSecret(),
+  };
+}
+
+/** Resolves when the child exits: a stack whose Worker died is not going to become ready. */
+function exited(child: ChildProcess): Promise<false> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(false);
+  return new Promise((resolve) => child.once("exit", () => resolve(false)));
+}
+
+/**
+ * Starts a whole local stack and, unless `readyTimeoutMs` is 0, waits until it answers (on a
+ * timeout it stops everything and throws).
+ *
+ * @example
+ * const stack = await startLocalStack({ main: testWorkerEntry, database: databaseFromEnv("BENCH") });
+ * try {
+ *   await fetch(`${stack.url}/health`);
+ * } finally {
+ *   await stack.stop();
+ * }
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const spec = options.database ?? { kind: "pglite" };
+  const database = isSpec(spec) ? await startDatabase(spec) : spec;
+  const watch = options.watch ?? false;
+  // Configuration, bundle, miniflare data and transcoder work folders of a throw-away stack;
+  // `npm start` keeps its own in the state folder.
+  const throwAway =
+    !watch ||
+    options.main !== undefined ||
+    options.configure !== undefined ||
+    options.assets !== undefined ||
+    options.persistTo === undefined;
+  const scratchDir = throwAway ? mkdtempSync(join(options.tempRoot ?? tmpdir(), "reelstream-stack-")) : undefined;
+  let worker: ChildProcess | undefined;
+  let transcoders: Transcoder[] = [];
+  const processes = () => [...(worker ? [worker] : []), ...transcoders.map((transcoder) => transcoder.process)];
+  const stop = async () => {
+    await Promise.all(processes().map((child) => stopChild(child)));
+    if (isSpec(spec)) await database.stop();
+    if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
+  };
+
+  try {
+    const port = options.port ?? (await freePort());
+    transcoders = await startTranscoders(options.transcoders ?? 1, {
+      firstPort: options.transcoderPort,
+      workRoot: scratchDir ?? join(stateDir, "transcoders"),
+    });
+    const vars: Record<string, string> = {
+      DATABASE_URL: database.url,
+      ...(database.wsProxy ? { DATABASE_WS_PROXY: database.wsProxy } : {}),
+      // The transcoder calls back PUBLIC_BASE_URL/internal/storage: it must name this Worker's port.
+      PUBLIC_BASE_URL: `http://localhost:${port}`,
+      // The queue consumer posts jobs here; without it, it would look for the production container.
+      ...(transcoders[0] ? { TRANSCODER_URL: transcoders[0].url } : {}),
+      // npm start keeps its secrets in .dev.vars; a throw-away stack gets throw-away ones.
+      ...(watch ? {} : await throwAwaySecrets()),
+      ...options.vars,
+    };
+    worker = await startWorker({
+      port,
+      vars,
+      watch,
+      main: options.main,
+      configure: options.configure,
+      assets: options.assets,
+      persistTo: options.persistTo ?? join(scratchDir ?? "", "state"),
+      scratchDir,
+      logLevel: options.logLevel,
+    });
+    const running = worker;
+    const url = `http://localhost:${port}`;
+    const stack: LocalStack = {
+      url,
+      port,
+      database,
+      worker: running,
+      transcoders,
+      vars,
+      processes,
+      async ready(timeoutMs = 120_000) {
+        const polling = new AbortController();
+        const answers = Promise.all([
+          waitForHttp(`${url}/health`, timeoutMs, polling.signal),
+          ...transcoders.map((transcoder) => waitForHttp(`${transcoder.url}/healthz`, timeoutMs, polling.signal)),
+        ]).then((results) => results.every(Boolean));
+        const result = await Promise.race([answers, exited(running), ...transcoders.map((transcoder) => exited(transcoder.process))]);
+        polling.abort();
+        return result;
+      },
+      stop,
+    };
+    const timeoutMs = options.readyTimeoutMs ?? 120_000;
+    if (timeoutMs > 0 && !(await stack.ready(timeoutMs))) {
+      throw new Error(`the local stack did not answer within ${timeoutMs / 1000} s; see the [worker] and [transcoder] lines above`);
+    }
+    return stack;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

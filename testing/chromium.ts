@@ -1,0 +1,29 @@
+import { existsSync } from "node:fs";
+import { type Browser, chromium } from "playwright-core";
+
+/** Debian's Chromium (`apt-get install chromium`); never a downloaded browser. */
+export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** CI installs it and must run the browser tests; a developer without it is told and they are skipped. */
+export const noBrowser = !existsSync(chromiumPath) && !process.env.CI;
+
+/**
+ * Headless Debian Chromium for the browser tests and `bench:web`. The background-networking flags
+ * keep it from calling Google's hosts, which this machine cannot reach.
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      // Headless Chromium has no user to click; a real browser lets the Play click's activation through.
+      "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+}

@@ -1,0 +1,5 @@
+import { stopTestDatabases } from "./test-database.ts";
+
+export default function setup() {
+  return () => stopTestDatabases();
+}

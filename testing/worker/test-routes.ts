@@ -1,0 +1,25 @@
+import type { Hono } from "hono";
+import type { AppEnv } from "../../workers/platform/app-env.ts";
+import { ApiError } from "../../workers/platform/errors.ts";
+import { isVideoId } from "../../workers/videos/index.ts";
+
+/**
+ * Test and benchmark only: these routes exist in the test Worker (./index.ts) and nowhere in the
+ * production graph. Put media bytes into R2 the way the transcoder does, and read a user's
+ * write-behind counters. The end-to-end test and `npm run bench:playback` use them.
+ */
+export function registerTestRoutes(app: Hono<AppEnv>) {
+  app.put("/internal/test/media/:videoId/*", async (c) => {
+    const videoId = c.req.param("videoId");
+    const path = c.req.path.split("/").slice(5).map(decodeURIComponent).join("/");
+    if (!isVideoId(videoId) || path === "" || path.split("/").some((part) => part === "" || part === "..")) {
+      throw new ApiError("bad-request", "PUT /internal/test/media/{videoId}/{path} with the object's bytes as the body.");
+    }
+    await c.get("services").media.bucket.put(`videos/${videoId}/${path}`, await c.req.arrayBuffer());
+    return c.body(null, 204);
+  });
+  app.get("/internal/test/viewer-state/:userId", async (c) => {
+    const state = c.get("services").viewerState(c.req.param("userId"));
+    return c.json({ flush: await state.flushStats(), leases: await state.listLeases() });
+  });
+}

@@ -1,0 +1,56 @@
+import type { ApiProblem } from "../api/problem.ts";
+import type { AdminVideo } from "../api/types.ts";
+import { Field } from "../ui/field.tsx";
+
+export const videoFieldNames = ["title", "summary", "genres", "releaseYear", "cast", "maturityRating"];
+
+/** A list typed as "a, b, c". */
+const list = (value: string) =>
+  value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+
+/** The form's values as the API takes them (`releaseYear` a number, lists as arrays, no rating as null). */
+export function videoBody(form: HTMLFormElement): Record<string, unknown> {
+  const data = new FormData(form);
+  const text = (name: string) => String(data.get(name) ?? "");
+  const year = text("releaseYear").trim();
+  return {
+    title: text("title"),
+    summary: text("summary"),
+    genres: list(text("genres")),
+    // A number when it reads as one; otherwise as typed, so the API names what is wrong with it.
+    releaseYear: /^\d+$/.test(year) ? Number(year) : year,
+    cast: list(text("cast")),
+    maturityRating: text("maturityRating").trim() || null,
+  };
+}
+
+/** The metadata fields of a title, for creating and editing it. */
+export function VideoFields({ video, problem }: { video?: AdminVideo; problem: ApiProblem | null }) {
+  return (
+    <>
+      <Field name="title" label="Title" problem={problem}>
+        {(attributes) => <input {...attributes} required maxLength={200} defaultValue={video?.title} />}
+      </Field>
+      <Field name="summary" label="Summary" problem={problem}>
+        {(attributes) => <textarea {...attributes} required rows={4} maxLength={4000} defaultValue={video?.summary} />}
+      </Field>
+      <Field name="genres" label="Genres" hint="Separated by commas, like: drama, mystery" problem={problem}>
+        {(attributes) => <input {...attributes} defaultValue={video?.genres.join(", ")} />}
+      </Field>
+      <Field name="releaseYear" label="Release year" problem={problem}>
+        {(attributes) => (
+          <input {...attributes} inputMode="numeric" required defaultValue={String(video?.releaseYear ?? new Date().getFullYear())} />
+        )}
+      </Field>
+      <Field name="cast" label="Cast" hint="Separated by commas" problem={problem}>
+        {(attributes) => <input {...attributes} defaultValue={video?.cast.join(", ")} />}
+      </Field>
+      <Field name="maturityRating" label="Maturity rating (optional)" hint="A short code such as PG-13, TV-MA or 16+" problem={problem}>
+        {(attributes) => <input {...attributes} maxLength={16} defaultValue={video?.maturityRating ?? ""} />}
+      </Field>
+    </>
+  );
+}

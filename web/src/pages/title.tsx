@@ -1,0 +1,70 @@
+import { api } from "../api/client.ts";
+import { ApiProblem } from "../api/problem.ts";
+import type { Progress, Video } from "../api/types.ts";
+import { useSession } from "../api/use-session.ts";
+import { ErrorNotice } from "../ui/error-notice.tsx";
+import { clock, resolution, runtime } from "../ui/format.ts";
+import { useResource } from "../ui/use-resource.ts";
+
+/** Where this viewer left off, or null when never watched (404) or finished. */
+async function resumePoint(id: string, signal: AbortSignal): Promise<number | null> {
+  try {
+    const progress = await api<Progress>(`/v1/videos/${id}/progress`, { signal });
+    return progress.finished || progress.positionSeconds < 1 ? null : progress.positionSeconds;
+  } catch (error) {
+    if (error instanceof ApiProblem && error.status === 404) return null;
+    throw error;
+  }
+}
+
+export function TitlePage({ id }: { id: string }) {
+  const session = useSession();
+  const title = useResource(async (signal) => {
+    const [{ video }, resumeAt] = await Promise.all([
+      api<{ video: Video }>(`/v1/videos/${encodeURIComponent(id)}`, { signal }),
+      resumePoint(encodeURIComponent(id), signal),
+    ]);
+    return { video, resumeAt };
+  }, id);
+  if (title.error) return <ErrorNotice error={title.error} onRetry={title.reload} />;
+  if (!title.data) return <p>Loading…</p>;
+  const { video, resumeAt } = title.data;
+  const heights = [...new Set(video.renditions.map((rendition) => rendition.height))].sort((a, b) => b - a);
+  return (
+    <article class="title-page">
+      {video.posterUrl && <img class="title-poster" src={video.posterUrl} alt={`Poster of ${video.title}`} />}
+      <div class="title-body">
+        <h1>{video.title}</h1>
+        <p class="card-meta">
+          {[video.releaseYear, video.maturityRating, runtime(video.durationSeconds), video.genres.join(", ")].filter(Boolean).join(" · ")}
+        </p>
+        <p class="title-actions">
+          <a
+            class="button button-primary"
+            href={`/watch/${video.id}`}
+            onClick={() => performance.mark("reelstream:play-pressed")}
+            data-testid="play"
+          >
+            {resumeAt !== null ? `Resume from ${clock(resumeAt)}` : "Play"}
+          </a>
+          {session?.user.role === "admin" && (
+            <a class="button" href={`/admin/videos/${video.id}`}>
+              Manage
+            </a>
+          )}
+        </p>
+        <p>{video.summary}</p>
+        {video.cast.length > 0 && (
+          <p>
+            <strong>Cast:</strong> {video.cast.join(", ")}
+          </p>
+        )}
+        {heights.length > 0 && (
+          <p>
+            <strong>Available in:</strong> {heights.map(resolution).join(", ")} (your plan decides the highest you get)
+          </p>
+        )}
+      </div>
+    </article>
+  );
+}

@@ -1,0 +1,32 @@
+import { cacheEntry, type Stamped } from "../platform/cache.ts";
+import type { HomeRow, VideoDocument, VideoPage } from "./schema.ts";
+
+/** Lists and home pages: derived from many videos, so invalidated all at once by a new catalog version. */
+const pageLifetimes = { expirationTtl: 300, cacheTtl: 30 };
+/** Video documents: rewritten exactly on every admin write, so they may live longer. */
+const documentLifetimes = { expirationTtl: 600, cacheTtl: 30 };
+
+/**
+ * The catalog's KV keys. Each key starts with its value's schema version (`v1`): when a value's
+ * shape changes, bump it, and a deploy never reads the old shape.
+ *
+ * Invalidation rules (write-around: reads fill, writes go to Postgres and then fix the cache):
+ * - `video`: rewritten from the primary after an admin edit of a listed video, deleted when the
+ *   video is deleted or leaves `ready`.
+ * - `videoPage`, `home`: derived from many videos, so stamped with the catalog version they were
+ *   built from. Any change to what is listed writes a new `version`; a page whose stamp is not
+ *   the current version is a miss, and is rebuilt and overwritten on that read. The version and
+ *   the page are fetched in one KV call (`Cache.getStamped`).
+ */
+export const catalogKeys = {
+  /** Token of the current catalog version (`<bump time base36>.<random>`); never expires. */
+  version: () => cacheEntry<string>("catalog-version", { cacheTtl: 30 }),
+  video: (id: string) => cacheEntry<VideoDocument>(`v1:video:${id}`, documentLifetimes),
+  videoPage: (query: { genre?: string; limit: number; cursor?: string }) =>
+    cacheEntry<Stamped<VideoPage>>(
+      // Genres have no ':' and at most 40 characters, signed cursors about 125: well under KV's 512 bytes.
+      `v1:videos:${query.genre ?? "*"}:${query.limit}:${query.cursor ?? "first"}`,
+      pageLifetimes,
+    ),
+  home: () => cacheEntry<Stamped<HomeRow[]>>("v1:home", pageLifetimes),
+} as const;
