@@ -64,3 +64,22 @@ export function treeCpuSeconds(rootPid: number): { own: number; children: number
   }
   return { own: ticks.own / 100, children: ticks.children / 100 };
 }
+
+/**
+ * Raises the named Rate Limiting bindings in a generated configuration (the harness writes it from
+ * wrangler.toml; `startLocalStack({ configure })`), so a benchmark's few accounts are not refused.
+ * The limiters are still called on every request. Throws when wrangler.toml has none of them.
+ */
+export function raiseRateLimits(toml: string, names: string[]): string {
+  let raised = 0;
+  const text = toml.replace(
+    /(name = "([A-Z_]+)"\s+namespace_id = "\d+"\s+simple = \{ limit = )\d+/g,
+    (whole, head: string, name: string) => {
+      if (!names.includes(name)) return whole;
+      raised++;
+      return `${head}1000000000`;
+    },
+  );
+  if (raised === 0) throw new Error(`wrangler.toml has none of ${names.join(", ")} to raise`);
+  return text;
+}

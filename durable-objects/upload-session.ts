@@ -32,9 +32,15 @@ export interface UploadRecord {
   partSize: number;
   metadata: Record<string, string>;
   phase: UploadPhase;
-  /** The R2 multipart upload (at the master key), created with the first whole part. */
+  /** The R2 multipart upload (at the master key), created by this object with the first whole part. */
   multipartUploadId: string | null;
+  /** Committed parts, in ascending part number (numbers may skip one a failed PATCH reserved). */
   parts: UploadPart[];
+  /**
+   * The next part number to hand out (`reservePart`). Never reused, so a PATCH that lost its lease
+   * and uploads late can only write a part number nobody commits, never over a committed one.
+   */
+  nextPartNumber: number;
   /** Bytes after the last whole part, kept as an R2 object until a part is full. */
   tailKey: string | null;
   tailLength: number;
@@ -47,6 +53,16 @@ export type BeginWrite =
   | { ok: false; reason: "gone"; record: UploadRecord | null }
   | { ok: false; reason: "offset"; record: UploadRecord }
   | { ok: false; reason: "busy"; record: UploadRecord; retryAfterSeconds: number };
+
+/**
+ * Why a PATCH may no longer write (the fence): the upload was terminated, expired or finished
+ * (`gone`), or another PATCH took the write lease after this one made no progress for two minutes
+ * (`lease-lost`). Every step that writes to R2 asks first, and every commit is refused with this.
+ */
+export type Fenced = { ok: false; reason: "gone" | "lease-lost"; record: UploadRecord | null };
+
+/** A step the fence let through, with what it gives. */
+export type Admitted<T> = ({ ok: true } & T) | Fenced;
 
 /** A PATCH holds the write lease while it streams; a crashed one loses it after this long without commits. */
 const WRITE_LEASE_MS = 2 * 60 * 1000;
@@ -86,7 +102,8 @@ export class UploadSession extends DurableObject<Env> {
           .exec<{ part_number: number; etag: string }>("SELECT part_number, etag FROM parts ORDER BY part_number")
           .toArray()
           .map((part) => ({ partNumber: part.part_number, etag: part.etag }));
-        this.record = { ...stored, parts };
+        // Records saved before part numbers were handed out continue after their last part.
+        this.record = { ...stored, parts, nextPartNumber: stored.nextPartNumber ?? (parts.at(-1)?.partNumber ?? 0) + 1 };
       }
     });
   }
@@ -101,10 +118,17 @@ export class UploadSession extends DurableObject<Env> {
     return record;
   }
 
-  private ownsLease(token: string): UploadRecord {
-    if (!this.record || this.writer?.token !== token) throw new Error("this PATCH no longer holds the upload's write lease");
+  /**
+   * The fence: the upload still takes bytes (`active`) and `token` is the PATCH that holds the
+   * write lease (which this renews). Termination, expiry and finishing clear the lease, so after
+   * them every write step of a PATCH still in flight is refused.
+   */
+  private fence(token: string): { ok: true; record: UploadRecord } | Fenced {
+    const record = this.record;
+    if (record?.phase !== "active") return { ok: false, reason: "gone", record };
+    if (!this.writer || this.writer.token !== token) return { ok: false, reason: "lease-lost", record };
     this.writer.until = Date.now() + WRITE_LEASE_MS;
-    return this.record;
+    return { ok: true, record };
   }
 
   /** Starts the upload; idempotent for the same id. */
@@ -119,6 +143,7 @@ export class UploadSession extends DurableObject<Env> {
       phase: "active",
       multipartUploadId: null,
       parts: [],
+      nextPartNumber: 1,
       tailKey: null,
       tailLength: 0,
       createdAt: now,
@@ -155,32 +180,73 @@ export class UploadSession extends DurableObject<Env> {
     if (this.writer?.token === token) this.writer = null;
   }
 
-  async setMultipartUpload(token: string, multipartUploadId: string): Promise<void> {
-    const record = this.ownsLease(token);
-    this.save({ ...record, multipartUploadId });
+  /** Asks the fence before a write that needs nothing else from this object (a tail object, the assembled master). */
+  async checkWrite(token: string): Promise<Admitted<{ record: UploadRecord }>> {
+    return this.fence(token);
+  }
+
+  /**
+   * Asks the fence before a whole part goes to R2, and hands out its part number. The multipart
+   * upload is created here, by this object, the first time: it is recorded in the same step, so no
+   * multipart upload exists that termination or expiry does not know to abort (a terminate that
+   * lands while R2 creates it is seen right after, and the new upload is aborted at once).
+   */
+  async reservePart(token: string): Promise<Admitted<{ partNumber: number; multipartUploadId: string }>> {
+    const admitted = this.fence(token);
+    if (!admitted.ok) return admitted;
+    let { record } = admitted;
+    if (!record.multipartUploadId) {
+      const multipart = await this.media().bucket.createMultipartUpload(record.masterKey);
+      const still = this.fence(token);
+      if (!still.ok || still.record.multipartUploadId) {
+        await multipart.abort().catch((error) => this.log.warn("multipart abort failed", { uploadId: record.uploadId, error }));
+        if (!still.ok) return still;
+      } else {
+        record = this.save({ ...still.record, multipartUploadId: multipart.uploadId });
+      }
+      record = this.record as UploadRecord;
+    }
+    const partNumber = record.nextPartNumber;
+    this.save({ ...record, nextPartNumber: partNumber + 1 });
+    return { ok: true, partNumber, multipartUploadId: record.multipartUploadId as string };
   }
 
   /** A whole part is in R2: it replaces the tail, whose bytes it began with. Returns the old tail key. */
-  async commitPart(token: string, part: UploadPart): Promise<{ record: UploadRecord; staleTailKey: string | null }> {
-    const record = this.ownsLease(token);
-    if (part.partNumber !== record.parts.length + 1) throw new Error(`part ${part.partNumber} is out of order`);
+  async commitPart(token: string, part: UploadPart): Promise<Admitted<{ record: UploadRecord; staleTailKey: string | null }>> {
+    const admitted = this.fence(token);
+    if (!admitted.ok) return admitted;
+    const { record } = admitted;
+    const last = record.parts.at(-1)?.partNumber ?? 0;
+    if (part.partNumber <= last || part.partNumber >= record.nextPartNumber)
+      throw new Error(`part ${part.partNumber} was not reserved after part ${last}`);
     this.ctx.storage.sql.exec("INSERT INTO parts (part_number, etag) VALUES (?, ?)", part.partNumber, part.etag);
     const parts = [...record.parts, part];
     const saved = this.save({ ...record, parts, offset: parts.length * record.partSize, tailKey: null, tailLength: 0 });
-    return { record: saved, staleTailKey: record.tailKey };
+    return { ok: true, record: saved, staleTailKey: record.tailKey };
   }
 
   /** A new tail object holds every byte after the last whole part. Returns the old tail key. */
-  async commitTail(token: string, tailKey: string, tailLength: number): Promise<{ record: UploadRecord; staleTailKey: string | null }> {
-    const record = this.ownsLease(token);
+  async commitTail(
+    token: string,
+    tailKey: string,
+    tailLength: number,
+  ): Promise<Admitted<{ record: UploadRecord; staleTailKey: string | null }>> {
+    const admitted = this.fence(token);
+    if (!admitted.ok) return admitted;
+    const { record } = admitted;
     const saved = this.save({ ...record, tailKey, tailLength, offset: record.parts.length * record.partSize + tailLength });
-    return { record: saved, staleTailKey: record.tailKey };
+    return { ok: true, record: saved, staleTailKey: record.tailKey };
   }
 
   /** The master is complete in R2. */
-  async markAssembled(token: string): Promise<UploadRecord> {
-    const record = this.ownsLease(token);
-    return this.save({ ...record, phase: "assembled", offset: record.length, multipartUploadId: null, tailKey: null, tailLength: 0 });
+  async markAssembled(token: string): Promise<Admitted<{ record: UploadRecord }>> {
+    const admitted = this.fence(token);
+    if (!admitted.ok) return admitted;
+    const { record } = admitted;
+    return {
+      ok: true,
+      record: this.save({ ...record, phase: "assembled", offset: record.length, multipartUploadId: null, tailKey: null, tailLength: 0 }),
+    };
   }
 
   /** The video is queued: keep a tombstone for HEAD, then forget. */
@@ -194,10 +260,16 @@ export class UploadSession extends DurableObject<Env> {
 
   /**
    * tus termination: releases the bytes. `released` is false when there was nothing left to
-   * release (terminated, expired or finished before): only a release frees the video.
+   * release (terminated, expired or finished before): only a release frees the video. An upload
+   * whose last PATCH assembled the master and is queueing the video right now is not terminated
+   * (`finishing`): the video is about to be transcoded, which only deleting it undoes.
    */
-  async terminate(): Promise<{ record: UploadRecord; released: boolean } | null> {
-    const phase = this.record?.phase;
+  async terminate(): Promise<{ record: UploadRecord; released: boolean; finishing?: boolean } | null> {
+    const current = this.record;
+    if (current?.phase === "assembled" && this.writer && this.writer.until > Date.now()) {
+      return { record: current, released: false, finishing: true };
+    }
+    const phase = current?.phase;
     const record = await this.release("terminated");
     return record && { record, released: phase === "active" || phase === "assembled" };
   }
@@ -217,9 +289,20 @@ export class UploadSession extends DurableObject<Env> {
       }
       return;
     }
-    // A tombstone whose time is up.
+    // A tombstone whose time is up. A terminated or expired upload's PATCH that was in flight
+    // may have written after the release (its own keys only: the fence refused its commits, and
+    // it deletes what it wrote, unless it died first): sweep those keys once more before forgetting.
+    if (record.phase === "terminated" || record.phase === "expired") {
+      const media = this.media();
+      await media.deleteByPrefix(record.scratchPrefix);
+      await media.bucket.delete(record.masterKey);
+    }
     this.record = null;
     await this.ctx.storage.deleteAll();
+  }
+
+  private media() {
+    return createMediaStore(this.env.MEDIA);
   }
 
   /**
@@ -231,7 +314,7 @@ export class UploadSession extends DurableObject<Env> {
     const record = this.record;
     if (!record) return null;
     if (record.phase !== "active" && record.phase !== "assembled") return record;
-    const media = createMediaStore(this.env.MEDIA);
+    const media = this.media();
     if (record.multipartUploadId) {
       try {
         await media.bucket.resumeMultipartUpload(record.masterKey, record.multipartUploadId).abort();

@@ -36,27 +36,67 @@ export interface StreamLease {
 }
 
 export type StartStreamResult =
-  | { granted: true; progress: StoredProgress | null }
-  | { granted: false; inUse: number; retryAfterMs: number };
+  | {
+      granted: true;
+      progress: StoredProgress | null;
+      /** This play's stream: new on every play, carried by its media token (see `streamStatus`). */
+      leaseId: string;
+    }
+  | { granted: false; inUse: number; retryAfterMs: number }
+  /** The session was signed out: nothing was taken. */
+  | { granted: false; revoked: true };
+
+/** What one heartbeat did: nothing, for a signed-out session. */
+export type HeartbeatResult =
+  | { revoked: true }
+  | {
+      revoked: false;
+      progress: StoredProgress;
+      /** The continue-watching row as it stands after this heartbeat: unfinished titles, most recent first. */
+      continueWatching: string[];
+    };
+
+/** The continue-watching row holds this many titles at most. */
+export const CONTINUE_WATCHING_SIZE = 20;
+
+/**
+ * What the media edge needs to know about one stream (`streamStatus`):
+ * - `live`: the session's lease is this stream's and has not lapsed (until `expiresAt`);
+ * - `replaced`: the session played something since (another title, or this one again);
+ * - `ended`: the lease lapsed without heartbeats, or was released (the player stopped, the plan
+ *   changed, the session signed out);
+ * - `revoked`: the session signed out.
+ */
+export type StreamStatus = { status: "live"; expiresAt: number } | { status: "replaced" | "ended" | "revoked" };
 
 export interface FlushStats {
   flushes: number;
   rowsFlushed: number;
   failures: number;
   dirtyRows: number;
+  /** Heartbeats since this instance started, and the SQLite rows they wrote (`rowsWritten`): not persisted. */
+  heartbeats: number;
+  heartbeatRowsWritten: number;
 }
 
 /**
  * One object per user (`idFromName(userId)`): the strongly consistent, global view of that
  * user's live state.
- * - Revoked sessions, so that sign-out stops the session's access tokens on the next request from
- *   any edge location (a KV deny-list would take up to a minute to reach other locations).
+ * - Revoked sessions, kept until every credential derived from the session (access tokens, signed
+ *   media URLs) has expired: playback, account and admin routes and the media space ask here, so
+ *   sign-out stops them on the next request from any location.
  * - Watch progress ("watched till" per video): acknowledged once in SQLite storage, written behind
  *   to Postgres in batches by the alarm, so a burst of heartbeats makes one database write.
  * - Screen leases: one per signed-in session, renewed by heartbeats, capped by the plan's screens.
  */
 export class ViewerState extends DurableObject<Env> {
   private readonly log = createLogger(LOG_SCOPE);
+  /** `meta.user_id`, read once per instance. */
+  private owner: string | null | undefined;
+  private heartbeats = 0;
+  private heartbeatRowsWritten = 0;
+  /** SQLite rows written through `write` since this instance started. */
+  private written = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -67,14 +107,19 @@ export class ViewerState extends DurableObject<Env> {
         video_id TEXT PRIMARY KEY, position REAL NOT NULL, duration REAL, finished INTEGER NOT NULL,
         updated_at INTEGER NOT NULL, dirty INTEGER NOT NULL)`);
       storage.exec("CREATE TABLE IF NOT EXISTS leases (session_id TEXT PRIMARY KEY, video_id TEXT NOT NULL, expires_at INTEGER NOT NULL)");
+      // Which play holds the lease (added after the table: objects created before get the column here).
+      if (storage.exec("SELECT 1 FROM pragma_table_info('leases') WHERE name = 'lease_id'").toArray().length === 0) {
+        storage.exec("ALTER TABLE leases ADD COLUMN lease_id TEXT");
+      }
       // Who this object belongs to (the flush needs the user id) and the flush's bookkeeping.
       storage.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     });
   }
 
   /**
-   * Marks a session revoked and releases its screen. `forgetAfterMs` is when its last access
-   * token expires; after that the signature check alone refuses them, so the row is purged by the alarm.
+   * Marks a session revoked and releases its screen. `forgetAfterMs` is when the last credential
+   * derived from the session expires (access tokens and signed media URLs, whose only check after
+   * sign-out is this row); after that the signature checks alone refuse them, so the alarm purges it.
    */
   async revokeSession(sessionId: string, forgetAfterMs: number): Promise<void> {
     this.ctx.storage.sql.exec(
@@ -87,13 +132,14 @@ export class ViewerState extends DurableObject<Env> {
   }
 
   async isSessionRevoked(sessionId: string): Promise<boolean> {
-    return this.ctx.storage.sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length > 0;
+    return this.revoked(sessionId);
   }
 
   /**
    * Takes the session's screen for `videoId`, or moves it there: a session holds at most one
    * lease, so switching titles on a device never uses a second screen. Refused when `screens`
-   * other sessions hold live leases. Answers the title's progress too (for `resumeAt`).
+   * other sessions hold live leases. Answers the title's progress too (for `resumeAt`). A signed-out
+   * session is refused in the same call.
    */
   async startStream(input: {
     userId: string;
@@ -102,6 +148,7 @@ export class ViewerState extends DurableObject<Env> {
     screens: number;
     leaseMs: number;
   }): Promise<StartStreamResult> {
+    if (this.revoked(input.sessionId)) return { granted: false, revoked: true };
     this.rememberOwner(input.userId);
     const now = Date.now();
     const sql = this.ctx.storage.sql;
@@ -113,18 +160,40 @@ export class ViewerState extends DurableObject<Env> {
       const freedAt = others[others.length - input.screens]?.expires_at ?? now;
       return { granted: false, inUse: others.length, retryAfterMs: Math.max(0, freedAt - now) };
     }
+    // Every play is a new stream: the URLs of the session's previous play stop (see streamStatus).
+    const leaseId = crypto.randomUUID();
     sql.exec(
-      "INSERT INTO leases (session_id, video_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET video_id = excluded.video_id, expires_at = excluded.expires_at",
+      "INSERT INTO leases (session_id, video_id, expires_at, lease_id) VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET video_id = excluded.video_id, expires_at = excluded.expires_at, lease_id = excluded.lease_id",
       input.sessionId,
       input.videoId,
       now + input.leaseMs,
+      leaseId,
     );
-    return { granted: true, progress: this.readProgress(input.videoId) };
+    return { granted: true, progress: this.readProgress(input.videoId), leaseId };
   }
 
   /**
-   * A progress heartbeat: stores the position (durable once this returns) and renews the
-   * session's lease. The position reaches Postgres with the next flush.
+   * Whether the stream `leaseId` of a session may still be served (the media edge asks, for
+   * playlists on every request and for segments at most every 20 s per isolate): one read of
+   * this object's storage, nothing written.
+   */
+  async streamStatus(sessionId: string, leaseId: string): Promise<StreamStatus> {
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length > 0) return { status: "revoked" };
+    const lease = sql
+      .exec<{ lease_id: string | null; expires_at: number }>("SELECT lease_id, expires_at FROM leases WHERE session_id = ?", sessionId)
+      .toArray()[0];
+    if (!lease) return { status: "ended" };
+    if (lease.lease_id !== leaseId) return { status: "replaced" };
+    return lease.expires_at > Date.now() ? { status: "live", expiresAt: lease.expires_at } : { status: "ended" };
+  }
+
+  /**
+   * A progress heartbeat, in one call: checks the session, stores the position (durable once this
+   * returns), renews the session's lease, and answers the continue-watching row. The position
+   * reaches Postgres with the next flush. Rows written: the position, plus the lease when it has
+   * run down by a quarter (so about every third heartbeat at one every 5 s), plus the flush
+   * bookkeeping only when `flushDelayMs` changes.
    */
   async recordProgress(input: {
     userId: string;
@@ -137,11 +206,13 @@ export class ViewerState extends DurableObject<Env> {
     leaseMs: number;
     /** How long heartbeats gather before one batch goes to Postgres (`PROGRESS_FLUSH_SECONDS`). */
     flushDelayMs: number;
-  }): Promise<StoredProgress> {
+  }): Promise<HeartbeatResult> {
+    if (this.revoked(input.sessionId)) return { revoked: true };
+    const before = this.written;
     this.rememberOwner(input.userId);
     const now = Date.now();
     const { finished } = input;
-    this.ctx.storage.sql.exec(
+    this.write(
       `INSERT INTO progress (video_id, position, duration, finished, updated_at, dirty) VALUES (?, ?, ?, ?, ?, 1)
        ON CONFLICT (video_id) DO UPDATE SET position = excluded.position, duration = excluded.duration,
          finished = excluded.finished, updated_at = excluded.updated_at, dirty = 1`,
@@ -151,19 +222,36 @@ export class ViewerState extends DurableObject<Env> {
       finished ? 1 : 0,
       now,
     );
-    this.ctx.storage.sql.exec(
-      "UPDATE leases SET expires_at = ? WHERE session_id = ? AND expires_at > ?",
+    // A live lease is renewed once it has run down by a quarter: it lapses between 3/4 and all of
+    // `leaseMs` after the last heartbeat, for a third of the writes.
+    this.write(
+      "UPDATE leases SET expires_at = ? WHERE session_id = ? AND expires_at > ? AND expires_at < ?",
       now + input.leaseMs,
       input.sessionId,
       now,
+      now + input.leaseMs - input.leaseMs / 4,
     );
-    this.setMeta("flush_delay_ms", String(input.flushDelayMs));
+    if (this.meta("flush_delay_ms") !== String(input.flushDelayMs)) this.setMeta("flush_delay_ms", String(input.flushDelayMs));
     await this.scheduleAlarm(now + input.flushDelayMs);
-    return { positionSeconds: input.positionSeconds, durationSeconds: input.durationSeconds, finished, updatedAt: now };
+    this.heartbeats++;
+    this.heartbeatRowsWritten += this.written - before;
+    return {
+      revoked: false,
+      progress: { positionSeconds: input.positionSeconds, durationSeconds: input.durationSeconds, finished, updatedAt: now },
+      continueWatching: this.ctx.storage.sql
+        .exec<{ video_id: string }>(
+          "SELECT video_id FROM progress WHERE finished = 0 ORDER BY updated_at DESC, video_id LIMIT ?",
+          CONTINUE_WATCHING_SIZE,
+        )
+        .toArray()
+        .map((row) => row.video_id),
+    };
   }
 
-  async getProgress(videoId: string): Promise<StoredProgress | null> {
-    return this.readProgress(videoId);
+  /** Where the session's viewer stopped in `videoId`; `revoked` for a signed-out session. */
+  async getProgress(sessionId: string, videoId: string): Promise<{ revoked: true } | { revoked: false; progress: StoredProgress | null }> {
+    if (this.revoked(sessionId)) return { revoked: true };
+    return { revoked: false, progress: this.readProgress(videoId) };
   }
 
   /** Ends the session's stream (the player stopped, or the session signed out). */
@@ -189,6 +277,8 @@ export class ViewerState extends DurableObject<Env> {
       rowsFlushed: Number(this.meta("rows_flushed") ?? 0),
       failures: Number(this.meta("failures") ?? 0),
       dirtyRows,
+      heartbeats: this.heartbeats,
+      heartbeatRowsWritten: this.heartbeatRowsWritten,
     };
   }
 
@@ -256,8 +346,23 @@ export class ViewerState extends DurableObject<Env> {
       : null;
   }
 
+  private revoked(sessionId: string): boolean {
+    return this.ctx.storage.sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length > 0;
+  }
+
+  /** Runs a statement that returns no rows, counting the rows it wrote (`bench:playback` reports them per heartbeat). */
+  private write(query: string, ...bindings: SqlStorageValue[]): void {
+    const cursor = this.ctx.storage.sql.exec(query, ...bindings);
+    cursor.toArray();
+    this.written += cursor.rowsWritten;
+  }
+
   private rememberOwner(userId: string): void {
-    if (this.meta("user_id") !== userId) this.setMeta("user_id", userId);
+    this.owner ??= this.meta("user_id");
+    if (this.owner !== userId) {
+      this.setMeta("user_id", userId);
+      this.owner = userId;
+    }
   }
 
   private meta(key: string): string | null {
@@ -265,13 +370,8 @@ export class ViewerState extends DurableObject<Env> {
   }
 
   private setMeta(key: string, value: string | null): void {
-    if (value === null) this.ctx.storage.sql.exec("DELETE FROM meta WHERE key = ?", key);
-    else
-      this.ctx.storage.sql.exec(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        key,
-        value,
-      );
+    if (value === null) this.write("DELETE FROM meta WHERE key = ?", key);
+    else this.write("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
   }
 
   /** Sets the alarm to `at` unless one is due sooner. */

@@ -111,7 +111,7 @@ describe("transcoding on two instances, under failure and load", () => {
     const { keys, storage } = await downloadOutputs(
       stack.url,
       stack.vars.INTERNAL_SIGNING_SECRET ?? "",
-      { id: videoId, prefix, sourceKey: `masters/${videoId}/source` },
+      { id: videoId, prefix },
       join(work, "killed-r2"),
     );
     expect(keys).toEqual(await referencedKeys(storage, prefix));

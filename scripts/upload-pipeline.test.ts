@@ -152,7 +152,7 @@ describe("a 1080p master published in chunks, end to end", () => {
     const { keys, storage } = await downloadOutputs(
       stack.url,
       stack.vars.INTERNAL_SIGNING_SECRET ?? "",
-      { id: videoId, prefix: `videos/${videoId}/hls/`, sourceKey: `masters/${videoId}/source` },
+      { id: videoId, prefix: `videos/${videoId}/hls/` },
       join(work, "r2"),
     );
     // Exactly what the playlists lead to is stored: no tile, poster copy or leftover of an attempt.

@@ -141,7 +141,11 @@ export async function subscribedViewer(baseUrl: string, planId: string) {
   const email = `e2e-${crypto.randomUUID()}@example.com`;
   const signup = await fetch(`${baseUrl}/v1/auth/signup`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    // Each viewer from its own address, as real ones are: sign-ups are limited per address (5 a minute).
+    headers: {
+      "Content-Type": "application/json",
+      "CF-Connecting-IP": `2001:db8::${crypto.randomUUID().slice(0, 4)}:${crypto.randomUUID().slice(0, 4)}`,
+    },
     body: JSON.stringify({ email, password: "correct horse battery staple", name: "E2E Viewer" }),
   });
   if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${await signup.text()}`);

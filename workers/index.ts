@@ -1,7 +1,7 @@
-import { Scalar } from "@scalar/hono-api-reference";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { createHealthRouter } from "./health/index.ts";
+import { apiReferencePage } from "./platform/api-reference.ts";
 import { createRouter } from "./platform/app.ts";
 import { ApiError } from "./platform/errors.ts";
 import { handleError, problemResponse } from "./platform/http-errors.ts";
@@ -60,7 +60,10 @@ export function createApp() {
     },
     servers: [{ url: new URL(c.req.url).origin }],
   }));
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Reelstream API" }));
+  app.get("/docs", async (c) => {
+    const page = await apiReferencePage({ title: "Reelstream API", specUrl: "/openapi.json" });
+    return c.body(page.html, 200, page.headers);
+  });
 
   const methodsFor = allowedMethods(app);
   app.notFound((c) => {

@@ -4,9 +4,23 @@
  * configuration generated from wrangler.toml with this file as `main` (`testWorkerEntry` in
  * testing/test-worker.ts), and testing/production-bundle.test.ts checks that the production
  * bundle holds none of it.
+ *
+ * Two request headers, for `npm run bench:api`:
+ * - `X-Test-Binding-Calls: count`: the request runs with its bindings counted (testing/binding-calls.ts)
+ *   and Postgres unreachable; the answer carries the counts in `X-Test-Binding-Calls` (JSON).
+ * - `X-Test-Rate-Limiters: in-memory`: the rate limiters count in this isolate's memory, as
+ *   Cloudflare's binding does in production, instead of miniflare's Durable Object round trip.
  */
 import production, { createApp } from "../../workers/index.ts";
 import type { QueueMessage } from "../../workers/queue.ts";
+import {
+  BINDING_CALLS_HEADER,
+  countingEnv,
+  noCalls,
+  RATE_LIMITERS_HEADER,
+  rateLimiterNames,
+  UNREACHABLE_DATABASE_URL,
+} from "../binding-calls.ts";
 import { registerTestRoutes } from "./test-routes.ts";
 
 // The Durable Object classes wrangler.toml binds.
@@ -15,7 +29,42 @@ export * from "../../workers/index.ts";
 const app = createApp();
 registerTestRoutes(app);
 
+/** A fixed-window counter in memory: what the Rate Limiting binding does in production, without miniflare's round trip. */
+function inMemoryLimiter(limit: number, periodSeconds: number): RateLimit {
+  const windows = new Map<string, { window: number; count: number }>();
+  return {
+    async limit({ key }) {
+      const window = Math.floor(Date.now() / (periodSeconds * 1000));
+      const known = windows.get(key);
+      const count = known?.window === window ? known.count : 0;
+      if (count >= limit) return { success: false };
+      windows.set(key, { window, count: count + 1 });
+      return { success: true };
+    },
+  };
+}
+
+/** One environment per isolate's env (so configuration is parsed once), with in-memory limiters. */
+const withLocalLimiters = new WeakMap<Env, Env>();
+function localLimiters(env: Env): Env {
+  let local = withLocalLimiters.get(env);
+  if (!local) {
+    local = { ...env, ...Object.fromEntries(rateLimiterNames(env).map((name) => [name, inMemoryLimiter(Number.MAX_SAFE_INTEGER, 60)])) };
+    withLocalLimiters.set(env, local);
+  }
+  return local;
+}
+
 export default {
   ...production,
-  fetch: app.fetch,
+  async fetch(request, env, ctx) {
+    if (request.headers.get(RATE_LIMITERS_HEADER) === "in-memory") return app.fetch(request, localLimiters(env), ctx);
+    if (request.headers.get(BINDING_CALLS_HEADER) !== "count") return app.fetch(request, env, ctx);
+    const calls = noCalls();
+    const counted = countingEnv(env, calls, { DATABASE_URL: UNREACHABLE_DATABASE_URL, DATABASE_READ_URL: UNREACHABLE_DATABASE_URL });
+    const response = await app.fetch(request, counted, ctx);
+    const answer = new Response(response.body, response);
+    answer.headers.set(BINDING_CALLS_HEADER, JSON.stringify(calls));
+    return answer;
+  },
 } satisfies ExportedHandler<Env, QueueMessage>;

@@ -6,7 +6,9 @@ import { isVideoId } from "../../workers/videos/index.ts";
 /**
  * Test and benchmark only: these routes exist in the test Worker (./index.ts) and nowhere in the
  * production graph. Put media bytes into R2 the way the transcoder does, and read a user's
- * write-behind counters. The end-to-end test and `npm run bench:playback` use them.
+ * write-behind counters. The end-to-end test and `npm run bench:playback` use them. And answer a
+ * JSON body of a given size with no binding at all: `npm run bench:api` compares the home page with
+ * an answer of its size, since every byte of an answer passes wrangler dev's proxy.
  */
 export function registerTestRoutes(app: Hono<AppEnv>) {
   app.put("/internal/test/media/:videoId/*", async (c) => {
@@ -17,6 +19,13 @@ export function registerTestRoutes(app: Hono<AppEnv>) {
     }
     await c.get("services").media.bucket.put(`videos/${videoId}/${path}`, await c.req.arrayBuffer());
     return c.body(null, 204);
+  });
+  app.get("/internal/test/json-body/:bytes", (c) => {
+    const bytes = Number(c.req.param("bytes"));
+    if (!Number.isInteger(bytes) || bytes < 2 || bytes > 1_000_000) {
+      throw new ApiError("bad-request", "GET /internal/test/json-body/{bytes}: 2 to 1000000 bytes.");
+    }
+    return c.body(JSON.stringify("x".repeat(bytes - 2)), 200, { "Content-Type": "application/json" });
   });
   app.get("/internal/test/viewer-state/:userId", async (c) => {
     const state = c.get("services").viewerState(c.req.param("userId"));

@@ -13,5 +13,7 @@ export interface AppEnv {
     requestId: string;
     services: Services;
     auth: AuthContext;
+    /** Set by playback routes whose own Durable Object call checked the session (`sessionChecked`). */
+    sessionChecked: boolean;
   };
 }

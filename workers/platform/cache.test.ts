@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { countingEnv, noCalls } from "../../testing/binding-calls.ts";
 import { cacheEntry, createKvCache, readThrough, readThroughStamped, type Stamped } from "./cache.ts";
 import { createLogger, type LogLevel } from "./logger.ts";
 
@@ -53,5 +54,50 @@ describe("the KV cache", () => {
     expect(await bypassing.put(entry, 7)).toBe(true);
     expect(await bypassing.get(entry)).toBeUndefined();
     expect(await kvCache().get(entry)).toBe(7);
+  });
+
+  it("reads a key along with the next read, in the same KV call; or alone when no read comes", async () => {
+    const calls = noCalls();
+    const kv = countingEnv(env, calls).CACHE;
+    const along = cacheEntry<string>(`test-along:${crypto.randomUUID()}`, { cacheTtl: 30 });
+    const document = cacheEntry<string>(`test-doc:${crypto.randomUUID()}`, { cacheTtl: 60 });
+    await kvCache().put(along, "listed");
+    await kvCache().put(document, "the page");
+    calls.kv.length = 0;
+
+    const cache = kvCache(kv);
+    const riding = cache.readAlong(along);
+    expect(await cache.get(document)).toBe("the page");
+    expect(await riding.result()).toEqual({ ok: true, value: "listed" });
+    expect(calls.kv).toEqual([{ method: "get", keys: [document.key, along.key] }]);
+
+    calls.kv.length = 0;
+    const alone = kvCache(kv).readAlong(cacheEntry<string>(`test-absent:${crypto.randomUUID()}`, { cacheTtl: 30 }));
+    expect(await alone.result()).toEqual({ ok: true, value: undefined });
+    expect(calls.kv).toHaveLength(1);
+  });
+
+  it("reads along even with reads bypassed, and says so when KV cannot answer", async () => {
+    const along = cacheEntry<string>(`test-along:${crypto.randomUUID()}`, { cacheTtl: 30 });
+    await kvCache().put(along, "revoked");
+    const bypassing = kvCache(env.CACHE, true);
+    const riding = bypassing.readAlong(along);
+    expect(await bypassing.get(cacheEntry<string>("test:bypassed", { cacheTtl: 30 }))).toBeUndefined();
+    expect(await riding.result()).toEqual({ ok: true, value: "revoked" });
+
+    const down = kvCache(failingKv);
+    const lost = down.readAlong(along);
+    expect(await down.get(cacheEntry<string>("test:down", { cacheTtl: 30 }))).toBeUndefined();
+    expect(await lost.result()).toEqual({ ok: false });
+  });
+
+  it("gets many entries in one call, in order, undefined for misses", async () => {
+    const [a, b] = [
+      cacheEntry<number>(`test:${crypto.randomUUID()}`, { cacheTtl: 30 }),
+      cacheEntry<number>(`test:${crypto.randomUUID()}`, { cacheTtl: 30 }),
+    ];
+    await kvCache().put(b, 2);
+    expect(await kvCache().getMany([a, b])).toEqual([undefined, 2]);
+    expect(await kvCache(env.CACHE, true).getMany([a, b])).toEqual([undefined, undefined]);
   });
 });

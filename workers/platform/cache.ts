@@ -1,4 +1,16 @@
+import {
+  isKvWriteRateLimited,
+  KV_MIN_CACHE_TTL_SECONDS,
+  KV_MIN_EXPIRATION_TTL_SECONDS,
+  KV_SAME_KEY_WRITE_INTERVAL_MS,
+} from "./kv-limits.ts";
 import type { Logger } from "./logger.ts";
+
+/**
+ * Request header that skips cache reads outside production (`npm run bench:api` uses it). Here,
+ * not beside the middleware that reads it, so that Node tools can import it without the runtime.
+ */
+export const CACHE_BYPASS_HEADER = "X-Reelstream-Cache";
 
 /**
  * One typed KV entry: the key, the type of its value, and its lifetimes.
@@ -23,6 +35,12 @@ export interface CacheEntry<T> {
  * const plans = () => cacheEntry<PublicPlan[]>("v1:plans", { expirationTtl: 300, cacheTtl: 60 });
  */
 export function cacheEntry<T>(key: string, lifetimes: { expirationTtl?: number; cacheTtl: number }): CacheEntry<T> {
+  // KV's own floors (kv-limits.ts), checked where the entry is declared rather than at its first read.
+  if (lifetimes.cacheTtl < KV_MIN_CACHE_TTL_SECONDS)
+    throw new Error(`${key}: cacheTtl ${lifetimes.cacheTtl} is under KV's ${KV_MIN_CACHE_TTL_SECONDS} s`);
+  if (lifetimes.expirationTtl !== undefined && lifetimes.expirationTtl < KV_MIN_EXPIRATION_TTL_SECONDS) {
+    throw new Error(`${key}: expirationTtl ${lifetimes.expirationTtl} is under KV's ${KV_MIN_EXPIRATION_TTL_SECONDS} s`);
+  }
   return { key, ...lifetimes };
 }
 
@@ -36,6 +54,43 @@ export interface Stamped<T> {
 const INITIAL_VERSION = "0";
 
 /**
+ * The isolate's own tier in front of KV, for stamped entries only: the value this isolate last
+ * read or built for a key, with its stamp. While KV's version still equals the stamp, the value
+ * is served from memory, so a warm request reads only the (small) version from KV, not the page;
+ * when the version has moved on, the entry is read from KV again. It is exactly as fresh as KV's
+ * copy, because the version is read from KV on every request. Version "0" (no change recorded
+ * yet) is never remembered: it is not unique over time.
+ * A page is at most tens of KB; this many of them stay well inside an isolate's 128 MB.
+ */
+const isolateTier = new Map<string, Stamped<unknown> & { until: number }>();
+const ISOLATE_TIER_MAX_ENTRIES = 256;
+
+/**
+ * Remembers a stamped value for at most the entry's `expirationTtl` (5 minutes for pages), as KV
+ * keeps it: a catalog change whose version write was lost is outlived no longer here than in KV.
+ */
+function remember(target: CacheEntry<unknown>, stamped: Stamped<unknown>): void {
+  if (stamped.version === INITIAL_VERSION || target.expirationTtl === undefined) return;
+  if (isolateTier.size >= ISOLATE_TIER_MAX_ENTRIES && !isolateTier.has(target.key)) isolateTier.clear();
+  isolateTier.set(target.key, { ...stamped, until: Date.now() + target.expirationTtl * 1000 });
+}
+
+function recall(key: string): Stamped<unknown> | undefined {
+  const held = isolateTier.get(key);
+  if (held && held.until <= Date.now()) isolateTier.delete(key);
+  return held && held.until > Date.now() ? held : undefined;
+}
+
+/** What a read made alongside another answered: the value (undefined when the key is absent), or that KV could not say. */
+export type AlongResult<T> = { ok: true; value: T | undefined } | { ok: false };
+
+/** A key read together with the request's next KV read (see `Cache.readAlong`). */
+export interface AlongRead<T> {
+  /** Resolves once the key has been read; when no other read has happened by the time this is called, reads it on its own. */
+  result(): Promise<AlongResult<T>>;
+}
+
+/**
  * The KV cache as a request sees it. A cache that fails never fails the request: reads count as
  * misses and the caller falls through to Postgres; after the first failure the request stops
  * talking to KV at all.
@@ -45,9 +100,21 @@ export interface Cache {
   get<T>(entry: CacheEntry<T>): Promise<T | undefined>;
   /**
    * The current version and, in the same KV call, the entry's value if it was built from that
-   * version. Bypassed or failing reads answer the initial version and no value.
+   * version. When this isolate already holds the entry stamped with the version KV answers, only
+   * the version is read (see `isolateTier`). Bypassed or failing reads answer the initial version
+   * and no value.
    */
   getStamped<T>(entry: CacheEntry<Stamped<T>>, version: CacheEntry<string>): Promise<{ version: string; value?: T }>;
+  /** Several values in one KV call, in the order asked; undefined for each miss (or all, when bypassed or failing). */
+  getMany<T>(entries: CacheEntry<T>[]): Promise<(T | undefined)[]>;
+  /**
+   * Reads `entry` in the same KV call as the request's next read (`get`, `getStamped`): one round
+   * trip for both. Not subject to `bypassReads`: what is read along is not a cache of Postgres
+   * (a session's revocation, a viewer's continue-watching row).
+   */
+  readAlong<T>(entry: CacheEntry<T>): AlongRead<T>;
+  /** Stores a stamped value just built from the database: in this isolate at once, in KV in the background. */
+  fillStamped<T>(entry: CacheEntry<Stamped<T>>, stamped: Stamped<T>): void;
   /** Stores a value just read from the database, in the background (after the response). */
   fill<T>(entry: CacheEntry<T>, value: T): void;
   /** Writes after a change, awaited; false (and logged) when KV refused. */
@@ -77,42 +144,112 @@ export function createKvCache(
       return undefined;
     }
   };
-  const write = async <T>(target: CacheEntry<T>, value: T) =>
-    (await attempt("put", target.key, async () => {
-      await kv.put(target.key, JSON.stringify(value), target.expirationTtl ? { expirationTtl: target.expirationTtl } : {});
+  interface Pending {
+    entry: CacheEntry<unknown>;
+    settle(result: AlongResult<unknown>): void;
+    settled: Promise<AlongResult<unknown>>;
+  }
+  let along: Pending[] = [];
+  /**
+   * One KV multi-get of `entries` and of every key waiting to be read along (deduplicated); the
+   * shortest `cacheTtl` of them all applies. Undefined (and KV marked unhealthy) when it fails.
+   */
+  const readMany = async (operation: string, entries: CacheEntry<unknown>[]): Promise<Map<string, unknown> | undefined> => {
+    const riders = along;
+    along = [];
+    const all = [...entries, ...riders.map((rider) => rider.entry)];
+    const keys = [...new Set(all.map((entry) => entry.key))];
+    const found = await attempt(operation, keys.join(","), () =>
+      kv.get(keys, { type: "json", cacheTtl: Math.min(...all.map((entry) => entry.cacheTtl)) }),
+    );
+    for (const rider of riders) {
+      rider.settle(found ? { ok: true, value: found.get(rider.entry.key) ?? undefined } : { ok: false });
+    }
+    return found;
+  };
+  /**
+   * A write (put or delete), made once more a second later when KV refused it for the per-key
+   * write rate (another write of the key within the second, such as a reader's fill just before):
+   * that is not KV being down. Awaited, so the caller's next read at this location sees it.
+   */
+  const writeOnceMoreIfRefused = async (operation: "put" | "delete", key: string, run: () => Promise<void>) =>
+    (await attempt(operation, key, async () => {
+      try {
+        await run();
+      } catch (error) {
+        if (!isKvWriteRateLimited(error)) throw error;
+        options.log.info("KV refused a second write of the key within a second; writing again", { key, operation });
+        await new Promise((resolve) => setTimeout(resolve, KV_SAME_KEY_WRITE_INTERVAL_MS + 50));
+        await run();
+      }
       return true;
     })) ?? false;
+  const write = <T>(target: CacheEntry<T>, value: T) =>
+    writeOnceMoreIfRefused("put", target.key, () =>
+      kv.put(target.key, JSON.stringify(value), target.expirationTtl ? { expirationTtl: target.expirationTtl } : {}),
+    );
   return {
     async get(target) {
       if (options.bypassReads) return undefined;
+      if (along.length > 0) return ((await readMany("get", [target]))?.get(target.key) ?? undefined) as never;
       const value = await attempt("get", target.key, () => kv.get(target.key, { type: "json", cacheTtl: target.cacheTtl }));
       return (value ?? undefined) as never;
     },
     async getStamped(target, versionEntry) {
       if (options.bypassReads) return { version: INITIAL_VERSION };
-      const found = await attempt("get", target.key, () =>
-        kv.get([versionEntry.key, target.key], { type: "json", cacheTtl: Math.min(target.cacheTtl, versionEntry.cacheTtl) }),
-      );
+      const known = recall(target.key);
+      const found = await readMany("get", known ? [versionEntry] : [versionEntry, target]);
       const version = (found?.get(versionEntry.key) as string | null | undefined) ?? INITIAL_VERSION;
-      const stamped = found?.get(target.key) as Stamped<never> | null | undefined;
-      return stamped?.version === version ? { version, value: stamped.value } : { version };
+      if (known?.version === version) return { version, value: known.value as never };
+      // Not held here, or held for an older version: the entry itself, from KV.
+      const stamped = (known ? (await readMany("get", [target]))?.get(target.key) : found?.get(target.key)) as
+        | Stamped<never>
+        | null
+        | undefined;
+      if (stamped?.version !== version) return { version };
+      remember(target, stamped);
+      return { version, value: stamped.value };
+    },
+    async getMany<T>(entries: CacheEntry<T>[]): Promise<(T | undefined)[]> {
+      if (options.bypassReads || entries.length === 0) return entries.map(() => undefined);
+      const found = await readMany("get", entries);
+      return entries.map((entry) => (found?.get(entry.key) ?? undefined) as T | undefined);
+    },
+    readAlong<T>(entry: CacheEntry<T>): AlongRead<T> {
+      let settle: (result: AlongResult<unknown>) => void = () => {};
+      const settled = new Promise<AlongResult<unknown>>((resolve) => {
+        settle = resolve;
+      });
+      const pending: Pending = { entry, settle, settled };
+      along.push(pending);
+      return {
+        result: async () => {
+          if (along.includes(pending)) {
+            if (!healthy) {
+              along = along.filter((rider) => rider !== pending);
+              pending.settle({ ok: false });
+            } else {
+              await readMany("get", []);
+            }
+          }
+          return (await settled) as AlongResult<T>;
+        },
+      };
     },
     fill(target, value) {
       if (options.bypassReads || !healthy) return;
       options.waitUntil(write(target, value));
     },
+    fillStamped(target, stamped) {
+      if (options.bypassReads) return;
+      remember(target, stamped);
+      if (healthy) options.waitUntil(write(target, stamped));
+    },
     put: write,
     async probe() {
       await kv.get("health:probe");
     },
-    async delete(target) {
-      return (
-        (await attempt("delete", target.key, async () => {
-          await kv.delete(target.key);
-          return true;
-        })) ?? false
-      );
-    },
+    delete: (target) => writeOnceMoreIfRefused("delete", target.key, () => kv.delete(target.key)),
   };
 }
 
@@ -132,7 +269,7 @@ export async function readThroughStamped<T>(
   const { version, value } = await cache.getStamped(target, versionEntry);
   if (value !== undefined) return value;
   const fresh = await load(version);
-  cache.fill(target, { version, value: fresh });
+  cache.fillStamped(target, { version, value: fresh });
   return fresh;
 }
 

@@ -32,6 +32,11 @@ describe("loadConfig", () => {
     await expect(loadConfig({ ...bad, ACCESS_TOKEN_TTL_SECONDS: "300" } as Env)).rejects.toThrow(/INTERNAL_SIGNING_SECRET/);
   });
 
+  it("keeps access tokens to 5 minutes at most", async () => {
+    await expect(loadConfig({ ...env, ACCESS_TOKEN_TTL_SECONDS: "301" } as Env)).rejects.toThrow(/ACCESS_TOKEN_TTL_SECONDS/);
+    expect((await loadConfig({ ...env, ACCESS_TOKEN_TTL_SECONDS: "300" } as Env)).ACCESS_TOKEN_TTL_SECONDS).toBe(300);
+  });
+
   it("says which secret is missing", async () => {
     const { JWT_SIGNING_KEYS: _dropped, ...rest } = env;
     await expect(loadConfig({ ...rest, JWT_SIGNING_KEYS: "" } as Env)).rejects.toThrow(/JWT_SIGNING_KEYS is not set/);

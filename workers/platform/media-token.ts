@@ -5,11 +5,11 @@ import { base64url, fromBase64url } from "./crypto.ts";
  * Signed media tokens. A token is one URL path segment, placed right after the video id:
  *
  *     /media/{videoId}/{token}/hls/master.m3u8
- *     token = v1.{kid}.{exp}.{maxHeight}.{userId}.{sessionId}.{signature}
+ *     token = v2.{kid}.{exp}.{maxHeight}.{userId}.{sessionId}.{leaseId}.{signature}
  *
  * `signature` is HMAC-SHA256 (base64url) over `{videoId}.` followed by everything before it, so a
- * token is bound to one video, one session and one plan height, and expires at `exp` (Unix
- * seconds). Because the token is a path segment, every relative URI inside a playlist (variant
+ * token is bound to one video, one session, one play of it (`leaseId`, the stream whose screen
+ * lease it rides on) and one plan height, and expires at `exp` (Unix seconds). Because the token is a path segment, every relative URI inside a playlist (variant
  * playlists, `EXT-X-MAP` init segments, media segments, the storyboard's sprite) resolves below it
  * and carries it without the player knowing: hls.js, Safari, ExoPlayer and ffmpeg play it unchanged.
  * `kid` names the key: the first key of `MEDIA_SIGNING_KEYS` signs, every key verifies.
@@ -18,12 +18,14 @@ export interface MediaGrant {
   videoId: string;
   userId: string;
   sessionId: string;
+  /** The play this token was issued for: its screen lease in the user's `ViewerState`. */
+  leaseId: string;
   maxHeight: number;
   /** Unix seconds. */
   expiresAt: number;
 }
 
-export type MediaTokenFailure = "missing" | "malformed" | "unknown-key" | "bad-signature" | "expired";
+export type MediaTokenFailure = "missing" | "malformed" | "outdated" | "unknown-key" | "bad-signature" | "expired";
 
 export class MediaTokenError extends Error {
   constructor(readonly reason: MediaTokenFailure) {
@@ -31,7 +33,7 @@ export class MediaTokenError extends Error {
   }
 }
 
-const VERSION = "v1";
+const VERSION = "v2";
 const encoder = new TextEncoder();
 const idPart = /^[A-Za-z0-9-]{1,64}$/;
 
@@ -53,10 +55,10 @@ function signingInput(videoId: string, unsigned: string): Uint8Array<ArrayBuffer
 export async function signMediaToken(config: Pick<Config, "mediaSigningKeys">, grant: MediaGrant): Promise<string> {
   const [key] = config.mediaSigningKeys;
   if (!key) throw new Error("no media signing key configured");
-  for (const part of [grant.userId, grant.sessionId]) {
-    if (!idPart.test(part)) throw new Error("user and session ids must be URL-safe");
+  for (const part of [grant.userId, grant.sessionId, grant.leaseId]) {
+    if (!idPart.test(part)) throw new Error("user, session and lease ids must be URL-safe");
   }
-  const unsigned = [VERSION, key.kid, grant.expiresAt, grant.maxHeight, grant.userId, grant.sessionId].join(".");
+  const unsigned = [VERSION, key.kid, grant.expiresAt, grant.maxHeight, grant.userId, grant.sessionId, grant.leaseId].join(".");
   const signature = await crypto.subtle.sign("HMAC", key.key, signingInput(grant.videoId, unsigned));
   return `${unsigned}.${base64url(signature)}`;
 }
@@ -77,11 +79,23 @@ const PREVIEW_DAY_SECONDS = 86_400;
  */
 export function signPreviewToken(config: Pick<Config, "mediaSigningKeys">, videoId: string, nowSeconds = Math.floor(Date.now() / 1000)) {
   const expiresAt = (Math.floor(nowSeconds / PREVIEW_DAY_SECONDS) + 3) * PREVIEW_DAY_SECONDS;
-  return signMediaToken(config, { videoId, userId: PREVIEW_SUBJECT, sessionId: PREVIEW_SUBJECT, maxHeight: 0, expiresAt });
+  return signMediaToken(config, {
+    videoId,
+    userId: PREVIEW_SUBJECT,
+    sessionId: PREVIEW_SUBJECT,
+    leaseId: PREVIEW_SUBJECT,
+    maxHeight: 0,
+    expiresAt,
+  });
 }
 
 export function isPreviewGrant(grant: MediaGrant): boolean {
-  return grant.userId === PREVIEW_SUBJECT && grant.sessionId === PREVIEW_SUBJECT;
+  return grant.userId === PREVIEW_SUBJECT && grant.sessionId === PREVIEW_SUBJECT && grant.leaseId === PREVIEW_SUBJECT;
+}
+
+/** Whether a path segment is meant as a media token (of this or an earlier version), rather than a file name. */
+export function looksLikeMediaToken(segment: string | undefined): boolean {
+  return /^v\d+\./.test(segment ?? "");
 }
 
 /** Checks a token for `videoId`; throws `MediaTokenError` saying why it is refused. */
@@ -93,9 +107,20 @@ export async function verifyMediaToken(
 ): Promise<MediaGrant> {
   if (!token) throw new MediaTokenError("missing");
   const parts = token.split(".");
-  if (parts.length !== 7 || parts[0] !== VERSION) throw new MediaTokenError("malformed");
-  const [, kid, exp, height, userId, sessionId, signatureText] = parts as [string, string, string, string, string, string, string];
-  if (!/^\d{1,12}$/.test(exp) || !/^\d{1,5}$/.test(height) || !idPart.test(userId) || !idPart.test(sessionId)) {
+  // A token of an earlier version (v1 had no lease id) was issued before a deploy: ask for a new one.
+  if (/^v\d+$/.test(parts[0] ?? "") && parts[0] !== VERSION) throw new MediaTokenError("outdated");
+  if (parts.length !== 8 || parts[0] !== VERSION) throw new MediaTokenError("malformed");
+  const [, kid, exp, height, userId, sessionId, leaseId, signatureText] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  if (!/^\d{1,12}$/.test(exp) || !/^\d{1,5}$/.test(height) || ![userId, sessionId, leaseId].every((part) => idPart.test(part))) {
     throw new MediaTokenError("malformed");
   }
   const signature = signatureBytes(signatureText);
@@ -109,7 +134,7 @@ export async function verifyMediaToken(
   }
   const expiresAt = Number(exp);
   if (expiresAt <= nowSeconds) throw new MediaTokenError("expired");
-  return { videoId, userId, sessionId, maxHeight: Number(height), expiresAt };
+  return { videoId, userId, sessionId, leaseId, maxHeight: Number(height), expiresAt };
 }
 
 /** What a refused viewer is told (403 problem+json). */
@@ -119,6 +144,8 @@ export function describeTokenFailure(reason: MediaTokenFailure): string {
       return "This media URL has no signature. Ask for a new one with GET /v1/videos/{id}/play.";
     case "malformed":
       return "This media URL's signature is malformed. Use the manifestUrl from GET /v1/videos/{id}/play unchanged.";
+    case "outdated":
+      return "This media URL is in a format that is no longer accepted. Ask for a new one with GET /v1/videos/{id}/play.";
     case "unknown-key":
       return "This media URL was signed with a key that is no longer accepted. Ask for a new one with GET /v1/videos/{id}/play.";
     case "bad-signature":

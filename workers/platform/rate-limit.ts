@@ -32,3 +32,14 @@ export async function enforceRateLimits(rules: RateLimitRule[]): Promise<void> {
 export function clientKey(headers: Headers): string {
   return headers.get("CF-Connecting-IP") ?? headers.get("X-Forwarded-For")?.split(",")[0]?.trim() ?? "unknown";
 }
+
+/**
+ * Uses up what is left of `key`'s allowance in the current window, so its next calls are refused
+ * until the window ends. The binding cannot set a count, and miniflare does not take `delta`, so
+ * this counts until refused; `most` bounds the calls (the limit in wrangler.toml is enough).
+ */
+export async function spendAllowance(limiter: RateLimit, key: string, most: number): Promise<void> {
+  for (let calls = 0; calls < most; calls++) {
+    if (!(await limiter.limit({ key })).success) return;
+  }
+}

@@ -1,9 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env.ts";
+import { CACHE_BYPASS_HEADER } from "./cache.ts";
 import { createServices } from "./services.ts";
-
-/** Request header that skips cache reads outside production (`npm run bench:api` uses it). */
-export const CACHE_BYPASS_HEADER = "X-Reelstream-Cache";
 
 /**
  * The HTTP entry's use of the composition root: builds `services` for the request (read with

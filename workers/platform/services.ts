@@ -2,6 +2,7 @@ import { getContainer } from "@cloudflare/containers";
 import { type Cache, createKvCache } from "./cache.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { type Database, type DatabaseHandle, openDatabase } from "./db.ts";
+import { enforceKvWriteRate } from "./kv-limits.ts";
 import { createLogger, type LogFields, type Logger } from "./logger.ts";
 import { createMediaStore, type MediaStore } from "./media-store.ts";
 
@@ -20,10 +21,20 @@ export interface QueueMessageBase {
 
 /** Cloudflare's Rate Limiting bindings, by what they count (limits in wrangler.toml). */
 export interface RateLimiters {
+  /** Sign-in attempts per client address. */
   signinClient: RateLimit;
-  signinAccount: RateLimit;
+  /** Sign-in attempts per account from one client address. */
+  signinAccountClient: RateLimit;
+  /** Failed sign-ins per account, from every address. */
+  signinAccountFailures: RateLimit;
+  /** Sign-ups per client address (each costs an Argon2id hash). */
+  signupClient: RateLimit;
+  /** Browse routes, per account. */
   catalogUser: RateLimit;
-  catalogClient: RateLimit;
+  /** `GET /v1/videos/{id}/play`, per account. */
+  play: RateLimit;
+  /** `PUT|GET /v1/videos/{id}/progress`, per account. */
+  progress: RateLimit;
 }
 
 type ViewerStateStub = ReturnType<Env["VIEWER_STATE"]["get"]>;
@@ -119,14 +130,22 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
       replica ??= open(config.databaseReadUrl);
       return replica;
     },
-    cache: createKvCache(env.CACHE, { bypassReads: options.bypassCacheReads === true && config.APP_ENV !== "production", waitUntil, log }),
-    media: createMediaStore(env.MEDIA),
+    // Outside production, KV refuses a second write of a key within a second, as production does.
+    cache: createKvCache(config.APP_ENV === "production" ? env.CACHE : enforceKvWriteRate(env.CACHE), {
+      bypassReads: options.bypassCacheReads === true && config.APP_ENV !== "production",
+      waitUntil,
+      log,
+    }),
+    media: createMediaStore(env.MEDIA, { edgeOrigin: config.PUBLIC_BASE_URL }),
     transcodeQueue: env.TRANSCODE_QUEUE as Queue<QueueMessageBase>,
     rateLimiters: {
       signinClient: env.SIGNIN_CLIENT_LIMITER,
-      signinAccount: env.SIGNIN_ACCOUNT_LIMITER,
+      signinAccountClient: env.SIGNIN_ACCOUNT_CLIENT_LIMITER,
+      signinAccountFailures: env.SIGNIN_ACCOUNT_FAILURE_LIMITER,
+      signupClient: env.SIGNUP_CLIENT_LIMITER,
       catalogUser: env.CATALOG_USER_LIMITER,
-      catalogClient: env.CATALOG_CLIENT_LIMITER,
+      play: env.PLAY_LIMITER,
+      progress: env.PROGRESS_LIMITER,
     },
     viewerState: (userId) => env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(userId)),
     uploadSession: (uploadId) => env.UPLOAD_SESSION.get(env.UPLOAD_SESSION.idFromName(uploadId)),

@@ -36,6 +36,39 @@ export class InvalidTokenError extends Error {}
 
 /** Verifies signature (by `kid`), algorithm, type, issuer, audience, expiry and required claims. */
 export async function verifyAccessToken(config: Config, token: string): Promise<AuthContext> {
+  return (await verifyWithExpiry(config, token)).auth;
+}
+
+/** Tokens this isolate has verified, per configuration, until they expire. */
+const verified = new WeakMap<Config, Map<string, { auth: AuthContext; expiresAtMs: number }>>();
+/** A bound on the memory the cache may hold (about 0.5 KB a token); past it, it starts over. */
+const VERIFIED_TOKENS_MAX = 10_000;
+
+/**
+ * `verifyAccessToken`, remembered per isolate until the token's `exp`: a token is checked once
+ * (an ECDSA verification) however many requests carry it. Only the signature work is cached;
+ * whether the session was signed out is the caller's check, on every request.
+ *
+ * @example
+ * const auth = await verifyAccessTokenCached(services.config, token, services.clock.now());
+ */
+export async function verifyAccessTokenCached(config: Config, token: string, nowMs: number): Promise<AuthContext> {
+  let tokens = verified.get(config);
+  if (!tokens) {
+    tokens = new Map();
+    verified.set(config, tokens);
+  }
+  const known = tokens.get(token);
+  if (known && known.expiresAtMs > nowMs) return known.auth;
+  if (known) tokens.delete(token);
+  const { auth, expiresAtMs } = await verifyWithExpiry(config, token);
+  if (tokens.size >= VERIFIED_TOKENS_MAX) tokens.clear();
+  // Remembered until `exp` itself, without jose's clock tolerance: never longer than a fresh check would accept it.
+  tokens.set(token, { auth, expiresAtMs });
+  return auth;
+}
+
+async function verifyWithExpiry(config: Config, token: string): Promise<{ auth: AuthContext; expiresAtMs: number }> {
   try {
     const { payload } = await jwtVerify<AccessTokenClaims>(
       token,
@@ -56,7 +89,7 @@ export async function verifyAccessToken(config: Config, token: string): Promise<
     if (typeof payload.sid !== "string" || (payload.role !== "viewer" && payload.role !== "admin")) {
       throw new InvalidTokenError("malformed claims");
     }
-    return { userId: payload.sub, sessionId: payload.sid, role: payload.role };
+    return { auth: { userId: payload.sub, sessionId: payload.sid, role: payload.role }, expiresAtMs: (payload.exp ?? 0) * 1000 };
   } catch (error) {
     if (error instanceof InvalidTokenError) throw error;
     if (error instanceof joseErrors.JOSEError) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { allowedVariants, capMasterPlaylist, carryToken, forbiddenFolders, masterVariants } from "./hls-playlist.ts";
+import { allowedVariants, capMasterPlaylist, carryToken, folderAccess, masterVariants } from "./hls-playlist.ts";
 import { masterPlaylist, mediaPlaylist } from "./test/fixtures.ts";
 
 describe("HLS playlist rewriting", () => {
@@ -38,8 +38,22 @@ describe("HLS playlist rewriting", () => {
   it("drops I-frame playlists above the cap and closes the folders of dropped renditions", () => {
     const master = `${masterPlaylist}#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1,RESOLUTION=1920x1080,URI="1080p/iframes.m3u8"\n`;
     expect(capMasterPlaylist(master, 720)).not.toContain("iframes");
-    expect(forbiddenFolders(masterVariants(master), 480)).toEqual(["720p/", "1080p/"]);
-    expect(forbiddenFolders(masterVariants(master), 2160)).toEqual([]);
+    const access = (maxHeight: number, path: string) => folderAccess(master, maxHeight, path);
+    expect(["240p/seg_00001.m4s", "480p/index.m3u8", "audio/init.mp4", "poster.jpg"].map((path) => access(480, path))).toEqual([
+      "open",
+      "open",
+      "open",
+      "open",
+    ]);
+    expect(access(480, "720p/seg_00001.m4s")).toBe("above-plan");
+    expect(access(480, "1080p/iframes.m3u8")).toBe("above-plan");
+    expect(access(2160, "1080p/iframes.m3u8")).toBe("open");
+  });
+
+  it("closes folders the master does not name, whatever the plan (fails closed)", () => {
+    for (const path of ["2160p/seg_00001.m4s", "480p/extra/seg.m4s", "scratch/seg.m4s"])
+      expect(folderAccess(masterPlaylist, 2160, path)).toBe("unknown");
+    expect(folderAccess("#EXTM3U\n", 2160, "480p/seg_00001.m4s")).toBe("unknown");
   });
 
   it("inserts the token into root-relative URIs of the video and leaves relative ones alone", () => {

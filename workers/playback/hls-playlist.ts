@@ -98,16 +98,43 @@ function folderOf(uri: string): string {
   return slash < 0 ? "" : uri.slice(0, slash + 1);
 }
 
+const mediaTag = /^#EXT-X-MEDIA:(.*)$/;
+
+/** URIs of the master's `EXT-X-MEDIA` renditions (audio, subtitles), which every variant may use. */
+function mediaGroupUris(lines: string[]): string[] {
+  return lines.flatMap((line) => {
+    const attributes = mediaTag.exec(line.trim())?.[1];
+    const uri = attributes === undefined ? undefined : attribute(attributes, "URI");
+    return uri ? [uri] : [];
+  });
+}
+
+/** Whether a viewer may read a path below the master's folder: see `folderAccess`. */
+export type FolderAccess = "open" | "above-plan" | "unknown";
+
 /**
- * Folders (relative to the master's folder) that hold renditions the viewer may not receive: media
- * playlists and segments below them are refused, so a 480p plan cannot fetch `1080p/seg_00001.m4s`
- * by guessing its name. A folder that an allowed variant shares (audio, a flat layout) stays open.
+ * Which objects below the master's folder a viewer capped at `maxHeight` may read, decided by the
+ * master itself and closed by default:
+ * - `open`: files beside the master (poster, storyboard) and the folders of the variants the
+ *   viewer receives and of the `EXT-X-MEDIA` renditions (audio), i.e. what their capped master leads to;
+ * - `above-plan`: the folder of a variant taller than the plan, so a 480p plan cannot fetch
+ *   `1080p/seg_00001.m4s` by guessing its name;
+ * - `unknown`: a folder the master does not name at all (refused too: nothing a player needs is there).
+ *
+ * @example
+ * folderAccess(master, 480, "1080p/seg_00001.m4s"); // "above-plan"
  */
-export function forbiddenFolders(variants: Variant[], maxHeight: number): string[] {
-  const allowed = allowedVariants(variants, maxHeight);
-  const open = new Set(allowed.map((variant) => folderOf(variant.uri)));
-  const closed = variants.filter((variant) => !allowed.includes(variant)).map((variant) => folderOf(variant.uri));
-  return [...new Set(closed)].filter((folder) => folder !== "" && !open.has(folder));
+export function folderAccess(master: string, maxHeight: number, path: string): FolderAccess {
+  const folder = folderOf(path);
+  if (folder === "") return "open";
+  const lines = master.split("\n");
+  const variants = masterEntries(lines).map((entry) => entry.variant);
+  const open = new Set([
+    ...allowedVariants(variants, maxHeight).map((variant) => folderOf(variant.uri)),
+    ...mediaGroupUris(lines).map(folderOf),
+  ]);
+  if (open.has(folder)) return "open";
+  return variants.some((variant) => folderOf(variant.uri) === folder) ? "above-plan" : "unknown";
 }
 
 const uriAttribute = /URI="([^"]*)"/g;

@@ -1,6 +1,9 @@
+import type { MediaStore } from "../platform/media-store.ts";
+
 /**
  * Media objects from R2 through the edge cache (`caches.default`). Cache keys carry no token, so
- * every viewer of a segment shares one cache entry; the token was checked before we get here.
+ * every viewer of a segment shares one cache entry (`MediaStore.edgeCacheKey`); the token was
+ * checked before we get here.
  */
 
 export type MediaKind = "playlist" | "segment" | "image" | "text-track";
@@ -53,17 +56,6 @@ function headersFor(head: ObjectHead, cacheStatus: "HIT" | "MISS"): Headers {
   });
 }
 
-function cacheKeyFor(requestUrl: string, key: string, conditions?: Headers): Request {
-  // Same host as the media request (a cache entry belongs to the zone), no token, no query. The
-  // client's Range and validators ride along: the Cache API answers them (206, 304, 416) itself.
-  const headers = new Headers();
-  for (const name of ["Range", "If-None-Match", "If-Modified-Since"]) {
-    const value = conditions?.get(name);
-    if (value) headers.set(name, value);
-  }
-  return new Request(new URL(`/media-cache/${key}`, requestUrl).toString(), { method: "GET", headers });
-}
-
 function rangeNotSatisfiable(size: number | null, headers: Headers): Response {
   headers.set("Content-Range", `bytes */${size ?? "*"}`);
   headers.set("Content-Type", "application/problem+json");
@@ -111,14 +103,15 @@ function fromCache(cached: Response, request: Request, cacheStatus: "HIT" | "MIS
  */
 export async function serveMediaObject(
   request: Request,
-  bucket: R2Bucket,
+  media: MediaStore,
   key: string,
   kind: MediaKind,
   contentType: string,
   waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<Response | null> {
+  const { bucket } = media;
   const cache = caches.default;
-  const hit = await cache.match(cacheKeyFor(request.url, key, request.headers));
+  const hit = await cache.match(media.edgeCacheKey(key, request.headers));
   if (hit) return fromCache(hit, request, "HIT");
 
   const object = await bucket.get(key, { onlyIf: request.headers });
@@ -139,11 +132,11 @@ export async function serveMediaObject(
   const fill = (body: ReadableStream) => {
     const stored = headersFor(full, "HIT");
     stored.delete("X-Media-Cache");
-    return cache.put(cacheKeyFor(request.url, key), new Response(body, { headers: stored }));
+    return cache.put(media.edgeCacheKey(key), new Response(body, { headers: stored }));
   };
   if (request.headers.has("Range")) {
     await fill(object.body);
-    const cached = await cache.match(cacheKeyFor(request.url, key, request.headers));
+    const cached = await cache.match(media.edgeCacheKey(key, request.headers));
     if (cached) return fromCache(cached, request, "MISS");
     const part = await bucket.get(key, { range: request.headers });
     const range = part && "body" in part ? (part.range as { offset?: number; length?: number } | undefined) : undefined;
@@ -167,18 +160,17 @@ export async function serveMediaObject(
  * Null when it is not in R2.
  */
 export async function readMediaText(
-  requestUrl: string,
-  bucket: R2Bucket,
+  media: MediaStore,
   key: string,
   contentType: string,
   waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<string | null> {
   const cache = caches.default;
-  const cacheKey = cacheKeyFor(requestUrl, key);
+  const cacheKey = media.edgeCacheKey(key);
   const hit = await cache.match(cacheKey);
   // Decoded here: playlists are UTF-8 (RFC 8216 §4.1) whatever their Content-Type says.
   if (hit) return new TextDecoder().decode(await hit.arrayBuffer());
-  const object = await bucket.get(key);
+  const object = await media.bucket.get(key);
   if (!object) return null;
   const text = await object.text();
   waitUntil(

@@ -1,16 +1,26 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { ViewerState } from "../../durable-objects/viewer-state.ts";
 import { loadConfig } from "../platform/config.ts";
 import { signMediaToken } from "../platform/media-token.ts";
-import { problemOf } from "../test/catalog.ts";
+import { problemOf, signUpAdmin } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
-import { mediaBase, objectBytes, pathOf, play, readyVideo, subscribedViewer } from "./test/fixtures.ts";
+import { anotherSession, mediaBase, objectBytes, pathOf, play, readyVideo, subscribedViewer } from "./test/fixtures.ts";
 
 async function playing(plan: "basic" | "standard" | "premium" = "standard") {
   const viewer = await subscribedViewer(plan);
   const video = await readyVideo();
   const playback = await play(viewer, video.id);
   return { viewer, video, playback, base: mediaBase(playback.manifestUrl) };
+}
+
+/** Moves the object's clock for its revocations: they were recorded `ms` earlier, and its alarm runs. */
+async function ageRevocations(stub: DurableObjectStub<ViewerState>, ms: number) {
+  await runInDurableObject(stub, (_instance, state) => {
+    state.storage.sql.exec("UPDATE revoked_sessions SET forget_after = forget_after - ?", ms);
+  });
+  await runDurableObjectAlarm(stub);
 }
 
 function bytesOf(videoId: string, path: string) {
@@ -76,8 +86,8 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
     expect((await problemOf(otherVideo)).detail).toMatch(/another video/);
 
     const config = await loadConfig(env);
-    const [userId, sessionId] = token.split(".").slice(4, 6) as [string, string];
-    const grant = { videoId: video.id, userId, sessionId, maxHeight: 1080 };
+    const [userId, sessionId, leaseId] = token.split(".").slice(4, 7) as [string, string, string];
+    const grant = { videoId: video.id, userId, sessionId, leaseId, maxHeight: 1080 };
     const expired = await signMediaToken(config, { ...grant, expiresAt: Math.floor(Date.now() / 1000) - 1 });
     const expiredResponse = await call(`/media/${video.id}/${expired}/${path}`);
     expect(expiredResponse.status).toBe(403);
@@ -123,7 +133,7 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
       video: { posterUrl: string; thumbnailsUrl: string };
     };
     const posterPath = new URL(document.video.posterUrl).pathname;
-    expect(posterPath).toMatch(new RegExp(`^/media/${video.id}/v1\\.[^/]+/poster\\.jpg$`));
+    expect(posterPath).toMatch(new RegExp(`^/media/${video.id}/v2\\.[^/]+/poster\\.jpg$`));
     expect((await call(posterPath)).status).toBe(200);
     const thumbnails = await call(new URL(document.video.thumbnailsUrl).pathname);
     expect(thumbnails.status).toBe(200);
@@ -154,12 +164,193 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
     expect((await problemOf(refused)).detail).toMatch(/signed out/);
   });
 
+  it.each(["signout", "refresh-reuse"] as const)(
+    "keeps the session's media URLs refused after %s until they expire by themselves (short TTLs set in config)",
+    async (how) => {
+      // Access tokens of 30 s, media URLs of 10 min: the revocation must outlive the URLs, not the tokens.
+      const short = { env: { ACCESS_TOKEN_TTL_SECONDS: "30", MEDIA_TOKEN_TTL_SECONDS: "600" } };
+      const viewer = await subscribedViewer();
+      const video = await readyVideo();
+      const answer = await call(`/v1/videos/${video.id}/play`, { token: viewer.accessToken, ...short });
+      expect(answer.status).toBe(200);
+      const playback = (await answer.json()) as { manifestUrl: string; expiresAt: string };
+      expect(Date.parse(playback.expiresAt) - Date.now()).toBeGreaterThan(590_000);
+      const master = pathOf(playback.manifestUrl);
+      const segment = `${mediaBase(playback.manifestUrl)}hls/240p/seg_00001.m4s`;
+      expect((await call(master)).status).toBe(200);
+      if (how === "signout") {
+        expect((await call("/v1/auth/signout", { method: "POST", token: viewer.accessToken, ...short })).status).toBe(204);
+      } else {
+        const refresh = () => call("/v1/auth/refresh", { method: "POST", json: { refreshToken: viewer.refreshToken }, ...short });
+        expect((await refresh()).status).toBe(200);
+        expect((await refresh()).status).toBe(401);
+      }
+      expect((await call(master)).status).toBe(403);
+      const stub = viewerStateOf(viewer.user.id);
+      // The access tokens' life and its minute of slack go by (30 + 60 s): the revocation was forgotten here.
+      await ageRevocations(stub, 91_000);
+      expect((await call(master)).status).toBe(403);
+      expect((await call(segment)).status).toBe(403);
+      // Past the media URL's own expiry and the slack (600 + 60 s), nothing is kept that no credential needs.
+      await ageRevocations(stub, 600_000);
+      expect(
+        await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec("SELECT * FROM revoked_sessions").toArray()),
+      ).toEqual([]);
+    },
+  );
+
   it("never serves the uploaded source or paths that climb out of the video", async () => {
     const { video, base } = await playing();
     await env.MEDIA.put(`videos/${video.id}/source.mp4`, "original upload");
     expect((await call(`${base}source.mp4`)).status).toBe(404);
     expect((await call(`${base}hls/%2e%2e/source.mp4`)).status).toBe(404);
     expect((await call(`${base}hls/480p/missing.m4s`)).status).toBe(404);
+  });
+});
+
+function viewerStateOf(userId: string) {
+  return env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(userId)) as DurableObjectStub<ViewerState>;
+}
+
+/** No heartbeat for longer than STREAM_LEASE_SECONDS: the object's clock, moved by aging the leases. */
+async function lapseLeases(userId: string) {
+  await runInDurableObject(viewerStateOf(userId), async (_instance, state) => {
+    state.storage.sql.exec("UPDATE leases SET expires_at = ?", Date.now() - 1);
+  });
+}
+
+describe("GET /media/…: the plan's screens hold beyond play", () => {
+  it("refuses the media of sessions whose lease lapsed and went to another session (basic plan, three devices)", async () => {
+    const first = await subscribedViewer("basic");
+    const video = await readyVideo();
+    const [second, third] = [await anotherSession(first), await anotherSession(first)];
+    const bases: string[] = [];
+    for (const device of [first, second]) {
+      bases.push(mediaBase((await play(device, video.id)).manifestUrl));
+      await lapseLeases(first.user.id);
+    }
+    bases.push(mediaBase((await play(third, video.id)).manifestUrl));
+    // All three stream at once: only the one that holds the screen is served.
+    const statuses = await Promise.all(bases.map(async (base) => (await call(`${base}hls/480p/seg_00000.m4s`)).status));
+    expect(statuses).toEqual([403, 403, 200]);
+    const refused = await call(`${bases[0]}hls/480p/seg_00001.m4s`);
+    expect((await problemOf(refused)).detail).toMatch(/screen was released.*Press play again/);
+    expect(refused.headers.get("Access-Control-Allow-Origin")).toBe("*");
+  });
+
+  it("stops the first title's URLs when a session switches titles (one screen, one stream)", async () => {
+    const viewer = await subscribedViewer("standard");
+    const [first, second] = [await readyVideo(), await readyVideo()];
+    const firstPlay = await play(viewer, first.id);
+    const secondBase = mediaBase((await play(viewer, second.id)).manifestUrl);
+    const playlist = await call(pathOf(firstPlay.manifestUrl));
+    expect(playlist.status).toBe(403);
+    expect((await problemOf(playlist)).detail).toMatch(/started playing something else/);
+    expect((await call(`${mediaBase(firstPlay.manifestUrl)}hls/480p/seg_00000.m4s`)).status).toBe(403);
+    expect((await call(`${secondBase}hls/480p/seg_00000.m4s`)).status).toBe(200);
+  });
+
+  it("never interrupts a viewer whose heartbeats keep the lease, while the screen stays taken", async () => {
+    const viewer = await subscribedViewer("basic");
+    const video = await readyVideo();
+    const playback = await play(viewer, video.id);
+    const base = mediaBase(playback.manifestUrl);
+    const phone = await anotherSession(viewer);
+    for (let round = 0; round < 3; round++) {
+      // The lease is about to lapse; a heartbeat arrives in time and renews it.
+      await runInDurableObject(viewerStateOf(viewer.user.id), async (_instance, state) => {
+        state.storage.sql.exec("UPDATE leases SET expires_at = ?", Date.now() + 300);
+      });
+      const heartbeat = await call(`/v1/videos/${video.id}/progress`, {
+        method: "PUT",
+        token: viewer.accessToken,
+        json: { positionSeconds: round },
+      });
+      expect(heartbeat.status).toBe(204);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect((await call(pathOf(playback.manifestUrl))).status).toBe(200);
+      expect((await call(`${base}hls/480p/seg_0000${round}.m4s`)).status).toBe(200);
+      expect((await call(`/v1/videos/${video.id}/play`, { token: phone.accessToken })).status).toBe(429);
+    }
+  });
+
+  it("ends the streams of a plan downgrade: URLs signed for the taller plan stop, play again gives the new cap", async () => {
+    const { viewer, video, playback, base } = await playing("premium");
+    expect((await call(`${base}hls/1080p/index.m3u8`)).status).toBe(200);
+    const downgrade = await call("/v1/subscription", { method: "POST", token: viewer.accessToken, json: { planId: "basic" } });
+    expect(downgrade.status).toBe(200);
+    const refused = await call(pathOf(playback.manifestUrl));
+    expect(refused.status).toBe(403);
+    expect((await problemOf(refused)).detail).toMatch(/the plan changed/);
+    expect((await call(`${base}hls/1080p/seg_00002.m4s`)).status).toBe(403);
+    const again = await play(viewer, video.id);
+    expect(again.maxHeight).toBe(480);
+    expect((await call(`${mediaBase(again.manifestUrl)}hls/1080p/seg_00002.m4s`)).status).toBe(403);
+    expect((await call(`${mediaBase(again.manifestUrl)}hls/480p/seg_00002.m4s`)).status).toBe(200);
+    // The old URL does not come back with the new play.
+    expect((await call(pathOf(playback.manifestUrl))).status).toBe(403);
+  });
+
+  it("leaves playback alone on an upgrade", async () => {
+    const { viewer, playback } = await playing("basic");
+    expect((await call("/v1/subscription", { method: "POST", token: viewer.accessToken, json: { planId: "premium" } })).status).toBe(200);
+    expect((await call(pathOf(playback.manifestUrl))).status).toBe(200);
+  });
+
+  it("stops a signed-out session's stream for good, playlists at once", async () => {
+    const { viewer, playback, base } = await playing();
+    expect((await call(`${base}hls/480p/seg_00000.m4s`)).status).toBe(200);
+    expect((await call("/v1/auth/signout", { method: "POST", token: viewer.accessToken })).status).toBe(204);
+    expect((await call(pathOf(playback.manifestUrl))).status).toBe(403);
+    // The revocation is forgotten once its access tokens expire; the released lease is not coming back.
+    await runInDurableObject(viewerStateOf(viewer.user.id), async (_instance, state) => {
+      state.storage.sql.exec("DELETE FROM revoked_sessions");
+    });
+    expect((await call(pathOf(playback.manifestUrl))).status).toBe(403);
+  });
+});
+
+describe("GET /media/…: a video that is gone, and the plan cap, fail closed", () => {
+  it("stops a deleted video at once at this data center: cached segments, playlists and previews answer 404", async () => {
+    const admin = await signUpAdmin();
+    const { video, playback, base } = await playing("premium");
+    const basic = await play(await subscribedViewer("basic"), video.id);
+    const segment = `${base}hls/720p/seg_00001.m4s`;
+    expect((await call(segment)).headers.get("X-Media-Cache")).toBe("MISS");
+    expect((await call(segment)).headers.get("X-Media-Cache")).toBe("HIT");
+    const browser = await signUp();
+    const document = (await (await call(`/v1/videos/${video.id}`, { token: browser.accessToken })).json()) as {
+      video: { posterUrl: string };
+    };
+    const poster = new URL(document.video.posterUrl).pathname;
+    expect((await call(poster)).status).toBe(200);
+    expect((await call(`/v1/admin/videos/${video.id}`, { method: "DELETE", token: admin.accessToken })).status).toBe(204);
+
+    for (const path of [segment, pathOf(playback.manifestUrl), `${base}hls/720p/index.m3u8`, `${base}hls/480p/seg_00000.m4s`, poster]) {
+      const gone = await call(path);
+      expect(gone.status, path).toBe(404);
+      expect((await problemOf(gone)).detail).toMatch(/not available any more/);
+    }
+    // The plan cap cannot fail open either: a 480p token gets nothing taller from the cache.
+    expect((await call(`${mediaBase(basic.manifestUrl)}hls/720p/seg_00001.m4s`)).status).toBe(404);
+  });
+
+  it("serves nothing, of any height, while the master playlist is missing (the cap has nothing to compare with)", async () => {
+    const video = await readyVideo();
+    const basic = mediaBase((await play(await subscribedViewer("basic"), video.id)).manifestUrl);
+    await env.MEDIA.delete(`videos/${video.id}/hls/master.m3u8`);
+    for (const path of ["hls/720p/seg_00000.m4s", "hls/1080p/index.m3u8", "hls/480p/seg_00000.m4s"]) {
+      expect((await call(`${basic}${path}`)).status, path).toBe(404);
+    }
+  });
+
+  it("serves no folder the master does not name, whatever the plan", async () => {
+    const { video, base } = await playing("premium");
+    await env.MEDIA.put(`videos/${video.id}/hls/2160p/seg_00000.m4s`, objectBytes("unlisted"));
+    await env.MEDIA.put(`videos/${video.id}/hls/480p/extra/seg_00000.m4s`, objectBytes("unlisted"));
+    expect((await call(`${base}hls/2160p/seg_00000.m4s`)).status).toBe(404);
+    expect((await call(`${base}hls/480p/extra/seg_00000.m4s`)).status).toBe(404);
+    expect((await call(`${base}hls/audio/seg_00000.m4s`)).status).toBe(200);
   });
 });
 

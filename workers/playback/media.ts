@@ -1,21 +1,27 @@
 import type { Context, Hono } from "hono";
 import type { AppEnv } from "../platform/app-env.ts";
 import { ApiError } from "../platform/errors.ts";
-import { describeTokenFailure, isPreviewGrant, type MediaGrant, MediaTokenError, verifyMediaToken } from "../platform/media-token.ts";
+import {
+  describeTokenFailure,
+  isPreviewGrant,
+  looksLikeMediaToken,
+  type MediaGrant,
+  MediaTokenError,
+  verifyMediaToken,
+} from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
-import { isVideoId } from "../videos/index.ts";
-import { capMasterPlaylist, carryToken, forbiddenFolders, masterVariants, type Variant } from "./hls-playlist.ts";
+import { isVideoId, MASTER_PLAYLIST_PATH, videoMasterPlaylistKey } from "../videos/index.ts";
+import { capMasterPlaylist, carryToken, folderAccess } from "./hls-playlist.ts";
 import { mediaType, PLAYLIST_EDGE_TTL_SECONDS, readMediaText, serveMediaObject } from "./media-delivery.ts";
+import { StreamChecks } from "./stream-check.ts";
 
 /** Where a video's HLS ladder lives below its media prefix (agreed with the transcoder). */
 export const HLS_FOLDER = "hls/";
-export const MASTER_PLAYLIST = `${HLS_FOLDER}master.m3u8`;
+export const MASTER_PLAYLIST = MASTER_PLAYLIST_PATH;
+const PLAYLIST_TYPE = "application/vnd.apple.mpegurl";
 
-/** Segments may skip the session check for this long per isolate; playlists never do (README "Playback"). */
-export const SEGMENT_SESSION_CHECK_SECONDS = 20;
-
-const sessionChecks = new Map<string, { revoked: boolean; until: number }>();
-const ladderMemo = new Map<string, { variants: Variant[]; until: number }>();
+/** This isolate's memory of stream checks (segments reuse an answer for at most 20 s; see StreamChecks). */
+const streamChecks = new StreamChecks();
 
 export const corsHeaders = {
   "Access-Control-Allow-Origin": "*",
@@ -66,37 +72,39 @@ function parseMediaPath(pathname: string): { videoId: string; token: string | un
     throw new ApiError("not-found", `There is nothing at ${pathname}.`);
   }
   // Without a signature segment, the "token" is the first part of the object path.
-  if (!token?.startsWith("v1.")) return { videoId, token: undefined, path: [token, ...rest].filter(Boolean).join("/") };
+  if (!looksLikeMediaToken(token)) return { videoId, token: undefined, path: [token, ...rest].filter(Boolean).join("/") };
   return { videoId, token, path: rest.join("/") };
 }
 
-async function sessionRevoked(services: Services, grant: MediaGrant, cached: boolean): Promise<boolean> {
-  const key = `${grant.userId}:${grant.sessionId}`;
-  const now = Date.now();
-  const known = sessionChecks.get(key);
-  if (cached && known && known.until > now) return known.revoked;
-  const revoked = await services.viewerState(grant.userId).isSessionRevoked(grant.sessionId);
-  if (sessionChecks.size > 10_000) sessionChecks.clear();
-  sessionChecks.set(key, { revoked, until: now + SEGMENT_SESSION_CHECK_SECONDS * 1000 });
-  return revoked;
+/** What a player is told when its stream may no longer be served (403 problem+json; hls.js and the web app then ask play again). */
+function streamRefusal(status: "replaced" | "ended" | "revoked", leaseSeconds: number): ApiError {
+  switch (status) {
+    case "revoked":
+      return refuse(
+        "The session this media URL was issued to has signed out. Sign in and ask for a new one with GET /v1/videos/{id}/play.",
+      );
+    case "replaced":
+      return refuse(
+        "This device started playing something else, so this stream's screen moved there. Press play again to watch this title (GET /v1/videos/{id}/play).",
+      );
+    case "ended":
+      return refuse(
+        `This stream's screen was released: the player sent no progress for ${leaseSeconds} seconds, stopped, or the plan changed. Press play again to continue (GET /v1/videos/{id}/play).`,
+      );
+  }
 }
 
-async function ladderOf(c: Context<AppEnv>, services: Services, videoId: string): Promise<Variant[] | null> {
-  const now = Date.now();
-  const known = ladderMemo.get(videoId);
-  if (known && known.until > now) return known.variants;
-  const master = await readMediaText(
-    c.req.url,
-    services.media.bucket,
-    `videos/${videoId}/${MASTER_PLAYLIST}`,
-    "application/vnd.apple.mpegurl",
-    services.waitUntil,
+/**
+ * Whether the stream may be served: its screen lease must be the session's current one and live
+ * (issue 15.2), and the session not signed out. Playlists ask the user's `ViewerState` every time;
+ * segments reuse an answer for at most 20 s per isolate, so the edge does not call the object on
+ * every segment.
+ */
+async function requireLiveStream(services: Services, grant: MediaGrant, isPlaylist: boolean): Promise<void> {
+  const status = await streamChecks.status(grant, !isPlaylist, () =>
+    services.viewerState(grant.userId).streamStatus(grant.sessionId, grant.leaseId),
   );
-  if (master === null) return null;
-  const variants = masterVariants(master);
-  if (ladderMemo.size > 10_000) ladderMemo.clear();
-  ladderMemo.set(videoId, { variants, until: now + PLAYLIST_EDGE_TTL_SECONDS * 1000 });
-  return variants;
+  if (status.status !== "live") throw streamRefusal(status.status, services.config.STREAM_LEASE_SECONDS);
 }
 
 /** Posters, storyboard sprites and their WebVTT (images and text tracks): no video bytes, wherever they lie. */
@@ -125,23 +133,31 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   if (!isVideoId(videoId) || !type || (!inLadder && (type.kind === "segment" || type.kind === "playlist"))) {
     throw new ApiError("not-found", `There is no media object '${path}' for this video.`);
   }
-  if (!isPreviewGrant(grant) && (await sessionRevoked(services, grant, type.kind !== "playlist"))) {
-    throw refuse("The session this media URL was issued to has signed out. Sign in and ask for a new one with GET /v1/videos/{id}/play.");
-  }
+  if (!isPreviewGrant(grant)) await requireLiveStream(services, grant, type.kind === "playlist");
   const key = `videos/${videoId}/${path}`;
-  const { waitUntil } = services;
-  const bucket = services.media.bucket;
+  const { waitUntil, media } = services;
 
+  // The master playlist is the video's switch: without it nothing of the video is served, cached
+  // segments included (a deleted video, whose master goes first, answers 404 at once here). It is
+  // read through the edge cache on every request, never remembered by the isolate, so that
+  // switch holds for every isolate of this data center at once.
+  const master = await readMediaText(media, videoMasterPlaylistKey(videoId), PLAYLIST_TYPE, waitUntil);
+  if (master === null) {
+    throw new ApiError("not-found", "This video is not available any more. Go back to the catalog to find something else to watch.", {
+      headers: { "Cache-Control": "no-store" },
+    });
+  }
   if (inLadder && path !== MASTER_PLAYLIST) {
-    const variants = await ladderOf(c, services, videoId);
-    const within = path.slice(HLS_FOLDER.length);
-    if (variants && forbiddenFolders(variants, grant.maxHeight).some((folder) => within.startsWith(folder))) {
+    // The plan cap, closed by default: only what the viewer's capped master leads to is served.
+    const access = folderAccess(master, grant.maxHeight, path.slice(HLS_FOLDER.length));
+    if (access === "above-plan") {
       throw refuse(`This rendition is taller than your plan allows (${grant.maxHeight}p). Upgrade your plan to watch it.`);
     }
+    if (access === "unknown") throw new ApiError("not-found", `There is no media object '${path}' for this video.`);
   }
 
   if (type.kind === "playlist") {
-    const original = await readMediaText(c.req.url, bucket, key, type.contentType, waitUntil);
+    const original = path === MASTER_PLAYLIST ? master : await readMediaText(media, key, type.contentType, waitUntil);
     if (original === null) throw new ApiError("not-found", `There is no playlist '${path}' for this video.`);
     const body = carryToken(path === MASTER_PLAYLIST ? capMasterPlaylist(original, grant.maxHeight) : original, videoId, token ?? "");
     const maxAge = Math.max(0, Math.min(PLAYLIST_EDGE_TTL_SECONDS, grant.expiresAt - Math.floor(Date.now() / 1000)));
@@ -154,7 +170,7 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
       },
     });
   }
-  const response = await serveMediaObject(c.req.raw, bucket, key, type.kind, type.contentType, waitUntil);
+  const response = await serveMediaObject(c.req.raw, media, key, type.kind, type.contentType, waitUntil);
   if (!response) throw new ApiError("not-found", `There is no media object '${path}' for this video.`);
   return response;
 }

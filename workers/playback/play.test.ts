@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { ViewerState } from "../../durable-objects/viewer-state.ts";
 import { videos } from "../../schema/index.ts";
 import { problemOf, withDatabase } from "../test/catalog.ts";
-import { call, signUp } from "../test/helpers.ts";
+import { call, signUp, withinOneRateWindow } from "../test/helpers.ts";
 import { newVideoId } from "../videos/index.ts";
 import { anotherSession, pathOf, play, readyVideo, subscribedViewer } from "./test/fixtures.ts";
 
@@ -20,7 +20,7 @@ describe("GET /v1/videos/{id}/play", () => {
     const playback = await play(viewer, video.id);
     expect(playback.maxHeight).toBe(1080);
     expect(playback.resumeAt).toBe(0);
-    expect(pathOf(playback.manifestUrl)).toMatch(new RegExp(`^/media/${video.id}/v1\\.media-new\\.\\d+\\.1080\\.[^/]+/hls/master\\.m3u8$`));
+    expect(pathOf(playback.manifestUrl)).toMatch(new RegExp(`^/media/${video.id}/v2\\.media-new\\.\\d+\\.1080\\.[^/]+/hls/master\\.m3u8$`));
     expect(Date.parse(playback.expiresAt)).toBeGreaterThan(before + 3_600_000);
     const master = await call(pathOf(playback.manifestUrl));
     expect(master.status).toBe(200);
@@ -119,5 +119,35 @@ describe("GET /v1/videos/{id}/play", () => {
     await play(viewer, video.id);
     await play(second, video.id);
     expect((await call(`/v1/videos/${video.id}/play`, { token: third.accessToken })).status).toBe(429);
+  });
+
+  it("answers HEAD with the checks of GET and changes nothing: no screen taken, no URL signed", async () => {
+    const viewer = await subscribedViewer("basic");
+    const video = await readyVideo();
+    const head = await call(`/v1/videos/${video.id}/play`, { method: "HEAD", token: viewer.accessToken });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
+    expect(await viewerStateOf(viewer.user.id).listLeases()).toEqual([]);
+    // The plan's one screen is still free: another device plays.
+    const phone = await anotherSession(viewer);
+    await play(phone, video.id);
+    expect((await call(`/v1/videos/zzzzzzzzzzzzzzzzzzzz/play`, { method: "HEAD", token: viewer.accessToken })).status).toBe(404);
+    const unsubscribed = await signUp();
+    expect((await call(`/v1/videos/${video.id}/play`, { method: "HEAD", token: unsubscribed.accessToken })).status).toBe(402);
+    expect((await call("/v1/auth/signout", { method: "POST", token: viewer.accessToken })).status).toBe(204);
+    expect((await call(`/v1/videos/${video.id}/play`, { method: "HEAD", token: viewer.accessToken })).status).toBe(401);
+  });
+
+  it("refuses more than 30 plays a minute on one account with 429 and Retry-After", async () => {
+    const viewer = await subscribedViewer("premium");
+    const video = await readyVideo();
+    await withinOneRateWindow(20, 60);
+    const responses = await Promise.all(
+      Array.from({ length: 32 }, () => call(`/v1/videos/${video.id}/play`, { token: viewer.accessToken })),
+    );
+    expect(responses.filter((response) => response.status === 200)).toHaveLength(30);
+    const refused = responses.filter((response) => response.status === 429);
+    expect(refused).toHaveLength(2);
+    for (const response of refused) expect(response.headers.get("Retry-After")).toBe("60");
   });
 });

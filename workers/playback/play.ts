@@ -1,29 +1,46 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../platform/app-env.ts";
-import { requireAuth } from "../platform/auth.ts";
+import { requirePlaybackAuth, sessionChecked } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { playResponse, videoIdParam } from "./schema.ts";
-import { type EntitlementReader, startPlayback } from "./service.ts";
+import { checkPlayable, type EntitlementReader, startPlayback } from "./service.ts";
 
-const route = createRoute({
-  method: "get",
-  path: "/v1/videos/{id}/play",
-  tags: ["Playback"],
-  summary: "Start (or move) this session's stream: a signed manifest URL, where to resume, the plan's height",
-  description:
-    "Takes this session's screen lease (moving it when the session was playing another title). 402 without an active plan, 409 while the video is not ready, 429 when every screen of the plan is in use.",
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
-  request: { params: videoIdParam },
-  responses: {
-    200: { description: "Signed playback", content: { "application/json": { schema: playResponse } } },
-    ...problemResponses(401, 402, 404, 409, 429, 503),
-  },
-});
+/**
+ * HEAD (which Hono answers with the GET route) must change nothing: the same checks, then 200 with
+ * no body; no screen is taken and no URL signed. `requirePlaybackAuth` then checks the session
+ * with a call that changes nothing either.
+ */
+function headChangesNothing(entitlementOf: EntitlementReader) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    if (c.req.method !== "HEAD") return next();
+    await checkPlayable(c.get("services"), c.get("auth"), c.req.param("id") ?? "", entitlementOf);
+    c.header("Cache-Control", "no-store");
+    return c.body(null, 200);
+  });
+}
 
 export function registerPlay(app: OpenAPIHono<AppEnv>, entitlementOf: EntitlementReader) {
+  const route = createRoute({
+    method: "get",
+    path: "/v1/videos/{id}/play",
+    tags: ["Playback"],
+    summary: "Start (or move) this session's stream: a signed manifest URL, where to resume, the plan's height",
+    description:
+      "Takes this session's screen lease (moving it when the session was playing another title). 402 without an active plan, " +
+      "409 while the video is not ready, 429 when every screen of the plan is in use or after 30 plays in a minute on one " +
+      "account (with Retry-After). HEAD runs the same checks and changes nothing: no screen taken, no URL signed.",
+    security: bearerSecurity,
+    middleware: [requirePlaybackAuth("play"), headChangesNothing(entitlementOf)] as const,
+    request: { params: videoIdParam },
+    responses: {
+      200: { description: "Signed playback", content: { "application/json": { schema: playResponse } } },
+      ...problemResponses(401, 402, 404, 409, 429, 503),
+    },
+  });
   app.openapi(route, async (c) => {
     const playback = await startPlayback(c.get("services"), c.get("auth"), c.req.valid("param").id, entitlementOf);
+    sessionChecked(c);
     c.header("Cache-Control", "no-store");
     return c.json(playback, 200);
   });

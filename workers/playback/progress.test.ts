@@ -1,11 +1,20 @@
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import {
+  createExecutionContext,
+  env,
+  evictDurableObject,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { ViewerState } from "../../durable-objects/viewer-state.ts";
 import { watchProgress } from "../../schema/index.ts";
-import { problemOf, withDatabase } from "../test/catalog.ts";
-import { call, type SignedIn } from "../test/helpers.ts";
-import { play, readyVideo, subscribedViewer } from "./test/fixtures.ts";
+import { countingEnv, noCalls } from "../../testing/binding-calls.ts";
+import worker from "../index.ts";
+import { brokenKv, problemOf, withDatabase } from "../test/catalog.ts";
+import { call, type SignedIn, withinOneRateWindow } from "../test/helpers.ts";
+import { anotherSession, play, readyVideo, subscribedViewer } from "./test/fixtures.ts";
 
 function viewerStateOf(userId: string) {
   return env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(userId)) as DurableObjectStub<ViewerState>;
@@ -84,6 +93,128 @@ describe("PUT and GET /v1/videos/{id}/progress", () => {
   });
 });
 
+interface Home {
+  rows: { id: string; items: { id: string }[] }[];
+}
+
+async function continueWatchingRow(viewer: SignedIn, init: { env?: Partial<Env> } = {}): Promise<string[] | undefined> {
+  const response = await call("/v1/home", { token: viewer.accessToken, ...init });
+  expect(response.status).toBe(200);
+  const { rows } = (await response.json()) as Home;
+  return rows.find((row) => row.id === "continue-watching")?.items.map((item) => item.id);
+}
+
+describe("continue watching, from the viewer's object", () => {
+  it("shows a position recorded a moment ago on the very next /v1/home, and a finished title leaves the row at once", async () => {
+    const viewer = await subscribedViewer();
+    const [older, newer] = [await readyVideo(600), await readyVideo(600)];
+    expect(await continueWatchingRow(viewer)).toBeUndefined();
+    expect((await putProgress(viewer, older.id, { positionSeconds: 60 })).status).toBe(204);
+    expect(await continueWatchingRow(viewer)).toEqual([older.id]);
+    expect((await putProgress(viewer, newer.id, { positionSeconds: 30 })).status).toBe(204);
+    expect(await continueWatchingRow(viewer)).toEqual([newer.id, older.id]);
+    // Back to the first title: it moves to the front.
+    expect((await putProgress(viewer, older.id, { positionSeconds: 65 })).status).toBe(204);
+    expect(await continueWatchingRow(viewer)).toEqual([older.id, newer.id]);
+    // The credits of the first: it leaves the row. No flush to Postgres has run.
+    expect((await putProgress(viewer, older.id, { positionSeconds: 599 })).status).toBe(204);
+    expect(await continueWatchingRow(viewer)).toEqual([newer.id]);
+    expect(await storedRows(viewer.user.id)).toHaveLength(0);
+  });
+
+  it("sees the heartbeats of every device of the account", async () => {
+    const viewer = await subscribedViewer();
+    const tablet = await anotherSession(viewer);
+    const video = await readyVideo(600);
+    expect((await putProgress(tablet, video.id, { positionSeconds: 12 })).status).toBe(204);
+    expect(await continueWatchingRow(viewer)).toEqual([video.id]);
+  });
+
+  it("repairs the KV copy of the row on the next heartbeat when KV lost it", async () => {
+    const viewer = await subscribedViewer();
+    const video = await readyVideo(600);
+    expect((await putProgress(viewer, video.id, { positionSeconds: 12 })).status).toBe(204);
+    await env.CACHE.delete(`v1:continue:${viewer.user.id}`);
+    expect(await continueWatchingRow(viewer)).toBeUndefined();
+    expect((await putProgress(viewer, video.id, { positionSeconds: 17 })).status).toBe(204);
+    expect(await continueWatchingRow(viewer)).toEqual([video.id]);
+  });
+
+  it("comes from Postgres when KV is down (as of the last flush)", async () => {
+    const viewer = await subscribedViewer();
+    const [flushed, unflushed] = [await readyVideo(600), await readyVideo(600)];
+    await putProgress(viewer, flushed.id, { positionSeconds: 60 });
+    await runDurableObjectAlarm(viewerStateOf(viewer.user.id));
+    await putProgress(viewer, unflushed.id, { positionSeconds: 30 });
+    expect(await continueWatchingRow(viewer, { env: { CACHE: brokenKv } })).toEqual([flushed.id]);
+  });
+});
+
+describe("one heartbeat", () => {
+  it("is one Durable Object call (session, lease and position together) and writes at most two SQLite rows", async () => {
+    const viewer = await subscribedViewer();
+    const video = await readyVideo(600);
+    await play(viewer, video.id);
+    expect((await putProgress(viewer, video.id, { positionSeconds: 1 })).status).toBe(204);
+    const calls = noCalls();
+    const counted = countingEnv(env, calls);
+    const stub = viewerStateOf(viewer.user.id);
+    const before = await stub.flushStats();
+    for (let i = 2; i <= 11; i++) {
+      calls.durableObjects.length = 0;
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(
+        new Request(`http://reelstream.test/v1/videos/${video.id}/progress`, {
+          method: "PUT",
+          headers: { Authorization: `Bearer ${viewer.accessToken}`, "Content-Type": "application/json" },
+          body: JSON.stringify({ positionSeconds: i }),
+        }),
+        counted,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      expect(response.status).toBe(204);
+      expect(calls.durableObjects).toEqual(["VIEWER_STATE.recordProgress"]);
+    }
+    const after = await stub.flushStats();
+    expect(after.heartbeats - before.heartbeats).toBe(10);
+    // The position every time; the lease only once it has run down by a quarter (not within this test's seconds).
+    expect(after.heartbeatRowsWritten - before.heartbeatRowsWritten).toBeLessThanOrEqual(20);
+    expect(after.heartbeatRowsWritten - before.heartbeatRowsWritten).toBeGreaterThanOrEqual(10);
+  });
+
+  it("is refused with 401 and stores nothing once the session signed out", async () => {
+    const viewer = await subscribedViewer();
+    const video = await readyVideo(600);
+    expect((await call("/v1/auth/signout", { method: "POST", token: viewer.accessToken })).status).toBe(204);
+    const response = await putProgress(viewer, video.id, { positionSeconds: 5 });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
+    const stored = await runInDurableObject(viewerStateOf(viewer.user.id), (_instance, state) =>
+      state.storage.sql.exec("SELECT count(*) AS n FROM progress").one(),
+    );
+    expect(stored.n).toBe(0);
+  });
+});
+
+describe("throttling", () => {
+  it("refuses a burst of heartbeats on one account with 429 and Retry-After, past 40 in 10 s", async () => {
+    const viewer = await subscribedViewer();
+    const video = await readyVideo(600);
+    await withinOneRateWindow(5, 10);
+    const responses = await Promise.all(Array.from({ length: 45 }, (_, i) => putProgress(viewer, video.id, { positionSeconds: i })));
+    const statuses = responses.map((response) => response.status);
+    expect(statuses.filter((status) => status === 204)).toHaveLength(40);
+    const refused = responses.filter((response) => response.status === 429);
+    expect(refused).toHaveLength(5);
+    for (const response of refused) expect(response.headers.get("Retry-After")).toBe("10");
+    expect((await problemOf(refused[0] as Response)).detail).toMatch(/Too many requests from this account/);
+    // Another account is not affected.
+    const other = await subscribedViewer();
+    expect((await putProgress(other, video.id, { positionSeconds: 1 })).status).toBe(204);
+  });
+});
+
 describe("write-behind to Postgres", () => {
   it("turns a burst of heartbeats into one database write, flushed by the alarm", async () => {
     const viewer = await subscribedViewer();
@@ -101,26 +232,6 @@ describe("write-behind to Postgres", () => {
     // Nothing dirty: the next alarm (if any) writes nothing.
     await runDurableObjectAlarm(stub);
     expect((await stub.flushStats()).flushes).toBe(1);
-  });
-
-  it("feeds the home page's continue-watching row, and a finished title leaves it", async () => {
-    const viewer = await subscribedViewer();
-    const [older, newer] = [await readyVideo(600), await readyVideo(600)];
-    await putProgress(viewer, older?.id ?? "", { positionSeconds: 60 });
-    await putProgress(viewer, newer?.id ?? "", { positionSeconds: 30 });
-    await runDurableObjectAlarm(viewerStateOf(viewer.user.id));
-    const home = (await (await call("/v1/home", { token: viewer.accessToken })).json()) as {
-      rows: { id: string; items: { id: string }[] }[];
-    };
-    expect(home.rows[0]?.id).toBe("continue-watching");
-    expect(home.rows[0]?.items.map((item) => item.id)).toEqual([newer.id, older.id]);
-
-    await putProgress(viewer, newer.id, { positionSeconds: 599 });
-    await runDurableObjectAlarm(viewerStateOf(viewer.user.id));
-    const after = (await (await call("/v1/home", { token: viewer.accessToken })).json()) as {
-      rows: { id: string; items: { id: string }[] }[];
-    };
-    expect(after.rows[0]?.items.map((item) => item.id)).toEqual([older.id]);
   });
 
   it("loses nothing acknowledged when the object is evicted before its alarm", async () => {

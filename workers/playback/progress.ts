@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
-import { requireAuth } from "../platform/auth.ts";
+import { requirePlaybackAuth, sessionChecked, sessionEnded } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { getVideoDocument, isVideoId, notFound } from "../videos/index.ts";
@@ -12,13 +12,15 @@ const putRoute = createRoute({
   path: "/v1/videos/{id}/progress",
   tags: ["Playback"],
   summary: 'Progress heartbeat: where the viewer is ("watched till"); renews the session\'s screen lease',
-  description: "Send every few seconds while playing. Stored at once in the user's Durable Object, written to Postgres in batches.",
+  description:
+    "Send every few seconds while playing. Stored at once in the user's Durable Object, written to Postgres in batches. " +
+    "Rate limited per account (40 per 10 s: a player sends one every 5 s per screen); 429 with Retry-After beyond that.",
   security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  middleware: [requirePlaybackAuth("progress")] as const,
   request: { params: videoIdParam, body: { required: true, content: { "application/json": { schema: progressBody } } } },
   responses: {
     204: { description: "Recorded" },
-    ...problemResponses(400, 401, 404, 503),
+    ...problemResponses(400, 401, 404, 429, 503),
   },
 });
 
@@ -28,11 +30,11 @@ const getRoute = createRoute({
   tags: ["Playback"],
   summary: "Where the viewer stopped",
   security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  middleware: [requirePlaybackAuth("progress")] as const,
   request: { params: videoIdParam },
   responses: {
     200: { description: "Watched till", content: { "application/json": { schema: progressResponse } } },
-    ...problemResponses(401, 404, 503),
+    ...problemResponses(401, 404, 429, 503),
   },
 });
 
@@ -43,13 +45,18 @@ export function registerProgress(app: OpenAPIHono<AppEnv>) {
       const video = await getVideoDocument(services, id);
       return video ? video.durationSeconds : undefined;
     });
+    sessionChecked(c);
     return c.body(null, 204);
   });
 
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid("param");
     if (!isVideoId(id)) throw notFound(id);
-    const progress = await c.get("services").viewerState(c.get("auth").userId).getProgress(id);
+    const { userId, sessionId } = c.get("auth");
+    const answer = await c.get("services").viewerState(userId).getProgress(sessionId, id);
+    if (answer.revoked) throw sessionEnded();
+    sessionChecked(c);
+    const { progress } = answer;
     if (!progress) throw new ApiError("not-found", "You have not watched this video yet.");
     c.header("Cache-Control", "private, no-store");
     return c.json(

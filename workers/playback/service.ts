@@ -1,13 +1,15 @@
 import { and, desc, eq, sql } from "drizzle-orm";
-import type { StoredProgress } from "../../durable-objects/viewer-state.ts";
+import { CONTINUE_WATCHING_SIZE, type StoredProgress } from "../../durable-objects/viewer-state.ts";
 import { videos, watchProgress } from "../../schema/index.ts";
 import type { AuthContext } from "../platform/app-env.ts";
+import { sessionEnded } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
 import { signMediaToken } from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
 import { type Entitlement, getEntitlement } from "../subscriptions/index.ts";
-import type { VideoSummary } from "../videos/index.ts";
-import { findVideo, isVideoId, notFound, toVideoSummary } from "../videos/index.ts";
+import type { ContinueWatchingSource } from "../videos/index.ts";
+import { buildContinueWatchingRow, catalogVersionEntry, continueWatchingRowDue, findVideo, isVideoId, notFound } from "../videos/index.ts";
+import { playbackKeys } from "./cache-keys.ts";
 import { MASTER_PLAYLIST } from "./media.ts";
 import { isFinished, resumePosition } from "./progress-rules.ts";
 
@@ -24,16 +26,15 @@ export type EntitlementReader = (services: Services, userId: string) => Promise<
 export const entitlementFromSubscriptions: EntitlementReader = (services, userId) => getEntitlement(services.db, userId);
 
 /**
- * `GET /v1/videos/{id}/play`: checks the video and the plan, takes (or moves) the session's
- * screen lease, and signs a manifest URL for this session, video and plan height.
- * Order of refusals: unknown video 404, no plan 402, not ready 409, no free screen 429.
+ * The checks of `GET /v1/videos/{id}/play` that change nothing: the video and the plan.
+ * Order of refusals: unknown video 404, no plan 402, not ready 409. `HEAD` stops here.
  */
-export async function startPlayback(
+export async function checkPlayable(
   services: Services,
   auth: AuthContext,
   videoId: string,
   entitlementOf: EntitlementReader,
-): Promise<Playback> {
+): Promise<Entitlement> {
   if (!isVideoId(videoId)) throw notFound(videoId);
   const [found, entitlement] = await Promise.all([findVideo(services.readDb, videoId), entitlementOf(services, auth.userId)]);
   // A replica a moment behind may not have the video yet, or not as ready: the primary decides.
@@ -45,6 +46,21 @@ export async function startPlayback(
   if (video.state !== "ready") {
     throw new ApiError("conflict", `This video cannot be played yet: it is ${video.state}. Try again when it is ready.`);
   }
+  return entitlement;
+}
+
+/**
+ * `GET /v1/videos/{id}/play`: `checkPlayable`, then takes (or moves) the session's screen lease,
+ * checking the session in the same call to the user's object, and signs a manifest URL for this
+ * session, video and plan height. After the checks of `checkPlayable`: signed out 401, no free screen 429.
+ */
+export async function startPlayback(
+  services: Services,
+  auth: AuthContext,
+  videoId: string,
+  entitlementOf: EntitlementReader,
+): Promise<Playback> {
+  const entitlement = await checkPlayable(services, auth, videoId, entitlementOf);
   const { config } = services;
   const lease = await services.viewerState(auth.userId).startStream({
     userId: auth.userId,
@@ -53,6 +69,7 @@ export async function startPlayback(
     screens: entitlement.screens,
     leaseMs: config.STREAM_LEASE_SECONDS * 1000,
   });
+  if ("revoked" in lease) throw sessionEnded();
   if (!lease.granted) {
     const retryAfter = Math.max(1, Math.ceil(lease.retryAfterMs / 1000));
     throw new ApiError(
@@ -69,6 +86,7 @@ export async function startPlayback(
     videoId,
     userId: auth.userId,
     sessionId: auth.sessionId,
+    leaseId: lease.leaseId,
     maxHeight: entitlement.maxHeight,
     expiresAt,
   });
@@ -82,7 +100,11 @@ export async function startPlayback(
 
 /**
  * A progress heartbeat: the video must be listed; a position beyond its duration is refused.
- * The catalog's duration wins over the player's when it has one.
+ * The catalog's duration wins over the player's when it has one. One call to the user's object
+ * checks the session, stores the position, renews the lease and answers the continue-watching
+ * row; when that row differs from the copy in KV (read in the same KV call as the video's
+ * document and the catalog version), the copy is rewritten before the answer, so the viewer's next
+ * `/v1/home` shows it. The copy is also rewritten when its summaries predate a catalog change.
  */
 export async function recordProgress(
   services: Services,
@@ -92,6 +114,9 @@ export async function recordProgress(
   durationOf: (videoId: string) => Promise<number | null | undefined>,
 ): Promise<StoredProgress> {
   if (!isVideoId(videoId)) throw notFound(videoId);
+  const rowEntry = playbackKeys.continueWatching(auth.userId);
+  const copied = services.cache.readAlong(rowEntry);
+  const catalogVersion = services.cache.readAlong(catalogVersionEntry());
   const catalogDuration = await durationOf(videoId);
   if (catalogDuration === undefined) throw notFound(videoId);
   const duration = catalogDuration ?? input.durationSeconds ?? null;
@@ -102,7 +127,7 @@ export async function recordProgress(
     });
   }
   const positionSeconds = duration === null ? input.positionSeconds : Math.min(input.positionSeconds, duration);
-  return services.viewerState(auth.userId).recordProgress({
+  const result = await services.viewerState(auth.userId).recordProgress({
     userId: auth.userId,
     sessionId: auth.sessionId,
     videoId,
@@ -112,22 +137,35 @@ export async function recordProgress(
     leaseMs: services.config.STREAM_LEASE_SECONDS * 1000,
     flushDelayMs: services.config.PROGRESS_FLUSH_SECONDS * 1000,
   });
+  if (result.revoked) throw sessionEnded();
+  const [copy, version] = [await copied.result(), await catalogVersion.result()];
+  const ids = result.continueWatching;
+  const current = version.ok ? (version.value ?? "0") : "0";
+  // KV unreadable: nothing to compare with, and the write would fail too; the next heartbeat repairs it.
+  if (copy.ok && continueWatchingRowDue(copy.value, ids, current, services.clock.now())) {
+    // Awaited: the copy must be in KV at this location before the player's next request.
+    if (!(await services.cache.put(rowEntry, await buildContinueWatchingRow(services, ids, current)))) {
+      services.log.warn("continue-watching row not copied to KV; the next heartbeat tries again", { userId: auth.userId });
+    }
+  }
+  return result.progress;
 }
-
-const CONTINUE_WATCHING_SIZE = 20;
 
 /**
- * The home page's `continue-watching` row (the videos service's `ContinueWatchingReader`): listed
- * titles the user started and has not finished, most recent first, from `watch_progress`, which
- * lags the player by at most one flush of the user's Durable Object.
+ * Where the home page finds a viewer's continue-watching row (the videos service's
+ * `ContinueWatchingSource`): the KV copy of their `ViewerState` row, read with the page; when KV
+ * cannot answer, `watch_progress` in Postgres, which lags the player by at most one flush.
  */
-export async function continueWatching(services: Services, userId: string): Promise<VideoSummary[]> {
-  const rows = await services.readDb
-    .select({ video: videos })
-    .from(watchProgress)
-    .innerJoin(videos, eq(videos.id, watchProgress.videoId))
-    .where(and(eq(watchProgress.userId, userId), sql`not ${watchProgress.finished}`, eq(videos.state, "ready")))
-    .orderBy(desc(watchProgress.updatedAt))
-    .limit(CONTINUE_WATCHING_SIZE);
-  return Promise.all(rows.map((row) => toVideoSummary(services.config, row.video)));
-}
+export const continueWatching: ContinueWatchingSource = {
+  entry: (userId) => playbackKeys.continueWatching(userId),
+  async fromDatabase(services, userId) {
+    const rows = await services.readDb
+      .select({ id: watchProgress.videoId })
+      .from(watchProgress)
+      .innerJoin(videos, eq(videos.id, watchProgress.videoId))
+      .where(and(eq(watchProgress.userId, userId), sql`not ${watchProgress.finished}`, eq(videos.state, "ready")))
+      .orderBy(desc(watchProgress.updatedAt))
+      .limit(CONTINUE_WATCHING_SIZE);
+    return rows.map((row) => row.id);
+  },
+};

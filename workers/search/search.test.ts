@@ -3,6 +3,7 @@ import { videos } from "../../schema/index.ts";
 import { insertReadyVideos, problemOf, signUpAdmin, uniqueGenre, withDatabase } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
 import { newVideoId } from "../videos/index.ts";
+import { ALL_TERMS_BONUS } from "./service.ts";
 
 /** A made-up word no other test uses: letters only, so it is one search term. */
 function nonsenseWord(length = 10): string {
@@ -37,6 +38,15 @@ describe("GET /v1/search", () => {
     expect(page.items[0]).toMatchObject({ title: `The ${word} affair`, genres: [genre] });
   });
 
+  it("ranks a title with the word as typed above a title with a word it completes to", async () => {
+    const { accessToken } = await signUp();
+    const word = nonsenseWord();
+    const genre = uniqueGenre();
+    const [completed] = await insertReadyVideos(1, { genres: [genre], title: () => `${word}q` });
+    const [exact] = await insertReadyVideos(1, { genres: [genre], title: () => word });
+    expect((await search(accessToken, { q: word })).items.map((item) => item.id)).toEqual([exact?.id, completed?.id]);
+  });
+
   it("finds cast members and genres", async () => {
     const { accessToken } = await signUp();
     const surname = nonsenseWord();
@@ -48,17 +58,19 @@ describe("GET /v1/search", () => {
 
   it("finds titles and genres whose words are joined by punctuation (Catch-22, 9-1-1, codes with digits)", async () => {
     const { accessToken } = await signUp();
-    const word = nonsenseWord();
+    // Each title its own word: a title that shares one word with the query but misses another is
+    // listed too, after the full matches, and these assertions are about the full matches.
+    const [word, other] = [nonsenseWord(), nonsenseWord()];
     // The text-search parser reads "-22" as a signed number and "0e84386b" as a float followed by
     // a letter; the query is split on punctuation, so the document must be too.
     const genre = `${nonsenseWord()}-0e84386b-02047573`;
     const [catch22] = await insertReadyVideos(1, { genres: [genre], title: () => `${word}-22` });
-    const [nineOneOne] = await insertReadyVideos(1, { genres: [uniqueGenre()], title: () => `${word} 9-1-1: Lone Star` });
+    const [nineOneOne] = await insertReadyVideos(1, { genres: [uniqueGenre()], title: () => `${other} 9-1-1: Lone Star` });
     const ids = async (q: string) => (await search(accessToken, { q })).items.map((item) => item.id);
     expect(await ids(`${word} 22`)).toEqual([catch22?.id]);
     expect(await ids(`${word}-22`)).toEqual([catch22?.id]);
-    expect(await ids(`${word} 9 1 1`)).toEqual([nineOneOne?.id]);
-    expect(await ids(`${word} 9-1-1`)).toEqual([nineOneOne?.id]);
+    expect(await ids(`${other} 9 1 1`)).toEqual([nineOneOne?.id]);
+    expect(await ids(`${other} 9-1-1`)).toEqual([nineOneOne?.id]);
     expect(await ids(genre)).toEqual([catch22?.id]);
     expect(await ids("0e84386b 02047573")).toContain(catch22?.id);
   });
@@ -148,11 +160,73 @@ describe("GET /v1/search", () => {
 
   it("answers 400 for an empty, blank or over-long query, and for a limit outside 1-50", async () => {
     const { accessToken } = await signUp();
-    for (const query of ["q=", "q=%20%20%09", `q=${"a".repeat(201)}`, "", "q=x&limit=0", "q=x&limit=51", "q=x&limit=ten"]) {
+    for (const query of ["q=", "q=%20%20%09", `q=${"a".repeat(201)}`, "", "q=xyz&limit=0", "q=xyz&limit=51", "q=xyz&limit=ten"]) {
       const response = await call(`/v1/search?${query}`, { token: accessToken });
       expect(response.status, query).toBe(400);
       expect((await problemOf(response)).errors?.length).toBeGreaterThan(0);
     }
+  });
+
+  it("finds a title by its other words when one word is misspelt beyond the typo budget, after the titles that match every word", async () => {
+    const { accessToken } = await signUp();
+    const [word, second, third] = [nonsenseWord(), nonsenseWord(), nonsenseWord()];
+    const genre = uniqueGenre();
+    // "Breaking Bad", searched as "braking bda": one word within the typo budget, one far beyond it.
+    const [breakingBad] = await insertReadyVideos(1, { genres: [genre], title: () => `${word} ${second}` });
+    const typo = `${word.slice(0, 4)}${word.slice(5)}`; // a letter dropped
+    const badWord = [...second].reverse().join("");
+    const found = await search(accessToken, { q: `${typo} ${badWord}` });
+    expect(found.items.map((item) => item.id)).toEqual([breakingBad?.id]);
+
+    // Titles that match every word of the query come first, whatever their other words.
+    const [everyWord] = await insertReadyVideos(1, { genres: [genre], title: () => `${word} ${third} and ${badWord}` });
+    const [everyWordInCast] = await insertReadyVideos(1, { genres: [genre], title: () => "Plain title", cast: [`${word} ${badWord}`] });
+    const ranked = await search(accessToken, { q: `${typo} ${badWord}`, genre });
+    expect(ranked.items.map((item) => item.id)).toEqual([everyWord?.id, everyWordInCast?.id, breakingBad?.id]);
+    const scores = ranked.items.map((item) => item.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+
+    // One result a page: the cursor carries the order across from full matches to partial ones.
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page = await search(accessToken, { q: `${typo} ${badWord}`, genre, limit: "1", ...(cursor ? { cursor } : {}) });
+      paged.push(...page.items.map((item) => item.id));
+      cursor = page.nextCursor;
+    } while (cursor && paged.length < 10);
+    expect(paged).toEqual(ranked.items.map((item) => item.id));
+  });
+
+  it("answers an empty page when the query's words match nothing, never the whole catalog", async () => {
+    const { accessToken } = await signUp();
+    await insertReadyVideos(2, { genres: [uniqueGenre()], title: (i) => `${nonsenseWord()} ${i}` });
+    expect((await search(accessToken, { q: nonsenseWord() })).items).toEqual([]);
+    expect((await search(accessToken, { q: `${nonsenseWord()} ${nonsenseWord()}` })).items).toEqual([]);
+  });
+
+  it("refuses a query without a word of 3 letters or digits with 400, and matches short words only as whole words", async () => {
+    const { accessToken } = await signUp();
+    for (const q of ["b", "br", "x y", "up", "9", "é!"]) {
+      const response = await call(`/v1/search?${new URLSearchParams({ q })}`, { token: accessToken });
+      expect(response.status, q).toBe(400);
+      const problem = await problemOf(response);
+      expect(problem.errors, q).toEqual([{ path: "q", message: expect.stringMatching(/at least 3 letters or digits/) }]);
+    }
+
+    const [word, air] = [nonsenseWord(), nonsenseWord()];
+    const genre = uniqueGenre();
+    const [xMen] = await insertReadyVideos(1, { genres: [genre], title: () => `X-${word}` });
+    const [xavier] = await insertReadyVideos(1, { genres: [genre], title: () => `Xavier ${word}` });
+    const [upInTheAir] = await insertReadyVideos(1, { genres: [genre], title: () => `Up in the ${air}` });
+    // "x" is the whole word x, not every word that starts with x: X-word matches both words, and
+    // Xavier only the longer one, so it comes after.
+    const xMenPage = await search(accessToken, { q: `x ${word}` });
+    expect(xMenPage.items.map((item) => item.id)).toEqual([xMen?.id, xavier?.id]);
+    expect(xMenPage.items[0]?.score).toBeGreaterThanOrEqual(ALL_TERMS_BONUS);
+    expect(xMenPage.items[1]?.score).toBeLessThan(ALL_TERMS_BONUS);
+    expect((await search(accessToken, { q: `up in the ${air}` })).items[0]?.id).toBe(upInTheAir?.id);
+    // A short word never answers a search alone: with the longer word matching nothing, nothing.
+    expect((await search(accessToken, { q: `xa ${nonsenseWord()}` })).items).toEqual([]);
   });
 
   it("treats operators, quotes, backslashes and SQL as harmless text", async () => {

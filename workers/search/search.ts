@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
-import { requireAuth } from "../platform/auth.ts";
-import { catalogRateLimit } from "../platform/catalog-rate-limit.ts";
+import { requireBrowseAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { searchPageSchema, searchQuery } from "./schema.ts";
 import { searchVideos } from "./service.ts";
@@ -13,9 +12,9 @@ const route = createRoute({
   summary: "Search titles, summaries, cast and genres",
   description:
     "Ranked (title above cast above genres above summary), typo-tolerant, prefix-matching for search-as-you-type. Only ready " +
-    "videos. Follow `nextCursor` with the same `q` and `genre`. Rate limited per account and per client (429 with Retry-After).",
+    "videos. Follow `nextCursor` with the same `q` and `genre`. Rate limited per account (429 with Retry-After).",
   security: bearerSecurity,
-  middleware: [requireAuth, catalogRateLimit] as const,
+  middleware: [requireBrowseAuth] as const,
   request: { query: searchQuery },
   responses: {
     200: { description: "A page of results, best first", content: { "application/json": { schema: searchPageSchema } } },

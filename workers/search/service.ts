@@ -7,22 +7,42 @@ import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
 import type { Services } from "../platform/services.ts";
 import { catalogReadDb, toVideoSummary } from "../videos/index.ts";
-import { type SearchPage, searchTerms } from "./schema.ts";
+import { hasSearchableTerm, MIN_SEARCH_TERM, type SearchPage, searchTerms } from "./schema.ts";
 
 /** Ranking weights of the tsvector's labels {D, C, B, A}: summary, genres, cast, title. */
 const RANK_WEIGHTS = "{0.1, 0.25, 0.5, 1.0}";
 
+/**
+ * Added to the score of a video that matches every term. The rest of a score is below 6 (a
+ * `ts_rank` normalised to [0, 1) times 4, plus 2 for a word as typed in the title), so every video
+ * that matches all the terms scores above every video that misses one, and one `(score, id)`
+ * keyset pages through both.
+ */
+export const ALL_TERMS_BONUS = 10;
+
+/**
+ * A prefix completes to at most this many words of the dictionary, the shortest first: each
+ * completion adds the videos that use it, so an open-ended prefix ("tor") would otherwise reach a
+ * large share of the catalog and make every query that contains it visit and rank those rows.
+ */
+export const MAX_COMPLETIONS = 3;
+
 const searchCursorPayload = z.object({
-  /** Score of the last item, as the decimal string Postgres returned (exact, no float rounding). */
-  s: z.string().regex(/^-?\d+(\.\d+)?$/),
+  /**
+   * Score of the last item: a float8 as the shortest string that reads back as the same number
+   * (what Postgres and JavaScript both print), so the keyset compares exactly the value it ranked.
+   */
+  s: z.string().regex(/^\d+(\.\d+)?(e-?\d+)?$/),
   i: z.string().max(64),
   /** Which search the cursor belongs to: a cursor of another query or genre is refused. */
   h: z.string().length(16),
 });
 
+/** Part of every cursor fingerprint: bumped when scores change meaning, so older cursors are refused. */
+const SCORE_VERSION = "2";
+
 export interface SearchStatementInput {
   terms: string[];
-  text: string;
   genre?: string;
   limit: number;
   after?: { score: string; id: string };
@@ -35,70 +55,120 @@ interface RankedRow {
 
 /**
  * One statement:
- * 1. a term that is not a word of the catalog's dictionary (`search_words`) gets up to three
- *    spelling corrections from it: words sharing trigrams with it (`%`) or its first letter, within
- *    an edit distance of 1 (terms of 4-5 letters) or 2 (6 and more); shorter terms are taken as
- *    typed. The steps are materialised CTEs, so each runs once;
- * 2. per term, a tsquery ORs its English stem, the term as a prefix (`term:*`, search-as-you-type)
- *    and its corrections; the terms are ANDed;
- * 3. candidates match it through the GIN index on the weighted document (`@@`; the tsquery is an
- *    InitPlan, so the index can use it). The score adds the weighted full-text rank (title A >
- *    cast B > genres C > summary D), the title's trigram word similarity (title hits first) and
- *    the rest's; ties break on id, which keeps the order total for keyset pagination.
+ * 1. per term, what it may match: itself as a whole word (its English stem, or as typed); if it has
+ *    three letters or more, the start of up to `MAX_COMPLETIONS` words of the catalog's dictionary
+ *    (`search_words`), the shortest first; and if it has four or more and is not a word of the
+ *    dictionary, up to three spelling corrections from it: words sharing trigrams with it (`%`) or
+ *    its first letter, within an edit distance of 1 (4-5 letters) or 2 (6 and more). Each term
+ *    becomes one tsquery clause that ORs these; the steps are materialised CTEs, so each runs once;
+ * 2. the first tier: videos matching every clause (ANDed), through the GIN index on the weighted
+ *    document (`@@`; the tsquery is an InitPlan, so the index can use it);
+ * 3. the second tier, only when the first has fewer rows than the page needs (a one-time filter,
+ *    so otherwise its tsquery is never built and its index never read): videos matching all
+ *    clauses but one, where the ones kept include a term of three letters or more (a 1-2 letter
+ *    word alone never answers a search). A misspelt word beyond the typo budget ("braking bda")
+ *    then still finds the title by its other words.
+ * The score is the weighted full-text rank of what matched (title A > cast B > genres C > summary
+ * D) times 4, plus 2 when the title has a word as typed (not a completion or correction), plus
+ * `ALL_TERMS_BONUS` in the first tier. Ties break on id: the order is total, for keyset pages.
  * Terms hold only letters and digits (see `searchTerms`) and are quoted as tsquery literals, so
  * no input changes the query's shape.
  */
 export function searchStatement(query: SearchStatementInput): SQL {
   // A Postgres array literal; terms hold no quotes, commas or braces, and quoting keeps `null` a word.
   const terms = sql`${`{${query.terms.map((term) => `"${term}"`).join(",")}}`}::text[]`;
-  // `(select tsq from q)` is an InitPlan: evaluated once, then usable as an index condition.
-  const tsq = sql`(select tsq from q)`;
-  const score = sql`round((
-      ts_rank(${RANK_WEIGHTS}::float4[], ${videos.searchDocument}, ${tsq}) * 4
-      + word_similarity(${query.text}, lower(${videos.title})) * 2
-      + word_similarity(${query.text}, ${videos.searchText}) * 0.5
-    )::numeric, 6)`;
-  const statement = sql`
+  const after = query.after;
+  // A tier ranks its candidates as (id, score) only: the full rows are read for the page alone.
+  const tier = (match: SQL, bonus: number, rankedBy: SQL) => sql`
+    select ranked.id, ranked.score from (
+      select ${videos.id} as id, ${bonus}::float8
+        + ts_rank(${RANK_WEIGHTS}::float4[], ${videos.searchDocument}, ${rankedBy}, 32) * 4
+        + coalesce((${videos.searchDocument} @@ (select title_typed from q))::int, 0) * 2 as score
+      from ${videos}
+      where ${videos.state} = 'ready' and ${match}
+        ${query.genre ? sql`and ${videos.genres} @> array[${query.genre}]::text[]` : sql``}
+    ) as ranked
+    ${after ? sql`where (ranked.score, ranked.id) < (${after.score}::float8, ${after.id})` : sql``}
+    order by ranked.score desc, ranked.id desc
+    limit ${query.limit}`;
+  // `(select … from q)` is an InitPlan: evaluated once, then usable as an index condition.
+  const every = sql`(select every from q)`;
+  // A cursor in the second tier: nothing of the first is left to read.
+  const firstTierLeft = !after || Number(after.score) >= ALL_TERMS_BONUS;
+  return sql`
     with terms as (
       select term, ord from unnest(${terms}) with ordinality as t(term, ord)
-    ), corrected as materialized (
-      select ord, term, coalesce((
+    ), expanded as materialized (
+      select ord, term, length(term) >= ${MIN_SEARCH_TERM} as searchable, coalesce((
+        select string_agg(' | ' || quote_literal(c.word), '' order by length(c.word), c.word)
+        from (
+          -- The dictionary's words that start with the term: a range of its text_pattern_ops index.
+          select word from ${searchWords}
+          where length(term) >= ${MIN_SEARCH_TERM}
+            and word ~>=~ term and word ~<~ (term || chr(1114111)) and word <> term
+          order by length(word), word
+          limit ${MAX_COMPLETIONS}
+        ) as c
+      ), '') as completions, coalesce((
         select string_agg(' | ' || quote_literal(w.word), '' order by levenshtein(w.word, term), w.word)
         from (
           select word from ${searchWords}
           -- A term that is a word of the catalog is taken as typed: no correction needed.
           where length(term) >= 4 and word <> term
             and not exists (select 1 from ${searchWords} as known where known.word = term)
-            and (word % term or left(word, 1) = left(term, 1))
+            -- Candidates from an index: trigram neighbours, or the same first letter and a length
+            -- within the budget (search_words_first_letter_length_idx); BitmapOr, no scan.
+            and (word % term or (left(word, 1) = left(term, 1) and length(word) between length(term) - 2 and length(term) + 2))
             and abs(length(word) - length(term)) <= 2
             and levenshtein_less_equal(word, term, 2) <= case when length(term) >= 6 then 2 else 1 end
           order by levenshtein(word, term), word
           limit 3
         ) as w
-      ), '') as alternatives
+      ), '') as corrections
       from terms
     ), clauses as (
-      -- Per term: its English stem (exact) or the word as typed as a prefix, or a correction.
-      select ord, nullif((
-        to_tsquery('english', quote_literal(term) || alternatives)
-        || to_tsquery('simple', quote_literal(term) || ':*' || alternatives)
-      )::text, '') as clause
-      from corrected
+      select ord, searchable, nullif((
+        to_tsquery('english', quote_literal(term) || corrections)
+        || to_tsquery('simple', quote_literal(term) || completions || corrections)
+      )::text, '') as clause, nullif((
+        -- The term as typed (or its stem) in the title: weight A only.
+        to_tsquery('english', quote_literal(term) || ':A') || to_tsquery('simple', quote_literal(term) || ':A')
+      )::text, '') as title_typed
+      from expanded
     ), q as materialized (
-      select to_tsquery('simple', string_agg('(' || clause || ')', ' & ' order by ord)) as tsq
+      select to_tsquery('simple', string_agg('(' || clause || ')', ' & ' order by ord)) as every,
+        to_tsquery('simple', string_agg('(' || title_typed || ')', ' | ' order by ord)) as title_typed
       from clauses where clause is not null
-    ), ranked as (
-      select ${videos}.*, ${score} as score
-      from ${videos}
-      where ${videos.state} = 'ready'
-        and ${videos.searchDocument} @@ ${tsq}
-        ${query.genre ? sql`and ${videos.genres} @> array[${query.genre}]::text[]` : sql``}
+    ), all_but_one as materialized (
+      -- One conjunction per term left out, ORed; null for a single term (no second tier).
+      select to_tsquery('simple', string_agg('(' || kept || ')', ' | ')) as tsq
+      from (
+        select string_agg('(' || k.clause || ')', ' & ' order by k.ord) as kept
+        from clauses as left_out
+        join clauses as k on k.ord <> left_out.ord and k.clause is not null
+        where left_out.clause is not null
+        group by left_out.ord
+        having bool_or(k.searchable)
+      ) as subsets
+    ), first_tier as materialized (
+      ${firstTierLeft ? tier(sql`${videos.searchDocument} @@ ${every}`, ALL_TERMS_BONUS, every) : sql`select null::text as id, null::float8 as score where false`}
+    ), second_tier as materialized (
+      ${tier(
+        sql`(select count(*) from first_tier) < ${query.limit}
+          and ${videos.searchDocument} @@ (select tsq from all_but_one)
+          and not (${videos.searchDocument} @@ ${every})`,
+        0,
+        sql`(select tsq from all_but_one)`,
+      )}
     )
-    select * from ranked
-    ${query.after ? sql`where (ranked.score, ranked.id) < (${query.after.score}::numeric, ${query.after.id})` : sql``}
-    order by ranked.score desc, ranked.id desc
-    limit ${query.limit}`;
-  return statement;
+    select ${videos}.*, page.score
+    from (
+      select * from first_tier union all select * from second_tier
+      order by score desc, id desc
+      limit ${query.limit}
+    ) as page
+    join ${videos} on ${videos.id} = page.id
+    order by page.score desc, page.id desc`;
 }
 
 async function rankedSearch(db: Database, query: SearchStatementInput): Promise<RankedRow[]> {
@@ -127,8 +197,7 @@ export async function searchVideos(
   query: { q: string; limit: number; genre?: string; cursor?: string },
 ): Promise<SearchPage> {
   const terms = searchTerms(query.q);
-  const text = terms.join(" ");
-  const fingerprint = (await sha256Hex(`${text}\u0000${query.genre ?? ""}`)).slice(0, 16);
+  const fingerprint = (await sha256Hex(`${SCORE_VERSION}\u0000${terms.join(" ")}\u0000${query.genre ?? ""}`)).slice(0, 16);
   const cursors = cursorCodec(services.config, "search", searchCursorPayload);
   const after = query.cursor ? await cursors.decode(query.cursor) : undefined;
   if (after && after.h !== fingerprint) {
@@ -140,12 +209,11 @@ export async function searchVideos(
       },
     );
   }
-  // Only punctuation: nothing to search for, and nothing matches.
-  if (terms.length === 0) return { items: [], nextCursor: null };
+  // The route's validation refuses such a query; nothing here may expand a 1-2 letter prefix.
+  if (!hasSearchableTerm(query.q)) return { items: [], nextCursor: null };
 
   const rows = await rankedSearch(await catalogReadDb(services), {
     terms,
-    text,
     genre: query.genre,
     limit: query.limit + 1,
     after: after && { score: after.s, id: after.i },

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { subscriptionStatuses } from "../../schema/index.ts";
+import { safeText } from "../platform/text.ts";
 
 export const planSchema = z
   .object({
@@ -31,10 +32,8 @@ export const subscriptionResponse = z.object({ subscription: subscriptionSchema.
 
 export const subscribeBody = z
   .strictObject({
-    planId: z
-      .string()
-      .min(1, "Choose a plan: an id from GET /v1/plans.")
-      .max(64, "A plan id has at most 64 characters.")
+    planId: safeText({ label: "A plan id", max: 64 })
+      .refine((planId) => planId.length > 0, "Choose a plan: an id from GET /v1/plans.")
       .openapi({ example: "premium", description: "An id from GET /v1/plans" }),
   })
   .openapi("SubscribeRequest");

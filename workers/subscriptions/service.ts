@@ -178,3 +178,22 @@ export async function getEntitlement(db: Database, userId: string): Promise<Enti
     .where(and(eq(subscriptions.userId, userId), or(eq(subscriptions.status, "active"), sql`${subscriptions.currentPeriodEnd} > now()`)));
   return row ?? null;
 }
+
+/**
+ * After a change of plan: when the new plan plays lower or on fewer screens than the old one, the
+ * user's streams end (their screen leases are released), so media URLs signed for the old plan stop
+ * at once for playlists and within 20 s for segments; players ask play again and get the new
+ * plan's cap and screens (issue 15.10). An upgrade leaves playback alone (play again for more).
+ */
+export async function endStreamsAfterDowngrade(
+  services: Services,
+  userId: string,
+  before: Pick<Entitlement, "maxHeight" | "screens"> | null,
+  after: Pick<Entitlement, "maxHeight" | "screens"> | null,
+): Promise<number> {
+  if (!before || (after && after.maxHeight >= before.maxHeight && after.screens >= before.screens)) return 0;
+  const viewerState = services.viewerState(userId);
+  const leases = await viewerState.listLeases();
+  for (const lease of leases) await viewerState.releaseLease(lease.sessionId);
+  return leases.length;
+}

@@ -3,7 +3,7 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { subscribeBody, subscriptionSchema } from "./schema.ts";
-import { subscribe } from "./service.ts";
+import { endStreamsAfterDowngrade, getEntitlement, subscribe } from "./service.ts";
 
 const subscribed = z.object({ subscription: subscriptionSchema }).openapi("Subscribed");
 
@@ -14,7 +14,8 @@ const route = createRoute({
   summary: "Subscribe, or change plan",
   description:
     "201 when a subscription starts (none before, or a canceled one whose period is over); 200 when the plan of the current " +
-    "subscription changes (a pending cancellation is withdrawn, the period stays). Safe to repeat and to race.",
+    "subscription changes (a pending cancellation is withdrawn, the period stays). Safe to repeat and to race. A change to a plan " +
+    "with a lower height or fewer screens ends the account's streams: players get 403 and ask play again, at the new plan's cap.",
   security: bearerSecurity,
   middleware: [requireAuth] as const,
   request: { body: { required: true, content: { "application/json": { schema: subscribeBody } } } },
@@ -27,7 +28,11 @@ const route = createRoute({
 
 export function registerSubscribe(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const { subscription, created } = await subscribe(c.get("services").db, c.get("auth").userId, c.req.valid("json").planId);
+    const services = c.get("services");
+    const { userId } = c.get("auth");
+    const before = await getEntitlement(services.db, userId);
+    const { subscription, created } = await subscribe(services.db, userId, c.req.valid("json").planId);
+    if (!created) await endStreamsAfterDowngrade(services, userId, before, await getEntitlement(services.db, userId));
     c.header("Cache-Control", "private, no-store");
     return created ? c.json({ subscription }, 201) : c.json({ subscription }, 200);
   });

@@ -10,7 +10,7 @@ const secret = env.INTERNAL_SIGNING_SECRET;
 function grantFor(videoId: string, overrides: { exp?: number; secret?: string } = {}) {
   return signStorageGrant(overrides.secret ?? secret, {
     job: `job-${videoId}`,
-    read: [masterKey(videoId)],
+    read: [masterKey(videoId, "upload-1")],
     prefix: outputPrefix(videoId),
     exp: overrides.exp ?? Math.floor(Date.now() / 1000) + 600,
   });
@@ -29,26 +29,26 @@ function newVideoId() {
 describe("internal storage for the transcoder", () => {
   it("reads the source, writes, lists and deletes below the job's prefix", async () => {
     const videoId = newVideoId();
-    await env.MEDIA.put(masterKey(videoId), "source bytes 0123456789");
+    await env.MEDIA.put(masterKey(videoId, "upload-1"), "source bytes 0123456789");
     const token = await grantFor(videoId);
 
-    const source = await storage(`/${masterKey(videoId)}`, token);
+    const source = await storage(`/${masterKey(videoId, "upload-1")}`, token);
     expect(source.status).toBe(200);
     expect(new TextDecoder().decode(await source.arrayBuffer())).toBe("source bytes 0123456789");
     // Stored without a type, served as bytes: a typeless response is one Cloudflare would gzip.
     expect(source.headers.get("Content-Type")).toBe("application/octet-stream");
-    const range = await storage(`/${masterKey(videoId)}`, token, { headers: { Range: "bytes=7-11" } });
+    const range = await storage(`/${masterKey(videoId, "upload-1")}`, token, { headers: { Range: "bytes=7-11" } });
     expect(range.status).toBe(206);
     expect(range.headers.get("Content-Range")).toBe("bytes 7-11/23");
     expect(new TextDecoder().decode(await range.arrayBuffer())).toBe("bytes");
     // What ffmpeg asks for when it seeks (a chunk task reading its range): from a byte to the end.
-    const rest = await storage(`/${masterKey(videoId)}`, token, { headers: { Range: "bytes=13-" } });
+    const rest = await storage(`/${masterKey(videoId, "upload-1")}`, token, { headers: { Range: "bytes=13-" } });
     expect(rest.status).toBe(206);
     expect(rest.headers.get("Content-Range")).toBe("bytes 13-22/23");
     expect(rest.headers.get("Content-Length")).toBe("10");
     expect(new TextDecoder().decode(await rest.arrayBuffer())).toBe("0123456789");
     // The transcoder's size check before a task (HttpStorage.size).
-    const head = await storage(`/${masterKey(videoId)}`, token, { method: "HEAD" });
+    const head = await storage(`/${masterKey(videoId, "upload-1")}`, token, { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(head.headers.get("Content-Length")).toBe("23");
     expect(head.headers.get("Accept-Ranges")).toBe("bytes");
@@ -69,32 +69,32 @@ describe("internal storage for the transcoder", () => {
     const deleted = await storage(`?prefix=${encodeURIComponent(outputPrefix(videoId))}`, token, { method: "DELETE" });
     expect(deleted.status).toBe(200);
     expect(await env.MEDIA.head(playlist)).toBeNull();
-    expect(await env.MEDIA.head(masterKey(videoId))).not.toBeNull();
+    expect(await env.MEDIA.head(masterKey(videoId, "upload-1"))).not.toBeNull();
   });
 
   it("refuses keys outside the grant (403): another video, writing the source, deleting above the prefix", async () => {
     const videoId = newVideoId();
     const other = newVideoId();
-    await env.MEDIA.put(masterKey(other), "someone else's master");
+    await env.MEDIA.put(masterKey(other, "upload-1"), "someone else's master");
     const token = await grantFor(videoId);
-    expect((await storage(`/${masterKey(other)}`, token)).status).toBe(403);
+    expect((await storage(`/${masterKey(other, "upload-1")}`, token)).status).toBe(403);
     expect(
       (await storage(`/${outputPrefix(other)}x.m4s`, token, { method: "PUT", body: "x", headers: { "Content-Length": "1" } })).status,
     ).toBe(403);
-    expect((await storage(`/${masterKey(videoId)}`, token, { method: "PUT", body: "x", headers: { "Content-Length": "1" } })).status).toBe(
-      403,
-    );
+    expect(
+      (await storage(`/${masterKey(videoId, "upload-1")}`, token, { method: "PUT", body: "x", headers: { "Content-Length": "1" } })).status,
+    ).toBe(403);
     expect((await storage(`?prefix=videos/`, token, { method: "DELETE" })).status).toBe(403);
     expect((await storage(`?prefix=masters/`, token)).status).toBe(403);
     // `..` is resolved by URL parsing before the Worker sees it: the result is judged like any key.
-    expect((await storage(`/${outputPrefix(videoId)}../../../${masterKey(other)}`, token)).status).toBe(403);
+    expect((await storage(`/${outputPrefix(videoId)}../../../${masterKey(other, "upload-1")}`, token)).status).toBe(403);
     expect((await storage(`/${outputPrefix(videoId)}a//b.m4s`, token)).status).toBe(400);
   });
 
   it("refuses expired and forged grants (403) and a missing one (401)", async () => {
     const videoId = newVideoId();
-    await env.MEDIA.put(masterKey(videoId), "source");
-    const path = `/${masterKey(videoId)}`;
+    await env.MEDIA.put(masterKey(videoId, "upload-1"), "source");
+    const path = `/${masterKey(videoId, "upload-1")}`;
     const expired = await storage(path, await grantFor(videoId, { exp: Math.floor(Date.now() / 1000) - 1 }));
     expect(expired.status).toBe(403);
     expect(((await expired.json()) as { detail: string }).detail).toMatch(/expired/);

@@ -36,7 +36,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 
 /**
  * @example
- * const token = await signStorageGrant(secret, { job, read: [masterKey(id)], prefix: outputPrefix(id), exp });
+ * const token = await signStorageGrant(secret, { job: job.jobId, read: [job.sourceKey], prefix: outputPrefix(id), exp });
  */
 export async function signStorageGrant(secret: string, grant: StorageGrant): Promise<string> {
   if (!grant.prefix.endsWith("/")) throw new Error("a grant prefix must end with '/'");

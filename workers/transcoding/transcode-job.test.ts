@@ -99,7 +99,8 @@ describe("a transcode job, from the master to ready", () => {
       attempt: 1,
       attemptTag: "plan-a1-",
       outputPrefix: `videos/${videoId}/hls/`,
-      sourceKey: `masters/${videoId}/source`,
+      // PUT source's own master: masters/{videoId}/{uploadId}.
+      sourceKey: expect.stringMatching(new RegExp(`^masters/${videoId}/[\\w-]+$`)),
       callbackUrl: "http://localhost:8787/internal/transcode/callback",
       chunkSeconds: 60,
     });

@@ -46,14 +46,14 @@ export function registerCreateUpload(app: OpenAPIHono<AppEnv>) {
     const metadata = parseUploadMetadata(c.req.header("Upload-Metadata"));
     const services = c.get("services");
     const { db } = services;
-    await claimUploadSlot(db, id);
     const uploadId = newUploadId();
+    await claimUploadSlot(db, id, uploadId);
     let expiresAt: number;
     try {
       ({ expiresAt } = await uploadSession(services, uploadId).create({
         uploadId,
         videoId: id,
-        masterKey: masterKey(id),
+        masterKey: masterKey(id, uploadId),
         scratchPrefix: uploadScratchPrefix(uploadId),
         idleExpiryMs: UPLOAD_IDLE_EXPIRY_MS,
         length,
@@ -61,7 +61,7 @@ export function registerCreateUpload(app: OpenAPIHono<AppEnv>) {
         metadata,
       }));
     } catch (error) {
-      await releaseUploadSlot(db, id);
+      await releaseUploadSlot(db, id, uploadId);
       throw error;
     }
     c.header("Location", new URL(uploadPath(uploadId), c.req.url).toString());

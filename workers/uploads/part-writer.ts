@@ -1,4 +1,31 @@
-import type { UploadRecord, UploadSession } from "../../durable-objects/upload-session.ts";
+import type { Fenced, UploadRecord, UploadSession } from "../../durable-objects/upload-session.ts";
+
+/**
+ * The body went past `Upload-Length` (tus: refused, never cut short). Whole parts stored before
+ * the overflow was seen stay stored; nothing after the last of them is committed.
+ */
+export class BodyPastUploadLength extends Error {
+  constructor(readonly length: number) {
+    super(`the body goes past Upload-Length ${length}`);
+  }
+}
+
+/**
+ * The upload's Durable Object refused a write of this PATCH: the upload was terminated, expired or
+ * finished meanwhile, or another PATCH holds the write lease. What this PATCH wrote after the
+ * refusal is deleted; nothing it writes can land on another upload (each has its own keys).
+ */
+export class UploadFenced extends Error {
+  constructor(readonly fenced: Fenced) {
+    super(`the upload refused this PATCH's write (${fenced.reason})`);
+  }
+}
+
+/** An admitted step (`Admitted<T>`, as RPC returns it), or `UploadFenced`. */
+function admitted<S extends { ok: boolean }>(step: S): Extract<S, { ok: true }> {
+  if (!step.ok) throw new UploadFenced(step as unknown as Fenced);
+  return step as Extract<S, { ok: true }>;
+}
 
 export interface WriteOutcome {
   record: UploadRecord;
@@ -20,6 +47,10 @@ export interface WriteOutcome {
  * committed to the Durable Object before the old tail is deleted: the committed state always
  * names bytes that exist, whatever moment a request dies at. Memory: one part, whatever the size
  * of the upload or of the PATCH.
+ *
+ * Every write asks the Durable Object's fence first (`reservePart`, `checkWrite`) and every step is
+ * committed there, so a PATCH still streaming when its upload is terminated writes nothing after
+ * the termination is seen: it stops with `UploadFenced` and deletes what it had just written.
  */
 export async function writePatchBody(options: {
   bucket: R2Bucket;
@@ -41,16 +72,11 @@ export async function writePatchBody(options: {
   }
 
   const flushPart = async (bytes: Uint8Array) => {
-    let multipart: R2MultipartUpload;
-    if (record.multipartUploadId) {
-      multipart = bucket.resumeMultipartUpload(key, record.multipartUploadId);
-    } else {
-      multipart = await bucket.createMultipartUpload(key);
-      await session.setMultipartUpload(token, multipart.uploadId);
-      record = { ...record, multipartUploadId: multipart.uploadId };
-    }
-    const uploaded = await multipart.uploadPart(record.parts.length + 1, bytes);
-    const committed = await session.commitPart(token, { partNumber: uploaded.partNumber, etag: uploaded.etag });
+    const { partNumber, multipartUploadId } = admitted(await session.reservePart(token));
+    const uploaded = await bucket.resumeMultipartUpload(key, multipartUploadId).uploadPart(partNumber, bytes);
+    // Refused here, the part stays unlisted in a multipart upload that is aborted (termination) or
+    // completed without it (another PATCH's): nobody reads it.
+    const committed = admitted(await session.commitPart(token, { partNumber: uploaded.partNumber, etag: uploaded.etag }));
     record = committed.record;
     if (committed.staleTailKey) staleTails.push(committed.staleTailKey);
   };
@@ -73,6 +99,10 @@ export async function writePatchBody(options: {
         }
         if (next.done) break;
         let chunk = next.value;
+        if (chunk.byteLength > remaining() && remaining() <= cap - received) {
+          await reader.cancel("the body goes past Upload-Length").catch(() => {});
+          throw new BodyPastUploadLength(record.length);
+        }
         const room = Math.min(cap - received, remaining());
         if (chunk.byteLength > room) {
           chunk = chunk.subarray(0, room);
@@ -102,13 +132,24 @@ export async function writePatchBody(options: {
 
   let assembled = false;
   if (remaining() === 0) {
-    await assemble(bucket, key, record, buffer.subarray(0, filled));
-    record = await session.markAssembled(token);
+    const last = buffer.subarray(0, filled);
+    // The last part needs a number of its own when there are parts before it; else one put.
+    let lastPartNumber: number | null = null;
+    if (record.parts.length > 0 && filled > 0) lastPartNumber = admitted(await session.reservePart(token)).partNumber;
+    else admitted(await session.checkWrite(token));
+    await assemble(bucket, key, record, last, lastPartNumber);
+    const done = await session.markAssembled(token);
+    // Terminated while the last bytes went up: the master at this upload's own key is nobody's.
+    if (!done.ok) await bucket.delete(key);
+    record = admitted(done).record;
     assembled = true; // the caller deletes the scratch prefix, tails included
   } else if (filled > 0 && (record.tailKey === null || filled !== record.tailLength)) {
+    admitted(await session.checkWrite(token));
     const tailKey = `${record.scratchPrefix}tail-${record.parts.length}-${crypto.randomUUID()}`;
     await bucket.put(tailKey, buffer.subarray(0, filled));
-    const committed = await session.commitTail(token, tailKey, filled);
+    const outcome = await session.commitTail(token, tailKey, filled);
+    if (!outcome.ok) await bucket.delete(tailKey);
+    const committed = admitted(outcome);
     record = committed.record;
     if (committed.staleTailKey) staleTails.push(committed.staleTailKey);
   }
@@ -117,7 +158,13 @@ export async function writePatchBody(options: {
 }
 
 /** Writes the final bytes: the last part of the multipart upload, or the whole master when it is smaller than a part. */
-async function assemble(bucket: R2Bucket, key: string, record: UploadRecord, last: Uint8Array): Promise<void> {
+async function assemble(
+  bucket: R2Bucket,
+  key: string,
+  record: UploadRecord,
+  last: Uint8Array,
+  lastPartNumber: number | null,
+): Promise<void> {
   if (record.parts.length === 0) {
     await bucket.put(key, last);
     if (record.multipartUploadId) await bucket.resumeMultipartUpload(key, record.multipartUploadId).abort();
@@ -126,7 +173,7 @@ async function assemble(bucket: R2Bucket, key: string, record: UploadRecord, las
   if (!record.multipartUploadId) throw new Error("an upload with parts has no multipart upload id");
   const multipart = bucket.resumeMultipartUpload(key, record.multipartUploadId);
   const parts: R2UploadedPart[] = [...record.parts];
-  if (last.byteLength > 0) parts.push(await multipart.uploadPart(record.parts.length + 1, last));
+  if (lastPartNumber !== null) parts.push(await multipart.uploadPart(lastPartNumber, last));
   await multipart.complete(parts);
 }
 

@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { signUpAdmin } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
-import { masterKey } from "./settings.ts";
-import { adminStatus, createVideo, r2Sha256, sha256, testBytes } from "./test-support.ts";
+import { adminStatus, createVideo, r2Sha256, sha256, storedMasterOf, testBytes } from "./test-support.ts";
 
 let admin: string;
 
@@ -17,7 +16,7 @@ describe("PUT /v1/admin/videos/{id}/source", () => {
     const response = await call(`/v1/admin/videos/${videoId}/source`, { method: "PUT", token: admin, body: data });
     expect(response.status, await response.clone().text()).toBe(202);
     expect(await response.json()).toMatchObject({ videoId, state: "queued", bytes: data.byteLength });
-    expect(await r2Sha256(masterKey(videoId))).toBe(await sha256(data));
+    expect(await r2Sha256(await storedMasterOf(videoId))).toBe(await sha256(data));
     expect((await adminStatus(admin, videoId)).state).toBe("queued");
     // One upload per video: a queued video takes no second master.
     expect((await call(`/v1/admin/videos/${videoId}/source`, { method: "PUT", token: admin, body: data })).status).toBe(409);

@@ -7,6 +7,7 @@ import { videoIdParam } from "../videos/index.ts";
 import { sourceAcceptedSchema } from "./schema.ts";
 import { claimUploadSlot, queueTranscode, releaseUploadSlot } from "./service.ts";
 import { masterKey, SOURCE_PUT_CAP } from "./settings.ts";
+import { newUploadId } from "./tus.ts";
 
 const route = createRoute({
   method: "put",
@@ -43,24 +44,31 @@ export function registerPutSource(app: OpenAPIHono<AppEnv>) {
     const body = c.req.raw.body;
     if (!body) throw new ApiError("bad-request", "The body is empty: send the file.");
     const services = c.get("services");
-    const { db } = services;
-    await claimUploadSlot(db, id);
+    const { db, media } = services;
+    // One upload like a tus one: its own slot claim and its own master key.
+    const uploadId = newUploadId();
+    const key = masterKey(id, uploadId);
+    await claimUploadSlot(db, id, uploadId);
     let job: Awaited<ReturnType<typeof queueTranscode>>;
     try {
       // FixedLengthStream gives R2 the length it needs and fails the put if the body is short or long.
-      await services.media.bucket.put(masterKey(id), body.pipeThrough(new FixedLengthStream(length)));
+      await media.bucket.put(key, body.pipeThrough(new FixedLengthStream(length)));
     } catch (error) {
-      await releaseUploadSlot(db, id);
+      await releaseUploadSlot(db, id, uploadId);
       services.log.warn("source upload failed", { videoId: id, error });
       throw new ApiError("bad-request", `The body did not match Content-Length ${length} or was interrupted; nothing was stored.`);
     }
     try {
-      job = await queueTranscode(services, id);
+      job = await queueTranscode(services, id, uploadId);
     } catch (error) {
-      await releaseUploadSlot(db, id);
+      await releaseUploadSlot(db, id, uploadId);
+      await media.bucket.delete(key);
       throw error;
     }
-    if (!job) throw new ApiError("not-found", `There is no video with id '${id}' any more.`);
+    if (!job) {
+      await media.bucket.delete(key);
+      throw new ApiError("not-found", `There is no video with id '${id}' any more.`);
+    }
     return c.json({ videoId: id, state: "queued" as const, jobId: job.jobId, bytes: length }, 202);
   });
 }

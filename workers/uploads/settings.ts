@@ -14,9 +14,13 @@ export const SOURCE_PUT_CAP = 100 * 1024 * 1024;
 /** An upload without a PATCH for this long is expired: its bytes are deleted and the video freed. */
 export const UPLOAD_IDLE_EXPIRY_MS = 24 * 3600 * 1000;
 
-/** R2 key of a video's master (the uploaded source file). */
-export function masterKey(videoId: string): string {
-  return `${videoMasterPrefix(videoId)}source`;
+/**
+ * R2 key of one upload's master (the uploaded source file). Each upload, tus or `PUT …/source`,
+ * writes its own key, and its transcode job names it: a late write of a terminated upload can only
+ * land on its own key, never on a newer upload's file.
+ */
+export function masterKey(videoId: string, uploadId: string): string {
+  return `${videoMasterPrefix(videoId)}${uploadId}`;
 }
 
 /** Temporary objects of one tus upload (the tail that is not yet a whole part). */

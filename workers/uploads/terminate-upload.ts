@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
+import { ApiError } from "../platform/errors.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { uploadIdParam } from "./schema.ts";
 import { releaseUploadSlot } from "./service.ts";
@@ -30,8 +31,15 @@ export function registerTerminateUpload(app: OpenAPIHono<AppEnv>) {
     const services = c.get("services");
     const outcome = await uploadSession(services, uploadId).terminate();
     if (!outcome) throw uploadNotFound(uploadId);
+    if (outcome.finishing) {
+      throw new ApiError(
+        "conflict",
+        `Upload ${uploadId} is complete and its video is being queued for transcoding; delete the video to discard it.`,
+      );
+    }
     if (outcome.record.phase === "finished") throw uploadGone(outcome.record);
-    if (outcome.released) await releaseUploadSlot(services.db, outcome.record.videoId);
+    // Only this upload's hold on the video is given back, never a newer upload's.
+    if (outcome.released) await releaseUploadSlot(services.db, outcome.record.videoId, uploadId);
     return c.body(null, 204);
   });
 }

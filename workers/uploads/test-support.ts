@@ -106,3 +106,10 @@ export class WorkerFetchHttpStack {
     };
   }
 }
+
+/** The R2 key of the video's one stored master (each upload writes its own key below `masters/{id}/`). */
+export async function storedMasterOf(videoId: string): Promise<string> {
+  const { objects } = await env.MEDIA.list({ prefix: `masters/${videoId}/` });
+  expect(objects.map((object) => object.key)).toHaveLength(1);
+  return objects[0]?.key ?? "";
+}

@@ -3,9 +3,9 @@ import { env } from "cloudflare:workers";
 import { Upload } from "tus-js-client/lib.esm/browser/index.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { UploadRecord } from "../../durable-objects/upload-session.ts";
-import { signUpAdmin } from "../test/catalog.ts";
+import { problemOf, signUpAdmin } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
-import { MAX_UPLOAD_BYTES, masterKey, PART_SIZE, uploadScratchPrefix } from "./settings.ts";
+import { MAX_UPLOAD_BYTES, PART_SIZE, uploadScratchPrefix } from "./settings.ts";
 import {
   adminStatus,
   createUpload,
@@ -14,6 +14,7 @@ import {
   patch,
   r2Sha256,
   sha256,
+  storedMasterOf,
   testBytes,
   tusHeaders,
   WorkerFetchHttpStack,
@@ -29,6 +30,52 @@ beforeAll(async () => {
 function sessionOf(path: string) {
   const uploadId = path.split("/").at(-1) ?? "";
   return env.UPLOAD_SESSION.get(env.UPLOAD_SESSION.idFromName(uploadId));
+}
+
+/** A streamed body (sent without Content-Length), delivered in 64 KiB chunks. */
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.byteLength) return controller.close();
+      controller.enqueue(bytes.slice(at, at + 65536));
+      at += 65536;
+    },
+  });
+}
+
+/** Where the upload's master is assembled (its record says). */
+async function masterOf(path: string): Promise<string> {
+  return ((await sessionOf(path).status()) as UploadRecord).masterKey;
+}
+
+/** A slow body: `first` at once, the rest when the test calls `release()`. */
+function slowBody(first: Uint8Array, rest: Uint8Array) {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let step = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      step++;
+      if (step === 1) controller.enqueue(first);
+      else if (step === 2) {
+        await gate;
+        for (let at = 0; at < rest.byteLength; at += 1024 * 1024) controller.enqueue(rest.slice(at, at + 1024 * 1024));
+      } else controller.close();
+    },
+  });
+  return { body, release };
+}
+
+/** Resolves once a PATCH holds the upload's write lease: it is in flight, past its checks. */
+async function writing(path: string): Promise<void> {
+  await expect
+    .poll(() => runInDurableObject(sessionOf(path), (instance) => (instance as unknown as { writer: unknown }).writer !== null), {
+      interval: 20,
+    })
+    .toBe(true);
 }
 
 /** A body that delivers `bytes` and then fails, as a connection that drops mid-PATCH does. */
@@ -160,7 +207,7 @@ describe("tus core", () => {
     const last = await patch(admin, upload, offset, data.slice(offset));
     expect(last.status).toBe(204);
     expect(last.headers.get("Upload-Offset")).toBe(String(data.byteLength));
-    expect(await r2Sha256(masterKey(videoId))).toBe(await sha256(data));
+    expect(await r2Sha256(await masterOf(upload))).toBe(await sha256(data));
     expect((await adminStatus(admin, videoId)).state).toBe("queued");
     expect((await env.MEDIA.list({ prefix: uploadScratchPrefix(upload.split("/").at(-1) ?? "") })).objects).toEqual([]);
     // The upload is over: more bytes are refused.
@@ -179,8 +226,39 @@ describe("tus core", () => {
     expect(noVersion.status).toBe(412);
     expect((await patch(admin, upload, 40, testBytes(10), { "Content-Type": "video/mp4" })).status).toBe(415);
     const past = await patch(admin, upload, 40, testBytes(61));
-    expect(past.status).toBe(400);
+    expect(past.status).toBe(413);
     expect(Number((await head(admin, upload)).headers.get("Upload-Offset"))).toBe(40);
+  });
+
+  it("refuses a body longer than Upload-Length with 413, with or without Content-Length, and keeps nothing of it", async () => {
+    const videoId = await createVideo(admin);
+    const data = testBytes(100, 5);
+    const upload = await createUpload(admin, videoId, 100);
+    expect((await patch(admin, upload, 0, data.slice(0, 40))).status).toBe(204);
+    // A streamed body (no Content-Length) 21 bytes longer than what the upload lacks: tus says refuse, not cut short.
+    const streamed = await patch(admin, upload, 40, streamOf(testBytes(81, 9)));
+    expect(streamed.status).toBe(413);
+    expect((await problemOf(streamed)).detail).toMatch(/past Upload-Length 100/);
+    expect(streamed.headers.get("Upload-Offset")).toBe("40");
+    expect(Number((await head(admin, upload)).headers.get("Upload-Offset"))).toBe(40);
+    expect((await adminStatus(admin, videoId)).state).toBe("uploading");
+    // The right bytes still complete it, exactly.
+    expect((await patch(admin, upload, 40, data.slice(40))).status).toBe(204);
+    expect(await r2Sha256(await masterOf(upload))).toBe(await sha256(data));
+  });
+
+  it("refuses a streamed body that overflows after whole parts: the parts stay, the rest is refused", async () => {
+    const videoId = await createVideo(admin);
+    const length = PART_SIZE + 1000;
+    const data = testBytes(length, 6);
+    const upload = await createUpload(admin, videoId, length);
+    const overflowing = new Uint8Array(length + 10);
+    overflowing.set(data);
+    const response = await patch(admin, upload, 0, streamOf(overflowing));
+    expect(response.status).toBe(413);
+    expect(response.headers.get("Upload-Offset")).toBe(String(PART_SIZE));
+    expect((await patch(admin, upload, PART_SIZE, data.slice(PART_SIZE))).status).toBe(204);
+    expect(await r2Sha256(await masterOf(upload))).toBe(await sha256(data));
   });
 
   it("works with the real tus-js-client (chunked, resumable)", async () => {
@@ -203,7 +281,7 @@ describe("tus core", () => {
       upload.start();
     });
     expect(url).toMatch(/\/v1\/admin\/uploads\//);
-    expect(await r2Sha256(masterKey(videoId))).toBe(await sha256(data));
+    expect(await r2Sha256(await storedMasterOf(videoId))).toBe(await sha256(data));
     expect((await adminStatus(admin, videoId)).state).toBe("queued");
   });
 });
@@ -220,10 +298,10 @@ describe("tus termination and expiry", () => {
 
   async function expectReleased(videoId: string, record: UploadRecord) {
     // The multipart upload is aborted: R2 refuses new parts for it.
-    const multipart = env.MEDIA.resumeMultipartUpload(masterKey(videoId), record.multipartUploadId ?? "");
+    const multipart = env.MEDIA.resumeMultipartUpload(record.masterKey, record.multipartUploadId ?? "");
     await expect(multipart.uploadPart(2, new Uint8Array(10))).rejects.toThrow();
     expect((await env.MEDIA.list({ prefix: uploadScratchPrefix(record.uploadId) })).objects).toEqual([]);
-    expect(await env.MEDIA.head(masterKey(videoId))).toBeNull();
+    expect(await env.MEDIA.head(record.masterKey)).toBeNull();
     // At once after DELETE; after an expiry, as soon as the queue delivers the object's `upload-expired`.
     await expect.poll(async () => (await adminStatus(admin, videoId)).state, { timeout: 10_000 }).toBe("awaiting-upload");
   }
@@ -253,5 +331,114 @@ describe("tus termination and expiry", () => {
     const gone = await call(upload, { token: admin });
     expect(gone.status).toBe(410);
     expect(((await gone.json()) as { detail: string }).detail).toMatch(/expired/);
+  });
+});
+
+describe("tus: a terminated upload never overwrites a newer one", () => {
+  it("refuses the slow PATCH of a terminated upload with 410, and the newer master is the one queued", async () => {
+    const videoId = await createVideo(admin);
+    const old = testBytes(200_000, 21);
+    const upload = await createUpload(admin, videoId, old.byteLength);
+    const slow = slowBody(old.slice(0, 100_000), old.slice(100_000));
+    const inFlight = patch(admin, upload, 0, slow.body);
+    await writing(upload);
+    expect((await call(upload, { method: "DELETE", token: admin, headers: tusHeaders })).status).toBe(204);
+    const newer = testBytes(150_000, 22);
+    const put = await call(`/v1/admin/videos/${videoId}/source`, { method: "PUT", token: admin, body: newer });
+    expect(put.status, await put.clone().text()).toBe(202);
+    slow.release();
+    const late = await inFlight;
+    expect(late.status).toBe(410);
+    expect((await problemOf(late)).detail).toMatch(/terminated.*nothing it sent after that was kept/);
+    // One master is stored, the newer one, and the video is queued from it.
+    expect(await r2Sha256(await storedMasterOf(videoId))).toBe(await sha256(newer));
+    expect((await adminStatus(admin, videoId)).state).toBe("queued");
+    expect((await sessionOf(upload).status())?.phase).toBe("terminated");
+  });
+
+  it("writes nothing after termination: a large PATCH in flight creates no multipart upload and no part", async () => {
+    const videoId = await createVideo(admin);
+    const data = testBytes(PART_SIZE + 2 * MiB, 23);
+    const upload = await createUpload(admin, videoId, data.byteLength);
+    const slow = slowBody(data.slice(0, MiB), data.slice(MiB));
+    const inFlight = patch(admin, upload, 0, slow.body);
+    await writing(upload);
+    expect((await call(upload, { method: "DELETE", token: admin, headers: tusHeaders })).status).toBe(204);
+    slow.release();
+    expect((await inFlight).status).toBe(410);
+    const record = (await sessionOf(upload).status()) as UploadRecord;
+    expect(record).toMatchObject({ phase: "terminated", multipartUploadId: null, parts: [] });
+    expect((await env.MEDIA.list({ prefix: `masters/${videoId}/` })).objects).toEqual([]);
+    expect((await env.MEDIA.list({ prefix: uploadScratchPrefix(record.uploadId) })).objects).toEqual([]);
+    // The video was given back at once: a new upload may start.
+    expect((await adminStatus(admin, videoId)).state).toBe("awaiting-upload");
+  });
+
+  it("never frees a newer upload when an old upload's expiry is delivered again", async () => {
+    const videoId = await createVideo(admin);
+    const first = await createUpload(admin, videoId, 10);
+    const firstId = first.split("/").at(-1) ?? "";
+    await runInDurableObject(sessionOf(first), async (instance) => {
+      const state = instance as unknown as { record: UploadRecord };
+      state.record = { ...state.record, expiresAt: Date.now() - 1 };
+    });
+    expect(await runDurableObjectAlarm(sessionOf(first))).toBe(true);
+    await expect.poll(async () => (await adminStatus(admin, videoId)).state, { timeout: 10_000 }).toBe("awaiting-upload");
+    const second = await createUpload(admin, videoId, 10);
+    // The queue delivers at least once: the first upload's expiry arrives again.
+    await env.TRANSCODE_QUEUE.send({ kind: "upload-expired", uploadId: firstId, videoId });
+    // ...and so does a late DELETE of the first upload.
+    expect((await call(first, { method: "DELETE", token: admin, headers: tusHeaders })).status).toBe(204);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await adminStatus(admin, videoId)).state).toBe("uploading");
+    const bytes = testBytes(10, 24);
+    expect((await patch(admin, second, 0, bytes)).status).toBe(204);
+    expect((await adminStatus(admin, videoId)).state).toBe("queued");
+    expect(await r2Sha256(await storedMasterOf(videoId))).toBe(await sha256(bytes));
+  });
+});
+
+describe("UploadSession: the write fence", () => {
+  it("refuses every write step of a PATCH that lost its lease, and never hands out a part number twice", async () => {
+    const videoId = await createVideo(admin);
+    const upload = await createUpload(admin, videoId, 3 * PART_SIZE);
+    const stub = sessionOf(upload);
+    const first = await stub.beginWrite(0);
+    if (!first.ok) throw new Error("no lease");
+    const reserved = await stub.reservePart(first.token);
+    expect(reserved).toMatchObject({ ok: true, partNumber: 1 });
+    // The first PATCH stalls past its lease; a retry takes over.
+    await runInDurableObject(stub, async (instance) => {
+      const state = instance as unknown as { writer: { until: number } };
+      state.writer.until = Date.now() - 1;
+    });
+    const second = await stub.beginWrite(0);
+    if (!second.ok) throw new Error("no lease for the retry");
+    expect(await stub.reservePart(second.token)).toMatchObject({ ok: true, partNumber: 2 });
+    for (const step of [
+      stub.reservePart(first.token),
+      stub.commitPart(first.token, { partNumber: 1, etag: "x" }),
+      stub.commitTail(first.token, "uploads/x/tail", 10),
+      stub.markAssembled(first.token),
+      stub.checkWrite(first.token),
+    ]) {
+      expect(await step).toMatchObject({ ok: false, reason: "lease-lost" });
+    }
+  });
+
+  it("does not terminate an upload whose last PATCH is queueing its video; the PATCH finishes it", async () => {
+    const videoId = await createVideo(admin);
+    const upload = await createUpload(admin, videoId, 10);
+    const stub = sessionOf(upload);
+    await runInDurableObject(stub, async (instance) => {
+      const state = instance as unknown as { record: UploadRecord };
+      state.record = { ...state.record, phase: "assembled", offset: 10 };
+    });
+    const writing = await stub.beginWrite(10);
+    expect(writing.ok).toBe(true);
+    const refused = await call(upload, { method: "DELETE", token: admin, headers: tusHeaders });
+    expect(refused.status).toBe(409);
+    expect((await problemOf(refused)).detail).toMatch(/being queued/);
+    expect((await adminStatus(admin, videoId)).state).toBe("uploading");
   });
 });

@@ -5,6 +5,7 @@ import type { UploadRecord, UploadSession } from "../../durable-objects/upload-s
 import type { AppEnv } from "../platform/app-env.ts";
 import { ApiError } from "../platform/errors.ts";
 import type { Services } from "../platform/services.ts";
+import { unsafeCharacterReason } from "../platform/text.ts";
 import { MAX_UPLOAD_BYTES } from "./settings.ts";
 
 export const TUS_VERSION = "1.0.0";
@@ -76,13 +77,21 @@ export function parseUploadMetadata(header: string | undefined): Record<string, 
     if (!key || extra !== undefined || !/^[A-Za-z0-9_.-]+$/.test(key)) {
       throw new ApiError("bad-request", `Upload-Metadata must be 'key base64value' pairs separated by commas; '${pair.trim()}' is not.`);
     }
+    let decoded: string;
     try {
-      metadata[key] = value
+      decoded = value
         ? new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(value), (ch) => ch.charCodeAt(0)))
         : "";
     } catch {
       throw new ApiError("bad-request", `The Upload-Metadata value of '${key}' is not base64-encoded UTF-8.`);
     }
+    const unsafe = unsafeCharacterReason(decoded, { label: `The Upload-Metadata value of '${key}'` });
+    if (unsafe) {
+      throw new ApiError("validation", "A value of Upload-Metadata is not valid; see errors.", {
+        errors: [{ path: `Upload-Metadata.${key}`, message: unsafe }],
+      });
+    }
+    metadata[key] = decoded;
   }
   return metadata;
 }

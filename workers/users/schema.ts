@@ -1,14 +1,18 @@
 import { z } from "@hono/zod-openapi";
+import { safeText } from "../platform/text.ts";
 
 /** Trimmed, NFC-normalised and lower-cased, so one mailbox is one account however it is typed. */
 export function normalizeEmail(email: string): string {
   return email.normalize("NFC").trim().toLowerCase();
 }
 
-export const emailSchema = z
-  .string()
-  .max(320, "An email address has at most 320 characters.")
-  .transform(normalizeEmail)
+/**
+ * An email address: the shared text rules (no control characters, and no invisible formatting
+ * character at all, so "zw\u200bada@example.com" cannot become a second "zwada@example.com"),
+ * then lower-cased and checked as an address.
+ */
+export const emailSchema = safeText({ label: "An email address", max: 320, invisible: "refuse" })
+  .transform((email) => email.toLowerCase())
   .pipe(
     z
       .email({ pattern: z.regexes.unicodeEmail, error: "Enter a valid email address, like name@example.com." })
@@ -65,17 +69,15 @@ export const passwordSchema = z
   })
   .openapi({ example: "correct horse battery staple", type: "string", minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });
 
-export const nameSchema = z
-  .string()
-  .transform((value) => value.normalize("NFC").trim())
-  .pipe(
-    z
-      .string()
-      .min(1, "Enter a name.")
-      .max(100, "A name has at most 100 characters.")
-      .refine((value) => !/\p{Cc}/u.test(value), "A name cannot contain control characters."),
-  )
-  .openapi({ example: "Ada Lovelace", type: "string" });
+/**
+ * A display name: no control characters and no bidirectional controls or other invisible
+ * formatting (a U+202E override would show "Ada" reversed, a zero-width space a second "Ada"),
+ * but the zero-width joiner and non-joiner stay: Persian names and emoji sequences need them.
+ */
+export const nameSchema = safeText({ label: "A name", min: 1, max: 100, invisible: "refuse-except-joiners" }).openapi({
+  example: "Ada Lovelace",
+  type: "string",
+});
 
 export const signupBody = z.strictObject({ email: emailSchema, password: passwordSchema, name: nameSchema }).openapi("SignupRequest");
 

@@ -6,6 +6,7 @@ import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
 import { hashPassword, needsRehash, verifyDecoy, verifyPassword } from "../platform/passwords.ts";
 import type { Services } from "../platform/services.ts";
+import { type RevocationReason, revocationLifetimeSeconds, revokedSessionEntry } from "../platform/session-revocation.ts";
 import { hasSqlState, SqlState } from "../platform/sql-errors.ts";
 import { signAccessToken } from "../platform/tokens.ts";
 import type { PublicUser } from "./schema.ts";
@@ -83,20 +84,32 @@ export async function signIn(services: Services, input: { email: string; passwor
   return openSession(services, user, userAgent);
 }
 
-/** Ends a session: its refresh tokens at once (Postgres), its access tokens at once (the user's Durable Object). */
+/**
+ * Ends a session. Its refresh tokens die at once (Postgres). The user's `ViewerState` remembers the
+ * revocation until the last credential derived from the session has expired by itself (access
+ * tokens and signed media URLs: `revocationLifetimeSeconds`): playback, account and admin routes
+ * and the media space refuse the session at once. Browse routes read the KV deny-list written
+ * here, which reaches other locations within KV's propagation bound (docs/users.md).
+ */
 export async function revokeSession(
   services: Services,
   target: { userId: string; sessionId: string },
-  reason: "signout" | "refresh-reuse",
+  reason: RevocationReason,
 ): Promise<void> {
   const { config, db } = services;
-  // Access tokens issued for this session expire at most one TTL from now (plus clock tolerance).
-  const forgetAfter = services.clock.now() + (config.ACCESS_TOKEN_TTL_SECONDS + 60) * 1000;
-  await services.viewerState(target.userId).revokeSession(target.sessionId, forgetAfter);
+  const now = services.clock.now();
+  const denyListed = services.cache.put(revokedSessionEntry(config, target.sessionId), { reason, at: now });
+  await services.viewerState(target.userId).revokeSession(target.sessionId, now + revocationLifetimeSeconds(config) * 1000);
   await db
     .update(sessions)
-    .set({ revokedAt: new Date(), revokedReason: reason })
+    .set({ revokedAt: new Date(now), revokedReason: reason })
     .where(and(eq(sessions.id, target.sessionId), isNull(sessions.revokedAt)));
+  if (!(await denyListed)) {
+    // Browse routes fall back to the access token's expiry (ACCESS_TOKEN_TTL_SECONDS) for this session.
+    services.log.error("sign-out not written to the KV deny-list; browse routes accept the session until its tokens expire", {
+      sessionId: target.sessionId,
+    });
+  }
 }
 
 /**

@@ -1,16 +1,20 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { problemResponses } from "../platform/openapi.ts";
-import { clientKey, enforceRateLimits } from "../platform/rate-limit.ts";
+import { clientKey } from "../platform/rate-limit.ts";
 import { authResponse, signinBody } from "./schema.ts";
 import { signIn } from "./service.ts";
+import { admitSignin, isInvalidCredentials, recordFailedSignin } from "./throttle.ts";
 
 const route = createRoute({
   method: "post",
   path: "/v1/auth/signin",
   tags: ["Users"],
   summary: "Sign in with email and password",
-  description: "Throttled per account (10 attempts a minute) and per client address (20 a minute): 429 with Retry-After beyond that.",
+  description:
+    "Throttled per client address (20 attempts a minute) and per account from one address (10 a minute): 429 with Retry-After " +
+    "beyond that. An account with more than 20 failed sign-ins in a minute is under attack: an address that fails on it then " +
+    "waits out the minute, while an address that has not failed still signs in. Nobody can lock someone else out.",
   request: { body: { required: true, content: { "application/json": { schema: signinBody } } } },
   responses: {
     200: { description: "Signed in", content: { "application/json": { schema: authResponse } } },
@@ -22,10 +26,13 @@ export function registerSignin(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
     const services = c.get("services");
-    await enforceRateLimits([
-      { limiter: services.rateLimiters.signinClient, period: 60, key: `client:${clientKey(c.req.raw.headers)}`, subject: "this client" },
-      { limiter: services.rateLimiters.signinAccount, period: 60, key: `account:${body.email}`, subject: "this account" },
-    ]);
-    return c.json(await signIn(services, body, c.req.header("User-Agent")), 200);
+    const client = clientKey(c.req.raw.headers);
+    await admitSignin(services, body.email, client);
+    try {
+      return c.json(await signIn(services, body, c.req.header("User-Agent")), 200);
+    } catch (error) {
+      if (isInvalidCredentials(error)) await recordFailedSignin(services, body.email, client);
+      throw error;
+    }
   });
 }

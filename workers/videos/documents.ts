@@ -33,6 +33,18 @@ export function videoMediaPrefix(id: string): string {
   return `videos/${id}/`;
 }
 
+/** The HLS master playlist, relative to the video's media prefix (where the transcoder writes it last). */
+export const MASTER_PLAYLIST_PATH = "hls/master.m3u8";
+
+/**
+ * The R2 key of a video's master playlist. It is the switch of the video's media: playback serves
+ * nothing of a video (no playlist, segment or preview) while it is missing, so deleting it first
+ * is what stops a deleted video at once.
+ */
+export function videoMasterPlaylistKey(id: string): string {
+  return `${videoMediaPrefix(id)}${MASTER_PLAYLIST_PATH}`;
+}
+
 /** Where a video's uploaded master lives in R2: never served, deleted with the video. */
 export function videoMasterPrefix(id: string): string {
   return `masters/${id}/`;

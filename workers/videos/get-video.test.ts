@@ -31,7 +31,7 @@ describe("GET /v1/videos/{id}", () => {
         { height: 1080, bitrate: 5_000_000, codec: "avc1.640028" },
       ],
     });
-    expect(body.video.thumbnailsUrl).toMatch(new RegExp(`/media/${video?.id}/v1\\.[^/]+/storyboard\\.vtt$`));
+    expect(body.video.thumbnailsUrl).toMatch(new RegExp(`/media/${video?.id}/v2\\.[^/]+/storyboard\\.vtt$`));
     expect(Object.keys(body.video)).not.toContain("state");
   });
 

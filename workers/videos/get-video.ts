@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
-import { requireAuth } from "../platform/auth.ts";
-import { catalogRateLimit } from "../platform/catalog-rate-limit.ts";
+import { requireBrowseAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { videoIdParam, videoSchema } from "./schema.ts";
 import { getVideoDocument, notFound } from "./service.ts";
@@ -15,7 +14,7 @@ const route = createRoute({
   summary: "One video, with its cast and renditions",
   description: "404 for an unknown id and for a video that is not ready yet: viewers only ever see listed videos.",
   security: bearerSecurity,
-  middleware: [requireAuth, catalogRateLimit] as const,
+  middleware: [requireBrowseAuth] as const,
   request: { params: videoIdParam },
   responses: {
     200: { description: "The video", content: { "application/json": { schema: videoResponse } } },

@@ -1,13 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createRouter } from "../platform/app.ts";
-import { handleError } from "../platform/http-errors.ts";
-import { initServices } from "../platform/request-services.ts";
-import { brokenKv, callWithEnv, insertReadyVideos, uniqueGenre } from "../test/catalog.ts";
+import { brokenKv, callWithEnv, insertReadyVideos, signUpAdmin, uniqueGenre } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
-import { createVideosRouter } from "./index.ts";
 import type { VideoSummary } from "./schema.ts";
+import { type ContinueWatchingRow, continueWatchingRowDue } from "./service.ts";
 
 interface Home {
   rows: { id: string; title: string; items: (VideoSummary & { genres: string[] })[] }[];
@@ -36,33 +31,53 @@ describe("GET /v1/home", () => {
     }
   });
 
-  it("puts the playback service's continue-watching row first when the viewer has one", async () => {
+  it("puts the viewer's continue-watching row first, the titles' summaries from the catalog", async () => {
     const viewer = await signUp();
-    const [watched] = await insertReadyVideos(1, { genres: [uniqueGenre("watched")] });
-    const summary = { ...(watched as object), posterUrl: null } as unknown as VideoSummary;
-    const seen: string[] = [];
-    // The app as index.ts composes it, with a continue-watching reader standing in for playback's.
-    const app = createRouter();
-    app.use("*", initServices);
-    app.route(
-      "/",
-      createVideosRouter({
-        continueWatching: async (_services, userId) => {
-          seen.push(userId);
-          return [summary];
-        },
-        transcodeStatus: async () => null,
-      }),
-    );
-    app.onError(handleError);
-    const ctx = createExecutionContext();
-    const response = await app.request("/v1/home", { headers: { Authorization: `Bearer ${viewer.accessToken}` } }, env, ctx);
-    await waitOnExecutionContext(ctx);
+    const [watched] = await insertReadyVideos(1, { genres: [uniqueGenre("watched")], durationSeconds: 600 });
+    const heartbeat = await call(`/v1/videos/${watched?.id}/progress`, {
+      method: "PUT",
+      token: viewer.accessToken,
+      json: { positionSeconds: 42 },
+    });
+    expect(heartbeat.status).toBe(204);
+    const response = await call("/v1/home", { token: viewer.accessToken });
     expect(response.status).toBe(200);
     const { rows } = (await response.json()) as Home;
-    expect(rows[0]).toMatchObject({ id: "continue-watching", title: "Continue watching", items: [{ id: watched?.id }] });
+    expect(rows[0]).toMatchObject({ id: "continue-watching", title: "Continue watching" });
+    expect(rows[0]?.items).toEqual([
+      {
+        id: watched?.id,
+        title: watched?.title,
+        summary: watched?.summary,
+        genres: watched?.genres,
+        releaseYear: watched?.releaseYear,
+        durationSeconds: 600,
+        posterUrl: expect.stringMatching(new RegExp(`/media/${watched?.id}/v\\d+\\.`)),
+        maturityRating: watched?.maturityRating,
+      },
+    ]);
     expect(rows[1]?.id).toBe("new-releases");
-    expect(seen).toEqual([viewer.user.id]);
+  });
+
+  it("shows an admin's edit of a title in the continue-watching row at once, and drops a deleted title", async () => {
+    const viewer = await signUp();
+    const admin = await signUpAdmin();
+    const [kept, removed] = await insertReadyVideos(2, { genres: [uniqueGenre("row-edit")], durationSeconds: 600 });
+    for (const video of [removed, kept]) {
+      const heartbeat = await call(`/v1/videos/${video?.id}/progress`, {
+        method: "PUT",
+        token: viewer.accessToken,
+        json: { positionSeconds: 5 },
+      });
+      expect(heartbeat.status).toBe(204);
+    }
+    const row = async () => ((await (await call("/v1/home", { token: viewer.accessToken })).json()) as Home).rows[0];
+    expect((await row())?.items.map((item) => item.id)).toEqual([kept?.id, removed?.id]);
+    const edit = await call(`/v1/admin/videos/${kept?.id}`, { method: "PATCH", token: admin.accessToken, json: { title: "A new title" } });
+    expect(edit.status).toBe(200);
+    expect((await row())?.items.map((item) => item.title)).toEqual(["A new title", removed?.title]);
+    expect((await call(`/v1/admin/videos/${removed?.id}`, { method: "DELETE", token: admin.accessToken })).status).toBe(204);
+    expect((await row())?.items.map((item) => item.id)).toEqual([kept?.id]);
   });
 
   it("still answers from Postgres when KV is down", async () => {
@@ -75,5 +90,24 @@ describe("GET /v1/home", () => {
 
   it("answers 401 without a token", async () => {
     expect((await call("/v1/home")).status).toBe(401);
+  });
+});
+
+describe("continueWatchingRowDue (when a heartbeat rewrites the viewer's KV row)", () => {
+  const now = Date.now();
+  const version = (msAgo: number) => `${(now - msAgo).toString(36)}.abcdef12`;
+  const row = (ids: string[], stamp: string): ContinueWatchingRow => ({ ids, items: [], version: stamp, builtAt: now - 1000 });
+
+  it("rewrites when the titles or their order changed, or when there is no row", () => {
+    expect(continueWatchingRowDue(undefined, ["a"], version(0), now)).toBe(true);
+    expect(continueWatchingRowDue(row(["a", "b"], version(5000)), ["b", "a"], version(5000), now)).toBe(true);
+    expect(continueWatchingRowDue(row(["a", "b"], version(5000)), ["a"], version(5000), now)).toBe(true);
+    expect(continueWatchingRowDue(row(["a"], version(5000)), ["a"], version(5000), now)).toBe(false);
+  });
+
+  it("restamps summaries older than the catalog only once the change has reached every location (2 minutes)", () => {
+    expect(continueWatchingRowDue(row(["a"], version(600_000)), ["a"], version(60_000), now)).toBe(false);
+    expect(continueWatchingRowDue(row(["a"], version(600_000)), ["a"], version(180_000), now)).toBe(true);
+    expect(continueWatchingRowDue(row(["a"], "unsettled"), ["a"], version(180_000), now)).toBe(true);
   });
 });

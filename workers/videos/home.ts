@@ -1,10 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
-import { requireAuth } from "../platform/auth.ts";
-import { catalogRateLimit } from "../platform/catalog-rate-limit.ts";
+import { requireBrowseAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { homeResponse } from "./schema.ts";
-import { type ContinueWatchingReader, getHomeRows } from "./service.ts";
+import { type ContinueWatchingSource, getHomeRows } from "./service.ts";
 
 const route = createRoute({
   method: "get",
@@ -12,14 +11,14 @@ const route = createRoute({
   tags: ["Videos"],
   summary: "The home page: continue watching, new releases, and rows per genre",
   security: bearerSecurity,
-  middleware: [requireAuth, catalogRateLimit] as const,
+  middleware: [requireBrowseAuth] as const,
   responses: {
     200: { description: "Rows of videos", content: { "application/json": { schema: homeResponse } } },
     ...problemResponses(401, 429, 503),
   },
 });
 
-export function registerHome(app: OpenAPIHono<AppEnv>, continueWatching: ContinueWatchingReader) {
+export function registerHome(app: OpenAPIHono<AppEnv>, continueWatching: ContinueWatchingSource) {
   app.openapi(route, async (c) => {
     const rows = await getHomeRows(c.get("services"), c.get("auth").userId, continueWatching);
     c.header("Cache-Control", "private, max-age=0");

@@ -6,16 +6,29 @@ import { registerAdminUpdateVideo } from "./admin-update-video.ts";
 import { registerGetVideo } from "./get-video.ts";
 import { registerHome } from "./home.ts";
 import { registerListVideos } from "./list-videos.ts";
-import type { ContinueWatchingReader, TranscodeStatusReader } from "./service.ts";
+import type { ContinueWatchingSource, TranscodeStatusReader } from "./service.ts";
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
-export { isVideoId, newVideoId, toVideoSummary, videoMasterPrefix, videoMediaPrefix } from "./documents.ts";
+export {
+  isVideoId,
+  MASTER_PLAYLIST_PATH,
+  newVideoId,
+  toVideoSummary,
+  videoMasterPlaylistKey,
+  videoMasterPrefix,
+  videoMediaPrefix,
+} from "./documents.ts";
 export { listVideosQuery, type TranscodeStatus, type VideoSummary, videoIdParam, videoSummarySchema } from "./schema.ts";
 export {
-  type ContinueWatchingReader,
+  buildContinueWatchingRow,
+  type ContinueWatchingRow,
+  type ContinueWatchingSource,
   catalogReadDb,
+  catalogVersionEntry,
+  continueWatchingRowDue,
   findVideo,
   getVideoDocument,
+  getVideoSummaries,
   markVideoReady,
   notFound,
   type PublishedMedia,
@@ -26,10 +39,10 @@ export { statesLeadingTo, transitionVideo, type VideoTransition, videoTransition
 
 /**
  * Videos service: the catalog viewers browse (KV first, Postgres behind) and its admin side.
- * `continueWatching` is the playback service's reader for the home page's first row;
+ * `continueWatching` is where the playback service keeps the home page's first row;
  * `transcodeStatus` the transcoding service's view of a job, for the admin view.
  */
-export function createVideosRouter(deps: { continueWatching: ContinueWatchingReader; transcodeStatus: TranscodeStatusReader }) {
+export function createVideosRouter(deps: { continueWatching: ContinueWatchingSource; transcodeStatus: TranscodeStatusReader }) {
   const app = createRouter();
   registerListVideos(app);
   registerGetVideo(app);

@@ -49,7 +49,7 @@ describe("GET /v1/videos", () => {
     expect(Object.keys(body.items[0] ?? {}).sort()).toEqual(
       ["durationSeconds", "genres", "id", "maturityRating", "posterUrl", "releaseYear", "summary", "title"].sort(),
     );
-    expect(body.items[0]?.posterUrl).toMatch(new RegExp(`/media/${ready[0]?.id}/v1\\.[^/]+/poster\\.jpg$`));
+    expect(body.items[0]?.posterUrl).toMatch(new RegExp(`/media/${ready[0]?.id}/v2\\.[^/]+/poster\\.jpg$`));
   });
 
   it("pages through hundreds of videos without a repeat or a skip while the catalog changes", async () => {
@@ -252,23 +252,6 @@ describe("GET /v1/videos", () => {
     const other = await signUp();
     expect((await call(`/v1/videos?genre=${genre}`, { token: other.accessToken })).status).toBe(200);
   });
-
-  it("refuses a flood from one client address across accounts with 429", async () => {
-    const genre = uniqueGenre("flood-ip");
-    await insertReadyVideos(1, { genres: [genre] });
-    const address = `2001:db8::${crypto.randomUUID().slice(0, 4)}`;
-    const viewers = [];
-    for (let i = 0; i < 11; i++) viewers.push(await signUp());
-    let refused: Response | undefined;
-    // 600 a minute per address, 120 per account: 11 accounts x 110 requests cross 1201.
-    for (let i = 0; i < 1210 && !refused; i++) {
-      const viewer = viewers[Math.floor(i / 110)] ?? viewers[0];
-      const response = await call(`/v1/videos?genre=${genre}`, { token: viewer?.accessToken, headers: { "CF-Connecting-IP": address } });
-      if (response.status === 429) refused = response;
-    }
-    expect(refused?.headers.get("Retry-After")).toBe("60");
-    expect((await problemOf(refused as Response)).detail).toMatch(/this client/);
-  }, 60_000);
 
   it("never lists a deleted video, even from a page cached before the delete", async () => {
     const viewer = await signUp();

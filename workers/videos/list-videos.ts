@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
-import { requireAuth } from "../platform/auth.ts";
-import { catalogRateLimit } from "../platform/catalog-rate-limit.ts";
+import { requireBrowseAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { listVideosQuery, videoPageSchema } from "./schema.ts";
 import { getVideoPage } from "./service.ts";
@@ -13,9 +12,9 @@ const route = createRoute({
   summary: "The catalog, newest first, one page at a time",
   description:
     "Only ready videos. Keyset pagination: follow `nextCursor` until it is null; a page never repeats or skips a video while " +
-    "the catalog changes. Rate limited per account and per client (429 with Retry-After).",
+    "the catalog changes. Rate limited per account (429 with Retry-After).",
   security: bearerSecurity,
-  middleware: [requireAuth, catalogRateLimit] as const,
+  middleware: [requireBrowseAuth] as const,
   request: { query: listVideosQuery },
   responses: {
     200: { description: "A page of videos", content: { "application/json": { schema: videoPageSchema } } },

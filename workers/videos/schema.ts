@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { videoStates } from "../../schema/index.ts";
+import { safeText } from "../platform/text.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Public shapes (API.md, Videos service)
@@ -109,19 +110,9 @@ export const listVideosQuery = z.object({
 // ---------------------------------------------------------------------------------------------
 // Admin shapes (API.md, Admin)
 
+/** A metadata field: the shared text rules (a summary keeps its paragraphs). */
 function text(label: string, max: number, options: { multiline?: boolean } = {}) {
-  // A summary may have paragraphs; nothing else may carry control characters.
-  const clean = (value: string) => !/\p{Cc}/u.test(options.multiline ? value.replaceAll("\n", "") : value);
-  return z
-    .string()
-    .transform((value) => value.normalize("NFC").trim())
-    .pipe(
-      z
-        .string()
-        .min(1, `${label} cannot be empty.`)
-        .max(max, `${label} has at most ${max} characters.`)
-        .refine(clean, `${label} cannot contain control characters.`),
-    );
+  return safeText({ label, min: 1, max, multiline: options.multiline });
 }
 
 /** A few years ahead allows announced titles. Read per validation: in a Worker's global scope the clock reads 1970. */

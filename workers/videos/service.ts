@@ -1,13 +1,21 @@
-import { and, arrayContains, desc, eq, sql } from "drizzle-orm";
+import { and, arrayContains, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Rendition, type Video, type VideoState, videos } from "../../schema/index.ts";
-import { readThrough, readThroughStamped } from "../platform/cache.ts";
+import { type CacheEntry, readThrough, readThroughStamped } from "../platform/cache.ts";
 import { cursorCodec } from "../platform/cursor.ts";
 import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
 import type { Services } from "../platform/services.ts";
 import { catalogKeys } from "./cache-keys.ts";
-import { isVideoId, newVideoId, toVideoDocument, toVideoSummary, videoMasterPrefix, videoMediaPrefix } from "./documents.ts";
+import {
+  isVideoId,
+  newVideoId,
+  toVideoDocument,
+  toVideoSummary,
+  videoMasterPlaylistKey,
+  videoMasterPrefix,
+  videoMediaPrefix,
+} from "./documents.ts";
 import type { CreateVideoInput, HomeRow, TranscodeStatus, UpdateVideoInput, VideoDocument, VideoPage, VideoSummary } from "./schema.ts";
 import { transitionVideo } from "./transitions.ts";
 
@@ -136,13 +144,18 @@ async function catalogVersion(services: Services): Promise<string> {
   return (await services.cache.get(catalogKeys.version())) ?? "0";
 }
 
+/** When the catalog last changed, from its version token (`<ms base36>.<random>`); 0 for "0", never changed. */
+function changedAt(version: string): number {
+  const at = Number.parseInt(version.split(".")[0] ?? "", 36);
+  return Number.isFinite(at) ? at : 0;
+}
+
 /**
  * Where a cache fill reads from: the replica, except just after a catalog change, when the
  * replica may not have it yet and a fill would store the old value under the new version.
  */
 function fillSource(services: Services, version: string): Database {
-  const changedAt = Number.parseInt(version.split(".")[0] ?? "", 36);
-  return Number.isFinite(changedAt) && services.clock.now() - changedAt < REPLICA_LAG_ALLOWANCE_MS ? services.db : services.readDb;
+  return services.clock.now() - changedAt(version) < REPLICA_LAG_ALLOWANCE_MS ? services.db : services.readDb;
 }
 
 /** The database for catalog reads that must reflect the latest edit: the replica unless the catalog just changed. */
@@ -209,10 +222,103 @@ export async function getVideoPage(services: Services, query: { limit: number; g
 }
 
 /**
- * The home page's `continue-watching` row: the playback service supplies it (it owns watch
- * progress); until then it is empty and the row is left out.
+ * A viewer's continue-watching row as KV holds it (the playback service writes it, from the
+ * viewer's `ViewerState`): the ids, most recent first, and the summaries of the listed ones,
+ * stamped like the catalog's pages with the catalog version they were built at. While that is the
+ * current version, the home page serves `items` as they are: one KV key, not one per title (KV
+ * bills bulk reads per key). Otherwise it reads the titles' documents.
  */
-export type ContinueWatchingReader = (services: Services, userId: string) => Promise<VideoSummary[]>;
+export interface ContinueWatchingRow {
+  ids: string[];
+  items: VideoSummary[];
+  /** The catalog version `items` were built at; `UNSETTLED` when they were built before a change had reached every location. */
+  version: string;
+  /** Milliseconds since the epoch. */
+  builtAt: number;
+}
+
+/**
+ * Where the home page's `continue-watching` row comes from: the playback service supplies it (it
+ * owns watch progress). `entry(userId)` is the viewer's row in KV, read in the same KV call as
+ * the shared rows; `fromDatabase` answers the ids when KV cannot.
+ */
+export interface ContinueWatchingSource {
+  entry(userId: string): CacheEntry<ContinueWatchingRow>;
+  fromDatabase(services: Services, userId: string): Promise<string[]>;
+}
+
+/**
+ * A catalog change reaches every location's KV within about this long (KV propagation, up to about
+ * 60 s, plus a location's `cacheTtl`, 30 s): summaries read from KV documents sooner than this
+ * after a change may be older than the change, so they are not stamped with its version.
+ */
+const CATALOG_CHANGE_SETTLED_MS = 120_000;
+const UNSETTLED = "unsettled";
+/** Summaries carry preview URLs signed until the end of the day after tomorrow: a day's use is safe. */
+const ROW_ITEMS_MAX_AGE_MS = 86_400_000;
+
+/** Whether the row's stored summaries can be served while the catalog is at `version`. */
+function rowItemsCurrent(row: ContinueWatchingRow, version: string, now: number): boolean {
+  return row.version === version && now - row.builtAt < ROW_ITEMS_MAX_AGE_MS;
+}
+
+/**
+ * Whether a heartbeat should (re)write the viewer's KV row: the titles changed, or the stored
+ * summaries are out of date and the change that outdated them has settled everywhere.
+ */
+export function continueWatchingRowDue(row: ContinueWatchingRow | undefined, ids: string[], version: string, now: number): boolean {
+  if (!row || row.ids.length !== ids.length || row.ids.some((id, i) => id !== ids[i])) return true;
+  return !rowItemsCurrent(row, version, now) && now - changedAt(version) >= CATALOG_CHANGE_SETTLED_MS;
+}
+
+/** The KV row for `ids` at catalog `version`: their summaries from the catalog's documents (`getVideoSummaries`). */
+export async function buildContinueWatchingRow(services: Services, ids: string[], version: string): Promise<ContinueWatchingRow> {
+  const now = services.clock.now();
+  return {
+    ids,
+    items: await getVideoSummaries(services, ids),
+    version: now - changedAt(version) >= CATALOG_CHANGE_SETTLED_MS ? version : UNSETTLED,
+    builtAt: now,
+  };
+}
+
+/** The catalog version's KV entry, for services that stamp what they store with it (the continue-watching row). */
+export function catalogVersionEntry(): CacheEntry<string> {
+  return catalogKeys.version();
+}
+
+/**
+ * The summaries of the listed videos among `ids`, in their order: their documents from KV in one
+ * call, the missing ones from Postgres in one query (and filled). Ids of videos that are not
+ * listed any more are left out.
+ */
+export async function getVideoSummaries(services: Services, ids: string[]): Promise<VideoSummary[]> {
+  const wanted = ids.filter(isVideoId);
+  const documents = new Map<string, VideoDocument>();
+  const cached = await services.cache.getMany(wanted.map((id) => catalogKeys.video(id)));
+  wanted.forEach((id, i) => {
+    const document = cached[i];
+    if (document) documents.set(id, document);
+  });
+  const missing = wanted.filter((id) => !documents.has(id));
+  if (missing.length > 0) {
+    const rows = await (await catalogReadDb(services))
+      .select()
+      .from(videos)
+      .where(and(inArray(videos.id, missing), listed));
+    for (const row of rows) {
+      const document = await toVideoDocument(services.config, row);
+      services.cache.fill(catalogKeys.video(row.id), document);
+      documents.set(row.id, document);
+    }
+  }
+  return wanted.flatMap((id) => {
+    const document = documents.get(id);
+    if (!document) return [];
+    const { title, summary, genres, releaseYear, durationSeconds, posterUrl, maturityRating } = document;
+    return [{ id, title, summary, genres, releaseYear, durationSeconds, posterUrl, maturityRating }];
+  });
+}
 
 /** The transcoding service's view of a video's latest job, for the admin view (passed in at composition). */
 export type TranscodeStatusReader = (db: Database, videoId: string) => Promise<TranscodeStatus | null>;
@@ -242,13 +348,42 @@ async function sharedHomeRows(services: Services): Promise<HomeRow[]> {
   });
 }
 
-/** The home page of one user: their continue-watching row (when they have one), then the shared rows. */
-export async function getHomeRows(services: Services, userId: string, continueWatching: ContinueWatchingReader): Promise<HomeRow[]> {
-  const [watching, shared] = await Promise.all([continueWatching(services, userId), sharedHomeRows(services)]);
-  return watching.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items: watching }, ...shared] : shared;
+/**
+ * The home page of one user: their continue-watching row (when they have one), then the shared
+ * rows. Warm, that is one KV call: the catalog version, the viewer's row and whatever else the
+ * request reads along (the session's deny-list entry), and the shared rows unless this isolate
+ * holds them for the current version. The row's stored summaries are served while they carry the
+ * current catalog version; otherwise its titles' documents are read in a second call.
+ */
+export async function getHomeRows(services: Services, userId: string, continueWatching: ContinueWatchingSource): Promise<HomeRow[]> {
+  const row = services.cache.readAlong(continueWatching.entry(userId));
+  const current = services.cache.readAlong(catalogKeys.version());
+  const shared = sharedHomeRows(services);
+  const [copy, version] = [await row.result(), await current.result()];
+  const watching = async (): Promise<VideoSummary[]> => {
+    if (!copy.ok) return getVideoSummaries(services, await continueWatching.fromDatabase(services, userId));
+    const stored = copy.value;
+    if (!stored || stored.ids.length === 0) return [];
+    if (version.ok && rowItemsCurrent(stored, version.value ?? "0", services.clock.now())) return stored.items;
+    return getVideoSummaries(services, stored.ids);
+  };
+  const [items, rows] = await Promise.all([watching(), shared]);
+  return items.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items }, ...rows] : rows;
 }
 
-/** Deletes every media object of a video (source, renditions, poster, storyboard) from R2. */
+/**
+ * Deletes every media object of a video (source, renditions, poster, storyboard) from R2.
+ * The master playlist goes first, with its copy in this data center's edge cache: playback serves
+ * nothing of a video without it, so from here on this data center answers 404 for every URL of the
+ * video, cached segments included; other data centers do once their copy of the master playlist
+ * ends (60 s, `PLAYLIST_EDGE_TTL_SECONDS`). Its copy is dropped again at the end, in case a
+ * request that read it just before the delete put it back meanwhile.
+ */
 export async function deleteVideoMedia(services: Services, id: string): Promise<void> {
-  for (const prefix of [videoMediaPrefix(id), videoMasterPrefix(id)]) await services.media.deleteByPrefix(prefix);
+  const { media } = services;
+  const master = videoMasterPlaylistKey(id);
+  await media.bucket.delete(master);
+  await media.forgetEdgeCopies([master]);
+  for (const prefix of [videoMediaPrefix(id), videoMasterPrefix(id)]) await media.deleteByPrefix(prefix);
+  await media.forgetEdgeCopies([master]);
 }

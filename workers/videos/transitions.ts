@@ -40,6 +40,8 @@ export interface VideoTransition {
   from?: readonly VideoState[];
   /** Other columns written with the move (progress, error, renditions…). */
   set?: Omit<PgUpdateSetSource<typeof videos>, "state" | "id">;
+  /** Move only while this upload holds the video's upload slot (`videos.upload_id`). */
+  heldBy?: string;
 }
 
 /**
@@ -58,7 +60,13 @@ export async function transitionVideo(db: Database, id: string, transition: Vide
   const [row] = await db
     .update(videos)
     .set({ ...transition.set, state: transition.to, updatedAt: sql`now()` })
-    .where(and(eq(videos.id, id), inArray(videos.state, [...from])))
+    .where(
+      and(
+        eq(videos.id, id),
+        inArray(videos.state, [...from]),
+        transition.heldBy === undefined ? undefined : eq(videos.uploadId, transition.heldBy),
+      ),
+    )
     .returning();
   return row;
 }

@@ -6,6 +6,8 @@ import { runtime } from "../ui/format.ts";
 import { LoadMore, useInfinitePages } from "../ui/infinite-list.tsx";
 
 const DEBOUNCE_MS = 200;
+/** The API answers a query only once it has a word of 3 letters or digits (shorter ones would match most of the catalog). */
+const searchable = (q: string) => /[\p{L}\p{N}]{3}/u.test(q);
 
 /**
  * Search as you type. From the keyboard: "/" focuses the box, ↓ goes into the results, ↑/↓ move
@@ -33,7 +35,7 @@ export function SearchPage() {
 
   const results = useInfinitePages<VideoSummary>(
     (cursor, signal) =>
-      q
+      searchable(q)
         ? api<Results>(`/v1/search?q=${encodeURIComponent(q)}&limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { signal })
         : Promise.resolve({ items: [], nextCursor: null }),
     q,
@@ -62,11 +64,13 @@ export function SearchPage() {
 
   const summary = !q
     ? "Type to search titles, people and genres."
-    : results.loading && results.items.length === 0
-      ? "Searching…"
-      : results.error
-        ? ""
-        : `${results.items.length}${results.done ? "" : "+"} ${results.items.length === 1 ? "title" : "titles"} for “${q}”`;
+    : !searchable(q)
+      ? "Keep typing: a search starts from a word of at least 3 letters."
+      : results.loading && results.items.length === 0
+        ? "Searching…"
+        : results.error
+          ? ""
+          : `${results.items.length}${results.done ? "" : "+"} ${results.items.length === 1 ? "title" : "titles"} for “${q}”`;
 
   return (
     <section ref={section}>

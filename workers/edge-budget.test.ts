@@ -1,0 +1,160 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type BindingCalls, countingEnv, noCalls, UNREACHABLE_DATABASE_URL } from "../testing/binding-calls.ts";
+import worker from "./index.ts";
+import { insertReadyVideos, signUpAdmin, uniqueGenre } from "./test/catalog.ts";
+import { call, type SignedIn, signUp } from "./test/helpers.ts";
+
+/**
+ * What a warm browse request costs in bindings (issue 13): the bindings are counted and forwarded
+ * (nothing is stubbed), and Postgres is an address nothing listens on, so an answer proves that no
+ * query was made.
+ */
+
+interface Counted {
+  response: Response;
+  calls: BindingCalls;
+}
+
+/**
+ * An environment whose bindings count into `calls` (reset before each request) and whose database
+ * cannot be reached. One object for all requests, as an isolate has: its configuration is parsed
+ * and its tokens verified once, as in production.
+ */
+function countedWorker() {
+  let calls = noCalls();
+  const counted = countingEnv(env, new Proxy({} as BindingCalls, { get: (_, key: keyof BindingCalls) => calls[key] }), {
+    DATABASE_URL: UNREACHABLE_DATABASE_URL,
+    DATABASE_READ_URL: UNREACHABLE_DATABASE_URL,
+  });
+  return async (path: string, token: string, init: RequestInit = {}): Promise<Counted> => {
+    calls = noCalls();
+    const ctx = createExecutionContext();
+    const headers = new Headers(init.headers);
+    headers.set("Authorization", `Bearer ${token}`);
+    const response = await worker.fetch(new Request(`http://reelstream.test${path}`, { ...init, headers }), counted, ctx);
+    await waitOnExecutionContext(ctx);
+    return { response, calls };
+  };
+}
+
+let viewer: SignedIn;
+let videoIds: string[];
+let genre: string;
+
+beforeAll(async () => {
+  viewer = await signUp();
+  genre = uniqueGenre("edge");
+  videoIds = (await insertReadyVideos(3, { genres: [genre] })).map((video) => video.id);
+});
+
+/** Fills KV the way any first reader does (with the real database), so the next request is warm. */
+async function warmUp(...paths: string[]) {
+  for (const path of paths) expect((await call(path, { token: viewer.accessToken })).status).toBe(200);
+}
+
+describe("a warm browse request", () => {
+  it("GET /v1/videos: one KV call (catalog version, page, deny-list), no Durable Object, no query, one limiter", async () => {
+    const path = `/v1/videos?limit=2&genre=${genre}`;
+    await warmUp(path);
+    const request = countedWorker();
+    for (let i = 0; i < 2; i++) {
+      const { response, calls } = await request(path, viewer.accessToken);
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { items: unknown[] }).items).toHaveLength(2);
+      expect(calls.kv).toHaveLength(1);
+      expect(calls.kv[0]?.method).toBe("get");
+      expect(calls.kv[0]?.keys).toHaveLength(3);
+      expect(calls.kv[0]?.keys).toContain("catalog-version");
+      expect(calls.kv[0]?.keys.some((key) => key.startsWith("v1:revoked-session:"))).toBe(true);
+      expect(calls.durableObjects).toEqual([]);
+      expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
+    }
+  });
+
+  it("GET /v1/videos/{id}: one KV call (document, deny-list), no Durable Object, no query, one limiter", async () => {
+    const path = `/v1/videos/${videoIds[0]}`;
+    await warmUp(path);
+    const { response, calls } = await countedWorker()(path, viewer.accessToken);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { video: { id: string } }).video.id).toBe(videoIds[0]);
+    expect(calls.kv).toEqual([{ method: "get", keys: [`v1:video:${videoIds[0]}`, expect.stringMatching(/^v1:revoked-session:/)] }]);
+    expect(calls.durableObjects).toEqual([]);
+    expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
+  });
+
+  it("GET /v1/home: one KV call (version, shared rows, deny-list, the viewer's row with its summaries); no Durable Object, no query", async () => {
+    await warmUp("/v1/home");
+    const request = countedWorker();
+    const fresh = await request("/v1/home", viewer.accessToken);
+    expect(fresh.response.status).toBe(200);
+    expect(fresh.calls.kv).toHaveLength(1);
+    expect(fresh.calls.kv[0]?.keys).toHaveLength(4);
+    expect(fresh.calls.kv[0]?.keys).toEqual(
+      expect.arrayContaining([
+        "catalog-version",
+        "v1:home",
+        `v1:continue:${viewer.user.id}`,
+        expect.stringMatching(/^v1:revoked-session:/),
+      ]),
+    );
+    expect(fresh.calls.durableObjects).toEqual([]);
+    expect(fresh.calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
+
+    // A heartbeat puts a title in the viewer's row, with its summary: still one KV call.
+    const watched = videoIds[1] ?? "";
+    const heartbeat = await call(`/v1/videos/${watched}/progress`, {
+      method: "PUT",
+      token: viewer.accessToken,
+      json: { positionSeconds: 10 },
+    });
+    expect(heartbeat.status).toBe(204);
+    const { response, calls } = await request("/v1/home", viewer.accessToken);
+    expect(response.status).toBe(200);
+    const { rows } = (await response.json()) as { rows: { id: string; items: { id: string }[] }[] };
+    expect(rows[0]).toMatchObject({ id: "continue-watching", items: [{ id: watched }] });
+    expect(calls.kv).toHaveLength(1);
+    expect(calls.kv[0]?.keys).toEqual(fresh.calls.kv[0]?.keys);
+    expect(calls.durableObjects).toEqual([]);
+    expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
+  });
+
+  it("serves a page this isolate holds for the current catalog version from memory: KV is asked for the version only", async () => {
+    const admin = await signUpAdmin();
+    const edit = (id: string, title: string) =>
+      call(`/v1/admin/videos/${id}`, { method: "PATCH", token: admin.accessToken, json: { title } });
+    expect((await edit(videoIds[2] ?? "", "Edited once")).status).toBe(200);
+    const path = `/v1/videos?limit=3&genre=${genre}`;
+    await warmUp(path);
+    const request = countedWorker();
+    const held = await request(path, viewer.accessToken);
+    expect(held.response.status).toBe(200);
+    expect(held.calls.kv).toHaveLength(1);
+    expect(held.calls.kv[0]?.keys).toEqual(["catalog-version", expect.stringMatching(/^v1:revoked-session:/)]);
+    // A catalog change moves the version on: the page is read again (here, rebuilt), and shows the change.
+    expect((await edit(videoIds[2] ?? "", "Edited twice")).status).toBe(200);
+    await warmUp(path);
+    const after = await request(path, viewer.accessToken);
+    expect(after.response.status).toBe(200);
+    const titles = ((await after.response.json()) as { items: { title: string }[] }).items.map((item) => item.title);
+    expect(titles).toContain("Edited twice");
+    expect(after.calls.kv).toHaveLength(1);
+  });
+});
+
+describe("a signed-out session on browse routes", () => {
+  it("is refused by the KV deny-list read with the page, with no Durable Object call", async () => {
+    const session = await signUp();
+    const path = `/v1/videos?limit=2&genre=${genre}`;
+    await warmUp(path);
+    const request = countedWorker();
+    expect((await request(path, session.accessToken)).response.status).toBe(200);
+    expect((await call("/v1/auth/signout", { method: "POST", token: session.accessToken })).status).toBe(204);
+    const { response, calls } = await request(path, session.accessToken);
+    expect(response.status).toBe(401);
+    expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
+    expect(calls.kv).toHaveLength(1);
+    expect(calls.durableObjects).toEqual([]);
+  });
+});
