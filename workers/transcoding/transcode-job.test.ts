@@ -334,18 +334,25 @@ describe("the consumer", () => {
     expect(Date.now() - (resent?.updatedAt.getTime() ?? 0)).toBeLessThan(60_000);
   });
 
-  it("starts a job of tasks for a one-shot job message still queued from the deploy before, once", async () => {
+  it("starts a job of tasks for a one-shot job message still queued from the deploy before, once, and only for the video's current master", async () => {
     const { videoId, jobId } = await uploaded();
-    const legacy = { kind: "transcode", jobId: "old-job", videoId, sourceKey: `uploads/${videoId}/source` };
     const jobsOf = () => withDatabase((db) => db.select().from(transcodeJobs).where(eq(transcodeJobs.videoId, videoId)));
+    const [current] = await jobsOf();
+    const sourceKey = current?.sourceKey as string;
+    const legacy = { kind: "transcode", jobId: "old-job", videoId, sourceKey };
     // The video already has a job running: the old message changes nothing.
     expect((await deliver(legacy as never)).explicitAcks).toHaveLength(1);
     expect((await jobsOf()).map((job) => job.id)).toEqual([jobId]);
-    // A video queued before the deploy has no job: the old message starts one, with its plan.
+    // A video queued before the deploy has no job. A message naming another upload's master (an
+    // older upload of the same video, delivered again) is dropped: that file is not the video's.
     await withDatabase((db) => db.delete(transcodeJobs).where(eq(transcodeJobs.videoId, videoId)));
+    const older = { ...legacy, sourceKey: `masters/${videoId}/an-older-upload` };
+    expect((await deliver(older as never)).explicitAcks).toHaveLength(1);
+    expect(await jobsOf()).toEqual([]);
+    // The message naming the current master starts one, with its plan.
     expect((await deliver(legacy as never)).explicitAcks).toHaveLength(1);
     const [job] = await jobsOf();
-    expect(job).toMatchObject({ videoId, sourceKey: `uploads/${videoId}/source`, step: "plan" });
+    expect(job).toMatchObject({ videoId, sourceKey, step: "plan" });
     // Its plan's message is on the real queue: the task is pending, or already waiting or running.
     expect(["pending", "waiting", "running"]).toContain((await taskRow(job?.id as string, "plan"))?.state);
   });

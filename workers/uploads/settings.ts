@@ -1,4 +1,4 @@
-import { videoMasterPrefix } from "../videos/index.ts";
+import { videoMasterKey } from "../videos/index.ts";
 
 /** R2 multipart parts must all have one size (but the last) of at least 5 MiB. */
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -14,14 +14,8 @@ export const SOURCE_PUT_CAP = 100 * 1024 * 1024;
 /** An upload without a PATCH for this long is expired: its bytes are deleted and the video freed. */
 export const UPLOAD_IDLE_EXPIRY_MS = 24 * 3600 * 1000;
 
-/**
- * R2 key of one upload's master (the uploaded source file). Each upload, tus or `PUT …/source`,
- * writes its own key, and its transcode job names it: a late write of a terminated upload can only
- * land on its own key, never on a newer upload's file.
- */
-export function masterKey(videoId: string, uploadId: string): string {
-  return `${videoMasterPrefix(videoId)}${uploadId}`;
-}
+/** R2 key of one upload's master: the catalog's `videoMasterKey`. */
+export const masterKey = videoMasterKey;
 
 /** Temporary objects of one tus upload (the tail that is not yet a whole part). */
 export function uploadScratchPrefix(uploadId: string): string {

@@ -45,9 +45,19 @@ export function videoMasterPlaylistKey(id: string): string {
   return `${videoMediaPrefix(id)}${MASTER_PLAYLIST_PATH}`;
 }
 
-/** Where a video's uploaded master lives in R2: never served, deleted with the video. */
+/** Where a video's uploaded masters live in R2: never served, deleted with the video. */
 export function videoMasterPrefix(id: string): string {
   return `masters/${id}/`;
+}
+
+/**
+ * R2 key of one upload's master (the uploaded source file). Each upload, tus or `PUT …/source`,
+ * writes its own key, and its transcode job names it: a late write of a terminated upload can only
+ * land on its own key, never on a newer upload's file, and a job whose key is not the one the
+ * video's upload slot names (`videos.upload_id`) is not the video's current master.
+ */
+export function videoMasterKey(id: string, uploadId: string): string {
+  return `${videoMasterPrefix(id)}${uploadId}`;
 }
 
 /**

@@ -14,6 +14,7 @@ export {
   MASTER_PLAYLIST_PATH,
   newVideoId,
   toVideoSummary,
+  videoMasterKey,
   videoMasterPlaylistKey,
   videoMasterPrefix,
   videoMediaPrefix,
