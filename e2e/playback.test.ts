@@ -1,9 +1,8 @@
-import { readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalStack, repoRoot, startLocalStack } from "../scripts/lib/local-stack/index.ts";
+import { type LocalStack, startLocalStack } from "../scripts/lib/local-stack/index.ts";
 import { chromiumPath, launchChromium, noBrowser } from "../testing/chromium.ts";
+import { type HlsPage, type HlsPageGlobals, startHlsPage } from "../testing/hls-page.ts";
 import {
   type GeneratedLadder,
   generateLadder,
@@ -15,9 +14,6 @@ import {
 } from "../testing/playback-fixtures.ts";
 import { testWorkerEntry } from "../testing/test-worker.ts";
 
-const page = `<!doctype html><meta charset="utf-8"><video id="video" muted playsinline></video>
-<script src="/hls.js"></script>`;
-
 if (noBrowser) console.warn(`[e2e] ${chromiumPath} not found: skipping the browser playback test (apt-get install chromium)`);
 
 /**
@@ -28,18 +24,10 @@ if (noBrowser) console.warn(`[e2e] ${chromiumPath} not found: skipping the brows
 describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
   let stack: LocalStack;
   let ladder: GeneratedLadder;
-  let site: Server;
-  let siteUrl: string;
+  let site: HlsPage;
 
   beforeAll(async () => {
-    [stack, ladder] = await Promise.all([startLocalStack({ main: testWorkerEntry }), generateLadder(12)]);
-    const hlsJs = readFileSync(`${repoRoot}node_modules/hls.js/dist/hls.min.js`);
-    site = createServer((request, response) => {
-      if (request.url === "/hls.js") response.writeHead(200, { "Content-Type": "text/javascript" }).end(hlsJs);
-      else response.writeHead(200, { "Content-Type": "text/html" }).end(page);
-    });
-    await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
-    siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+    [stack, ladder, site] = await Promise.all([startLocalStack({ main: testWorkerEntry }), generateLadder(12), startHlsPage()]);
   }, 180_000);
 
   afterAll(async () => {
@@ -70,17 +58,11 @@ describe.skipIf(noBrowser)("playback end to end: Chromium + hls.js", () => {
     const browser = await launchChromium();
     try {
       const tab = await browser.newPage();
-      await tab.goto(siteUrl);
+      await tab.goto(site.url);
       const result = await tab.evaluate(
         async ({ manifestUrl, resumeAt }) => {
-          // hls.js as the page loaded it (a global from its UMD build), typed as far as this test uses it.
-          // (The project compiles without DOM types: the page's globals are described as far as used.)
-          const page = globalThis as unknown as {
-            Hls: typeof import("hls.js").default;
-            document: { getElementById(id: string): { currentTime: number; play(): Promise<void> } };
-          };
-          const Hls = page.Hls;
-          const video = page.document.getElementById("video");
+          const { Hls, document } = globalThis as unknown as HlsPageGlobals;
+          const video = document.getElementById("video");
           const fatal: string[] = [];
           const levels: number[] = [];
           const hls = new Hls({ startPosition: resumeAt });

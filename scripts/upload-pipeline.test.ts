@@ -1,10 +1,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumPath, launchChromium, noBrowser } from "../testing/chromium.ts";
+import { type HlsPage, type HlsPageGlobals, startHlsPage } from "../testing/hls-page.ts";
 import { subscribedViewer } from "../testing/playback-fixtures.ts";
 import { buildTranscodeArgs } from "../transcoder/src/ffmpeg-command.ts";
 import { runFfmpeg } from "../transcoder/src/ffmpeg-process.ts";
@@ -22,7 +21,7 @@ import {
   packetsOf,
   referencedKeys,
 } from "./lib/hls-outputs.ts";
-import { databaseFromEnv, type LocalStack, repoRoot, startLocalStack } from "./lib/local-stack/index.ts";
+import { databaseFromEnv, type LocalStack, startLocalStack } from "./lib/local-stack/index.ts";
 import { adminToken, createVideo, latestJobTasks, tusUpload, waitForVideo } from "./lib/upload-client.ts";
 
 const SECONDS = 50;
@@ -52,15 +51,14 @@ if (noBrowser) console.warn(`[e2e] ${chromiumPath} not found: the pipeline test 
 describe("a 1080p master published in chunks, end to end", () => {
   let stack: LocalStack;
   let token: string;
-  let site: Server;
-  let siteUrl: string;
+  let site: HlsPage;
   const work = mkdtempSync(join(tmpdir(), "reelstream-pipeline-"));
   const master = join(work, "feature.mp4");
   let videoId: string;
   let singleRunSeconds: number;
 
   beforeAll(async () => {
-    [stack] = await Promise.all([
+    [stack, site] = await Promise.all([
       startLocalStack({
         database: databaseFromEnv("TEST"),
         transcoders: 2,
@@ -74,6 +72,7 @@ describe("a 1080p master published in chunks, end to end", () => {
           DATABASE_TIMEOUT_MS: "15000",
         },
       }),
+      startHlsPage(),
       makeSyncMarkedSource(master, { seconds: SECONDS, fps: FPS, marks: SYNC_MARKS }),
     ]);
     token = await adminToken(stack.url, stack.database, {
@@ -81,16 +80,6 @@ describe("a 1080p master published in chunks, end to end", () => {
       password: "correct horse battery staple",
       name: "Pipeline",
     });
-    const hlsJs = readFileSync(`${repoRoot}node_modules/hls.js/dist/hls.min.js`);
-    site = createServer((request, response) => {
-      if (request.url === "/hls.js") response.writeHead(200, { "Content-Type": "text/javascript" }).end(hlsJs);
-      else
-        response
-          .writeHead(200, { "Content-Type": "text/html" })
-          .end('<!doctype html><video id="video" muted playsinline></video><script src="/hls.js"></script>');
-    });
-    await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
-    siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
   }, 240_000);
 
   afterAll(async () => {
@@ -195,15 +184,11 @@ describe("a 1080p master published in chunks, end to end", () => {
       const browser = await launchChromium();
       try {
         const tab = await browser.newPage();
-        await tab.goto(siteUrl);
+        await tab.goto(site.url);
         const result = await tab.evaluate(
           async ({ manifestUrl, targets }) => {
-            const page = globalThis as unknown as {
-              Hls: typeof import("hls.js").default;
-              document: { getElementById(id: string): { currentTime: number; play(): Promise<void> } };
-            };
-            const Hls = page.Hls;
-            const video = page.document.getElementById("video");
+            const { Hls, document } = globalThis as unknown as HlsPageGlobals;
+            const video = document.getElementById("video");
             const fatal: string[] = [];
             const hls = new Hls();
             hls.on(Hls.Events.ERROR, (_, data) => {
