@@ -145,7 +145,7 @@ export function printPublish(rows: readonly PublishRow[]): void {
   console.log("");
   console.log("publish time (upload finished -> ready), 1080p30 source with audio, veryfast, 60 s chunks, each instance one pinned core");
   console.log(
-    "source  instances  chunks  publish     x realtime  plan   chunk (median)  audio  finalize  ffmpeg CPU  src s per CPU s  load (1 min)",
+    "source  instances  chunks  publish     x realtime  plan   chunk (median)  audio  finalize  tasks waited  ffmpeg CPU  src s per CPU s  load (1 min)",
   );
   for (const row of rows) {
     const source = row.minutes * 60;
