@@ -18,7 +18,7 @@
  */
 import { cpus, loadavg } from "node:os";
 import { type LocalStack, startLocalStack } from "../scripts/lib/local-stack/index.ts";
-import { adminToken, createVideo, latestJobTasks, tusUpload, videoStatus } from "../scripts/lib/upload-client.ts";
+import { adminSession, createVideo, latestJobTasks, tusUpload, videoStatus } from "../scripts/lib/upload-client.ts";
 import { summarize, treeCpuSeconds } from "./lib.ts";
 
 export interface PublishOptions {
@@ -48,7 +48,7 @@ const pollMs = 2000;
 
 export async function measurePublish(options: PublishOptions): Promise<PublishRow[]> {
   const { step } = options;
-  const stacks = new Map<number, { stack: LocalStack; token: string }>();
+  const stacks = new Map<number, { stack: LocalStack; token: () => Promise<string> }>();
   const rows: PublishRow[] = [];
   try {
     for (const count of options.instances) {
@@ -57,19 +57,18 @@ export async function measurePublish(options: PublishOptions): Promise<PublishRo
         transcoders: count,
         transcoderCpus: Array.from({ length: count }, (_, index) => String(index % cpus().length)),
       });
-      stacks.set(count, { stack, token: "" });
-      const token = await adminToken(stack.url, stack.database, {
+      const account = {
         email: `bench-publish-${count}-${Date.now()}@example.com`,
         password: "correct horse battery staple",
         name: "Bench",
-      });
-      stacks.set(count, { stack, token });
+      };
+      stacks.set(count, { stack, token: adminSession(stack.url, stack.database, account) });
     }
     for (const minutes of options.minutes) {
       step(`generating a ${minutes}-minute 1080p30 source…`);
       const source = await options.makeSource(minutes * 60);
       for (const count of options.instances) {
-        const { stack, token } = stacks.get(count) as { stack: LocalStack; token: string };
+        const { stack, token } = stacks.get(count) as { stack: LocalStack; token: () => Promise<string> };
         rows.push(await publishOnce(stack, token, source, minutes, count, step));
       }
     }
@@ -79,16 +78,23 @@ export async function measurePublish(options: PublishOptions): Promise<PublishRo
   return rows;
 }
 
-async function publishOnce(stack: LocalStack, token: string, source: string, minutes: number, count: number, step: (line: string) => void) {
+async function publishOnce(
+  stack: LocalStack,
+  token: () => Promise<string>,
+  source: string,
+  minutes: number,
+  count: number,
+  step: (line: string) => void,
+) {
   const label = `${minutes} min, ${count} instance(s)`;
-  const videoId = await createVideo(stack.url, token, {
+  const videoId = await createVideo(stack.url, await token(), {
     title: `Bench ${label}`,
     summary: "Generated.",
     genres: ["bench"],
     releaseYear: 2024,
   });
   step(`${label}: uploading through tus…`);
-  await tusUpload(stack.url, token, videoId, source);
+  await tusUpload(stack.url, await token(), videoId, source);
   const uploadedAt = Date.now();
   const cpu = () => stack.transcoders.reduce((sum, transcoder) => sum + treeCpuSeconds(transcoder.process.pid as number).children, 0);
   const cpuAtStart = cpu();
@@ -96,7 +102,7 @@ async function publishOnce(stack: LocalStack, token: string, source: string, min
   let last = "";
   let publishedAt: string | null = null;
   for (;;) {
-    const status = await videoStatus(stack.url, token, videoId);
+    const status = await videoStatus(stack.url, await token(), videoId);
     const transcode = status.transcode;
     const line = `${status.state}${transcode ? ` ${transcode.step} ${transcode.chunksDone}/${transcode.chunksTotal}${transcode.waitingForTranscoder ? " (waiting for a transcoder)" : ""}` : ""}`;
     if (line !== last) {

@@ -32,7 +32,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
-import { adminToken, createVideo, latestJobTasks, tusUpload, videoStatus } from "../scripts/lib/upload-client.ts";
+import { adminSession, createVideo, latestJobTasks, tusUpload, videoStatus } from "../scripts/lib/upload-client.ts";
 import { buildTranscodeArgs } from "../transcoder/src/ffmpeg-command.ts";
 import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
 import { type LadderPlan, planLadder } from "../transcoder/src/ladder.ts";
@@ -215,11 +215,12 @@ async function startPipeline() {
   const workerPid = stack.worker.pid;
   try {
     if (transcoderPids.some((pid) => !pid) || !workerPid) throw new Error("the stack did not start");
-    const token = await adminToken(stack.url, stack.database, {
+    const token = adminSession(stack.url, stack.database, {
       email: `bench-${Date.now()}@example.com`,
       password: "correct horse battery staple",
       name: "Bench",
     });
+    await token();
     return { stack, token, transcoderPids, workerPid };
   } catch (error) {
     await stack.stop();
@@ -230,7 +231,7 @@ async function startPipeline() {
 async function pipeline({ stack, token, transcoderPids, workerPid }: Awaited<ReturnType<typeof startPipeline>>, sourcePath: string) {
   const transcodersCpu = () =>
     transcoderPids.map(treeCpuSeconds).reduce((sum, cpu) => ({ own: sum.own + cpu.own, children: sum.children + cpu.children }));
-  const videoId = await createVideo(stack.url, token, {
+  const videoId = await createVideo(stack.url, await token(), {
     title: "Bench source",
     summary: "Generated.",
     genres: ["bench"],
@@ -240,14 +241,14 @@ async function pipeline({ stack, token, transcoderPids, workerPid }: Awaited<Ret
   step(`(a) uploading ${(size / 1024 / 1024).toFixed(1)} MiB through tus…`);
   const rss = sampleRss(transcoderPids);
   try {
-    await tusUpload(stack.url, token, videoId, sourcePath);
+    await tusUpload(stack.url, await token(), videoId, sourcePath);
     const uploaded = performance.now();
     const uploadedAt = Date.now();
     const cpuAtStart = { transcoder: transcodersCpu(), worker: treeCpuSeconds(workerPid), bench: process.cpuUsage() };
     let lastLine = "";
     let readyAt: string | null = null;
     for (;;) {
-      const status = await videoStatus(stack.url, token, videoId);
+      const status = await videoStatus(stack.url, await token(), videoId);
       readyAt = status.video.publishedAt;
       const line = `(a) ${status.state}${status.progress !== null ? ` ${Math.round(status.progress * 100)}%` : ""}`;
       if (line !== lastLine) {

@@ -52,6 +52,22 @@ export async function adminToken(
   }
 }
 
+/**
+ * An admin's access token for work that outlasts one (access tokens live 5 minutes): signed up and
+ * made admin once, signed in again whenever the token in hand is 4 minutes old.
+ */
+export function adminSession(
+  baseUrl: string,
+  database: { url: string; wsProxy?: string },
+  account: { email: string; password: string; name: string },
+): () => Promise<string> {
+  let current: { token: string; at: number } | null = null;
+  return async () => {
+    if (!current || Date.now() - current.at > 240_000) current = { token: await adminToken(baseUrl, database, account), at: Date.now() };
+    return current.token;
+  };
+}
+
 export async function createVideo(
   baseUrl: string,
   token: string,
