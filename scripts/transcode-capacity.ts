@@ -15,7 +15,7 @@
  * subtracted: this is the marginal cost of one more film.
  *
  * @example
- * npm run transcode:capacity -- --cpu-per-second 1.45 --efficiency 0.93 --plan 9 --finalize 12 --audio-per-second 0.012 --rss-mib 900
+ * npm run transcode:capacity -- --plan 660   # the plan as slow as the local stack makes it (docs/transcoding.md)
  */
 import { parseArgs } from "node:util";
 import { chunkDiskBound } from "../transcoder/src/chunk-task.ts";
@@ -39,16 +39,16 @@ const { values } = parseArgs({
     "film-minutes": { type: "string", default: "120" },
     "chunk-seconds": { type: "string", default: "60" },
     /** ffmpeg CPU seconds per second of 1080p30 source, the whole ladder (bench: the continuous run (d)). */
-    "cpu-per-second": { type: "string", default: "1.45" },
+    "cpu-per-second": { type: "string", default: "1.42" },
     /** How much of its vCPU one ffmpeg ladder run keeps busy (bench: (d)'s CPU / (2 cores × its wall time)). */
-    efficiency: { type: "string", default: "0.9" },
+    efficiency: { type: "string", default: "0.97" },
     /** Wall seconds of the plan task, and of the finalize task for a two-hour film. */
-    plan: { type: "string", default: "10" },
-    finalize: { type: "string", default: "15" },
+    plan: { type: "string", default: "2" },
+    finalize: { type: "string", default: "100" },
     /** Wall seconds of the audio task per second of source, on one core. */
-    "audio-per-second": { type: "string", default: "0.015" },
+    "audio-per-second": { type: "string", default: "0.025" },
     /** Peak memory of one transcoder running a 1080p chunk (bench: the transcoder's peak RSS). */
-    "rss-mib": { type: "string", default: "900" },
+    "rss-mib": { type: "string", default: "768" },
     /** A sleeping instance's start, and a task's dispatch and callbacks, in seconds. */
     "cold-start": { type: "string", default: "3" },
     "dispatch-overhead": { type: "string", default: "1" },
