@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
 export function percentile(sorted: number[], p: number): number {
@@ -82,4 +83,17 @@ export function raiseRateLimits(toml: string, names: string[]): string {
   );
   if (raised === 0) throw new Error(`wrangler.toml has none of ${names.join(", ")} to raise`);
   return text;
+}
+
+/** Runs a tool (ffmpeg) to completion; rejects with the end of its stderr when it fails. */
+export function runTool(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let tail = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      tail = (tail + chunk.toString()).slice(-2000);
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}: ${tail}`))));
+  });
 }

@@ -27,7 +27,6 @@
  * continuous encode, and (part `publish`, `transcode-publish.ts`) publish time against source
  * length with 1 and 2 instances. BENCH_PARTS picks parts (`pipeline,chunking,publish`).
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -38,7 +37,7 @@ import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
 import { type LadderPlan, planLadder } from "../transcoder/src/ladder.ts";
 import { planPoster, planStoryboard } from "../transcoder/src/previews.ts";
 import { checkSource } from "../transcoder/src/quality-check.ts";
-import { processTree, summarize, treeCpuSeconds } from "./lib.ts";
+import { processTree, runTool, summarize, treeCpuSeconds } from "./lib.ts";
 import { measureChunking, TARGET_CHUNKED_CPU, TARGET_SSIM_DELTA } from "./transcode-chunked.ts";
 import { measurePublish, printPublish } from "./transcode-publish.ts";
 
@@ -66,18 +65,6 @@ function seconds(ms: number): string {
 }
 
 /** Runs ffmpeg to the end; rejects on a non-zero exit with the last lines of its log. */
-function runTool(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let tail = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      tail = (tail + chunk.toString()).slice(-2000);
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}: ${tail}`))));
-  });
-}
-
 async function timed(run: () => Promise<void>): Promise<number> {
   const started = performance.now();
   await run();
