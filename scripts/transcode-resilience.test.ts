@@ -72,16 +72,29 @@ describe("transcoding on two instances, under failure and load", () => {
   }
 
   it("runs again only the chunk whose transcoder was killed mid-chunk, and leaves R2 with no orphan or duplicate segment", async () => {
-    // 24 s in chunks of 4 s: six chunks, two at a time.
-    const clip = await makeClip(work, "killed", { size: "854x480", seconds: 24, output: ["-g", "30"] });
+    // 24 s in chunks of 4 s: six chunks, two at a time. 720p, so that a chunk (four rungs) runs
+    // long enough to be caught halfway.
+    const clip = await makeClip(work, "killed", { size: "1280x720", seconds: 24, output: ["-g", "30"] });
     const videoId = await upload("Killed transcoder", clip);
 
-    // A chunk halfway: running, with progress reported.
-    const victim = await until("a chunk halfway", async () =>
-      (await latestJobTasks(stack.database, videoId)).find(
+    // A chunk halfway: running, with progress reported. Its transcoder is frozen (SIGSTOP: it can
+    // send nothing more) and its row read again once a callback already sent has had time to land,
+    // so the kill is known to land mid-chunk: a short chunk may finish between the poll that saw it
+    // and the signal, and then it is not the victim.
+    const victim = await until("a chunk halfway, frozen before it finished", async () => {
+      const running = (await latestJobTasks(stack.database, videoId)).find(
         (task) => task.kind === "chunk" && task.state === "running" && (task.progress ?? 0) >= 0.3,
-      ),
-    );
+      );
+      const transcoder = stack.transcoders.find((candidate) => candidate.url === running?.instance);
+      if (!running || !transcoder) return undefined;
+      process.kill(-(transcoder.process.pid as number), "SIGSTOP");
+      // A callback already on the wire still lands: give it time before reading the row again.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const now = (await latestJobTasks(stack.database, videoId)).find((task) => task.id === running.id);
+      if (now?.state === "running" && now.attempt === running.attempt) return running;
+      process.kill(-(transcoder.process.pid as number), "SIGCONT");
+      return undefined;
+    });
     const index = stack.transcoders.findIndex((transcoder) => transcoder.url === victim.instance);
     const killed = stack.transcoders[index];
     if (!killed) throw new Error(`no transcoder at ${victim.instance}`);
