@@ -16,6 +16,7 @@ import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
 import { adminToken, createVideo, tusUpload } from "../scripts/lib/upload-client.ts";
 import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
 import { signStorageGrant } from "../workers/transcoding/storage-grant.ts";
+import { videoMasterKey } from "../workers/videos/index.ts";
 import { runTool, treeCpuSeconds } from "./lib.ts";
 
 const work = mkdtempSync(join(tmpdir(), "reelstream-bench-ranges-"));
@@ -55,7 +56,7 @@ try {
   const videoId = await createVideo(stack.url, token, { title: "Ranges", summary: "Generated.", genres: ["bench"], releaseYear: 2024 });
   console.log(`[bench] uploading ${(size / MIB).toFixed(0)} MiB through tus…`);
   const uploadUrl = await tusUpload(stack.url, token, videoId, source);
-  const key = `masters/${videoId}/${new URL(uploadUrl).pathname.split("/").at(-1)}`;
+  const key = videoMasterKey(videoId, new URL(uploadUrl).pathname.split("/").at(-1) ?? "");
   const grant = await signStorageGrant(stack.vars.INTERNAL_SIGNING_SECRET ?? "", {
     job: "bench",
     read: [key],

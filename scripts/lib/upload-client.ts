@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
-import { desc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { Upload } from "tus-js-client";
-import { type TranscodeTask, transcodeJobs, transcodeTasks, users } from "../../schema/index.ts";
+import { type TranscodeTask, users } from "../../schema/index.ts";
+import { jobTasks, latestJob } from "../../workers/transcoding/index.ts";
 import { createNodeDb, createNodePool } from "./database.ts";
 
 /**
@@ -146,14 +147,8 @@ export async function latestJobTasks(database: { url: string; wsProxy?: string }
   const pool = createNodePool(database.url, database.wsProxy);
   try {
     const db = createNodeDb(pool);
-    const [job] = await db
-      .select()
-      .from(transcodeJobs)
-      .where(eq(transcodeJobs.videoId, videoId))
-      .orderBy(desc(transcodeJobs.createdAt))
-      .limit(1);
-    if (!job) return [];
-    return await db.select().from(transcodeTasks).where(eq(transcodeTasks.jobId, job.id));
+    const job = await latestJob(db, videoId);
+    return job ? await jobTasks(db, job.id) : [];
   } finally {
     await pool.end();
   }

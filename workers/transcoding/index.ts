@@ -6,7 +6,7 @@ export type { LegacyTranscodeJobMessage } from "./consumer.ts";
 export { handleDeadTranscodeTaskMessage, handleLegacyTranscodeMessage, handleTranscodeTaskMessage } from "./consumer.ts";
 export { outputPrefix } from "./keys.ts";
 export { checkTranscodeLeases } from "./leases.ts";
-export type { TranscodeTaskMessage } from "./service.ts";
+export { jobTasks, latestJob, type TranscodeTaskMessage } from "./service.ts";
 export { startTranscodeJob } from "./start.ts";
 export { transcodeStatus } from "./status.ts";
 
