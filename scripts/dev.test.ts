@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, repoRoot } from "./lib/local-stack/index.ts";
+import { freePort, freePortRun, repoRoot } from "./lib/local-stack/index.ts";
 
 /** `npm start` as a newcomer runs it: a real process, real ports, real Ctrl-C. */
 describe("npm start", () => {
@@ -55,7 +55,7 @@ describe("npm start", () => {
   }
 
   it("serves the whole users flow, refuses a second instance, stops every child on Ctrl-C, and keeps accounts across restarts", async () => {
-    const [port, transcoderPort] = [await freePort(), await freePort()];
+    const [port, transcoderPort] = [await freePort(), await freePortRun(2)];
     const base = `http://localhost:${port}`;
     const first = start(port, transcoderPort);
     await first.until(/Reelstream is up/);
@@ -80,7 +80,7 @@ describe("npm start", () => {
     expect((await json(`${base}/v1/auth/signout`, { method: "POST", headers: newAuth })).status).toBe(204);
     expect((await json(`${base}/v1/me`, { headers: newAuth })).status).toBe(401);
 
-    const second = start(await freePort(), await freePort());
+    const second = start(await freePort(), await freePortRun(2));
     expect(await second.exited).toBe(1);
     expect(second.output()).toMatch(/already running/);
 
@@ -97,7 +97,7 @@ describe("npm start", () => {
   }, 240_000);
 
   it("seeds demo videos in the background on the first start only, without holding up the Worker", async () => {
-    const [port, transcoderPort] = [await freePort(), await freePort()];
+    const [port, transcoderPort] = [await freePort(), await freePortRun(2)];
     const freshState = join(stateDir, "fresh");
     const fresh = start(port, transcoderPort, { seed: true, stateDir: freshState });
     await fresh.until(/Reelstream is up/);

@@ -34,7 +34,7 @@ export {
 } from "./database.ts";
 export { type DevStackInfo, removeDevStackLock, runningDevStack, writeDevStackLock } from "./dev-lock.ts";
 export { pgDataDir, repoRoot, stateDir } from "./paths.ts";
-export { freePort, portIsFree } from "./ports.ts";
+export { freePort, freePortRun, portIsFree } from "./ports.ts";
 export { startTranscoder, startTranscoders, type Transcoder } from "./transcoders.ts";
 export { bundleWorker, webDist, wranglerConfig, writeWorkerConfig } from "./worker.ts";
 

@@ -20,3 +20,13 @@ export function portIsFree(port: number): Promise<boolean> {
       .listen(port, "127.0.0.1");
   });
 }
+
+/** The first of `count` consecutive free ports on loopback (`npm start` puts its transcoders on consecutive ports). */
+export async function freePortRun(count: number): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const first = await freePort();
+    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => portIsFree(first + 1 + i)));
+    if (rest.every(Boolean)) return first;
+  }
+  throw new Error(`no ${count} consecutive free ports found on loopback`);
+}
