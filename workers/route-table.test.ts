@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import api from "../docs/api.md?raw";
 import readme from "../README.md?raw";
 import { createApp } from "./index.ts";
+import { routePattern } from "./platform/method-not-allowed.ts";
 import { concretePath, documentedOperations } from "./test/openapi.ts";
 
 /**
@@ -40,20 +41,8 @@ function readmeRouteTable(): string {
 
 const label = (route: Route) => `${route.method} ${route.path}`;
 
-/** Hono's `:name` and `*` as the docs write paths: `{name}`; a trailing `*` stays a wildcard. */
+/** Hono's `:name` as OpenAPI writes it, `{name}`. */
 const openApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
-
-function honoPattern(honoPath: string): RegExp {
-  const source = honoPath
-    .split("/")
-    .map((segment) => {
-      if (segment === "*") return ".*";
-      if (segment.startsWith(":")) return "[^/]+";
-      return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    })
-    .join("/");
-  return new RegExp(`^${source}/?$`);
-}
 
 let openApi: Route[];
 /** Routes the app registers that /openapi.json does not describe, with Hono's paths. */
@@ -77,12 +66,12 @@ function served(route: Route): boolean {
   // Outside /openapi.json only: a path that is a variant of a documented one (`/v1/videos/{videoId}`) does not count.
   if (openApi.some((operation) => operation.path === route.path)) return false;
   const url = concretePath(route.path);
-  return outside.some((candidate) => methods.includes(candidate.method) && honoPattern(candidate.path).test(url));
+  return outside.some((candidate) => methods.includes(candidate.method) && routePattern(candidate.path).test(url));
 }
 
 /** Whether a document names `route` of the app (given with Hono's path) with a path that reaches it. */
 function named(routes: Route[], route: Route): boolean {
-  const pattern = honoPattern(route.path);
+  const pattern = routePattern(route.path);
   return routes.some((candidate) => candidate.method === route.method && pattern.test(concretePath(candidate.path)));
 }
 
