@@ -2,13 +2,15 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import { generateMediaSigningKeys, generateSigningKeys } from "./scripts/lib/dev-keys.ts";
 import { type DatabaseSpec, databaseFromEnv, installedPostgresql } from "./scripts/lib/local-stack/index.ts";
+import { postgresqlPass } from "./testing/postgresql-pass.ts";
 import { startTestDatabase } from "./testing/test-database.ts";
 import { startTranscoderDouble } from "./testing/transcoder-double.ts";
 
 /**
  * The Worker's tests run inside workerd (real KV, R2, Durable Objects, Queues and rate limiters
  * from miniflare) against a real Postgres: PGlite always (`worker`), and a throw-away cluster of
- * this machine's PostgreSQL too when one is installed (`worker-postgresql`; CI installs it).
+ * this machine's PostgreSQL too (`worker-postgresql`): skipped with a notice where PostgreSQL is
+ * missing, an error in CI (testing/postgresql-pass.ts).
  * Transcoder, scripts and end-to-end tests run in Node (`node`).
  */
 function workerProject(name: string, database: DatabaseSpec): TestProjectInlineConfiguration {
@@ -52,15 +54,14 @@ function workerProject(name: string, database: DatabaseSpec): TestProjectInlineC
   };
 }
 
-/** The second database pass, unless the first was pointed elsewhere or no PostgreSQL is installed. */
-const chosen = process.env.TEST_DATABASE_URL || process.env.TEST_DATABASE;
-const secondPass = !chosen && process.env.TEST_POSTGRESQL !== "0" && installedPostgresql() !== undefined;
+const secondPass = postgresqlPass(process.env, installedPostgresql() !== undefined);
+if (secondPass.notice) console.warn(`[test] ${secondPass.notice}`);
 
 export default defineConfig({
   test: {
     projects: [
       workerProject("worker", databaseFromEnv("TEST")),
-      ...(secondPass ? [workerProject("worker-postgresql", { kind: "postgresql" } as DatabaseSpec)] : []),
+      ...(secondPass.run ? [workerProject("worker-postgresql", { kind: "postgresql" } as DatabaseSpec)] : []),
       {
         test: {
           name: "node",

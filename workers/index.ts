@@ -1,4 +1,3 @@
-import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { createHealthRouter } from "./health/index.ts";
 import { apiReferencePage } from "./platform/api-reference.ts";
@@ -13,16 +12,13 @@ import { handleQueueBatch, type QueueMessage } from "./queue.ts";
 import { createSearchRouter } from "./search/index.ts";
 import { createSubscriptionsRouter, getSubscription } from "./subscriptions/index.ts";
 import { checkTranscodeLeases, createTranscodingRouter, transcodeStatus } from "./transcoding/index.ts";
-import { createUploadsRouter, isStreamingUploadPath } from "./uploads/index.ts";
+import { createUploadsRouter } from "./uploads/index.ts";
 import { createUsersRouter } from "./users/index.ts";
 import { createVideosRouter } from "./videos/index.ts";
 
 export { TranscoderContainer } from "../durable-objects/transcoder-container.ts";
 export { UploadSession } from "../durable-objects/upload-session.ts";
 export { ViewerState } from "../durable-objects/viewer-state.ts";
-
-/** JSON bodies are small; uploads (their own routes) stream and are limited separately. */
-const JSON_BODY_LIMIT = 64 * 1024;
 
 export function createApp() {
   const app = createRouter();
@@ -31,13 +27,7 @@ export function createApp() {
     await next();
     c.header("X-Content-Type-Options", "nosniff");
   });
-  const jsonBodyLimit = bodyLimit({
-    maxSize: JSON_BODY_LIMIT,
-    onError: () => {
-      throw new ApiError("payload-too-large", `The body is larger than ${JSON_BODY_LIMIT / 1024} KiB.`);
-    },
-  });
-  app.use("/v1/*", (c, next) => (isStreamingUploadPath(c.req.path) ? next() : jsonBodyLimit(c, next)));
+  // Body limits are declared per route (`jsonBodyLimit` in each JSON route's middleware; uploads keep their own).
   app.use("*", initServices);
 
   app.route("/", createHealthRouter());

@@ -3,6 +3,7 @@ import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "./platform/config.ts";
 import { call, type SignedIn, signUp } from "./test/helpers.ts";
+import { concretePath, documentedOperations, type Operation } from "./test/openapi.ts";
 
 /**
  * One security table for every protected route, generated from the Worker's own /openapi.json
@@ -13,30 +14,9 @@ import { call, type SignedIn, signUp } from "./test/helpers.ts";
  * - a method a path does not have is 405, with an `Allow` that names only the documented methods.
  */
 
-interface Operation {
-  method: string;
-  path: string;
-  secured: boolean;
-  admin: boolean;
-}
-
-type OpenApi = {
-  paths: Record<string, Record<string, { security?: unknown[]; tags?: string[] }>>;
-};
-
-const methods = ["get", "put", "post", "delete", "patch", "head"];
-
 let operations: Operation[];
 let viewer: SignedIn;
 let badTokens: Record<string, string | undefined>;
-
-/** A concrete URL for a documented path: parameters get values of the right shape that name nothing. */
-function concrete(path: string): string {
-  return path
-    .replace("{id}", "0123456789abcdefghij")
-    .replace("{uploadId}", "0123456789abcdef0123456789abcdef")
-    .replace(/\{[^}]+\}/g, "x");
-}
 
 async function token(claims: { audience?: string; expiresAt?: number; issuedAt?: number }): Promise<string> {
   const config = await loadConfig(env);
@@ -55,20 +35,7 @@ async function token(claims: { audience?: string; expiresAt?: number; issuedAt?:
 }
 
 beforeAll(async () => {
-  const document = (await (await call("/openapi.json")).json()) as OpenApi;
-  operations = Object.entries(document.paths).flatMap(([path, item]) =>
-    methods
-      .filter((method) => item[method])
-      .map((method) => {
-        const operation = item[method] ?? {};
-        return {
-          method: method.toUpperCase(),
-          path,
-          secured: (operation.security ?? []).length > 0,
-          admin: path.startsWith("/v1/admin/") || (operation.tags ?? []).includes("Admin"),
-        };
-      }),
-  );
+  operations = await documentedOperations();
   viewer = await signUp();
   const signedOut = await signUp();
   expect((await call("/v1/auth/signout", { method: "POST", token: signedOut.accessToken })).status).toBe(204);
@@ -92,7 +59,7 @@ describe("every Bearer route, from /openapi.json", () => {
     const failures: string[] = [];
     for (const operation of operations.filter((candidate) => candidate.secured)) {
       for (const [what, bearer] of Object.entries(badTokens)) {
-        const response = await call(concrete(operation.path), {
+        const response = await call(concretePath(operation.path), {
           method: operation.method,
           headers: bearer ? { Authorization: `Bearer ${bearer}` } : {},
         });
@@ -108,7 +75,7 @@ describe("every Bearer route, from /openapi.json", () => {
   it("refuses a viewer on every admin route with 403", async () => {
     const failures: string[] = [];
     for (const operation of operations.filter((candidate) => candidate.admin)) {
-      const response = await call(concrete(operation.path), { method: operation.method, token: viewer.accessToken });
+      const response = await call(concretePath(operation.path), { method: operation.method, token: viewer.accessToken });
       if (response.status !== 403) failures.push(`${operation.method} ${operation.path}: ${response.status}`);
     }
     expect(failures).toEqual([]);
@@ -126,7 +93,7 @@ describe("every Bearer route, from /openapi.json", () => {
     for (const [path, known] of byPath) {
       const wrong = ["PUT", "PATCH", "DELETE", "POST"].find((method) => !known.has(method));
       if (!wrong) continue;
-      const response = await call(concrete(path), { method: wrong, token: viewer.accessToken });
+      const response = await call(concretePath(path), { method: wrong, token: viewer.accessToken });
       const allowed = (response.headers.get("Allow") ?? "").split(", ").filter(Boolean);
       // OPTIONS is the tus and media preflight, served beside the documented methods.
       const undocumented = allowed.filter((method) => !known.has(method) && method !== "OPTIONS");

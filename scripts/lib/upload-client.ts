@@ -14,7 +14,7 @@ export interface AdminVideoStatus {
   state: string;
   progress: number | null;
   error: string | null;
-  /** The latest transcode job (see API.md). */
+  /** The latest transcode job (see docs/api.md). */
   transcode: { step: string; chunksDone: number; chunksTotal: number; attempt: number; waitingForTranscoder: boolean } | null;
   renditions: { height: number; bitrate: number; codec: string }[];
   qualityReport: Record<string, unknown> | null;

@@ -39,7 +39,7 @@ const configSchema = z.object({
   PUBLIC_BASE_URL: z.url(),
   JWT_ISSUER: z.string().min(1),
   JWT_AUDIENCE: z.string().min(1),
-  // Access tokens live at most 5 minutes (API.md): the hard bound on a signed-out token on browse routes.
+  // Access tokens live at most 5 minutes (docs/api.md): the hard bound on a signed-out token on browse routes.
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(300),
   REFRESH_TOKEN_TTL_SECONDS: z.coerce
     .number()

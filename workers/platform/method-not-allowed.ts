@@ -3,7 +3,8 @@ import type { AppEnv } from "./app-env.ts";
 
 type Matcher = { method: string; pattern: RegExp };
 
-function toPattern(path: string): RegExp {
+/** A Hono route path (`/v1/videos/:id`, `/media/*`) as a pattern that matches the request paths it serves. */
+export function routePattern(path: string): RegExp {
   const source = path
     .split("/")
     .map((segment) => {
@@ -24,7 +25,7 @@ export function allowedMethods(app: Hono<AppEnv>): (path: string) => string[] {
   return (path) => {
     matchers ??= app.routes
       .filter((route) => route.method !== "ALL")
-      .map((route) => ({ method: route.method, pattern: toPattern(route.path) }));
+      .map((route) => ({ method: route.method, pattern: routePattern(route.path) }));
     const methods = new Set(matchers.filter((matcher) => matcher.pattern.test(path)).map((matcher) => matcher.method));
     if (methods.has("GET")) methods.add("HEAD");
     return [...methods].sort();

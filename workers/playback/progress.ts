@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requirePlaybackAuth, sessionChecked, sessionEnded } from "../platform/auth.ts";
+import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { ApiError } from "../platform/errors.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { getVideoDocument, isVideoId, notFound } from "../videos/index.ts";
@@ -16,11 +17,11 @@ const putRoute = createRoute({
     "Send every few seconds while playing. Stored at once in the user's Durable Object, written to Postgres in batches. " +
     "Rate limited per account (40 per 10 s: a player sends one every 5 s per screen); 429 with Retry-After beyond that.",
   security: bearerSecurity,
-  middleware: [requirePlaybackAuth("progress")] as const,
+  middleware: [jsonBodyLimit, requirePlaybackAuth("progress")] as const,
   request: { params: videoIdParam, body: { required: true, content: { "application/json": { schema: progressBody } } } },
   responses: {
     204: { description: "Recorded" },
-    ...problemResponses(400, 401, 404, 429, 503),
+    ...problemResponses(400, 401, 404, 413, 429, 503),
   },
 });
 

@@ -10,13 +10,6 @@ export type { UploadExpiredMessage } from "../../durable-objects/upload-session.
 export { handleUploadExpired } from "./service.ts";
 export { masterKey } from "./settings.ts";
 
-const streamingUploadPaths = [/^\/v1\/admin\/uploads\/[^/]+\/?$/, /^\/v1\/admin\/videos\/[^/]+\/source\/?$/];
-
-/** Routes whose bodies are media, streamed to R2 with their own limits: the JSON body limit must not apply. */
-export function isStreamingUploadPath(path: string): boolean {
-  return streamingUploadPaths.some((pattern) => pattern.test(path));
-}
-
 /**
  * Uploads: tus 1.0.0 (core, creation, termination) and one-body PUT of a master. A complete
  * master starts a transcode job (workers/transcoding).

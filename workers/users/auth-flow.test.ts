@@ -18,7 +18,7 @@ describe("POST /v1/auth/signup", () => {
       expiresIn: number;
     };
     expect(body.user).toMatchObject({ email, name: "Ada", role: "viewer" });
-    // Access tokens live at most 5 minutes (API.md); the token's own exp says the same.
+    // Access tokens live at most 5 minutes (docs/api.md); the token's own exp says the same.
     expect(body.expiresIn).toBe(300);
     const claims = JSON.parse(atob(body.accessToken.split(".")[1] ?? "")) as { iat: number; exp: number };
     expect(claims.exp - claims.iat).toBe(300);

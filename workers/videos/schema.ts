@@ -3,7 +3,7 @@ import { videoStates } from "../../schema/index.ts";
 import { safeText } from "../platform/text.ts";
 
 // ---------------------------------------------------------------------------------------------
-// Public shapes (API.md, Videos service)
+// Public shapes (docs/api.md, Catalog and home page)
 
 export const videoSummarySchema = z
   .object({
@@ -108,7 +108,7 @@ export const listVideosQuery = z.object({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Admin shapes (API.md, Admin)
+// Admin shapes (docs/api.md, Admin)
 
 /** A metadata field: the shared text rules (a summary keeps its paragraphs). */
 function text(label: string, max: number, options: { multiline?: boolean } = {}) {

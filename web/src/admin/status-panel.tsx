@@ -1,4 +1,4 @@
-import type { AdminVideoStatus } from "../api/types.ts";
+import type { AdminVideoStatus, QualityReport } from "../api/types.ts";
 import { bytes, runtime } from "../ui/format.ts";
 
 const stateLabels: Record<string, string> = {
@@ -49,49 +49,29 @@ export function StatusPanel({ status }: { status: AdminVideoStatus }) {
   );
 }
 
-interface SourceSummary {
-  container?: string;
-  durationSeconds?: number;
-  width?: number;
-  height?: number;
-  fps?: number;
-  videoCodec?: string;
-  audioCodec?: string | null;
-  bitrate?: number | null;
-  interlaced?: boolean;
-  variableFrameRate?: boolean;
-}
-interface QualityReport {
-  ok?: boolean;
-  refusal?: string;
-  warnings?: { code: string; message: string }[];
-  source?: SourceSummary | null;
-}
-
 /** The transcoder's quality report and the renditions it made. */
 export function QualityReportPanel({ status }: { status: AdminVideoStatus }) {
+  // The API's schema keeps the report an open record; what the transcoder stored is its QualityReport.
   const report = status.qualityReport as QualityReport | null;
   if (!report && status.renditions.length === 0) return null;
   const source = report?.source;
   const facts: [string, string][] = source
     ? [
-        ["Container", source.container ?? "?"],
+        ["Container", source.container],
         [
           "Picture",
           `${source.width}×${source.height}, ${source.fps} fps${source.interlaced ? ", interlaced" : ""}${source.variableFrameRate ? ", variable frame rate" : ""}`,
         ],
-        ["Video codec", source.videoCodec ?? "?"],
+        ["Video codec", source.videoCodec],
         ["Audio codec", source.audioCodec ?? "none"],
-        ["Duration", runtime(source.durationSeconds ?? null)],
+        ["Duration", runtime(source.durationSeconds)],
         ["Bitrate", source.bitrate ? `${bytes(source.bitrate / 8)}/s` : "unknown"],
       ]
     : [];
   return (
     <section class="panel" aria-labelledby="quality-heading">
       <h2 id="quality-heading">Quality report</h2>
-      {report && (
-        <p>{report.ok === false ? `Refused: ${report.refusal ?? "the source cannot be used"}` : "The source passed the quality check."}</p>
-      )}
+      {report && <p>{!report.ok ? `Refused: ${report.refusal ?? "the source cannot be used"}` : "The source passed the quality check."}</p>}
       {facts.length > 0 && (
         <dl class="facts">
           {facts.map(([name, value]) => (

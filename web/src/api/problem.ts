@@ -1,12 +1,10 @@
-/** An RFC 9457 problem+json answer, as every API error is. */
-export interface Problem {
-  type?: string;
-  title: string;
-  status: number;
-  detail?: string;
-  code?: string;
-  errors?: { path: string; message: string }[];
-}
+import type { ProblemDocument } from "./types.ts";
+
+/**
+ * An RFC 9457 problem+json answer, as every API error is: the Worker's shape, of which the app
+ * needs `title` and `status` (a problem it makes itself, such as "Signed out", has only those).
+ */
+export type Problem = Pick<ProblemDocument, "title" | "status"> & Partial<ProblemDocument>;
 
 /** The API said no: its problem, and `Retry-After` in seconds when it sent one. */
 export class ApiProblem extends Error {

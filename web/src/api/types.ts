@@ -1,38 +1,43 @@
 /**
- * The API's response shapes, read from the Worker's own zod schemas (type-only imports: nothing of
- * the Worker reaches the bundle), so a change to the contract is a type error here too.
+ * The API's shapes, inferred from the Worker's own zod schemas (type-only imports: nothing of the
+ * Worker reaches the bundle, and lint refuses a value import), so a change to the contract
+ * (docs/api.md) is a type error here too. Responses are what the server sends: `z.output`.
  */
 import type { z } from "zod";
+import type { problemSchema } from "../../../workers/platform/openapi.ts";
 import type { playResponse, progressResponse } from "../../../workers/playback/schema.ts";
-import type { plansResponse, subscriptionResponse } from "../../../workers/subscriptions/schema.ts";
+import type { searchPageSchema } from "../../../workers/search/schema.ts";
+import type { planSchema, subscriptionSchema } from "../../../workers/subscriptions/schema.ts";
+import type { QualityReport as TranscoderQualityReport } from "../../../workers/transcoding/contract.ts";
 import type { authResponse, userSchema } from "../../../workers/users/schema.ts";
 import type {
+  adminVideoSchema,
   adminVideoStatusResponse,
   homeResponse,
+  transcodeStatusSchema,
   videoPageSchema,
   videoSchema,
   videoSummarySchema,
 } from "../../../workers/videos/schema.ts";
 
-export type User = z.infer<typeof userSchema>;
-export type AuthTokens = z.infer<typeof authResponse>;
-export type Plan = z.infer<typeof plansResponse>["plans"][number];
-export type Subscription = NonNullable<z.infer<typeof subscriptionResponse>["subscription"]>;
-export type VideoSummary = z.infer<typeof videoSummarySchema>;
-export type Video = z.infer<typeof videoSchema>;
-export type VideoPage = z.infer<typeof videoPageSchema>;
-export type Home = z.infer<typeof homeResponse>;
-export type SearchPage = { items: (VideoSummary & { score: number })[]; nextCursor: string | null };
-export type Playback = z.infer<typeof playResponse>;
-export type Progress = z.infer<typeof progressResponse>;
-
-/** Issue 12's chunked transcoding adds this to the admin status (API.md); older Workers leave it out. */
-export interface TranscodeStatus {
-  step: string;
-  chunksDone: number;
-  chunksTotal: number;
-  attempt: number;
-  waitingForTranscoder: boolean;
-}
-export type AdminVideoStatus = z.infer<typeof adminVideoStatusResponse> & { transcode?: TranscodeStatus | null };
-export type AdminVideo = AdminVideoStatus["video"];
+export type User = z.output<typeof userSchema>;
+export type AuthTokens = z.output<typeof authResponse>;
+export type Plan = z.output<typeof planSchema>;
+export type Subscription = z.output<typeof subscriptionSchema>;
+export type VideoSummary = z.output<typeof videoSummarySchema>;
+export type Video = z.output<typeof videoSchema>;
+export type VideoPage = z.output<typeof videoPageSchema>;
+export type Home = z.output<typeof homeResponse>;
+export type SearchPage = z.output<typeof searchPageSchema>;
+export type Playback = z.output<typeof playResponse>;
+export type Progress = z.output<typeof progressResponse>;
+export type TranscodeStatus = z.output<typeof transcodeStatusSchema>;
+export type AdminVideoStatus = z.output<typeof adminVideoStatusResponse>;
+export type AdminVideo = z.output<typeof adminVideoSchema>;
+/** An error answer (RFC 9457 problem+json), as the Worker sends it. */
+export type ProblemDocument = z.output<typeof problemSchema>;
+/**
+ * The transcoder's quality report, which the admin status passes on as it was stored
+ * (`qualityReport` is an open record in the API's schema).
+ */
+export type QualityReport = TranscoderQualityReport;

@@ -214,7 +214,7 @@ export function Player({
   const sortedLevels = [...levels].sort((a, b) => b.height - a.height);
   return (
     <div class="player" ref={container}>
-      {/* biome-ignore lint/a11y/useMediaCaption: the catalog has no caption tracks yet (API.md has none to offer). */}
+      {/* biome-ignore lint/a11y/useMediaCaption: the catalog has no caption tracks yet (docs/api.md has none to offer). */}
       <video
         ref={media}
         class="player-video"
