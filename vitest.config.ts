@@ -7,7 +7,7 @@ import { startTranscoderDouble } from "./testing/transcoder-double.ts";
 
 /**
  * The Worker's tests run inside workerd (real KV, R2, Durable Objects, Queues and rate limiters
- * from miniflare) against a real Postgres: PGlite always (`worker`), and a throw-away cluster of
+ * from miniflare), on the test Worker (testing/worker/index.ts), against a real Postgres: PGlite always (`worker`), and a throw-away cluster of
  * this machine's PostgreSQL too when one is installed (`worker-postgresql`; CI installs it).
  * Transcoder, scripts and end-to-end tests run in Node (`node`).
  */
@@ -18,6 +18,8 @@ function workerProject(name: string, database: DatabaseSpec): TestProjectInlineC
         const [started, transcoders] = await Promise.all([startTestDatabase(database), startTranscoderDouble()]);
         return {
           wrangler: { configPath: "./wrangler.toml" },
+          // The test Worker: the production app and Durable Objects on a clock the tests can move (testing/clock.ts).
+          main: "./testing/worker/index.ts",
           miniflare: {
             bindings: {
               APP_ENV: "test",

@@ -3,6 +3,7 @@ import { requestId } from "hono/request-id";
 import { createHealthRouter } from "./health/index.ts";
 import { apiReferencePage } from "./platform/api-reference.ts";
 import { createRouter } from "./platform/app.ts";
+import { type Clock, systemClock } from "./platform/clock.ts";
 import { ApiError } from "./platform/errors.ts";
 import { handleError, problemResponse } from "./platform/http-errors.ts";
 import { allowedMethods } from "./platform/method-not-allowed.ts";
@@ -24,7 +25,8 @@ export { ViewerState } from "../durable-objects/viewer-state.ts";
 /** JSON bodies are small; uploads (their own routes) stream and are limited separately. */
 const JSON_BODY_LIMIT = 64 * 1024;
 
-export function createApp() {
+/** The HTTP app, its services built per request on `clock`. */
+export function createApp({ clock }: { clock: Clock }) {
   const app = createRouter();
   app.use("*", requestId({ generator: () => crypto.randomUUID() }));
   app.use("*", async (c, next) => {
@@ -38,7 +40,7 @@ export function createApp() {
     },
   });
   app.use("/v1/*", (c, next) => (isStreamingUploadPath(c.req.path) ? next() : jsonBodyLimit(c, next)));
-  app.use("*", initServices);
+  app.use("*", initServices({ clock }));
 
   app.route("/", createHealthRouter());
   app.route("/", createUsersRouter({ subscriptionOf: (services, userId) => getSubscription(services.db, userId) }));
@@ -82,18 +84,23 @@ export function createApp() {
   return app;
 }
 
-const app = createApp();
-
 /**
- * The cron trigger (wrangler.toml `[triggers]`, every minute): transcode tasks whose transcoder
- * stopped calling back are queued again. Locally the stack calls it (miniflare runs no crons).
+ * The Worker's handlers, every one on `clock`: HTTP (`app`, by default `createApp({ clock })`), the
+ * queue consumer, and the cron trigger (wrangler.toml `[triggers]`, every minute: transcode tasks
+ * whose transcoder stopped calling back are queued again; locally the stack calls it, miniflare
+ * runs no crons). The Durable Objects take the same clock from their constructor.
+ *
+ * @example
+ * export default createWorker({ clock: systemClock });
  */
-async function scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-  await withServices(env, ctx, { logFields: { cron: "transcode-leases" } }, (services) => checkTranscodeLeases(services));
+export function createWorker({ clock, app = createApp({ clock }) }: { clock: Clock; app?: ReturnType<typeof createApp> }) {
+  return {
+    fetch: app.fetch,
+    queue: (batch, env, ctx) => handleQueueBatch(batch, env, ctx, { clock }),
+    async scheduled(_controller, env, ctx) {
+      await withServices(env, ctx, { clock, logFields: { cron: "transcode-leases" } }, (services) => checkTranscodeLeases(services));
+    },
+  } satisfies ExportedHandler<Env, QueueMessage>;
 }
 
-export default {
-  fetch: app.fetch,
-  queue: handleQueueBatch,
-  scheduled,
-} satisfies ExportedHandler<Env, QueueMessage>;
+export default createWorker({ clock: systemClock });

@@ -177,7 +177,7 @@ export async function syncCatalogCache(services: Services, change: { id: string;
   const document = catalogKeys.video(change.id);
   const isListed = change.now?.state === "ready";
   const results = await Promise.all([
-    isListed && change.now ? cache.put(document, await toVideoDocument(services.config, change.now)) : cache.delete(document),
+    isListed && change.now ? cache.put(document, await toVideoDocument(services, change.now)) : cache.delete(document),
     change.wasListed || isListed
       ? cache.put(catalogKeys.version(), `${services.clock.now().toString(36)}.${crypto.randomUUID().slice(0, 8)}`)
       : true,
@@ -192,7 +192,7 @@ export async function getVideoDocument(services: Services, id: string): Promise<
   if (!isVideoId(id)) return null;
   return readThrough(services.cache, catalogKeys.video(id), async () => {
     const row = await findVideo(await catalogReadDb(services), id);
-    return row?.state === "ready" ? await toVideoDocument(services.config, row) : null;
+    return row?.state === "ready" ? await toVideoDocument(services, row) : null;
   });
 }
 
@@ -217,7 +217,7 @@ export async function getVideoPage(services: Services, query: { limit: number; g
     const last = items.at(-1);
     const nextCursor =
       rows.length > query.limit && last?.publishedAt ? await cursors.encode({ t: last.publishedAt.toISOString(), i: last.id }) : null;
-    return { items: await Promise.all(items.map((row) => toVideoSummary(services.config, row))), nextCursor };
+    return { items: await Promise.all(items.map((row) => toVideoSummary(services, row))), nextCursor };
   });
 }
 
@@ -307,7 +307,7 @@ export async function getVideoSummaries(services: Services, ids: string[]): Prom
       .from(videos)
       .where(and(inArray(videos.id, missing), listed));
     for (const row of rows) {
-      const document = await toVideoDocument(services.config, row);
+      const document = await toVideoDocument(services, row);
       services.cache.fill(catalogKeys.video(row.id), document);
       documents.set(row.id, document);
     }
@@ -334,7 +334,7 @@ function genreTitle(genre: string): string {
 async function sharedHomeRows(services: Services): Promise<HomeRow[]> {
   return readThroughStamped(services.cache, catalogKeys.home(), catalogKeys.version(), async (version) => {
     const db = fillSource(services, version);
-    const summaries = (rows: Video[]) => Promise.all(rows.map((row) => toVideoSummary(services.config, row)));
+    const summaries = (rows: Video[]) => Promise.all(rows.map((row) => toVideoSummary(services, row)));
     const [newest, genres] = await Promise.all([listReadyVideos(db, { limit: HOME_ROW_SIZE }), topGenres(db, HOME_GENRE_ROWS)]);
     const genreRows = await Promise.all(
       genres.map(async (genre) => ({
