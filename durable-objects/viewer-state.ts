@@ -57,9 +57,6 @@ export type HeartbeatResult =
       continueWatching: string[];
     };
 
-/** The continue-watching row holds this many titles at most. */
-export const CONTINUE_WATCHING_SIZE = 20;
-
 /**
  * What the media edge needs to know about one stream (`streamStatus`):
  * - `live`: the session's lease is this stream's and has not lapsed (until `expiresAt`);
@@ -211,6 +208,8 @@ export class ViewerState extends DurableObject<Env> {
     leaseMs: number;
     /** How long heartbeats gather before one batch goes to Postgres (`PROGRESS_FLUSH_SECONDS`). */
     flushDelayMs: number;
+    /** How many titles the continue-watching row holds (the playback service's rule). */
+    continueWatchingSize: number;
   }): Promise<HeartbeatResult> {
     if (this.revoked(input.sessionId)) return { revoked: true };
     const before = this.written;
@@ -246,7 +245,7 @@ export class ViewerState extends DurableObject<Env> {
       continueWatching: this.ctx.storage.sql
         .exec<{ video_id: string }>(
           "SELECT video_id FROM progress WHERE finished = 0 ORDER BY updated_at DESC, video_id LIMIT ?",
-          CONTINUE_WATCHING_SIZE,
+          input.continueWatchingSize,
         )
         .toArray()
         .map((row) => row.video_id),

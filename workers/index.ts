@@ -9,7 +9,7 @@ import { handleError, problemResponse } from "./platform/http-errors.ts";
 import { allowedMethods } from "./platform/method-not-allowed.ts";
 import { initServices } from "./platform/request-services.ts";
 import { withServices } from "./platform/services.ts";
-import { continueWatching, createPlaybackRouter } from "./playback/index.ts";
+import { createPlaybackRouter, readContinueWatching } from "./playback/index.ts";
 import { handleQueueBatch, type QueueMessage } from "./queue.ts";
 import { createSearchRouter } from "./search/index.ts";
 import { createSubscriptionsRouter, getSubscription } from "./subscriptions/index.ts";
@@ -45,7 +45,7 @@ export function createApp({ clock }: { clock: Clock }) {
   app.route("/", createHealthRouter());
   app.route("/", createUsersRouter({ subscriptionOf: (services, userId) => getSubscription(services.db, userId) }));
   app.route("/", createSubscriptionsRouter());
-  app.route("/", createVideosRouter({ continueWatching, transcodeStatus }));
+  app.route("/", createVideosRouter({ continueWatching: readContinueWatching, transcodeStatus }));
   app.route("/", createPlaybackRouter());
   app.route("/", createSearchRouter());
   app.route("/", createUploadsRouter());
