@@ -331,6 +331,25 @@ describe("tus termination and expiry", () => {
     expect(gone.status).toBe(410);
     expect(((await gone.json()) as { detail: string }).detail).toMatch(/expired/);
   });
+
+  it("keeps an upload whose PATCHes keep coming: each moves the expiry a day on, and an alarm before it releases nothing", async () => {
+    const videoId = await createVideo(admin);
+    const { upload, record } = await uploadWithOnePart(videoId);
+    const stub = sessionOf(upload);
+    // A minute before the upload would expire, a PATCH arrives.
+    advanceClock(UPLOAD_IDLE_EXPIRY_MS - 60_000);
+    const later = (await signUpAdmin()).accessToken;
+    expect((await patch(later, upload, record.offset, testBytes(1000, 5))).status).toBe(204);
+    // Past the first expiry: the alarm finds the upload still has time.
+    advanceClock(120_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await stub.status())?.phase).toBe("active");
+    expect((await head(later, upload)).status).toBe(200);
+    // A whole day after that PATCH, it expires.
+    advanceClock(UPLOAD_IDLE_EXPIRY_MS);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await stub.status())?.phase).toBe("expired");
+  });
 });
 
 describe("tus: a terminated upload never overwrites a newer one", () => {
