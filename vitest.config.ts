@@ -8,9 +8,9 @@ import { startTranscoderDouble } from "./testing/transcoder-double.ts";
 
 /**
  * The Worker's tests run inside workerd (real KV, R2, Durable Objects, Queues and rate limiters
- * from miniflare) against a real Postgres: PGlite always (`worker`), and a throw-away cluster of
- * this machine's PostgreSQL too (`worker-postgresql`): skipped with a notice where PostgreSQL is
- * missing, an error in CI (testing/postgresql-pass.ts).
+ * from miniflare), on the test Worker (testing/worker/index.ts), against a real Postgres: PGlite always
+ * (`worker`), and a throw-away cluster of this machine's PostgreSQL too (`worker-postgresql`): skipped
+ * with a notice where PostgreSQL is missing, an error in CI (testing/postgresql-pass.ts).
  * Transcoder, scripts and end-to-end tests run in Node (`node`).
  */
 function workerProject(name: string, database: DatabaseSpec): TestProjectInlineConfiguration {
@@ -20,6 +20,8 @@ function workerProject(name: string, database: DatabaseSpec): TestProjectInlineC
         const [started, transcoders] = await Promise.all([startTestDatabase(database), startTranscoderDouble()]);
         return {
           wrangler: { configPath: "./wrangler.toml" },
+          // The test Worker: the production app and Durable Objects on a clock the tests can move (testing/clock.ts).
+          main: "./testing/worker/index.ts",
           miniflare: {
             bindings: {
               APP_ENV: "test",

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { type Clock, systemClock } from "../workers/platform/clock.ts";
 import { createLogger } from "../workers/platform/logger.ts";
 import { createMediaStore } from "../workers/platform/media-store.ts";
 
@@ -65,7 +66,7 @@ export type Fenced = { ok: false; reason: "gone" | "lease-lost"; record: UploadR
 export type Admitted<T> = ({ ok: true } & T) | Fenced;
 
 /** A PATCH holds the write lease while it streams; a crashed one loses it after this long without commits. */
-const WRITE_LEASE_MS = 2 * 60 * 1000;
+export const WRITE_LEASE_MS = 2 * 60 * 1000;
 /** How long a terminated, expired or finished upload still answers HEAD with its reason. */
 const TOMBSTONE_MS = 7 * 24 * 3600 * 1000;
 
@@ -89,7 +90,12 @@ export class UploadSession extends DurableObject<Env> {
   private record: UploadRecord | null = null;
   private writer: { token: string; until: number } | null = null;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  /** `clock`: the entry point's (the test Worker's objects run on its test clock). */
+  constructor(
+    ctx: DurableObjectState,
+    env: Env,
+    private readonly clock: Clock = systemClock,
+  ) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       const sqlStorage = this.ctx.storage.sql;
@@ -102,8 +108,7 @@ export class UploadSession extends DurableObject<Env> {
           .exec<{ part_number: number; etag: string }>("SELECT part_number, etag FROM parts ORDER BY part_number")
           .toArray()
           .map((part) => ({ partNumber: part.part_number, etag: part.etag }));
-        // Records saved before part numbers were handed out continue after their last part.
-        this.record = { ...stored, parts, nextPartNumber: stored.nextPartNumber ?? (parts.at(-1)?.partNumber ?? 0) + 1 };
+        this.record = { ...stored, parts };
       }
     });
   }
@@ -127,7 +132,7 @@ export class UploadSession extends DurableObject<Env> {
     const record = this.record;
     if (record?.phase !== "active") return { ok: false, reason: "gone", record };
     if (!this.writer || this.writer.token !== token) return { ok: false, reason: "lease-lost", record };
-    this.writer.until = Date.now() + WRITE_LEASE_MS;
+    this.writer.until = this.clock.now() + WRITE_LEASE_MS;
     return { ok: true, record };
   }
 
@@ -136,7 +141,7 @@ export class UploadSession extends DurableObject<Env> {
     init: Pick<UploadRecord, "uploadId" | "videoId" | "masterKey" | "scratchPrefix" | "idleExpiryMs" | "length" | "partSize" | "metadata">,
   ) {
     if (this.record) return this.record;
-    const now = Date.now();
+    const now = this.clock.now();
     const record = this.save({
       ...init,
       offset: 0,
@@ -165,7 +170,7 @@ export class UploadSession extends DurableObject<Env> {
     const record = this.record;
     if (!record || (record.phase !== "active" && record.phase !== "assembled")) return { ok: false, reason: "gone", record };
     if (offset !== record.offset) return { ok: false, reason: "offset", record };
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.writer && this.writer.until > now) {
       return { ok: false, reason: "busy", record, retryAfterSeconds: Math.ceil((this.writer.until - now) / 1000) };
     }
@@ -252,7 +257,7 @@ export class UploadSession extends DurableObject<Env> {
   /** The video is queued: keep a tombstone for HEAD, then forget. */
   async markFinished(): Promise<UploadRecord | null> {
     if (!this.record) return null;
-    const record = this.save({ ...this.record, phase: "finished", expiresAt: Date.now() + TOMBSTONE_MS });
+    const record = this.save({ ...this.record, phase: "finished", expiresAt: this.clock.now() + TOMBSTONE_MS });
     this.writer = null;
     await this.ctx.storage.setAlarm(record.expiresAt);
     return record;
@@ -266,7 +271,7 @@ export class UploadSession extends DurableObject<Env> {
    */
   async terminate(): Promise<{ record: UploadRecord; released: boolean; finishing?: boolean } | null> {
     const current = this.record;
-    if (current?.phase === "assembled" && this.writer && this.writer.until > Date.now()) {
+    if (current?.phase === "assembled" && this.writer && this.writer.until > this.clock.now()) {
       return { record: current, released: false, finishing: true };
     }
     const phase = current?.phase;
@@ -278,7 +283,7 @@ export class UploadSession extends DurableObject<Env> {
     const record = this.record;
     if (!record) return;
     if (record.phase === "active" || record.phase === "assembled") {
-      if (Date.now() < record.expiresAt) {
+      if (this.clock.now() < record.expiresAt) {
         await this.ctx.storage.setAlarm(record.expiresAt);
         return;
       }
@@ -334,7 +339,7 @@ export class UploadSession extends DurableObject<Env> {
       multipartUploadId: null,
       tailKey: null,
       tailLength: 0,
-      expiresAt: Date.now() + TOMBSTONE_MS,
+      expiresAt: this.clock.now() + TOMBSTONE_MS,
     });
     await this.ctx.storage.setAlarm(saved.expiresAt);
     return saved;

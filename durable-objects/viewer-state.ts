@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
+import { type Clock, systemClock } from "../workers/platform/clock.ts";
 import type { Database } from "../workers/platform/db.ts";
 import { createLogger } from "../workers/platform/logger.ts";
 import { withServices } from "../workers/platform/services.ts";
@@ -56,9 +57,6 @@ export type HeartbeatResult =
       continueWatching: string[];
     };
 
-/** The continue-watching row holds this many titles at most. */
-export const CONTINUE_WATCHING_SIZE = 20;
-
 /**
  * What the media edge needs to know about one stream (`streamStatus`):
  * - `live`: the session's lease is this stream's and has not lapsed (until `expiresAt`);
@@ -98,7 +96,12 @@ export class ViewerState extends DurableObject<Env> {
   /** SQLite rows written through `write` since this instance started. */
   private written = 0;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  /** `clock`: the entry point's (the test Worker's objects run on its test clock). */
+  constructor(
+    ctx: DurableObjectState,
+    env: Env,
+    private readonly clock: Clock = systemClock,
+  ) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       const storage = this.ctx.storage.sql;
@@ -106,11 +109,10 @@ export class ViewerState extends DurableObject<Env> {
       storage.exec(`CREATE TABLE IF NOT EXISTS progress (
         video_id TEXT PRIMARY KEY, position REAL NOT NULL, duration REAL, finished INTEGER NOT NULL,
         updated_at INTEGER NOT NULL, dirty INTEGER NOT NULL)`);
-      storage.exec("CREATE TABLE IF NOT EXISTS leases (session_id TEXT PRIMARY KEY, video_id TEXT NOT NULL, expires_at INTEGER NOT NULL)");
-      // Which play holds the lease (added after the table: objects created before get the column here).
-      if (storage.exec("SELECT 1 FROM pragma_table_info('leases') WHERE name = 'lease_id'").toArray().length === 0) {
-        storage.exec("ALTER TABLE leases ADD COLUMN lease_id TEXT");
-      }
+      // `lease_id`: which play holds the session's screen (see streamStatus).
+      storage.exec(
+        "CREATE TABLE IF NOT EXISTS leases (session_id TEXT PRIMARY KEY, video_id TEXT NOT NULL, expires_at INTEGER NOT NULL, lease_id TEXT NOT NULL)",
+      );
       // Who this object belongs to (the flush needs the user id) and the flush's bookkeeping.
       storage.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     });
@@ -150,7 +152,7 @@ export class ViewerState extends DurableObject<Env> {
   }): Promise<StartStreamResult> {
     if (this.revoked(input.sessionId)) return { granted: false, revoked: true };
     this.rememberOwner(input.userId);
-    const now = Date.now();
+    const now = this.clock.now();
     const sql = this.ctx.storage.sql;
     sql.exec("DELETE FROM leases WHERE expires_at <= ?", now);
     const others = sql
@@ -181,11 +183,11 @@ export class ViewerState extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     if (sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length > 0) return { status: "revoked" };
     const lease = sql
-      .exec<{ lease_id: string | null; expires_at: number }>("SELECT lease_id, expires_at FROM leases WHERE session_id = ?", sessionId)
+      .exec<{ lease_id: string; expires_at: number }>("SELECT lease_id, expires_at FROM leases WHERE session_id = ?", sessionId)
       .toArray()[0];
     if (!lease) return { status: "ended" };
     if (lease.lease_id !== leaseId) return { status: "replaced" };
-    return lease.expires_at > Date.now() ? { status: "live", expiresAt: lease.expires_at } : { status: "ended" };
+    return lease.expires_at > this.clock.now() ? { status: "live", expiresAt: lease.expires_at } : { status: "ended" };
   }
 
   /**
@@ -206,11 +208,13 @@ export class ViewerState extends DurableObject<Env> {
     leaseMs: number;
     /** How long heartbeats gather before one batch goes to Postgres (`PROGRESS_FLUSH_SECONDS`). */
     flushDelayMs: number;
+    /** How many titles the continue-watching row holds (the playback service's rule). */
+    continueWatchingSize: number;
   }): Promise<HeartbeatResult> {
     if (this.revoked(input.sessionId)) return { revoked: true };
     const before = this.written;
     this.rememberOwner(input.userId);
-    const now = Date.now();
+    const now = this.clock.now();
     const { finished } = input;
     this.write(
       `INSERT INTO progress (video_id, position, duration, finished, updated_at, dirty) VALUES (?, ?, ?, ?, ?, 1)
@@ -241,7 +245,7 @@ export class ViewerState extends DurableObject<Env> {
       continueWatching: this.ctx.storage.sql
         .exec<{ video_id: string }>(
           "SELECT video_id FROM progress WHERE finished = 0 ORDER BY updated_at DESC, video_id LIMIT ?",
-          CONTINUE_WATCHING_SIZE,
+          input.continueWatchingSize,
         )
         .toArray()
         .map((row) => row.video_id),
@@ -264,7 +268,7 @@ export class ViewerState extends DurableObject<Env> {
     return this.ctx.storage.sql
       .exec<{ session_id: string; video_id: string; expires_at: number }>(
         "SELECT session_id, video_id, expires_at FROM leases WHERE expires_at > ? ORDER BY expires_at",
-        Date.now(),
+        this.clock.now(),
       )
       .toArray()
       .map((row) => ({ sessionId: row.session_id, videoId: row.video_id, expiresAt: row.expires_at }));
@@ -284,7 +288,7 @@ export class ViewerState extends DurableObject<Env> {
 
   /** Purges forgotten revocations and writes dirty progress to Postgres; a failed write is retried with backoff. */
   override async alarm(): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     this.ctx.storage.sql.exec("DELETE FROM revoked_sessions WHERE forget_after <= ?", now);
     this.ctx.storage.sql.exec("DELETE FROM leases WHERE expires_at <= ?", now);
     let retryAt: number | null = null;
@@ -295,14 +299,14 @@ export class ViewerState extends DurableObject<Env> {
       const delay = Math.min(FLUSH_RETRY_MAX_MS, Number(this.meta("retry_ms") ?? FLUSH_RETRY_MIN_MS / 2) * 2);
       this.setMeta("retry_ms", String(delay));
       this.setMeta("failures", String(Number(this.meta("failures") ?? 0) + 1));
-      retryAt = Date.now() + delay;
+      retryAt = this.clock.now() + delay;
       this.log.warn("watch progress flush failed; will retry", { retryInMs: delay, error });
     }
     const nextPurge = this.ctx.storage.sql
       .exec<{ next: number | null }>("SELECT min(forget_after) AS next FROM revoked_sessions")
       .one().next;
     const dirty = this.ctx.storage.sql.exec("SELECT 1 FROM progress WHERE dirty = 1 LIMIT 1").toArray().length > 0;
-    const nextFlush = dirty ? (retryAt ?? Date.now() + Number(this.meta("flush_delay_ms") ?? 60_000)) : null;
+    const nextFlush = dirty ? (retryAt ?? this.clock.now() + Number(this.meta("flush_delay_ms") ?? 60_000)) : null;
     const next = [nextPurge, nextFlush].filter((at): at is number => at !== null);
     if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next));
   }
@@ -323,7 +327,7 @@ export class ViewerState extends DurableObject<Env> {
       updatedAt: row.updated_at,
     }));
     // An alarm, not a viewer, waits for this write: a cold connection gets time rather than a retry.
-    await withServices(this.env, this.ctx, { logFields: LOG_SCOPE, databaseTimeoutMs: 10_000 }, (services) =>
+    await withServices(this.env, this.ctx, { clock: this.clock, logFields: LOG_SCOPE, databaseTimeoutMs: 10_000 }, (services) =>
       writeProgressBatch(services.db, userId, batch),
     );
     // Heartbeats that arrived during the write changed updated_at: those rows stay dirty for the next flush.

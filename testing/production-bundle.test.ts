@@ -21,30 +21,36 @@ function bundledText(outdir: string): string {
     .join("\n");
 }
 
+/** The test clock's own words (testing/clock.ts): present where it is, and only there. */
+const TEST_CLOCK_MARKER = "the test clock only moves forward";
+
 /**
  * Test code stays out of the production graph: the bundle `wrangler deploy --env production`
- * uploads has no test route, while the test Worker, bundled the same way, has them.
+ * uploads has no test route and no clock a test can move, while the test Worker, bundled the same
+ * way, has them.
  */
 describe("the production bundle", () => {
   const work = mkdtempSync(join(tmpdir(), "reelstream-bundles-"));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it("holds no /internal/test route", async () => {
+  it("holds no /internal/test route and no test clock", async () => {
     const outdir = join(work, "production");
     await bundleWorker({ config: wranglerConfig, env: "production", outdir });
     const text = bundledText(outdir);
-    // The app is in it (its internal storage routes), and the test routes are not.
+    // The app is in it (its internal storage routes), and the test routes and clock are not.
     expect(text).toContain("/internal/storage");
     expect(text).not.toContain("/internal/test");
+    expect(text).not.toContain(TEST_CLOCK_MARKER);
   }, 120_000);
 
-  it("is told apart from the test Worker's bundle, which has both test routes", async () => {
+  it("is told apart from the test Worker's bundle, which has both test routes and the test clock", async () => {
     const config = writeWorkerConfig(join(work, "test"), { main: testWorkerEntry });
     const outdir = join(work, "test", "bundle");
     await bundleWorker({ config, outdir });
     const text = bundledText(outdir);
     expect(text).toContain("/internal/test/media/");
     expect(text).toContain("/internal/test/viewer-state/");
+    expect(text).toContain(TEST_CLOCK_MARKER);
   }, 120_000);
 
   it("comes from the same wrangler.toml as the test Worker's configuration, which differs only in main and the assets folder's path", () => {

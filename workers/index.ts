@@ -2,12 +2,13 @@ import { requestId } from "hono/request-id";
 import { createHealthRouter } from "./health/index.ts";
 import { apiReferencePage } from "./platform/api-reference.ts";
 import { createRouter } from "./platform/app.ts";
+import { type Clock, systemClock } from "./platform/clock.ts";
 import { ApiError } from "./platform/errors.ts";
 import { handleError, problemResponse } from "./platform/http-errors.ts";
 import { allowedMethods } from "./platform/method-not-allowed.ts";
 import { initServices } from "./platform/request-services.ts";
 import { withServices } from "./platform/services.ts";
-import { continueWatching, createPlaybackRouter } from "./playback/index.ts";
+import { createPlaybackRouter, readContinueWatching } from "./playback/index.ts";
 import { handleQueueBatch, type QueueMessage } from "./queue.ts";
 import { createSearchRouter } from "./search/index.ts";
 import { createSubscriptionsRouter, getSubscription } from "./subscriptions/index.ts";
@@ -20,7 +21,8 @@ export { TranscoderContainer } from "../durable-objects/transcoder-container.ts"
 export { UploadSession } from "../durable-objects/upload-session.ts";
 export { ViewerState } from "../durable-objects/viewer-state.ts";
 
-export function createApp() {
+/** The HTTP app, its services built per request on `clock`. */
+export function createApp({ clock }: { clock: Clock }) {
   const app = createRouter();
   app.use("*", requestId({ generator: () => crypto.randomUUID() }));
   app.use("*", async (c, next) => {
@@ -28,12 +30,12 @@ export function createApp() {
     c.header("X-Content-Type-Options", "nosniff");
   });
   // Body limits are declared per route (`jsonBodyLimit` in each JSON route's middleware; uploads keep their own).
-  app.use("*", initServices);
+  app.use("*", initServices({ clock }));
 
   app.route("/", createHealthRouter());
   app.route("/", createUsersRouter({ subscriptionOf: (services, userId) => getSubscription(services.db, userId) }));
   app.route("/", createSubscriptionsRouter());
-  app.route("/", createVideosRouter({ continueWatching, transcodeStatus }));
+  app.route("/", createVideosRouter({ continueWatching: readContinueWatching, transcodeStatus }));
   app.route("/", createPlaybackRouter());
   app.route("/", createSearchRouter());
   app.route("/", createUploadsRouter());
@@ -72,18 +74,23 @@ export function createApp() {
   return app;
 }
 
-const app = createApp();
-
 /**
- * The cron trigger (wrangler.toml `[triggers]`, every minute): transcode tasks whose transcoder
- * stopped calling back are queued again. Locally the stack calls it (miniflare runs no crons).
+ * The Worker's handlers, every one on `clock`: HTTP (`app`, by default `createApp({ clock })`), the
+ * queue consumer, and the cron trigger (wrangler.toml `[triggers]`, every minute: transcode tasks
+ * whose transcoder stopped calling back are queued again; locally the stack calls it, miniflare
+ * runs no crons). The Durable Objects take the same clock from their constructor.
+ *
+ * @example
+ * export default createWorker({ clock: systemClock });
  */
-async function scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-  await withServices(env, ctx, { logFields: { cron: "transcode-leases" } }, (services) => checkTranscodeLeases(services));
+export function createWorker({ clock, app = createApp({ clock }) }: { clock: Clock; app?: ReturnType<typeof createApp> }) {
+  return {
+    fetch: app.fetch,
+    queue: (batch, env, ctx) => handleQueueBatch(batch, env, ctx, { clock }),
+    async scheduled(_controller, env, ctx) {
+      await withServices(env, ctx, { clock, logFields: { cron: "transcode-leases" } }, (services) => checkTranscodeLeases(services));
+    },
+  } satisfies ExportedHandler<Env, QueueMessage>;
 }
 
-export default {
-  fetch: app.fetch,
-  queue: handleQueueBatch,
-  scheduled,
-} satisfies ExportedHandler<Env, QueueMessage>;
+export default createWorker({ clock: systemClock });

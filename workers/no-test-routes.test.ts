@@ -1,12 +1,21 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call } from "./test/helpers.ts";
+import production from "./index.ts";
 
 /**
- * The production Worker (workers/index.ts, which these tests run) has no test routes, whatever
- * APP_ENV says (here "test"): they live only in the test Worker (testing/worker/). An unknown path
- * is a 404 for every method, with no `Allow` naming a route, and a PUT stores nothing.
+ * The production Worker (workers/index.ts, called here directly, not the test Worker the other
+ * tests run) has no test routes, whatever APP_ENV says (here "test"): they live only in the test
+ * Worker (testing/worker/). An unknown path is a 404 for every method, with no `Allow` naming a
+ * route, and a PUT stores nothing.
  */
+async function call(path: string, init: RequestInit = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await production.fetch(new Request(`http://reelstream.test${path}`, init), env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
 const videoId = "abcdefghij0123456789";
 const paths = [
   `/internal/test/media/${videoId}/hls/master.m3u8`,

@@ -1,3 +1,4 @@
+import type { Clock } from "./platform/clock.ts";
 import { createServices, type Services } from "./platform/services.ts";
 import {
   handleDeadTranscodeTaskMessage,
@@ -21,10 +22,16 @@ export type QueueMessage = TranscodeTaskMessage | LegacyTranscodeJobMessage | Up
  * limit, so it is enforced here (`QUEUE_CONSUMER_WALL_CLOCK_SECONDS`, the real 900 by default,
  * lower in tests): a message still being handled then is given up and retried, as it would be.
  */
-export async function handleQueueBatch(batch: MessageBatch<QueueMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
+export async function handleQueueBatch(
+  batch: MessageBatch<QueueMessage>,
+  env: Env,
+  ctx: ExecutionContext,
+  options: { clock: Clock },
+): Promise<void> {
+  // Real elapsed time, as the platform counts it (and the timer below waits it).
   const started = Date.now();
   for (const message of batch.messages) {
-    const services = await createServices(env, ctx, { logFields: { queue: batch.queue, messageId: message.id } });
+    const services = await createServices(env, ctx, { clock: options.clock, logFields: { queue: batch.queue, messageId: message.id } });
     const wallClockMs = services.config.QUEUE_CONSUMER_WALL_CLOCK_SECONDS * 1000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {

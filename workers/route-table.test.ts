@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import api from "../docs/api.md?raw";
 import readme from "../README.md?raw";
 import { createApp } from "./index.ts";
+import { systemClock } from "./platform/clock.ts";
 import { routePattern } from "./platform/method-not-allowed.ts";
 import { concretePath, documentedOperations } from "./test/openapi.ts";
 
@@ -52,7 +53,7 @@ const documents = { "docs/api.md": routesNamedIn(api), "README.md's route table"
 beforeAll(async () => {
   openApi = (await documentedOperations()).map(({ method, path }) => ({ method, path }));
   const openApiKeys = new Set(openApi.map(label));
-  const registered = createApp()
+  const registered = createApp({ clock: systemClock })
     .routes.filter((route) => route.method !== "ALL")
     .map((route) => ({ method: route.method, path: route.path }));
   const unique = new Map(registered.map((route) => [label(route), route]));

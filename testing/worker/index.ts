@@ -1,9 +1,10 @@
 /**
- * The test Worker: the production app (workers/index.ts) plus the test-only routes, for the
- * end-to-end tests and the benchmarks. It is never deployed: the local-stack harness runs it on a
- * configuration generated from wrangler.toml with this file as `main` (`testWorkerEntry` in
- * testing/test-worker.ts), and testing/production-bundle.test.ts checks that the production
- * bundle holds none of it.
+ * The test Worker: the production app (workers/index.ts) plus the test-only routes, on the test
+ * clock (testing/clock.ts), with the Durable Objects on that clock too. It is never deployed: the
+ * Worker's workerd tests run it (vitest.config.ts), and the local-stack harness runs it for the
+ * end-to-end tests and the benchmarks on a configuration generated from wrangler.toml with this
+ * file as `main` (`testWorkerEntry` in testing/test-worker.ts); testing/production-bundle.test.ts
+ * checks that the production bundle holds none of it.
  *
  * Two request headers, for `npm run bench:api`:
  * - `X-Test-Binding-Calls: count`: the request runs with its bindings counted (testing/binding-calls.ts)
@@ -11,7 +12,9 @@
  * - `X-Test-Rate-Limiters: in-memory`: the rate limiters count in this isolate's memory, as
  *   Cloudflare's binding does in production, instead of miniflare's Durable Object round trip.
  */
-import production, { createApp } from "../../workers/index.ts";
+import { UploadSession as ProductionUploadSession } from "../../durable-objects/upload-session.ts";
+import { ViewerState as ProductionViewerState } from "../../durable-objects/viewer-state.ts";
+import { createApp, createWorker } from "../../workers/index.ts";
 import type { QueueMessage } from "../../workers/queue.ts";
 import {
   BINDING_CALLS_HEADER,
@@ -21,20 +24,34 @@ import {
   rateLimiterNames,
   UNREACHABLE_DATABASE_URL,
 } from "../binding-calls.ts";
+import { testClock } from "../clock.ts";
 import { registerTestRoutes } from "./test-routes.ts";
 
-// The Durable Object classes wrangler.toml binds.
-export * from "../../workers/index.ts";
+// The other classes wrangler.toml binds, as production has them.
+export { TranscoderContainer } from "../../workers/index.ts";
 
-const app = createApp();
+export class ViewerState extends ProductionViewerState {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env, testClock);
+  }
+}
+
+export class UploadSession extends ProductionUploadSession {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env, testClock);
+  }
+}
+
+const app = createApp({ clock: testClock });
 registerTestRoutes(app);
+const worker = createWorker({ clock: testClock, app });
 
 /** A fixed-window counter in memory: what the Rate Limiting binding does in production, without miniflare's round trip. */
 function inMemoryLimiter(limit: number, periodSeconds: number): RateLimit {
   const windows = new Map<string, { window: number; count: number }>();
   return {
     async limit({ key }) {
-      const window = Math.floor(Date.now() / (periodSeconds * 1000));
+      const window = Math.floor(testClock.now() / (periodSeconds * 1000));
       const known = windows.get(key);
       const count = known?.window === window ? known.count : 0;
       if (count >= limit) return { success: false };
@@ -56,13 +73,13 @@ function localLimiters(env: Env): Env {
 }
 
 export default {
-  ...production,
-  async fetch(request, env, ctx) {
-    if (request.headers.get(RATE_LIMITERS_HEADER) === "in-memory") return app.fetch(request, localLimiters(env), ctx);
-    if (request.headers.get(BINDING_CALLS_HEADER) !== "count") return app.fetch(request, env, ctx);
+  ...worker,
+  async fetch(request: Request, env: Env, ctx: ExecutionContext) {
+    if (request.headers.get(RATE_LIMITERS_HEADER) === "in-memory") return worker.fetch(request, localLimiters(env), ctx);
+    if (request.headers.get(BINDING_CALLS_HEADER) !== "count") return worker.fetch(request, env, ctx);
     const calls = noCalls();
     const counted = countingEnv(env, calls, { DATABASE_URL: UNREACHABLE_DATABASE_URL, DATABASE_READ_URL: UNREACHABLE_DATABASE_URL });
-    const response = await app.fetch(request, counted, ctx);
+    const response = await worker.fetch(request, counted, ctx);
     const answer = new Response(response.body, response);
     answer.headers.set(BINDING_CALLS_HEADER, JSON.stringify(calls));
     return answer;

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { countingEnv, noCalls } from "../../testing/binding-calls.ts";
 import { cacheEntry, createKvCache, readThrough, readThroughStamped, type Stamped } from "./cache.ts";
+import { systemClock } from "./clock.ts";
 import { createLogger, type LogLevel } from "./logger.ts";
 
 const pending: Promise<unknown>[] = [];
@@ -9,7 +10,7 @@ const warnings: string[] = [];
 const log = createLogger({}, (_level: LogLevel, line: string) => warnings.push(line));
 
 function kvCache(kv: KVNamespace = env.CACHE, bypassReads = false) {
-  return createKvCache(kv, { bypassReads, waitUntil: (promise) => pending.push(promise), log });
+  return createKvCache(kv, { bypassReads, clock: systemClock, waitUntil: (promise) => pending.push(promise), log });
 }
 
 const failingKv = new Proxy({}, { get: () => () => Promise.reject(new Error("KV is down")) }) as KVNamespace;

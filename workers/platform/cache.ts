@@ -1,3 +1,4 @@
+import type { Clock } from "./clock.ts";
 import {
   isKvWriteRateLimited,
   KV_MIN_CACHE_TTL_SECONDS,
@@ -69,16 +70,16 @@ const ISOLATE_TIER_MAX_ENTRIES = 256;
  * Remembers a stamped value for at most the entry's `expirationTtl` (5 minutes for pages), as KV
  * keeps it: a catalog change whose version write was lost is outlived no longer here than in KV.
  */
-function remember(target: CacheEntry<unknown>, stamped: Stamped<unknown>): void {
+function remember(target: CacheEntry<unknown>, stamped: Stamped<unknown>, now: number): void {
   if (stamped.version === INITIAL_VERSION || target.expirationTtl === undefined) return;
   if (isolateTier.size >= ISOLATE_TIER_MAX_ENTRIES && !isolateTier.has(target.key)) isolateTier.clear();
-  isolateTier.set(target.key, { ...stamped, until: Date.now() + target.expirationTtl * 1000 });
+  isolateTier.set(target.key, { ...stamped, until: now + target.expirationTtl * 1000 });
 }
 
-function recall(key: string): Stamped<unknown> | undefined {
+function recall(key: string, now: number): Stamped<unknown> | undefined {
   const held = isolateTier.get(key);
-  if (held && held.until <= Date.now()) isolateTier.delete(key);
-  return held && held.until > Date.now() ? held : undefined;
+  if (held && held.until <= now) isolateTier.delete(key);
+  return held && held.until > now ? held : undefined;
 }
 
 /** What a read made alongside another answered: the value (undefined when the key is absent), or that KV could not say. */
@@ -131,8 +132,9 @@ export interface Cache {
  */
 export function createKvCache(
   kv: KVNamespace,
-  options: { bypassReads: boolean; waitUntil: (promise: Promise<unknown>) => void; log: Logger },
+  options: { bypassReads: boolean; clock: Clock; waitUntil: (promise: Promise<unknown>) => void; log: Logger },
 ): Cache {
+  const { clock } = options;
   let healthy = true;
   const attempt = async <R>(operation: string, key: string, run: () => Promise<R>): Promise<R | undefined> => {
     if (!healthy) return undefined;
@@ -197,7 +199,7 @@ export function createKvCache(
     },
     async getStamped(target, versionEntry) {
       if (options.bypassReads) return { version: INITIAL_VERSION };
-      const known = recall(target.key);
+      const known = recall(target.key, clock.now());
       const found = await readMany("get", known ? [versionEntry] : [versionEntry, target]);
       const version = (found?.get(versionEntry.key) as string | null | undefined) ?? INITIAL_VERSION;
       if (known?.version === version) return { version, value: known.value as never };
@@ -207,7 +209,7 @@ export function createKvCache(
         | null
         | undefined;
       if (stamped?.version !== version) return { version };
-      remember(target, stamped);
+      remember(target, stamped, clock.now());
       return { version, value: stamped.value };
     },
     async getMany<T>(entries: CacheEntry<T>[]): Promise<(T | undefined)[]> {
@@ -242,7 +244,7 @@ export function createKvCache(
     },
     fillStamped(target, stamped) {
       if (options.bypassReads) return;
-      remember(target, stamped);
+      remember(target, stamped, clock.now());
       if (healthy) options.waitUntil(write(target, stamped));
     },
     put: write,

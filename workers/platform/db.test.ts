@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { systemClock } from "./clock.ts";
 import { openDatabase } from "./db.ts";
 import { isDatabaseUnavailable } from "./describe-error.ts";
 import { createLogger } from "./logger.ts";
@@ -29,7 +30,7 @@ describe("the database deadline (set once for the pool)", () => {
 
   it("is applied by the composition root to every database it hands out, from DATABASE_TIMEOUT_MS", async () => {
     const ctx = createExecutionContext();
-    const services = await createServices({ ...env, DATABASE_TIMEOUT_MS: "150" } as Env, ctx);
+    const services = await createServices({ ...env, DATABASE_TIMEOUT_MS: "150" } as Env, ctx, { clock: systemClock });
     await services.db.execute(sql`select 1`);
     const error = await services.db.execute(sql`select pg_sleep(0.4)`).catch((e: unknown) => e);
     expect(isDatabaseUnavailable(error)).toBe(true);

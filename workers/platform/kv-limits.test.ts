@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { cacheEntry, createKvCache } from "./cache.ts";
+import { systemClock } from "./clock.ts";
 import { enforceKvWriteRate } from "./kv-limits.ts";
 import { createLogger } from "./logger.ts";
 
@@ -22,6 +23,7 @@ describe("KV's production limits on the local stack", () => {
     const lines: string[] = [];
     const cache = createKvCache(enforceKvWriteRate(env.CACHE), {
       bypassReads: false,
+      clock: systemClock,
       waitUntil: () => {},
       log: createLogger({}, (_level, line) => lines.push(line)),
     });

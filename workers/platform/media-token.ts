@@ -77,7 +77,7 @@ const PREVIEW_DAY_SECONDS = 86_400;
  * A preview token for a video: expires at the end of the day after tomorrow (UTC), so URLs built
  * today are identical for everyone and outlive any cached catalog entry that carries them.
  */
-export function signPreviewToken(config: Pick<Config, "mediaSigningKeys">, videoId: string, nowSeconds = Math.floor(Date.now() / 1000)) {
+export function signPreviewToken(config: Pick<Config, "mediaSigningKeys">, videoId: string, nowSeconds: number) {
   const expiresAt = (Math.floor(nowSeconds / PREVIEW_DAY_SECONDS) + 3) * PREVIEW_DAY_SECONDS;
   return signMediaToken(config, {
     videoId,
@@ -103,7 +103,7 @@ export async function verifyMediaToken(
   config: Pick<Config, "mediaSigningKeys">,
   videoId: string,
   token: string | undefined,
-  nowSeconds = Math.floor(Date.now() / 1000),
+  nowSeconds: number,
 ): Promise<MediaGrant> {
   if (!token) throw new MediaTokenError("missing");
   const parts = token.split(".");

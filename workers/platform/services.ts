@@ -1,18 +1,11 @@
 import { getContainer } from "@cloudflare/containers";
 import { type Cache, createKvCache } from "./cache.ts";
+import type { Clock } from "./clock.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { type Database, type DatabaseHandle, openDatabase } from "./db.ts";
 import { enforceKvWriteRate } from "./kv-limits.ts";
 import { createLogger, type LogFields, type Logger } from "./logger.ts";
 import { createMediaStore, type MediaStore } from "./media-store.ts";
-
-/** The time, from one place: what a test of time-dependent rules may replace. */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
 
 /** A message on one of the Worker's queues: each service defines its own kinds. */
 export interface QueueMessageBase {
@@ -48,6 +41,7 @@ export interface Services {
   readonly config: Config;
   /** Structured logs carrying the scope's fields (the request id, the queue message, …). */
   readonly log: Logger;
+  /** The entry point's clock: read it for "now", in code and in queries. */
   readonly clock: Clock;
   /** Primary: writes, and reads that must see the request's own writes. Opened on first use. */
   readonly db: Database;
@@ -76,11 +70,12 @@ export interface ServicesScope extends Services {
 }
 
 export interface ServicesOptions {
+  /** The clock the entry point was composed with (`systemClock` in production). */
+  clock: Clock;
   /** Fields every log line of this scope carries (`requestId`, `queue`, `durableObject`, …). */
   logFields?: LogFields;
   /** Cache reads miss (writes still invalidate): outside production, for benchmarks and debugging. */
   bypassCacheReads?: boolean;
-  clock?: Clock;
   /** Overrides `DATABASE_TIMEOUT_MS` for work no viewer waits on (an alarm's batch write). */
   databaseTimeoutMs?: number;
 }
@@ -97,10 +92,10 @@ export interface WaitUntil {
  * Workers cannot share sockets between invocations.
  *
  * @example
- * const services = await createServices(env, ctx, { logFields: { queue: batch.queue } });
+ * const services = await createServices(env, ctx, { clock, logFields: { queue: batch.queue } });
  * try { await handle(message, services); } finally { ctx.waitUntil(services.close()); }
  */
-export async function createServices(env: Env, ctx: WaitUntil, options: ServicesOptions = {}): Promise<ServicesScope> {
+export async function createServices(env: Env, ctx: WaitUntil, options: ServicesOptions): Promise<ServicesScope> {
   const config = await loadConfig(env);
   const log = createLogger(options.logFields);
   const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
@@ -120,7 +115,7 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
   const services: ServicesScope = {
     config,
     log,
-    clock: options.clock ?? systemClock,
+    clock: options.clock,
     get db() {
       primary ??= open(config.DATABASE_URL);
       return primary;
@@ -133,6 +128,7 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
     // Outside production, KV refuses a second write of a key within a second, as production does.
     cache: createKvCache(config.APP_ENV === "production" ? env.CACHE : enforceKvWriteRate(env.CACHE), {
       bypassReads: options.bypassCacheReads === true && config.APP_ENV !== "production",
+      clock: options.clock,
       waitUntil,
       log,
     }),

@@ -13,31 +13,27 @@ export interface AccessTokenClaims extends JWTPayload {
 }
 
 /**
- * Signs a short-lived access token with the active (first) key.
+ * Signs a short-lived access token with the active (first) key, issued at `nowMs` (the clock's).
  *
  * @example
- * const token = await signAccessToken(config, { userId, sessionId, role: "viewer" });
+ * const token = await signAccessToken(config, { userId, sessionId, role: "viewer" }, services.clock.now());
  */
-export async function signAccessToken(config: Config, auth: AuthContext): Promise<string> {
+export async function signAccessToken(config: Config, auth: AuthContext, nowMs: number): Promise<string> {
   const [key] = config.signingKeys;
   if (!key) throw new Error("no signing key configured");
+  const issuedAt = Math.floor(nowMs / 1000);
   return new SignJWT({ sid: auth.sessionId, role: auth.role })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
     .setSubject(auth.userId)
     .setIssuer(config.JWT_ISSUER)
     .setAudience(config.JWT_AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime(`${config.ACCESS_TOKEN_TTL_SECONDS}s`)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + config.ACCESS_TOKEN_TTL_SECONDS)
     .setJti(crypto.randomUUID())
     .sign(key.privateKey);
 }
 
 export class InvalidTokenError extends Error {}
-
-/** Verifies signature (by `kid`), algorithm, type, issuer, audience, expiry and required claims. */
-export async function verifyAccessToken(config: Config, token: string): Promise<AuthContext> {
-  return (await verifyWithExpiry(config, token)).auth;
-}
 
 /** Tokens this isolate has verified, per configuration, until they expire. */
 const verified = new WeakMap<Config, Map<string, { auth: AuthContext; expiresAtMs: number }>>();
@@ -45,7 +41,8 @@ const verified = new WeakMap<Config, Map<string, { auth: AuthContext; expiresAtM
 const VERIFIED_TOKENS_MAX = 10_000;
 
 /**
- * `verifyAccessToken`, remembered per isolate until the token's `exp`: a token is checked once
+ * Verifies an access token at `nowMs` (signature by `kid`, algorithm, type, issuer, audience,
+ * expiry and required claims), remembered per isolate until the token's `exp`: a token is checked once
  * (an ECDSA verification) however many requests carry it. Only the signature work is cached;
  * whether the session was signed out is the caller's check, on every request.
  *
@@ -61,14 +58,14 @@ export async function verifyAccessTokenCached(config: Config, token: string, now
   const known = tokens.get(token);
   if (known && known.expiresAtMs > nowMs) return known.auth;
   if (known) tokens.delete(token);
-  const { auth, expiresAtMs } = await verifyWithExpiry(config, token);
+  const { auth, expiresAtMs } = await verifyWithExpiry(config, token, nowMs);
   if (tokens.size >= VERIFIED_TOKENS_MAX) tokens.clear();
   // Remembered until `exp` itself, without jose's clock tolerance: never longer than a fresh check would accept it.
   tokens.set(token, { auth, expiresAtMs });
   return auth;
 }
 
-async function verifyWithExpiry(config: Config, token: string): Promise<{ auth: AuthContext; expiresAtMs: number }> {
+async function verifyWithExpiry(config: Config, token: string, nowMs: number): Promise<{ auth: AuthContext; expiresAtMs: number }> {
   try {
     const { payload } = await jwtVerify<AccessTokenClaims>(
       token,
@@ -84,6 +81,7 @@ async function verifyWithExpiry(config: Config, token: string): Promise<{ auth: 
         typ: ACCESS_TOKEN_TYPE,
         requiredClaims: ["sub", "sid", "role", "iat", "exp", "jti"],
         clockTolerance: 5,
+        currentDate: new Date(nowMs),
       },
     );
     if (typeof payload.sid !== "string" || (payload.role !== "viewer" && payload.role !== "admin")) {

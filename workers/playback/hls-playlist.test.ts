@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { masterPlaylist, mediaPlaylist } from "../test/playback.ts";
 import { allowedVariants, capMasterPlaylist, carryToken, folderAccess, masterVariants } from "./hls-playlist.ts";
-import { masterPlaylist, mediaPlaylist } from "./test/fixtures.ts";
 
 describe("HLS playlist rewriting", () => {
   it("reads variants with their heights, and caps them at the plan's height", () => {

@@ -4,7 +4,7 @@ import { registerPlay } from "./play.ts";
 import { registerProgress } from "./progress.ts";
 import { type EntitlementReader, entitlementFromSubscriptions } from "./service.ts";
 
-export { continueWatching } from "./service.ts";
+export { readContinueWatching } from "./continue-watching.ts";
 
 /**
  * Playback service: signed manifests (`/v1/videos/{id}/play`), watch progress and screen leases

@@ -4,9 +4,10 @@ import { describe, expect, it } from "vitest";
 import type { ViewerState } from "../../durable-objects/viewer-state.ts";
 import { loadConfig } from "../platform/config.ts";
 import { signMediaToken } from "../platform/media-token.ts";
+import { revocationLifetimeSeconds } from "../platform/session-revocation.ts";
 import { problemOf, signUpAdmin } from "../test/catalog.ts";
-import { call, signUp } from "../test/helpers.ts";
-import { anotherSession, mediaBase, objectBytes, pathOf, play, readyVideo, subscribedViewer } from "./test/fixtures.ts";
+import { advanceClock, call, clockNow, signUp } from "../test/helpers.ts";
+import { anotherSession, mediaBase, objectBytes, pathOf, play, readyVideo, STREAM_LEASE_MS, subscribedViewer } from "../test/playback.ts";
 
 async function playing(plan: "basic" | "standard" | "premium" = "standard") {
   const viewer = await subscribedViewer(plan);
@@ -15,12 +16,10 @@ async function playing(plan: "basic" | "standard" | "premium" = "standard") {
   return { viewer, video, playback, base: mediaBase(playback.manifestUrl) };
 }
 
-/** Moves the object's clock for its revocations: they were recorded `ms` earlier, and its alarm runs. */
-async function ageRevocations(stub: DurableObjectStub<ViewerState>, ms: number) {
-  await runInDurableObject(stub, (_instance, state) => {
-    state.storage.sql.exec("UPDATE revoked_sessions SET forget_after = forget_after - ?", ms);
-  });
-  await runDurableObjectAlarm(stub);
+/** `ms` go by, and the object's alarm (the purge of forgotten revocations) runs. */
+async function afterAlarm(stub: DurableObjectStub<ViewerState>, ms: number) {
+  advanceClock(ms);
+  expect(await runDurableObjectAlarm(stub)).toBe(true);
 }
 
 function bytesOf(videoId: string, path: string) {
@@ -88,13 +87,13 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
     const config = await loadConfig(env);
     const [userId, sessionId, leaseId] = token.split(".").slice(4, 7) as [string, string, string];
     const grant = { videoId: video.id, userId, sessionId, leaseId, maxHeight: 1080 };
-    const expired = await signMediaToken(config, { ...grant, expiresAt: Math.floor(Date.now() / 1000) - 1 });
+    const expired = await signMediaToken(config, { ...grant, expiresAt: Math.floor(clockNow() / 1000) - 1 });
     const expiredResponse = await call(`/media/${video.id}/${expired}/${path}`);
     expect(expiredResponse.status).toBe(403);
     expect((await problemOf(expiredResponse)).detail).toMatch(/expired/);
 
     // Rotation: a token of the previous key (second in MEDIA_SIGNING_KEYS) still verifies.
-    const expiresAt = Math.floor(Date.now() / 1000) + 600;
+    const expiresAt = Math.floor(clockNow() / 1000) + 600;
     const oldKey = { mediaSigningKeys: config.mediaSigningKeys.slice(1) };
     expect((await call(`/media/${video.id}/${await signMediaToken(oldKey, { ...grant, expiresAt })}/${path}`)).status).toBe(200);
     // A key that has been dropped does not.
@@ -174,7 +173,7 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
       const answer = await call(`/v1/videos/${video.id}/play`, { token: viewer.accessToken, ...short });
       expect(answer.status).toBe(200);
       const playback = (await answer.json()) as { manifestUrl: string; expiresAt: string };
-      expect(Date.parse(playback.expiresAt) - Date.now()).toBeGreaterThan(590_000);
+      expect(Date.parse(playback.expiresAt) - clockNow()).toBeGreaterThan(590_000);
       const master = pathOf(playback.manifestUrl);
       const segment = `${mediaBase(playback.manifestUrl)}hls/240p/seg_00001.m4s`;
       expect((await call(master)).status).toBe(200);
@@ -187,12 +186,12 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
       }
       expect((await call(master)).status).toBe(403);
       const stub = viewerStateOf(viewer.user.id);
-      // The access tokens' life and its minute of slack go by (30 + 60 s): the revocation was forgotten here.
-      await ageRevocations(stub, 91_000);
+      // The access tokens' life and its minute of slack go by (30 + 60 s): a revocation bound to them would be forgotten now.
+      await afterAlarm(stub, 91_000);
       expect((await call(master)).status).toBe(403);
       expect((await call(segment)).status).toBe(403);
       // Past the media URL's own expiry and the slack (600 + 60 s), nothing is kept that no credential needs.
-      await ageRevocations(stub, 600_000);
+      await afterAlarm(stub, 600_000);
       expect(
         await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec("SELECT * FROM revoked_sessions").toArray()),
       ).toEqual([]);
@@ -212,13 +211,6 @@ function viewerStateOf(userId: string) {
   return env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(userId)) as DurableObjectStub<ViewerState>;
 }
 
-/** No heartbeat for longer than STREAM_LEASE_SECONDS: the object's clock, moved by aging the leases. */
-async function lapseLeases(userId: string) {
-  await runInDurableObject(viewerStateOf(userId), async (_instance, state) => {
-    state.storage.sql.exec("UPDATE leases SET expires_at = ?", Date.now() - 1);
-  });
-}
-
 describe("GET /media/…: the plan's screens hold beyond play", () => {
   it("refuses the media of sessions whose lease lapsed and went to another session (basic plan, three devices)", async () => {
     const first = await subscribedViewer("basic");
@@ -227,7 +219,8 @@ describe("GET /media/…: the plan's screens hold beyond play", () => {
     const bases: string[] = [];
     for (const device of [first, second]) {
       bases.push(mediaBase((await play(device, video.id)).manifestUrl));
-      await lapseLeases(first.user.id);
+      // No heartbeat for a whole lease: the screen is free.
+      advanceClock(STREAM_LEASE_MS);
     }
     bases.push(mediaBase((await play(third, video.id)).manifestUrl));
     // All three stream at once: only the one that holds the screen is served.
@@ -256,18 +249,19 @@ describe("GET /media/…: the plan's screens hold beyond play", () => {
     const playback = await play(viewer, video.id);
     const base = mediaBase(playback.manifestUrl);
     const phone = await anotherSession(viewer);
+    let left = STREAM_LEASE_MS;
     for (let round = 0; round < 3; round++) {
-      // The lease is about to lapse; a heartbeat arrives in time and renews it.
-      await runInDurableObject(viewerStateOf(viewer.user.id), async (_instance, state) => {
-        state.storage.sql.exec("UPDATE leases SET expires_at = ?", Date.now() + 300);
-      });
+      // The lease is about to lapse (5 s left); a heartbeat arrives in time and renews it.
+      advanceClock(left - 5_000);
       const heartbeat = await call(`/v1/videos/${video.id}/progress`, {
         method: "PUT",
         token: viewer.accessToken,
         json: { positionSeconds: round },
       });
       expect(heartbeat.status).toBe(204);
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      // Past the moment the lease would have lapsed without that heartbeat.
+      advanceClock(10_000);
+      left = STREAM_LEASE_MS - 10_000;
       expect((await call(pathOf(playback.manifestUrl))).status).toBe(200);
       expect((await call(`${base}hls/480p/seg_0000${round}.m4s`)).status).toBe(200);
       expect((await call(`/v1/videos/${video.id}/play`, { token: phone.accessToken })).status).toBe(429);
@@ -298,15 +292,27 @@ describe("GET /media/…: the plan's screens hold beyond play", () => {
   });
 
   it("stops a signed-out session's stream for good, playlists at once", async () => {
-    const { viewer, playback, base } = await playing();
+    const { viewer, video, playback, base } = await playing();
     expect((await call(`${base}hls/480p/seg_00000.m4s`)).status).toBe(200);
     expect((await call("/v1/auth/signout", { method: "POST", token: viewer.accessToken })).status).toBe(204);
     expect((await call(pathOf(playback.manifestUrl))).status).toBe(403);
-    // The revocation is forgotten once its access tokens expire; the released lease is not coming back.
-    await runInDurableObject(viewerStateOf(viewer.user.id), async (_instance, state) => {
-      state.storage.sql.exec("DELETE FROM revoked_sessions");
+    // The revocation is forgotten once every credential of the session has expired (the object's
+    // alarm purges it); a URL of that stream that still verified then finds its lease released.
+    const stub = viewerStateOf(viewer.user.id);
+    await afterAlarm(stub, revocationLifetimeSeconds(await loadConfig(env)) * 1000);
+    const [userId, sessionId, leaseId] = (base.split("/")[3] ?? "").split(".").slice(4, 7) as [string, string, string];
+    expect(await stub.isSessionRevoked(sessionId)).toBe(false);
+    const late = await signMediaToken(await loadConfig(env), {
+      videoId: video.id,
+      userId,
+      sessionId,
+      leaseId,
+      maxHeight: 1080,
+      expiresAt: Math.floor(clockNow() / 1000) + 600,
     });
-    expect((await call(pathOf(playback.manifestUrl))).status).toBe(403);
+    const refused = await call(`/media/${video.id}/${late}/hls/master.m3u8`);
+    expect(refused.status).toBe(403);
+    expect((await problemOf(refused)).detail).toMatch(/screen was released/);
   });
 });
 

@@ -101,7 +101,7 @@ function streamRefusal(status: "replaced" | "ended" | "revoked", leaseSeconds: n
  * every segment.
  */
 async function requireLiveStream(services: Services, grant: MediaGrant, isPlaylist: boolean): Promise<void> {
-  const status = await streamChecks.status(grant, !isPlaylist, () =>
+  const status = await streamChecks.status(grant, { reuse: !isPlaylist, now: services.clock.now() }, () =>
     services.viewerState(grant.userId).streamStatus(grant.sessionId, grant.leaseId),
   );
   if (status.status !== "live") throw streamRefusal(status.status, services.config.STREAM_LEASE_SECONDS);
@@ -116,9 +116,10 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   const { videoId, token, path } = parseMediaPath(c.req.path);
   const services = c.get("services");
   const { config } = services;
+  const nowSeconds = Math.floor(services.clock.now() / 1000);
   let grant: MediaGrant;
   try {
-    grant = await verifyMediaToken(config, videoId, token);
+    grant = await verifyMediaToken(config, videoId, token, nowSeconds);
   } catch (error) {
     if (error instanceof MediaTokenError) throw refuse(describeTokenFailure(error.reason));
     throw error;
@@ -160,7 +161,7 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
     const original = path === MASTER_PLAYLIST ? master : await readMediaText(media, key, type.contentType, waitUntil);
     if (original === null) throw new ApiError("not-found", `There is no playlist '${path}' for this video.`);
     const body = carryToken(path === MASTER_PLAYLIST ? capMasterPlaylist(original, grant.maxHeight) : original, videoId, token ?? "");
-    const maxAge = Math.max(0, Math.min(PLAYLIST_EDGE_TTL_SECONDS, grant.expiresAt - Math.floor(Date.now() / 1000)));
+    const maxAge = Math.max(0, Math.min(PLAYLIST_EDGE_TTL_SECONDS, grant.expiresAt - nowSeconds));
     // Per viewer (capped to the plan, bound to the token): private, and short.
     return new Response(c.req.method === "HEAD" ? null : body, {
       headers: {

@@ -1,15 +1,12 @@
-import { and, desc, eq, sql } from "drizzle-orm";
-import { CONTINUE_WATCHING_SIZE, type StoredProgress } from "../../durable-objects/viewer-state.ts";
-import { videos, watchProgress } from "../../schema/index.ts";
+import type { StoredProgress } from "../../durable-objects/viewer-state.ts";
 import type { AuthContext } from "../platform/app-env.ts";
 import { sessionEnded } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
 import { signMediaToken } from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
 import { type Entitlement, getEntitlement } from "../subscriptions/index.ts";
-import type { ContinueWatchingSource } from "../videos/index.ts";
-import { buildContinueWatchingRow, catalogVersionEntry, continueWatchingRowDue, findVideo, isVideoId, notFound } from "../videos/index.ts";
-import { playbackKeys } from "./cache-keys.ts";
+import { findVideo, isVideoId, notFound } from "../videos/index.ts";
+import { CONTINUE_WATCHING_SIZE, continueWatchingCopy } from "./continue-watching.ts";
 import { MASTER_PLAYLIST } from "./media.ts";
 import { isFinished, resumePosition } from "./progress-rules.ts";
 
@@ -102,9 +99,8 @@ export async function startPlayback(
  * A progress heartbeat: the video must be listed; a position beyond its duration is refused.
  * The catalog's duration wins over the player's when it has one. One call to the user's object
  * checks the session, stores the position, renews the lease and answers the continue-watching
- * row; when that row differs from the copy in KV (read in the same KV call as the video's
- * document and the catalog version), the copy is rewritten before the answer, so the viewer's next
- * `/v1/home` shows it. The copy is also rewritten when its summaries predate a catalog change.
+ * row; the row's KV copy (read in the same KV call as the video's document) is rewritten before
+ * the answer when it differs (continue-watching.ts), so the viewer's next `/v1/home` shows it.
  */
 export async function recordProgress(
   services: Services,
@@ -114,9 +110,7 @@ export async function recordProgress(
   durationOf: (videoId: string) => Promise<number | null | undefined>,
 ): Promise<StoredProgress> {
   if (!isVideoId(videoId)) throw notFound(videoId);
-  const rowEntry = playbackKeys.continueWatching(auth.userId);
-  const copied = services.cache.readAlong(rowEntry);
-  const catalogVersion = services.cache.readAlong(catalogVersionEntry());
+  const copy = continueWatchingCopy(services, auth.userId);
   const catalogDuration = await durationOf(videoId);
   if (catalogDuration === undefined) throw notFound(videoId);
   const duration = catalogDuration ?? input.durationSeconds ?? null;
@@ -136,36 +130,9 @@ export async function recordProgress(
     finished: isFinished(positionSeconds, duration),
     leaseMs: services.config.STREAM_LEASE_SECONDS * 1000,
     flushDelayMs: services.config.PROGRESS_FLUSH_SECONDS * 1000,
+    continueWatchingSize: CONTINUE_WATCHING_SIZE,
   });
   if (result.revoked) throw sessionEnded();
-  const [copy, version] = [await copied.result(), await catalogVersion.result()];
-  const ids = result.continueWatching;
-  const current = version.ok ? (version.value ?? "0") : "0";
-  // KV unreadable: nothing to compare with, and the write would fail too; the next heartbeat repairs it.
-  if (copy.ok && continueWatchingRowDue(copy.value, ids, current, services.clock.now())) {
-    // Awaited: the copy must be in KV at this location before the player's next request.
-    if (!(await services.cache.put(rowEntry, await buildContinueWatchingRow(services, ids, current)))) {
-      services.log.warn("continue-watching row not copied to KV; the next heartbeat tries again", { userId: auth.userId });
-    }
-  }
+  await copy.update(result.continueWatching);
   return result.progress;
 }
-
-/**
- * Where the home page finds a viewer's continue-watching row (the videos service's
- * `ContinueWatchingSource`): the KV copy of their `ViewerState` row, read with the page; when KV
- * cannot answer, `watch_progress` in Postgres, which lags the player by at most one flush.
- */
-export const continueWatching: ContinueWatchingSource = {
-  entry: (userId) => playbackKeys.continueWatching(userId),
-  async fromDatabase(services, userId) {
-    const rows = await services.readDb
-      .select({ id: watchProgress.videoId })
-      .from(watchProgress)
-      .innerJoin(videos, eq(videos.id, watchProgress.videoId))
-      .where(and(eq(watchProgress.userId, userId), sql`not ${watchProgress.finished}`, eq(videos.state, "ready")))
-      .orderBy(desc(watchProgress.updatedAt))
-      .limit(CONTINUE_WATCHING_SIZE);
-    return rows.map((row) => row.id);
-  },
-};

@@ -9,7 +9,7 @@ function harness() {
   let now = 1_000_000;
   let answer: StreamStatus = { status: "live", expiresAt: now + 45_000 };
   let asks = 0;
-  const checks = new StreamChecks(() => now);
+  const checks = new StreamChecks();
   return {
     checks,
     advance: (ms: number) => {
@@ -21,7 +21,7 @@ function harness() {
     now: () => now,
     asks: () => asks,
     status: (reuse: boolean, which = grant) =>
-      checks.status(which, reuse, async () => {
+      checks.status(which, { reuse, now }, async () => {
         asks++;
         return answer;
       }),

@@ -28,15 +28,13 @@ interface Remembered {
 export class StreamChecks {
   private readonly remembered = new Map<string, Remembered>();
 
-  constructor(private readonly now: () => number = Date.now) {}
-
   /**
-   * The stream's status; `reuse` allows an answer remembered from an earlier request (segments),
-   * otherwise `ask` (the user's `ViewerState`) answers (playlists).
+   * The stream's status at `now` (the request's clock); `reuse` allows an answer remembered from an
+   * earlier request (segments), otherwise `ask` (the user's `ViewerState`) answers (playlists).
    */
-  async status(grant: MediaGrant, reuse: boolean, ask: () => Promise<StreamStatus>): Promise<StreamStatus> {
+  async status(grant: MediaGrant, options: { reuse: boolean; now: number }, ask: () => Promise<StreamStatus>): Promise<StreamStatus> {
+    const { reuse, now } = options;
     const key = `${grant.userId}:${grant.sessionId}:${grant.leaseId}`;
-    const now = this.now();
     const known = this.remembered.get(key);
     if (reuse && known && known.until > now) return known.status;
     const status = await ask();

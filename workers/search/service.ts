@@ -222,9 +222,7 @@ export async function searchVideos(
   const last = items.at(-1);
   const nextCursor = rows.length > query.limit && last ? await cursors.encode({ s: last.score, i: last.video.id, h: fingerprint }) : null;
   return {
-    items: await Promise.all(
-      items.map(async ({ video, score }) => ({ ...(await toVideoSummary(services.config, video)), score: Number(score) })),
-    ),
+    items: await Promise.all(items.map(async ({ video, score }) => ({ ...(await toVideoSummary(services, video)), score: Number(score) }))),
     nextCursor,
   };
 }

@@ -3,18 +3,19 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { type NewVideo, users, type Video, videos } from "../../schema/index.ts";
+import { testClock } from "../../testing/clock.ts";
 import type { Database } from "../platform/db.ts";
 import { createServices, type Services, type ServicesOptions } from "../platform/services.ts";
 import { newVideoId } from "../videos/index.ts";
 import { type CallInit, call, type SignedIn, signUp } from "./helpers.ts";
 
 /**
- * Services as the composition root builds them for the Worker under test (its env, a fresh
- * execution context), closed and settled after `run`: for what no public route may do.
+ * Services as the composition root builds them for the Worker under test (its env and clock, a
+ * fresh execution context), closed and settled after `run`: for what no public route may do.
  */
-export async function withTestServices<T>(run: (services: Services) => Promise<T>, options: ServicesOptions = {}): Promise<T> {
+export async function withTestServices<T>(run: (services: Services) => Promise<T>, options: Partial<ServicesOptions> = {}): Promise<T> {
   const ctx = createExecutionContext();
-  const services = await createServices(env, ctx, { logFields: { test: true }, ...options });
+  const services = await createServices(env, ctx, { clock: testClock, logFields: { test: true }, ...options });
   try {
     return await run(services);
   } finally {

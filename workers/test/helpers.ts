@@ -1,6 +1,9 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import worker from "../index.ts";
+import { onTestFinished } from "vitest";
+import { testClock } from "../../testing/clock.ts";
+import worker from "../../testing/worker/index.ts";
+import type { QueueMessage } from "../queue.ts";
 
 export interface CallInit extends RequestInit {
   json?: unknown;
@@ -10,9 +13,10 @@ export interface CallInit extends RequestInit {
 }
 
 /**
- * Sends a request to the Worker under test, through its real fetch handler, and waits for the
- * request's background work (cache fills, pool closing) before answering: the next request sees
- * everything this one wrote, with no sleeps.
+ * Sends a request to the Worker under test (the test Worker: the production app on the test
+ * clock), through its real fetch handler, and waits for the request's background work (cache
+ * fills, pool closing) before answering: the next request sees everything this one wrote, with no
+ * sleeps.
  */
 export async function call(path: string, init: CallInit = {}): Promise<Response> {
   const { json, token, env: overrides, ...rest } = init;
@@ -30,6 +34,19 @@ export async function call(path: string, init: CallInit = {}): Promise<Response>
   const response = await worker.fetch(request, overrides ? { ...env, ...overrides } : env, ctx);
   await waitOnExecutionContext(ctx);
   return response;
+}
+
+/**
+ * Delivers one message to the Worker under test's queue consumer, as the queue does, and answers
+ * what the consumer did with it (`explicitAcks`, `retryMessages`) once it is done.
+ */
+export async function deliverQueueMessage(body: QueueMessage, options: { queue?: string; attempts?: number } = {}) {
+  const batch = createMessageBatch<QueueMessage>(options.queue ?? "reelstream-transcode", [
+    { id: crypto.randomUUID(), timestamp: new Date(testClock.now()), attempts: options.attempts ?? 1, body },
+  ]);
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return getQueueResult(batch, ctx);
 }
 
 function knownLength(body: BodyInit | null | undefined): number | undefined {
@@ -69,11 +86,47 @@ export function randomAddress(): string {
 }
 
 /**
- * Waits, if need be, until `seconds` are left in the current window of the Rate Limiting
- * binding's `period`. Local windows are aligned to the clock (miniflare counts per
- * `floor(now / period)`), so a test that must see an exact count in one window starts early in one.
+ * Moves the clock of the Worker under test and of its Durable Objects forward by `ms` (see
+ * testing/clock.ts): what was due in that time is due now. Alarms do not fire by themselves on it;
+ * run them with `runDurableObjectAlarm`. Time goes back to the system's when the test ends.
+ *
+ * @example
+ * advanceClock(STREAM_LEASE_SECONDS * 1000); // no heartbeat for a whole lease
  */
-export async function withinOneRateWindow(seconds: number, period = 60): Promise<void> {
-  const left = period * 1000 - (Date.now() % (period * 1000));
-  if (left < seconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 50));
+export function advanceClock(ms: number): void {
+  testClock.advance(ms);
+  onTestFinished(() => testClock.reset());
+}
+
+/** The time on the clock of the Worker under test (milliseconds since the epoch). */
+export function clockNow(): number {
+  return testClock.now();
+}
+
+/**
+ * Runs `attempt` so that every rate-limited call it makes falls in one window of the Rate Limiting
+ * binding. miniflare counts in fixed windows of its own wall clock (`floor(now / period)`), which
+ * the test clock does not move; an attempt that a window boundary fell into is run once more, from
+ * scratch, right after that boundary, with a whole window ahead. `attempt` must count under keys
+ * of its own (a new address, a new account), so that the calls of a discarded attempt count for
+ * nothing in the next one.
+ */
+export async function inOneRateWindow<T>(periodSeconds: number, attempt: () => Promise<T>): Promise<T> {
+  const windowOf = () => Math.floor(Date.now() / (periodSeconds * 1000));
+  for (let tries = 1; ; tries++) {
+    const window = windowOf();
+    const outcome = await attempt().then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    if (windowOf() === window) {
+      if (outcome.ok) return outcome.value;
+      throw outcome.error;
+    }
+    if (tries === 2) {
+      throw new Error(
+        `two attempts in a row spanned a boundary of the ${periodSeconds} s rate window: the attempt is too slow for one window`,
+      );
+    }
+  }
 }

@@ -9,6 +9,7 @@ import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { expect } from "vitest";
 import { type TranscodeTask as TaskRow, transcodeTasks } from "../../schema/index.ts";
+import { testClock } from "../../testing/clock.ts";
 import worker from "../index.ts";
 import { handleQueueBatch, type QueueMessage } from "../queue.ts";
 import { withDatabase } from "../test/catalog.ts";
@@ -67,7 +68,7 @@ export async function deliver(message: TranscodeTaskMessage, options: { env?: En
     { id: crypto.randomUUID(), timestamp: new Date(), attempts: options.attempts ?? 1, body: message },
   ]);
   const ctx = createExecutionContext();
-  await handleQueueBatch(batch, options.env ?? transcodingEnv(), ctx);
+  await handleQueueBatch(batch, options.env ?? transcodingEnv(), ctx, { clock: testClock });
   return getQueueResult(batch, ctx);
 }
 

@@ -4,7 +4,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { transcodeJobs, transcodeTasks } from "../../schema/index.ts";
 import { signUpAdmin, withDatabase } from "../test/catalog.ts";
 import { call } from "../test/helpers.ts";
-import { adminStatus, createVideo } from "../uploads/test-support.ts";
+import { adminStatus, createVideo } from "../test/uploads.ts";
 import type { TranscodeTask } from "./contract.ts";
 import {
   audioResult,

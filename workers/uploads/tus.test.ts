@@ -2,10 +2,9 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Upload } from "tus-js-client/lib.esm/browser/index.js";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { UploadRecord } from "../../durable-objects/upload-session.ts";
+import { type UploadRecord, WRITE_LEASE_MS } from "../../durable-objects/upload-session.ts";
 import { problemOf, signUpAdmin } from "../test/catalog.ts";
-import { call, signUp } from "../test/helpers.ts";
-import { MAX_UPLOAD_BYTES, PART_SIZE, uploadScratchPrefix } from "./settings.ts";
+import { advanceClock, call, clockNow, deliverQueueMessage, signUp } from "../test/helpers.ts";
 import {
   adminStatus,
   createUpload,
@@ -18,7 +17,8 @@ import {
   testBytes,
   tusHeaders,
   WorkerFetchHttpStack,
-} from "./test-support.ts";
+} from "../test/uploads.ts";
+import { MAX_UPLOAD_BYTES, PART_SIZE, UPLOAD_IDLE_EXPIRY_MS, uploadScratchPrefix } from "./settings.ts";
 
 const MiB = 1024 * 1024;
 let admin: string;
@@ -118,7 +118,7 @@ describe("tus creation", () => {
     expect(response.status).toBe(201);
     expect(response.headers.get("Location")).toMatch(/\/v1\/admin\/uploads\/[0-9a-f]{32}$/);
     expect(response.headers.get("Tus-Resumable")).toBe("1.0.0");
-    expect(Date.parse(response.headers.get("Upload-Expires") ?? "")).toBeGreaterThan(Date.now());
+    expect(Date.parse(response.headers.get("Upload-Expires") ?? "")).toBeGreaterThan(clockNow());
     expect((await adminStatus(admin, videoId)).state).toBe("uploading");
     const path = new URL(response.headers.get("Location") ?? "").pathname;
     const status = await head(admin, path);
@@ -158,8 +158,8 @@ describe("tus creation", () => {
     });
     expect(tooBig.status).toBe(413);
     expect(((await tooBig.json()) as { detail: string }).detail).toMatch(/largest master accepted/);
-    // At once after DELETE; after an expiry, as soon as the queue delivers the object's `upload-expired`.
-    await expect.poll(async () => (await adminStatus(admin, videoId)).state, { timeout: 10_000 }).toBe("awaiting-upload");
+    // No upload was started.
+    expect((await adminStatus(admin, videoId)).state).toBe("awaiting-upload");
   });
 
   it("is admin only: 401 without a token, 403 for a viewer", async () => {
@@ -296,7 +296,7 @@ describe("tus termination and expiry", () => {
     return { upload, record };
   }
 
-  async function expectReleased(videoId: string, record: UploadRecord) {
+  async function expectReleased(videoId: string, record: UploadRecord, admin: string) {
     // The multipart upload is aborted: R2 refuses new parts for it.
     const multipart = env.MEDIA.resumeMultipartUpload(record.masterKey, record.multipartUploadId ?? "");
     await expect(multipart.uploadPart(2, new Uint8Array(10))).rejects.toThrow();
@@ -312,7 +312,7 @@ describe("tus termination and expiry", () => {
     const viewer = await signUp();
     expect((await call(upload, { method: "DELETE", token: viewer.accessToken, headers: tusHeaders })).status).toBe(403);
     expect((await call(upload, { method: "DELETE", token: admin, headers: tusHeaders })).status).toBe(204);
-    await expectReleased(videoId, record);
+    await expectReleased(videoId, record, admin);
     expect((await head(admin, upload)).status).toBe(410);
     expect((await patch(admin, upload, record.offset, testBytes(10))).status).toBe(410);
     await createUpload(admin, videoId, 10);
@@ -322,15 +322,33 @@ describe("tus termination and expiry", () => {
     const videoId = await createVideo(admin);
     const { upload, record } = await uploadWithOnePart(videoId);
     const stub = sessionOf(upload);
-    await runInDurableObject(stub, async (instance) => {
-      const state = instance as unknown as { record: UploadRecord };
-      state.record = { ...state.record, expiresAt: Date.now() - 1 };
-    });
+    // A day without a PATCH; the admin signs in again.
+    advanceClock(UPLOAD_IDLE_EXPIRY_MS);
+    const later = (await signUpAdmin()).accessToken;
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    await expectReleased(videoId, record);
-    const gone = await call(upload, { token: admin });
+    await expectReleased(videoId, record, later);
+    const gone = await call(upload, { token: later });
     expect(gone.status).toBe(410);
     expect(((await gone.json()) as { detail: string }).detail).toMatch(/expired/);
+  });
+
+  it("keeps an upload whose PATCHes keep coming: each moves the expiry a day on, and an alarm before it releases nothing", async () => {
+    const videoId = await createVideo(admin);
+    const { upload, record } = await uploadWithOnePart(videoId);
+    const stub = sessionOf(upload);
+    // A minute before the upload would expire, a PATCH arrives.
+    advanceClock(UPLOAD_IDLE_EXPIRY_MS - 60_000);
+    const later = (await signUpAdmin()).accessToken;
+    expect((await patch(later, upload, record.offset, testBytes(1000, 5))).status).toBe(204);
+    // Past the first expiry: the alarm finds the upload still has time.
+    advanceClock(120_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await stub.status())?.phase).toBe("active");
+    expect((await head(later, upload)).status).toBe(200);
+    // A whole day after that PATCH, it expires.
+    advanceClock(UPLOAD_IDLE_EXPIRY_MS);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await stub.status())?.phase).toBe("expired");
   });
 });
 
@@ -378,22 +396,21 @@ describe("tus: a terminated upload never overwrites a newer one", () => {
     const videoId = await createVideo(admin);
     const first = await createUpload(admin, videoId, 10);
     const firstId = first.split("/").at(-1) ?? "";
-    await runInDurableObject(sessionOf(first), async (instance) => {
-      const state = instance as unknown as { record: UploadRecord };
-      state.record = { ...state.record, expiresAt: Date.now() - 1 };
-    });
+    advanceClock(UPLOAD_IDLE_EXPIRY_MS);
+    const later = (await signUpAdmin()).accessToken;
     expect(await runDurableObjectAlarm(sessionOf(first))).toBe(true);
-    await expect.poll(async () => (await adminStatus(admin, videoId)).state, { timeout: 10_000 }).toBe("awaiting-upload");
-    const second = await createUpload(admin, videoId, 10);
-    // The queue delivers at least once: the first upload's expiry arrives again.
-    await env.TRANSCODE_QUEUE.send({ kind: "upload-expired", uploadId: firstId, videoId });
+    await expect.poll(async () => (await adminStatus(later, videoId)).state, { timeout: 10_000 }).toBe("awaiting-upload");
+    const second = await createUpload(later, videoId, 10);
+    // The queue delivers at least once: the first upload's expiry arrives again, and is done with.
+    const redelivered = await deliverQueueMessage({ kind: "upload-expired", uploadId: firstId, videoId });
+    expect(redelivered.explicitAcks).toHaveLength(1);
+    expect(redelivered.retryMessages).toEqual([]);
     // ...and so does a late DELETE of the first upload.
-    expect((await call(first, { method: "DELETE", token: admin, headers: tusHeaders })).status).toBe(204);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect((await adminStatus(admin, videoId)).state).toBe("uploading");
+    expect((await call(first, { method: "DELETE", token: later, headers: tusHeaders })).status).toBe(204);
+    expect((await adminStatus(later, videoId)).state).toBe("uploading");
     const bytes = testBytes(10, 24);
-    expect((await patch(admin, second, 0, bytes)).status).toBe(204);
-    expect((await adminStatus(admin, videoId)).state).toBe("queued");
+    expect((await patch(later, second, 0, bytes)).status).toBe(204);
+    expect((await adminStatus(later, videoId)).state).toBe("queued");
     expect(await r2Sha256(await storedMasterOf(videoId))).toBe(await sha256(bytes));
   });
 });
@@ -407,11 +424,9 @@ describe("UploadSession: the write fence", () => {
     if (!first.ok) throw new Error("no lease");
     const reserved = await stub.reservePart(first.token);
     expect(reserved).toMatchObject({ ok: true, partNumber: 1 });
-    // The first PATCH stalls past its lease; a retry takes over.
-    await runInDurableObject(stub, async (instance) => {
-      const state = instance as unknown as { writer: { until: number } };
-      state.writer.until = Date.now() - 1;
-    });
+    // A retry while the first PATCH holds the lease waits; once the first has stalled for a whole lease, it takes over.
+    expect(await stub.beginWrite(0)).toMatchObject({ ok: false, reason: "busy" });
+    advanceClock(WRITE_LEASE_MS);
     const second = await stub.beginWrite(0);
     if (!second.ok) throw new Error("no lease for the retry");
     expect(await stub.reservePart(second.token)).toMatchObject({ ok: true, partNumber: 2 });
@@ -430,12 +445,10 @@ describe("UploadSession: the write fence", () => {
     const videoId = await createVideo(admin);
     const upload = await createUpload(admin, videoId, 10);
     const stub = sessionOf(upload);
-    await runInDurableObject(stub, async (instance) => {
-      const state = instance as unknown as { record: UploadRecord };
-      state.record = { ...state.record, phase: "assembled", offset: 10 };
-    });
-    const writing = await stub.beginWrite(10);
-    expect(writing.ok).toBe(true);
+    // The last PATCH has assembled the master and, still holding its lease, is queueing the video.
+    const lastPatch = await stub.beginWrite(0);
+    if (!lastPatch.ok) throw new Error("no lease");
+    expect(await stub.markAssembled(lastPatch.token)).toMatchObject({ ok: true, record: { phase: "assembled", offset: 10 } });
     const refused = await call(upload, { method: "DELETE", token: admin, headers: tusHeaders });
     expect(refused.status).toBe(409);
     expect((await problemOf(refused)).detail).toMatch(/being queued/);

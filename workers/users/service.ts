@@ -34,16 +34,17 @@ async function insertRefreshToken(db: Pick<Database, "insert">, sessionId: strin
 async function openSession(services: Services, user: User, userAgent: string | undefined): Promise<IssuedTokens> {
   const { config, db } = services;
   const sessionId = crypto.randomUUID();
+  const now = services.clock.now();
   const refreshToken = await db.transaction(async (tx) => {
     await tx.insert(sessions).values({
       id: sessionId,
       userId: user.id,
-      expiresAt: new Date(Date.now() + config.REFRESH_TOKEN_TTL_SECONDS * 1000),
+      expiresAt: new Date(now + config.REFRESH_TOKEN_TTL_SECONDS * 1000),
       userAgent: userAgent?.slice(0, 256),
     });
     return insertRefreshToken(tx, sessionId);
   });
-  const accessToken = await signAccessToken(config, { userId: user.id, sessionId, role: user.role });
+  const accessToken = await signAccessToken(config, { userId: user.id, sessionId, role: user.role }, now);
   return { user: toPublicUser(user), accessToken, refreshToken, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS };
 }
 
@@ -78,7 +79,7 @@ export async function signIn(services: Services, input: { email: string; passwor
   if (needsRehash(user.passwordHash)) {
     await services.db
       .update(users)
-      .set({ passwordHash: await hashPassword(input.password), updatedAt: new Date() })
+      .set({ passwordHash: await hashPassword(input.password), updatedAt: new Date(services.clock.now()) })
       .where(eq(users.id, user.id));
   }
   return openSession(services, user, userAgent);
@@ -120,6 +121,7 @@ export async function refreshSession(services: Services, refreshToken: string): 
   const invalid = () => new ApiError("unauthorized", "The refresh token is not valid. Sign in again.");
   if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX)) throw invalid();
   const { config, db } = services;
+  const now = services.clock.now();
   const tokenHash = await sha256Hex(refreshToken);
   const [found] = await db
     .select({ spentAt: refreshTokens.spentAt, session: sessions, user: users })
@@ -130,7 +132,7 @@ export async function refreshSession(services: Services, refreshToken: string): 
   if (!found) throw invalid();
   const { session, user } = found;
   if (session.revokedAt) throw new ApiError("unauthorized", "This session has ended. Sign in again.");
-  if (session.expiresAt.getTime() <= Date.now()) throw new ApiError("unauthorized", "This session has expired. Sign in again.");
+  if (session.expiresAt.getTime() <= now) throw new ApiError("unauthorized", "This session has expired. Sign in again.");
 
   const rotated = found.spentAt
     ? undefined
@@ -138,7 +140,7 @@ export async function refreshSession(services: Services, refreshToken: string): 
         // The conditional update is the lock: of two concurrent uses, exactly one spends the token.
         const spent = await tx
           .update(refreshTokens)
-          .set({ spentAt: new Date() })
+          .set({ spentAt: new Date(now) })
           .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.spentAt)))
           .returning({ tokenHash: refreshTokens.tokenHash });
         return spent.length === 1 ? insertRefreshToken(tx, session.id) : undefined;
@@ -147,7 +149,7 @@ export async function refreshSession(services: Services, refreshToken: string): 
     await revokeSession(services, { userId: user.id, sessionId: session.id }, "refresh-reuse");
     throw new ApiError("unauthorized", "This refresh token was already used, so the session has been ended for safety. Sign in again.");
   }
-  const accessToken = await signAccessToken(config, { userId: user.id, sessionId: session.id, role: user.role });
+  const accessToken = await signAccessToken(config, { userId: user.id, sessionId: session.id, role: user.role }, now);
   return { user: toPublicUser(user), accessToken, refreshToken: rotated, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS };
 }
 

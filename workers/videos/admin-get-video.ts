@@ -27,7 +27,7 @@ export function registerAdminGetVideo(app: OpenAPIHono<AppEnv>, transcodeStatus:
     // The primary: an admin watching an upload must see the state the pipeline just wrote.
     const row = await findVideo(services.db, id);
     if (!row) throw notFound(id);
-    const [video, transcode] = await Promise.all([toAdminVideo(services.config, row), transcodeStatus(services.db, id)]);
+    const [video, transcode] = await Promise.all([toAdminVideo(services, row), transcodeStatus(services.db, id)]);
     c.header("Cache-Control", "private, no-store");
     return c.json(
       {

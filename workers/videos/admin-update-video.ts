@@ -32,6 +32,6 @@ export function registerAdminUpdateVideo(app: OpenAPIHono<AppEnv>) {
     if (!row) throw notFound(id);
     // A metadata edit never changes the state, so "listed before" is "listed now".
     await syncCatalogCache(services, { id, wasListed: row.state === "ready", now: row });
-    return c.json({ video: await toAdminVideo(services.config, row) }, 200);
+    return c.json({ video: await toAdminVideo(services, row) }, 200);
   });
 }

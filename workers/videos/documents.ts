@@ -1,6 +1,6 @@
 import type { Video } from "../../schema/index.ts";
-import type { Config } from "../platform/config.ts";
 import { signPreviewToken } from "../platform/media-token.ts";
+import type { Services } from "../platform/services.ts";
 import type { AdminVideo, VideoDocument, VideoSummary } from "./schema.ts";
 
 const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -65,11 +65,16 @@ export function videoMasterKey(id: string, uploadId: string): string {
  * preview token: signed like playback URLs, but the same for every viewer all day long, so
  * documents that carry it can be cached and shared (see `signPreviewToken`).
  */
-async function previewUrl(config: Config, id: string, objectName: string | null): Promise<string | null> {
-  return objectName ? `${config.PUBLIC_BASE_URL}/media/${id}/${await signPreviewToken(config, id)}/${objectName}` : null;
+async function previewUrl(services: DocumentServices, id: string, objectName: string | null): Promise<string | null> {
+  if (!objectName) return null;
+  const { config, clock } = services;
+  return `${config.PUBLIC_BASE_URL}/media/${id}/${await signPreviewToken(config, id, Math.floor(clock.now() / 1000))}/${objectName}`;
 }
 
-export async function toVideoSummary(config: Config, row: Video): Promise<VideoSummary> {
+/** What building a document needs: the configuration (base URL, signing keys) and the clock (preview tokens' day). */
+type DocumentServices = Pick<Services, "config" | "clock">;
+
+export async function toVideoSummary(services: DocumentServices, row: Video): Promise<VideoSummary> {
   return {
     id: row.id,
     title: row.title,
@@ -77,23 +82,23 @@ export async function toVideoSummary(config: Config, row: Video): Promise<VideoS
     genres: row.genres,
     releaseYear: row.releaseYear,
     durationSeconds: row.durationSeconds,
-    posterUrl: await previewUrl(config, row.id, row.posterKey),
+    posterUrl: await previewUrl(services, row.id, row.posterKey),
     maturityRating: row.maturityRating,
   };
 }
 
-export async function toVideoDocument(config: Config, row: Video): Promise<VideoDocument> {
+export async function toVideoDocument(services: DocumentServices, row: Video): Promise<VideoDocument> {
   return {
-    ...(await toVideoSummary(config, row)),
+    ...(await toVideoSummary(services, row)),
     cast: row.cast,
     renditions: row.renditions.map(({ height, bitrate, codec }) => ({ height, bitrate, codec })),
-    thumbnailsUrl: await previewUrl(config, row.id, row.storyboardKey),
+    thumbnailsUrl: await previewUrl(services, row.id, row.storyboardKey),
   };
 }
 
-export async function toAdminVideo(config: Config, row: Video): Promise<AdminVideo> {
+export async function toAdminVideo(services: DocumentServices, row: Video): Promise<AdminVideo> {
   return {
-    ...(await toVideoDocument(config, row)),
+    ...(await toVideoDocument(services, row)),
     state: row.state,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { brokenKv, callWithEnv, insertReadyVideos, signUpAdmin, uniqueGenre } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
 import type { VideoSummary } from "./schema.ts";
-import { type ContinueWatchingRow, continueWatchingRowDue } from "./service.ts";
 
 interface Home {
   rows: { id: string; title: string; items: (VideoSummary & { genres: string[] })[] }[];
@@ -90,24 +89,5 @@ describe("GET /v1/home", () => {
 
   it("answers 401 without a token", async () => {
     expect((await call("/v1/home")).status).toBe(401);
-  });
-});
-
-describe("continueWatchingRowDue (when a heartbeat rewrites the viewer's KV row)", () => {
-  const now = Date.now();
-  const version = (msAgo: number) => `${(now - msAgo).toString(36)}.abcdef12`;
-  const row = (ids: string[], stamp: string): ContinueWatchingRow => ({ ids, items: [], version: stamp, builtAt: now - 1000 });
-
-  it("rewrites when the titles or their order changed, or when there is no row", () => {
-    expect(continueWatchingRowDue(undefined, ["a"], version(0), now)).toBe(true);
-    expect(continueWatchingRowDue(row(["a", "b"], version(5000)), ["b", "a"], version(5000), now)).toBe(true);
-    expect(continueWatchingRowDue(row(["a", "b"], version(5000)), ["a"], version(5000), now)).toBe(true);
-    expect(continueWatchingRowDue(row(["a"], version(5000)), ["a"], version(5000), now)).toBe(false);
-  });
-
-  it("restamps summaries older than the catalog only once the change has reached every location (2 minutes)", () => {
-    expect(continueWatchingRowDue(row(["a"], version(600_000)), ["a"], version(60_000), now)).toBe(false);
-    expect(continueWatchingRowDue(row(["a"], version(600_000)), ["a"], version(180_000), now)).toBe(true);
-    expect(continueWatchingRowDue(row(["a"], "unsettled"), ["a"], version(180_000), now)).toBe(true);
   });
 });

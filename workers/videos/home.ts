@@ -3,7 +3,7 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireBrowseAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { homeResponse } from "./schema.ts";
-import { type ContinueWatchingSource, getHomeRows } from "./service.ts";
+import { type ContinueWatchingReader, getHomeRows } from "./service.ts";
 
 const route = createRoute({
   method: "get",
@@ -18,7 +18,7 @@ const route = createRoute({
   },
 });
 
-export function registerHome(app: OpenAPIHono<AppEnv>, continueWatching: ContinueWatchingSource) {
+export function registerHome(app: OpenAPIHono<AppEnv>, continueWatching: ContinueWatchingReader) {
   app.openapi(route, async (c) => {
     const rows = await getHomeRows(c.get("services"), c.get("auth").userId, continueWatching);
     c.header("Cache-Control", "private, max-age=0");

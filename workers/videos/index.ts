@@ -6,7 +6,7 @@ import { registerAdminUpdateVideo } from "./admin-update-video.ts";
 import { registerGetVideo } from "./get-video.ts";
 import { registerHome } from "./home.ts";
 import { registerListVideos } from "./list-videos.ts";
-import type { ContinueWatchingSource, TranscodeStatusReader } from "./service.ts";
+import type { ContinueWatchingReader, TranscodeStatusReader } from "./service.ts";
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
 export {
@@ -16,34 +16,28 @@ export {
   toVideoSummary,
   videoMasterKey,
   videoMasterPlaylistKey,
-  videoMasterPrefix,
   videoMediaPrefix,
 } from "./documents.ts";
-export { listVideosQuery, type TranscodeStatus, type VideoSummary, videoIdParam, videoSummarySchema } from "./schema.ts";
+export { type TranscodeStatus, type VideoSummary, videoIdParam } from "./schema.ts";
 export {
-  buildContinueWatchingRow,
-  type ContinueWatchingRow,
-  type ContinueWatchingSource,
   catalogReadDb,
+  catalogVersionChangedAt,
   catalogVersionEntry,
-  continueWatchingRowDue,
   findVideo,
   getVideoDocument,
   getVideoSummaries,
   markVideoReady,
   notFound,
-  type PublishedMedia,
   syncCatalogCache,
-  type TranscodeStatusReader,
 } from "./service.ts";
-export { statesLeadingTo, transitionVideo, type VideoTransition, videoTransitions } from "./transitions.ts";
+export { transitionVideo } from "./transitions.ts";
 
 /**
  * Videos service: the catalog viewers browse (KV first, Postgres behind) and its admin side.
- * `continueWatching` is where the playback service keeps the home page's first row;
+ * `continueWatching` is the playback service's reader of the home page's first row;
  * `transcodeStatus` the transcoding service's view of a job, for the admin view.
  */
-export function createVideosRouter(deps: { continueWatching: ContinueWatchingSource; transcodeStatus: TranscodeStatusReader }) {
+export function createVideosRouter(deps: { continueWatching: ContinueWatchingReader; transcodeStatus: TranscodeStatusReader }) {
   const app = createRouter();
   registerListVideos(app);
   registerGetVideo(app);

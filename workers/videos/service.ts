@@ -145,7 +145,7 @@ async function catalogVersion(services: Services): Promise<string> {
 }
 
 /** When the catalog last changed, from its version token (`<ms base36>.<random>`); 0 for "0", never changed. */
-function changedAt(version: string): number {
+export function catalogVersionChangedAt(version: string): number {
   const at = Number.parseInt(version.split(".")[0] ?? "", 36);
   return Number.isFinite(at) ? at : 0;
 }
@@ -155,7 +155,7 @@ function changedAt(version: string): number {
  * replica may not have it yet and a fill would store the old value under the new version.
  */
 function fillSource(services: Services, version: string): Database {
-  return services.clock.now() - changedAt(version) < REPLICA_LAG_ALLOWANCE_MS ? services.db : services.readDb;
+  return services.clock.now() - catalogVersionChangedAt(version) < REPLICA_LAG_ALLOWANCE_MS ? services.db : services.readDb;
 }
 
 /** The database for catalog reads that must reflect the latest edit: the replica unless the catalog just changed. */
@@ -177,7 +177,7 @@ export async function syncCatalogCache(services: Services, change: { id: string;
   const document = catalogKeys.video(change.id);
   const isListed = change.now?.state === "ready";
   const results = await Promise.all([
-    isListed && change.now ? cache.put(document, await toVideoDocument(services.config, change.now)) : cache.delete(document),
+    isListed && change.now ? cache.put(document, await toVideoDocument(services, change.now)) : cache.delete(document),
     change.wasListed || isListed
       ? cache.put(catalogKeys.version(), `${services.clock.now().toString(36)}.${crypto.randomUUID().slice(0, 8)}`)
       : true,
@@ -192,7 +192,7 @@ export async function getVideoDocument(services: Services, id: string): Promise<
   if (!isVideoId(id)) return null;
   return readThrough(services.cache, catalogKeys.video(id), async () => {
     const row = await findVideo(await catalogReadDb(services), id);
-    return row?.state === "ready" ? await toVideoDocument(services.config, row) : null;
+    return row?.state === "ready" ? await toVideoDocument(services, row) : null;
   });
 }
 
@@ -217,72 +217,11 @@ export async function getVideoPage(services: Services, query: { limit: number; g
     const last = items.at(-1);
     const nextCursor =
       rows.length > query.limit && last?.publishedAt ? await cursors.encode({ t: last.publishedAt.toISOString(), i: last.id }) : null;
-    return { items: await Promise.all(items.map((row) => toVideoSummary(services.config, row))), nextCursor };
+    return { items: await Promise.all(items.map((row) => toVideoSummary(services, row))), nextCursor };
   });
 }
 
-/**
- * A viewer's continue-watching row as KV holds it (the playback service writes it, from the
- * viewer's `ViewerState`): the ids, most recent first, and the summaries of the listed ones,
- * stamped like the catalog's pages with the catalog version they were built at. While that is the
- * current version, the home page serves `items` as they are: one KV key, not one per title (KV
- * bills bulk reads per key). Otherwise it reads the titles' documents.
- */
-export interface ContinueWatchingRow {
-  ids: string[];
-  items: VideoSummary[];
-  /** The catalog version `items` were built at; `UNSETTLED` when they were built before a change had reached every location. */
-  version: string;
-  /** Milliseconds since the epoch. */
-  builtAt: number;
-}
-
-/**
- * Where the home page's `continue-watching` row comes from: the playback service supplies it (it
- * owns watch progress). `entry(userId)` is the viewer's row in KV, read in the same KV call as
- * the shared rows; `fromDatabase` answers the ids when KV cannot.
- */
-export interface ContinueWatchingSource {
-  entry(userId: string): CacheEntry<ContinueWatchingRow>;
-  fromDatabase(services: Services, userId: string): Promise<string[]>;
-}
-
-/**
- * A catalog change reaches every location's KV within about this long (KV propagation, up to about
- * 60 s, plus a location's `cacheTtl`, 30 s): summaries read from KV documents sooner than this
- * after a change may be older than the change, so they are not stamped with its version.
- */
-const CATALOG_CHANGE_SETTLED_MS = 120_000;
-const UNSETTLED = "unsettled";
-/** Summaries carry preview URLs signed until the end of the day after tomorrow: a day's use is safe. */
-const ROW_ITEMS_MAX_AGE_MS = 86_400_000;
-
-/** Whether the row's stored summaries can be served while the catalog is at `version`. */
-function rowItemsCurrent(row: ContinueWatchingRow, version: string, now: number): boolean {
-  return row.version === version && now - row.builtAt < ROW_ITEMS_MAX_AGE_MS;
-}
-
-/**
- * Whether a heartbeat should (re)write the viewer's KV row: the titles changed, or the stored
- * summaries are out of date and the change that outdated them has settled everywhere.
- */
-export function continueWatchingRowDue(row: ContinueWatchingRow | undefined, ids: string[], version: string, now: number): boolean {
-  if (!row || row.ids.length !== ids.length || row.ids.some((id, i) => id !== ids[i])) return true;
-  return !rowItemsCurrent(row, version, now) && now - changedAt(version) >= CATALOG_CHANGE_SETTLED_MS;
-}
-
-/** The KV row for `ids` at catalog `version`: their summaries from the catalog's documents (`getVideoSummaries`). */
-export async function buildContinueWatchingRow(services: Services, ids: string[], version: string): Promise<ContinueWatchingRow> {
-  const now = services.clock.now();
-  return {
-    ids,
-    items: await getVideoSummaries(services, ids),
-    version: now - changedAt(version) >= CATALOG_CHANGE_SETTLED_MS ? version : UNSETTLED,
-    builtAt: now,
-  };
-}
-
-/** The catalog version's KV entry, for services that stamp what they store with it (the continue-watching row). */
+/** The catalog version's KV entry, for services that stamp what they store with it (the continue-watching row); see `catalogVersionChangedAt`. */
 export function catalogVersionEntry(): CacheEntry<string> {
   return catalogKeys.version();
 }
@@ -307,7 +246,7 @@ export async function getVideoSummaries(services: Services, ids: string[]): Prom
       .from(videos)
       .where(and(inArray(videos.id, missing), listed));
     for (const row of rows) {
-      const document = await toVideoDocument(services.config, row);
+      const document = await toVideoDocument(services, row);
       services.cache.fill(catalogKeys.video(row.id), document);
       documents.set(row.id, document);
     }
@@ -319,6 +258,13 @@ export async function getVideoSummaries(services: Services, ids: string[]): Prom
     return [{ id, title, summary, genres, releaseYear, durationSeconds, posterUrl, maturityRating }];
   });
 }
+
+/**
+ * A viewer's continue-watching row for the home page, from the service that owns it (playback, passed
+ * in at composition). Called first, it starts its KV reads (`Cache.readAlong`), which the shared
+ * rows' read then makes; `summaries()` answers after that.
+ */
+export type ContinueWatchingReader = (services: Services, userId: string) => { summaries(): Promise<VideoSummary[]> };
 
 /** The transcoding service's view of a video's latest job, for the admin view (passed in at composition). */
 export type TranscodeStatusReader = (db: Database, videoId: string) => Promise<TranscodeStatus | null>;
@@ -334,7 +280,7 @@ function genreTitle(genre: string): string {
 async function sharedHomeRows(services: Services): Promise<HomeRow[]> {
   return readThroughStamped(services.cache, catalogKeys.home(), catalogKeys.version(), async (version) => {
     const db = fillSource(services, version);
-    const summaries = (rows: Video[]) => Promise.all(rows.map((row) => toVideoSummary(services.config, row)));
+    const summaries = (rows: Video[]) => Promise.all(rows.map((row) => toVideoSummary(services, row)));
     const [newest, genres] = await Promise.all([listReadyVideos(db, { limit: HOME_ROW_SIZE }), topGenres(db, HOME_GENRE_ROWS)]);
     const genreRows = await Promise.all(
       genres.map(async (genre) => ({
@@ -350,24 +296,14 @@ async function sharedHomeRows(services: Services): Promise<HomeRow[]> {
 
 /**
  * The home page of one user: their continue-watching row (when they have one), then the shared
- * rows. Warm, that is one KV call: the catalog version, the viewer's row and whatever else the
- * request reads along (the session's deny-list entry), and the shared rows unless this isolate
- * holds them for the current version. The row's stored summaries are served while they carry the
- * current catalog version; otherwise its titles' documents are read in a second call.
+ * rows. Warm, that is one KV call: the catalog version, the viewer's row (read by
+ * `continueWatching`) and whatever else the request reads along (the session's deny-list entry), and
+ * the shared rows unless this isolate holds them for the current version.
  */
-export async function getHomeRows(services: Services, userId: string, continueWatching: ContinueWatchingSource): Promise<HomeRow[]> {
-  const row = services.cache.readAlong(continueWatching.entry(userId));
-  const current = services.cache.readAlong(catalogKeys.version());
-  const shared = sharedHomeRows(services);
-  const [copy, version] = [await row.result(), await current.result()];
-  const watching = async (): Promise<VideoSummary[]> => {
-    if (!copy.ok) return getVideoSummaries(services, await continueWatching.fromDatabase(services, userId));
-    const stored = copy.value;
-    if (!stored || stored.ids.length === 0) return [];
-    if (version.ok && rowItemsCurrent(stored, version.value ?? "0", services.clock.now())) return stored.items;
-    return getVideoSummaries(services, stored.ids);
-  };
-  const [items, rows] = await Promise.all([watching(), shared]);
+export async function getHomeRows(services: Services, userId: string, continueWatching: ContinueWatchingReader): Promise<HomeRow[]> {
+  // Its KV reads start here; the shared rows' KV read (started next) makes them, then it answers.
+  const watching = continueWatching(services, userId);
+  const [rows, items] = await Promise.all([sharedHomeRows(services), watching.summaries()]);
   return items.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items }, ...rows] : rows;
 }
 

@@ -1,8 +1,11 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { Video } from "../../../schema/index.ts";
-import { insertReadyVideos, uniqueGenre } from "../../test/catalog.ts";
-import { call, type SignedIn, signUp } from "../../test/helpers.ts";
+import type { Video } from "../../schema/index.ts";
+import { insertReadyVideos, uniqueGenre } from "./catalog.ts";
+import { call, type SignedIn, signUp } from "./helpers.ts";
+
+/** A whole screen lease (`STREAM_LEASE_SECONDS` of the Worker under test): a session without heartbeats for this long has lost its screen. */
+export const STREAM_LEASE_MS = Number(env.STREAM_LEASE_SECONDS) * 1000;
 
 /**
  * A small HLS ladder in the transcoder's layout (hls/master.m3u8, hls/{rendition}/index.m3u8,

@@ -1,0 +1,159 @@
+import { and, desc, eq, sql } from "drizzle-orm";
+import { videos, watchProgress } from "../../schema/index.ts";
+import { type AlongRead, cacheEntry } from "../platform/cache.ts";
+import type { Services } from "../platform/services.ts";
+import { catalogVersionChangedAt, catalogVersionEntry, getVideoSummaries, type VideoSummary } from "../videos/index.ts";
+
+/**
+ * Continue watching: the home page's first row, the viewer's unfinished titles, most recent first.
+ *
+ * - The row itself is the viewer's `ViewerState` (its watch progress, answered by every heartbeat:
+ *   `recordProgress` returns the ids).
+ * - A copy lives in KV (`continueWatchingEntry`): the ids and their summaries, so that `/v1/home`
+ *   reads it with the page, in the same KV call, without a Durable Object call. The heartbeat that
+ *   changed the row rewrites it (`ContinueWatchingCopy.update`).
+ * - Postgres (`watch_progress`, written behind by the object's flush) answers when KV cannot,
+ *   as of the last flush.
+ */
+
+/** The row holds this many titles at most. */
+export const CONTINUE_WATCHING_SIZE = 20;
+
+/**
+ * The viewer's row as KV holds it: the ids, most recent first, and the summaries of the listed
+ * ones, stamped like the catalog's pages with the catalog version they were built at. While that is
+ * the current version, the home page serves `items` as they are: one KV key, not one per title (KV
+ * bills bulk reads per key). Otherwise it reads the titles' documents.
+ */
+export interface ContinueWatchingRow {
+  ids: string[];
+  items: VideoSummary[];
+  /** The catalog version `items` were built at; `UNSETTLED` when they were built before a change had reached every location. */
+  version: string;
+  /** Milliseconds since the epoch. */
+  builtAt: number;
+}
+
+/**
+ * The viewer's KV copy (`v1`: the value's schema version). Written from the location the viewer is
+ * at, which sees its own writes at once, so the very next `/v1/home` there shows it; other locations
+ * follow within KV's propagation bound. Heartbeats compare it with the object's row on every call,
+ * so a write KV refused is repaired by the next one; they also restamp its summaries after a catalog
+ * change. It does not expire: it is the row, not a copy of Postgres.
+ */
+export function continueWatchingEntry(userId: string) {
+  return cacheEntry<ContinueWatchingRow>(`v1:continue:${userId}`, { cacheTtl: 30 });
+}
+
+/**
+ * A catalog change reaches every location's KV within about this long (KV propagation, up to about
+ * 60 s, plus a location's `cacheTtl`, 30 s): summaries read from KV documents sooner than this
+ * after a change may be older than the change, so they are not stamped with its version.
+ */
+const CATALOG_CHANGE_SETTLED_MS = 120_000;
+const UNSETTLED = "unsettled";
+/** Summaries carry preview URLs signed until the end of the day after tomorrow: a day's use is safe. */
+const ROW_ITEMS_MAX_AGE_MS = 86_400_000;
+
+/** Whether the row's stored summaries can be served while the catalog is at `version`. */
+function itemsCurrent(row: ContinueWatchingRow, version: string, now: number): boolean {
+  return row.version === version && now - row.builtAt < ROW_ITEMS_MAX_AGE_MS;
+}
+
+/**
+ * Whether a heartbeat should (re)write the viewer's KV copy: the titles changed, or the stored
+ * summaries are out of date and the change that outdated them has settled everywhere.
+ */
+export function continueWatchingCopyDue(row: ContinueWatchingRow | undefined, ids: string[], version: string, now: number): boolean {
+  if (!row || row.ids.length !== ids.length || row.ids.some((id, i) => id !== ids[i])) return true;
+  return !itemsCurrent(row, version, now) && now - catalogVersionChangedAt(version) >= CATALOG_CHANGE_SETTLED_MS;
+}
+
+/** The KV copy for `ids` at catalog `version`: their summaries from the catalog's documents. */
+async function buildRow(services: Services, ids: string[], version: string): Promise<ContinueWatchingRow> {
+  const now = services.clock.now();
+  return {
+    ids,
+    items: await getVideoSummaries(services, ids),
+    version: now - catalogVersionChangedAt(version) >= CATALOG_CHANGE_SETTLED_MS ? version : UNSETTLED,
+    builtAt: now,
+  };
+}
+
+/** The viewer's KV copy and the catalog version, read along with the request's next KV read. */
+function readCopy(services: Services, userId: string): { copy: AlongRead<ContinueWatchingRow>; version: AlongRead<string> } {
+  return { copy: services.cache.readAlong(continueWatchingEntry(userId)), version: services.cache.readAlong(catalogVersionEntry()) };
+}
+
+/** The heartbeat's side of the KV copy: read before the heartbeat, rewritten after it when due. */
+export interface ContinueWatchingCopy {
+  /**
+   * Rewrites the copy when it differs from `ids` (the object's row after the heartbeat), or when its
+   * summaries predate a settled catalog change. Awaited: the copy must be in KV at this location
+   * before the player's next request.
+   */
+  update(ids: string[]): Promise<void>;
+}
+
+/**
+ * Starts reading the viewer's KV copy and the catalog version with the request's next KV read (the
+ * heartbeat's read of the video's document), before the heartbeat reaches the viewer's object.
+ *
+ * @example
+ * const copy = continueWatchingCopy(services, userId);
+ * const result = await services.viewerState(userId).recordProgress({ ... });
+ * if (!result.revoked) await copy.update(result.continueWatching);
+ */
+export function continueWatchingCopy(services: Services, userId: string): ContinueWatchingCopy {
+  const reads = readCopy(services, userId);
+  return {
+    async update(ids) {
+      const [copy, version] = [await reads.copy.result(), await reads.version.result()];
+      // KV unreadable: nothing to compare with, and the write would fail too; the next heartbeat repairs it.
+      if (!copy.ok) return;
+      const current = version.ok ? (version.value ?? "0") : "0";
+      if (!continueWatchingCopyDue(copy.value, ids, current, services.clock.now())) return;
+      if (!(await services.cache.put(continueWatchingEntry(userId), await buildRow(services, ids, current)))) {
+        services.log.warn("continue-watching row not copied to KV; the next heartbeat tries again", { userId });
+      }
+    },
+  };
+}
+
+/**
+ * The viewer's row for the home page (the videos service's `ContinueWatchingReader`). The KV reads
+ * start at once, so that they ride along with the request's next KV read (the shared rows'); after
+ * that, `summaries()` answers: the copy's stored summaries while they carry the current catalog
+ * version, otherwise its titles' documents; when KV cannot answer, the ids from `watch_progress`,
+ * which lags the player by at most one flush.
+ *
+ * @example
+ * const watching = readContinueWatching(services, userId);
+ * const shared = sharedHomeRows(services); // its KV call reads the viewer's copy too
+ * const items = await watching.summaries();
+ */
+export function readContinueWatching(services: Services, userId: string): { summaries(): Promise<VideoSummary[]> } {
+  const reads = readCopy(services, userId);
+  return {
+    async summaries() {
+      const [copy, version] = [await reads.copy.result(), await reads.version.result()];
+      if (!copy.ok) return getVideoSummaries(services, await idsFromDatabase(services, userId));
+      const stored = copy.value;
+      if (!stored || stored.ids.length === 0) return [];
+      if (version.ok && itemsCurrent(stored, version.value ?? "0", services.clock.now())) return stored.items;
+      return getVideoSummaries(services, stored.ids);
+    },
+  };
+}
+
+/** The row as of the last flush of the viewer's object: unfinished, listed titles, most recent first. */
+async function idsFromDatabase(services: Services, userId: string): Promise<string[]> {
+  const rows = await services.readDb
+    .select({ id: watchProgress.videoId })
+    .from(watchProgress)
+    .innerJoin(videos, eq(videos.id, watchProgress.videoId))
+    .where(and(eq(watchProgress.userId, userId), sql`not ${watchProgress.finished}`, eq(videos.state, "ready")))
+    .orderBy(desc(watchProgress.updatedAt))
+    .limit(CONTINUE_WATCHING_SIZE);
+  return rows.map((row) => row.id);
+}
