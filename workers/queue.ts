@@ -1,16 +1,14 @@
 import { createServices, type Services } from "./platform/services.ts";
 import {
   handleDeadTranscodeTaskMessage,
-  handleLegacyTranscodeMessage,
   handleTranscodeTaskMessage,
-  type LegacyTranscodeJobMessage,
   TRANSCODE_DLQ,
   type TranscodeTaskMessage,
 } from "./transcoding/index.ts";
 import { handleUploadExpired, type UploadExpiredMessage } from "./uploads/index.ts";
 
 /** Every message the Worker's queues carry. Services add their kinds here. */
-export type QueueMessage = TranscodeTaskMessage | LegacyTranscodeJobMessage | UploadExpiredMessage;
+export type QueueMessage = TranscodeTaskMessage | UploadExpiredMessage;
 
 /**
  * The queue entry point: each message gets its own services (from the composition root) and goes
@@ -53,9 +51,6 @@ async function dispatch(message: Message<QueueMessage>, queue: string, services:
       await (queue === TRANSCODE_DLQ ? handleDeadTranscodeTaskMessage(task, services) : handleTranscodeTaskMessage(task, services));
       return;
     }
-    case "transcode":
-      await handleLegacyTranscodeMessage(message as Message<LegacyTranscodeJobMessage>, services);
-      return;
     case "upload-expired":
       await handleUploadExpired(message as Message<UploadExpiredMessage>, services);
       return;

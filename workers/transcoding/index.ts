@@ -2,8 +2,7 @@ import { createRouter } from "../platform/app.ts";
 import { createCallbackRouter } from "./callbacks.ts";
 import { createInternalStorageRouter } from "./internal-storage.ts";
 
-export type { LegacyTranscodeJobMessage } from "./consumer.ts";
-export { handleDeadTranscodeTaskMessage, handleLegacyTranscodeMessage, handleTranscodeTaskMessage } from "./consumer.ts";
+export { handleDeadTranscodeTaskMessage, handleTranscodeTaskMessage } from "./consumer.ts";
 export { outputPrefix } from "./keys.ts";
 export { checkTranscodeLeases } from "./leases.ts";
 export { jobTasks, latestJob, type TranscodeTaskMessage } from "./service.ts";

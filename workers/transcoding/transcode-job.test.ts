@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { transcodeJobs, transcodeTasks } from "../../schema/index.ts";
+import { transcodeTasks } from "../../schema/index.ts";
 import { signUpAdmin, withDatabase } from "../test/catalog.ts";
 import { call } from "../test/helpers.ts";
 import { adminStatus, createVideo } from "../uploads/test-support.ts";
@@ -332,29 +332,6 @@ describe("the consumer", () => {
     await runCron();
     const resent = await taskRow(jobId, "plan");
     expect(Date.now() - (resent?.updatedAt.getTime() ?? 0)).toBeLessThan(60_000);
-  });
-
-  it("starts a job of tasks for a one-shot job message still queued from the deploy before, once, and only for the video's current master", async () => {
-    const { videoId, jobId } = await uploaded();
-    const jobsOf = () => withDatabase((db) => db.select().from(transcodeJobs).where(eq(transcodeJobs.videoId, videoId)));
-    const [current] = await jobsOf();
-    const sourceKey = current?.sourceKey as string;
-    const legacy = { kind: "transcode", jobId: "old-job", videoId, sourceKey };
-    // The video already has a job running: the old message changes nothing.
-    expect((await deliver(legacy as never)).explicitAcks).toHaveLength(1);
-    expect((await jobsOf()).map((job) => job.id)).toEqual([jobId]);
-    // A video queued before the deploy has no job. A message naming another upload's master (an
-    // older upload of the same video, delivered again) is dropped: that file is not the video's.
-    await withDatabase((db) => db.delete(transcodeJobs).where(eq(transcodeJobs.videoId, videoId)));
-    const older = { ...legacy, sourceKey: `masters/${videoId}/an-older-upload` };
-    expect((await deliver(older as never)).explicitAcks).toHaveLength(1);
-    expect(await jobsOf()).toEqual([]);
-    // The message naming the current master starts one, with its plan.
-    expect((await deliver(legacy as never)).explicitAcks).toHaveLength(1);
-    const [job] = await jobsOf();
-    expect(job).toMatchObject({ videoId, sourceKey, step: "plan" });
-    // Its plan's message is on the real queue: the task is pending, or already waiting or running.
-    expect(["pending", "waiting", "running"]).toContain((await taskRow(job?.id as string, "plan"))?.state);
   });
 
   it("gives up a message at the consumer's wall clock, as Cloudflare ends the invocation, and retries it", async () => {
