@@ -4,13 +4,13 @@ import { videos, watchProgress } from "../../schema/index.ts";
 import type { AuthContext } from "../platform/app-env.ts";
 import { sessionEnded } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
+import { MASTER_PLAYLIST_PATH } from "../platform/media-layout.ts";
 import { signMediaToken } from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
 import { type Entitlement, getEntitlement } from "../subscriptions/index.ts";
 import type { ContinueWatchingSource } from "../videos/index.ts";
 import { buildContinueWatchingRow, catalogVersionEntry, continueWatchingRowDue, findVideo, isVideoId, notFound } from "../videos/index.ts";
 import { playbackKeys } from "./cache-keys.ts";
-import { MASTER_PLAYLIST } from "./media.ts";
 import { isFinished, resumePosition } from "./progress-rules.ts";
 
 export interface Playback {
@@ -91,7 +91,7 @@ export async function startPlayback(
     expiresAt,
   });
   return {
-    manifestUrl: `${config.PUBLIC_BASE_URL}/media/${videoId}/${token}/${MASTER_PLAYLIST}`,
+    manifestUrl: `${config.PUBLIC_BASE_URL}/media/${videoId}/${token}/${MASTER_PLAYLIST_PATH}`,
     expiresAt: new Date(expiresAt * 1000).toISOString(),
     resumeAt: resumePosition(lease.progress),
     maxHeight: entitlement.maxHeight,

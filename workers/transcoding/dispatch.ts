@@ -1,8 +1,9 @@
+import { hlsPrefix } from "../platform/media-layout.ts";
 import type { Services } from "../platform/services.ts";
 import { hasSqlState, SqlState } from "../platform/sql-errors.ts";
 import { transitionVideo } from "../videos/index.ts";
 import type { PlanResult, TranscodeTask as TaskBody, TranscoderBusy } from "./contract.ts";
-import { attemptTag, outputPrefix } from "./keys.ts";
+import { attemptTag } from "./keys.ts";
 import {
   busyInstances,
   claimTask,
@@ -115,7 +116,7 @@ async function taskBody(services: Services, job: TranscodeJob, task: TranscodeTa
   const { config } = services;
   const base = config.PUBLIC_BASE_URL.replace(/\/+$/, "");
   const tag = attemptTag(task.id, task.attempt);
-  const prefix = outputPrefix(job.videoId);
+  const prefix = hlsPrefix(job.videoId);
   const token = await signStorageGrant(config.INTERNAL_SIGNING_SECRET, {
     job: job.id,
     task: task.id,

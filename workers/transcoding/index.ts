@@ -3,7 +3,6 @@ import { createCallbackRouter } from "./callbacks.ts";
 import { createInternalStorageRouter } from "./internal-storage.ts";
 
 export { handleDeadTranscodeTaskMessage, handleTranscodeTaskMessage } from "./consumer.ts";
-export { outputPrefix } from "./keys.ts";
 export { checkTranscodeLeases } from "./leases.ts";
 export { jobTasks, latestJob, type TranscodeTaskMessage } from "./service.ts";
 export { startTranscodeJob } from "./start.ts";

@@ -1,9 +1,9 @@
 import { and, eq, sql } from "drizzle-orm";
 import { type Rendition, transcodeTasks, videos } from "../../schema/index.ts";
+import { hlsPrefix, mediaPath } from "../platform/media-layout.ts";
 import type { Services } from "../platform/services.ts";
 import { markVideoReady, syncCatalogCache, transitionVideo } from "../videos/index.ts";
 import type { FinalizeResult, PlanResult, QualityReport } from "./contract.ts";
-import { mediaPath, outputPrefix } from "./keys.ts";
 import {
   completeTask,
   failAttempt,
@@ -153,7 +153,7 @@ export async function failJob(services: Services, job: TranscodeJob, reason: str
     .where(and(eq(transcodeTasks.jobId, job.id), sql`${transcodeTasks.state} in ('pending', 'waiting', 'running')`))
     .returning();
   await Promise.all(running.map((task) => (task.instance ? cancelOn(transcoderNamed(services, task.instance), task.id) : undefined)));
-  await services.media.deleteByPrefix(outputPrefix(job.videoId));
+  await services.media.deleteByPrefix(hlsPrefix(job.videoId));
   services.log.child({ jobId: job.id, videoId: job.videoId }).warn("transcode job failed; video failed", { reason });
 }
 

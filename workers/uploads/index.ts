@@ -8,7 +8,6 @@ import { registerUploadStatus } from "./upload-status.ts";
 
 export type { UploadExpiredMessage } from "../../durable-objects/upload-session.ts";
 export { handleUploadExpired } from "./service.ts";
-export { masterKey } from "./settings.ts";
 
 const streamingUploadPaths = [/^\/v1\/admin\/uploads\/[^/]+\/?$/, /^\/v1\/admin\/videos\/[^/]+\/source\/?$/];
 

@@ -3,10 +3,10 @@ import type { UploadExpiredMessage } from "../../durable-objects/upload-session.
 import { type Video, type VideoState, videos } from "../../schema/index.ts";
 import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
+import { masterKey } from "../platform/media-layout.ts";
 import type { Services } from "../platform/services.ts";
 import { startTranscodeJob } from "../transcoding/index.ts";
 import { findVideo, notFound, transitionVideo } from "../videos/index.ts";
-import { masterKey } from "./settings.ts";
 
 /** States from which a new master may be uploaded. */
 const uploadableStates: VideoState[] = ["awaiting-upload", "failed"];

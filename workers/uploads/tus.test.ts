@@ -3,9 +3,10 @@ import { env } from "cloudflare:workers";
 import { Upload } from "tus-js-client/lib.esm/browser/index.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { UploadRecord } from "../../durable-objects/upload-session.ts";
+import { uploadScratchPrefix } from "../platform/media-layout.ts";
 import { problemOf, signUpAdmin } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
-import { MAX_UPLOAD_BYTES, PART_SIZE, uploadScratchPrefix } from "./settings.ts";
+import { MAX_UPLOAD_BYTES, PART_SIZE } from "./settings.ts";
 import {
   adminStatus,
   createUpload,

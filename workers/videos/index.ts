@@ -9,16 +9,7 @@ import { registerListVideos } from "./list-videos.ts";
 import type { ContinueWatchingSource, TranscodeStatusReader } from "./service.ts";
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
-export {
-  isVideoId,
-  MASTER_PLAYLIST_PATH,
-  newVideoId,
-  toVideoSummary,
-  videoMasterKey,
-  videoMasterPlaylistKey,
-  videoMasterPrefix,
-  videoMediaPrefix,
-} from "./documents.ts";
+export { isVideoId, newVideoId, toVideoSummary } from "./documents.ts";
 export { listVideosQuery, type TranscodeStatus, type VideoSummary, videoIdParam, videoSummarySchema } from "./schema.ts";
 export {
   buildContinueWatchingRow,
