@@ -1,4 +1,4 @@
-import { createServices, type Services } from "./platform/services.ts";
+import { createServices, type Services, type ServicesOptions } from "./platform/services.ts";
 import {
   handleDeadTranscodeTaskMessage,
   handleTranscodeTaskMessage,
@@ -18,11 +18,18 @@ export type QueueMessage = TranscodeTaskMessage | UploadExpiredMessage;
  * A consumer invocation ends after 15 minutes of wall clock on Cloudflare; miniflare has no such
  * limit, so it is enforced here (`QUEUE_CONSUMER_WALL_CLOCK_SECONDS`, the real 900 by default,
  * lower in tests): a message still being handled then is given up and retried, as it would be.
+ * `options.clock` is the time the handlers see (a test's; the system's by default); the wall
+ * clock's deadline is a real timer either way.
  */
-export async function handleQueueBatch(batch: MessageBatch<QueueMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
+export async function handleQueueBatch(
+  batch: MessageBatch<QueueMessage>,
+  env: Env,
+  ctx: ExecutionContext,
+  options: Pick<ServicesOptions, "clock"> = {},
+): Promise<void> {
   const started = Date.now();
   for (const message of batch.messages) {
-    const services = await createServices(env, ctx, { logFields: { queue: batch.queue, messageId: message.id } });
+    const services = await createServices(env, ctx, { ...options, logFields: { queue: batch.queue, messageId: message.id } });
     const wallClockMs = services.config.QUEUE_CONSUMER_WALL_CLOCK_SECONDS * 1000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { problemOf, signUpAdmin } from "./test/catalog.ts";
 import { call, type SignedIn, signUp, strongPassword, uniqueEmail } from "./test/helpers.ts";
-import { createVideo, tusHeaders } from "./uploads/test-support.ts";
+import { createVideo, tusHeaders } from "./test/uploads.ts";
 
 /**
  * Every free-text field of the API, fed what Postgres refuses (U+0000 in `text`, SQLSTATE 22021)

@@ -28,7 +28,8 @@ export async function handleTranscodeTaskMessage(message: Message<TranscodeTaskM
  * dead-lettered, and why.
  */
 export async function handleDeadTranscodeTaskMessage(message: Message<TranscodeTaskMessage>, services: Services): Promise<void> {
-  await markDeadLettered(services.db, message.body, `its dispatch message failed ${message.attempts} times and was dead-lettered`);
+  const reason = `its dispatch message failed ${message.attempts} times and was dead-lettered`;
+  await markDeadLettered(services.db, message.body, reason, new Date(services.clock.now()));
   services.log.error("transcode task message dead-lettered; the cron will send it again", { ...message.body, attempts: message.attempts });
   message.ack();
 }

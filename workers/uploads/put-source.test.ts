@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { signUpAdmin } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
-import { adminStatus, createVideo, r2Sha256, sha256, storedMasterOf, testBytes } from "./test-support.ts";
+import { adminStatus, createVideo, r2Sha256, sha256, storedMasterOf, testBytes } from "../test/uploads.ts";
 
 let admin: string;
 

@@ -6,7 +6,6 @@ import type { UploadRecord } from "../../durable-objects/upload-session.ts";
 import { uploadScratchPrefix } from "../platform/media-layout.ts";
 import { problemOf, signUpAdmin } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
-import { MAX_UPLOAD_BYTES, PART_SIZE } from "./settings.ts";
 import {
   adminStatus,
   createUpload,
@@ -19,7 +18,8 @@ import {
   testBytes,
   tusHeaders,
   WorkerFetchHttpStack,
-} from "./test-support.ts";
+} from "../test/uploads.ts";
+import { MAX_UPLOAD_BYTES, PART_SIZE } from "./settings.ts";
 
 const MiB = 1024 * 1024;
 let admin: string;

@@ -70,7 +70,7 @@ export interface PublishedMedia {
  * state is left alone (undefined is returned): a late or duplicate job cannot undo a newer change.
  */
 export async function markVideoReady(
-  db: Database,
+  db: Pick<Database, "update">,
   id: string,
   media: PublishedMedia,
   options: { onlyFrom?: VideoState[] } = {},

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { call } from "../test/helpers.ts";
+import { call } from "./helpers.ts";
 
 /** Deterministic bytes (xorshift), so a test can regenerate and hash what it sent. */
 export function testBytes(length: number, seed = 1): Uint8Array {
