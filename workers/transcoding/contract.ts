@@ -72,7 +72,7 @@ const positive = z.number("must be a positive number").positive("must be a posit
 const finite = z.number("must be a number");
 const flag = z.boolean("must be true or false");
 /** Ids, keys, codecs: never empty, never huge. */
-const text = z.string("must be a non-empty string").trim().min(1, "must be a non-empty string").max(4096, atMost(4096));
+const text = z.string("must be a non-empty string").regex(/\S/, "must be a non-empty string").max(4096, atMost(4096));
 const httpUrl = z.string("must be an http(s) URL").regex(/^https?:\/\/\S+$/, "must be an http(s) URL");
 /** A rung's name is also its folder: "720p". */
 const rungName = z.string("must be a rung name such as 720p").regex(/^\d{2,4}p$/, "must be a rung name such as 720p");

@@ -7,7 +7,7 @@ import { attemptTag } from "./keys.ts";
 import {
   busyInstances,
   claimTask,
-  loadJob,
+  findTask,
   markWaiting,
   releaseTask,
   storedPlan,
@@ -41,10 +41,9 @@ export type DispatchOutcome =
 export async function dispatchTask(services: Services, message: TranscodeTaskMessage): Promise<DispatchOutcome> {
   const { db, config } = services;
   const log = services.log.child({ jobId: message.jobId, videoId: message.videoId, taskId: message.taskId });
-  const loaded = await loadJob(db, message.jobId);
-  const task = loaded?.tasks.find((candidate) => candidate.id === message.taskId);
-  if (!loaded || !task) return { kind: "skipped", why: "the job is gone" };
-  const { job } = loaded;
+  const found = await findTask(db, message.jobId, message.taskId);
+  if (!found) return { kind: "skipped", why: "the job is gone" };
+  const { job, task } = found;
   const now = new Date(services.clock.now());
   if (job.step === "done" || job.step === "failed") return { kind: "skipped", why: `the job is ${job.step}` };
   if (task.state === "running" || task.state === "done" || task.state === "failed")

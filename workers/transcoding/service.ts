@@ -112,6 +112,16 @@ export async function lockJob(tx: Queryable, jobId: string): Promise<TranscodeJo
   return row;
 }
 
+/** One task's state and its job, or undefined when either is gone. */
+export async function findTask(db: Queryable, jobId: string, taskId: string): Promise<{ job: TranscodeJob; task: TaskState } | undefined> {
+  const [row] = await db
+    .select({ job: transcodeJobs, task: taskStateColumns })
+    .from(transcodeTasks)
+    .innerJoin(transcodeJobs, eq(transcodeJobs.id, transcodeTasks.jobId))
+    .where(refIs({ jobId, taskId }));
+  return row;
+}
+
 export async function jobTasks(db: Queryable, jobId: string): Promise<TranscodeTask[]> {
   return db.select().from(transcodeTasks).where(eq(transcodeTasks.jobId, jobId));
 }
