@@ -4,8 +4,11 @@
  * - a service reaches another service only through that service's `index.ts` (or its `schema.ts`,
  *   the contract the web app reads too);
  * - Durable Objects import only the platform and `schema/`;
- * - product code never imports tools or tests (scripts, bench, e2e, test fixtures), and tools
- *   never import test fixtures;
+ * - product code never imports tools or tests (scripts, bench, e2e, test fixtures) nor a test
+ *   framework, so test support lives in `test/` folders and `testing/`, never beside product code;
+ *   tools never import test fixtures;
+ * - the transcoder's image holds transcoder/src, the wire contract and zod: transcoder/src imports
+ *   nothing else of the repository, and the contract nothing but zod;
  * - no module, and no folder, imports back into one that imports it.
  * Folder cycles are checked on the product graph alone (.dependency-cruiser.product.cjs): a test
  * beside its code imports a fixture folder that imports the code back, by design.
@@ -13,8 +16,8 @@
  */
 /** Product code: what ships in the Worker and the transcoder image. */
 const product = "^(workers|durable-objects|schema|transcoder/src)/";
-/** Test code inside product folders: test files, fixtures and their helpers. */
-const testCode = "(\\.test\\.ts$|/test/|/test-support\\.ts$)";
+/** Test code inside product folders: test files, and the `test/` folders of fixtures and helpers. */
+const testCode = "(\\.test\\.ts$|/test/)";
 
 module.exports = {
   forbidden: [
@@ -47,11 +50,41 @@ module.exports = {
       to: { path: ["^(scripts|bench|e2e|testing)/", testCode] },
     },
     {
+      name: "transcoder-imports-only-the-contract",
+      comment:
+        "The transcoder's image carries transcoder/src, workers/transcoding/contract.ts and zod (transcoder/Dockerfile): of the rest of the repository it may import nothing, not even types.",
+      severity: "error",
+      from: { path: "^transcoder/src/", pathNot: testCode },
+      to: { path: "^(workers|durable-objects|schema|scripts|bench|e2e|testing|web)/", pathNot: "^workers/transcoding/contract\\.ts$" },
+    },
+    {
+      name: "transcoder-image-needs-only-zod",
+      comment: "Of npm, the transcoder's image installs zod alone; the contract imports nothing else at all.",
+      severity: "error",
+      from: { path: "^(transcoder/src/|workers/transcoding/contract\\.ts$)", pathNot: testCode },
+      to: { dependencyTypesNot: ["core", "local"], pathNot: "^node_modules/zod/" },
+    },
+    {
+      name: "contract-stands-alone",
+      comment: "workers/transcoding/contract.ts is copied into the transcoder's image alone: it imports no module of the repository.",
+      severity: "error",
+      from: { path: "^workers/transcoding/contract\\.ts$" },
+      to: { dependencyTypes: ["local"] },
+    },
+    {
       name: "web-app-takes-only-types-from-the-worker",
       comment: "The web app talks to the API over HTTP; from the Worker it may import the contract's types, never code.",
       severity: "error",
       from: { path: "^web/src/" },
       to: { path: "^(workers|durable-objects|schema|scripts|testing|bench|e2e|transcoder)/", dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "product-never-imports-test-frameworks",
+      comment:
+        "A product module that imports vitest or cloudflare:test is test support in the wrong place: it goes to a test/ folder or testing/.",
+      severity: "error",
+      from: { path: product, pathNot: testCode },
+      to: { path: "^(cloudflare:test$|node_modules/(vitest|@vitest/[^/]+|@cloudflare/vitest-plugin)/)" },
     },
     {
       name: "tools-never-import-test-fixtures",
@@ -82,7 +115,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    exclude: { path: "(^|/)(node_modules|\\.wrangler|\\.reelstream|dist)/|worker-configuration\\.d\\.ts$" },
+    exclude: { path: "^(\\.wrangler|\\.reelstream|web/dist)/|worker-configuration\\.d\\.ts$" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: {

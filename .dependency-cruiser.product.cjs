@@ -17,6 +17,6 @@ module.exports = {
   ],
   options: {
     ...base.options,
-    exclude: { path: `${base.options.exclude.path}|\\.test\\.ts$|/test/|/test-support\\.ts$` },
+    exclude: { path: `${base.options.exclude.path}|\\.test\\.ts$|/test/` },
   },
 };

@@ -15,8 +15,8 @@ import { join } from "node:path";
 import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
 import { adminToken, createVideo, tusUpload } from "../scripts/lib/upload-client.ts";
 import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
+import { hlsPrefix, masterKey } from "../workers/platform/media-layout.ts";
 import { signStorageGrant } from "../workers/transcoding/storage-grant.ts";
-import { videoMasterKey } from "../workers/videos/index.ts";
 import { runTool, treeCpuSeconds } from "./lib.ts";
 
 const work = mkdtempSync(join(tmpdir(), "reelstream-bench-ranges-"));
@@ -56,11 +56,11 @@ try {
   const videoId = await createVideo(stack.url, token, { title: "Ranges", summary: "Generated.", genres: ["bench"], releaseYear: 2024 });
   console.log(`[bench] uploading ${(size / MIB).toFixed(0)} MiB through tus…`);
   const uploadUrl = await tusUpload(stack.url, token, videoId, source);
-  const key = videoMasterKey(videoId, new URL(uploadUrl).pathname.split("/").at(-1) ?? "");
+  const key = masterKey(videoId, new URL(uploadUrl).pathname.split("/").at(-1) ?? "");
   const grant = await signStorageGrant(stack.vars.INTERNAL_SIGNING_SECRET ?? "", {
     job: "bench",
     read: [key],
-    prefix: `videos/${videoId}/hls/`,
+    prefix: hlsPrefix(videoId),
     exp: Math.floor(Date.now() / 1000) + 600,
   });
   const workerCpu = () => {

@@ -26,7 +26,11 @@ import type { LadderPlan } from "../transcoder/src/ladder.ts";
 import { planLadder } from "../transcoder/src/ladder.ts";
 import { planPoster, planStoryboard } from "../transcoder/src/previews.ts";
 import { checkSource } from "../transcoder/src/quality-check.ts";
+import { hlsPrefix, masterKey } from "../workers/platform/media-layout.ts";
 import { summarize } from "./lib.ts";
+
+/** The master every chunked round reads, at its place in the R2 layout. */
+const BENCH_MASTER = masterKey("bench", "source");
 
 export const TARGET_CHUNKED_CPU = 1.1;
 export const TARGET_SSIM_DELTA = 0.005;
@@ -105,7 +109,7 @@ export async function measureChunking(options: ChunkingOptions) {
 
   const chunked = async (round: number) => {
     const bucket = new FsStorage(join(work, `chunked-${round}`));
-    await bucket.upload("masters/bench/source", sourcePath);
+    await bucket.upload(BENCH_MASTER, sourcePath);
     const server = await startStorageServer(bucket, { token: "bench" });
     const reads: { plan: number; chunks: number[] } = { plan: 0, chunks: [] };
     let before = 0;
@@ -115,13 +119,13 @@ export async function measureChunking(options: ChunkingOptions) {
       const job = await runChunkedJob(
         {
           videoId: "bench",
-          sourceKey: "masters/bench/source",
+          sourceKey: BENCH_MASTER,
           chunkSeconds: options.chunkSeconds,
           onTask: () => {
-            before = server.bytesRead.get("masters/bench/source") ?? 0;
+            before = server.bytesRead.get(BENCH_MASTER) ?? 0;
           },
           afterTask: (task, ms) => {
-            const read = (server.bytesRead.get("masters/bench/source") ?? 0) - before;
+            const read = (server.bytesRead.get(BENCH_MASTER) ?? 0) - before;
             if (task.kind === "plan") reads.plan = read;
             if (task.kind === "chunk") reads.chunks.push(read);
             step(`  (e) ${task.taskId}: ${(ms / 1000).toFixed(1)} s, read ${(read / 1024 ** 2).toFixed(1)} MiB of the master`);
@@ -129,7 +133,7 @@ export async function measureChunking(options: ChunkingOptions) {
         },
         { storage: new HttpStorage(server.baseUrl, "bench"), tools, workRoot: join(work, `tasks-${round}`), preset: options.preset },
       );
-      return { cpu: childrenCpuSeconds() - cpu, ms: performance.now() - started, outputs: bucket, prefix: "videos/bench/hls/", job, reads };
+      return { cpu: childrenCpuSeconds() - cpu, ms: performance.now() - started, outputs: bucket, prefix: hlsPrefix("bench"), job, reads };
     } finally {
       await server.close();
     }

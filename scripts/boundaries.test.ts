@@ -32,17 +32,39 @@ const violations: Record<string, string> = {
   "web/src/app.tsx": 'import { play } from "../../workers/playback/service.ts";\nexport const app = play;', // web-app-takes-only-types-from-the-worker
   "workers/health/a.ts": 'import "./b.ts";', // no-circular-modules
   "workers/health/b.ts": 'import "./a.ts";',
+  // transcoder-imports-only-the-contract: a value import of another workers/ module; the contract's passes.
+  "transcoder/src/server.ts":
+    'import { grant } from "../../workers/transcoding/storage-grant.ts";\nimport { contract } from "../../workers/transcoding/contract.ts";\nexport const server = [grant, contract];',
+  "workers/transcoding/storage-grant.ts": "export const grant = 1;",
+  // contract-stands-alone: the contract imports a module of the repository (zod passes).
+  "workers/transcoding/contract.ts": 'import { z } from "zod";\nimport { keys } from "./keys.ts";\nexport const contract = [z, keys];',
+  "workers/transcoding/keys.ts": "export const keys = 1;",
+  "transcoder/src/probe.ts": 'import { Hono } from "hono";\nexport const probe = Hono;', // transcoder-image-needs-only-zod
+  "node_modules/zod/package.json": '{ "name": "zod", "type": "module", "main": "index.js" }',
+  "node_modules/zod/index.js": "export const z = {};",
+  "node_modules/hono/package.json": '{ "name": "hono", "type": "module", "main": "index.js" }',
+  "node_modules/hono/index.js": "export const Hono = {};",
+  "workers/uploads/test-support.ts": 'import { env } from "cloudflare:test";\nexport const fixture = env;', // product-never-imports-test-frameworks
 };
 
 let tree: string;
 
-async function cruise(config: string, paths: string[]): Promise<string[]> {
+interface Violation {
+  rule: { name: string };
+  from: string;
+  to: string;
+}
+
+async function violationsOf(config: string, paths: string[]): Promise<Violation[]> {
   const bin = join(repoRoot, "node_modules/.bin/depcruise");
   const result = await run(bin, ["--config", join(repoRoot, config), "--output-type", "json", ...paths], { cwd: tree }).catch(
     (error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }),
   );
-  const report = JSON.parse(result.stdout) as { summary: { violations: { rule: { name: string } }[] } };
-  return report.summary.violations.map((violation) => violation.rule.name);
+  return (JSON.parse(result.stdout) as { summary: { violations: Violation[] } }).summary.violations;
+}
+
+async function cruise(config: string, paths: string[]): Promise<string[]> {
+  return (await violationsOf(config, paths)).map((violation) => violation.rule.name);
 }
 
 beforeAll(() => {
@@ -77,8 +99,23 @@ describe("module boundaries (npm run lint)", () => {
         "bench-and-e2e-apart",
         "web-app-takes-only-types-from-the-worker",
         "no-circular-modules",
+        "transcoder-imports-only-the-contract",
+        "transcoder-image-needs-only-zod",
+        "contract-stands-alone",
+        "product-never-imports-test-frameworks",
       ]),
     );
+  }, 60_000);
+
+  it("lets transcoder/src import the wire contract (values too), zod, and nothing else of the repository or npm", async () => {
+    const image = (await violationsOf(".dependency-cruiser.cjs", ["transcoder", "workers"])).filter((violation) =>
+      ["transcoder-imports-only-the-contract", "transcoder-image-needs-only-zod", "contract-stands-alone"].includes(violation.rule.name),
+    );
+    expect(image.map(({ rule, from, to }) => `${rule.name}: ${from} -> ${to}`).sort()).toEqual([
+      "contract-stands-alone: workers/transcoding/contract.ts -> workers/transcoding/keys.ts",
+      "transcoder-image-needs-only-zod: transcoder/src/probe.ts -> node_modules/hono/index.js",
+      "transcoder-imports-only-the-contract: transcoder/src/server.ts -> workers/transcoding/storage-grant.ts",
+    ]);
   }, 60_000);
 
   it("finds a folder that imports back into one that imports it (videos -> playback -> videos)", async () => {

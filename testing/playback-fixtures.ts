@@ -1,13 +1,14 @@
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { promisify } from "node:util";
 import { videos } from "../schema/index.ts";
 import { runChunkedJob } from "../scripts/lib/chunked-job.ts";
 import { createNodeDb, createNodePool } from "../scripts/lib/database.ts";
 import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
 import { FsStorage } from "../transcoder/src/fs-storage.ts";
+import { masterKey, mediaPath } from "../workers/platform/media-layout.ts";
 import type { FinalizeResult } from "../workers/transcoding/contract.ts";
 
 const run = promisify(execFile);
@@ -35,8 +36,8 @@ export interface GeneratedLadder {
  */
 export async function generateLadder(seconds = 12, chunkSeconds = 6): Promise<GeneratedLadder> {
   const root = mkdtempSync(join(tmpdir(), "reelstream-ladder-"));
-  const sourceKey = `masters/${LADDER_VIDEO}/source`;
-  mkdirSync(join(root, "masters", LADDER_VIDEO), { recursive: true });
+  const sourceKey = masterKey(LADDER_VIDEO, "source");
+  mkdirSync(dirname(join(root, sourceKey)), { recursive: true });
   // The source is an input, made with plain ffmpeg; the ladder is the transcoder's.
   await run("ffmpeg", [
     "-hide_banner",
@@ -65,11 +66,6 @@ export async function generateLadder(seconds = 12, chunkSeconds = 6): Promise<Ge
     { storage: new FsStorage(root), tools: resolveFfmpegTools(), workRoot: join(root, "work"), preset: "ultrafast" },
   );
   return { dir: join(root, "videos", LADDER_VIDEO), root, result };
-}
-
-/** A key of the generated ladder, as the catalog stores it: relative to the video's folder. */
-function ladderPath(key: string): string {
-  return key.slice(`videos/${LADDER_VIDEO}/`.length);
 }
 
 function filesBelow(dir: string): string[] {
@@ -104,13 +100,13 @@ export interface ReadyMedia {
 export function ladderMedia({ result }: GeneratedLadder): ReadyMedia {
   return {
     durationSeconds: result.durationSeconds,
-    posterKey: ladderPath(result.posterKey),
-    storyboardKey: ladderPath(result.storyboard.vttKey),
+    posterKey: mediaPath(LADDER_VIDEO, result.posterKey),
+    storyboardKey: mediaPath(LADDER_VIDEO, result.storyboard.vttKey),
     renditions: result.renditions.map(({ height, bitrate, codec, playlist }) => ({
       height,
       bitrate,
       codec,
-      playlist: ladderPath(playlist),
+      playlist: mediaPath(LADDER_VIDEO, playlist),
     })),
   };
 }

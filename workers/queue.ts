@@ -2,16 +2,14 @@ import type { Clock } from "./platform/clock.ts";
 import { createServices, type Services } from "./platform/services.ts";
 import {
   handleDeadTranscodeTaskMessage,
-  handleLegacyTranscodeMessage,
   handleTranscodeTaskMessage,
-  type LegacyTranscodeJobMessage,
   TRANSCODE_DLQ,
   type TranscodeTaskMessage,
 } from "./transcoding/index.ts";
 import { handleUploadExpired, type UploadExpiredMessage } from "./uploads/index.ts";
 
 /** Every message the Worker's queues carry. Services add their kinds here. */
-export type QueueMessage = TranscodeTaskMessage | LegacyTranscodeJobMessage | UploadExpiredMessage;
+export type QueueMessage = TranscodeTaskMessage | UploadExpiredMessage;
 
 /**
  * The queue entry point: each message gets its own services (from the composition root) and goes
@@ -21,6 +19,8 @@ export type QueueMessage = TranscodeTaskMessage | LegacyTranscodeJobMessage | Up
  * A consumer invocation ends after 15 minutes of wall clock on Cloudflare; miniflare has no such
  * limit, so it is enforced here (`QUEUE_CONSUMER_WALL_CLOCK_SECONDS`, the real 900 by default,
  * lower in tests): a message still being handled then is given up and retried, as it would be.
+ * `options.clock` is the time the handlers see (a test's; the system's by default); the wall
+ * clock's deadline is a real timer either way.
  */
 export async function handleQueueBatch(
   batch: MessageBatch<QueueMessage>,
@@ -60,9 +60,6 @@ async function dispatch(message: Message<QueueMessage>, queue: string, services:
       await (queue === TRANSCODE_DLQ ? handleDeadTranscodeTaskMessage(task, services) : handleTranscodeTaskMessage(task, services));
       return;
     }
-    case "transcode":
-      await handleLegacyTranscodeMessage(message as Message<LegacyTranscodeJobMessage>, services);
-      return;
     case "upload-expired":
       await handleUploadExpired(message as Message<UploadExpiredMessage>, services);
       return;

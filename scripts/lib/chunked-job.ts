@@ -1,5 +1,6 @@
 import type { TaskDependencies } from "../../transcoder/src/task-context.ts";
 import { runTask } from "../../transcoder/src/tasks.ts";
+import { hlsPrefix } from "../../workers/platform/media-layout.ts";
 import type { AudioResult, ChunkResult, ChunkTask, FinalizeResult, PlanResult, TranscodeTask } from "../../workers/transcoding/contract.ts";
 
 /**
@@ -35,7 +36,7 @@ export function taskEnvelope(videoId: string, sourceKey: string) {
     jobId: `job-${videoId}`,
     videoId,
     sourceKey,
-    outputPrefix: `videos/${videoId}/hls/`,
+    outputPrefix: hlsPrefix(videoId),
     // The storage the tasks reach is their `deps.storage`; these say where a server would call.
     storage: { baseUrl: "http://storage.invalid", token: "unused" },
     callbackUrl: "http://worker.invalid/callback",

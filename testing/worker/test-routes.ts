@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import type { AppEnv } from "../../workers/platform/app-env.ts";
 import { ApiError } from "../../workers/platform/errors.ts";
+import { mediaPrefix } from "../../workers/platform/media-layout.ts";
 import { isVideoId } from "../../workers/videos/index.ts";
 
 /**
@@ -17,7 +18,7 @@ export function registerTestRoutes(app: Hono<AppEnv>) {
     if (!isVideoId(videoId) || path === "" || path.split("/").some((part) => part === "" || part === "..")) {
       throw new ApiError("bad-request", "PUT /internal/test/media/{videoId}/{path} with the object's bytes as the body.");
     }
-    await c.get("services").media.bucket.put(`videos/${videoId}/${path}`, await c.req.arrayBuffer());
+    await c.get("services").media.bucket.put(`${mediaPrefix(videoId)}${path}`, await c.req.arrayBuffer());
     return c.body(null, 204);
   });
   app.get("/internal/test/json-body/:bytes", (c) => {

@@ -139,7 +139,7 @@ describe("a landscape source with audio, in three 3 s chunks", () => {
     expect(job.result.renditions.every((r) => /^avc1\.[0-9a-f]{6}$/.test(r.codec) && r.bitrate > 0)).toBe(true);
     expect(job.result).toMatchObject({
       audio: { codec: "mp4a.40.2", playlist: "videos/landscape/hls/audio/index.m3u8" },
-      masterKey: "videos/landscape/hls/master.m3u8",
+      masterPlaylistKey: "videos/landscape/hls/master.m3u8",
       posterKey: "videos/landscape/hls/poster.jpg",
       storyboard: { spriteKey: "videos/landscape/hls/storyboard.jpg", vttKey: "videos/landscape/hls/storyboard.vtt" },
       qualityReport: { ok: true, warnings: [] },
@@ -160,7 +160,7 @@ describe("a landscape source with audio, in three 3 s chunks", () => {
   });
 
   it("writes a master playlist with BANDWIDTH, RESOLUTION, CODECS and FRAME-RATE on every variant, and the audio group", async () => {
-    const master = await readFile(storage.pathFor(job.result.masterKey), "utf8");
+    const master = await readFile(storage.pathFor(job.result.masterPlaylistKey), "utf8");
     const variants = master.split("\n").filter((line) => line.startsWith("#EXT-X-STREAM-INF:"));
     expect(variants).toHaveLength(2);
     for (const variant of variants) {
@@ -196,7 +196,7 @@ describe("other shapes of source", () => {
     expect(audio).toBeNull();
     expect(result.audio).toBeNull();
     expect(result.qualityReport.warnings.map((w) => w.code)).toEqual(["no-audio"]);
-    const master = await readFile(storage.pathFor(result.masterKey), "utf8");
+    const master = await readFile(storage.pathFor(result.masterPlaylistKey), "utf8");
     expect(master).not.toContain("AUDIO=");
     expect(master).not.toContain("mp4a");
     const joined = await joinRendition(storage, result.renditions[1]?.playlist as string, join(temp.dir, "portrait.mp4"));

@@ -167,7 +167,7 @@ describe("a 50 s 1080p master in five chunks", () => {
   });
 
   it("joins each rung under one init segment, without discontinuities, in a master that lists every rung", async () => {
-    const master = await readFile(bucket.pathFor(job.result.masterKey), "utf8");
+    const master = await readFile(bucket.pathFor(job.result.masterPlaylistKey), "utf8");
     expect(master.match(/RESOLUTION=\d+x\d+/g)).toEqual([
       "RESOLUTION=426x240",
       "RESOLUTION=640x360",

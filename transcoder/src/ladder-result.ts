@@ -34,7 +34,7 @@ export function describeLadder(
           playlist: `${prefix}${outputNames.audioFolder}/${outputNames.mediaPlaylist}`,
         }
       : null,
-    masterKey: `${prefix}${outputNames.master}`,
+    masterPlaylistKey: `${prefix}${outputNames.master}`,
     posterKey: `${prefix}${outputNames.poster}`,
     storyboard: { spriteKey: `${prefix}${outputNames.sprite}`, vttKey: `${prefix}${outputNames.vtt}` },
     qualityReport,

@@ -50,12 +50,20 @@ describe("uploading while ffmpeg writes", () => {
     await writeFile(join(temp.dir, "other.m4s"), "other");
     await backing.upload("videos/v/hls/240p/c0000-a1-00000.m4s", join(temp.dir, "other.m4s"));
     const prepared: string[] = [];
+    // Each look at the folder ends with this report: waiting for two more looks is waiting for the
+    // uploader to have seen the folder as it is now (an upload it starts calls `prepare` at once).
+    let looks = 0;
+    const looked = async (count: number) => {
+      const target = looks + count;
+      await until(() => looks >= target);
+    };
     const uploader = new OutputUploader({
       storage,
       outputDir,
       prefix: "videos/v/hls/",
       concurrency: 2,
       pollMs: 10,
+      onSegmentsWritten: () => void looks++,
       removeUploaded: true,
       // A chunk's naming: segments and init under the attempt's tag, the poster kept, the rest not stored.
       keyFor: (name) => {
@@ -71,16 +79,18 @@ describe("uploading while ffmpeg writes", () => {
     // The segment being written, under its temporary name (the muxer's temp_file flag).
     await writeFile(join(outputDir, "240p", "seg_00000.m4s.tmp"), "ze");
     uploader.start(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await looked(2);
     expect(calls).toEqual([]);
+    expect(prepared).toEqual([]);
 
     // The first segment is complete: renamed, and the init written before it.
     await writeFile(join(outputDir, "240p", "init_0.mp4"), "init");
     await rename(join(outputDir, "240p", "seg_00000.m4s.tmp"), join(outputDir, "240p", "seg_00000.m4s"));
     await writeFile(join(outputDir, "240p", "seg_00001.m4s.tmp"), "one");
     await until(() => calls.includes("240p/c0001-a2-00000.m4s") && calls.includes("240p/c0001-a2-init.mp4"));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await looked(2);
     expect(calls).toHaveLength(2);
+    expect(prepared.sort()).toEqual(["240p/init_0.mp4", "240p/seg_00000.m4s"]);
     expect(await readdir(join(outputDir, "240p"))).toEqual(["seg_00001.m4s.tmp"]);
 
     // ffmpeg exits: the last segment, the poster and a log nobody stores are written.

@@ -173,17 +173,16 @@ export class OutputUploader {
       list.push({ name, index: segment ? Number(segment[1]) : null });
       byFolder.set(folder, list);
     }
-    let fewest = Number.POSITIVE_INFINITY;
     for (const [folder, entries] of byFolder) {
       // Counted by index, not by files present: an uploaded segment may have been removed.
       const segments = Math.max(this.#segmentsSeen.get(folder) ?? 0, ...entries.map((entry) => (entry.index ?? -1) + 1));
       this.#segmentsSeen.set(folder, segments);
-      fewest = Math.min(fewest, segments);
       for (const entry of entries) {
         if (entry.index !== null || segments > 0) this.#enqueue(entry.name);
       }
     }
-    if (byFolder.size > 0) this.#options.onSegmentsWritten?.(fewest);
+    // Every folder seen so far counts, also one whose segments have all gone up and left the disk.
+    if (this.#segmentsSeen.size > 0) this.#options.onSegmentsWritten?.(Math.min(...this.#segmentsSeen.values()));
   }
 
   #enqueue(name: string): void {

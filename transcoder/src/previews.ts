@@ -1,4 +1,4 @@
-import type { PosterPlan, StoryboardPlan } from "../../workers/transcoding/contract.ts";
+import { MAX_STORYBOARD_TILES, type PosterPlan, type StoryboardPlan } from "../../workers/transcoding/contract.ts";
 
 /**
  * The poster and the storyboard (a sprite sheet of thumbnails plus a WebVTT file that points
@@ -34,7 +34,7 @@ export interface StoryboardOptions {
 export const defaultStoryboardOptions: StoryboardOptions = {
   intervalSeconds: 5,
   // 20 rows of 10 at 160x90: a 1600x1800 JPEG of a few hundred kB, one request for a whole film.
-  maxTiles: 200,
+  maxTiles: MAX_STORYBOARD_TILES,
   columns: 10,
   thumbnailLongSide: 160,
 };

@@ -253,12 +253,12 @@ describe("POST /tasks", () => {
     expect(await response.json()).toEqual({
       error: "invalid task",
       errors: [
+        "attemptTag: letters, digits, '.', '_' and '-' only (it starts object names)",
         "storage.baseUrl: must be an http(s) URL",
         "storage.token: must be a non-empty string",
         "limits.maxWidth: must be a positive number",
         "limits.fps: unknown limit",
         "chunkSeconds: must be a positive number",
-        "attemptTag: letters, digits, '.', '_' and '-' only (it starts object names)",
       ],
     });
     expect(await (await post(server, { kind: "transcode" })).json()).toEqual({
@@ -267,13 +267,20 @@ describe("POST /tasks", () => {
     });
   });
 
-  it("runs from its own folder alone, as in the image: the contract it imports is types only", async () => {
-    // The Docker build context is transcoder/: nothing outside it exists at run time.
+  it("runs from what the image holds alone: its sources, the contract and zod", async () => {
+    // The Dockerfile's COPY lines: transcoder/src (no tests), workers/transcoding/contract.ts, and
+    // zod in node_modules, laid out as in the repository; nothing else of it exists at run time.
+    const repo = join(import.meta.dirname, "..", "..");
     const image = join(temp.dir, "image", "app");
-    await mkdir(image, { recursive: true });
-    await cp(join(import.meta.dirname), join(image, "src"), { recursive: true, filter: (path) => !path.endsWith(".test.ts") });
+    await mkdir(join(image, "workers", "transcoding"), { recursive: true });
+    await cp(join(repo, "transcoder", "src"), join(image, "transcoder", "src"), {
+      recursive: true,
+      filter: (path) => !path.endsWith(".test.ts"),
+    });
+    await cp(join(repo, "workers", "transcoding", "contract.ts"), join(image, "workers", "transcoding", "contract.ts"));
+    await cp(join(repo, "node_modules", "zod"), join(image, "node_modules", "zod"), { recursive: true, dereference: true });
     await writeFile(join(image, "package.json"), '{ "type": "module", "private": true }');
-    const server = await startServer({}, join(image, "src", "server.ts"));
+    const server = await startServer({}, join(image, "transcoder", "src", "server.ts"));
     expect((await post(server, planTask(3))).status).toBe(202);
     await waitFor(() => final("plan", 3) !== undefined, "the plan's result", 30_000);
     expect(final("plan", 3)?.body.event.type).toBe("done");

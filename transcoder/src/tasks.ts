@@ -1,7 +1,8 @@
-import type { TaskResult, TranscodeTask } from "../../workers/transcoding/contract.ts";
+import { describeIssues, type TaskResult, type TranscodeTask, taskResultSchema } from "../../workers/transcoding/contract.ts";
 import { runAudioTask } from "./audio-task.ts";
 import { runChunkTask } from "./chunk-task.ts";
 import { runFinalizeTask } from "./finalize-task.ts";
+import { JobFailure } from "./job-failure.ts";
 import { runPlanTask } from "./plan-task.ts";
 import type { TaskDependencies } from "./task-context.ts";
 
@@ -13,10 +14,20 @@ import type { TaskDependencies } from "./task-context.ts";
  */
 
 /**
+ * Runs `task` and checks its result with the contract's schema for it, the one the Worker checks
+ * the callback with: a result out of the contract's bounds (more ranges than the title's length
+ * allows, a storyboard too large) fails here, in words, and is never reported as done.
+ *
  * @example
  * const result = await runTask(task, { storage: new HttpStorage(task.storage.baseUrl, task.storage.token), tools, workRoot });
  */
-export function runTask(task: TranscodeTask, deps: TaskDependencies): Promise<TaskResult> {
+export async function runTask(task: TranscodeTask, deps: TaskDependencies): Promise<TaskResult> {
+  const checked = taskResultSchema(task).safeParse(await runKind(task, deps));
+  if (checked.success) return checked.data;
+  throw new JobFailure(`the ${task.kind} task made a result outside the contract: ${describeIssues(checked.error).join("; ")}`, true);
+}
+
+function runKind(task: TranscodeTask, deps: TaskDependencies): Promise<TaskResult> {
   switch (task.kind) {
     case "plan":
       return runPlanTask(task, deps);

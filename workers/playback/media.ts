@@ -1,6 +1,7 @@
 import type { Context, Hono } from "hono";
 import type { AppEnv } from "../platform/app-env.ts";
 import { ApiError } from "../platform/errors.ts";
+import { HLS_FOLDER, MASTER_PLAYLIST_PATH, masterPlaylistKey, mediaPrefix } from "../platform/media-layout.ts";
 import {
   describeTokenFailure,
   isPreviewGrant,
@@ -10,14 +11,11 @@ import {
   verifyMediaToken,
 } from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
-import { isVideoId, MASTER_PLAYLIST_PATH, videoMasterPlaylistKey } from "../videos/index.ts";
+import { isVideoId } from "../videos/index.ts";
 import { capMasterPlaylist, carryToken, folderAccess } from "./hls-playlist.ts";
 import { mediaType, PLAYLIST_EDGE_TTL_SECONDS, readMediaText, serveMediaObject } from "./media-delivery.ts";
 import { StreamChecks } from "./stream-check.ts";
 
-/** Where a video's HLS ladder lives below its media prefix (agreed with the transcoder). */
-export const HLS_FOLDER = "hls/";
-export const MASTER_PLAYLIST = MASTER_PLAYLIST_PATH;
 const PLAYLIST_TYPE = "application/vnd.apple.mpegurl";
 
 /** This isolate's memory of stream checks (segments reuse an answer for at most 20 s; see StreamChecks). */
@@ -135,20 +133,20 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
     throw new ApiError("not-found", `There is no media object '${path}' for this video.`);
   }
   if (!isPreviewGrant(grant)) await requireLiveStream(services, grant, type.kind === "playlist");
-  const key = `videos/${videoId}/${path}`;
+  const key = `${mediaPrefix(videoId)}${path}`;
   const { waitUntil, media } = services;
 
   // The master playlist is the video's switch: without it nothing of the video is served, cached
   // segments included (a deleted video, whose master goes first, answers 404 at once here). It is
   // read through the edge cache on every request, never remembered by the isolate, so that
   // switch holds for every isolate of this data center at once.
-  const master = await readMediaText(media, videoMasterPlaylistKey(videoId), PLAYLIST_TYPE, waitUntil);
+  const master = await readMediaText(media, masterPlaylistKey(videoId), PLAYLIST_TYPE, waitUntil);
   if (master === null) {
     throw new ApiError("not-found", "This video is not available any more. Go back to the catalog to find something else to watch.", {
       headers: { "Cache-Control": "no-store" },
     });
   }
-  if (inLadder && path !== MASTER_PLAYLIST) {
+  if (inLadder && path !== MASTER_PLAYLIST_PATH) {
     // The plan cap, closed by default: only what the viewer's capped master leads to is served.
     const access = folderAccess(master, grant.maxHeight, path.slice(HLS_FOLDER.length));
     if (access === "above-plan") {
@@ -158,9 +156,9 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   }
 
   if (type.kind === "playlist") {
-    const original = path === MASTER_PLAYLIST ? master : await readMediaText(media, key, type.contentType, waitUntil);
+    const original = path === MASTER_PLAYLIST_PATH ? master : await readMediaText(media, key, type.contentType, waitUntil);
     if (original === null) throw new ApiError("not-found", `There is no playlist '${path}' for this video.`);
-    const body = carryToken(path === MASTER_PLAYLIST ? capMasterPlaylist(original, grant.maxHeight) : original, videoId, token ?? "");
+    const body = carryToken(path === MASTER_PLAYLIST_PATH ? capMasterPlaylist(original, grant.maxHeight) : original, videoId, token ?? "");
     const maxAge = Math.max(0, Math.min(PLAYLIST_EDGE_TTL_SECONDS, grant.expiresAt - nowSeconds));
     // Per viewer (capped to the plan, bound to the token): private, and short.
     return new Response(c.req.method === "HEAD" ? null : body, {

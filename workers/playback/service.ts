@@ -2,12 +2,12 @@ import type { StoredProgress } from "../../durable-objects/viewer-state.ts";
 import type { AuthContext } from "../platform/app-env.ts";
 import { sessionEnded } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
+import { MASTER_PLAYLIST_PATH } from "../platform/media-layout.ts";
 import { signMediaToken } from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
 import { type Entitlement, getEntitlement } from "../subscriptions/index.ts";
 import { findVideo, isVideoId, notFound } from "../videos/index.ts";
 import { CONTINUE_WATCHING_SIZE, continueWatchingCopy } from "./continue-watching.ts";
-import { MASTER_PLAYLIST } from "./media.ts";
 import { isFinished, resumePosition } from "./progress-rules.ts";
 
 export interface Playback {
@@ -20,7 +20,8 @@ export interface Playback {
 /** The entitlement reader playback depends on (the subscription service's, in production). */
 export type EntitlementReader = (services: Services, userId: string) => Promise<Entitlement | null>;
 
-export const entitlementFromSubscriptions: EntitlementReader = (services, userId) => getEntitlement(services.db, userId);
+export const entitlementFromSubscriptions: EntitlementReader = (services, userId) =>
+  getEntitlement(services.db, userId, new Date(services.clock.now()));
 
 /**
  * The checks of `GET /v1/videos/{id}/play` that change nothing: the video and the plan.
@@ -88,7 +89,7 @@ export async function startPlayback(
     expiresAt,
   });
   return {
-    manifestUrl: `${config.PUBLIC_BASE_URL}/media/${videoId}/${token}/${MASTER_PLAYLIST}`,
+    manifestUrl: `${config.PUBLIC_BASE_URL}/media/${videoId}/${token}/${MASTER_PLAYLIST_PATH}`,
     expiresAt: new Date(expiresAt * 1000).toISOString(),
     resumeAt: resumePosition(lease.progress),
     maxHeight: entitlement.maxHeight,

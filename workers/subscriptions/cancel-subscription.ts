@@ -23,7 +23,7 @@ const route = createRoute({
 
 export function registerCancelSubscription(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const subscription = await cancelSubscription(c.get("services").db, c.get("auth").userId);
+    const subscription = await cancelSubscription(c.get("services").db, c.get("auth").userId, new Date(c.get("services").clock.now()));
     c.header("Cache-Control", "private, no-store");
     return c.json({ subscription }, 200);
   });

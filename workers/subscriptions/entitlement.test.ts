@@ -1,11 +1,9 @@
-import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { subscriptions } from "../../schema/index.ts";
 import { withDatabase } from "../test/catalog.ts";
-import { call, signUp } from "../test/helpers.ts";
+import { advanceClock, call, clockNow, signUp } from "../test/helpers.ts";
 import { getEntitlement } from "./service.ts";
 
-const entitlementOf = (userId: string) => withDatabase((db) => getEntitlement(db, userId));
+const entitlementOf = (userId: string) => withDatabase((db) => getEntitlement(db, userId, new Date(clockNow())));
 
 describe("getEntitlement", () => {
   it("is null without a subscription", async () => {
@@ -27,14 +25,12 @@ describe("getEntitlement", () => {
     await call("/v1/subscription", { method: "DELETE", token: viewer.accessToken });
     const entitlement = await entitlementOf(viewer.user.id);
     expect(entitlement).toMatchObject({ planId: "standard", maxHeight: 1080, screens: 2, status: "canceled" });
-    expect(entitlement?.currentPeriodEnd.getTime()).toBeGreaterThan(Date.now());
+    const periodEnd = entitlement?.currentPeriodEnd.getTime() ?? 0;
+    expect(periodEnd).toBeGreaterThan(clockNow());
 
-    await withDatabase((db) =>
-      db
-        .update(subscriptions)
-        .set({ currentPeriodStart: sql`now() - interval '1 month'`, currentPeriodEnd: sql`now() - interval '1 second'` })
-        .where(eq(subscriptions.userId, viewer.user.id)),
-    );
+    advanceClock(periodEnd - clockNow() - 1000);
+    expect(await entitlementOf(viewer.user.id)).toMatchObject({ status: "canceled" });
+    advanceClock(2000);
     expect(await entitlementOf(viewer.user.id)).toBeNull();
   });
 });

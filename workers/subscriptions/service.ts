@@ -1,4 +1,4 @@
-import { and, asc, eq, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, or, sql } from "drizzle-orm";
 import { plans, type Subscription, subscriptions } from "../../schema/index.ts";
 import { readThrough } from "../platform/cache.ts";
 import type { Database } from "../platform/db.ts";
@@ -77,8 +77,9 @@ export async function subscribe(
   db: Database,
   userId: string,
   planId: string,
+  now: Date,
 ): Promise<{ subscription: PublicSubscription; created: boolean }> {
-  const lapsed = sql`(${subscriptions.status} = 'canceled' and ${subscriptions.currentPeriodEnd} <= now())`;
+  const lapsed = sql`(${subscriptions.status} = 'canceled' and ${subscriptions.currentPeriodEnd} <= ${now})`;
   // The row as this statement found it (none, for the loser of a race on the first subscribe).
   const previous = db.$with("previous").as(
     db
@@ -95,8 +96,8 @@ export async function subscribe(
         userId,
         planId,
         status: "active",
-        currentPeriodStart: sql`now()`,
-        currentPeriodEnd: sql`now() + ${BILLING_PERIOD}`,
+        currentPeriodStart: now,
+        currentPeriodEnd: sql`${now}::timestamptz + ${BILLING_PERIOD}`,
       })
       .onConflictDoUpdate({
         target: subscriptions.userId,
@@ -107,7 +108,7 @@ export async function subscribe(
           canceledAt: null,
           currentPeriodStart: sql`case when ${lapsed} then excluded.current_period_start else ${subscriptions.currentPeriodStart} end`,
           currentPeriodEnd: sql`case when ${lapsed} then excluded.current_period_end else ${subscriptions.currentPeriodEnd} end`,
-          updatedAt: sql`now()`,
+          updatedAt: now,
         },
       })
       .returning({
@@ -130,10 +131,10 @@ export async function subscribe(
  * Cancels at the end of the current period: the status becomes `canceled` at once, entitlement
  * stays until `currentPeriodEnd`. Canceling twice answers the same subscription again.
  */
-export async function cancelSubscription(db: Database, userId: string): Promise<PublicSubscription> {
+export async function cancelSubscription(db: Database, userId: string, now: Date): Promise<PublicSubscription> {
   const [canceled] = await db
     .update(subscriptions)
-    .set({ status: "canceled", cancelAt: subscriptions.currentPeriodEnd, canceledAt: sql`now()`, updatedAt: sql`now()` })
+    .set({ status: "canceled", cancelAt: subscriptions.currentPeriodEnd, canceledAt: now, updatedAt: now })
     .where(and(eq(subscriptions.userId, userId), eq(subscriptions.status, "active")))
     .returning();
   if (canceled) return toPublicSubscription(canceled);
@@ -161,10 +162,10 @@ export interface Entitlement {
  * moment ago already counts.
  *
  * @example
- * const entitlement = await getEntitlement(services.db, auth.userId);
+ * const entitlement = await getEntitlement(services.db, auth.userId, new Date(services.clock.now()));
  * if (!entitlement) throw new ApiError("payment-required", "Subscribe to a plan to play videos.");
  */
-export async function getEntitlement(db: Database, userId: string): Promise<Entitlement | null> {
+export async function getEntitlement(db: Database, userId: string, now: Date): Promise<Entitlement | null> {
   const [row] = await db
     .select({
       planId: subscriptions.planId,
@@ -175,7 +176,7 @@ export async function getEntitlement(db: Database, userId: string): Promise<Enti
     })
     .from(subscriptions)
     .innerJoin(plans, eq(plans.id, subscriptions.planId))
-    .where(and(eq(subscriptions.userId, userId), or(eq(subscriptions.status, "active"), sql`${subscriptions.currentPeriodEnd} > now()`)));
+    .where(and(eq(subscriptions.userId, userId), or(eq(subscriptions.status, "active"), gt(subscriptions.currentPeriodEnd, now))));
   return row ?? null;
 }
 

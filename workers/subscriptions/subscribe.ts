@@ -31,9 +31,10 @@ export function registerSubscribe(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const services = c.get("services");
     const { userId } = c.get("auth");
-    const before = await getEntitlement(services.db, userId);
-    const { subscription, created } = await subscribe(services.db, userId, c.req.valid("json").planId);
-    if (!created) await endStreamsAfterDowngrade(services, userId, before, await getEntitlement(services.db, userId));
+    const now = new Date(services.clock.now());
+    const before = await getEntitlement(services.db, userId, now);
+    const { subscription, created } = await subscribe(services.db, userId, c.req.valid("json").planId, now);
+    if (!created) await endStreamsAfterDowngrade(services, userId, before, await getEntitlement(services.db, userId, now));
     c.header("Cache-Control", "private, no-store");
     return created ? c.json({ subscription }, 201) : c.json({ subscription }, 200);
   });

@@ -1,9 +1,10 @@
 import { createRouter } from "../platform/app.ts";
 import { ApiError } from "../platform/errors.ts";
+import { describeIssues, taskCallbackEnvelopeSchema } from "./contract.ts";
 import { grantOf } from "./internal-storage.ts";
 import { type ReportOutcome, taskDone, taskFailed, taskProgressed } from "./lifecycle.ts";
-import { taskCallback, taskResults } from "./schema.ts";
-import { findTask } from "./service.ts";
+import { loadJob } from "./service.ts";
+import { taskKinds } from "./task-kinds.ts";
 
 /** Where transcoders report: `POST /internal/transcode/callback` (contract.ts, `TaskCallback`). */
 export const CALLBACK_PATH = "/internal/transcode/callback";
@@ -11,13 +12,15 @@ export const CALLBACK_PATH = "/internal/transcode/callback";
 /**
  * The transcoder's progress and results come back here, one request each, with the task's storage
  * grant: the grant names the job, the task and the attempt, and the body must say the same. The
- * answer tells the transcoder what to do next:
+ * job and its tasks are read once, and what the report changes is decided from that. The answer
+ * tells the transcoder what to do next:
  *
  * - 204: taken.
  * - 409: the attempt is not the task's current one (it stalled and was dispatched again, or its job
  *   is over). Nothing changed; the transcoder stops that attempt.
  * - 410: the job is gone (its video was deleted).
  * - 400/403: the body or the grant is wrong (a bug, not a retry).
+ * - 5xx: nothing changed (the report's transaction did not commit); the transcoder sends it again.
  *
  * Not part of the public API, so not in /openapi.json.
  */
@@ -25,13 +28,9 @@ export function createCallbackRouter() {
   const app = createRouter();
   app.post(CALLBACK_PATH, async (c) => {
     const grant = await grantOf(c);
-    const parsed = taskCallback.safeParse(await c.req.json().catch(() => null));
-    if (!parsed.success) {
-      throw new ApiError(
-        "bad-request",
-        `The callback is not a task callback: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
-      );
-    }
+    const parsed = taskCallbackEnvelopeSchema.safeParse(await c.req.json().catch(() => null));
+    if (!parsed.success)
+      throw new ApiError("bad-request", `The callback is not a task callback: ${describeIssues(parsed.error).join("; ")}`);
     const callback = parsed.data;
     if (grant.task === undefined || grant.job !== callback.jobId || grant.task !== callback.taskId || grant.attempt !== callback.attempt) {
       throw new ApiError(
@@ -40,29 +39,29 @@ export function createCallbackRouter() {
       );
     }
     const services = c.get("services");
-    const found = await findTask(services.db, callback.jobId, callback.taskId);
-    if (!found) throw new ApiError("gone", `Job ${callback.jobId} is gone (its video was deleted, or its upload replaced).`);
-    const { job } = found;
-    const attempt = { jobId: job.id, id: callback.taskId, attempt: callback.attempt };
+    const loaded = await loadJob(services.db, callback.jobId);
+    const task = loaded?.tasks.find((candidate) => candidate.id === callback.taskId);
+    if (!loaded || !task) throw new ApiError("gone", `Job ${callback.jobId} is gone (its video was deleted, or its upload replaced).`);
+    const attempt = { jobId: loaded.job.id, id: task.id, attempt: callback.attempt };
     let outcome: ReportOutcome;
     const event = callback.event;
     if (event.type === "progress") {
-      outcome = await taskProgressed(services, job, attempt, event.percent);
+      outcome = await taskProgressed(services, loaded, attempt, event.percent);
     } else if (event.type === "done") {
-      const result = taskResults[found.task.kind].safeParse(event.result);
+      const result = taskKinds[task.kind].result(services.config).safeParse(event.result);
       outcome = result.success
-        ? await taskDone(services, job, attempt, result.data as unknown as Record<string, unknown>)
-        : await taskFailed(services, job, attempt, {
+        ? await taskDone(services, loaded, attempt, result.data)
+        : await taskFailed(services, attempt, {
             retryable: true,
-            reason: `the transcoder's ${found.task.kind} result is malformed (${result.error.issues[0]?.path.join(".")}: ${result.error.issues[0]?.message})`,
+            reason: `the transcoder's ${task.kind} result is malformed (${describeIssues(result.error).slice(0, 3).join("; ")})`,
           });
     } else {
-      outcome = await taskFailed(services, job, attempt, event);
+      outcome = await taskFailed(services, attempt, event);
     }
     if (outcome === "stale") {
       throw new ApiError(
         "conflict",
-        `Attempt ${callback.attempt} of ${callback.taskId} is not the one running (the task is ${found.task.state}, attempt ${found.task.attempt}).`,
+        `Attempt ${callback.attempt} of ${callback.taskId} is not the one running (the task is ${task.state}, attempt ${task.attempt}).`,
       );
     }
     return c.body(null, 204);

@@ -1,7 +1,6 @@
 import type { Services } from "../platform/services.ts";
 import { dispatchTask } from "./dispatch.ts";
 import { markDeadLettered, type TranscodeTaskMessage } from "./service.ts";
-import { startTranscodeJob } from "./start.ts";
 
 /**
  * The transcode queue's consumer: each message asks for one task to be handed to a transcoder.
@@ -29,22 +28,8 @@ export async function handleTranscodeTaskMessage(message: Message<TranscodeTaskM
  * dead-lettered, and why.
  */
 export async function handleDeadTranscodeTaskMessage(message: Message<TranscodeTaskMessage>, services: Services): Promise<void> {
-  await markDeadLettered(services.db, message.body, `its dispatch message failed ${message.attempts} times and was dead-lettered`);
+  const reason = `its dispatch message failed ${message.attempts} times and was dead-lettered`;
+  await markDeadLettered(services.db, message.body, reason, new Date(services.clock.now()));
   services.log.error("transcode task message dead-lettered; the cron will send it again", { ...message.body, attempts: message.attempts });
-  message.ack();
-}
-
-/** A job message of the one-shot consumer that came before this one (still queued during a deploy). */
-export interface LegacyTranscodeJobMessage {
-  kind: "transcode";
-  jobId: string;
-  videoId: string;
-  sourceKey: string;
-}
-
-/** Starts a job of tasks for it, if the video still waits for one. */
-export async function handleLegacyTranscodeMessage(message: Message<LegacyTranscodeJobMessage>, services: Services): Promise<void> {
-  const { videoId, sourceKey } = message.body;
-  await startTranscodeJob(services, { videoId, sourceKey }, { onlyIfQueued: true });
   message.ack();
 }

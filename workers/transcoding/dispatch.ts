@@ -1,21 +1,22 @@
+import { hlsPrefix } from "../platform/media-layout.ts";
 import type { Services } from "../platform/services.ts";
 import { hasSqlState, SqlState } from "../platform/sql-errors.ts";
 import { transitionVideo } from "../videos/index.ts";
-import type { PlanResult, TranscodeTask as TaskBody, TranscoderBusy } from "./contract.ts";
-import { attemptTag, outputPrefix } from "./keys.ts";
+import { type TranscodeTask as TaskBody, transcoderBusySchema, transcodeTaskSchema } from "./contract.ts";
+import { attemptTag } from "./keys.ts";
 import {
   busyInstances,
   claimTask,
-  finalizeInputs,
   findTask,
-  jobTasks,
   markWaiting,
   releaseTask,
+  storedPlan,
   type TranscodeJob,
   type TranscodeTask,
   type TranscodeTaskMessage,
 } from "./service.ts";
 import { signStorageGrant } from "./storage-grant.ts";
+import { taskKinds } from "./task-kinds.ts";
 import { type TranscoderInstance, transcoderInstances } from "./transcoders.ts";
 
 /** How long a storage grant given to one task attempt stays valid. */
@@ -43,6 +44,7 @@ export async function dispatchTask(services: Services, message: TranscodeTaskMes
   const found = await findTask(db, message.jobId, message.taskId);
   if (!found) return { kind: "skipped", why: "the job is gone" };
   const { job, task } = found;
+  const now = new Date(services.clock.now());
   if (job.step === "done" || job.step === "failed") return { kind: "skipped", why: `the job is ${job.step}` };
   if (task.state === "running" || task.state === "done" || task.state === "failed")
     return { kind: "skipped", why: `the task is ${task.state}` };
@@ -57,7 +59,10 @@ export async function dispatchTask(services: Services, message: TranscodeTaskMes
   for (const instance of instances.filter((candidate) => !busy.has(candidate.name))) {
     let claimed: TranscodeTask | undefined;
     try {
-      claimed = await claimTask(db, { jobId: job.id, taskId: task.id }, instance.name, config.TRANSCODE_TASK_LEASE_SECONDS);
+      claimed = await claimTask(db, { jobId: job.id, taskId: task.id }, instance.name, {
+        now,
+        seconds: config.TRANSCODE_TASK_LEASE_SECONDS,
+      });
     } catch (error) {
       // Another consumer gave this instance a task a moment ago: try the next.
       if (hasSqlState(error, SqlState.uniqueViolation)) continue;
@@ -72,7 +77,7 @@ export async function dispatchTask(services: Services, message: TranscodeTaskMes
       log.info("task dispatched", { instance: instance.name, attempt: claimed.attempt });
       return { kind: "dispatched", instance: instance.name, attempt: claimed.attempt };
     }
-    await releaseTask(db, claimed);
+    await releaseTask(db, claimed, now);
     if (answer.status === 429 || answer.status === 0 || answer.status >= 500) {
       log.info("transcoder did not take the task; trying another", {
         instance: instance.name,
@@ -84,7 +89,7 @@ export async function dispatchTask(services: Services, message: TranscodeTaskMes
     // 400/401: the Worker built a task the transcoder refuses. Nothing a retry changes; loud.
     throw new Error(`the transcoder ${instance.name} refused task ${task.id}: ${answer.status} ${answer.detail}`);
   }
-  await markWaiting(db, message);
+  await markWaiting(db, message, now);
   log.info("no transcoder free; the task waits", { instances: instances.length, busy: busy.size });
   return { kind: "waiting" };
 }
@@ -101,8 +106,8 @@ async function post(instance: TranscoderInstance, body: TaskBody): Promise<{ sta
     );
     const text = await response.text().catch(() => "");
     if (response.status === 429) {
-      const busy = JSON.parse(text || "{}") as Partial<TranscoderBusy>;
-      return { status: 429, detail: busy.error ?? "busy" };
+      const busy = transcoderBusySchema.safeParse(JSON.parse(text || "null"));
+      return { status: 429, detail: busy.success ? busy.data.error : "busy" };
     }
     return { status: response.status, detail: text.slice(0, 500) };
   } catch (error) {
@@ -110,12 +115,16 @@ async function post(instance: TranscoderInstance, body: TaskBody): Promise<{ sta
   }
 }
 
-/** The task as the transcoder takes it (workers/transcoding/contract.ts), with a grant for this attempt. */
+/**
+ * The task as the transcoder takes it, with a grant for this attempt: the envelope, and what its
+ * kind is given (task-kinds.ts). Checked with the contract's schema before it goes, as the
+ * transcoder will check it.
+ */
 async function taskBody(services: Services, job: TranscodeJob, task: TranscodeTask): Promise<TaskBody> {
   const { config } = services;
   const base = config.PUBLIC_BASE_URL.replace(/\/+$/, "");
   const tag = attemptTag(task.id, task.attempt);
-  const prefix = outputPrefix(job.videoId);
+  const prefix = hlsPrefix(job.videoId);
   const token = await signStorageGrant(config.INTERNAL_SIGNING_SECRET, {
     job: job.id,
     task: task.id,
@@ -126,7 +135,8 @@ async function taskBody(services: Services, job: TranscodeJob, task: TranscodeTa
     ...(task.kind === "finalize" ? {} : { tag }),
     exp: Math.floor(services.clock.now() / 1000) + STORAGE_GRANT_TTL_SECONDS,
   });
-  const envelope = {
+  const kind = await taskKinds[task.kind].request({ db: services.db, config, job, task, plan: storedPlan(job) });
+  return transcodeTaskSchema.parse({
     jobId: job.id,
     videoId: job.videoId,
     taskId: task.id,
@@ -136,16 +146,6 @@ async function taskBody(services: Services, job: TranscodeJob, task: TranscodeTa
     attemptTag: tag,
     storage: { baseUrl: base, token },
     callbackUrl: `${base}/internal/transcode/callback`,
-  };
-  if (task.kind === "plan") return { ...envelope, kind: "plan", chunkSeconds: config.TRANSCODE_CHUNK_SECONDS };
-  const plan = job.plan as unknown as PlanResult | null;
-  if (!plan) throw new Error(`job ${job.id} has no plan, yet its task ${task.id} is dispatched`);
-  if (task.kind === "audio") return { ...envelope, kind: "audio", encode: plan.encode };
-  if (task.kind === "chunk") {
-    const chunk = plan.chunks.find((range) => range.index === task.chunkIndex);
-    if (!chunk) throw new Error(`job ${job.id}'s plan has no chunk ${task.chunkIndex}`);
-    return { ...envelope, kind: "chunk", encode: plan.encode, chunk };
-  }
-  const inputs = finalizeInputs(await jobTasks(services.db, job.id));
-  return { ...envelope, kind: "finalize", encode: plan.encode, chunks: inputs.chunks, audio: inputs.audio as never };
+    ...kind,
+  });
 }

@@ -2,9 +2,7 @@ import { createRouter } from "../platform/app.ts";
 import { createCallbackRouter } from "./callbacks.ts";
 import { createInternalStorageRouter } from "./internal-storage.ts";
 
-export type { LegacyTranscodeJobMessage } from "./consumer.ts";
-export { handleDeadTranscodeTaskMessage, handleLegacyTranscodeMessage, handleTranscodeTaskMessage } from "./consumer.ts";
-export { outputPrefix } from "./keys.ts";
+export { handleDeadTranscodeTaskMessage, handleTranscodeTaskMessage } from "./consumer.ts";
 export { checkTranscodeLeases } from "./leases.ts";
 export { jobTasks, latestJob, type TranscodeTaskMessage } from "./service.ts";
 export { startTranscodeJob } from "./start.ts";
@@ -15,10 +13,10 @@ export const TRANSCODE_DLQ = "reelstream-transcode-dlq";
 
 /**
  * The transcoding service: a complete master becomes a job of tasks (plan, chunks, audio,
- * finalize; `contract.ts`), dispatched by the queue consumer to free transcoder instances, reported
- * back by callback, watched by the cron's lease check. Its routes are the transcoder's alone:
- * `/internal/storage` (R2 with a task's grant) and `/internal/transcode/callback`; neither is part
- * of the public API.
+ * finalize; the wire in `contract.ts`, each kind in `task-kinds.ts`), dispatched by the queue
+ * consumer to free transcoder instances, reported back by callback, watched and repaired by the
+ * cron. Its routes are the transcoder's alone: `/internal/storage` (R2 with a task's grant) and
+ * `/internal/transcode/callback`; neither is part of the public API.
  */
 export function createTranscodingRouter() {
   const app = createRouter();

@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { hlsPrefix, masterKey } from "../platform/media-layout.ts";
 import { call } from "../test/helpers.ts";
-import { masterKey } from "../uploads/index.ts";
-import { outputPrefix } from "./keys.ts";
 import { signStorageGrant } from "./storage-grant.ts";
 
 const secret = env.INTERNAL_SIGNING_SECRET;
@@ -11,7 +10,7 @@ function grantFor(videoId: string, overrides: { exp?: number; secret?: string } 
   return signStorageGrant(overrides.secret ?? secret, {
     job: `job-${videoId}`,
     read: [masterKey(videoId, "upload-1")],
-    prefix: outputPrefix(videoId),
+    prefix: hlsPrefix(videoId),
     exp: overrides.exp ?? Math.floor(Date.now() / 1000) + 600,
   });
 }
@@ -53,7 +52,7 @@ describe("internal storage for the transcoder", () => {
     expect(head.headers.get("Content-Length")).toBe("23");
     expect(head.headers.get("Accept-Ranges")).toBe("bytes");
 
-    const playlist = `${outputPrefix(videoId)}720p/index.m3u8`;
+    const playlist = `${hlsPrefix(videoId)}720p/index.m3u8`;
     const put = await storage(`/${playlist}`, token, {
       method: "PUT",
       body: "#EXTM3U\n",
@@ -64,9 +63,9 @@ describe("internal storage for the transcoder", () => {
     expect(await stored?.text()).toBe("#EXTM3U\n");
     expect(stored?.httpMetadata?.contentType).toBe("application/vnd.apple.mpegurl");
 
-    const list = await storage(`?prefix=${encodeURIComponent(outputPrefix(videoId))}`, token);
+    const list = await storage(`?prefix=${encodeURIComponent(hlsPrefix(videoId))}`, token);
     expect(await list.json()).toEqual({ keys: [playlist] });
-    const deleted = await storage(`?prefix=${encodeURIComponent(outputPrefix(videoId))}`, token, { method: "DELETE" });
+    const deleted = await storage(`?prefix=${encodeURIComponent(hlsPrefix(videoId))}`, token, { method: "DELETE" });
     expect(deleted.status).toBe(200);
     expect(await env.MEDIA.head(playlist)).toBeNull();
     expect(await env.MEDIA.head(masterKey(videoId, "upload-1"))).not.toBeNull();
@@ -79,7 +78,7 @@ describe("internal storage for the transcoder", () => {
     const token = await grantFor(videoId);
     expect((await storage(`/${masterKey(other, "upload-1")}`, token)).status).toBe(403);
     expect(
-      (await storage(`/${outputPrefix(other)}x.m4s`, token, { method: "PUT", body: "x", headers: { "Content-Length": "1" } })).status,
+      (await storage(`/${hlsPrefix(other)}x.m4s`, token, { method: "PUT", body: "x", headers: { "Content-Length": "1" } })).status,
     ).toBe(403);
     expect(
       (await storage(`/${masterKey(videoId, "upload-1")}`, token, { method: "PUT", body: "x", headers: { "Content-Length": "1" } })).status,
@@ -87,8 +86,8 @@ describe("internal storage for the transcoder", () => {
     expect((await storage(`?prefix=videos/`, token, { method: "DELETE" })).status).toBe(403);
     expect((await storage(`?prefix=masters/`, token)).status).toBe(403);
     // `..` is resolved by URL parsing before the Worker sees it: the result is judged like any key.
-    expect((await storage(`/${outputPrefix(videoId)}../../../${masterKey(other, "upload-1")}`, token)).status).toBe(403);
-    expect((await storage(`/${outputPrefix(videoId)}a//b.m4s`, token)).status).toBe(400);
+    expect((await storage(`/${hlsPrefix(videoId)}../../../${masterKey(other, "upload-1")}`, token)).status).toBe(403);
+    expect((await storage(`/${hlsPrefix(videoId)}a//b.m4s`, token)).status).toBe(400);
   });
 
   it("refuses expired and forged grants (403) and a missing one (401)", async () => {
@@ -116,7 +115,7 @@ describe("internal storage for the transcoder", () => {
         controller.close();
       },
     });
-    expect((await storage(`/${outputPrefix(videoId)}a.m4s`, token, { method: "PUT", body })).status).toBe(411);
+    expect((await storage(`/${hlsPrefix(videoId)}a.m4s`, token, { method: "PUT", body })).status).toBe(411);
     const openapi = (await (await call("/openapi.json")).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(openapi.paths).some((path) => path.startsWith("/internal"))).toBe(false);
   });

@@ -1,97 +1,81 @@
-import { and, eq, sql } from "drizzle-orm";
-import { type Rendition, transcodeTasks, videos } from "../../schema/index.ts";
+import { and, eq } from "drizzle-orm";
+import { videos } from "../../schema/index.ts";
+import { hlsPrefix } from "../platform/media-layout.ts";
 import type { Services } from "../platform/services.ts";
-import { markVideoReady, syncCatalogCache, transitionVideo } from "../videos/index.ts";
-import type { FinalizeResult, PlanResult, QualityReport } from "./contract.ts";
-import { mediaPath, outputPrefix } from "./keys.ts";
+import { syncCatalogCache, transitionVideo } from "../videos/index.ts";
+import type { PlanResult, QualityReport, TaskResult } from "./contract.ts";
 import {
   completeTask,
   failAttempt,
-  findJob,
-  findTask,
   finishJob,
-  jobTasks,
+  insertTasks,
+  isActive,
+  type LoadedJob,
+  lockJob,
   longestWaiting,
-  planJob,
+  type Queryable,
   recordProgress,
-  startFinalize,
+  stepKinds,
+  stopJobTasks,
+  storedPlan,
+  type TaskAttempt,
+  type TaskState,
   type TranscodeJob,
-  type TranscodeTask,
   taskMessage,
+  taskResults,
   touchTask,
 } from "./service.ts";
+import { type StepChange, taskKinds, tasksOfStep, videoProgress } from "./task-kinds.ts";
 import { cancelOn, transcoderNamed } from "./transcoders.ts";
 
 /**
- * What a task's report does to its job. Each step is one conditional change of the task's row for
- * the attempt that reported, so a report from a dead attempt, or the same report twice, changes
- * nothing ("stale"): plan done → the chunk and audio tasks; every chunk and the audio done → the
- * finalize task; finalize done → the video is published. A failed attempt is queued again (only
- * that task: a retried chunk re-encodes only itself), until it has failed
+ * What a task's report does to its job. Each report is one conditional change of the task's row
+ * for the attempt that reported, so a report from a dead attempt, or the same report twice,
+ * changes nothing ("stale"); the change of the job that follows (the next step and its tasks, a
+ * published video, a failed job) is in the same transaction, on the job's locked row, so it
+ * happens whole or not at all, and a report whose transaction failed is answered with an error
+ * the transcoder retries. What "done" changes is each kind's own (task-kinds.ts). A failed attempt
+ * is queued again (only that task: a retried chunk re-encodes only itself), until it has failed
  * `TRANSCODE_TASK_MAX_ATTEMPTS` times or the failure is a refusal of the source; then the job
  * fails and the video says why, in words.
  */
 
 export type ReportOutcome = "ok" | "stale";
 
-type TaskAttempt = Pick<TranscodeTask, "jobId" | "id" | "attempt">;
-
-export async function taskProgressed(services: Services, job: TranscodeJob, attempt: TaskAttempt, percent: number): Promise<ReportOutcome> {
-  const recorded = await recordProgress(services.db, attempt, percent / 100, services.config.TRANSCODE_TASK_LEASE_SECONDS);
-  if (!recorded) return "stale";
-  await updateVideoProgress(services, job);
+export async function taskProgressed(services: Services, loaded: LoadedJob, attempt: TaskAttempt, percent: number): Promise<ReportOutcome> {
+  const progress = percent / 100;
+  const lease = { now: nowOf(services), seconds: services.config.TRANSCODE_TASK_LEASE_SECONDS };
+  if (!(await recordProgress(services.db, attempt, progress, lease))) return "stale";
+  const tasks = loaded.tasks.map((task) => (task.id === attempt.id ? { ...task, progress } : task));
+  await setVideoProgress(services.db, loaded.job, videoProgress(tasks, storedPlan(loaded.job)), lease.now);
   return "ok";
 }
 
-export async function taskDone(
-  services: Services,
-  job: TranscodeJob,
-  attempt: TaskAttempt,
-  result: Record<string, unknown>,
-): Promise<ReportOutcome> {
-  const done = await completeTask(services.db, attempt, result);
-  if (!done) {
+export async function taskDone(services: Services, loaded: LoadedJob, attempt: TaskAttempt, result: TaskResult): Promise<ReportOutcome> {
+  const now = nowOf(services);
+  const recorded = await services.db.transaction(async (tx) => {
+    const job = await lockJob(tx, attempt.jobId);
+    if (!job || !(await completeTask(tx, attempt, result, now))) return undefined;
+    return { job, change: await kindDone(tx, job, result, now) };
+  });
+  if (!recorded) {
     // The same result delivered again (the first answer was lost) is not an error.
-    const current = await findTask(services.db, attempt.jobId, attempt.id);
-    return current?.task.state === "done" && current.task.attempt === attempt.attempt ? "ok" : "stale";
+    const task = loaded.tasks.find((candidate) => candidate.id === attempt.id);
+    return task?.state === "done" && task.attempt === attempt.attempt ? "ok" : "stale";
   }
-  const log = services.log.child({ jobId: job.id, videoId: job.videoId, taskId: done.id });
-  log.info("task done", { attempt: done.attempt });
-  await wakeLongestWaiting(services);
-  if (done.kind === "plan") {
-    const created = await planJob(services.db, job.id, result as unknown as PlanResult);
-    if (created.length > 0) {
-      await services.transcodeQueue.sendBatch(created.map((taskId) => ({ body: taskMessage(job, taskId), contentType: "json" })));
-      log.info("planned", { tasks: created.length });
-    }
-  } else if (done.kind === "chunk" || done.kind === "audio") {
-    const tasks = await jobTasks(services.db, job.id);
-    const encoding = tasks.filter((task) => task.kind === "chunk" || task.kind === "audio");
-    if (encoding.every((task) => task.state === "done") && (await startFinalize(services.db, job.id))) {
-      await services.transcodeQueue.send(taskMessage(job, "finalize"), { contentType: "json" });
-      log.info("every chunk and the audio are done; finalizing", { chunks: encoding.length });
-    }
-  } else {
-    await publish(services, job, result as unknown as FinalizeResult);
-  }
-  await updateVideoProgress(services, job);
+  await afterStepChange(services, recorded.job, recorded.change, attempt.id);
+  const tasks = loaded.tasks.map((task) => (task.id === attempt.id ? { ...task, state: "done" as const } : task));
+  const plan: PlanResult | null = result.kind === "plan" ? result : storedPlan(loaded.job);
+  await setVideoProgress(services.db, loaded.job, videoProgress(tasks, plan), now);
   return "ok";
 }
 
 export async function taskFailed(
   services: Services,
-  job: TranscodeJob,
   attempt: TaskAttempt,
-  failure: { retryable: boolean; reason: string; qualityReport?: QualityReport },
+  failure: { retryable: boolean; reason: string; qualityReport?: QualityReport | undefined },
 ): Promise<ReportOutcome> {
-  const row = await failAttempt(services.db, attempt, {
-    reason: failure.reason,
-    final: !failure.retryable,
-    maxAttempts: services.config.TRANSCODE_TASK_MAX_ATTEMPTS,
-  });
-  if (!row) return "stale";
-  await afterFailure(services, job, row, { ...failure, final: !failure.retryable });
-  return "ok";
+  return failTaskAttempt(services, attempt, { reason: failure.reason, final: !failure.retryable, qualityReport: failure.qualityReport });
 }
 
 /**
@@ -99,121 +83,151 @@ export async function taskFailed(
  * stalled (the process died, the container was evicted, the network split). The attempt counts
  * as failed and the task is queued again; the instance is asked to stop it, in case it still runs.
  */
-export async function taskStalled(services: Services, task: TranscodeTask): Promise<ReportOutcome> {
-  const found = await findTask(services.db, task.jobId, task.id);
-  if (!found) return "stale";
+export async function taskStalled(services: Services, task: TaskState): Promise<ReportOutcome> {
   const reason = `the transcoder stopped reporting for ${services.config.TRANSCODE_TASK_LEASE_SECONDS} s`;
-  const row = await failAttempt(services.db, task, { reason, final: false, maxAttempts: services.config.TRANSCODE_TASK_MAX_ATTEMPTS });
-  if (!row) return "stale";
-  if (task.instance) services.waitUntil(cancelOn(transcoderNamed(services, task.instance), task.id));
-  await afterFailure(services, found.job, row, { reason, final: false });
-  return "ok";
+  const outcome = await failTaskAttempt(services, task, { reason, final: false });
+  if (outcome === "ok" && task.instance) services.waitUntil(cancelOn(transcoderNamed(services, task.instance), task.id));
+  return outcome;
 }
 
-async function afterFailure(
+/**
+ * The cron's repair of a job under way whose step has no task left to run (`jobsWithoutLiveTasks`):
+ * the step's tasks that are missing are created again from the stored plan; when all of them are
+ * done but the job did not move on, the step's `done` runs again from the stored result; a task
+ * of the step that failed fails the job. Every part is conditional, so a second run changes nothing.
+ */
+export async function repairJob(services: Services, jobId: string): Promise<StepChange | undefined> {
+  const now = nowOf(services);
+  const repaired = await services.db.transaction(async (tx) => {
+    const job = await lockJob(tx, jobId);
+    if (!job || !isActive(job.step)) return undefined;
+    const expected = tasksOfStep(job.step, storedPlan(job));
+    if (expected.length === 0) throw new Error(`job ${job.id} is at step ${job.step} without a plan to repair it from`);
+    const created = await insertTasks(tx, job.id, expected, now);
+    if (created.length > 0) return { job, change: { dispatch: created, note: `recreated the ${job.step} step's missing task(s)` } };
+    const tasks = await taskResults(tx, job.id, stepKinds[job.step]);
+    const failed = tasks.find((task) => task.state === "failed");
+    if (failed) {
+      const reason = failed.lastError ?? `${taskKinds[failed.kind].describe(failed)} failed`;
+      const stopped = await failJob(tx, job, reason, null, now);
+      return stopped ? { job, change: { dispatch: [] }, failed: { stopped, reason } } : undefined;
+    }
+    const last = tasks.at(-1);
+    if (!last || tasks.some((task) => task.state !== "done")) return undefined;
+    const result = taskKinds[last.kind].result(services.config).parse(last.result);
+    return { job, change: await kindDone(tx, job, result, now) };
+  });
+  if (!repaired) return undefined;
+  if ("failed" in repaired && repaired.failed)
+    await afterJobFailed(services, repaired.job, repaired.failed.stopped, repaired.failed.reason);
+  await afterStepChange(services, repaired.job, repaired.change, "repair");
+  return repaired.change;
+}
+
+/** What a done task of each kind changes, with its result's own type. */
+function kindDone(tx: Queryable, job: TranscodeJob, result: TaskResult, now: Date): Promise<StepChange> {
+  switch (result.kind) {
+    case "plan":
+      return taskKinds.plan.done(tx, { job, result, now });
+    case "chunk":
+      return taskKinds.chunk.done(tx, { job, result, now });
+    case "audio":
+      return taskKinds.audio.done(tx, { job, result, now });
+    case "finalize":
+      return taskKinds.finalize.done(tx, { job, result, now });
+  }
+}
+
+/** Once a step change is committed: its tasks' dispatch messages, and the catalog for a published video. */
+async function afterStepChange(services: Services, job: TranscodeJob, change: StepChange, taskId: string): Promise<void> {
+  for (const id of change.dispatch) await services.transcodeQueue.send(taskMessage(job, id), { contentType: "json" });
+  if (change.published) await syncCatalogCache(services, { id: job.videoId, wasListed: false, now: change.published });
+  if (change.note) services.log.child({ jobId: job.id, videoId: job.videoId, taskId }).info(change.note, { dispatched: change.dispatch });
+}
+
+async function failTaskAttempt(
   services: Services,
-  job: TranscodeJob,
-  row: TranscodeTask,
-  failure: { reason: string; final: boolean; qualityReport?: QualityReport },
-) {
-  await wakeLongestWaiting(services);
-  const log = services.log.child({ jobId: job.id, videoId: job.videoId, taskId: row.id });
+  attempt: TaskAttempt,
+  failure: { reason: string; final: boolean; qualityReport?: QualityReport | undefined },
+): Promise<ReportOutcome> {
+  const now = nowOf(services);
+  const maxAttempts = services.config.TRANSCODE_TASK_MAX_ATTEMPTS;
+  const failed = await services.db.transaction(async (tx) => {
+    const job = await lockJob(tx, attempt.jobId);
+    const row = job && (await failAttempt(tx, attempt, { reason: failure.reason, final: failure.final, maxAttempts, now }));
+    if (!job || !row) return undefined;
+    if (row.state === "pending") return { job, row, jobFailed: undefined };
+    // A refusal of the source is the transcoder's own sentence; a task that kept failing says which and how often.
+    const reason = failure.final ? failure.reason : exhaustedBecause(row, failure.reason);
+    const stopped = await failJob(tx, job, reason, failure.qualityReport ?? null, now);
+    return { job, row, jobFailed: stopped ? { stopped, reason } : undefined };
+  });
+  if (!failed) return "stale";
+  await wakeLongestWaiting(services, now);
+  const { job, row } = failed;
   if (row.state === "pending") {
     // Only this task runs again: 5 s, 10 s, 20 s… (a crash rarely heals in less).
     const delaySeconds = Math.min(300, 5 * 2 ** (row.failures - 1));
     await services.transcodeQueue.send(taskMessage(job, row.id), { contentType: "json", delaySeconds });
-    log.warn("task attempt failed; queued again", { attempt: row.attempt, failures: row.failures, reason: failure.reason, delaySeconds });
-    return;
+    services.log
+      .child({ jobId: job.id, videoId: job.videoId, taskId: row.id })
+      .warn("task attempt failed; queued again", { attempt: row.attempt, failures: row.failures, reason: failure.reason, delaySeconds });
+  } else if (failed.jobFailed) {
+    await afterJobFailed(services, job, failed.jobFailed.stopped, failed.jobFailed.reason);
   }
-  // A refusal of the source is the transcoder's own sentence; a task that kept failing says which and how often.
-  await failJob(services, job, failure.final ? failure.reason : exhaustedBecause(row, failure.reason), failure.qualityReport);
+  return "ok";
 }
 
-function exhaustedBecause(task: TranscodeTask, reason: string): string {
-  const which = task.kind === "chunk" ? `chunk ${(task.chunkIndex ?? 0) + 1}` : `the ${task.kind} step`;
+function exhaustedBecause(task: TaskState, reason: string): string {
+  const which = taskKinds[task.kind].describe(task);
   return `transcoding failed: ${which} failed ${task.failures} time${task.failures === 1 ? "" : "s"}; the last time: ${reason}`;
 }
 
 /**
- * The job is over without a ladder: the video is `failed` with the reason, the job's other tasks
- * are stopped (their later reports are stale), and what it wrote under the video's prefix goes.
+ * The job is over without a ladder, in the caller's transaction: the job and the video are
+ * `failed` with the reason (and the quality report of a refusal), and the job's other tasks are
+ * stopped (their later reports are stale). Returns the stopped tasks, or undefined when the job
+ * was over already.
  */
-export async function failJob(services: Services, job: TranscodeJob, reason: string, qualityReport?: QualityReport | null): Promise<void> {
-  const report = (qualityReport ?? null) as Record<string, unknown> | null;
-  const finished = await finishJob(services.db, job.id, { step: "failed", error: reason, qualityReport: report });
-  if (!finished) return;
-  await transitionVideo(services.db, job.videoId, {
+async function failJob(tx: Queryable, job: TranscodeJob, reason: string, qualityReport: QualityReport | null, now: Date) {
+  const finished = await finishJob(tx, job.id, { step: "failed", now, error: reason, qualityReport });
+  if (!finished) return undefined;
+  await transitionVideo(tx, job.videoId, {
     from: ["queued", "transcoding"],
     to: "failed",
-    set: { progress: null, error: reason, ...(qualityReport ? { qualityReport: report } : {}) },
+    set: { progress: null, error: reason, ...(qualityReport ? { qualityReport } : {}) },
   });
-  const running = await services.db
-    .update(transcodeTasks)
-    .set({ state: "failed", leaseExpiresAt: null, lastError: "its job failed", finishedAt: sql`now()`, updatedAt: sql`now()` })
-    .where(and(eq(transcodeTasks.jobId, job.id), sql`${transcodeTasks.state} in ('pending', 'waiting', 'running')`))
-    .returning();
-  await Promise.all(running.map((task) => (task.instance ? cancelOn(transcoderNamed(services, task.instance), task.id) : undefined)));
-  await services.media.deleteByPrefix(outputPrefix(job.videoId));
-  services.log.child({ jobId: job.id, videoId: job.videoId }).warn("transcode job failed; video failed", { reason });
+  return stopJobTasks(tx, job.id, now);
 }
 
-/** `transcoding` becomes `ready` with everything the finalize task published, and the catalog lists it. */
-async function publish(services: Services, job: TranscodeJob, result: FinalizeResult): Promise<void> {
-  const renditions: Rendition[] = result.renditions.map((rendition) => ({
-    ...rendition,
-    playlist: mediaPath(job.videoId, rendition.playlist),
-  }));
-  const report = result.qualityReport as unknown as Record<string, unknown>;
-  const row = await markVideoReady(
-    services.db,
-    job.videoId,
-    {
-      durationSeconds: result.durationSeconds,
-      renditions,
-      posterKey: mediaPath(job.videoId, result.posterKey),
-      storyboardKey: mediaPath(job.videoId, result.storyboard.vttKey),
-      qualityReport: report,
-    },
-    { onlyFrom: ["transcoding"] },
-  );
-  await finishJob(services.db, job.id, { step: "done", qualityReport: report });
-  if (row) await syncCatalogCache(services, { id: job.videoId, wasListed: false, now: row });
-  services.log
-    .child({ jobId: job.id, videoId: job.videoId })
-    .info(row ? "transcode done, video ready" : "transcode done but the video changed meanwhile", { renditions: renditions.length });
+/** Once a job's failure is committed: its running tasks are asked to stop, and what it wrote goes. */
+async function afterJobFailed(services: Services, job: TranscodeJob, stopped: readonly TaskState[], reason: string): Promise<void> {
+  await Promise.all(stopped.map((task) => (task.instance ? cancelOn(transcoderNamed(services, task.instance), task.id) : undefined)));
+  await services.media.deleteByPrefix(hlsPrefix(job.videoId));
+  services.log.child({ jobId: job.id, videoId: job.videoId }).warn("transcode job failed; video failed", { reason });
 }
 
 /**
  * An instance was freed: the task that has waited longest for one (of any job) is dispatched now,
  * not when its delayed message comes back. First come, first served across uploads.
  */
-async function wakeLongestWaiting(services: Services): Promise<void> {
+async function wakeLongestWaiting(services: Services, now: Date): Promise<void> {
   const waiting = await longestWaiting(services.db);
   if (!waiting) return;
-  await touchTask(services.db, waiting.task);
+  await touchTask(services.db, waiting.task, now);
   await services.transcodeQueue.send(taskMessage({ id: waiting.task.jobId, videoId: waiting.videoId }, waiting.task.id), {
     contentType: "json",
   });
 }
 
-/**
- * The video's progress from its job's tasks: the plan 5 %, the chunks 80 % (each by its share of
- * the title), the audio 5 %, the finalize 10 %. Not a state change: only `transcoding` videos.
- */
-async function updateVideoProgress(services: Services, job: TranscodeJob): Promise<void> {
-  const [tasks, current] = await Promise.all([jobTasks(services.db, job.id), findJob(services.db, job.id)]);
-  const plan = current?.plan as unknown as PlanResult | null;
-  const total = plan ? plan.chunks.reduce((sum, chunk) => sum + (chunk.endSeconds - chunk.startSeconds), 0) : 0;
-  const share = (task: TranscodeTask): number => {
-    if (task.kind === "plan") return 0.05;
-    if (task.kind === "audio") return 0.05;
-    if (task.kind === "finalize") return 0.1;
-    const chunk = plan?.chunks.find((range) => range.index === task.chunkIndex);
-    return chunk && total > 0 ? (0.8 * (chunk.endSeconds - chunk.startSeconds)) / total : 0;
-  };
-  const progress = tasks.reduce((sum, task) => sum + share(task) * (task.state === "done" ? 1 : (task.progress ?? 0)), 0);
-  await services.db
+/** Not a state change: only a `transcoding` video's progress moves. */
+async function setVideoProgress(db: Queryable, job: TranscodeJob, progress: number, now: Date): Promise<void> {
+  await db
     .update(videos)
-    .set({ progress: Math.min(1, Math.round(progress * 1000) / 1000), updatedAt: sql`now()` })
+    .set({ progress, updatedAt: now })
     .where(and(eq(videos.id, job.videoId), eq(videos.state, "transcoding")));
+}
+
+function nowOf(services: Services): Date {
+  return new Date(services.clock.now());
 }

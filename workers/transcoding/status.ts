@@ -1,6 +1,6 @@
 import type { Database } from "../platform/db.ts";
 import type { TranscodeStatus } from "../videos/index.ts";
-import { jobTasks, latestJob } from "./service.ts";
+import { latestJob, taskStates } from "./service.ts";
 
 /**
  * The admin view's `transcode`: the video's latest job, as an admin watching it wants to know it.
@@ -10,7 +10,7 @@ import { jobTasks, latestJob } from "./service.ts";
 export async function transcodeStatus(db: Database, videoId: string): Promise<TranscodeStatus | null> {
   const job = await latestJob(db, videoId);
   if (!job) return null;
-  const tasks = await jobTasks(db, job.id);
+  const tasks = await taskStates(db, job.id);
   return {
     step: job.step,
     chunksDone: tasks.filter((task) => task.kind === "chunk" && task.state === "done").length,

@@ -1,11 +1,9 @@
 import { env } from "cloudflare:workers";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { transcodeJobs, transcodeTasks } from "../../schema/index.ts";
 import { signUpAdmin, withDatabase } from "../test/catalog.ts";
 import { call } from "../test/helpers.ts";
-import { adminStatus, createVideo } from "../test/uploads.ts";
-import type { TranscodeTask } from "./contract.ts";
 import {
   audioResult,
   cancelled,
@@ -23,7 +21,11 @@ import {
   setDoubleHanging,
   taskRow,
   transcodingEnv,
-} from "./test-support.ts";
+  withTaskInsertFault,
+} from "../test/transcoding.ts";
+import { createVideo } from "../test/uploads.ts";
+import { adminVideoStatusResponse } from "../videos/schema.ts";
+import type { TranscodeTask } from "./contract.ts";
 
 /**
  * The transcoding service in workerd: the real queue consumer, dispatch over HTTP to two
@@ -46,17 +48,11 @@ beforeEach(async () => {
   await withDatabase((db) => db.update(transcodeTasks).set({ state: "failed" }).where(eq(transcodeTasks.state, "running")));
 });
 
-interface AdminStatus {
-  state: string;
-  progress: number | null;
-  error: string | null;
-  qualityReport: Record<string, unknown> | null;
-  renditions: { height: number }[];
-  transcode: { step: string; chunksDone: number; chunksTotal: number; attempt: number; waitingForTranscoder: boolean } | null;
-}
-
-async function status(videoId: string): Promise<AdminStatus> {
-  return (await adminStatus(admin, videoId)) as unknown as AdminStatus;
+/** The admin view of the video, as its schema says it is. */
+async function status(videoId: string) {
+  const response = await call(`/v1/admin/videos/${videoId}`, { token: admin });
+  expect(response.status).toBe(200);
+  return adminVideoStatusResponse.parse(await response.json());
 }
 
 /** A video whose master is in (PUT source): queued, with a job whose plan is on the queue. */
@@ -81,6 +77,16 @@ async function planned(videoId: string, jobId: string, chunks: number): Promise<
   return plan;
 }
 
+/** Runs each of `taskIds`, one after another, to done, with results shaped as the transcoder makes them. */
+async function runToDone(videoId: string, jobId: string, taskIds: readonly string[]): Promise<void> {
+  for (const taskId of taskIds) {
+    await deliver(message(jobId, videoId, taskId));
+    const task = await lastDispatch(jobId, taskId);
+    const result = task.kind === "chunk" ? chunkResult(task) : task.kind === "audio" ? audioResult(task) : finalizeResult(task);
+    expect((await report(task, { type: "done", result })).status).toBe(204);
+  }
+}
+
 describe("a transcode job, from the master to ready", () => {
   it("dispatches each task at once, joins the chunks after they are done, and publishes the video", async () => {
     const { videoId, jobId } = await uploaded();
@@ -102,7 +108,7 @@ describe("a transcode job, from the master to ready", () => {
       // PUT source's own master: masters/{videoId}/{uploadId}.
       sourceKey: expect.stringMatching(new RegExp(`^masters/${videoId}/[\\w-]+$`)),
       callbackUrl: "http://localhost:8787/internal/transcode/callback",
-      chunkSeconds: 60,
+      chunkSeconds: 10,
     });
     expect((await status(videoId)).state).toBe("transcoding");
 
@@ -200,16 +206,17 @@ describe("attempts", () => {
     await deliver(message(jobId, videoId, "plan"), { env: shortLease });
     const plan = await lastDispatch(jobId, "plan");
     await report(plan, { type: "done", result: planResult(2) }, shortLease);
-    await deliver(message(jobId, videoId, "chunk-0000"), { env: shortLease });
-    await deliver(message(jobId, videoId, "chunk-0001"), { env: shortLease });
+    // Both chunks were dispatched 3 s ago (the consumer's clock): their leases end 2 s from now.
+    const dispatchedAt = Date.now() - 3000;
+    await deliver(message(jobId, videoId, "chunk-0000"), { env: shortLease, at: dispatchedAt });
+    await deliver(message(jobId, videoId, "chunk-0001"), { env: shortLease, at: dispatchedAt });
     const dead = await lastDispatch(jobId, "chunk-0001");
     const alive = await lastDispatch(jobId, "chunk-0000");
 
-    // chunk 0 keeps calling back; chunk 1's transcoder went silent.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Now, 3 s on, chunk 0 calls back (its lease runs 5 s from now); chunk 1's transcoder went silent.
     expect((await report(alive, { type: "progress", percent: 50 }, shortLease)).status).toBe(204);
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    await runCron(shortLease);
+    // The cron, 5.5 s after the dispatch: only chunk 1's lease has run out.
+    await runCron({ env: shortLease, at: dispatchedAt + 5500 });
     expect(await taskRow(jobId, "chunk-0001")).toMatchObject({
       state: "pending",
       attempt: 1,
@@ -281,6 +288,71 @@ describe("attempts", () => {
   });
 });
 
+describe("a job's step and its tasks change together", () => {
+  it("publishes a job whose chunk tasks could not be created once: the plan's report changed nothing, and its retry plans", async () => {
+    const { videoId, jobId } = await uploaded();
+    await deliver(message(jobId, videoId, "plan"));
+    const plan = await lastDispatch(jobId, "plan");
+    // Postgres refuses this job's chunk tasks while the plan's result comes in: the report fails
+    // whole (a 5xx, which the transcoder sends again), and nothing of it stays.
+    const refused = await withTaskInsertFault(jobId, "chunk", () => report(plan, { type: "done", result: planResult(2) }));
+    expect(refused.status).toBe(500);
+    expect(await taskRow(jobId, "plan")).toMatchObject({ state: "running", attempt: 1, result: null });
+    expect((await status(videoId)).transcode).toMatchObject({ step: "plan", chunksTotal: 0 });
+    // The transcoder's retry of the same report: the job plans, encodes and publishes.
+    expect((await report(plan, { type: "done", result: planResult(2) })).status).toBe(204);
+    expect((await status(videoId)).transcode).toMatchObject({ step: "encode", chunksTotal: 2 });
+    await runToDone(videoId, jobId, ["audio", "chunk-0000", "chunk-0001", "finalize"]);
+    expect(await status(videoId)).toMatchObject({ state: "ready", transcode: { step: "done", chunksDone: 2, attempt: 1 } });
+  });
+
+  it("has the cron recreate what a step is missing from the stored plan, once, move a finished step on, and the job publishes", async () => {
+    const { videoId, jobId } = await uploaded();
+    const tasksOf = () =>
+      withDatabase((db) =>
+        db
+          .select({ id: transcodeTasks.id, createdAt: transcodeTasks.createdAt })
+          .from(transcodeTasks)
+          .where(eq(transcodeTasks.jobId, jobId))
+          .orderBy(transcodeTasks.id),
+      );
+    const remove = (ids: string[]) =>
+      withDatabase((db) => db.delete(transcodeTasks).where(and(eq(transcodeTasks.jobId, jobId), inArray(transcodeTasks.id, ids))));
+    /** The cron twice: the second run finds nothing left to repair. */
+    const cronTwice = async () => {
+      await runCron();
+      const repaired = await tasksOf();
+      await runCron();
+      expect(await tasksOf()).toEqual(repaired);
+    };
+
+    // The plan step without its plan task (what a job row without its task, from before steps
+    // and tasks changed together, would be).
+    await remove(["plan"]);
+    await cronTwice();
+    expect(await taskRow(jobId, "plan")).toMatchObject({ attempt: 0, state: expect.stringMatching(/^(pending|waiting)$/) });
+    await planned(videoId, jobId, 2);
+
+    // The encode step without its tasks: made again from the stored plan.
+    await remove(["audio", "chunk-0000", "chunk-0001"]);
+    await cronTwice();
+    expect((await tasksOf()).map((task) => task.id)).toEqual(["audio", "chunk-0000", "chunk-0001", "plan"]);
+    await runToDone(videoId, jobId, ["audio", "chunk-0000", "chunk-0001"]);
+
+    // Every chunk and the audio done, yet the job still encodes: the cron moves it on.
+    await remove(["finalize"]);
+    await withDatabase((db) => db.update(transcodeJobs).set({ step: "encode" }).where(eq(transcodeJobs.id, jobId)));
+    await cronTwice();
+    expect((await status(videoId)).transcode).toMatchObject({ step: "finalize" });
+
+    // The finalize step without its task.
+    await remove(["finalize"]);
+    await cronTwice();
+    await runToDone(videoId, jobId, ["finalize"]);
+    expect(await status(videoId)).toMatchObject({ state: "ready", transcode: { step: "done", chunksDone: 2, chunksTotal: 2 } });
+  });
+});
+
 describe("the callback route", () => {
   it("takes only the task's own grant and a well-formed report", async () => {
     const { videoId, jobId } = await uploaded();
@@ -322,39 +394,10 @@ describe("the consumer", () => {
     expect(row).toMatchObject({ lastError: "its dispatch message failed 4 times and was dead-lettered" });
     expect(["pending", "waiting"]).toContain(row?.state);
     expect(row?.deadLetteredAt).not.toBeNull();
-    // Minutes later no dispatch has come: the cron sends another message (and notes when).
-    await withDatabase((db) =>
-      db
-        .update(transcodeTasks)
-        .set({ updatedAt: sql`now() - interval '10 minutes'` })
-        .where(and(eq(transcodeTasks.jobId, jobId), eq(transcodeTasks.id, "plan"))),
-    );
-    await runCron();
-    const resent = await taskRow(jobId, "plan");
-    expect(Date.now() - (resent?.updatedAt.getTime() ?? 0)).toBeLessThan(60_000);
-  });
-
-  it("starts a job of tasks for a one-shot job message still queued from the deploy before, once, and only for the video's current master", async () => {
-    const { videoId, jobId } = await uploaded();
-    const jobsOf = () => withDatabase((db) => db.select().from(transcodeJobs).where(eq(transcodeJobs.videoId, videoId)));
-    const [current] = await jobsOf();
-    const sourceKey = current?.sourceKey as string;
-    const legacy = { kind: "transcode", jobId: "old-job", videoId, sourceKey };
-    // The video already has a job running: the old message changes nothing.
-    expect((await deliver(legacy as never)).explicitAcks).toHaveLength(1);
-    expect((await jobsOf()).map((job) => job.id)).toEqual([jobId]);
-    // A video queued before the deploy has no job. A message naming another upload's master (an
-    // older upload of the same video, delivered again) is dropped: that file is not the video's.
-    await withDatabase((db) => db.delete(transcodeJobs).where(eq(transcodeJobs.videoId, videoId)));
-    const older = { ...legacy, sourceKey: `masters/${videoId}/an-older-upload` };
-    expect((await deliver(older as never)).explicitAcks).toHaveLength(1);
-    expect(await jobsOf()).toEqual([]);
-    // The message naming the current master starts one, with its plan.
-    expect((await deliver(legacy as never)).explicitAcks).toHaveLength(1);
-    const [job] = await jobsOf();
-    expect(job).toMatchObject({ videoId, sourceKey, step: "plan" });
-    // Its plan's message is on the real queue: the task is pending, or already waiting or running.
-    expect(["pending", "waiting", "running"]).toContain((await taskRow(job?.id as string, "plan"))?.state);
+    // Ten minutes later no dispatch has come: the cron sends another message (and notes when).
+    const later = Date.now() + 10 * 60_000;
+    await runCron({ at: later });
+    expect((await taskRow(jobId, "plan"))?.updatedAt.getTime()).toBe(later);
   });
 
   it("gives up a message at the consumer's wall clock, as Cloudflare ends the invocation, and retries it", async () => {

@@ -2,10 +2,11 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
+import { masterKey, uploadScratchPrefix } from "../platform/media-layout.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { videoIdParam } from "../videos/index.ts";
 import { claimUploadSlot, releaseUploadSlot } from "./service.ts";
-import { MAX_UPLOAD_BYTES, masterKey, PART_SIZE, UPLOAD_IDLE_EXPIRY_MS, uploadScratchPrefix } from "./settings.ts";
+import { MAX_UPLOAD_BYTES, PART_SIZE, UPLOAD_IDLE_EXPIRY_MS } from "./settings.ts";
 import { httpDate, integerHeader, newUploadId, parseUploadMetadata, requireTusResumable, uploadPath, uploadSession } from "./tus.ts";
 
 const route = createRoute({

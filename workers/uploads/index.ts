@@ -8,7 +8,6 @@ import { registerUploadStatus } from "./upload-status.ts";
 
 export type { UploadExpiredMessage } from "../../durable-objects/upload-session.ts";
 export { handleUploadExpired } from "./service.ts";
-export { masterKey } from "./settings.ts";
 
 /**
  * Uploads: tus 1.0.0 (core, creation, termination) and one-body PUT of a master. A complete

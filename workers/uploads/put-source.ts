@@ -2,11 +2,12 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
+import { masterKey } from "../platform/media-layout.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { videoIdParam } from "../videos/index.ts";
 import { sourceAcceptedSchema } from "./schema.ts";
 import { claimUploadSlot, queueTranscode, releaseUploadSlot } from "./service.ts";
-import { masterKey, SOURCE_PUT_CAP } from "./settings.ts";
+import { SOURCE_PUT_CAP } from "./settings.ts";
 import { newUploadId } from "./tus.ts";
 
 const route = createRoute({

@@ -3,10 +3,10 @@ import type { UploadExpiredMessage } from "../../durable-objects/upload-session.
 import { type Video, type VideoState, videos } from "../../schema/index.ts";
 import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
+import { masterKey } from "../platform/media-layout.ts";
 import type { Services } from "../platform/services.ts";
 import { startTranscodeJob } from "../transcoding/index.ts";
 import { findVideo, notFound, transitionVideo } from "../videos/index.ts";
-import { masterKey } from "./settings.ts";
 
 /** States from which a new master may be uploaded. */
 const uploadableStates: VideoState[] = ["awaiting-upload", "failed"];
@@ -75,7 +75,6 @@ export async function queueTranscode(services: Services, videoId: string, upload
   if (!row) return undefined;
   try {
     const job = await startTranscodeJob(services, { videoId, sourceKey: masterKey(videoId, uploadId) });
-    if (!job) throw new Error("the transcode job was not started");
     return { jobId: job.id };
   } catch (error) {
     // Without a job the video would stay queued forever: give the upload back its final step.

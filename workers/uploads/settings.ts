@@ -1,5 +1,3 @@
-import { videoMasterKey } from "../videos/index.ts";
-
 /** R2 multipart parts must all have one size (but the last) of at least 5 MiB. */
 export const PART_SIZE = 8 * 1024 * 1024;
 /** 8192 parts of 8 MiB: well inside R2's 10,000 parts per multipart upload. */
@@ -13,11 +11,3 @@ export const PATCH_BODY_CAP = 96 * 1024 * 1024;
 export const SOURCE_PUT_CAP = 100 * 1024 * 1024;
 /** An upload without a PATCH for this long is expired: its bytes are deleted and the video freed. */
 export const UPLOAD_IDLE_EXPIRY_MS = 24 * 3600 * 1000;
-
-/** R2 key of one upload's master: the catalog's `videoMasterKey`. */
-export const masterKey = videoMasterKey;
-
-/** Temporary objects of one tus upload (the tail that is not yet a whole part). */
-export function uploadScratchPrefix(uploadId: string): string {
-  return `uploads/${uploadId}/`;
-}

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { Upload } from "tus-js-client/lib.esm/browser/index.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type UploadRecord, WRITE_LEASE_MS } from "../../durable-objects/upload-session.ts";
+import { uploadScratchPrefix } from "../platform/media-layout.ts";
 import { problemOf, signUpAdmin } from "../test/catalog.ts";
 import { advanceClock, call, clockNow, deliverQueueMessage, signUp } from "../test/helpers.ts";
 import {
@@ -18,7 +19,7 @@ import {
   tusHeaders,
   WorkerFetchHttpStack,
 } from "../test/uploads.ts";
-import { MAX_UPLOAD_BYTES, PART_SIZE, UPLOAD_IDLE_EXPIRY_MS, uploadScratchPrefix } from "./settings.ts";
+import { MAX_UPLOAD_BYTES, PART_SIZE, UPLOAD_IDLE_EXPIRY_MS } from "./settings.ts";
 
 const MiB = 1024 * 1024;
 let admin: string;

@@ -28,38 +28,6 @@ export function isVideoId(value: string): boolean {
   return idPattern.test(value);
 }
 
-/** Where a video's media objects live in R2: everything below it is deleted with the video. */
-export function videoMediaPrefix(id: string): string {
-  return `videos/${id}/`;
-}
-
-/** The HLS master playlist, relative to the video's media prefix (where the transcoder writes it last). */
-export const MASTER_PLAYLIST_PATH = "hls/master.m3u8";
-
-/**
- * The R2 key of a video's master playlist. It is the switch of the video's media: playback serves
- * nothing of a video (no playlist, segment or preview) while it is missing, so deleting it first
- * is what stops a deleted video at once.
- */
-export function videoMasterPlaylistKey(id: string): string {
-  return `${videoMediaPrefix(id)}${MASTER_PLAYLIST_PATH}`;
-}
-
-/** Where a video's uploaded masters live in R2: never served, deleted with the video. */
-export function videoMasterPrefix(id: string): string {
-  return `masters/${id}/`;
-}
-
-/**
- * R2 key of one upload's master (the uploaded source file). Each upload, tus or `PUT …/source`,
- * writes its own key, and its transcode job names it: a late write of a terminated upload can only
- * land on its own key, never on a newer upload's file, and a job whose key is not the one the
- * video's upload slot names (`videos.upload_id`) is not the video's current master.
- */
-export function videoMasterKey(id: string, uploadId: string): string {
-  return `${videoMasterPrefix(id)}${uploadId}`;
-}
-
 /**
  * URL of one of a video's previews (poster, storyboard), served by `/media/{id}/{token}/…` under a
  * preview token: signed like playback URLs, but the same for every viewer all day long, so

@@ -9,15 +9,7 @@ import { registerListVideos } from "./list-videos.ts";
 import type { ContinueWatchingReader, TranscodeStatusReader } from "./service.ts";
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
-export {
-  isVideoId,
-  MASTER_PLAYLIST_PATH,
-  newVideoId,
-  toVideoSummary,
-  videoMasterKey,
-  videoMasterPlaylistKey,
-  videoMediaPrefix,
-} from "./documents.ts";
+export { isVideoId, newVideoId, toVideoSummary } from "./documents.ts";
 export { type TranscodeStatus, type VideoSummary, videoIdParam } from "./schema.ts";
 export {
   catalogReadDb,

@@ -5,17 +5,10 @@ import { type CacheEntry, readThrough, readThroughStamped } from "../platform/ca
 import { cursorCodec } from "../platform/cursor.ts";
 import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
+import { masterPlaylistKey, masterPrefix, mediaPrefix } from "../platform/media-layout.ts";
 import type { Services } from "../platform/services.ts";
 import { catalogKeys } from "./cache-keys.ts";
-import {
-  isVideoId,
-  newVideoId,
-  toVideoDocument,
-  toVideoSummary,
-  videoMasterPlaylistKey,
-  videoMasterPrefix,
-  videoMediaPrefix,
-} from "./documents.ts";
+import { isVideoId, newVideoId, toVideoDocument, toVideoSummary } from "./documents.ts";
 import type { CreateVideoInput, HomeRow, TranscodeStatus, UpdateVideoInput, VideoDocument, VideoPage, VideoSummary } from "./schema.ts";
 import { transitionVideo } from "./transitions.ts";
 
@@ -77,7 +70,7 @@ export interface PublishedMedia {
  * state is left alone (undefined is returned): a late or duplicate job cannot undo a newer change.
  */
 export async function markVideoReady(
-  db: Database,
+  db: Pick<Database, "update">,
   id: string,
   media: PublishedMedia,
   options: { onlyFrom?: VideoState[] } = {},
@@ -317,9 +310,9 @@ export async function getHomeRows(services: Services, userId: string, continueWa
  */
 export async function deleteVideoMedia(services: Services, id: string): Promise<void> {
   const { media } = services;
-  const master = videoMasterPlaylistKey(id);
+  const master = masterPlaylistKey(id);
   await media.bucket.delete(master);
   await media.forgetEdgeCopies([master]);
-  for (const prefix of [videoMediaPrefix(id), videoMasterPrefix(id)]) await media.deleteByPrefix(prefix);
+  for (const prefix of [mediaPrefix(id), masterPrefix(id)]) await media.deleteByPrefix(prefix);
   await media.forgetEdgeCopies([master]);
 }

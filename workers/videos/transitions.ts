@@ -51,7 +51,7 @@ export interface VideoTransition {
  * @example
  * const row = await transitionVideo(db, id, { from: ["uploading"], to: "queued", set: { progress: 0, error: null } });
  */
-export async function transitionVideo(db: Database, id: string, transition: VideoTransition): Promise<Video | undefined> {
+export async function transitionVideo(db: Pick<Database, "update">, id: string, transition: VideoTransition): Promise<Video | undefined> {
   const from = transition.from ?? statesLeadingTo(transition.to);
   const refused = from.filter((state) => !videoTransitions[state].includes(transition.to));
   if (refused.length > 0 || from.length === 0) {

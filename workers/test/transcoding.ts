@@ -6,28 +6,46 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { type TranscodeTask as TaskRow, transcodeTasks } from "../../schema/index.ts";
 import { testClock } from "../../testing/clock.ts";
 import worker from "../index.ts";
+import type { Clock } from "../platform/clock.ts";
+import { createServices } from "../platform/services.ts";
 import { handleQueueBatch, type QueueMessage } from "../queue.ts";
-import { withDatabase } from "../test/catalog.ts";
-import { call } from "../test/helpers.ts";
-import type { AudioResult, ChunkResult, FinalizeResult, PlanResult, TaskEvent, TranscodeTask } from "./contract.ts";
-import type { TranscodeTaskMessage } from "./service.ts";
+import type { AudioResult, ChunkResult, FinalizeResult, PlanResult, TaskEvent, TranscodeTask } from "../transcoding/contract.ts";
+import { checkTranscodeLeases, type TranscodeTaskMessage } from "../transcoding/index.ts";
+import { withDatabase } from "./catalog.ts";
+import { call } from "./helpers.ts";
 
 /**
  * The transcoder's side, played by a test: what the Worker dispatched (recorded by the transcoder
  * double, testing/transcoder-double.ts), and callbacks to the Worker's real route with each task's
- * own grant. The results are shaped as the transcoder makes them (contract.ts).
+ * own grant. The results are shaped as the transcoder makes them (contract.ts). Time is the
+ * test's where it matters: a delivery or a cron run `at` a given instant runs with a clock that
+ * says so.
  */
 
-const doubleUrls = (env as unknown as { TEST_TRANSCODER_URLS: string }).TEST_TRANSCODER_URLS.split(",");
+const doubleUrls = (env as Env & { TEST_TRANSCODER_URLS: string }).TEST_TRANSCODER_URLS.split(",");
 
-/** The Worker under test, pointed at the two double instances, waiting 1 s for a free one. */
+/** A clock stopped at `ms` (milliseconds since the epoch). */
+export function clockAt(ms: number): Clock {
+  return { now: () => ms };
+}
+
+/**
+ * The Worker under test, pointed at the two double instances, waiting 1 s for a free one, cutting
+ * masters into 10 s chunks (the plans below are of a 20 s source).
+ */
 export function transcodingEnv(overrides: Partial<Record<string, string>> = {}): Env {
-  return { ...env, TRANSCODER_URLS: doubleUrls.join(","), TRANSCODE_CAPACITY_WAIT_SECONDS: "1", ...overrides } as Env;
+  return {
+    ...env,
+    TRANSCODER_URLS: doubleUrls.join(","),
+    TRANSCODE_CAPACITY_WAIT_SECONDS: "1",
+    TRANSCODE_CHUNK_SECONDS: "10",
+    ...overrides,
+  } as Env;
 }
 
 export async function resetDouble(): Promise<void> {
@@ -44,14 +62,14 @@ export async function setDoubleHanging(instance: number, hang: boolean): Promise
 
 /** The tasks the double was given (POST /tasks), oldest first. */
 export async function dispatched(jobId: string): Promise<(TranscodeTask & { instance: number })[]> {
-  const log = (await (await fetch(`${doubleUrls[0]}/__double/log`)).json()) as { instance: number; method: string; body: TranscodeTask }[];
+  const log = await (await fetch(`${doubleUrls[0]}/__double/log`)).json<{ instance: number; method: string; body: TranscodeTask }[]>();
   return log
     .filter((entry) => entry.method === "POST" && entry.body.jobId === jobId)
     .map((entry) => ({ ...entry.body, instance: entry.instance }));
 }
 
 export async function cancelled(taskId: string): Promise<number> {
-  const log = (await (await fetch(`${doubleUrls[0]}/__double/log`)).json()) as { method: string; path: string }[];
+  const log = await (await fetch(`${doubleUrls[0]}/__double/log`)).json<{ method: string; path: string }[]>();
   return log.filter((entry) => entry.method === "DELETE" && entry.path === `/tasks/${taskId}`).length;
 }
 
@@ -62,20 +80,35 @@ export async function lastDispatch(jobId: string, taskId: string): Promise<Trans
   return task as TranscodeTask & { instance: number };
 }
 
-/** Delivers one dispatch message to the consumer, as the queue would. */
-export async function deliver(message: TranscodeTaskMessage, options: { env?: Env; queue?: string; attempts?: number } = {}) {
+/** Delivers one dispatch message to the consumer, as the queue would (`at`: the consumer's clock). */
+export async function deliver(message: TranscodeTaskMessage, options: { env?: Env; queue?: string; attempts?: number; at?: number } = {}) {
   const batch = createMessageBatch<QueueMessage>(options.queue ?? "reelstream-transcode", [
     { id: crypto.randomUUID(), timestamp: new Date(), attempts: options.attempts ?? 1, body: message },
   ]);
   const ctx = createExecutionContext();
-  await handleQueueBatch(batch, options.env ?? transcodingEnv(), ctx, { clock: testClock });
+  await handleQueueBatch(batch, options.env ?? transcodingEnv(), ctx, {
+    clock: options.at === undefined ? testClock : clockAt(options.at),
+  });
   return getQueueResult(batch, ctx);
 }
 
-/** Runs the Worker's cron (the transcode lease check), as the trigger would. */
-export async function runCron(testEnv: Env = transcodingEnv()): Promise<void> {
+/**
+ * Runs the Worker's cron (the transcode lease check): through its `scheduled` handler, or, `at` a
+ * given instant, the same check with services whose clock says it is then.
+ */
+export async function runCron(options: { env?: Env; at?: number } = {}): Promise<void> {
+  const testEnv = options.env ?? transcodingEnv();
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), testEnv, ctx);
+  if (options.at === undefined) {
+    await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), testEnv, ctx);
+  } else {
+    const services = await createServices(testEnv, ctx, { clock: clockAt(options.at), logFields: { cron: "test" } });
+    try {
+      await checkTranscodeLeases(services);
+    } finally {
+      await services.close();
+    }
+  }
   await waitOnExecutionContext(ctx);
 }
 
@@ -101,6 +134,35 @@ export async function taskRow(jobId: string, taskId: string): Promise<TaskRow | 
 
 export function message(jobId: string, videoId: string, taskId: string): TranscodeTaskMessage {
   return { kind: "transcode-task", jobId, videoId, taskId };
+}
+
+/**
+ * Runs `work` while Postgres refuses to create `kind` tasks of job `jobId`: a trigger on
+ * `transcode_tasks`, made for this job only and dropped after, raises on such an insert (a real
+ * failure of the statement, as a constraint or a lost connection would be, not a stand-in).
+ */
+export async function withTaskInsertFault<T>(jobId: string, kind: TaskRow["kind"], work: () => Promise<T>): Promise<T> {
+  const name = `test_fault_${crypto.randomUUID().replaceAll("-", "")}`;
+  await withDatabase(async (db) => {
+    await db.execute(
+      sql.raw(
+        `create function ${name}() returns trigger language plpgsql as $$ begin raise exception 'injected fault: no % task for job %', new.kind, new.job_id; end $$`,
+      ),
+    );
+    await db.execute(
+      sql.raw(
+        `create trigger ${name} before insert on transcode_tasks for each row when (new.job_id = '${jobId.replaceAll("'", "''")}' and new.kind = '${kind}') execute function ${name}()`,
+      ),
+    );
+  });
+  try {
+    return await work();
+  } finally {
+    await withDatabase(async (db) => {
+      await db.execute(sql.raw(`drop trigger ${name} on transcode_tasks`));
+      await db.execute(sql.raw(`drop function ${name}()`));
+    });
+  }
 }
 
 // --- Results as the transcoder shapes them --------------------------------------------------
@@ -223,7 +285,7 @@ export function finalizeResult(task: TranscodeTask): FinalizeResult {
       playlist: `${prefix}${rung.name}/index.m3u8`,
     })),
     audio: { codec: "mp4a.40.2", bitrate: 128_000, playlist: `${prefix}audio/index.m3u8` },
-    masterKey: `${prefix}master.m3u8`,
+    masterPlaylistKey: `${prefix}master.m3u8`,
     posterKey: `${prefix}poster.jpg`,
     storyboard: { spriteKey: `${prefix}storyboard.jpg`, vttKey: `${prefix}storyboard.vtt` },
     qualityReport: { ok: true, warnings: [], source: planResult(1).encode.source },
