@@ -4,6 +4,10 @@ import { type Clock, systemClock } from "../workers/platform/clock.ts";
 import type { Database } from "../workers/platform/db.ts";
 import { createLogger } from "../workers/platform/logger.ts";
 import { withServices } from "../workers/platform/services.ts";
+import { Leases, type StreamLease, type StreamStatus } from "./viewer-state/leases.ts";
+import { Sessions } from "./viewer-state/sessions.ts";
+
+export type { StreamLease, StreamStatus };
 
 /** After a failed flush: wait this long, doubling up to the maximum. Rows stay dirty meanwhile. */
 const FLUSH_RETRY_MIN_MS = 5_000;
@@ -29,13 +33,6 @@ export interface StoredProgress {
   updatedAt: number;
 }
 
-export interface StreamLease {
-  sessionId: string;
-  videoId: string;
-  /** Milliseconds since the epoch. */
-  expiresAt: number;
-}
-
 export type StartStreamResult =
   | {
       granted: true;
@@ -56,16 +53,6 @@ export type HeartbeatResult =
       /** The continue-watching row as it stands after this heartbeat: unfinished titles, most recent first. */
       continueWatching: string[];
     };
-
-/**
- * What the media edge needs to know about one stream (`streamStatus`):
- * - `live`: the session's lease is this stream's and has not lapsed (until `expiresAt`);
- * - `replaced`: the session played something since (another title, or this one again);
- * - `ended`: the lease lapsed without heartbeats, or was released (the player stopped, the plan
- *   changed, the session signed out);
- * - `revoked`: the session signed out.
- */
-export type StreamStatus = { status: "live"; expiresAt: number } | { status: "replaced" | "ended" | "revoked" };
 
 export interface FlushStats {
   flushes: number;
@@ -89,6 +76,8 @@ export interface FlushStats {
  */
 export class ViewerState extends DurableObject<Env> {
   private readonly log = createLogger(LOG_SCOPE);
+  private readonly sessions: Sessions;
+  private readonly leases: Leases;
   /** `meta.user_id`, read once per instance. */
   private owner: string | null | undefined;
   private heartbeats = 0;
@@ -103,16 +92,15 @@ export class ViewerState extends DurableObject<Env> {
     private readonly clock: Clock = systemClock,
   ) {
     super(ctx, env);
+    this.sessions = new Sessions(ctx.storage.sql);
+    this.leases = new Leases(ctx.storage.sql, clock);
     ctx.blockConcurrencyWhile(async () => {
       const storage = this.ctx.storage.sql;
-      storage.exec("CREATE TABLE IF NOT EXISTS revoked_sessions (session_id TEXT PRIMARY KEY, forget_after INTEGER NOT NULL)");
+      this.sessions.createTables();
+      this.leases.createTables();
       storage.exec(`CREATE TABLE IF NOT EXISTS progress (
         video_id TEXT PRIMARY KEY, position REAL NOT NULL, duration REAL, finished INTEGER NOT NULL,
         updated_at INTEGER NOT NULL, dirty INTEGER NOT NULL)`);
-      // `lease_id`: which play holds the session's screen (see streamStatus).
-      storage.exec(
-        "CREATE TABLE IF NOT EXISTS leases (session_id TEXT PRIMARY KEY, video_id TEXT NOT NULL, expires_at INTEGER NOT NULL, lease_id TEXT NOT NULL)",
-      );
       // Who this object belongs to (the flush needs the user id) and the flush's bookkeeping.
       storage.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     });
@@ -124,17 +112,13 @@ export class ViewerState extends DurableObject<Env> {
    * sign-out is this row); after that the signature checks alone refuse them, so the alarm purges it.
    */
   async revokeSession(sessionId: string, forgetAfterMs: number): Promise<void> {
-    this.ctx.storage.sql.exec(
-      "INSERT INTO revoked_sessions (session_id, forget_after) VALUES (?, ?) ON CONFLICT (session_id) DO UPDATE SET forget_after = max(forget_after, excluded.forget_after)",
-      sessionId,
-      forgetAfterMs,
-    );
-    this.ctx.storage.sql.exec("DELETE FROM leases WHERE session_id = ?", sessionId);
+    this.sessions.revoke(sessionId, forgetAfterMs);
+    this.leases.release(sessionId);
     await this.scheduleAlarm(forgetAfterMs);
   }
 
   async isSessionRevoked(sessionId: string): Promise<boolean> {
-    return this.revoked(sessionId);
+    return this.sessions.isRevoked(sessionId);
   }
 
   /**
@@ -150,28 +134,11 @@ export class ViewerState extends DurableObject<Env> {
     screens: number;
     leaseMs: number;
   }): Promise<StartStreamResult> {
-    if (this.revoked(input.sessionId)) return { granted: false, revoked: true };
+    if (this.sessions.isRevoked(input.sessionId)) return { granted: false, revoked: true };
     this.rememberOwner(input.userId);
-    const now = this.clock.now();
-    const sql = this.ctx.storage.sql;
-    sql.exec("DELETE FROM leases WHERE expires_at <= ?", now);
-    const others = sql
-      .exec<{ expires_at: number }>("SELECT expires_at FROM leases WHERE session_id <> ? ORDER BY expires_at", input.sessionId)
-      .toArray();
-    if (others.length >= input.screens) {
-      const freedAt = others[others.length - input.screens]?.expires_at ?? now;
-      return { granted: false, inUse: others.length, retryAfterMs: Math.max(0, freedAt - now) };
-    }
-    // Every play is a new stream: the URLs of the session's previous play stop (see streamStatus).
-    const leaseId = crypto.randomUUID();
-    sql.exec(
-      "INSERT INTO leases (session_id, video_id, expires_at, lease_id) VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET video_id = excluded.video_id, expires_at = excluded.expires_at, lease_id = excluded.lease_id",
-      input.sessionId,
-      input.videoId,
-      now + input.leaseMs,
-      leaseId,
-    );
-    return { granted: true, progress: this.readProgress(input.videoId), leaseId };
+    const lease = this.leases.take(input);
+    if (!("leaseId" in lease)) return { granted: false, ...lease };
+    return { granted: true, progress: this.readProgress(input.videoId), leaseId: lease.leaseId };
   }
 
   /**
@@ -180,14 +147,8 @@ export class ViewerState extends DurableObject<Env> {
    * this object's storage, nothing written.
    */
   async streamStatus(sessionId: string, leaseId: string): Promise<StreamStatus> {
-    const sql = this.ctx.storage.sql;
-    if (sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length > 0) return { status: "revoked" };
-    const lease = sql
-      .exec<{ lease_id: string; expires_at: number }>("SELECT lease_id, expires_at FROM leases WHERE session_id = ?", sessionId)
-      .toArray()[0];
-    if (!lease) return { status: "ended" };
-    if (lease.lease_id !== leaseId) return { status: "replaced" };
-    return lease.expires_at > this.clock.now() ? { status: "live", expiresAt: lease.expires_at } : { status: "ended" };
+    if (this.sessions.isRevoked(sessionId)) return { status: "revoked" };
+    return this.leases.status(sessionId, leaseId);
   }
 
   /**
@@ -211,7 +172,7 @@ export class ViewerState extends DurableObject<Env> {
     /** How many titles the continue-watching row holds (the playback service's rule). */
     continueWatchingSize: number;
   }): Promise<HeartbeatResult> {
-    if (this.revoked(input.sessionId)) return { revoked: true };
+    if (this.sessions.isRevoked(input.sessionId)) return { revoked: true };
     const before = this.written;
     this.rememberOwner(input.userId);
     const now = this.clock.now();
@@ -254,24 +215,18 @@ export class ViewerState extends DurableObject<Env> {
 
   /** Where the session's viewer stopped in `videoId`; `revoked` for a signed-out session. */
   async getProgress(sessionId: string, videoId: string): Promise<{ revoked: true } | { revoked: false; progress: StoredProgress | null }> {
-    if (this.revoked(sessionId)) return { revoked: true };
+    if (this.sessions.isRevoked(sessionId)) return { revoked: true };
     return { revoked: false, progress: this.readProgress(videoId) };
   }
 
   /** Ends the session's stream (the player stopped, or the session signed out). */
   async releaseLease(sessionId: string): Promise<void> {
-    this.ctx.storage.sql.exec("DELETE FROM leases WHERE session_id = ?", sessionId);
+    this.leases.release(sessionId);
   }
 
   /** Live leases, oldest expiry first. */
   async listLeases(): Promise<StreamLease[]> {
-    return this.ctx.storage.sql
-      .exec<{ session_id: string; video_id: string; expires_at: number }>(
-        "SELECT session_id, video_id, expires_at FROM leases WHERE expires_at > ? ORDER BY expires_at",
-        this.clock.now(),
-      )
-      .toArray()
-      .map((row) => ({ sessionId: row.session_id, videoId: row.video_id, expiresAt: row.expires_at }));
+    return this.leases.list();
   }
 
   async flushStats(): Promise<FlushStats> {
@@ -289,8 +244,8 @@ export class ViewerState extends DurableObject<Env> {
   /** Purges forgotten revocations and writes dirty progress to Postgres; a failed write is retried with backoff. */
   override async alarm(): Promise<void> {
     const now = this.clock.now();
-    this.ctx.storage.sql.exec("DELETE FROM revoked_sessions WHERE forget_after <= ?", now);
-    this.ctx.storage.sql.exec("DELETE FROM leases WHERE expires_at <= ?", now);
+    this.sessions.purge(now);
+    this.leases.purge(now);
     let retryAt: number | null = null;
     try {
       await this.flushProgress();
@@ -302,9 +257,7 @@ export class ViewerState extends DurableObject<Env> {
       retryAt = this.clock.now() + delay;
       this.log.warn("watch progress flush failed; will retry", { retryInMs: delay, error });
     }
-    const nextPurge = this.ctx.storage.sql
-      .exec<{ next: number | null }>("SELECT min(forget_after) AS next FROM revoked_sessions")
-      .one().next;
+    const nextPurge = this.sessions.nextPurgeAt();
     const dirty = this.ctx.storage.sql.exec("SELECT 1 FROM progress WHERE dirty = 1 LIMIT 1").toArray().length > 0;
     const nextFlush = dirty ? (retryAt ?? this.clock.now() + Number(this.meta("flush_delay_ms") ?? 60_000)) : null;
     const next = [nextPurge, nextFlush].filter((at): at is number => at !== null);
@@ -348,10 +301,6 @@ export class ViewerState extends DurableObject<Env> {
     return row
       ? { positionSeconds: row.position, durationSeconds: row.duration, finished: row.finished === 1, updatedAt: row.updated_at }
       : null;
-  }
-
-  private revoked(sessionId: string): boolean {
-    return this.ctx.storage.sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length > 0;
   }
 
   /** Runs a statement that returns no rows, counting the rows it wrote (`bench:playback` reports them per heartbeat). */
