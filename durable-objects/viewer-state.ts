@@ -2,12 +2,20 @@ import { DurableObject } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { type Clock, systemClock } from "../workers/platform/clock.ts";
 import type { Database } from "../workers/platform/db.ts";
+import {
+  type Entitlement,
+  entitlementAt,
+  playsLess,
+  type SubscriptionCopy,
+  type VersionedSubscription,
+} from "../workers/platform/entitlement.ts";
 import { createLogger } from "../workers/platform/logger.ts";
 import { withServices } from "../workers/platform/services.ts";
+import { AccountCopies, type AccountCopy, type VersionedAccount } from "./viewer-state/account.ts";
 import { Leases, type StreamLease, type StreamStatus } from "./viewer-state/leases.ts";
-import { Sessions } from "./viewer-state/sessions.ts";
+import { type NewSession, Sessions } from "./viewer-state/sessions.ts";
 
-export type { StreamLease, StreamStatus };
+export type { AccountCopy, NewSession, StreamLease, StreamStatus, VersionedAccount };
 
 /** After a failed flush: wait this long, doubling up to the maximum. Rows stay dirty meanwhile. */
 const FLUSH_RETRY_MIN_MS = 5_000;
@@ -33,16 +41,36 @@ export interface StoredProgress {
   updatedAt: number;
 }
 
+/** What play may do (`startStream`): nothing is taken unless `granted`. */
 export type StartStreamResult =
   | {
       granted: true;
       progress: StoredProgress | null;
       /** This play's stream: new on every play, carried by its media token (see `streamStatus`). */
       leaseId: string;
+      /** The plan the lease was taken under (its height caps the media token). */
+      entitlement: Entitlement;
     }
-  | { granted: false; inUse: number; retryAfterMs: number }
-  /** The session was signed out: nothing was taken. */
-  | { granted: false; revoked: true };
+  /** The session was signed out. */
+  | { granted: false; refused: "revoked" }
+  /** The object holds no copy of the subscription yet: call again with `fill` (from Postgres). */
+  | { granted: false; refused: "not-copied" }
+  /** No subscription, or a canceled one past its period (402). */
+  | { granted: false; refused: "no-plan" }
+  /** Every screen of the plan is taken by other sessions (429). */
+  | { granted: false; refused: "screens"; screens: number; inUse: number; retryAfterMs: number };
+
+/** The user's entitlement as the object holds it, for a session (`readEntitlement`). */
+export type EntitlementAnswer =
+  | { revoked: true }
+  | { revoked: false; copied: false }
+  | { revoked: false; copied: true; entitlement: Entitlement | null };
+
+/** What presenting a refresh token did (`refreshSession`); see `Rotation` in viewer-state/sessions.ts. */
+export type RefreshResult =
+  | { outcome: "rotated"; sessionId: string; account: AccountCopy }
+  | { outcome: "unknown" | "expired" }
+  | { outcome: "reused"; sessionId: string; userId: string };
 
 /** What one heartbeat did: nothing, for a signed-out session. */
 export type HeartbeatResult =
@@ -66,10 +94,16 @@ export interface FlushStats {
 
 /**
  * One object per user (`idFromName(userId)`): the strongly consistent, global view of that
- * user's live state.
- * - Revoked sessions, kept until every credential derived from the session (access tokens, signed
- *   media URLs) has expired: playback, account and admin routes and the media space ask here, so
- *   sign-out stops them on the next request from any location.
+ * user's live state, and everything a signed-in viewer's path needs without Postgres. An object
+ * stays where it was first created (Durable Objects do not move): near where the user first
+ * signed up or in.
+ * - Sessions and their refresh-token families (viewer-state/sessions.ts): sign-in and sign-up
+ *   open them here, refresh rotates here, sign-out revokes here. Revoked sessions are kept until
+ *   every credential derived from the session (access tokens, signed media URLs) has expired:
+ *   playback, account and admin routes and the media space ask here, so sign-out stops them on
+ *   the next request from any location.
+ * - Copies of the account and of the subscription with its plan's limits (viewer-state/account.ts),
+ *   kept in step by the services that change them: `GET /v1/me`, refresh and play read them.
  * - Watch progress ("watched till" per video): acknowledged once in SQLite storage, written behind
  *   to Postgres in batches by the alarm, so a burst of heartbeats makes one database write.
  * - Screen leases: one per signed-in session, renewed by heartbeats, capped by the plan's screens.
@@ -78,6 +112,7 @@ export class ViewerState extends DurableObject<Env> {
   private readonly log = createLogger(LOG_SCOPE);
   private readonly sessions: Sessions;
   private readonly leases: Leases;
+  private readonly copies: AccountCopies;
   /** `meta.user_id`, read once per instance. */
   private owner: string | null | undefined;
   private heartbeats = 0;
@@ -94,16 +129,56 @@ export class ViewerState extends DurableObject<Env> {
     super(ctx, env);
     this.sessions = new Sessions(ctx.storage.sql);
     this.leases = new Leases(ctx.storage.sql, clock);
+    this.copies = new AccountCopies(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
       const storage = this.ctx.storage.sql;
       this.sessions.createTables();
       this.leases.createTables();
+      this.copies.createTables();
       storage.exec(`CREATE TABLE IF NOT EXISTS progress (
         video_id TEXT PRIMARY KEY, position REAL NOT NULL, duration REAL, finished INTEGER NOT NULL,
         updated_at INTEGER NOT NULL, dirty INTEGER NOT NULL)`);
       // Who this object belongs to (the flush needs the user id) and the flush's bookkeeping.
       storage.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     });
+  }
+
+  /**
+   * Opens a session (sign-in, sign-up: Postgres has the account and checked the password): its
+   * refresh-token family, and the account's copy as Postgres has it now. At sign-up the
+   * subscription's copy too ("none"), so the new user's first play needs no query.
+   */
+  async openSession(input: { session: NewSession; account: VersionedAccount; subscription?: VersionedSubscription }): Promise<void> {
+    this.rememberOwner(input.account.account.id);
+    this.copies.putAccount(input.account);
+    if (input.subscription) this.copies.putSubscription(input.subscription, { onlyIfMissing: true });
+    this.sessions.open(input.session, this.clock.now());
+    await this.scheduleAlarm(input.session.expiresAt);
+  }
+
+  /**
+   * Exchanges the family's live refresh token for the next (hashes only; the Worker makes the
+   * tokens), and answers the account the new access token claims. A reused token revokes its
+   * session here, in the same call; `forgetAfterMs` is as for `revokeSession`.
+   */
+  async refreshSession(input: {
+    familyHash: string;
+    tokenHash: string;
+    nextTokenHash: string;
+    forgetAfterMs: number;
+  }): Promise<RefreshResult> {
+    const account = this.copies.account();
+    if (!account) return { outcome: "unknown" };
+    const rotation = this.sessions.rotate(input, this.clock.now());
+    switch (rotation.outcome) {
+      case "rotated":
+        return { outcome: "rotated", sessionId: rotation.sessionId, account };
+      case "reused":
+        await this.revokeSession(rotation.sessionId, input.forgetAfterMs);
+        return { ...rotation, userId: account.id };
+      default:
+        return rotation;
+    }
   }
 
   /**
@@ -117,28 +192,80 @@ export class ViewerState extends DurableObject<Env> {
     await this.scheduleAlarm(forgetAfterMs);
   }
 
+  /** Signs out everywhere: revokes every open session and ends every stream at once; answers the sessions revoked. */
+  async revokeAllSessions(forgetAfterMs: number): Promise<string[]> {
+    const revoked = this.sessions.openIds(this.clock.now());
+    for (const sessionId of revoked) this.sessions.revoke(sessionId, forgetAfterMs);
+    this.leases.releaseAll();
+    await this.scheduleAlarm(forgetAfterMs);
+    return revoked;
+  }
+
   async isSessionRevoked(sessionId: string): Promise<boolean> {
     return this.sessions.isRevoked(sessionId);
   }
 
+  /** Keeps a newer copy of the account (sign-in, a role or profile change, the cron's sync); answers whether it was kept. */
+  async putAccount(copy: VersionedAccount): Promise<boolean> {
+    this.rememberOwner(copy.account.id);
+    return this.copies.putAccount(copy);
+  }
+
+  /** The copies `GET /v1/me` shows: null account / undefined subscription when not copied yet. */
+  async accountView(): Promise<{ account: AccountCopy | null; subscription: SubscriptionCopy | null | undefined }> {
+    return { account: this.copies.account(), subscription: this.copies.subscription() };
+  }
+
   /**
-   * Takes the session's screen for `videoId`, or moves it there: a session holds at most one
-   * lease, so switching titles on a device never uses a second screen. Refused when `screens`
-   * other sessions hold live leases. Answers the title's progress too (for `resumeAt`). A signed-out
-   * session is refused in the same call.
+   * Keeps a newer copy of the subscription (the subscriptions service, after every change; the
+   * cron's sync). When the plan now plays less than the one held (a lower height, fewer screens,
+   * none), every stream ends in the same call, so URLs signed for the old plan stop. With
+   * `onlyIfMissing` (a lazy fill from Postgres) a copy already held is left alone.
+   */
+  async putSubscription(
+    copy: VersionedSubscription,
+    options: { onlyIfMissing?: boolean } = {},
+  ): Promise<{ kept: boolean; streamsEnded: number }> {
+    const now = this.clock.now();
+    const before = this.copies.entitlement(now);
+    if (!this.copies.putSubscription(copy, options)) return { kept: false, streamsEnded: 0 };
+    const after = entitlementAt(copy.subscription, now);
+    // No copy before (an account older than the copies) and streams live: end them, to be sure
+    // that none outlives a downgrade; their players ask play again, under the new plan.
+    const lowered = before === undefined ? !options.onlyIfMissing : playsLess(before, after);
+    return { kept: true, streamsEnded: lowered ? this.leases.releaseAll() : 0 };
+  }
+
+  /** The user's entitlement for a session's checks that take nothing (`HEAD` play, a refusal's order). */
+  async readEntitlement(sessionId: string): Promise<EntitlementAnswer> {
+    if (this.sessions.isRevoked(sessionId)) return { revoked: true };
+    const entitlement = this.copies.entitlement(this.clock.now());
+    return entitlement === undefined ? { revoked: false, copied: false } : { revoked: false, copied: true, entitlement };
+  }
+
+  /**
+   * Play, in one call: checks the session, the plan (the held subscription, its period compared
+   * with this object's clock) and its screens, then takes the session's screen for `videoId`, or
+   * moves it there: a session holds at most one lease, so switching titles on a device never uses
+   * a second screen. Answers the title's progress too (for `resumeAt`). `fill`: the subscription
+   * as Postgres has it, for an object that answered `not-copied`.
    */
   async startStream(input: {
     userId: string;
     sessionId: string;
     videoId: string;
-    screens: number;
     leaseMs: number;
+    fill?: VersionedSubscription;
   }): Promise<StartStreamResult> {
-    if (this.sessions.isRevoked(input.sessionId)) return { granted: false, revoked: true };
+    if (this.sessions.isRevoked(input.sessionId)) return { granted: false, refused: "revoked" };
     this.rememberOwner(input.userId);
-    const lease = this.leases.take(input);
-    if (!("leaseId" in lease)) return { granted: false, ...lease };
-    return { granted: true, progress: this.readProgress(input.videoId), leaseId: lease.leaseId };
+    if (input.fill) this.copies.putSubscription(input.fill, { onlyIfMissing: true });
+    const entitlement = this.copies.entitlement(this.clock.now());
+    if (entitlement === undefined) return { granted: false, refused: "not-copied" };
+    if (entitlement === null) return { granted: false, refused: "no-plan" };
+    const lease = this.leases.take({ ...input, screens: entitlement.screens });
+    if (!("leaseId" in lease)) return { granted: false, refused: "screens", screens: entitlement.screens, ...lease };
+    return { granted: true, progress: this.readProgress(input.videoId), leaseId: lease.leaseId, entitlement };
   }
 
   /**
