@@ -11,11 +11,11 @@ import {
 } from "../workers/platform/entitlement.ts";
 import { createLogger } from "../workers/platform/logger.ts";
 import { withServices } from "../workers/platform/services.ts";
-import { AccountCopies, type AccountCopy, type VersionedAccount } from "./viewer-state/account.ts";
+import { AccountCopies, type AccountCopy, type EntitlementAnswer, type VersionedAccount } from "./viewer-state/account.ts";
 import { Leases, type StreamLease, type StreamStatus } from "./viewer-state/leases.ts";
-import { type NewSession, Sessions } from "./viewer-state/sessions.ts";
+import { type NewSession, type RefreshResult, Sessions } from "./viewer-state/sessions.ts";
 
-export type { AccountCopy, NewSession, StreamLease, StreamStatus, VersionedAccount };
+export type { AccountCopy, EntitlementAnswer, NewSession, RefreshResult, StreamLease, StreamStatus, VersionedAccount };
 
 /** After a failed flush: wait this long, doubling up to the maximum. Rows stay dirty meanwhile. */
 const FLUSH_RETRY_MIN_MS = 5_000;
@@ -59,18 +59,6 @@ export type StartStreamResult =
   | { granted: false; refused: "no-plan" }
   /** Every screen of the plan is taken by other sessions (429). */
   | { granted: false; refused: "screens"; screens: number; inUse: number; retryAfterMs: number };
-
-/** The user's entitlement as the object holds it, for a session (`readEntitlement`). */
-export type EntitlementAnswer =
-  | { revoked: true }
-  | { revoked: false; copied: false }
-  | { revoked: false; copied: true; entitlement: Entitlement | null };
-
-/** What presenting a refresh token did (`refreshSession`); see `Rotation` in viewer-state/sessions.ts. */
-export type RefreshResult =
-  | { outcome: "rotated"; sessionId: string; account: AccountCopy }
-  | { outcome: "unknown" | "expired" }
-  | { outcome: "reused"; sessionId: string; userId: string };
 
 /** What one heartbeat did: nothing, for a signed-out session. */
 export type HeartbeatResult =

@@ -8,6 +8,12 @@ export interface AccountCopy {
   role: "viewer" | "admin";
 }
 
+/** The user's entitlement as the object holds it, for a session (`ViewerState.readEntitlement`). */
+export type EntitlementAnswer =
+  | { revoked: true }
+  | { revoked: false; copied: false }
+  | { revoked: false; copied: true; entitlement: Entitlement | null };
+
 /** A copy and its version (`users.updated_at` in ms): the object keeps the newest it was given. */
 export interface VersionedAccount {
   account: AccountCopy;

@@ -1,3 +1,5 @@
+import type { AccountCopy } from "./account.ts";
+
 /** A session as sign-in or sign-up opens it. Hashes are SHA-256, hex: the object never holds a token. */
 export interface NewSession {
   /** The access tokens' `sid`. */
@@ -24,6 +26,12 @@ export type Rotation =
   | { outcome: "unknown" }
   | { outcome: "expired" }
   | { outcome: "reused"; sessionId: string };
+
+/** What presenting a refresh token did (`ViewerState.refreshSession`): a `Rotation`, with the account the new access token claims. */
+export type RefreshResult =
+  | { outcome: "rotated"; sessionId: string; account: AccountCopy }
+  | { outcome: "unknown" | "expired" }
+  | { outcome: "reused"; sessionId: string; userId: string };
 
 /**
  * The user's sessions as the object knows them:
