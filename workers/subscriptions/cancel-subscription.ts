@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { publishSubscription } from "./entitlement.ts";
 import { subscriptionSchema } from "./schema.ts";
 import { cancelSubscription } from "./service.ts";
 
@@ -23,7 +24,10 @@ const route = createRoute({
 
 export function registerCancelSubscription(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const subscription = await cancelSubscription(c.get("services").db, c.get("auth").userId, new Date(c.get("services").clock.now()));
+    const services = c.get("services");
+    const { userId } = c.get("auth");
+    const subscription = await cancelSubscription(services.db, userId, new Date(services.clock.now()));
+    await publishSubscription(services, userId);
     c.header("Cache-Control", "private, no-store");
     return c.json({ subscription }, 200);
   });
