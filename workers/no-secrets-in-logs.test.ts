@@ -5,7 +5,7 @@ import { call, type SignedIn, strongPassword } from "./test/helpers.ts";
 import { mediaBase, pathOf, play, readyVideo, subscribedViewer } from "./test/playback.ts";
 import { captureConsole } from "./test/telemetry.ts";
 import { deliver, lastDispatch, message, report, resetDouble, transcodingEnv } from "./test/transcoding.ts";
-import { createVideo } from "./test/uploads.ts";
+import { videoWithQueuedJob } from "./test/uploads.ts";
 
 /** The secrets of the Worker's own configuration: its signing keys' private parts and HMAC keys. */
 function configurationSecrets(): string[] {
@@ -65,14 +65,7 @@ describe("the Worker's logs", () => {
     await resetDouble();
     const admin = await signUpAdmin();
     keep(admin);
-    const videoId = await createVideo(admin.accessToken, "Logs");
-    const uploaded = await call(`/v1/admin/videos/${videoId}/source`, {
-      method: "PUT",
-      token: admin.accessToken,
-      body: new Uint8Array(64),
-      headers: { "Content-Type": "video/mp4" },
-    });
-    const { jobId } = (await uploaded.json()) as { jobId: string };
+    const { videoId, jobId } = await videoWithQueuedJob(admin.accessToken, "Logs");
     await deliver(message(jobId, videoId, "plan"));
     const task = await lastDispatch(jobId, "plan");
     secrets.push(task.storage.token);

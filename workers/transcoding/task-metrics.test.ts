@@ -1,9 +1,8 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { signUpAdmin } from "../test/catalog.ts";
-import { call } from "../test/helpers.ts";
 import { recordingMetrics } from "../test/telemetry.ts";
 import { deliver, lastDispatch, message, planResult, report, resetDouble, runCron, transcodingEnv } from "../test/transcoding.ts";
-import { createVideo } from "../test/uploads.ts";
+import { videoWithQueuedJob } from "../test/uploads.ts";
 
 let admin: string;
 
@@ -13,24 +12,12 @@ beforeAll(async () => {
 
 beforeEach(resetDouble);
 
-async function uploaded(): Promise<{ videoId: string; jobId: string }> {
-  const videoId = await createVideo(admin, "Task metrics");
-  const response = await call(`/v1/admin/videos/${videoId}/source`, {
-    method: "PUT",
-    token: admin,
-    body: new Uint8Array(64),
-    headers: { "Content-Type": "video/mp4" },
-  });
-  expect(response.status).toBe(202);
-  return { videoId, jobId: ((await response.json()) as { jobId: string }).jobId };
-}
-
 /** One datapoint per ended attempt: kind, outcome, instance type; seconds since dispatch, attempt. */
 describe("transcode task metrics", () => {
   it("writes a datapoint when an attempt reports done or failed, and none for progress or the same report again", async () => {
     const metrics = recordingMetrics();
     const testEnv = { ...transcodingEnv(), ...metrics.env } as Env;
-    const { videoId, jobId } = await uploaded();
+    const { videoId, jobId } = await videoWithQueuedJob(admin, "Task metrics");
     await deliver(message(jobId, videoId, "plan"), { env: testEnv });
     const plan = await lastDispatch(jobId, "plan");
     expect((await report(plan, { type: "progress", percent: 40 }, testEnv)).status).toBe(204);
@@ -54,7 +41,7 @@ describe("transcode task metrics", () => {
   it("writes a stalled datapoint when the cron finds an attempt's lease run out", async () => {
     const metrics = recordingMetrics();
     const testEnv = { ...transcodingEnv({ TRANSCODE_TASK_LEASE_SECONDS: "5" }), ...metrics.env } as Env;
-    const { videoId, jobId } = await uploaded();
+    const { videoId, jobId } = await videoWithQueuedJob(admin, "Task metrics");
     const dispatchedAt = Date.now() - 3000;
     await deliver(message(jobId, videoId, "plan"), { env: testEnv, at: dispatchedAt });
     await runCron({ env: testEnv, at: dispatchedAt + 5500 });
