@@ -64,21 +64,21 @@ describe("the production bundle", () => {
     expect(changed).toEqual([
       ['main = "workers/index.ts"', `main = ${JSON.stringify(testWorkerEntry)}`],
       ['directory = "./web/dist"', assets],
-      ['directory = "./web/dist"', assets],
     ]);
   });
 });
 
 /**
- * The transcoder fleet is named twice in wrangler.toml: `[[env.production.containers]]` sizes it
- * for Cloudflare, and the production vars tell the Worker what it has (dispatch spreads tasks over
- * `TRANSCODER_MAX_INSTANCES`, the scratch quota is the type's disk). They must agree.
+ * The transcoder fleet is named twice in each deployed environment of wrangler.toml:
+ * `[[env.<name>.containers]]` sizes it for Cloudflare, and the environment's vars tell the Worker
+ * what it has (dispatch spreads tasks over `TRANSCODER_MAX_INSTANCES`, the scratch quota is the
+ * type's disk). They must agree.
  */
-describe("the production transcoder fleet in wrangler.toml", () => {
-  const production = unstable_readConfig({ config: wranglerConfig, env: "production" });
-  const containers = (production.containers ?? []) as { class_name: string; instance_type?: unknown; max_instances?: number }[];
+describe.each(["staging", "production"])("the %s transcoder fleet in wrangler.toml", (env) => {
+  const deployed = unstable_readConfig({ config: wranglerConfig, env });
+  const containers = (deployed.containers ?? []) as { class_name: string; instance_type?: unknown; max_instances?: number }[];
   const container = containers.find((entry) => entry.class_name === "TranscoderContainer");
-  const vars = production.vars as Record<string, string>;
+  const vars = deployed.vars as Record<string, string>;
 
   it("names a current instance type, the same in the container and in the Worker's vars", () => {
     expect(container?.instance_type).toBe(vars.TRANSCODER_INSTANCE_TYPE);
@@ -94,6 +94,6 @@ describe("the production transcoder fleet in wrangler.toml", () => {
   it("cuts masters into chunks of at most two minutes, and checks leases every minute", () => {
     expect(Number(vars.TRANSCODE_CHUNK_SECONDS)).toBeGreaterThan(0);
     expect(Number(vars.TRANSCODE_CHUNK_SECONDS)).toBeLessThanOrEqual(120);
-    expect(production.triggers.crons).toEqual(["* * * * *"]);
+    expect(deployed.triggers.crons).toEqual(["* * * * *"]);
   });
 });

@@ -11,7 +11,10 @@ import type { AddressInfo } from "node:net";
  * then plays the transcoder's side by calling the Worker's real callback route with the task's
  * grant. Nothing of the Worker is replaced: its dispatch goes over HTTP, its callbacks are real.
  *
- * One double per test run, shared by every test file (the plugin asks for its options per file).
+ * One double per test run, shared by every test file (the plugin asks for its options per file),
+ * which run in parallel: each file talks to it under its own path prefix (`/scope/{id}/…`, set in
+ * workers/test/transcoding.ts) and has its own log and busy or hanging marks, so one file's reset
+ * or busy instance never shows in another's.
  */
 
 interface Recorded {
@@ -37,17 +40,29 @@ export async function stopTranscoderDouble(): Promise<void> {
   await (await running)?.close();
 }
 
+interface ScopeState {
+  log: Recorded[];
+  busy: Set<number>;
+  hanging: Set<number>;
+}
+
 async function start(instances: number) {
-  const log: Recorded[] = [];
-  const busy = new Set<number>();
-  const hanging = new Set<number>();
+  const scopes = new Map<string, ScopeState>();
+  const stateOf = (scope: string): ScopeState => {
+    const state = scopes.get(scope) ?? { log: [], busy: new Set<number>(), hanging: new Set<number>() };
+    scopes.set(scope, state);
+    return state;
+  };
   const servers: Server[] = [];
   for (let instance = 0; instance < instances; instance++) {
     const server = createServer(async (request, response) => {
       const chunks: Buffer[] = [];
       for await (const chunk of request) chunks.push(chunk as Buffer);
       const text = Buffer.concat(chunks).toString("utf8");
-      const url = new URL(request.url ?? "/", "http://double");
+      const full = new URL(request.url ?? "/", "http://double");
+      const scoped = /^\/scope\/([^/]+)(\/.*)$/.exec(full.pathname);
+      const url = { pathname: scoped?.[2] ?? full.pathname };
+      const { log, busy, hanging } = stateOf(scoped?.[1] ?? "");
       const send = (status: number, body?: unknown) =>
         response.writeHead(status, { "content-type": "application/json" }).end(body === undefined ? undefined : JSON.stringify(body));
       if (url.pathname === "/__double/log") return send(200, log);

@@ -1,7 +1,10 @@
-// Secrets and optional settings: `wrangler types` only sees [vars], so these are declared here
-// for both the global `Env` and `cloudflare:workers`' `env`. Values are checked with zod in
-// workers/platform/config.ts.
+// Secrets and optional settings, for both the global `Env` and `cloudflare:workers`' `env`.
+// `wrangler types` sees [vars] and the deployed environments' `secrets.required` (which it types as
+// optional, the local top level listing none); every environment has those four, so they are
+// declared required here. Values are checked with zod in workers/platform/config.ts.
 interface ReelstreamSecrets {
+  /** The access tokens' `iss`; default PUBLIC_BASE_URL (an environment's domain is named once). */
+  JWT_ISSUER?: string;
   /** Primary Postgres (Neon) connection string. Secret. */
   DATABASE_URL: string;
   /** Read replica for reads that may lag; defaults to DATABASE_URL. Secret. */

@@ -7,6 +7,7 @@ import { ApiError } from "./platform/errors.ts";
 import { handleError, problemResponse } from "./platform/http-errors.ts";
 import { allowedMethods } from "./platform/method-not-allowed.ts";
 import { initServices } from "./platform/request-services.ts";
+import { requestTelemetry } from "./platform/request-telemetry.ts";
 import { type Services, withServices } from "./platform/services.ts";
 import { createPlaybackRouter, readContinueWatching } from "./playback/index.ts";
 import { handleQueueBatch, type QueueMessage } from "./queue.ts";
@@ -31,6 +32,8 @@ export function createApp({ clock }: { clock: Clock }) {
   });
   // Body limits are declared per route (`jsonBodyLimit` in each JSON route's middleware; uploads keep their own).
   app.use("*", initServices({ clock }));
+  // A datapoint per request, and a log line for each that failed or was slow (docs/operations.md).
+  app.use("*", requestTelemetry());
 
   app.route("/", createHealthRouter());
   app.route("/", createUsersRouter({ subscriptionOf: fillSubscription }));

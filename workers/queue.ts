@@ -1,11 +1,7 @@
 import type { Clock } from "./platform/clock.ts";
+import { isDeadLetterQueue } from "./platform/queue-names.ts";
 import { createServices, type Services } from "./platform/services.ts";
-import {
-  handleDeadTranscodeTaskMessage,
-  handleTranscodeTaskMessage,
-  TRANSCODE_DLQ,
-  type TranscodeTaskMessage,
-} from "./transcoding/index.ts";
+import { handleDeadTranscodeTaskMessage, handleTranscodeTaskMessage, type TranscodeTaskMessage } from "./transcoding/index.ts";
 import { handleUploadExpired, type UploadExpiredMessage } from "./uploads/index.ts";
 
 /** Every message the Worker's queues carry. Services add their kinds here. */
@@ -57,7 +53,7 @@ async function dispatch(message: Message<QueueMessage>, queue: string, services:
   switch (kind) {
     case "transcode-task": {
       const task = message as Message<TranscodeTaskMessage>;
-      await (queue === TRANSCODE_DLQ ? handleDeadTranscodeTaskMessage(task, services) : handleTranscodeTaskMessage(task, services));
+      await (isDeadLetterQueue(queue) ? handleDeadTranscodeTaskMessage(task, services) : handleTranscodeTaskMessage(task, services));
       return;
     }
     case "upload-expired":

@@ -332,6 +332,16 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("link", { name: "Home" }).click();
       await page.locator("[data-row=continue-watching]").getByText(video.title).waitFor();
       expect(await page.locator("[data-row]").first().getAttribute("data-row")).toBe("continue-watching");
+      // Leaving the player sent its quality-of-experience beacon: the startup time, and the second and more it played.
+      const beacons = () => calls.filter((call) => call.method === "POST" && call.path === "/v1/qoe" && call.status === 204);
+      await expect.poll(() => beacons().length).toBeGreaterThanOrEqual(1);
+      const [firstBeacon] = beacons().map((call) => JSON.parse(call.body ?? "{}") as Record<string, unknown>);
+      expect(firstBeacon).toMatchObject({
+        startupMs: expect.any(Number),
+        rebufferCount: expect.any(Number),
+        rungSwitches: expect.any(Number),
+      });
+      expect(firstBeacon?.playingMs).toBeGreaterThanOrEqual(1000);
       await page.goto(`/title/${video.id}`);
       const resume = page.getByRole("link", { name: /^Resume from 0:0\d$/ });
       await page.getByRole("heading", { name: video.title }).waitFor();

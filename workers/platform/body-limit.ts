@@ -13,12 +13,18 @@ export const JSON_BODY_LIMIT_BYTES = 64 * 1024;
  * @example
  * createRoute({ method: "post", path: "/v1/auth/signin", middleware: [jsonBodyLimit] as const, ... })
  */
-export const jsonBodyLimit = bodyLimit({
-  maxSize: JSON_BODY_LIMIT_BYTES,
-  onError: () => {
-    throw new ApiError(
-      "payload-too-large",
-      `The request body is larger than ${JSON_BODY_LIMIT_BYTES / 1024} KiB, the most this route accepts. Nothing was stored.`,
-    );
-  },
-});
+export const jsonBodyLimit = jsonBodyLimitOf(JSON_BODY_LIMIT_BYTES);
+
+/**
+ * A JSON body limit of `maxBytes` (413 problem+json past it), for a route whose bodies are far
+ * smaller than `jsonBodyLimit`'s 64 KiB (a player's QoE beacon).
+ */
+export function jsonBodyLimitOf(maxBytes: number) {
+  const size = maxBytes % 1024 === 0 ? `${maxBytes / 1024} KiB` : `${maxBytes} bytes`;
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new ApiError("payload-too-large", `The request body is larger than ${size}, the most this route accepts. Nothing was stored.`);
+    },
+  });
+}

@@ -37,7 +37,8 @@ function jsonSecret<T extends z.ZodType>(name: string, shape: T) {
 const configSchema = z.object({
   APP_ENV: z.enum(["development", "test", "production"]),
   PUBLIC_BASE_URL: z.url(),
-  JWT_ISSUER: z.string().min(1),
+  // The access tokens' `iss`: the public origin unless set (one place names an environment's domain).
+  JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1),
   // Access tokens live at most 5 minutes (docs/api.md): the hard bound on a signed-out token on browse routes.
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(300),
@@ -100,6 +101,16 @@ const configSchema = z.object({
   TRANSCODE_CAPACITY_WAIT_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
 });
 
+/**
+ * The names the Worker cannot start without (no default, not optional): each must be a var in
+ * wrangler.toml or a secret its environment's `secrets.required` lists (testing/deploy-config.test.ts).
+ */
+export function requiredConfigNames(): string[] {
+  return Object.entries(configSchema.shape)
+    .filter(([, schema]) => !schema.safeParse(undefined).success)
+    .map(([name]) => name);
+}
+
 export interface SigningKey {
   kid: string;
   privateKey: CryptoKey;
@@ -112,8 +123,13 @@ export interface MediaSigningKey {
   key: CryptoKey;
 }
 
-export type Config = Omit<z.output<typeof configSchema>, "JWT_SIGNING_KEYS" | "MEDIA_SIGNING_KEYS" | "TRANSCODER_INSTANCE_TYPE"> & {
+export type Config = Omit<
+  z.output<typeof configSchema>,
+  "JWT_SIGNING_KEYS" | "MEDIA_SIGNING_KEYS" | "TRANSCODER_INSTANCE_TYPE" | "JWT_ISSUER"
+> & {
   TRANSCODER_INSTANCE_TYPE: ContainerInstanceType;
+  /** `JWT_ISSUER`, else `PUBLIC_BASE_URL`. */
+  JWT_ISSUER: string;
   databaseReadUrl: string;
   /** First key signs; every key verifies (rotation: add the new key first, drop the old one after the token TTL). */
   signingKeys: SigningKey[];
@@ -172,6 +188,7 @@ async function parseConfig(env: Env): Promise<Config> {
   return {
     ...rest,
     TRANSCODER_INSTANCE_TYPE: rest.TRANSCODER_INSTANCE_TYPE as ContainerInstanceType,
+    JWT_ISSUER: rest.JWT_ISSUER ?? rest.PUBLIC_BASE_URL,
     databaseReadUrl: rest.DATABASE_READ_URL ?? rest.DATABASE_URL,
     signingKeys,
     mediaSigningKeys,

@@ -1,4 +1,5 @@
 import { describeForLog } from "./describe-error.ts";
+import { redactSecrets } from "./redact.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
@@ -6,8 +7,9 @@ export type LogFields = Record<string, unknown>;
 /**
  * Structured logs: one JSON object per line, which Workers Logs (and `wrangler tail`) index by
  * field. Every line carries the fields of its scope (the request id, the queue message, the
- * Durable Object); an `error` field is described with `describeForLog`, so no query parameter,
- * token or stack of a driver error reaches the logs by accident.
+ * Durable Object); an `error` field is described with `describeForLog`, so no query parameter or
+ * stack of a driver error reaches the logs by accident; and every line goes through
+ * `redactSecrets`, so no token, key or password does either (a media URL's token included).
  *
  * @example
  * const log = createLogger({ requestId });
@@ -35,7 +37,7 @@ export function createLogger(scope: LogFields = {}, sink: LogSink = consoleSink)
   const write = (level: LogLevel, msg: string, fields: LogFields = {}) => {
     const record: LogFields = { level, msg, ...scope, ...fields };
     if ("error" in fields) record.error = describeForLog(fields.error);
-    sink(level, JSON.stringify(record));
+    sink(level, JSON.stringify(redactSecrets(record)));
   };
   return {
     debug: (msg, fields) => write("debug", msg, fields),

@@ -6,6 +6,7 @@ import { type Database, type DatabaseHandle, openDatabase } from "./db.ts";
 import { enforceKvWriteRate } from "./kv-limits.ts";
 import { createLogger, type LogFields, type Logger } from "./logger.ts";
 import { createMediaStore, type MediaStore } from "./media-store.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 
 /** A message on one of the Worker's queues: each service defines its own kinds. */
 export interface QueueMessageBase {
@@ -28,6 +29,8 @@ export interface RateLimiters {
   play: RateLimit;
   /** `PUT|GET /v1/videos/{id}/progress`, per account. */
   progress: RateLimit;
+  /** `POST /v1/qoe` (player beacons), per account. */
+  qoe: RateLimit;
 }
 
 type ViewerStateStub = ReturnType<Env["VIEWER_STATE"]["get"]>;
@@ -41,6 +44,8 @@ export interface Services {
   readonly config: Config;
   /** Structured logs carrying the scope's fields (the request id, the queue message, …). */
   readonly log: Logger;
+  /** Analytics Engine datapoints: requests, transcode tasks, player QoE (docs/operations.md). */
+  readonly metrics: Metrics;
   /** The entry point's clock: read it for "now", in code and in queries. */
   readonly clock: Clock;
   /** Primary: writes, and reads that must see the request's own writes. Opened on first use. */
@@ -127,6 +132,7 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
   const services: ServicesScope = {
     config,
     log,
+    metrics: createMetrics(env.METRICS as AnalyticsEngineDataset | undefined, (env.VERSION as WorkerVersionMetadata | undefined)?.id),
     clock: options.clock,
     get db() {
       primary ??= open(config.DATABASE_URL);
@@ -154,6 +160,7 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
       catalogUser: env.CATALOG_USER_LIMITER,
       play: env.PLAY_LIMITER,
       progress: env.PROGRESS_LIMITER,
+      qoe: env.QOE_LIMITER,
     },
     viewerState: (userId) => env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(userId)),
     viewerStateById: (objectId) => {

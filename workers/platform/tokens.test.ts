@@ -39,7 +39,7 @@ describe("access token verification", () => {
     for (const name of overrides.omit ?? []) delete body[name];
     let jwt = new SignJWT(body)
       .setProtectedHeader({ alg: "ES256", kid, typ: "at+jwt", ...overrides.header })
-      .setIssuer(overrides.iss ?? env.JWT_ISSUER)
+      .setIssuer(overrides.iss ?? env.PUBLIC_BASE_URL)
       .setAudience(overrides.aud ?? env.JWT_AUDIENCE)
       .setIssuedAt()
       .setJti(crypto.randomUUID())
@@ -72,7 +72,7 @@ describe("access token verification", () => {
     const forged = await new SignJWT(claims())
       .setProtectedHeader({ alg: "HS256", kid, typ: "at+jwt" })
       .setSubject(viewer.user.id)
-      .setIssuer(env.JWT_ISSUER)
+      .setIssuer(env.PUBLIC_BASE_URL)
       .setAudience(env.JWT_AUDIENCE)
       .setIssuedAt()
       .setJti("x")
@@ -134,7 +134,7 @@ describe("access token verification", () => {
     const publicKey = await importJWK(key as JWK, "ES256");
     const { jwtVerify } = await import("jose");
     const { payload, protectedHeader } = await jwtVerify(viewer.accessToken, publicKey, {
-      issuer: env.JWT_ISSUER,
+      issuer: env.PUBLIC_BASE_URL,
       audience: env.JWT_AUDIENCE,
     });
     expect(protectedHeader).toMatchObject({ alg: "ES256", typ: "at+jwt", kid });

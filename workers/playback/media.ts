@@ -56,7 +56,7 @@ function refuse(detail: string): ApiError {
 }
 
 /** Splits `/media/{videoId}/{token}/{path}`; every segment decoded, none of them `.`, `..` or empty. */
-function parseMediaPath(pathname: string): { videoId: string; token: string | undefined; path: string } {
+export function parseMediaPath(pathname: string): { videoId: string; token: string | undefined; path: string } {
   const segments = pathname.split("/").slice(2);
   const decoded = segments.map((segment) => {
     try {

@@ -50,3 +50,36 @@ export const progressResponse = z
     finished: z.boolean().openapi({ description: "Near the end: a new play starts at 0" }),
   })
   .openapi("Progress");
+
+const count = (what: string, most: number) =>
+  z
+    .number({ error: `${what} must be a whole number from 0 to ${most}.` })
+    .int(`${what} must be a whole number from 0 to ${most}.`)
+    .min(0, `${what} must be a whole number from 0 to ${most}.`)
+    .max(most, `${what} must be a whole number from 0 to ${most}.`);
+
+/** What a player measured since its last beacon (web/src/player/qoe.ts sends it). */
+export const qoeBeacon = z
+  .object({
+    manifestUrl: z.string().min(1).max(2048).openapi({
+      description:
+        "The manifestUrl of the play being reported, as GET /v1/videos/{id}/play gave it: it names the title and proves the play",
+    }),
+    startupMs: count("startupMs", 600_000)
+      .optional()
+      .openapi({ example: 850, description: "From pressing play to the first frame; in the play's first beacon only" }),
+    playingMs: count("playingMs", 3_600_000).openapi({ example: 10_000, description: "Time spent playing since the last beacon" }),
+    rebufferCount: count("rebufferCount", 10_000).openapi({
+      example: 1,
+      description: "Stalls (waiting for data, not seeking) since the last beacon",
+    }),
+    rebufferMs: count("rebufferMs", 3_600_000).openapi({ example: 420, description: "Time stalled since the last beacon" }),
+    rungSwitches: count("rungSwitches", 10_000).openapi({ example: 2, description: "Rendition changes since the last beacon" }),
+    heightPx: count("heightPx", 4320).optional().openapi({ example: 1080, description: "Height of the rendition playing now" }),
+    fatalError: z
+      .enum(["network", "media", "key", "other"])
+      .optional()
+      .openapi({ description: "The kind of error that stopped playback, if one did" }),
+  })
+  .strict()
+  .openapi("QoeBeacon");

@@ -27,7 +27,12 @@ import { call } from "./helpers.ts";
  * says so.
  */
 
-const doubleUrls = (env as Env & { TEST_TRANSCODER_URLS: string }).TEST_TRANSCODER_URLS.split(",");
+// This file's own part of the shared double (testing/transcoder-double.ts): test files run in
+// parallel, and one's reset or busy instance must not show in another's dispatches.
+const doubleScope = crypto.randomUUID();
+const doubleUrls = (env as Env & { TEST_TRANSCODER_URLS: string }).TEST_TRANSCODER_URLS.split(",").map(
+  (url) => `${url}/scope/${doubleScope}`,
+);
 
 /** A clock stopped at `ms` (milliseconds since the epoch). */
 export function clockAt(ms: number): Clock {

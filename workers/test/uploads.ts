@@ -41,6 +41,23 @@ export async function createVideo(token: string, title = "Upload test"): Promise
   return video.id;
 }
 
+/**
+ * A new video whose master is in (PUT source, 64 bytes the transcoder double never reads): queued,
+ * with a transcode job whose plan task waits for its dispatch message.
+ */
+export async function videoWithQueuedJob(token: string, title: string): Promise<{ videoId: string; jobId: string }> {
+  const videoId = await createVideo(token, title);
+  const response = await call(`/v1/admin/videos/${videoId}/source`, {
+    method: "PUT",
+    token,
+    body: new Uint8Array(64),
+    headers: { "Content-Type": "video/mp4" },
+  });
+  expect(response.status).toBe(202);
+  const { jobId } = (await response.json()) as { jobId: string };
+  return { videoId, jobId };
+}
+
 export const tusHeaders = { "Tus-Resumable": "1.0.0" };
 
 /** tus creation; returns the upload URL's path. */

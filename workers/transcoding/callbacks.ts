@@ -5,6 +5,7 @@ import { grantOf } from "./internal-storage.ts";
 import { type ReportOutcome, taskDone, taskFailed, taskProgressed } from "./lifecycle.ts";
 import { loadJob } from "./service.ts";
 import { taskKinds } from "./task-kinds.ts";
+import { recordTaskEnd } from "./task-metrics.ts";
 
 /** Where transcoders report: `POST /internal/transcode/callback` (contract.ts, `TaskCallback`). */
 export const CALLBACK_PATH = "/internal/transcode/callback";
@@ -44,11 +45,13 @@ export function createCallbackRouter() {
     if (!loaded || !task) throw new ApiError("gone", `Job ${callback.jobId} is gone (its video was deleted, or its upload replaced).`);
     const attempt = { jobId: loaded.job.id, id: task.id, attempt: callback.attempt };
     let outcome: ReportOutcome;
+    let ended: "done" | "failed" | undefined;
     const event = callback.event;
     if (event.type === "progress") {
       outcome = await taskProgressed(services, loaded, attempt, event.percent);
     } else if (event.type === "done") {
       const result = taskKinds[task.kind].result(services.config).safeParse(event.result);
+      ended = result.success ? "done" : "failed";
       outcome = result.success
         ? await taskDone(services, loaded, attempt, result.data)
         : await taskFailed(services, attempt, {
@@ -56,7 +59,12 @@ export function createCallbackRouter() {
             reason: `the transcoder's ${task.kind} result is malformed (${describeIssues(result.error).slice(0, 3).join("; ")})`,
           });
     } else {
+      ended = "failed";
       outcome = await taskFailed(services, attempt, event);
+    }
+    // An end, once: a report delivered again (its first answer was lost) finds the task ended already.
+    if (ended && outcome === "ok" && task.state === "running" && task.attempt === callback.attempt) {
+      recordTaskEnd(services, task, callback.attempt, ended);
     }
     if (outcome === "stale") {
       throw new ApiError(

@@ -1,6 +1,7 @@
 import type { Services } from "../platform/services.ts";
 import { repairJob, taskStalled } from "./lifecycle.ts";
 import { jobsWithoutLiveTasks, stalledTasks, taskMessage, touchTask, unsentTasks } from "./service.ts";
+import { recordTaskEnd } from "./task-metrics.ts";
 
 /**
  * The cron's check (wrangler.toml `[triggers]`, every minute), at the services' clock:
@@ -15,7 +16,10 @@ export async function checkTranscodeLeases(services: Services): Promise<{ stalle
   const now = new Date(services.clock.now());
   let stalled = 0;
   for (const task of await stalledTasks(services.db, now)) {
-    if ((await taskStalled(services, task)) === "ok") stalled++;
+    if ((await taskStalled(services, task)) === "ok") {
+      stalled++;
+      recordTaskEnd(services, task, task.attempt, "stalled");
+    }
   }
   // Longer than a capacity wait and a delayed retry's first steps: a message that should have come.
   const overdue = Math.max(120, 4 * services.config.TRANSCODE_CAPACITY_WAIT_SECONDS);

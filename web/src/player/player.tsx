@@ -1,10 +1,11 @@
 import type Hls from "hls.js";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api } from "../api/client.ts";
 import type { Playback, Video } from "../api/types.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
 import { clock } from "../ui/format.ts";
 import { Icon } from "./icons.tsx";
+import { createQoeMeter, QOE_INTERVAL_MS, sendQoeBeacon } from "./qoe.ts";
 import { cueAt, parseStoryboard, type StoryboardCue } from "./storyboard.ts";
 
 /** How often a playing player reports its position (it also reports on pause and when hidden). */
@@ -28,17 +29,20 @@ function shortcutTarget(event: KeyboardEvent): boolean {
 /**
  * The video player: hls.js (loaded here, never before the player) from `resumeAt`, progress
  * heartbeats, a seek bar with storyboard thumbnails, a quality menu of the levels the signed
- * master lists (the plan's cap is already applied), and keyboard shortcuts.
+ * master lists (the plan's cap is already applied), keyboard shortcuts, and quality-of-experience
+ * beacons (qoe.ts) measured from `requestedAt`, when the viewer asked to play (`performance.now()`).
  */
 export function Player({
   videoId,
   playback,
   video,
+  requestedAt,
   onExpired,
 }: {
   videoId: string;
   playback: Playback;
   video: Video | null;
+  requestedAt: number;
   onExpired: () => void;
 }) {
   const container = useRef<HTMLDivElement>(null);
@@ -60,6 +64,7 @@ export function Player({
   const [cues, setCues] = useState<StoryboardCue[]>([]);
   const [previewNote, setPreviewNote] = useState("");
   const [preview, setPreview] = useState<{ time: number; left: number } | null>(null);
+  const qoe = useMemo(() => createQoeMeter(playback.manifestUrl, requestedAt, sendQoeBeacon), [playback, requestedAt]);
 
   // hls.js, attached to the element.
   useEffect(() => {
@@ -92,7 +97,11 @@ export function Player({
           setLevels(data.levels.map((entry, index) => ({ index, height: entry.height })));
           void play();
         });
-        instance.on(HlsPlayer.Events.LEVEL_SWITCHED, (_event, data) => setPlayingHeight(instance?.levels[data.level]?.height ?? null));
+        instance.on(HlsPlayer.Events.LEVEL_SWITCHED, (_event, data) => {
+          const height = instance?.levels[data.level]?.height;
+          setPlayingHeight(height ?? null);
+          if (height) qoe.switched(height);
+        });
         instance.on(HlsPlayer.Events.ERROR, (_event, data) => {
           if (!data.fatal) return;
           // 403: the signed URL expired or the session ended; a new play answer says which.
@@ -102,6 +111,10 @@ export function Player({
           } else if (data.type === HlsPlayer.ErrorTypes.MEDIA_ERROR) {
             instance?.recoverMediaError();
           } else {
+            const { NETWORK_ERROR, KEY_SYSTEM_ERROR } = HlsPlayer.ErrorTypes;
+            qoe.fatal(data.type === NETWORK_ERROR ? "network" : data.type === KEY_SYSTEM_ERROR ? "key" : "other");
+            qoe.stopped();
+            qoe.flush(true);
             setError(new Error(`The stream stopped (${data.details}). Check your connection and try again.`));
           }
         });
@@ -114,7 +127,20 @@ export function Player({
       instance?.destroy();
       hls.current = null;
     };
-  }, [playback, onExpired]);
+  }, [playback, onExpired, qoe]);
+
+  // Quality-of-experience beacons: every QOE_INTERVAL_MS while there is news, and at the end.
+  useEffect(() => {
+    const timer = setInterval(() => qoe.flush(), QOE_INTERVAL_MS);
+    const onHidden = () => document.visibilityState === "hidden" && qoe.flush(true);
+    document.addEventListener("visibilitychange", onHidden);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener("visibilitychange", onHidden);
+      qoe.stopped();
+      qoe.flush(true);
+    };
+  }, [qoe]);
 
   // Progress heartbeats: they keep the screen lease and feed "continue watching".
   useEffect(() => {
@@ -221,6 +247,7 @@ export function Player({
         playsInline
         onClick={toggle}
         onPlaying={() => {
+          qoe.playing();
           setPlaying(true);
           setBlocked(false);
           if (!started.current) {
@@ -230,7 +257,12 @@ export function Player({
             else performance.mark("reelstream:first-frame");
           }
         }}
-        onPause={() => setPlaying(false)}
+        onPause={() => {
+          qoe.stopped();
+          setPlaying(false);
+        }}
+        onEnded={() => qoe.stopped()}
+        onWaiting={(event) => qoe.waiting(event.currentTarget.seeking)}
         onTimeUpdate={(event) => {
           setTime(event.currentTarget.currentTime);
           // readyState 0: hls.js detached the element (its time reads 0), which is no position.

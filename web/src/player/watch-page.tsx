@@ -5,7 +5,10 @@ import type { Playback, Video } from "../api/types.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
 import { Player } from "./player.tsx";
 
-type State = { kind: "loading" } | { kind: "failed"; error: unknown } | { kind: "ready"; playback: Playback; video: Video | null };
+type State =
+  | { kind: "loading" }
+  | { kind: "failed"; error: unknown }
+  | { kind: "ready"; playback: Playback; video: Video | null; requestedAt: number };
 
 /** Why this title does not play, in plain words, and what the viewer can do about it. */
 function PlaybackRefusal({ error, onRetry }: { error: ApiProblem; onRetry: () => void }) {
@@ -62,6 +65,8 @@ export function WatchPage({ id }: { id: string }) {
   const [state, setState] = useState<State>({ kind: "loading" });
   const start = useCallback(async () => {
     setState({ kind: "loading" });
+    // Startup time, as the viewer sees it, counts from here: the play request and the first segments.
+    const requestedAt = performance.now();
     try {
       // The play answer decides (402, 409, 429); the catalog entry only adds the title and storyboard.
       const [playback, video] = await Promise.all([
@@ -71,7 +76,7 @@ export function WatchPage({ id }: { id: string }) {
           () => null,
         ),
       ]);
-      setState({ kind: "ready", playback, video });
+      setState({ kind: "ready", playback, video, requestedAt });
     } catch (error) {
       setState({ kind: "failed", error });
     }
@@ -100,7 +105,7 @@ export function WatchPage({ id }: { id: string }) {
   return (
     <section class="watch">
       <h1 class="watch-title">{state.video?.title ?? "Now playing"}</h1>
-      <Player videoId={id} playback={state.playback} video={state.video} onExpired={start} />
+      <Player videoId={id} playback={state.playback} video={state.video} requestedAt={state.requestedAt} onExpired={start} />
       {state.video && (
         <p>
           <a href={`/title/${id}`}>About this title</a>
