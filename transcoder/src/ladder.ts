@@ -39,10 +39,10 @@ export const standardRungs = [240, 360, 480, 720, 1080, 1440, 2160] as const;
 export const defaultLadderOptions: LadderOptions = {
   rungs: standardRungs,
   // 6 s, Apple's HLS authoring guidance: each viewer-minute asks for 20 segments (video and audio)
-  // instead of 30 at 4 s, every one a billed Worker request behind the media check. It costs about
-  // half a second more to the first picture (the first segment is half as long again, ~0.5 MB at
-  // 360p) and ABR switches land on 6 s boundaries; hls.js abandons a segment that would stall.
-  // docs/playback.md "What a viewer-minute costs".
+  // instead of 30 at 4 s, every one a billed Worker request behind the media check. The first
+  // segment is 2 s longer (0.5 MB at 360p: +0.27 s to the first picture on 5 Mbit/s) and ABR
+  // switches land on 6 s boundaries; hls.js abandons a segment that would stall.
+  // docs/playback.md "Delivery: what a viewer-minute costs".
   segmentSeconds: 6,
   // 60 fps from 720p up, 30 below: what the large platforms serve, and 240p60 would spend its
   // few bits on frames instead of detail.
