@@ -75,11 +75,6 @@ describe("a 1080p master published in chunks, end to end", () => {
       startHlsPage(),
       makeSyncMarkedSource(master, { seconds: SECONDS, fps: FPS, marks: SYNC_MARKS }),
     ]);
-    token = await adminToken(stack.url, stack.database, {
-      email: `pipeline-${Date.now()}@example.com`,
-      password: "correct horse battery staple",
-      name: "Pipeline",
-    });
   }, 240_000);
 
   afterAll(async () => {
@@ -117,6 +112,13 @@ describe("a 1080p master published in chunks, end to end", () => {
   }, 300_000);
 
   it("publishes it through tus → queue → chunks → ready, every task once, none held by a consumer", async () => {
+    // Signed in here, not before the single-run encode above: an access token lives 5 minutes at
+    // most, and on a loaded machine that encode and this publish together took longer (401 mid-poll).
+    token = await adminToken(stack.url, stack.database, {
+      email: `pipeline-${Date.now()}@example.com`,
+      password: "correct horse battery staple",
+      name: "Pipeline",
+    });
     videoId = await createVideo(stack.url, token, { title: "Feature", summary: "Generated.", genres: ["test"], releaseYear: 1974 });
     await tusUpload(stack.url, token, videoId, master);
     let chunksTotal = 0;

@@ -17,6 +17,8 @@ interface ReelstreamSecrets {
   MEDIA_SIGNING_KEYS: string;
   /** Lifetime of a signed media URL in seconds (default 14400). */
   MEDIA_TOKEN_TTL_SECONDS?: string;
+  /** The cache media comes through: `workers-cache` (tiered, the default) or `cache-api` (the data center's). */
+  MEDIA_EDGE_CACHE?: string;
   /** A screen lease without a progress heartbeat for this long is released (default 45). */
   STREAM_LEASE_SECONDS?: string;
   /** Seconds between the first unsaved progress heartbeat and its batch write to Postgres (default 120). */

@@ -21,6 +21,8 @@ import { createVideosRouter } from "./videos/index.ts";
 export { TranscoderContainer } from "../durable-objects/transcoder-container.ts";
 export { UploadSession } from "../durable-objects/upload-session.ts";
 export { ViewerState } from "../durable-objects/viewer-state.ts";
+// The media origin behind Workers Cache (wrangler.toml `[exports.MediaOrigin]`; docs/playback.md "Delivery").
+export { MediaOrigin } from "./playback/index.ts";
 
 /** The HTTP app, its services built per request on `clock`. */
 export function createApp({ clock }: { clock: Clock }) {

@@ -11,10 +11,15 @@
  *   and Postgres unreachable; the answer carries the counts in `X-Test-Binding-Calls` (JSON).
  * - `X-Test-Rate-Limiters: in-memory`: the rate limiters count in this isolate's memory, as
  *   Cloudflare's binding does in production, instead of miniflare's Durable Object round trip.
+ *
+ * And three for `npm run bench:delivery` (./media-counters.ts): `X-Test-Media-Counters: count`
+ * counts a media request's R2 reads and Durable Object calls, `X-Test-Data-Center` puts the request
+ * in a data center (`request.cf.colo`, which names its caches in the local stack's simulation of
+ * them), `X-Test-Media-Edge-Cache` picks its delivery path.
  */
 import { UploadSession as ProductionUploadSession } from "../../durable-objects/upload-session.ts";
 import { ViewerState as ProductionViewerState } from "../../durable-objects/viewer-state.ts";
-import { createApp, createWorker } from "../../workers/index.ts";
+import { createApp, createWorker, MediaOrigin as ProductionMediaOrigin } from "../../workers/index.ts";
 import type { QueueMessage } from "../../workers/queue.ts";
 import {
   BINDING_CALLS_HEADER,
@@ -25,10 +30,30 @@ import {
   UNREACHABLE_DATABASE_URL,
 } from "../binding-calls.ts";
 import { testClock } from "../clock.ts";
+import {
+  countedMediaEnv,
+  DATA_CENTER_HEADER,
+  MEDIA_COUNTERS_HEADER,
+  MEDIA_EDGE_CACHE_HEADER,
+  mediaCounters,
+  withMediaEdgeCache,
+} from "./media-counters.ts";
 import { registerTestRoutes } from "./test-routes.ts";
 
 // The other classes wrangler.toml binds, as production has them.
 export { TranscoderContainer } from "../../workers/index.ts";
+
+/** The production media origin, its runs and R2 reads counted (the benchmark reads them). */
+export class MediaOrigin extends ProductionMediaOrigin {
+  constructor(ctx: ExecutionContext, env: Env) {
+    super(ctx, countedMediaEnv(env));
+  }
+
+  override fetch(request: Request): Promise<Response> {
+    mediaCounters.originRuns++;
+    return super.fetch(request);
+  }
+}
 
 export class ViewerState extends ProductionViewerState {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -72,9 +97,22 @@ function localLimiters(env: Env): Env {
   return local;
 }
 
+/** The request and environment as the benchmark's headers place them (./media-counters.ts). */
+function placed(request: Request, env: Env): { request: Request; env: Env } {
+  const colo = request.headers.get(DATA_CENTER_HEADER);
+  const edgeCache = request.headers.get(MEDIA_EDGE_CACHE_HEADER);
+  let placedEnv = edgeCache ? withMediaEdgeCache(env, edgeCache) : env;
+  if (request.headers.get(MEDIA_COUNTERS_HEADER) === "count" && new URL(request.url).pathname.startsWith("/media/")) {
+    mediaCounters.mediaRequests++;
+    placedEnv = countedMediaEnv(placedEnv);
+  }
+  return { request: colo ? new Request(request, { cf: { ...request.cf, colo } } as RequestInit) : request, env: placedEnv };
+}
+
 export default {
   ...worker,
-  async fetch(request: Request, env: Env, ctx: ExecutionContext) {
+  async fetch(incoming: Request, incomingEnv: Env, ctx: ExecutionContext) {
+    const { request, env } = placed(incoming, incomingEnv);
     if (request.headers.get(RATE_LIMITERS_HEADER) === "in-memory") return worker.fetch(request, localLimiters(env), ctx);
     if (request.headers.get(BINDING_CALLS_HEADER) !== "count") return worker.fetch(request, env, ctx);
     const calls = noCalls();

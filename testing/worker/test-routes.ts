@@ -3,6 +3,7 @@ import type { AppEnv } from "../../workers/platform/app-env.ts";
 import { ApiError } from "../../workers/platform/errors.ts";
 import { mediaPrefix } from "../../workers/platform/media-layout.ts";
 import { isVideoId } from "../../workers/videos/index.ts";
+import { readMediaCounters, resetMediaCounters } from "./media-counters.ts";
 
 /**
  * Test and benchmark only: these routes exist in the test Worker (./index.ts) and nowhere in the
@@ -27,6 +28,12 @@ export function registerTestRoutes(app: Hono<AppEnv>) {
       throw new ApiError("bad-request", "GET /internal/test/json-body/{bytes}: 2 to 1000000 bytes.");
     }
     return c.body(JSON.stringify("x".repeat(bytes - 2)), 200, { "Content-Type": "application/json" });
+  });
+  // The media path's counts since the last DELETE (./media-counters.ts; npm run bench:delivery).
+  app.get("/internal/test/media-counters", (c) => c.json(readMediaCounters()));
+  app.delete("/internal/test/media-counters", (c) => {
+    resetMediaCounters();
+    return c.body(null, 204);
   });
   app.get("/internal/test/viewer-state/:userId", async (c) => {
     const state = c.get("services").viewerState(c.req.param("userId"));

@@ -81,10 +81,10 @@ describe("buildTranscodeArgs", () => {
 
   it("sets each rendition's bitrate and a GOP of one segment, with keyframes forced on boundaries", () => {
     const args = buildTranscodeArgs(command()).join(" ");
-    expect(args).toContain("-b:v:3 2212000 -maxrate:v:3 3318000 -bufsize:v:3 4424000 -g:v:3 120 -keyint_min:v:3 120");
-    expect(args).toContain("-sc_threshold 0 -force_key_frames expr:gte(t,n_forced*4)");
+    expect(args).toContain("-b:v:3 2212000 -maxrate:v:3 3318000 -bufsize:v:3 4424000 -g:v:3 180 -keyint_min:v:3 180");
+    expect(args).toContain("-sc_threshold 0 -force_key_frames expr:gte(t,n_forced*6)");
     expect(args).toContain("-c:v libx264 -preset veryfast -profile:v high");
-    expect(args).toContain("-hls_time 4 -hls_playlist_type vod -hls_segment_type fmp4");
+    expect(args).toContain("-hls_time 6 -hls_playlist_type vod -hls_segment_type fmp4");
   });
 
   it("shares one AAC rendition among the video variants", () => {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { capFrameRate, type LadderSource, planLadder, snapFrameRate, standardRungs } from "./ladder.ts";
+import { capFrameRate, defaultLadderOptions, type LadderSource, planLadder, snapFrameRate, standardRungs } from "./ladder.ts";
 
 const source = (overrides: Partial<LadderSource> = {}): LadderSource => ({
   width: 1920,
@@ -25,7 +25,7 @@ describe("planLadder", () => {
       "1080p 1920x1080@30.00",
     ]);
     expect(plan.renditions.map((r) => r.videoBitrate)).toEqual([245_000, 553_000, 984_000, 2_212_000, 4_977_000]);
-    expect(plan).toMatchObject({ deinterlace: false, segmentSeconds: 4, audio: { type: "aac", bitrate: 128_000, channels: 2 } });
+    expect(plan).toMatchObject({ deinterlace: false, segmentSeconds: 6, audio: { type: "aac", bitrate: 128_000, channels: 2 } });
   });
 
   it("never upscales: a 360p source stops at 360p", () => {
@@ -74,12 +74,12 @@ describe("planLadder", () => {
       "720p@60000/1001",
       "1080p@60000/1001",
     ]);
-    expect(plan.renditions.map((r) => r.gopFrames)).toEqual([120, 120, 120, 240, 240]);
+    expect(plan.renditions.map((r) => r.gopFrames)).toEqual([180, 180, 180, 360, 360]);
   });
 
   it("honours a fixed frame-rate cap", () => {
     const plan = planLadder(source({ frameRate: "50/1" }), { frameRateCap: { type: "fixed", maxFps: 30 } });
-    expect(plan.renditions.every((r) => r.fps === 25 && r.gopFrames === 100)).toBe(true);
+    expect(plan.renditions.every((r) => r.fps === 25 && r.gopFrames === 150)).toBe(true);
   });
 
   it("caps every rung's bitrate at the source's own", () => {
@@ -88,9 +88,9 @@ describe("planLadder", () => {
   });
 
   it("aligns GOPs to the segment duration", () => {
-    const plan = planLadder(source({ frameRate: "25/1" }), { segmentSeconds: 6 });
-    expect(plan.renditions.every((r) => r.gopFrames === 150)).toBe(true);
-    expect(plan.segmentSeconds).toBe(6);
+    const plan = planLadder(source({ frameRate: "25/1" }), { segmentSeconds: 4 });
+    expect(plan.renditions.every((r) => r.gopFrames === 100)).toBe(true);
+    expect(plan.segmentSeconds).toBe(4);
   });
 
   it("deinterlaces interlaced sources and plans no audio for silent ones", () => {
@@ -141,7 +141,7 @@ describe("planLadder", () => {
             expect(aspectError).toBeLessThanOrEqual(2.5 / r.shortSide + 1 / Math.max(width, height));
             expect(r.fps).toBeLessThanOrEqual(r.shortSide >= 720 ? 60 : 30);
             expect(r.fps).toBeGreaterThan(0);
-            expect(r.gopFrames).toBe(Math.round(4 * r.fps));
+            expect(r.gopFrames).toBe(Math.round(defaultLadderOptions.segmentSeconds * r.fps));
             if (videoBitrate !== null) expect(r.videoBitrate).toBeLessThanOrEqual(Math.max(videoBitrate + 500, 16_000));
             expect(r.maxBitrate).toBeGreaterThanOrEqual(r.videoBitrate);
           }

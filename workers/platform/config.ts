@@ -54,6 +54,9 @@ const configSchema = z.object({
   MEDIA_SIGNING_KEYS: jsonSecret("MEDIA_SIGNING_KEYS", z.object({ keys: z.array(mediaKey).min(1) })),
   // Media tokens: minutes to hours (docs/playback.md: what bounds sign-out and a lapsed plan).
   MEDIA_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(14400),
+  // The cache media comes through from R2 (docs/playback.md "Delivery"): Workers Cache in front of
+  // the media origin, tiered across data centers; or the data center's Cache API (the path before).
+  MEDIA_EDGE_CACHE: z.enum(["workers-cache", "cache-api"]).default("workers-cache"),
   // A screen lease without a progress heartbeat for this long is released ("tens of seconds").
   STREAM_LEASE_SECONDS: z.coerce.number().int().min(10).max(600).default(45),
   // Watch progress reaches Postgres this long after the first unsaved heartbeat (one batch per user).

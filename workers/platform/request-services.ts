@@ -18,6 +18,7 @@ export function initServices(options: { clock: Clock }) {
       clock: options.clock,
       logFields: { requestId: c.get("requestId") },
       bypassCacheReads: c.req.header(CACHE_BYPASS_HEADER)?.toLowerCase() === "bypass",
+      dataCenter: c.req.raw.cf?.colo as string | undefined,
     });
     c.set("services", services);
     try {

@@ -5,6 +5,7 @@ import { type Config, loadConfig } from "./config.ts";
 import { type Database, type DatabaseHandle, openDatabase } from "./db.ts";
 import { enforceKvWriteRate } from "./kv-limits.ts";
 import { createLogger, type LogFields, type Logger } from "./logger.ts";
+import { createMediaEdge } from "./media-edge.ts";
 import { createMediaStore, type MediaStore } from "./media-store.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 
@@ -91,6 +92,8 @@ export interface ServicesOptions {
   bypassCacheReads?: boolean;
   /** Overrides `DATABASE_TIMEOUT_MS` for work no viewer waits on (an alarm's batch write). */
   databaseTimeoutMs?: number;
+  /** The data center running the request (`request.cf.colo`): names its caches where data centers are simulated. */
+  dataCenter?: string;
 }
 
 /** What `createServices` needs of an execution context: a Worker's, or a Durable Object's state. */
@@ -150,7 +153,11 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
       waitUntil,
       log,
     }),
-    media: createMediaStore(env.MEDIA, { edgeOrigin: config.PUBLIC_BASE_URL }),
+    media: createMediaStore(env.MEDIA, {
+      edgeOrigin: config.PUBLIC_BASE_URL,
+      // miniflare has no Workers Cache and one data center: development and tests simulate both.
+      edge: createMediaEdge({ simulated: config.APP_ENV === "development" || config.APP_ENV === "test", dataCenter: options.dataCenter }),
+    }),
     transcodeQueue: env.TRANSCODE_QUEUE as Queue<QueueMessageBase>,
     rateLimiters: {
       signinClient: env.SIGNIN_CLIENT_LIMITER,

@@ -5,6 +5,7 @@ import { registerProgress } from "./progress.ts";
 import { registerQoe } from "./qoe.ts";
 
 export { readContinueWatching } from "./continue-watching.ts";
+export { MediaOrigin } from "./media-origin.ts";
 
 /**
  * Playback service: signed manifests (`/v1/videos/{id}/play`), watch progress and screen leases

@@ -1,9 +1,11 @@
+import { type MediaEdge, mediaOriginRequest } from "../platform/media-edge.ts";
 import type { MediaStore } from "../platform/media-store.ts";
 
 /**
- * Media objects from R2 through the edge cache (`caches.default`). Cache keys carry no token, so
- * every viewer of a segment shares one cache entry (`MediaStore.edgeCacheKey`); the token was
- * checked before we get here.
+ * Media objects from R2 through an edge cache, once the token and the stream were checked: through
+ * Workers Cache in front of the media origin (`workersCacheDelivery`, tiered across data centers),
+ * or through the Cache API of the data center (`cacheApiDelivery`, the path before it). Either way
+ * the cache keys carry no token, so every viewer of a segment shares one cache entry.
  */
 
 export type MediaKind = "playlist" | "segment" | "image" | "text-track";
@@ -29,8 +31,16 @@ export function mediaType(key: string): { contentType: string; kind: MediaKind }
 
 /** Segments, init segments and images never change under their name: a year, immutable. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
-/** Originals of playlists and storyboards in the edge cache: short, so a re-transcode shows soon. */
+/** Originals of playlists and storyboards in the data center's cache: short, so a deleted video stops soon elsewhere. */
 export const PLAYLIST_EDGE_TTL_SECONDS = 60;
+
+/** What the media route needs of a delivery path; `MEDIA_EDGE_CACHE` picks one (see media.ts). */
+export interface MediaDelivery {
+  /** A small text object (a playlist, a storyboard track), for rewriting per viewer; null when it is not in R2. */
+  readText(key: string, contentType: string): Promise<string | null>;
+  /** An object as the viewer asked for it (Range, validators, HEAD); null when it is not in R2. */
+  serveObject(request: Request, key: string, kind: MediaKind, contentType: string): Promise<Response | null>;
+}
 
 function cacheControlFor(kind: MediaKind): string {
   return kind === "segment" || kind === "image" ? IMMUTABLE : `public, max-age=${PLAYLIST_EDGE_TTL_SECONDS}`;
@@ -82,6 +92,7 @@ function withoutBody(response: Response): Response {
 function fromCache(cached: Response, request: Request, cacheStatus: "HIT" | "MISS"): Response {
   const headers = new Headers(cached.headers);
   headers.set("X-Media-Cache", cacheStatus);
+  headers.delete("Cf-Cache-Status");
   if (cached.status === 416) {
     void cached.body?.cancel();
     const size = Number(/\/(\d+)$/.exec(cached.headers.get("Content-Range") ?? "")?.[1]);
@@ -92,7 +103,7 @@ function fromCache(cached: Response, request: Request, cacheStatus: "HIT" | "MIS
 }
 
 /**
- * Serves an R2 object through the edge cache. Byte ranges, `If-None-Match` and
+ * Serves an R2 object through the data center's cache (`caches.default`). Byte ranges, `If-None-Match` and
  * `If-Modified-Since` are evaluated by the platform, not here: by the Cache API's `match` (206,
  * 304, 416) and by R2's `get` with `onlyIf` (304).
  * - hit: the cached full object answers;
@@ -101,7 +112,7 @@ function fromCache(cached: Response, request: Request, cacheStatus: "HIT" | "MIS
  *   (where there is no edge cache, as on workers.dev, R2 reads the range itself).
  * Answers null when the object is not in R2.
  */
-export async function serveMediaObject(
+async function serveThroughDataCenter(
   request: Request,
   media: MediaStore,
   key: string,
@@ -110,7 +121,7 @@ export async function serveMediaObject(
   waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<Response | null> {
   const { bucket } = media;
-  const cache = caches.default;
+  const cache = await media.edge.dataCenterCache();
   const hit = await cache.match(media.edgeCacheKey(key, request.headers));
   if (hit) return fromCache(hit, request, "HIT");
 
@@ -155,17 +166,14 @@ export async function serveMediaObject(
   return new Response(toViewer, { status: 200, headers });
 }
 
-/**
- * A small text object (a playlist or storyboard) through the edge cache, for rewriting per viewer.
- * Null when it is not in R2.
- */
-export async function readMediaText(
+/** A small text object (a playlist or storyboard) through the data center's cache; null when it is not in R2. */
+async function readThroughDataCenter(
   media: MediaStore,
   key: string,
   contentType: string,
   waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<string | null> {
-  const cache = caches.default;
+  const cache = await media.edge.dataCenterCache();
   const cacheKey = media.edgeCacheKey(key);
   const hit = await cache.match(cacheKey);
   // Decoded here: playlists are UTF-8 (RFC 8216 §4.1) whatever their Content-Type says.
@@ -182,4 +190,59 @@ export async function readMediaText(
     ),
   );
   return text;
+}
+
+/**
+ * The path before Workers Cache: R2 through the Cache API of the data center that runs the request
+ * (`MEDIA_EDGE_CACHE=cache-api`). Every data center misses to R2 on its own.
+ */
+export function cacheApiDelivery(media: MediaStore, waitUntil: (promise: Promise<unknown>) => void): MediaDelivery {
+  return {
+    readText: (key, contentType) => readThroughDataCenter(media, key, contentType, waitUntil),
+    serveObject: (request, key, kind, contentType) => serveThroughDataCenter(request, media, key, kind, contentType, waitUntil),
+  };
+}
+
+/** What the cache in front of the origin said, as `X-Media-Cache` says it (a stale copy served is a hit too). */
+function cacheStatusOf(response: Response): "HIT" | "MISS" {
+  const status = response.headers.get("Cf-Cache-Status")?.toUpperCase() ?? "";
+  return ["HIT", "STALE", "UPDATING", "REVALIDATED"].includes(status) ? "HIT" : "MISS";
+}
+
+/** The origin's answer, or null for 404; anything but an answer to the request is an error. */
+async function fromOrigin(edge: MediaEdge, key: string, conditions?: Headers): Promise<Response | null> {
+  const response = await edge.fetchFromOrigin(mediaOriginRequest(key, conditions));
+  if (response.status === 404) {
+    void response.body?.cancel();
+    return null;
+  }
+  if (![200, 206, 304, 416].includes(response.status)) {
+    void response.body?.cancel();
+    throw new Error(`the media origin answered ${response.status} for ${key}`);
+  }
+  return response;
+}
+
+/**
+ * R2 through Workers Cache in front of the media origin (`MEDIA_EDGE_CACHE=workers-cache`, the
+ * default): a data center's miss asks the upper tier, which another data center may have filled;
+ * only a miss of both runs the origin and reads R2. The cache answers ranges and validators from
+ * the whole object it holds.
+ */
+export function workersCacheDelivery(edge: MediaEdge): MediaDelivery {
+  return {
+    async readText(key) {
+      const response = await fromOrigin(edge, key);
+      // Decoded here: playlists are UTF-8 (RFC 8216 §4.1) whatever their Content-Type says.
+      return response && new TextDecoder().decode(await response.arrayBuffer());
+    },
+    async serveObject(request, key, _kind, contentType) {
+      const response = await fromOrigin(edge, key, request.headers);
+      if (!response) return null;
+      const headers = new Headers(response.headers);
+      headers.set("Content-Type", contentType);
+      headers.delete("Cache-Tag");
+      return fromCache(new Response(response.body, { status: response.status, headers }), request, cacheStatusOf(response));
+    },
+  };
 }

@@ -8,6 +8,7 @@ import { revocationLifetimeSeconds } from "../platform/session-revocation.ts";
 import { problemOf, signUpAdmin } from "../test/catalog.ts";
 import { advanceClock, call, clockNow, signUp } from "../test/helpers.ts";
 import { anotherSession, mediaBase, objectBytes, pathOf, play, readyVideo, STREAM_LEASE_MS, subscribedViewer } from "../test/playback.ts";
+import { SEGMENT_STREAM_CHECK_SECONDS } from "./stream-check.ts";
 
 async function playing(plan: "basic" | "standard" | "premium" = "standard") {
   const viewer = await subscribedViewer(plan);
@@ -316,6 +317,56 @@ describe("GET /media/…: the plan's screens hold beyond play", () => {
   });
 });
 
+describe("GET /media/…: revocation stands in front of the edge cache", () => {
+  // The guarantee: a signed-out or lapsed session's segment requests are refused within 60 s.
+  it("refuses a signed-out session's segments, those in the edge cache too, within 20 s of the sign-out", async () => {
+    expect(SEGMENT_STREAM_CHECK_SECONDS).toBeLessThanOrEqual(60);
+    const { viewer, base } = await playing();
+    const cached = `${base}hls/480p/seg_00000.m4s`;
+    expect((await call(cached)).status).toBe(200);
+    expect((await call(cached)).headers.get("X-Media-Cache")).toBe("HIT");
+    expect((await call("/v1/auth/signout", { method: "POST", token: viewer.accessToken })).status).toBe(204);
+    advanceClock(SEGMENT_STREAM_CHECK_SECONDS * 1000);
+    for (const path of [cached, `${base}hls/480p/seg_00001.m4s`, `${base}hls/audio/seg_00000.m4s`]) {
+      const refused = await call(path);
+      expect(refused.status, path).toBe(403);
+      expect((await problemOf(refused)).detail).toMatch(/signed out/);
+    }
+  });
+
+  it("refuses a lapsed lease's segments, those in the edge cache too, once the lease has run out", async () => {
+    const { base } = await playing();
+    const cached = `${base}hls/480p/seg_00002.m4s`;
+    expect((await call(cached)).status).toBe(200);
+    expect((await call(cached)).headers.get("X-Media-Cache")).toBe("HIT");
+    // No heartbeat for a whole lease (STREAM_LEASE_SECONDS), which is well within 60 s.
+    expect(STREAM_LEASE_MS).toBeLessThanOrEqual(60_000);
+    advanceClock(STREAM_LEASE_MS);
+    for (const path of [cached, `${base}hls/480p/seg_00001.m4s`]) {
+      const refused = await call(path);
+      expect(refused.status, path).toBe(403);
+      expect((await problemOf(refused)).detail).toMatch(/screen was released/);
+    }
+  });
+
+  it("keeps playlists per viewer and private: rewritten for each token, kept by the browser as long as the URL lives", async () => {
+    const [basic, standard] = [await playing("basic"), await playing("standard")];
+    const masters: string[] = [];
+    for (const { playback, base } of [basic, standard]) {
+      for (const path of [pathOf(playback.manifestUrl), `${base}hls/480p/index.m3u8`]) {
+        const response = await call(path);
+        expect(response.status, path).toBe(200);
+        const maxAge = Number(/^private, max-age=(\d+)$/.exec(response.headers.get("Cache-Control") ?? "")?.[1]);
+        expect(maxAge, path).toBe(Math.ceil((Date.parse(playback.expiresAt) - clockNow()) / 1000));
+        expect(response.headers.get("Cache-Tag"), path).toBeNull();
+        if (path.endsWith("master.m3u8")) masters.push(await response.text());
+      }
+    }
+    expect(masters[0]).not.toEqual(masters[1]);
+    expect(masters[0]).not.toContain("1080p");
+  });
+});
+
 describe("GET /media/…: a video that is gone, and the plan cap, fail closed", () => {
   it("stops a deleted video at once at this data center: cached segments, playlists and previews answer 404", async () => {
     const admin = await signUpAdmin();
@@ -367,7 +418,7 @@ describe("GET /media/…: delivery", () => {
     const first = await call(`${base}${path}`);
     expect(first.status).toBe(200);
     expect(first.headers.get("Content-Type")).toBe("video/iso.segment");
-    expect(first.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+    expect(first.headers.get("Cache-Control")).toBe("private, max-age=31536000, immutable");
     expect(first.headers.get("X-Media-Cache")).toBe("MISS");
     const etag = first.headers.get("ETag");
     expect(etag).toBeTruthy();

@@ -13,7 +13,7 @@ import {
 import type { Services } from "../platform/services.ts";
 import { isVideoId } from "../videos/index.ts";
 import { capMasterPlaylist, carryToken, folderAccess } from "./hls-playlist.ts";
-import { mediaType, PLAYLIST_EDGE_TTL_SECONDS, readMediaText, serveMediaObject } from "./media-delivery.ts";
+import { cacheApiDelivery, type MediaDelivery, mediaType, workersCacheDelivery } from "./media-delivery.ts";
 import { StreamChecks } from "./stream-check.ts";
 
 const PLAYLIST_TYPE = "application/vnd.apple.mpegurl";
@@ -134,13 +134,13 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   }
   if (!isPreviewGrant(grant)) await requireLiveStream(services, grant, type.kind === "playlist");
   const key = `${mediaPrefix(videoId)}${path}`;
-  const { waitUntil, media } = services;
+  const delivery = deliveryFor(services);
 
   // The master playlist is the video's switch: without it nothing of the video is served, cached
   // segments included (a deleted video, whose master goes first, answers 404 at once here). It is
   // read through the edge cache on every request, never remembered by the isolate, so that
   // switch holds for every isolate of this data center at once.
-  const master = await readMediaText(media, masterPlaylistKey(videoId), PLAYLIST_TYPE, waitUntil);
+  const master = await delivery.readText(masterPlaylistKey(videoId), PLAYLIST_TYPE);
   if (master === null) {
     throw new ApiError("not-found", "This video is not available any more. Go back to the catalog to find something else to watch.", {
       headers: { "Cache-Control": "no-store" },
@@ -156,11 +156,13 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   }
 
   if (type.kind === "playlist") {
-    const original = path === MASTER_PLAYLIST_PATH ? master : await readMediaText(media, key, type.contentType, waitUntil);
+    const original = path === MASTER_PLAYLIST_PATH ? master : await delivery.readText(key, type.contentType);
     if (original === null) throw new ApiError("not-found", `There is no playlist '${path}' for this video.`);
     const body = carryToken(path === MASTER_PLAYLIST_PATH ? capMasterPlaylist(original, grant.maxHeight) : original, videoId, token ?? "");
-    const maxAge = Math.max(0, Math.min(PLAYLIST_EDGE_TTL_SECONDS, grant.expiresAt - nowSeconds));
-    // Per viewer (capped to the plan, bound to the token): private, and short.
+    // Per viewer (capped to the plan, bound to the token): private. The same URL always gets the
+    // same text, so the viewer's browser may keep it as long as the URL lives: a player that
+    // loads it again (a reload, a switch back to a rung) costs no request.
+    const maxAge = Math.max(0, grant.expiresAt - nowSeconds);
     return new Response(c.req.method === "HEAD" ? null : body, {
       headers: {
         "Content-Type": type.contentType,
@@ -169,7 +171,18 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
       },
     });
   }
-  const response = await serveMediaObject(c.req.raw, media, key, type.kind, type.contentType, waitUntil);
+  const response = await delivery.serveObject(c.req.raw, key, type.kind, type.contentType);
   if (!response) throw new ApiError("not-found", `There is no media object '${path}' for this video.`);
+  // The URL carries this viewer's token: only the viewer's own browser keeps the answer. The copy
+  // every viewer shares is the edge cache's, and it is reached only through the checks above.
+  const cacheControl = response.headers.get("Cache-Control");
+  if (cacheControl) response.headers.set("Cache-Control", cacheControl.replace(/\bpublic\b/, "private"));
   return response;
+}
+
+/** The path media takes from R2 (`MEDIA_EDGE_CACHE`; docs/playback.md "Delivery"). */
+function deliveryFor(services: Services): MediaDelivery {
+  return services.config.MEDIA_EDGE_CACHE === "cache-api"
+    ? cacheApiDelivery(services.media, services.waitUntil)
+    : workersCacheDelivery(services.media.edge);
 }

@@ -302,11 +302,12 @@ export async function getHomeRows(services: Services, userId: string, continueWa
 
 /**
  * Deletes every media object of a video (source, renditions, poster, storyboard) from R2.
- * The master playlist goes first, with its copy in this data center's edge cache: playback serves
- * nothing of a video without it, so from here on this data center answers 404 for every URL of the
- * video, cached segments included; other data centers do once their copy of the master playlist
- * ends (60 s, `PLAYLIST_EDGE_TTL_SECONDS`). Its copy is dropped again at the end, in case a
- * request that read it just before the delete put it back meanwhile.
+ * The master playlist goes first, with its copies in the edge caches (`forgetEdgeCopies`: the
+ * video's tag purged from Workers Cache in every data center, and this data center's Cache API
+ * copy): playback serves nothing of a video without it, so from here on every URL of the video
+ * answers 404, cached segments included; if the purge is refused, once the copies of the master
+ * end (60 s at most). Its copies are dropped again at the end, in case a request that read it
+ * just before the delete put it back meanwhile.
  */
 export async function deleteVideoMedia(services: Services, id: string): Promise<void> {
   const { media } = services;
