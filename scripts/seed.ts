@@ -11,7 +11,7 @@ import { videos } from "../schema/index.ts";
 import { encodeClip } from "./lib/clips.ts";
 import { createNodeDb, createNodePool } from "./lib/database.ts";
 import { runningDevStack } from "./lib/local-stack/index.ts";
-import { adminToken, createVideo, tusUpload, waitForVideo } from "./lib/upload-client.ts";
+import { adminSession, createVideo, tusUpload, waitForVideo } from "./lib/upload-client.ts";
 
 interface DemoClip {
   title: string;
@@ -68,7 +68,8 @@ async function main() {
   }
   const base = stack.workerUrl;
   const database = { url: stack.databaseUrl, wsProxy: stack.wsProxy };
-  const token = await adminToken(base, database, account);
+  // Seeding several titles outlasts an access token (5 minutes): signed in again as it ages.
+  const session = adminSession(base, database, account);
   const pool = createNodePool(database.url, database.wsProxy);
   const work = mkdtempSync(join(tmpdir(), "reelstream-seed-"));
   try {
@@ -92,11 +93,11 @@ async function main() {
       });
       const { title, summary, genres, releaseYear, cast } = demo;
       const videoId =
-        existing[0]?.id ?? (await createVideo(base, token, { title, summary, genres, releaseYear, cast, maturityRating: "PG" }));
+        existing[0]?.id ?? (await createVideo(base, await session(), { title, summary, genres, releaseYear, cast, maturityRating: "PG" }));
       console.log(`↑ ${demo.title}: uploading`);
-      await tusUpload(base, token, videoId, path);
+      await tusUpload(base, await session(), videoId, path);
       console.log(`· ${demo.title}: queued for the transcoder`);
-      const status = await waitForVideo(base, token, videoId, {
+      const status = await waitForVideo(base, session, videoId, {
         onChange: (s) => s.state === "transcoding" && console.log(`· ${demo.title}: transcoding ${Math.round((s.progress ?? 0) * 100)}%`),
       });
       if (status.state !== "ready") throw new Error(`${demo.title}: transcoding failed: ${status.error}`);

@@ -22,7 +22,7 @@ import {
   referencedKeys,
 } from "./lib/hls-outputs.ts";
 import { databaseFromEnv, type LocalStack, startLocalStack } from "./lib/local-stack/index.ts";
-import { adminToken, createVideo, latestJobTasks, tusUpload, waitForVideo } from "./lib/upload-client.ts";
+import { adminSession, createVideo, latestJobTasks, tusUpload, waitForVideo } from "./lib/upload-client.ts";
 
 const SECONDS = 50;
 const FPS = 30;
@@ -112,17 +112,18 @@ describe("a 1080p master published in chunks, end to end", () => {
   }, 300_000);
 
   it("publishes it through tus → queue → chunks → ready, every task once, none held by a consumer", async () => {
-    // Signed in here, not before the single-run encode above: an access token lives 5 minutes at
-    // most, and on a loaded machine that encode and this publish together took longer (401 mid-poll).
-    token = await adminToken(stack.url, stack.database, {
+    // The publish can outlast an access token (5 minutes) on a loaded machine: the poll signs in
+    // again through the session's getter.
+    const session = adminSession(stack.url, stack.database, {
       email: `pipeline-${Date.now()}@example.com`,
       password: "correct horse battery staple",
       name: "Pipeline",
     });
+    token = await session();
     videoId = await createVideo(stack.url, token, { title: "Feature", summary: "Generated.", genres: ["test"], releaseYear: 1974 });
     await tusUpload(stack.url, token, videoId, master);
     let chunksTotal = 0;
-    const status = await waitForVideo(stack.url, token, videoId, {
+    const status = await waitForVideo(stack.url, session, videoId, {
       timeoutMs: 600_000,
       onChange: (seen) => {
         chunksTotal = Math.max(chunksTotal, seen.transcode?.chunksTotal ?? 0);

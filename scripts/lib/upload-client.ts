@@ -117,17 +117,20 @@ export async function videoStatus(baseUrl: string, token: string, videoId: strin
   }
 }
 
-/** Polls until the video is `ready` or `failed` (or `until` says stop), reporting each change. */
+/**
+ * Polls until the video is `ready` or `failed` (or `until` says stop), reporting each change. A
+ * publish can outlast an access token (5 minutes): pass `adminSession`'s getter to sign in again.
+ */
 export async function waitForVideo(
   baseUrl: string,
-  token: string,
+  token: string | (() => Promise<string>),
   videoId: string,
   options: { timeoutMs?: number; onChange?: (status: AdminVideoStatus) => void; until?: (status: AdminVideoStatus) => boolean } = {},
 ): Promise<AdminVideoStatus> {
   const deadline = Date.now() + (options.timeoutMs ?? 300_000);
   let last = "";
   for (;;) {
-    const status = await videoStatus(baseUrl, token, videoId);
+    const status = await videoStatus(baseUrl, typeof token === "string" ? token : await token(), videoId);
     const seen = `${status.state}:${status.progress}:${status.error}`;
     if (seen !== last) {
       last = seen;
