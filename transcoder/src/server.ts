@@ -8,6 +8,7 @@ import { type X264Preset, x264Presets } from "./ffmpeg-command.ts";
 import { type FfmpegTools, resolveFfmpegTools } from "./ffmpeg-tools.ts";
 import { HttpStorage } from "./http-storage.ts";
 import { toJobFailure } from "./job-failure.ts";
+import { type RangeProxy, startRangeProxy } from "./range-proxy.ts";
 import { formatBytes } from "./scratch.ts";
 import { TaskReporter } from "./task-reporter.ts";
 import { parseTaskRequest } from "./task-request.ts";
@@ -82,7 +83,9 @@ export interface TranscoderServer {
  */
 export async function startTranscoderServer(config: ServerConfig): Promise<TranscoderServer> {
   await clearWorkRoot(config.workRoot);
-  const { server, cancelCurrent } = createTranscoderServer(config);
+  // ffmpeg reads masters through it, so storage is asked for closed ranges only (range-proxy.ts).
+  const rangeProxy = await startRangeProxy();
+  const { server, cancelCurrent } = createTranscoderServer(config, rangeProxy);
   await new Promise<void>((ready) => server.listen(config.port, config.host, ready));
   const { port } = server.address() as AddressInfo;
   const quota = config.scratchQuotaBytes === null ? "no scratch quota" : `scratch quota ${formatBytes(config.scratchQuotaBytes)}`;
@@ -95,6 +98,7 @@ export async function startTranscoderServer(config: ServerConfig): Promise<Trans
       await cancelCurrent();
       server.closeAllConnections();
       await closed;
+      await rangeProxy.close();
     },
   };
 }
@@ -107,7 +111,10 @@ interface Running {
   finished: Promise<void>;
 }
 
-export function createTranscoderServer(config: ServerConfig): { server: Server; cancelCurrent: () => Promise<void> } {
+export function createTranscoderServer(
+  config: ServerConfig,
+  rangeProxy?: RangeProxy,
+): { server: Server; cancelCurrent: () => Promise<void> } {
   let current: Running | null = null;
   /** Result callbacks still being delivered after their task ended; waited for on shutdown. */
   const deliveries = new Set<{ reporter: TaskReporter; done: Promise<unknown> }>();
@@ -146,7 +153,7 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
 
   /** What a task runs with: its storage grant, this instance's ffmpeg and limits. */
   const dependencies = (storage: { baseUrl: string; token: string }, controller: AbortController, log: (message: string) => void) => ({
-    storage: new HttpStorage(storage.baseUrl, storage.token),
+    storage: new HttpStorage(storage.baseUrl, storage.token, { rangeProxy }),
     tools: config.tools,
     workRoot: config.workRoot,
     preset: config.preset,
