@@ -96,4 +96,12 @@ describe("the production transcoder fleet in wrangler.toml", () => {
     expect(Number(vars.TRANSCODE_CHUNK_SECONDS)).toBeLessThanOrEqual(120);
     expect(production.triggers.crons).toEqual(["* * * * *"]);
   });
+
+  it("retries a failed dispatch message after a delay, not at once, on every transcode consumer (here and locally)", () => {
+    for (const config of [production, unstable_readConfig({ config: wranglerConfig })]) {
+      const consumers = (config.queues.consumers ?? []) as { queue: string; retry_delay?: number }[];
+      expect(consumers.map((consumer) => consumer.queue).sort()).toEqual(["reelstream-transcode", "reelstream-transcode-dlq"]);
+      for (const consumer of consumers) expect(consumer.retry_delay, consumer.queue).toBe(30);
+    }
+  });
 });

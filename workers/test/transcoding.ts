@@ -80,14 +80,17 @@ export async function lastDispatch(jobId: string, taskId: string): Promise<Trans
   return task as TranscodeTask & { instance: number };
 }
 
-/** Delivers one dispatch message to the consumer, as the queue would (`at`: the consumer's clock). */
-export async function deliver(message: TranscodeTaskMessage, options: { env?: Env; queue?: string; attempts?: number; at?: number } = {}) {
+/** Delivers one dispatch message to the consumer, as the queue would (`at` or `clock`: the consumer's clock). */
+export async function deliver(
+  message: TranscodeTaskMessage,
+  options: { env?: Env; queue?: string; attempts?: number; at?: number; clock?: Clock } = {},
+) {
   const batch = createMessageBatch<QueueMessage>(options.queue ?? "reelstream-transcode", [
     { id: crypto.randomUUID(), timestamp: new Date(), attempts: options.attempts ?? 1, body: message },
   ]);
   const ctx = createExecutionContext();
   await handleQueueBatch(batch, options.env ?? transcodingEnv(), ctx, {
-    clock: options.at === undefined ? testClock : clockAt(options.at),
+    clock: options.clock ?? (options.at === undefined ? testClock : clockAt(options.at)),
   });
   return getQueueResult(batch, ctx);
 }
