@@ -18,6 +18,7 @@ import type { AudioResult, ChunkResult, FinalizeResult, PlanResult, TaskEvent, T
 import { checkTranscodeLeases, type TranscodeTaskMessage } from "../transcoding/index.ts";
 import { withDatabase } from "./catalog.ts";
 import { call } from "./helpers.ts";
+import { createVideo } from "./uploads.ts";
 
 /**
  * The transcoder's side, played by a test: what the Worker dispatched (recorded by the transcoder
@@ -50,6 +51,29 @@ export function transcodingEnv(overrides: Partial<Record<string, string>> = {}):
 
 export async function resetDouble(): Promise<void> {
   await fetch(`${doubleUrls[0]}/__double/reset`, { method: "POST" });
+}
+
+/**
+ * Both instances free, as every transcoding test starts: what an earlier test left running (tasks
+ * it never reported on) would hold them, as a busy fleet does.
+ */
+export async function freeTheDouble(): Promise<void> {
+  await resetDouble();
+  await withDatabase((db) => db.update(transcodeTasks).set({ state: "failed" }).where(eq(transcodeTasks.state, "running")));
+}
+
+/** A video whose master is in (PUT source): queued, with a job whose plan is on the queue. */
+export async function queuedVideo(admin: string, title = "Transcode job"): Promise<{ videoId: string; jobId: string }> {
+  const videoId = await createVideo(admin, title);
+  const response = await call(`/v1/admin/videos/${videoId}/source`, {
+    method: "PUT",
+    token: admin,
+    body: new Uint8Array(64),
+    headers: { "Content-Type": "video/mp4" },
+  });
+  expect(response.status).toBe(202);
+  const { jobId } = (await response.json()) as { jobId: string };
+  return { videoId, jobId };
 }
 
 export async function setDoubleBusy(instance: number, busy: boolean): Promise<void> {

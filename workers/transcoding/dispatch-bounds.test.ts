@@ -1,12 +1,8 @@
 import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { transcodeTasks } from "../../schema/index.ts";
 import type { Clock } from "../platform/clock.ts";
-import { signUpAdmin, withDatabase } from "../test/catalog.ts";
-import { call } from "../test/helpers.ts";
-import { deliver, dispatched, message, resetDouble, setDoubleBusy, taskRow, transcodingEnv } from "../test/transcoding.ts";
-import { createVideo } from "../test/uploads.ts";
+import { signUpAdmin } from "../test/catalog.ts";
+import { deliver, dispatched, freeTheDouble, message, queuedVideo, setDoubleBusy, taskRow, transcodingEnv } from "../test/transcoding.ts";
 import type { TranscodeTaskMessage } from "./service.ts";
 
 /**
@@ -22,8 +18,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  await resetDouble();
-  await withDatabase((db) => db.update(transcodeTasks).set({ state: "failed" }).where(eq(transcodeTasks.state, "running")));
+  await freeTheDouble();
   // Instance 0 says it is busy (429) to every dispatch; instance 1 only where a test says so.
   await setDoubleBusy(0, true);
   return async () => {
@@ -32,17 +27,7 @@ beforeEach(async () => {
   };
 });
 
-async function uploaded(): Promise<{ videoId: string; jobId: string }> {
-  const videoId = await createVideo(admin, "Dispatch bounds");
-  const response = await call(`/v1/admin/videos/${videoId}/source`, {
-    method: "PUT",
-    token: admin,
-    body: new Uint8Array(64),
-    headers: { "Content-Type": "video/mp4" },
-  });
-  expect(response.status).toBe(202);
-  return { videoId, jobId: ((await response.json()) as { jobId: string }).jobId };
-}
+const uploaded = () => queuedVideo(admin, "Dispatch bounds");
 
 /** The real queue, with each message it is given noted on the way (what was sent, and its delay). */
 function notingQueue(): { env: Env; sent: { body: TranscodeTaskMessage; delaySeconds?: number }[] } {

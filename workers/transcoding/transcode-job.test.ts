@@ -11,11 +11,12 @@ import {
   deliver,
   dispatched,
   finalizeResult,
+  freeTheDouble,
   lastDispatch,
   message,
   planResult,
+  queuedVideo,
   report,
-  resetDouble,
   runCron,
   setDoubleBusy,
   setDoubleHanging,
@@ -23,7 +24,6 @@ import {
   transcodingEnv,
   withTaskInsertFault,
 } from "../test/transcoding.ts";
-import { createVideo } from "../test/uploads.ts";
 import { adminVideoStatusResponse } from "../videos/schema.ts";
 import type { TranscodeTask } from "./contract.ts";
 
@@ -41,12 +41,7 @@ beforeAll(async () => {
   admin = (await signUpAdmin()).accessToken;
 });
 
-// Every test starts with both instances free: what an earlier test left running (tasks it never
-// reported on) would hold them, as a busy fleet does.
-beforeEach(async () => {
-  await resetDouble();
-  await withDatabase((db) => db.update(transcodeTasks).set({ state: "failed" }).where(eq(transcodeTasks.state, "running")));
-});
+beforeEach(freeTheDouble);
 
 /** The admin view of the video, as its schema says it is. */
 async function status(videoId: string) {
@@ -55,19 +50,7 @@ async function status(videoId: string) {
   return adminVideoStatusResponse.parse(await response.json());
 }
 
-/** A video whose master is in (PUT source): queued, with a job whose plan is on the queue. */
-async function uploaded(): Promise<{ videoId: string; jobId: string }> {
-  const videoId = await createVideo(admin, "Transcode job");
-  const response = await call(`/v1/admin/videos/${videoId}/source`, {
-    method: "PUT",
-    token: admin,
-    body: new Uint8Array(64),
-    headers: { "Content-Type": "video/mp4" },
-  });
-  expect(response.status).toBe(202);
-  const { jobId } = (await response.json()) as { jobId: string };
-  return { videoId, jobId };
-}
+const uploaded = () => queuedVideo(admin);
 
 /** Runs the plan to done with `chunks` ranges; returns the plan task as dispatched. */
 async function planned(videoId: string, jobId: string, chunks: number): Promise<TranscodeTask> {
