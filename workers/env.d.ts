@@ -39,8 +39,12 @@ interface ReelstreamSecrets {
   TRANSCODE_TASK_LEASE_SECONDS?: string;
   /** Attempts of a task before its failure fails the job (default 3). */
   TRANSCODE_TASK_MAX_ATTEMPTS?: string;
-  /** Seconds a task waits before it looks for a free transcoder again (default 10). */
+  /** Seconds a task waits before it looks for a free transcoder again the first time (default 10; doubling). */
   TRANSCODE_CAPACITY_WAIT_SECONDS?: string;
+  /** The longest of those waits (default 300). */
+  TRANSCODE_CAPACITY_WAIT_MAX_SECONDS?: string;
+  /** One dispatch's total time, over every instance it tries (default 120). */
+  TRANSCODE_DISPATCH_DEADLINE_SECONDS?: string;
 }
 
 interface Env extends ReelstreamSecrets {}

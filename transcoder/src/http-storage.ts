@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type MediaInput, sequentialReadOptions, storageInput } from "./media-input.ts";
+import type { RangeProxy } from "./range-proxy.ts";
 import { assertValidKey, assertValidPrefix, type MediaStorage, type StorageCallOptions, StorageError } from "./storage.ts";
 
 /**
@@ -18,7 +19,9 @@ import { assertValidKey, assertValidPrefix, type MediaStorage, type StorageCallO
  * - `DELETE {baseUrl}/internal/storage?prefix=…`: deletes every key under the prefix
  * - `HEAD   {baseUrl}/internal/storage/{key}`: the object's size (404 when absent)
  *
- * ffmpeg reads sources from the same `GET` URL itself, with `Range` headers (`sourceInput`).
+ * ffmpeg reads sources from the same `GET` URL itself, with `Range` headers (`sourceInput`); given a
+ * `rangeProxy` (the transcoder server always gives one), through it, so that storage is only ever
+ * asked for closed ranges (range-proxy.ts).
  *
  * Every request carries `Authorization: Bearer {token}`. Keys go into the path one segment at a
  * time, percent-encoded, with the slashes kept. Network failures, 408, 429 and 5xx are retried
@@ -29,9 +32,12 @@ export class HttpStorage implements MediaStorage {
   readonly #token: string;
   readonly #attempts: number;
   readonly #backoffMs: number;
+  /** Where ffmpeg reads sources from: the range proxy's stand-in for `baseUrl`, or `baseUrl`. */
+  readonly #sourceBase: string;
 
-  constructor(baseUrl: string, token: string, options: { attempts?: number; backoffMs?: number } = {}) {
+  constructor(baseUrl: string, token: string, options: { attempts?: number; backoffMs?: number; rangeProxy?: RangeProxy } = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.#sourceBase = options.rangeProxy ? options.rangeProxy.register(this.baseUrl) : this.baseUrl;
     this.#token = token;
     this.#attempts = options.attempts ?? 3;
     this.#backoffMs = options.backoffMs ?? 500;
@@ -77,7 +83,7 @@ export class HttpStorage implements MediaStorage {
   }
 
   sourceInput(key: string, options: { sequential?: boolean } = {}): MediaInput {
-    return storageInput(this.#objectUrl(key), this.#token, options.sequential ? sequentialReadOptions : []);
+    return storageInput(this.#objectUrl(key, this.#sourceBase), this.#token, options.sequential ? sequentialReadOptions : []);
   }
 
   async deletePrefix(prefix: string, options: StorageCallOptions = {}): Promise<void> {
@@ -105,9 +111,9 @@ export class HttpStorage implements MediaStorage {
     return keys.sort();
   }
 
-  #objectUrl(key: string): string {
+  #objectUrl(key: string, base = this.baseUrl): string {
     assertValidKey(key);
-    return `${this.baseUrl}/internal/storage/${key.split("/").map(encodeURIComponent).join("/")}`;
+    return `${base}/internal/storage/${key.split("/").map(encodeURIComponent).join("/")}`;
   }
 
   #prefixUrl(prefix: string, cursor?: string): string {

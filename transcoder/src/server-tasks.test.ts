@@ -214,6 +214,25 @@ describe("POST /tasks", () => {
     expect(callbacks.received.filter(({ body }) => body.event.type === "done").map(({ status }) => status)).toEqual([503, 503, 204]);
   }, 60_000);
 
+  it("on SIGTERM takes no new task, finishes the running one, delivers its result and exits", async () => {
+    const server = await startServer({ TRANSCODER_DRAIN_SECONDS: "120" });
+    const plan = await planThrough(server);
+    expect((await post(server, chunkTask(plan, 0))).status).toBe(202);
+    await waitFor(
+      () => callbacks.received.some(({ body }) => body.taskId === "chunk-0" && body.event.type === "progress"),
+      "the chunk under way",
+    );
+    const exited = new Promise<number | null>((resolve) => server.child.once("exit", (code) => resolve(code)));
+    server.child.kill("SIGTERM");
+    await waitFor(() => server.logs.some((line) => line.startsWith("SIGTERM: draining")), "the drain to start");
+    const refused = await post(server, chunkTask(plan, 1));
+    expect(refused.status).toBe(503);
+    expect(await exited).toBe(0);
+    expect(final("chunk-0", 1)?.body.event.type).toBe("done");
+    expect(final("chunk-1", 1)).toBeUndefined();
+    expect(server.logs).toContain("drained: the running task finished");
+  });
+
   it("cancels a running task on DELETE /tasks/{taskId}", async () => {
     const server = await startServer();
     const plan = await planThrough(server);

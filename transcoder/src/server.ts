@@ -8,6 +8,7 @@ import { type X264Preset, x264Presets } from "./ffmpeg-command.ts";
 import { type FfmpegTools, resolveFfmpegTools } from "./ffmpeg-tools.ts";
 import { HttpStorage } from "./http-storage.ts";
 import { toJobFailure } from "./job-failure.ts";
+import { type RangeProxy, startRangeProxy } from "./range-proxy.ts";
 import { formatBytes } from "./scratch.ts";
 import { TaskReporter } from "./task-reporter.ts";
 import { parseTaskRequest } from "./task-request.ts";
@@ -23,6 +24,11 @@ import { runTask } from "./tasks.ts";
  *   while it runs is 202 `already-running`; anything else meanwhile is 429 `TranscoderBusy` with
  *   Retry-After, so the Worker tries another instance or waits.
  * - `DELETE /tasks/{taskId}`: cancels that task if it runs here (204), else 404.
+ *
+ * On SIGTERM (a rollout) it drains: `POST /tasks` answers 503 (the Worker tries another instance),
+ * the running task goes on to its result, and the process exits once that is delivered, or after
+ * `TRANSCODER_DRAIN_SECONDS` (which must be shorter than the platform's grace before SIGKILL),
+ * when the task is stopped and its lease sends it elsewhere.
  */
 
 export interface ServerConfig {
@@ -44,6 +50,8 @@ export interface ServerConfig {
   /** This instance's scratch disk, which every task is held to; null: not limited. */
   scratchQuotaBytes: number | null;
   retryAfterSeconds: number;
+  /** How long SIGTERM waits for the running task before stopping it (below the platform's grace period). */
+  drainMs: number;
   log: (line: string) => void;
 }
 
@@ -64,6 +72,7 @@ export function readServerConfig(env: Record<string, string | undefined> = proce
     callbackGiveUpMs: positiveNumber(env.TRANSCODER_CALLBACK_GIVE_UP_SECONDS, 600, "TRANSCODER_CALLBACK_GIVE_UP_SECONDS") * 1000,
     scratchQuotaBytes: byteSize(env.TRANSCODER_SCRATCH_BYTES, "TRANSCODER_SCRATCH_BYTES"),
     retryAfterSeconds: 30,
+    drainMs: positiveNumber(env.TRANSCODER_DRAIN_SECONDS, 300, "TRANSCODER_DRAIN_SECONDS") * 1000,
     log: (line) => console.log(line),
   };
 }
@@ -73,6 +82,8 @@ export interface TranscoderServer {
   port: number;
   /** Stops listening, cancels the running task and waits until its temp files are gone. */
   close(): Promise<void>;
+  /** Takes no new task, waits up to `drainMs` for the running one and its result's delivery, then closes. */
+  drain(): Promise<"finished" | "stopped">;
 }
 
 /**
@@ -82,19 +93,28 @@ export interface TranscoderServer {
  */
 export async function startTranscoderServer(config: ServerConfig): Promise<TranscoderServer> {
   await clearWorkRoot(config.workRoot);
-  const { server, cancelCurrent } = createTranscoderServer(config);
+  // ffmpeg reads masters through it, so storage is asked for closed ranges only (range-proxy.ts).
+  const rangeProxy = await startRangeProxy();
+  const { server, cancelCurrent, drain } = createTranscoderServer(config, rangeProxy);
   await new Promise<void>((ready) => server.listen(config.port, config.host, ready));
   const { port } = server.address() as AddressInfo;
   const quota = config.scratchQuotaBytes === null ? "no scratch quota" : `scratch quota ${formatBytes(config.scratchQuotaBytes)}`;
   config.log(`listening on http://${config.host}:${port} (work dir ${config.workRoot}, preset ${config.preset}, ${quota})`);
+  const close = async () => {
+    const closed = new Promise<void>((done) => server.close(() => done()));
+    await cancelCurrent();
+    server.closeAllConnections();
+    await closed;
+    await rangeProxy.close();
+  };
   return {
     server,
     port,
-    close: async () => {
-      const closed = new Promise<void>((done) => server.close(() => done()));
-      await cancelCurrent();
-      server.closeAllConnections();
-      await closed;
+    close,
+    drain: async () => {
+      const outcome = await drain(config.drainMs);
+      await close();
+      return outcome;
     },
   };
 }
@@ -107,8 +127,13 @@ interface Running {
   finished: Promise<void>;
 }
 
-export function createTranscoderServer(config: ServerConfig): { server: Server; cancelCurrent: () => Promise<void> } {
+export function createTranscoderServer(
+  config: ServerConfig,
+  rangeProxy?: RangeProxy,
+): { server: Server; cancelCurrent: () => Promise<void>; drain: (graceMs: number) => Promise<"finished" | "stopped"> } {
   let current: Running | null = null;
+  /** Set by SIGTERM: no new task is taken. */
+  let draining = false;
   /** Result callbacks still being delivered after their task ended; waited for on shutdown. */
   const deliveries = new Set<{ reporter: TaskReporter; done: Promise<unknown> }>();
 
@@ -146,7 +171,7 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
 
   /** What a task runs with: its storage grant, this instance's ffmpeg and limits. */
   const dependencies = (storage: { baseUrl: string; token: string }, controller: AbortController, log: (message: string) => void) => ({
-    storage: new HttpStorage(storage.baseUrl, storage.token),
+    storage: new HttpStorage(storage.baseUrl, storage.token, { rangeProxy }),
     tools: config.tools,
     workRoot: config.workRoot,
     preset: config.preset,
@@ -162,6 +187,14 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
     const parsed = body.ok ? parseTaskRequest(body.value) : { ok: false as const, errors: [body.error] };
     if (!parsed.ok) return sendJson(response, 400, { error: "invalid task", errors: parsed.errors });
     const task = parsed.task;
+    if (draining) {
+      return sendJson(
+        response,
+        503,
+        { error: "shutting down: this instance takes no new task" },
+        { "retry-after": String(config.retryAfterSeconds) },
+      );
+    }
     if (current && current.id === task.taskId && current.attempt === task.attempt) {
       // A duplicate dispatch of the attempt that runs: it goes on, once.
       const accepted: TaskAccepted = { taskId: task.taskId, attempt: task.attempt, state: "already-running" };
@@ -233,7 +266,12 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
       });
     if (path === "/healthz" && request.method === "GET") {
       const running = current ? { taskId: current.id, attempt: current.attempt } : null;
-      return sendJson(response, 200, { status: "ok", busy: current !== null, running, scratchQuotaBytes: config.scratchQuotaBytes });
+      return sendJson(response, 200, {
+        status: draining ? "draining" : "ok",
+        busy: current !== null,
+        running,
+        scratchQuotaBytes: config.scratchQuotaBytes,
+      });
     }
     if (path === "/tasks" && request.method === "POST") return void handle(handleTask);
     const cancel = /^\/tasks\/([^/]+)$/.exec(path);
@@ -256,7 +294,22 @@ export function createTranscoderServer(config: ServerConfig): { server: Server; 
     }
     await Promise.all([...deliveries].map((delivery) => delivery.done));
   };
-  return { server, cancelCurrent };
+  const drain = async (graceMs: number): Promise<"finished" | "stopped"> => {
+    draining = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"stopped">((resolve) => {
+      timer = setTimeout(() => resolve("stopped"), graceMs);
+    });
+    const finished = (async () => {
+      await current?.finished;
+      await Promise.all([...deliveries].map((delivery) => delivery.done));
+      return "finished" as const;
+    })();
+    const outcome = await Promise.race([finished, late]);
+    clearTimeout(timer);
+    return outcome;
+  };
+  return { server, cancelCurrent, drain };
 }
 
 /** A finalize task lists every chunk's segments: about 70 bytes each, 10,000 for a two-hour film. */
@@ -320,7 +373,13 @@ async function main(): Promise<void> {
     console.log(`${signal}: shutting down`);
     server.close().then(() => process.exit(0));
   };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGTERM", () => {
+    console.log("SIGTERM: draining (no new task; the running one goes on to its result)");
+    server.drain().then((outcome) => {
+      console.log(outcome === "finished" ? "drained: the running task finished" : "drain time ran out: the running task was stopped");
+      process.exit(0);
+    });
+  });
   process.once("SIGINT", () => shutdown("SIGINT"));
 }
 

@@ -100,8 +100,14 @@ const configSchema = z.object({
   TRANSCODE_TASK_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(90),
   // A task fails the job after this many attempts that failed (a refusal of the source fails it at once).
   TRANSCODE_TASK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
-  // How long a task waits before it looks for a free transcoder again.
+  // How long a task waits before it looks for a free transcoder again the first time; each wait
+  // after doubles it, up to TRANSCODE_CAPACITY_WAIT_MAX_SECONDS (a freed instance takes the
+  // longest-waiting task at once, so the re-sends are only the safety net).
   TRANSCODE_CAPACITY_WAIT_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
+  TRANSCODE_CAPACITY_WAIT_MAX_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  // One dispatch (trying instance after instance) gives up after this long and the task waits:
+  // well under the consumer's 15 minutes, whatever the number of instances.
+  TRANSCODE_DISPATCH_DEADLINE_SECONDS: z.coerce.number().int().min(1).max(600).default(120),
 });
 
 /**

@@ -18,6 +18,7 @@ import type { AudioResult, ChunkResult, FinalizeResult, PlanResult, TaskEvent, T
 import { checkTranscodeLeases, type TranscodeTaskMessage } from "../transcoding/index.ts";
 import { withDatabase } from "./catalog.ts";
 import { call } from "./helpers.ts";
+import { createVideo } from "./uploads.ts";
 
 /**
  * The transcoder's side, played by a test: what the Worker dispatched (recorded by the transcoder
@@ -57,6 +58,15 @@ export async function resetDouble(): Promise<void> {
   await fetch(`${doubleUrls[0]}/__double/reset`, { method: "POST" });
 }
 
+/**
+ * Both instances free, as every transcoding test starts: what an earlier test left running (tasks
+ * it never reported on) would hold them, as a busy fleet does.
+ */
+export async function freeTheDouble(): Promise<void> {
+  await resetDouble();
+  await withDatabase((db) => db.update(transcodeTasks).set({ state: "failed" }).where(eq(transcodeTasks.state, "running")));
+}
+
 export async function setDoubleBusy(instance: number, busy: boolean): Promise<void> {
   await fetch(`${doubleUrls[0]}/__double/busy`, { method: "POST", body: JSON.stringify({ instance, busy }) });
 }
@@ -85,14 +95,17 @@ export async function lastDispatch(jobId: string, taskId: string): Promise<Trans
   return task as TranscodeTask & { instance: number };
 }
 
-/** Delivers one dispatch message to the consumer, as the queue would (`at`: the consumer's clock). */
-export async function deliver(message: TranscodeTaskMessage, options: { env?: Env; queue?: string; attempts?: number; at?: number } = {}) {
+/** Delivers one dispatch message to the consumer, as the queue would (`at` or `clock`: the consumer's clock). */
+export async function deliver(
+  message: TranscodeTaskMessage,
+  options: { env?: Env; queue?: string; attempts?: number; at?: number; clock?: Clock } = {},
+) {
   const batch = createMessageBatch<QueueMessage>(options.queue ?? "reelstream-transcode", [
     { id: crypto.randomUUID(), timestamp: new Date(), attempts: options.attempts ?? 1, body: message },
   ]);
   const ctx = createExecutionContext();
   await handleQueueBatch(batch, options.env ?? transcodingEnv(), ctx, {
-    clock: options.at === undefined ? testClock : clockAt(options.at),
+    clock: options.clock ?? (options.at === undefined ? testClock : clockAt(options.at)),
   });
   return getQueueResult(batch, ctx);
 }

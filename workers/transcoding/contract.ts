@@ -44,6 +44,13 @@ export const MAX_TITLE_SECONDS = 24 * 3600;
 export const MAX_STORYBOARD_TILES = 200;
 /** A thumbnail's longest side, and the sprite's (JPEG and ffmpeg's `tile` stay well inside). */
 export const MAX_TILE_SIDE = 640;
+/**
+ * The most bytes one read of the storage route returns: a longer range (or an open one, `bytes=N-`)
+ * is answered with this many bytes from its start (206, its Content-Range says so), and the
+ * transcoder asks for windows no larger (its range proxy), so no read costs more than this
+ * whatever its reader does.
+ */
+export const STORAGE_RANGE_MAX_BYTES = 16 * 1024 * 1024;
 export const MAX_SPRITE_SIDE = 16_384;
 
 /**

@@ -21,7 +21,10 @@ import { type TranscoderInstance, transcoderInstances } from "./transcoders.ts";
 
 /** How long a storage grant given to one task attempt stays valid. */
 export const STORAGE_GRANT_TTL_SECONDS = 6 * 3600;
-/** A dispatch answers at once (202); a container that must start first takes a few seconds. */
+/**
+ * One instance's answer to a dispatch comes at once (202); a container that must start first takes
+ * a few seconds. The whole dispatch is bounded too (`TRANSCODE_DISPATCH_DEADLINE_SECONDS`).
+ */
 const DISPATCH_TIMEOUT_MS = 60_000;
 
 export type DispatchOutcome =
@@ -36,7 +39,10 @@ export type DispatchOutcome =
  * the table) takes it. The claim and the instance are one conditional UPDATE under a unique index
  * (one running task per instance), so two consumers cannot give one instance two tasks; an
  * instance that answers 429 or cannot be reached gives the task back, and the next one is tried.
- * The transcoder answers 202 at once: the consumer never waits for an encode.
+ * The transcoder answers 202 at once: the consumer never waits for an encode. Trying instances
+ * stops at `TRANSCODE_DISPATCH_DEADLINE_SECONDS` (by the services' clock, and no request waits
+ * past it), and the task waits: 25 instances that each take 60 s to say no would otherwise
+ * outlast the consumer's 15 minutes.
  */
 export async function dispatchTask(services: Services, message: TranscodeTaskMessage): Promise<DispatchOutcome> {
   const { db, config } = services;
@@ -56,7 +62,15 @@ export async function dispatchTask(services: Services, message: TranscodeTaskMes
     log.error("no transcoder is configured: set TRANSCODER_URLS, or deploy with the TRANSCODER container binding");
   }
   const busy = await busyInstances(db);
+  const deadline = now.getTime() + config.TRANSCODE_DISPATCH_DEADLINE_SECONDS * 1000;
   for (const instance of instances.filter((candidate) => !busy.has(candidate.name))) {
+    const left = deadline - services.clock.now();
+    if (left <= 0) {
+      log.warn("dispatch ran out of time before a transcoder took the task; it waits", {
+        deadlineSeconds: config.TRANSCODE_DISPATCH_DEADLINE_SECONDS,
+      });
+      break;
+    }
     let claimed: TranscodeTask | undefined;
     try {
       claimed = await claimTask(db, { jobId: job.id, taskId: task.id }, instance.name, {
@@ -69,7 +83,7 @@ export async function dispatchTask(services: Services, message: TranscodeTaskMes
       throw error;
     }
     if (!claimed) return { kind: "skipped", why: "another delivery took the task" };
-    const answer = await post(instance, await taskBody(services, job, claimed));
+    const answer = await post(instance, await taskBody(services, job, claimed), Math.min(DISPATCH_TIMEOUT_MS, left));
     if (answer.status === 202) {
       // The job's first task runs: the video leaves the queue.
       if (task.kind === "plan")
@@ -94,14 +108,14 @@ export async function dispatchTask(services: Services, message: TranscodeTaskMes
   return { kind: "waiting" };
 }
 
-async function post(instance: TranscoderInstance, body: TaskBody): Promise<{ status: number; detail: string }> {
+async function post(instance: TranscoderInstance, body: TaskBody, timeoutMs: number): Promise<{ status: number; detail: string }> {
   try {
     const response = await instance.fetch(
       new Request(`${instance.base}/tasks`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(DISPATCH_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       }),
     );
     const text = await response.text().catch(() => "");

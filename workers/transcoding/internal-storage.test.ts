@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hlsPrefix, masterKey } from "../platform/media-layout.ts";
 import { call } from "../test/helpers.ts";
+import { STORAGE_RANGE_MAX_BYTES } from "./contract.ts";
 import { signStorageGrant } from "./storage-grant.ts";
 
 const secret = env.INTERNAL_SIGNING_SECRET;
@@ -69,6 +70,30 @@ describe("internal storage for the transcoder", () => {
     expect(deleted.status).toBe(200);
     expect(await env.MEDIA.head(playlist)).toBeNull();
     expect(await env.MEDIA.head(masterKey(videoId, "upload-1"))).not.toBeNull();
+  });
+
+  it("serves every range closed, at most STORAGE_RANGE_MAX_BYTES from its start", async () => {
+    const videoId = newVideoId();
+    const size = STORAGE_RANGE_MAX_BYTES + 3 * 1024 * 1024;
+    const bytes = new Uint8Array(size).map((_, index) => index % 251);
+    await env.MEDIA.put(masterKey(videoId, "upload-1"), bytes);
+    const token = await grantFor(videoId);
+    const read = (range: string) => storage(`/${masterKey(videoId, "upload-1")}`, token, { headers: { Range: range } });
+
+    // An open range (what ffmpeg sends) is answered with the first window of it; the reader asks again from there.
+    const open = await read("bytes=100-");
+    expect(open.status).toBe(206);
+    expect(open.headers.get("Content-Range")).toBe(`bytes 100-${100 + STORAGE_RANGE_MAX_BYTES - 1}/${size}`);
+    const body = new Uint8Array(await open.arrayBuffer());
+    expect(body.length).toBe(STORAGE_RANGE_MAX_BYTES);
+    expect(body.subarray(0, 4)).toEqual(bytes.subarray(100, 104));
+    // A closed range longer than the window, likewise; one that ends at the object's end, in full.
+    const long = await read(`bytes=0-${size - 1}`);
+    expect(long.headers.get("Content-Range")).toBe(`bytes 0-${STORAGE_RANGE_MAX_BYTES - 1}/${size}`);
+    await long.body?.cancel();
+    const tail = await read(`bytes=${STORAGE_RANGE_MAX_BYTES}-`);
+    expect(tail.headers.get("Content-Range")).toBe(`bytes ${STORAGE_RANGE_MAX_BYTES}-${size - 1}/${size}`);
+    expect((await tail.arrayBuffer()).byteLength).toBe(size - STORAGE_RANGE_MAX_BYTES);
   });
 
   it("refuses keys outside the grant (403): another video, writing the source, deleting above the prefix", async () => {

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { createRouter } from "../platform/app.ts";
 import type { AppEnv } from "../platform/app-env.ts";
 import { ApiError } from "../platform/errors.ts";
+import { STORAGE_RANGE_MAX_BYTES } from "./contract.ts";
 import { grantAllowsRead, grantAllowsWrite, type StorageGrant, verifyStorageGrant } from "./storage-grant.ts";
 
 /** The largest object the transcoder may write in one PUT (R2's single-put limit is 5 GiB). */
@@ -12,9 +13,11 @@ const INTERNAL_STORAGE = "/internal/storage";
  * R2 for the transcoder, over HTTP: the same four calls locally (miniflare's R2 behind
  * `wrangler dev`) and in production (R2, the container calling PUBLIC_BASE_URL). Every call needs
  * a storage grant for one task attempt (see storage-grant.ts). Not part of the public API, so not
- * in /openapi.json. ffmpeg reads masters through `GET` with `Range: bytes=N-` (206).
+ * in /openapi.json. ffmpeg reads masters through `GET` with ranges (206), by way of the
+ * transcoder's range proxy, which asks for closed ones.
  *
- * - `GET    /internal/storage/{key}`: the object, streamed (Range supported), 404 when absent
+ * - `GET    /internal/storage/{key}`: the object, streamed, 404 when absent; a range is served
+ *   closed, at most `STORAGE_RANGE_MAX_BYTES` from its start (`boundedRange`)
  * - `PUT    /internal/storage/{key}`: body streamed to R2; Content-Length required, Content-Type kept
  * - `GET    /internal/storage?prefix=&cursor=`: `{ keys, cursor? }` (1000 keys a page)
  * - `DELETE /internal/storage?prefix=`: deletes every object below the prefix
@@ -45,7 +48,7 @@ export function createInternalStorageRouter() {
       if (!head) throw missing(key);
       return new Response(null, { headers: objectHeaders(head, head.size) });
     }
-    const object = await c.get("services").media.bucket.get(key, { range: c.req.raw.headers, onlyIf: c.req.raw.headers });
+    const object = await c.get("services").media.bucket.get(key, { range: boundedRange(c.req.header("Range")), onlyIf: c.req.raw.headers });
     if (!object) throw missing(key);
     if (!("body" in object)) return new Response(null, { status: 304, headers: objectHeaders(object, object.size) });
     const range = object.range as { offset?: number; length?: number } | undefined;
@@ -76,6 +79,21 @@ export function createInternalStorageRouter() {
   });
 
   return app;
+}
+
+/**
+ * The request's range, closed and at most `STORAGE_RANGE_MAX_BYTES` long: `bytes=N-` and a longer
+ * `bytes=N-M` become `bytes=N-(N+max-1)` (R2 ends it at the object's end), so a reader that goes
+ * away costs at most that, whatever R2 does with the rest of an open range. Other forms (a suffix)
+ * are passed as they are; no range reads the whole object.
+ */
+function boundedRange(header: string | undefined): Headers | undefined {
+  if (header === undefined) return undefined;
+  const match = /^bytes=(\d+)-(\d*)$/.exec(header.trim());
+  if (!match) return new Headers({ Range: header });
+  const start = Number(match[1]);
+  const end = Math.min(match[2] ? Number(match[2]) : Number.POSITIVE_INFINITY, start + STORAGE_RANGE_MAX_BYTES - 1);
+  return new Headers({ Range: `bytes=${start}-${end}` });
 }
 
 function objectHeaders(object: R2Object, length: number): Headers {

@@ -21,8 +21,9 @@ export async function checkTranscodeLeases(services: Services): Promise<{ stalle
       recordTaskEnd(services, task, task.attempt, "stalled");
     }
   }
-  // Longer than a capacity wait and a delayed retry's first steps: a message that should have come.
-  const overdue = Math.max(120, 4 * services.config.TRANSCODE_CAPACITY_WAIT_SECONDS);
+  // Longer than the longest capacity wait (each delivery of a waiting task touches its row) and a
+  // delayed retry's first steps, with two minutes to spare: a message that should have come.
+  const overdue = Math.max(120, services.config.TRANSCODE_CAPACITY_WAIT_MAX_SECONDS + 120);
   const unsent = await unsentTasks(services.db, overdue, now);
   for (const { task, videoId } of unsent) {
     await touchTask(services.db, task, now);

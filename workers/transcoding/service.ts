@@ -44,6 +44,8 @@ export interface TranscodeTaskMessage {
   jobId: string;
   videoId: string;
   taskId: string;
+  /** How many times this task has already waited for a free transcoder (none: 0); its next wait is longer. */
+  waits?: number;
 }
 
 export function taskMessage(job: Pick<TranscodeJob, "id" | "videoId">, taskId: string): TranscodeTaskMessage {

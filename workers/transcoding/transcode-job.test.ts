@@ -11,11 +11,11 @@ import {
   deliver,
   dispatched,
   finalizeResult,
+  freeTheDouble,
   lastDispatch,
   message,
   planResult,
   report,
-  resetDouble,
   runCron,
   setDoubleBusy,
   setDoubleHanging,
@@ -41,12 +41,7 @@ beforeAll(async () => {
   admin = (await signUpAdmin()).accessToken;
 });
 
-// Every test starts with both instances free: what an earlier test left running (tasks it never
-// reported on) would hold them, as a busy fleet does.
-beforeEach(async () => {
-  await resetDouble();
-  await withDatabase((db) => db.update(transcodeTasks).set({ state: "failed" }).where(eq(transcodeTasks.state, "running")));
-});
+beforeEach(freeTheDouble);
 
 /** The admin view of the video, as its schema says it is. */
 async function status(videoId: string) {
