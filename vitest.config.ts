@@ -41,6 +41,8 @@ function workerProject(name: string, database: DatabaseSpec): TestProjectInlineC
               // 5 minutes. The transcoding tests deliver with TRANSCODER_URLS set to the double's.
               TRANSCODE_CAPACITY_WAIT_SECONDS: "300",
               TEST_TRANSCODER_URLS: transcoders.urls.join(","),
+              // The user-copies queue's own deliveries are dropped: tests deliver what the objects sent by hand (testing/user-copies.ts).
+              TEST_USER_COPIES_BY_HAND: "1",
             },
           },
         };

@@ -13,9 +13,11 @@
  *   Cloudflare's binding does in production, instead of miniflare's Durable Object round trip.
  */
 import { UploadSession as ProductionUploadSession } from "../../durable-objects/upload-session.ts";
+import type { UserCopiesMessage } from "../../durable-objects/viewer-state/user-copies.ts";
 import { ViewerState as ProductionViewerState } from "../../durable-objects/viewer-state.ts";
 import { createApp, createWorker } from "../../workers/index.ts";
 import type { QueueMessage } from "../../workers/queue.ts";
+import { USER_COPIES_DLQ, USER_COPIES_QUEUE } from "../../workers/user-copies/index.ts";
 import {
   BINDING_CALLS_HEADER,
   countingEnv,
@@ -25,6 +27,7 @@ import {
   UNREACHABLE_DATABASE_URL,
 } from "../binding-calls.ts";
 import { testClock } from "../clock.ts";
+import { sentUserCopies, USER_COPIES_BY_HAND } from "../user-copies.ts";
 import { registerTestRoutes } from "./test-routes.ts";
 
 // The other classes wrangler.toml binds, as production has them.
@@ -33,6 +36,12 @@ export { TranscoderContainer } from "../../workers/index.ts";
 export class ViewerState extends ProductionViewerState {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, testClock);
+  }
+
+  /** Sent as in production, and written down for the Worker's tests (testing/user-copies.ts). */
+  protected override async sendCopies(message: UserCopiesMessage): Promise<void> {
+    await super.sendCopies(message);
+    sentUserCopies.push(message);
   }
 }
 
@@ -72,8 +81,19 @@ function localLimiters(env: Env): Env {
   return local;
 }
 
+/** The consumer as production runs it: what the Worker's tests deliver by hand (`deliverQueueMessage`, `deliverUserCopies`). */
+export const queueConsumer = worker.queue;
+
 export default {
   ...worker,
+  async queue(batch: MessageBatch<QueueMessage>, env: Env, ctx: ExecutionContext) {
+    const byHand = (env as Env & Record<string, unknown>)[USER_COPIES_BY_HAND] === "1";
+    if (byHand && (batch.queue === USER_COPIES_QUEUE || batch.queue === USER_COPIES_DLQ)) {
+      batch.ackAll();
+      return;
+    }
+    await worker.queue(batch, env, ctx);
+  },
   async fetch(request: Request, env: Env, ctx: ExecutionContext) {
     if (request.headers.get(RATE_LIMITERS_HEADER) === "in-memory") return worker.fetch(request, localLimiters(env), ctx);
     if (request.headers.get(BINDING_CALLS_HEADER) !== "count") return worker.fetch(request, env, ctx);
