@@ -137,6 +137,11 @@ export class ViewerState extends DurableObject<Env> {
     await this.scheduleAlarm(forgetAfterMs);
   }
 
+  /** Answers, and touches nothing: `/health`'s check that Durable Objects can be reached. */
+  async ping(): Promise<"pong"> {
+    return "pong";
+  }
+
   async isSessionRevoked(sessionId: string): Promise<boolean> {
     return this.revoked(sessionId);
   }

@@ -79,7 +79,7 @@ describe("a warm browse request", () => {
     const { response, calls } = await countedWorker()(path, viewer.accessToken);
     expect(response.status).toBe(200);
     expect(((await response.json()) as { video: { id: string } }).video.id).toBe(videoIds[0]);
-    expect(calls.kv).toEqual([{ method: "get", keys: [`v1:video:${videoIds[0]}`, expect.stringMatching(/^v1:revoked-session:/)] }]);
+    expect(calls.kv).toEqual([{ method: "get", keys: [`v2:video:${videoIds[0]}`, expect.stringMatching(/^v1:revoked-session:/)] }]);
     expect(calls.durableObjects).toEqual([]);
     expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
   });
@@ -94,7 +94,7 @@ describe("a warm browse request", () => {
     expect(fresh.calls.kv[0]?.keys).toEqual(
       expect.arrayContaining([
         "catalog-version",
-        "v1:home",
+        "v2:home",
         `v1:continue:${viewer.user.id}`,
         expect.stringMatching(/^v1:revoked-session:/),
       ]),
