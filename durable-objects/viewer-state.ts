@@ -1,6 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Clock, systemClock } from "../workers/platform/clock.ts";
+import {
+  type Entitlement,
+  entitlementAt,
+  playsLess,
+  type SubscriptionCopy,
+  type VersionedSubscription,
+} from "../workers/platform/entitlement.ts";
 import { createLogger } from "../workers/platform/logger.ts";
+import { AccountCopies, type AccountCopy, type EntitlementAnswer, type VersionedAccount } from "./viewer-state/account.ts";
+import { Leases, type StreamLease, type StreamStatus } from "./viewer-state/leases.ts";
+import { type NewSession, type RefreshResult, Sessions } from "./viewer-state/sessions.ts";
 import { USER_COPIES_KIND, type UserCopiesAck, type UserCopiesMessage } from "./viewer-state/user-copies.ts";
 import {
   acknowledgeProgress,
@@ -9,6 +19,8 @@ import {
   RESEND_AFTER_MS,
   unacknowledgedProgress,
 } from "./viewer-state/write-behind.ts";
+
+export type { AccountCopy, EntitlementAnswer, NewSession, RefreshResult, StreamLease, StreamStatus, VersionedAccount };
 
 /** After the queue refused a message: wait this long, doubling up to the maximum. Rows stay dirty meanwhile. */
 const SEND_RETRY_MIN_MS = 5_000;
@@ -24,23 +36,24 @@ export interface StoredProgress {
   updatedAt: number;
 }
 
-export interface StreamLease {
-  sessionId: string;
-  videoId: string;
-  /** Milliseconds since the epoch. */
-  expiresAt: number;
-}
-
+/** What play may do (`startStream`): nothing is taken unless `granted`. */
 export type StartStreamResult =
   | {
       granted: true;
       progress: StoredProgress | null;
       /** This play's stream: new on every play, carried by its media token (see `streamStatus`). */
       leaseId: string;
+      /** The plan the lease was taken under (its height caps the media token). */
+      entitlement: Entitlement;
     }
-  | { granted: false; inUse: number; retryAfterMs: number }
-  /** The session was signed out: nothing was taken. */
-  | { granted: false; revoked: true };
+  /** The session was signed out. */
+  | { granted: false; refused: "revoked" }
+  /** The object holds no copy of the subscription yet: call again with `fill` (from Postgres). */
+  | { granted: false; refused: "not-copied" }
+  /** No subscription, or a canceled one past its period (402). */
+  | { granted: false; refused: "no-plan" }
+  /** Every screen of the plan is taken by other sessions (429). */
+  | { granted: false; refused: "screens"; screens: number; inUse: number; retryAfterMs: number };
 
 /** What one heartbeat did: nothing, for a signed-out session. */
 export type HeartbeatResult =
@@ -51,16 +64,6 @@ export type HeartbeatResult =
       /** The continue-watching row as it stands after this heartbeat: unfinished titles, most recent first. */
       continueWatching: string[];
     };
-
-/**
- * What the media edge needs to know about one stream (`streamStatus`):
- * - `live`: the session's lease is this stream's and has not lapsed (until `expiresAt`);
- * - `replaced`: the session played something since (another title, or this one again);
- * - `ended`: the lease lapsed without heartbeats, or was released (the player stopped, the plan
- *   changed, the session signed out);
- * - `revoked`: the session signed out.
- */
-export type StreamStatus = { status: "live"; expiresAt: number } | { status: "replaced" | "ended" | "revoked" };
 
 /** The write-behind's counters (`flushStats`); the first three are kept in storage. */
 export interface FlushStats {
@@ -81,10 +84,16 @@ export interface FlushStats {
 
 /**
  * One object per user (`idFromName(userId)`): the strongly consistent, global view of that
- * user's live state.
- * - Revoked sessions, kept until every credential derived from the session (access tokens, signed
- *   media URLs) has expired: playback, account and admin routes and the media space ask here, so
- *   sign-out stops them on the next request from any location.
+ * user's live state, and everything a signed-in viewer's path needs without Postgres. An object
+ * stays where it was first created (Durable Objects do not move): near where the user first
+ * signed up or in.
+ * - Sessions and their refresh-token families (viewer-state/sessions.ts): sign-in and sign-up
+ *   open them here, refresh rotates here, sign-out revokes here. Revoked sessions are kept until
+ *   every credential derived from the session (access tokens, signed media URLs) has expired:
+ *   playback, account and admin routes and the media space ask here, so sign-out stops them on
+ *   the next request from any location.
+ * - Copies of the account and of the subscription with its plan's limits (viewer-state/account.ts),
+ *   kept in step by the services that change them: `GET /v1/me`, refresh and play read them.
  * - Watch progress ("watched till" per video): acknowledged once in SQLite storage, written behind
  *   to Postgres: the alarm sends the changed rows as one message on the user-copies queue, whose
  *   consumer writes a batch of users in one transaction and acknowledges each row's version back
@@ -93,6 +102,9 @@ export interface FlushStats {
  */
 export class ViewerState extends DurableObject<Env> {
   private readonly log = createLogger(LOG_SCOPE);
+  private readonly sessions: Sessions;
+  private readonly leases: Leases;
+  private readonly copies: AccountCopies;
   /** `meta.user_id`, read once per instance. */
   private owner: string | null | undefined;
   private heartbeats = 0;
@@ -107,19 +119,58 @@ export class ViewerState extends DurableObject<Env> {
     private readonly clock: Clock = systemClock,
   ) {
     super(ctx, env);
+    this.sessions = new Sessions(ctx.storage.sql);
+    this.leases = new Leases(ctx.storage.sql, clock);
+    this.copies = new AccountCopies(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
       const storage = this.ctx.storage.sql;
-      storage.exec("CREATE TABLE IF NOT EXISTS revoked_sessions (session_id TEXT PRIMARY KEY, forget_after INTEGER NOT NULL)");
+      this.sessions.createTables();
+      this.leases.createTables();
+      this.copies.createTables();
       storage.exec(`CREATE TABLE IF NOT EXISTS progress (
         video_id TEXT PRIMARY KEY, position REAL NOT NULL, duration REAL, finished INTEGER NOT NULL,
         updated_at INTEGER NOT NULL, dirty INTEGER NOT NULL)`);
-      // `lease_id`: which play holds the session's screen (see streamStatus).
-      storage.exec(
-        "CREATE TABLE IF NOT EXISTS leases (session_id TEXT PRIMARY KEY, video_id TEXT NOT NULL, expires_at INTEGER NOT NULL, lease_id TEXT NOT NULL)",
-      );
       // Who this object belongs to (the flush needs the user id) and the flush's bookkeeping.
       storage.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     });
+  }
+
+  /**
+   * Opens a session (sign-in, sign-up: Postgres has the account and checked the password): its
+   * refresh-token family, and the account's copy as Postgres has it now. At sign-up the
+   * subscription's copy too ("none"), so the new user's first play needs no query.
+   */
+  async openSession(input: { session: NewSession; account: VersionedAccount; subscription?: VersionedSubscription }): Promise<void> {
+    this.rememberOwner(input.account.account.id);
+    this.copies.putAccount(input.account);
+    if (input.subscription) this.copies.putSubscription(input.subscription, { onlyIfMissing: true });
+    this.sessions.open(input.session, this.clock.now());
+    await this.scheduleAlarm(input.session.expiresAt);
+  }
+
+  /**
+   * Exchanges the family's live refresh token for the next (hashes only; the Worker makes the
+   * tokens), and answers the account the new access token claims. A reused token revokes its
+   * session here, in the same call; `forgetAfterMs` is as for `revokeSession`.
+   */
+  async refreshSession(input: {
+    familyHash: string;
+    tokenHash: string;
+    nextTokenHash: string;
+    forgetAfterMs: number;
+  }): Promise<RefreshResult> {
+    const account = this.copies.account();
+    if (!account) return { outcome: "unknown" };
+    const rotation = this.sessions.rotate(input, this.clock.now());
+    switch (rotation.outcome) {
+      case "rotated":
+        return { outcome: "rotated", sessionId: rotation.sessionId, account };
+      case "reused":
+        await this.revokeSession(rotation.sessionId, input.forgetAfterMs);
+        return { ...rotation, userId: account.id };
+      default:
+        return rotation;
+    }
   }
 
   /**
@@ -128,12 +179,8 @@ export class ViewerState extends DurableObject<Env> {
    * sign-out is this row); after that the signature checks alone refuse them, so the alarm purges it.
    */
   async revokeSession(sessionId: string, forgetAfterMs: number): Promise<void> {
-    this.ctx.storage.sql.exec(
-      "INSERT INTO revoked_sessions (session_id, forget_after) VALUES (?, ?) ON CONFLICT (session_id) DO UPDATE SET forget_after = max(forget_after, excluded.forget_after)",
-      sessionId,
-      forgetAfterMs,
-    );
-    this.ctx.storage.sql.exec("DELETE FROM leases WHERE session_id = ?", sessionId);
+    this.sessions.revoke(sessionId, forgetAfterMs);
+    this.leases.release(sessionId);
     await this.scheduleAlarm(forgetAfterMs);
   }
 
@@ -142,45 +189,80 @@ export class ViewerState extends DurableObject<Env> {
     return "pong";
   }
 
+  /** Signs out everywhere: revokes every open session and ends every stream at once; answers the sessions revoked. */
+  async revokeAllSessions(forgetAfterMs: number): Promise<string[]> {
+    const revoked = this.sessions.openIds(this.clock.now());
+    for (const sessionId of revoked) this.sessions.revoke(sessionId, forgetAfterMs);
+    this.leases.releaseAll();
+    await this.scheduleAlarm(forgetAfterMs);
+    return revoked;
+  }
+
   async isSessionRevoked(sessionId: string): Promise<boolean> {
-    return this.revoked(sessionId);
+    return this.sessions.isRevoked(sessionId);
+  }
+
+  /** Keeps a newer copy of the account (sign-in, a role or profile change, the cron's sync); answers whether it was kept. */
+  async putAccount(copy: VersionedAccount): Promise<boolean> {
+    this.rememberOwner(copy.account.id);
+    return this.copies.putAccount(copy);
+  }
+
+  /** The copies `GET /v1/me` shows: null account / undefined subscription when not copied yet. */
+  async accountView(): Promise<{ account: AccountCopy | null; subscription: SubscriptionCopy | null | undefined }> {
+    return { account: this.copies.account(), subscription: this.copies.subscription() };
   }
 
   /**
-   * Takes the session's screen for `videoId`, or moves it there: a session holds at most one
-   * lease, so switching titles on a device never uses a second screen. Refused when `screens`
-   * other sessions hold live leases. Answers the title's progress too (for `resumeAt`). A signed-out
-   * session is refused in the same call.
+   * Keeps a newer copy of the subscription (the subscriptions service, after every change; the
+   * cron's sync). When the plan now plays less than the one held (a lower height, fewer screens,
+   * none), every stream ends in the same call, so URLs signed for the old plan stop. With
+   * `onlyIfMissing` (a lazy fill from Postgres) a copy already held is left alone.
+   */
+  async putSubscription(
+    copy: VersionedSubscription,
+    options: { onlyIfMissing?: boolean } = {},
+  ): Promise<{ kept: boolean; streamsEnded: number }> {
+    const now = this.clock.now();
+    const before = this.copies.entitlement(now);
+    if (!this.copies.putSubscription(copy, options)) return { kept: false, streamsEnded: 0 };
+    const after = entitlementAt(copy.subscription, now);
+    // No copy before (an account older than the copies) and streams live: end them, to be sure
+    // that none outlives a downgrade; their players ask play again, under the new plan.
+    const lowered = before === undefined ? !options.onlyIfMissing : playsLess(before, after);
+    return { kept: true, streamsEnded: lowered ? this.leases.releaseAll() : 0 };
+  }
+
+  /** The user's entitlement for a session's checks that take nothing (`HEAD` play, a refusal's order). */
+  async readEntitlement(sessionId: string): Promise<EntitlementAnswer> {
+    if (this.sessions.isRevoked(sessionId)) return { revoked: true };
+    const entitlement = this.copies.entitlement(this.clock.now());
+    return entitlement === undefined ? { revoked: false, copied: false } : { revoked: false, copied: true, entitlement };
+  }
+
+  /**
+   * Play, in one call: checks the session, the plan (the held subscription, its period compared
+   * with this object's clock) and its screens, then takes the session's screen for `videoId`, or
+   * moves it there: a session holds at most one lease, so switching titles on a device never uses
+   * a second screen. Answers the title's progress too (for `resumeAt`). `fill`: the subscription
+   * as Postgres has it, for an object that answered `not-copied`.
    */
   async startStream(input: {
     userId: string;
     sessionId: string;
     videoId: string;
-    screens: number;
     leaseMs: number;
+    fill?: VersionedSubscription;
   }): Promise<StartStreamResult> {
-    if (this.revoked(input.sessionId)) return { granted: false, revoked: true };
+    if (this.sessions.isRevoked(input.sessionId)) return { granted: false, refused: "revoked" };
     this.rememberOwner(input.userId);
-    const now = this.clock.now();
-    const sql = this.ctx.storage.sql;
-    sql.exec("DELETE FROM leases WHERE expires_at <= ?", now);
-    const others = sql
-      .exec<{ expires_at: number }>("SELECT expires_at FROM leases WHERE session_id <> ? ORDER BY expires_at", input.sessionId)
-      .toArray();
-    if (others.length >= input.screens) {
-      const freedAt = others[others.length - input.screens]?.expires_at ?? now;
-      return { granted: false, inUse: others.length, retryAfterMs: Math.max(0, freedAt - now) };
-    }
-    // Every play is a new stream: the URLs of the session's previous play stop (see streamStatus).
-    const leaseId = crypto.randomUUID();
-    sql.exec(
-      "INSERT INTO leases (session_id, video_id, expires_at, lease_id) VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET video_id = excluded.video_id, expires_at = excluded.expires_at, lease_id = excluded.lease_id",
-      input.sessionId,
-      input.videoId,
-      now + input.leaseMs,
-      leaseId,
-    );
-    return { granted: true, progress: this.readProgress(input.videoId), leaseId };
+    if (input.fill) this.copies.putSubscription(input.fill, { onlyIfMissing: true });
+    const entitlement = this.copies.entitlement(this.clock.now());
+    if (entitlement === undefined) return { granted: false, refused: "not-copied" };
+    if (entitlement === null) return { granted: false, refused: "no-plan" };
+    const lease = this.leases.take({ ...input, screens: entitlement.screens });
+    if (!("leaseId" in lease)) return { granted: false, refused: "screens", screens: entitlement.screens, ...lease };
+    return { granted: true, progress: this.readProgress(input.videoId), leaseId: lease.leaseId, entitlement };
   }
 
   /**
@@ -189,14 +271,8 @@ export class ViewerState extends DurableObject<Env> {
    * this object's storage, nothing written.
    */
   async streamStatus(sessionId: string, leaseId: string): Promise<StreamStatus> {
-    const sql = this.ctx.storage.sql;
-    if (sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length > 0) return { status: "revoked" };
-    const lease = sql
-      .exec<{ lease_id: string; expires_at: number }>("SELECT lease_id, expires_at FROM leases WHERE session_id = ?", sessionId)
-      .toArray()[0];
-    if (!lease) return { status: "ended" };
-    if (lease.lease_id !== leaseId) return { status: "replaced" };
-    return lease.expires_at > this.clock.now() ? { status: "live", expiresAt: lease.expires_at } : { status: "ended" };
+    if (this.sessions.isRevoked(sessionId)) return { status: "revoked" };
+    return this.leases.status(sessionId, leaseId);
   }
 
   /**
@@ -220,7 +296,7 @@ export class ViewerState extends DurableObject<Env> {
     /** How many titles the continue-watching row holds (the playback service's rule). */
     continueWatchingSize: number;
   }): Promise<HeartbeatResult> {
-    if (this.revoked(input.sessionId)) return { revoked: true };
+    if (this.sessions.isRevoked(input.sessionId)) return { revoked: true };
     const before = this.written;
     this.rememberOwner(input.userId);
     const now = this.clock.now();
@@ -268,24 +344,18 @@ export class ViewerState extends DurableObject<Env> {
 
   /** Where the session's viewer stopped in `videoId`; `revoked` for a signed-out session. */
   async getProgress(sessionId: string, videoId: string): Promise<{ revoked: true } | { revoked: false; progress: StoredProgress | null }> {
-    if (this.revoked(sessionId)) return { revoked: true };
+    if (this.sessions.isRevoked(sessionId)) return { revoked: true };
     return { revoked: false, progress: this.readProgress(videoId) };
   }
 
   /** Ends the session's stream (the player stopped, or the session signed out). */
   async releaseLease(sessionId: string): Promise<void> {
-    this.ctx.storage.sql.exec("DELETE FROM leases WHERE session_id = ?", sessionId);
+    this.leases.release(sessionId);
   }
 
   /** Live leases, oldest expiry first. */
   async listLeases(): Promise<StreamLease[]> {
-    return this.ctx.storage.sql
-      .exec<{ session_id: string; video_id: string; expires_at: number }>(
-        "SELECT session_id, video_id, expires_at FROM leases WHERE expires_at > ? ORDER BY expires_at",
-        this.clock.now(),
-      )
-      .toArray()
-      .map((row) => ({ sessionId: row.session_id, videoId: row.video_id, expiresAt: row.expires_at }));
+    return this.leases.list();
   }
 
   async flushStats(): Promise<FlushStats> {
@@ -326,8 +396,8 @@ export class ViewerState extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     const now = this.clock.now();
-    this.ctx.storage.sql.exec("DELETE FROM revoked_sessions WHERE forget_after <= ?", now);
-    this.ctx.storage.sql.exec("DELETE FROM leases WHERE expires_at <= ?", now);
+    this.sessions.purge(now);
+    this.leases.purge(now);
     let retryAt: number | null = null;
     try {
       await this.sendUnacknowledged(now);
@@ -339,9 +409,7 @@ export class ViewerState extends DurableObject<Env> {
       retryAt = this.clock.now() + delay;
       this.log.warn("watch progress not handed to the queue; will retry", { retryInMs: delay, error });
     }
-    const nextPurge = this.ctx.storage.sql
-      .exec<{ next: number | null }>("SELECT min(forget_after) AS next FROM revoked_sessions")
-      .one().next;
+    const nextPurge = this.sessions.nextPurgeAt();
     const pending = hasUnacknowledgedProgress(this.ctx.storage.sql);
     const nextSend =
       pending && retryAt !== null
@@ -389,10 +457,6 @@ export class ViewerState extends DurableObject<Env> {
     return row
       ? { positionSeconds: row.position, durationSeconds: row.duration, finished: row.finished === 1, updatedAt: row.updated_at }
       : null;
-  }
-
-  private revoked(sessionId: string): boolean {
-    return this.ctx.storage.sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length > 0;
   }
 
   /** Runs a statement, counting the rows it wrote (`bench:playback` reports them per heartbeat); answers what it returned. */

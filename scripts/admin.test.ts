@@ -14,7 +14,10 @@ describe("npm run admin", () => {
   beforeAll(async () => {
     pg = await startDatabase({ kind: "pglite" });
     const proxied = createNodePool(pg.url, pg.wsProxy);
-    await proxied.query("insert into users (id, email, name, password_hash) values ('u1', 'ops@example.com', 'Ops', 'x')");
+    // An account whose copy the user's object holds (copied_at = updated_at), as sign-up leaves it.
+    await proxied.query(
+      "insert into users (id, email, name, password_hash, updated_at, copied_at) values ('u1', 'ops@example.com', 'Ops', 'x', now(), now())",
+    );
     await proxied.end();
   });
 
@@ -31,10 +34,25 @@ describe("npm run admin", () => {
       (error: { code: number; stdout: string; stderr: string }) => error,
     );
 
+  /** Whether the account's copy in its user's object is behind Postgres (what the Worker's cron copies). */
+  async function copyBehind(): Promise<boolean> {
+    const pool = createNodePool(pg.url, pg.wsProxy);
+    try {
+      const { rows } = await pool.query("select copied_at is distinct from updated_at as behind from users where id = 'u1'");
+      return rows[0]?.behind === true;
+    } finally {
+      await pool.end();
+    }
+  }
+
   it("grants, lists and revokes the admin role by email, in any case", async () => {
+    expect(await copyBehind()).toBe(false);
     const granted = await admin("grant", "OPS@Example.com");
     expect(granted.code).toBe(0);
     expect(granted.stdout).toMatch(/ops@example\.com is now an admin/);
+    // The change waits for the Worker's cron, which copies it into the account's object.
+    expect(granted.stdout).toMatch(/within a minute/);
+    expect(await copyBehind()).toBe(true);
     expect((await admin("list")).stdout).toContain("ops@example.com");
     expect((await admin("revoke", "ops@example.com")).stdout).toMatch(/now a viewer/);
     expect((await admin("list")).stdout).toMatch(/no admins yet/);

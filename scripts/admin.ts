@@ -4,6 +4,7 @@
  */
 import { eq } from "drizzle-orm";
 import { users } from "../schema/index.ts";
+import { setRole } from "../workers/users/roles.ts";
 import { normalizeEmail } from "../workers/users/schema.ts";
 import { createNodeDb, createNodePool } from "./lib/database.ts";
 import { connectDatabase } from "./lib/local-stack/index.ts";
@@ -27,13 +28,13 @@ async function main() {
     }
     const email = normalizeEmail(rawEmail ?? "");
     const role = command === "grant" ? "admin" : "viewer";
-    const updated = await db.update(users).set({ role, updatedAt: new Date() }).where(eq(users.email, email)).returning({ id: users.id });
-    if (updated.length === 0) {
+    if (!(await setRole(db, email, role, new Date()))) {
       console.error(`No account with the email ${email} in ${database.source}. Sign up first (POST /v1/auth/signup), then run this again.`);
       return 1;
     }
     console.log(
-      `${email} is now ${role === "admin" ? "an admin" : "a viewer"} (${database.source}). New access tokens carry the role; admin routes check it on every request.`,
+      `${email} is now ${role === "admin" ? "an admin" : "a viewer"} (${database.source}). Admin routes check it on every request; ` +
+        "the Worker's cron copies it to the account's sessions within a minute, and their next refresh carries it.",
     );
     return 0;
   } finally {

@@ -5,6 +5,7 @@ import { type BindingCalls, countingEnv, noCalls, UNREACHABLE_DATABASE_URL } fro
 import worker from "./index.ts";
 import { insertReadyVideos, signUpAdmin, uniqueGenre } from "./test/catalog.ts";
 import { call, type SignedIn, signUp } from "./test/helpers.ts";
+import { readyVideo, subscribedViewer } from "./test/playback.ts";
 
 /**
  * What a warm browse request costs in bindings (issue 13): the bindings are counted and forwarded
@@ -32,7 +33,7 @@ function countedWorker() {
     calls = noCalls();
     const ctx = createExecutionContext();
     const headers = new Headers(init.headers);
-    headers.set("Authorization", `Bearer ${token}`);
+    if (token) headers.set("Authorization", `Bearer ${token}`);
     const response = await worker.fetch(new Request(`http://reelstream.test${path}`, { ...init, headers }), counted, ctx);
     await waitOnExecutionContext(ctx);
     return { response, calls };
@@ -156,5 +157,34 @@ describe("a signed-out session on browse routes", () => {
     expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
     expect(calls.kv).toHaveLength(1);
     expect(calls.durableObjects).toEqual([]);
+  });
+});
+
+describe("a signed-in viewer's path, with Postgres unreachable", () => {
+  it("play: the video's document from KV, then one Durable Object call (session, plan, screens, lease), no query", async () => {
+    const player = await subscribedViewer("standard");
+    const video = await readyVideo();
+    expect((await call(`/v1/videos/${video.id}`, { token: player.accessToken })).status).toBe(200);
+    const { response, calls } = await countedWorker()(`/v1/videos/${video.id}/play`, player.accessToken);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { maxHeight: number }).maxHeight).toBe(1080);
+    expect(calls.kv).toEqual([{ method: "get", keys: [`v1:video:${video.id}`] }]);
+    expect(calls.durableObjects).toEqual(["VIEWER_STATE.startStream"]);
+    expect(calls.rateLimiters).toEqual(["PLAY_LIMITER"]);
+  });
+
+  it("refresh and the account: one Durable Object call each (and the session check), no query", async () => {
+    const request = countedWorker();
+    const refreshed = await request("/v1/auth/refresh", "", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refreshToken: viewer.refreshToken }),
+    });
+    expect(refreshed.response.status).toBe(200);
+    expect(refreshed.calls.durableObjects).toEqual(["VIEWER_STATE.refreshSession"]);
+    viewer = { ...viewer, ...((await refreshed.response.json()) as SignedIn) };
+    const me = await request("/v1/me", viewer.accessToken);
+    expect(me.response.status).toBe(200);
+    expect(me.calls.durableObjects).toEqual(["VIEWER_STATE.isSessionRevoked", "VIEWER_STATE.accountView"]);
   });
 });

@@ -8,14 +8,14 @@ import { ApiError } from "./platform/errors.ts";
 import { handleError, problemResponse } from "./platform/http-errors.ts";
 import { allowedMethods } from "./platform/method-not-allowed.ts";
 import { initServices } from "./platform/request-services.ts";
-import { withServices } from "./platform/services.ts";
+import { type Services, withServices } from "./platform/services.ts";
 import { createPlaybackRouter, readContinueWatching } from "./playback/index.ts";
 import { handleQueueBatch, type QueueMessage } from "./queue.ts";
 import { createSearchRouter } from "./search/index.ts";
-import { createSubscriptionsRouter, getSubscription } from "./subscriptions/index.ts";
+import { createSubscriptionsRouter, fillSubscription, syncSubscriptionCopies } from "./subscriptions/index.ts";
 import { checkTranscodeLeases, createTranscodingRouter, transcodeStatus } from "./transcoding/index.ts";
 import { createUploadsRouter } from "./uploads/index.ts";
-import { createUsersRouter } from "./users/index.ts";
+import { createUsersRouter, syncAccountCopies } from "./users/index.ts";
 import { createVideosRouter } from "./videos/index.ts";
 
 export { TranscoderContainer } from "../durable-objects/transcoder-container.ts";
@@ -40,7 +40,7 @@ export function createApp({ clock }: { clock: Clock }) {
   });
 
   app.route("/", createHealthRouter());
-  app.route("/", createUsersRouter({ subscriptionOf: (services, userId) => getSubscription(services.db, userId) }));
+  app.route("/", createUsersRouter({ subscriptionOf: fillSubscription }));
   app.route("/", createSubscriptionsRouter());
   app.route("/", createVideosRouter({ continueWatching: readContinueWatching, transcodeStatus }));
   app.route("/", createPlaybackRouter());
@@ -82,10 +82,28 @@ export function createApp({ clock }: { clock: Clock }) {
 }
 
 /**
+ * What the cron runs every minute, each task with its own services and logs, none stopping another:
+ * - `transcode-leases`: tasks whose transcoder stopped calling back are queued again;
+ * - `account-copies`, `subscription-copies`: accounts and subscriptions changed where no push
+ *   followed (a script, a push that failed) are copied into their users' objects.
+ */
+async function runCronTasks(env: Env, ctx: ExecutionContext, clock: Clock): Promise<void> {
+  const tasks: Record<string, (services: Services) => Promise<unknown>> = {
+    "transcode-leases": checkTranscodeLeases,
+    "account-copies": syncAccountCopies,
+    "subscription-copies": syncSubscriptionCopies,
+  };
+  const results = await Promise.allSettled(
+    Object.entries(tasks).map(([cron, task]) => withServices(env, ctx, { clock, logFields: { cron } }, task)),
+  );
+  const failed = results.flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
+  if (failed.length > 0) throw new AggregateError(failed, `${failed.length} of the cron's tasks failed`);
+}
+
+/**
  * The Worker's handlers, every one on `clock`: HTTP (`app`, by default `createApp({ clock })`), the
- * queue consumer, and the cron trigger (wrangler.toml `[triggers]`, every minute: transcode tasks
- * whose transcoder stopped calling back are queued again; locally the stack calls it, miniflare
- * runs no crons). The Durable Objects take the same clock from their constructor.
+ * queue consumer, and the cron trigger (wrangler.toml `[triggers]`, every minute: `runCronTasks`;
+ * locally the stack calls it, miniflare runs no crons). The Durable Objects take the same clock from their constructor.
  *
  * @example
  * export default createWorker({ clock: systemClock });
@@ -95,7 +113,7 @@ export function createWorker({ clock, app = createApp({ clock }) }: { clock: Clo
     fetch: app.fetch,
     queue: (batch, env, ctx) => handleQueueBatch(batch, env, ctx, { clock }),
     async scheduled(_controller, env, ctx) {
-      await withServices(env, ctx, { clock, logFields: { cron: "transcode-leases" } }, (services) => checkTranscodeLeases(services));
+      await runCronTasks(env, ctx, clock);
     },
   } satisfies ExportedHandler<Env, QueueMessage>;
 }

@@ -28,7 +28,14 @@ export const subscriptions = pgTable(
     cancelAt: timestamp("cancel_at", { withTimezone: true }),
     canceledAt: timestamp("canceled_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Bumped by every change; written from the clock in whole milliseconds (the copy's version). */
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * The `updated_at` whose copy the user's `ViewerState` holds (plan, limits, status, period):
+     * differs from it until the change reached the object (a push that failed, a writer that
+     * pushes nothing), and the cron copies it.
+     */
+    copiedAt: timestamp("copied_at", { withTimezone: true }),
   },
   (table) => [
     // "One subscription per user" lives here, not in code: two concurrent subscribes meet on this
@@ -36,6 +43,8 @@ export const subscriptions = pgTable(
     uniqueIndex("subscriptions_user_id_key").on(table.userId),
     // Changing or retiring a plan needs to find its subscribers.
     index("subscriptions_plan_id_idx").on(table.planId),
+    // The cron's sync finds the subscriptions whose copy is behind; almost none are, so the index is tiny.
+    index("subscriptions_copy_behind_idx").on(table.updatedAt).where(sql`${table.copiedAt} is distinct from ${table.updatedAt}`),
     check("subscriptions_status_check", sql`${table.status} in ('active', 'canceled')`),
     check("subscriptions_period_check", sql`${table.currentPeriodEnd} > ${table.currentPeriodStart}`),
   ],

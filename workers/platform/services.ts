@@ -55,13 +55,21 @@ export interface Services {
   /** Per-user copies on their way to Postgres (workers/user-copies/); the dead-letter consumer sends them back here. */
   readonly userCopiesQueue: Queue<unknown>;
   readonly rateLimiters: RateLimiters;
-  /** The user's `ViewerState` Durable Object: sessions, watch progress, screen leases. */
+  /** The user's `ViewerState` Durable Object: sessions, account and subscription copies, watch progress, screen leases. */
   viewerState(userId: string): ViewerStateStub;
+  /**
+   * The `ViewerState` whose id (64 hex digits, as a refresh token carries it) is `objectId`, or
+   * undefined for an id this namespace did not make: the runtime checks it without a call.
+   */
+  viewerStateById(objectId: string): ViewerStateStub | undefined;
   /** One tus upload's `UploadSession` Durable Object. */
   uploadSession(uploadId: string): UploadSessionStub;
   /** The transcoder container named `name` (production only: undefined where the binding is absent). */
   transcoderContainer(name: string): { fetch(request: Request): Promise<Response> } | undefined;
-  /** Keeps the invocation alive for background work (cache fills, pool closing). */
+  /**
+   * Keeps the invocation alive for background work (cache fills, a copy written behind); `close()`
+   * waits for it before it closes the database pools, so background queries are not cut off.
+   */
   waitUntil(promise: Promise<unknown>): void;
 }
 
@@ -100,7 +108,11 @@ export interface WaitUntil {
 export async function createServices(env: Env, ctx: WaitUntil, options: ServicesOptions): Promise<ServicesScope> {
   const config = await loadConfig(env);
   const log = createLogger(options.logFields);
-  const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
+  const background: Promise<unknown>[] = [];
+  const waitUntil = (promise: Promise<unknown>) => {
+    background.push(promise);
+    ctx.waitUntil(promise);
+  };
   const handles: DatabaseHandle[] = [];
   const open = (url: string) => {
     const handle = openDatabase(url, {
@@ -147,6 +159,15 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
       progress: env.PROGRESS_LIMITER,
     },
     viewerState: (userId) => env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(userId)),
+    viewerStateById: (objectId) => {
+      let id: DurableObjectId;
+      try {
+        id = env.VIEWER_STATE.idFromString(objectId);
+      } catch {
+        return undefined;
+      }
+      return env.VIEWER_STATE.get(id);
+    },
     uploadSession: (uploadId) => env.UPLOAD_SESSION.get(env.UPLOAD_SESSION.idFromName(uploadId)),
     transcoderContainer: (name) => {
       if (!container) return undefined;
@@ -155,6 +176,7 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
     },
     waitUntil,
     async close() {
+      await Promise.allSettled(background);
       const closing = handles.splice(0);
       await Promise.allSettled(closing.map((handle) => handle.close()));
     },

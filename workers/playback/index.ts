@@ -2,7 +2,6 @@ import { createRouter } from "../platform/app.ts";
 import { registerMedia } from "./media.ts";
 import { registerPlay } from "./play.ts";
 import { registerProgress } from "./progress.ts";
-import { type EntitlementReader, entitlementFromSubscriptions } from "./service.ts";
 
 export { readContinueWatching } from "./continue-watching.ts";
 
@@ -11,9 +10,9 @@ export { readContinueWatching } from "./continue-watching.ts";
  * (the user's `ViewerState` Durable Object), and the media space `/media/{videoId}/{token}/…`
  * served from R2 through the edge cache.
  */
-export function createPlaybackRouter(deps: { entitlementOf?: EntitlementReader } = {}) {
+export function createPlaybackRouter() {
   const app = createRouter();
-  registerPlay(app, deps.entitlementOf ?? entitlementFromSubscriptions);
+  registerPlay(app);
   registerProgress(app);
   registerMedia(app);
   return app;

@@ -4,23 +4,21 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requirePlaybackAuth, sessionChecked } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { playResponse, videoIdParam } from "./schema.ts";
-import { checkPlayable, type EntitlementReader, startPlayback } from "./service.ts";
+import { checkPlayable, startPlayback } from "./service.ts";
 
 /**
  * HEAD (which Hono answers with the GET route) must change nothing: the same checks, then 200 with
  * no body; no screen is taken and no URL signed. `requirePlaybackAuth` then checks the session
  * with a call that changes nothing either.
  */
-function headChangesNothing(entitlementOf: EntitlementReader) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    if (c.req.method !== "HEAD") return next();
-    await checkPlayable(c.get("services"), c.get("auth"), c.req.param("id") ?? "", entitlementOf);
-    c.header("Cache-Control", "no-store");
-    return c.body(null, 200);
-  });
-}
+const headChangesNothing = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.req.method !== "HEAD") return next();
+  await checkPlayable(c.get("services"), c.get("auth"), c.req.param("id") ?? "");
+  c.header("Cache-Control", "no-store");
+  return c.body(null, 200);
+});
 
-export function registerPlay(app: OpenAPIHono<AppEnv>, entitlementOf: EntitlementReader) {
+export function registerPlay(app: OpenAPIHono<AppEnv>) {
   const route = createRoute({
     method: "get",
     path: "/v1/videos/{id}/play",
@@ -31,7 +29,7 @@ export function registerPlay(app: OpenAPIHono<AppEnv>, entitlementOf: Entitlemen
       "409 while the video is not ready, 429 when every screen of the plan is in use or after 30 plays in a minute on one " +
       "account (with Retry-After). HEAD runs the same checks and changes nothing: no screen taken, no URL signed.",
     security: bearerSecurity,
-    middleware: [requirePlaybackAuth("play"), headChangesNothing(entitlementOf)] as const,
+    middleware: [requirePlaybackAuth("play"), headChangesNothing] as const,
     request: { params: videoIdParam },
     responses: {
       200: { description: "Signed playback", content: { "application/json": { schema: playResponse } } },
@@ -39,7 +37,7 @@ export function registerPlay(app: OpenAPIHono<AppEnv>, entitlementOf: Entitlemen
     },
   });
   app.openapi(route, async (c) => {
-    const playback = await startPlayback(c.get("services"), c.get("auth"), c.req.valid("param").id, entitlementOf);
+    const playback = await startPlayback(c.get("services"), c.get("auth"), c.req.valid("param").id);
     sessionChecked(c);
     c.header("Cache-Control", "no-store");
     return c.json(playback, 200);

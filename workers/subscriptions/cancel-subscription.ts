@@ -3,6 +3,7 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
+import { publishSubscription } from "./entitlement.ts";
 import { subscriptionSchema } from "./schema.ts";
 import { cancelSubscription } from "./service.ts";
 
@@ -24,7 +25,10 @@ const route = createRoute({
 
 export function registerCancelSubscription(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const subscription = await cancelSubscription(c.get("services").db, c.get("auth").userId, new Date(c.get("services").clock.now()));
+    const services = c.get("services");
+    const { userId } = c.get("auth");
+    const subscription = await cancelSubscription(services.db, userId, new Date(services.clock.now()));
+    await publishSubscription(services, userId);
     c.header("Cache-Control", "private, no-store");
     return c.json({ subscription }, 200);
   });

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, or, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { plans, type Subscription, subscriptions } from "../../schema/index.ts";
 import { readThrough } from "../platform/cache.ts";
 import type { Database } from "../platform/db.ts";
@@ -17,7 +17,8 @@ import type { PublicPlan, PublicSubscription } from "./schema.ts";
  * - invoice paid -> move `currentPeriodStart`/`currentPeriodEnd` to the paid period;
  * - payment failed for good, or canceled at the provider -> `cancelSubscription()`.
  * The provider's subscription id would be a new column with a unique index, so a replayed
- * webhook is an idempotent update. Entitlement needs no change: it reads status and period.
+ * webhook is an idempotent update. After each change, `publishSubscription` (entitlement.ts)
+ * copies the row to the user's object, where play reads status and period.
  */
 
 /** A billing period. Without a payment provider a period starts when the user subscribes. */
@@ -98,6 +99,7 @@ export async function subscribe(
         status: "active",
         currentPeriodStart: now,
         currentPeriodEnd: sql`${now}::timestamptz + ${BILLING_PERIOD}`,
+        updatedAt: now,
       })
       .onConflictDoUpdate({
         target: subscriptions.userId,
@@ -141,60 +143,4 @@ export async function cancelSubscription(db: Database, userId: string, now: Date
   const existing = await getSubscription(db, userId);
   if (!existing) throw new ApiError("not-found", "You have no subscription to cancel. POST /v1/subscription with a planId subscribes.");
   return existing;
-}
-
-/** What a user may play right now. */
-export interface Entitlement {
-  planId: string;
-  /** Tallest rendition the user may receive. */
-  maxHeight: number;
-  /** Concurrent streams allowed. */
-  screens: number;
-  status: Subscription["status"];
-  /** A canceled subscription stops entitling at this instant. */
-  currentPeriodEnd: Date;
-}
-
-/**
- * The entitlement check other services call (playback, before it signs a manifest): the user's
- * plan limits while the subscription is active, or canceled but still inside its paid period;
- * null otherwise (answer 402). Pass the primary (`services.db`) so that a subscription made a
- * moment ago already counts.
- *
- * @example
- * const entitlement = await getEntitlement(services.db, auth.userId, new Date(services.clock.now()));
- * if (!entitlement) throw new ApiError("payment-required", "Subscribe to a plan to play videos.");
- */
-export async function getEntitlement(db: Database, userId: string, now: Date): Promise<Entitlement | null> {
-  const [row] = await db
-    .select({
-      planId: subscriptions.planId,
-      maxHeight: plans.maxHeight,
-      screens: plans.screens,
-      status: subscriptions.status,
-      currentPeriodEnd: subscriptions.currentPeriodEnd,
-    })
-    .from(subscriptions)
-    .innerJoin(plans, eq(plans.id, subscriptions.planId))
-    .where(and(eq(subscriptions.userId, userId), or(eq(subscriptions.status, "active"), gt(subscriptions.currentPeriodEnd, now))));
-  return row ?? null;
-}
-
-/**
- * After a change of plan: when the new plan plays lower or on fewer screens than the old one, the
- * user's streams end (their screen leases are released), so media URLs signed for the old plan stop
- * at once for playlists and within 20 s for segments; players ask play again and get the new
- * plan's cap and screens (issue 15.10). An upgrade leaves playback alone (play again for more).
- */
-export async function endStreamsAfterDowngrade(
-  services: Services,
-  userId: string,
-  before: Pick<Entitlement, "maxHeight" | "screens"> | null,
-  after: Pick<Entitlement, "maxHeight" | "screens"> | null,
-): Promise<number> {
-  if (!before || (after && after.maxHeight >= before.maxHeight && after.screens >= before.screens)) return 0;
-  const viewerState = services.viewerState(userId);
-  const leases = await viewerState.listLeases();
-  for (const lease of leases) await viewerState.releaseLease(lease.sessionId);
-  return leases.length;
 }

@@ -4,8 +4,9 @@ import { requireAuth } from "../platform/auth.ts";
 import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
+import { publishSubscription } from "./entitlement.ts";
 import { subscribeBody, subscriptionSchema } from "./schema.ts";
-import { endStreamsAfterDowngrade, getEntitlement, subscribe } from "./service.ts";
+import { subscribe } from "./service.ts";
 
 const subscribed = z.object({ subscription: subscriptionSchema }).openapi("Subscribed");
 
@@ -33,9 +34,9 @@ export function registerSubscribe(app: OpenAPIHono<AppEnv>) {
     const services = c.get("services");
     const { userId } = c.get("auth");
     const now = new Date(services.clock.now());
-    const before = await getEntitlement(services.db, userId, now);
     const { subscription, created } = await subscribe(services.db, userId, c.req.valid("json").planId, now);
-    if (!created) await endStreamsAfterDowngrade(services, userId, before, await getEntitlement(services.db, userId, now));
+    // The user's object takes the new plan, and ends the streams when it plays less.
+    await publishSubscription(services, userId);
     c.header("Cache-Control", "private, no-store");
     return created ? c.json({ subscription }, 201) : c.json({ subscription }, 200);
   });

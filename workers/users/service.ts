@@ -1,7 +1,5 @@
-import { and, eq, isNull } from "drizzle-orm";
-import { refreshTokens, sessions, type User, users } from "../../schema/index.ts";
-import type { AuthContext } from "../platform/app-env.ts";
-import { randomToken, sha256Hex } from "../platform/crypto.ts";
+import { and, eq, inArray, isNull, type SQL } from "drizzle-orm";
+import { sessions, type User, users } from "../../schema/index.ts";
 import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
 import { hashPassword, needsRehash, verifyDecoy, verifyPassword } from "../platform/passwords.ts";
@@ -9,6 +7,8 @@ import type { Services } from "../platform/services.ts";
 import { type RevocationReason, revocationLifetimeSeconds, revokedSessionEntry } from "../platform/session-revocation.ts";
 import { hasSqlState, SqlState } from "../platform/sql-errors.ts";
 import { signAccessToken } from "../platform/tokens.ts";
+import { accountCopyOf, toPublicUser } from "./account-copies.ts";
+import { issueRefreshToken, parseRefreshToken, refreshTokenHashes } from "./refresh-tokens.ts";
 import type { PublicUser } from "./schema.ts";
 
 export interface IssuedTokens {
@@ -18,34 +18,40 @@ export interface IssuedTokens {
   expiresIn: number;
 }
 
-const REFRESH_TOKEN_PREFIX = "rsr_";
-
-export function toPublicUser(user: Pick<User, "id" | "email" | "name" | "role">): PublicUser {
-  return { id: user.id, email: user.email, name: user.name, role: user.role };
-}
-
-async function insertRefreshToken(db: Pick<Database, "insert">, sessionId: string): Promise<string> {
-  const refreshToken = randomToken(REFRESH_TOKEN_PREFIX);
-  await db.insert(refreshTokens).values({ tokenHash: await sha256Hex(refreshToken), sessionId });
-  return refreshToken;
-}
-
-/** Opens a session (a device) and issues its first token pair. */
-async function openSession(services: Services, user: User, userAgent: string | undefined): Promise<IssuedTokens> {
-  const { config, db } = services;
-  const sessionId = crypto.randomUUID();
+/**
+ * Opens a session (a device) and issues its first token pair. The session lives in the user's
+ * `ViewerState` (with the account's copy); `db`, the caller's transaction, records its copy in
+ * Postgres first, so a session the object refused leaves no row, and a commit that fails leaves
+ * only an object session whose tokens nobody received, which ends by itself.
+ */
+async function openSession(
+  services: Services,
+  db: Pick<Database, "insert">,
+  user: User,
+  userAgent: string | undefined,
+  options: { newAccount?: boolean } = {},
+): Promise<IssuedTokens> {
+  const { config } = services;
   const now = services.clock.now();
-  const refreshToken = await db.transaction(async (tx) => {
-    await tx.insert(sessions).values({
-      id: sessionId,
-      userId: user.id,
-      expiresAt: new Date(now + config.REFRESH_TOKEN_TTL_SECONDS * 1000),
-      userAgent: userAgent?.slice(0, 256),
-    });
-    return insertRefreshToken(tx, sessionId);
+  const sessionId = crypto.randomUUID();
+  const expiresAt = now + config.REFRESH_TOKEN_TTL_SECONDS * 1000;
+  const viewerState = services.viewerState(user.id);
+  const refreshToken = issueRefreshToken(viewerState.id.toString());
+  const [hashes, accessToken] = await Promise.all([
+    refreshTokenHashes(refreshToken),
+    signAccessToken(config, { userId: user.id, sessionId, role: user.role }, now),
+  ]);
+  const agent = userAgent?.slice(0, 256) ?? null;
+  await db
+    .insert(sessions)
+    .values({ id: sessionId, userId: user.id, createdAt: new Date(now), expiresAt: new Date(expiresAt), userAgent: agent });
+  await viewerState.openSession({
+    session: { id: sessionId, ...hashes, expiresAt, userAgent: agent },
+    account: accountCopyOf(user),
+    // A new account has no subscription: its first play needs no query.
+    subscription: options.newAccount ? { subscription: null, version: 0 } : undefined,
   });
-  const accessToken = await signAccessToken(config, { userId: user.id, sessionId, role: user.role }, now);
-  return { user: toPublicUser(user), accessToken, refreshToken, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS };
+  return { user: toPublicUser(user), accessToken, refreshToken: refreshToken.value, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS };
 }
 
 export async function signUp(
@@ -54,13 +60,26 @@ export async function signUp(
   userAgent?: string,
 ): Promise<IssuedTokens> {
   const passwordHash = await hashPassword(input.password);
+  const now = new Date(services.clock.now());
   try {
-    const [user] = await services.db
-      .insert(users)
-      .values({ id: crypto.randomUUID(), email: input.email, name: input.name, passwordHash })
-      .returning();
-    if (!user) throw new Error("insert returned no row");
-    return await openSession(services, user, userAgent);
+    // The account and its first session in one transaction: if the user's object cannot open the
+    // session, no account is left behind to make a retry answer "email taken".
+    return await services.db.transaction(async (tx) => {
+      const [user] = await tx
+        .insert(users)
+        .values({
+          id: crypto.randomUUID(),
+          email: input.email,
+          name: input.name,
+          passwordHash,
+          createdAt: now,
+          updatedAt: now,
+          copiedAt: now,
+        })
+        .returning();
+      if (!user) throw new Error("insert returned no row");
+      return openSession(services, tx, user, userAgent, { newAccount: true });
+    });
   } catch (error) {
     if (hasSqlState(error, SqlState.uniqueViolation)) {
       throw new ApiError("conflict", "An account with this email already exists. Sign in instead, or use another email.");
@@ -71,90 +90,126 @@ export async function signUp(
 
 /** Unknown email and wrong password take the same path and the same time, and answer the same. */
 export async function signIn(services: Services, input: { email: string; password: string }, userAgent?: string): Promise<IssuedTokens> {
-  const [user] = await services.db.select().from(users).where(eq(users.email, input.email));
-  const valid = user ? await verifyPassword(user.passwordHash, input.password) : await verifyDecoy(input.password);
-  if (!user || !valid) {
+  const [found] = await services.db.select().from(users).where(eq(users.email, input.email));
+  const valid = found ? await verifyPassword(found.passwordHash, input.password) : await verifyDecoy(input.password);
+  if (!found || !valid) {
     throw new ApiError("invalid-credentials", "The email or the password is wrong.");
   }
+  let user = found;
   if (needsRehash(user.passwordHash)) {
-    await services.db
+    const [rehashed] = await services.db
       .update(users)
       .set({ passwordHash: await hashPassword(input.password), updatedAt: new Date(services.clock.now()) })
-      .where(eq(users.id, user.id));
+      .where(eq(users.id, user.id))
+      .returning();
+    user = rehashed ?? user;
   }
-  return openSession(services, user, userAgent);
+  return services.db.transaction((tx) => openSession(services, tx, user, userAgent));
 }
 
 /**
- * Ends a session. Its refresh tokens die at once (Postgres). The user's `ViewerState` remembers the
- * revocation until the last credential derived from the session has expired by itself (access
- * tokens and signed media URLs: `revocationLifetimeSeconds`): playback, account and admin routes
- * and the media space refuse the session at once. Browse routes read the KV deny-list written
- * here, which reaches other locations within KV's propagation bound (docs/users.md).
+ * What follows a revocation the user's object has made: the browse routes' KV deny-list (one
+ * key per session, awaited: it is what browse routes read) and the Postgres copy (written behind,
+ * best effort: the object is the record, and the copy must not hold up a sign-out while Postgres
+ * is down). A KV write that fails leaves browse routes to the access token's expiry for that session.
+ */
+async function afterRevocation(
+  services: Services,
+  revoked: { userId: string; sessionIds: string[] },
+  reason: RevocationReason,
+  now: number,
+): Promise<void> {
+  if (revoked.sessionIds.length === 0) return;
+  const { config, db } = services;
+  const which: SQL | undefined =
+    reason === "signout-everywhere" ? eq(sessions.userId, revoked.userId) : inArray(sessions.id, revoked.sessionIds);
+  services.waitUntil(
+    db
+      .update(sessions)
+      .set({ revokedAt: new Date(now), revokedReason: reason })
+      .where(and(which, isNull(sessions.revokedAt)))
+      .then(
+        () => undefined,
+        (error: unknown) => services.log.warn("session revocation not copied to Postgres; the user's object holds it", { reason, error }),
+      ),
+  );
+  const listed = await Promise.all(
+    revoked.sessionIds.map((sessionId) => services.cache.put(revokedSessionEntry(config, sessionId), { reason, at: now })),
+  );
+  const missed = revoked.sessionIds.filter((_, i) => !listed[i]);
+  if (missed.length > 0) {
+    // Browse routes fall back to the access token's expiry (ACCESS_TOKEN_TTL_SECONDS) for these sessions.
+    services.log.error("sign-out not written to the KV deny-list; browse routes accept the session until its tokens expire", {
+      sessionIds: missed,
+    });
+  }
+}
+
+/** When the object may forget a revocation made now (see `revocationLifetimeSeconds`). */
+function forgetAfter(services: Services, now: number): number {
+  return now + revocationLifetimeSeconds(services.config) * 1000;
+}
+
+/**
+ * Ends a session, in the user's `ViewerState`: its refresh token dies at once, and the object
+ * remembers the revocation until the last credential derived from the session has expired by
+ * itself (access tokens and signed media URLs: `revocationLifetimeSeconds`), so playback, account
+ * and admin routes and the media space refuse the session at once. Browse routes read the KV
+ * deny-list written here, which reaches other locations within KV's propagation bound (docs/users.md).
+ * Needs no Postgres.
  */
 export async function revokeSession(
   services: Services,
   target: { userId: string; sessionId: string },
   reason: RevocationReason,
 ): Promise<void> {
-  const { config, db } = services;
   const now = services.clock.now();
-  const denyListed = services.cache.put(revokedSessionEntry(config, target.sessionId), { reason, at: now });
-  await services.viewerState(target.userId).revokeSession(target.sessionId, now + revocationLifetimeSeconds(config) * 1000);
-  await db
-    .update(sessions)
-    .set({ revokedAt: new Date(now), revokedReason: reason })
-    .where(and(eq(sessions.id, target.sessionId), isNull(sessions.revokedAt)));
-  if (!(await denyListed)) {
-    // Browse routes fall back to the access token's expiry (ACCESS_TOKEN_TTL_SECONDS) for this session.
-    services.log.error("sign-out not written to the KV deny-list; browse routes accept the session until its tokens expire", {
-      sessionId: target.sessionId,
-    });
-  }
+  await services.viewerState(target.userId).revokeSession(target.sessionId, forgetAfter(services, now));
+  await afterRevocation(services, { userId: target.userId, sessionIds: [target.sessionId] }, reason, now);
+}
+
+/** Signs out everywhere: every session of the user ends at once, as `revokeSession` ends one. Answers how many. */
+export async function revokeAllSessions(services: Services, userId: string): Promise<number> {
+  const now = services.clock.now();
+  const sessionIds = await services.viewerState(userId).revokeAllSessions(forgetAfter(services, now));
+  await afterRevocation(services, { userId, sessionIds }, "signout-everywhere", now);
+  return sessionIds.length;
 }
 
 /**
- * Exchanges a refresh token for a new pair. Each token works once: a second use means it was
- * stolen or replayed, so the whole session is revoked and both holders must sign in again.
+ * Exchanges a refresh token for a new pair, in the user's `ViewerState` (the token says which
+ * object; no Postgres). Each token works once: a second use means it was stolen or replayed, so
+ * the object revokes the whole session and both holders must sign in again. The access token
+ * claims the account as the object holds it, so a role change that reached the object is what
+ * the next refresh signs.
  */
-export async function refreshSession(services: Services, refreshToken: string): Promise<IssuedTokens> {
+export async function refreshSession(services: Services, presented: string): Promise<IssuedTokens> {
   const invalid = () => new ApiError("unauthorized", "The refresh token is not valid. Sign in again.");
-  if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX)) throw invalid();
-  const { config, db } = services;
+  const token = parseRefreshToken(presented);
+  const viewerState = token && services.viewerStateById(token.objectId);
+  if (!token || !viewerState) throw invalid();
+  const { config } = services;
   const now = services.clock.now();
-  const tokenHash = await sha256Hex(refreshToken);
-  const [found] = await db
-    .select({ spentAt: refreshTokens.spentAt, session: sessions, user: users })
-    .from(refreshTokens)
-    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(refreshTokens.tokenHash, tokenHash));
-  if (!found) throw invalid();
-  const { session, user } = found;
-  if (session.revokedAt) throw new ApiError("unauthorized", "This session has ended. Sign in again.");
-  if (session.expiresAt.getTime() <= now) throw new ApiError("unauthorized", "This session has expired. Sign in again.");
-
-  const rotated = found.spentAt
-    ? undefined
-    : await db.transaction(async (tx) => {
-        // The conditional update is the lock: of two concurrent uses, exactly one spends the token.
-        const spent = await tx
-          .update(refreshTokens)
-          .set({ spentAt: new Date(now) })
-          .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.spentAt)))
-          .returning({ tokenHash: refreshTokens.tokenHash });
-        return spent.length === 1 ? insertRefreshToken(tx, session.id) : undefined;
-      });
-  if (!rotated) {
-    await revokeSession(services, { userId: user.id, sessionId: session.id }, "refresh-reuse");
-    throw new ApiError("unauthorized", "This refresh token was already used, so the session has been ended for safety. Sign in again.");
+  const next = issueRefreshToken(token.objectId, token.family);
+  const [hashes, nextHashes] = await Promise.all([refreshTokenHashes(token), refreshTokenHashes(next)]);
+  const result = await viewerState.refreshSession({
+    ...hashes,
+    nextTokenHash: nextHashes.tokenHash,
+    forgetAfterMs: forgetAfter(services, now),
+  });
+  switch (result.outcome) {
+    case "unknown":
+      throw invalid();
+    case "expired":
+      throw new ApiError("unauthorized", "This session has expired. Sign in again.");
+    case "reused": {
+      await afterRevocation(services, { userId: result.userId, sessionIds: [result.sessionId] }, "refresh-reuse", now);
+      throw new ApiError("unauthorized", "This refresh token was already used, so the session has been ended for safety. Sign in again.");
+    }
+    case "rotated": {
+      const { account, sessionId } = result;
+      const accessToken = await signAccessToken(config, { userId: account.id, sessionId, role: account.role }, now);
+      return { user: account, accessToken, refreshToken: next.value, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS };
+    }
   }
-  const accessToken = await signAccessToken(config, { userId: user.id, sessionId: session.id, role: user.role }, now);
-  return { user: toPublicUser(user), accessToken, refreshToken: rotated, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS };
-}
-
-export async function getUser(db: Database, auth: AuthContext): Promise<PublicUser> {
-  const [user] = await db.select().from(users).where(eq(users.id, auth.userId));
-  if (!user) throw new ApiError("unauthorized", "This account no longer exists.");
-  return toPublicUser(user);
 }
