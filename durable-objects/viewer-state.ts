@@ -226,10 +226,9 @@ export class ViewerState extends DurableObject<Env> {
     const now = this.clock.now();
     const before = this.copies.entitlement(now);
     if (!this.copies.putSubscription(copy, options)) return { kept: false, streamsEnded: 0 };
-    const after = entitlementAt(copy.subscription, now);
-    // No copy before (an account older than the copies) and streams live: end them, to be sure
-    // that none outlives a downgrade; their players ask play again, under the new plan.
-    const lowered = before === undefined ? !options.onlyIfMissing : playsLess(before, after);
+    // Play takes a lease only under a copy (`startStream`): an object that held none has no stream
+    // of a plan to lower.
+    const lowered = playsLess(before ?? null, entitlementAt(copy.subscription, now));
     return { kept: true, streamsEnded: lowered ? this.leases.releaseAll() : 0 };
   }
 

@@ -66,7 +66,7 @@ function refusedAsEnded(c: Context<AppEnv>): boolean {
 /**
  * Requires a valid access token whose session is live, by asking the user's Durable Object before
  * the route runs: a signed-out token is refused on its next request at every location. For
- * account and admin routes and sign-out, which need that exactness and reach Postgres anyway.
+ * account and admin routes and sign-out, which need that exactness.
  */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   const auth = await authenticate(c);
