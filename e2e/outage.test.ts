@@ -9,6 +9,16 @@ import {
   startLocalStack,
 } from "../scripts/lib/local-stack/index.ts";
 import {
+  adminWriteRequest,
+  lostPositions,
+  makeAdmin,
+  OUTAGE_TITLE,
+  progressWrittenTwice,
+  recordProgressWrites,
+  signinRequest,
+  waitForPositions,
+} from "../testing/outage.ts";
+import {
   type GeneratedLadder,
   generateLadder,
   insertReadyVideo,
@@ -45,17 +55,7 @@ describe.skipIf(!pass.run)("a database outage, as a viewer lives it", () => {
   beforeAll(async () => {
     [database, ladder] = await Promise.all([startDatabase({ kind: "postgresql" }), generateLadder(12)]);
     // Every version of a row Postgres takes, written down in the same transaction: "written twice" would show here.
-    const pool = createNodePool(database.url, database.wsProxy);
-    try {
-      await pool.query(`
-        create table test_progress_writes (user_id text, video_id text, updated_at timestamptz, position_seconds float8);
-        create function test_record_progress_write() returns trigger language plpgsql as $$
-          begin insert into test_progress_writes values (new.user_id, new.video_id, new.updated_at, new.position_seconds); return new; end $$;
-        create trigger test_progress_writes after insert or update on watch_progress
-          for each row execute function test_record_progress_write();`);
-    } finally {
-      await pool.end();
-    }
+    await recordProgressWrites(database);
     stack = await startLocalStack({
       main: testWorkerEntry,
       database,
@@ -83,12 +83,7 @@ describe.skipIf(!pass.run)("a database outage, as a viewer lives it", () => {
       if (!control) throw new Error("the throw-away cluster has no server control");
       const viewer = await subscribedViewer(stack.url, "standard");
       const admin = await subscribedViewer(stack.url, "basic");
-      const pool = createNodePool(database.url, database.wsProxy);
-      try {
-        await pool.query("update users set role = 'admin' where id = $1", [admin.user.id]);
-      } finally {
-        await pool.end();
-      }
+      await makeAdmin(database, admin.user.id);
       const journey = viewerJourney(stack.url, viewer, titles);
       // Postgres up: the pages the viewer will browse are read once, and a first heartbeat is written behind.
       await journey.warmUp();
@@ -99,19 +94,7 @@ describe.skipIf(!pass.run)("a database outage, as a viewer lives it", () => {
         seconds: OUTAGE_SECONDS,
         alsoEachMinute: async (log) => {
           await log.record("sign-in", await fetch(`${stack.url}/v1/auth/signin`, signinRequest(viewer.user.email)));
-          await log.record(
-            "admin write",
-            await fetch(`${stack.url}/v1/admin/videos`, {
-              method: "POST",
-              headers: { Authorization: `Bearer ${admin.accessToken}`, "Content-Type": "application/json" },
-              body: JSON.stringify({
-                title: "Made during the outage",
-                summary: "Should not be saved.",
-                genres: ["drama"],
-                releaseYear: 2026,
-              }),
-            }),
-          );
+          await log.record("admin write", await fetch(`${stack.url}/v1/admin/videos`, adminWriteRequest(admin.accessToken)));
           await log.record("health", await fetch(`${stack.url}/health`));
         },
       });
@@ -144,29 +127,17 @@ describe.skipIf(!pass.run)("a database outage, as a viewer lives it", () => {
       // After the restart: every title's last position reaches Postgres, each version once.
       const last = journey.lastPositions();
       expect(Object.keys(last).sort()).toEqual([...titles].sort());
+      const expected = { [viewer.user.id]: last };
+      const { stored, drainedAt } = await waitForPositions(database, expected, Date.now() + DRAIN_DEADLINE_SECONDS * 1000);
+      expect(lostPositions(expected, stored)).toEqual([]);
+      console.log(
+        `[outage] progress drained ${(((drainedAt ?? Date.now()) - outageStarted) / 1000 - outageSeconds).toFixed(0)} s after Postgres came back`,
+      );
+      expect(await progressWrittenTwice(database)).toEqual([]);
       const reader = createNodePool(database.url, database.wsProxy);
       try {
-        const deadline = Date.now() + DRAIN_DEADLINE_SECONDS * 1000;
-        let stored: Record<string, number> = {};
-        while (Date.now() < deadline) {
-          const { rows } = await reader.query<{ video_id: string; position_seconds: number }>(
-            "select video_id, position_seconds from watch_progress where user_id = $1",
-            [viewer.user.id],
-          );
-          stored = Object.fromEntries(rows.map((row) => [row.video_id, row.position_seconds]));
-          if (titles.every((id) => stored[id] === last[id])) break;
-          await new Promise((resolve) => setTimeout(resolve, 2000));
-        }
-        expect(stored).toEqual(last);
-        console.log(
-          `[outage] progress drained ${((Date.now() - outageStarted) / 1000 - outageSeconds).toFixed(0)} s after Postgres came back`,
-        );
-        const twice = await reader.query(
-          "select user_id, video_id, updated_at, count(*)::int as n from test_progress_writes group by 1, 2, 3 having count(*) > 1",
-        );
-        expect(twice.rows).toEqual([]);
-        const admins = await reader.query("select 1 from videos where title = 'Made during the outage'");
-        expect(admins.rows).toEqual([]);
+        const saved = await reader.query("select 1 from videos where title = $1", [OUTAGE_TITLE]);
+        expect(saved.rows).toEqual([]);
       } finally {
         await reader.end();
       }
@@ -174,11 +145,3 @@ describe.skipIf(!pass.run)("a database outage, as a viewer lives it", () => {
     (OUTAGE_SECONDS + DRAIN_DEADLINE_SECONDS + 180) * 1000,
   );
 });
-
-function signinRequest(email: string): RequestInit {
-  return {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "CF-Connecting-IP": "2001:db8::5" },
-    body: JSON.stringify({ email, password: "correct horse battery staple" }),
-  };
-}
