@@ -13,11 +13,13 @@
  *   Cloudflare's binding does in production, instead of miniflare's Durable Object round trip.
  */
 import { UploadSession as ProductionUploadSession } from "../../durable-objects/upload-session.ts";
-import type { UserCopiesMessage } from "../../durable-objects/viewer-state/user-copies.ts";
+import { acknowledgementOf, type UserCopiesAck, type UserCopiesMessage } from "../../durable-objects/viewer-state/user-copies.ts";
 import { ViewerState as ProductionViewerState } from "../../durable-objects/viewer-state.ts";
 import { createApp, createWorker } from "../../workers/index.ts";
+import { withServices } from "../../workers/platform/services.ts";
 import type { QueueMessage } from "../../workers/queue.ts";
 import { USER_COPIES_DLQ, USER_COPIES_QUEUE } from "../../workers/user-copies/index.ts";
+import { writeProgressCopies } from "../../workers/user-copies/progress-copies.ts";
 import {
   BINDING_CALLS_HEADER,
   countingEnv,
@@ -38,10 +40,44 @@ export class ViewerState extends ProductionViewerState {
     super(ctx, env, testClock);
   }
 
-  /** Sent as in production, and written down for the Worker's tests (testing/user-copies.ts). */
+  /** Set by `POST /direct-writes/on` (`npm run bench:playback`'s "before"): this object writes as every object did before the queue. Kept in memory. */
+  private directWrites = false;
+  /** The acknowledgement of a direct write, applied once the alarm that wrote it has finished. */
+  private directAck: UserCopiesAck | undefined;
+
+  /**
+   * Sent as in production, and written down for the Worker's tests (testing/user-copies.ts). In
+   * direct mode, written to Postgres by the object itself instead: a pool and a transaction per
+   * flush, the path the queue replaced.
+   */
   protected override async sendCopies(message: UserCopiesMessage): Promise<void> {
+    if (this.directWrites) {
+      await withServices(
+        this.env,
+        this.ctx,
+        { clock: testClock, logFields: { durableObject: "ViewerState" }, databaseTimeoutMs: 10_000 },
+        (services) => services.db.transaction((tx) => writeProgressCopies(tx, [message])),
+      );
+      this.directAck = acknowledgementOf(message);
+      return;
+    }
     await super.sendCopies(message);
     sentUserCopies.push(message);
+  }
+
+  override async alarm(): Promise<void> {
+    await super.alarm();
+    const ack = this.directAck;
+    this.directAck = undefined;
+    if (ack) await this.copiesWritten(ack);
+  }
+
+  /** Test-only switch (a `fetch`, so that the production class's stub type serves): `POST /direct-writes/on` or `/off`. */
+  override async fetch(request: Request): Promise<Response> {
+    const switched = /^\/direct-writes\/(on|off)$/.exec(new URL(request.url).pathname);
+    if (request.method !== "POST" || !switched) return new Response(null, { status: 404 });
+    this.directWrites = switched[1] === "on";
+    return new Response(null, { status: 204 });
   }
 }
 

@@ -32,4 +32,9 @@ export function registerTestRoutes(app: Hono<AppEnv>) {
     const state = c.get("services").viewerState(c.req.param("userId"));
     return c.json({ flush: await state.flushStats(), leases: await state.listLeases() });
   });
+  // `npm run bench:playback`'s "before": this user's object writes its progress to Postgres itself (testing/worker/index.ts).
+  app.post("/internal/test/viewer-state/:userId/direct-writes/:switch{on|off}", async (c) => {
+    const state = c.get("services").viewerState(c.req.param("userId"));
+    return state.fetch(`https://viewer-state/direct-writes/${c.req.param("switch")}`, { method: "POST" });
+  });
 }
