@@ -13,8 +13,8 @@ import { z } from "zod";
  * sent again).
  *
  * Sections are optional and independent: a new kind of per-user copy (sessions, say) is one more
- * key here, one writer and one acknowledgement in the consumer's table of sections
- * (workers/user-copies/sections.ts), and one more source in the object.
+ * key here, one writer beside workers/user-copies/progress-copies.ts called in the consumer's
+ * transaction, one more acknowledgement, and one more source in the object.
  */
 
 /** One title's "watched till", as the object holds it. */
