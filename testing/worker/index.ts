@@ -35,23 +35,23 @@ import { registerTestRoutes } from "./test-routes.ts";
 // The other classes wrangler.toml binds, as production has them.
 export { TranscoderContainer } from "../../workers/index.ts";
 
+const DIRECT_WRITES_KEY = "test-direct-writes";
+
 export class ViewerState extends ProductionViewerState {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, testClock);
   }
 
-  /** Set by `POST /direct-writes/on` (`npm run bench:playback`'s "before"): this object writes as every object did before the queue. Kept in memory. */
-  private directWrites = false;
   /** The acknowledgement of a direct write, applied once the alarm that wrote it has finished. */
   private directAck: UserCopiesAck | undefined;
 
   /**
    * Sent as in production, and written down for the Worker's tests (testing/user-copies.ts). In
-   * direct mode, written to Postgres by the object itself instead: a pool and a transaction per
-   * flush, the path the queue replaced.
+   * direct mode (`npm run bench:playback`'s "before"), written to Postgres by the object itself
+   * instead: a pool and a transaction per flush, the path the queue replaced.
    */
   protected override async sendCopies(message: UserCopiesMessage): Promise<void> {
-    if (this.directWrites) {
+    if (await this.ctx.storage.get<boolean>(DIRECT_WRITES_KEY)) {
       await withServices(
         this.env,
         this.ctx,
@@ -72,11 +72,19 @@ export class ViewerState extends ProductionViewerState {
     if (ack) await this.copiesWritten(ack);
   }
 
-  /** Test-only switch (a `fetch`, so that the production class's stub type serves): `POST /direct-writes/on` or `/off`. */
+  /**
+   * Test-only controls, as a `fetch` so that the production class's stub type serves them:
+   * `POST /direct-writes/on` or `/off` (kept in storage: an object evicted meanwhile keeps it), and
+   * `POST /flush` (runs the alarm now: `bench:playback` flushes every viewer at once, as a million
+   * viewers' flushes arrive together).
+   */
   override async fetch(request: Request): Promise<Response> {
-    const switched = /^\/direct-writes\/(on|off)$/.exec(new URL(request.url).pathname);
-    if (request.method !== "POST" || !switched) return new Response(null, { status: 404 });
-    this.directWrites = switched[1] === "on";
+    if (request.method !== "POST") return new Response(null, { status: 405 });
+    const path = new URL(request.url).pathname;
+    const switched = /^\/direct-writes\/(on|off)$/.exec(path);
+    if (switched) await this.ctx.storage.put(DIRECT_WRITES_KEY, switched[1] === "on");
+    else if (path === "/flush") await this.alarm();
+    else return new Response(null, { status: 404 });
     return new Response(null, { status: 204 });
   }
 }
