@@ -2,6 +2,7 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import { generateMediaSigningKeys, generateSigningKeys } from "./scripts/lib/dev-keys.ts";
 import { type DatabaseSpec, databaseFromEnv, installedPostgresql } from "./scripts/lib/local-stack/index.ts";
+import { startHungDatabase } from "./testing/hung-database.ts";
 import { postgresqlPass } from "./testing/postgresql-pass.ts";
 import { startTestDatabase } from "./testing/test-database.ts";
 import { startTranscoderDouble } from "./testing/transcoder-double.ts";
@@ -17,7 +18,7 @@ function workerProject(name: string, database: DatabaseSpec): TestProjectInlineC
   return {
     plugins: [
       cloudflareTest(async () => {
-        const [started, transcoders] = await Promise.all([startTestDatabase(database), startTranscoderDouble()]);
+        const [started, transcoders, hung] = await Promise.all([startTestDatabase(database), startTranscoderDouble(), startHungDatabase()]);
         return {
           wrangler: { configPath: "./wrangler.toml" },
           // The test Worker: the production app and Durable Objects on a clock the tests can move (testing/clock.ts).
@@ -41,6 +42,10 @@ function workerProject(name: string, database: DatabaseSpec): TestProjectInlineC
               // 5 minutes. The transcoding tests deliver with TRANSCODER_URLS set to the double's.
               TRANSCODE_CAPACITY_WAIT_SECONDS: "300",
               TEST_TRANSCODER_URLS: transcoders.urls.join(","),
+              // A Postgres address that accepts connections and never answers (testing/hung-database.ts).
+              TEST_HUNG_DATABASE_URL: hung.url,
+              // The user-copies queue's own deliveries are dropped: tests deliver what the objects sent by hand (testing/user-copies.ts).
+              TEST_USER_COPIES_BY_HAND: "1",
             },
           },
         };

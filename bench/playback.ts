@@ -1,31 +1,37 @@
 /**
  * `npm run bench:playback`: the playback hot paths through the real Worker (wrangler dev, miniflare
- * R2, Cache API and Durable Objects, PGlite behind the Neon driver).
+ * R2, Cache API, Durable Objects and Queues) against a throw-away PostgreSQL cluster.
  *
  * 1. Segment requests: first request of each segment (an edge-cache miss, read from R2) vs the
  *    same segments again (edge-cache hits). p50/p99 and the miss/hit ratio.
- * 2. Progress heartbeats: `BENCH_VIEWERS` viewers (each playing the title first, so it holds a
- *    screen lease) each sending `BENCH_HEARTBEATS` heartbeats, `BENCH_CONCURRENCY` in flight:
- *    throughput and p99 through auth, the catalog and the user's Durable Object (one call).
- * 3. SQLite rows each heartbeat wrote in its Durable Object (`rowsWritten`), and database writes per
- *    1000 heartbeats: the objects' counters after their alarms ran.
+ * 2. Progress heartbeats and what they cost Postgres, before and after the queue, side by side:
+ *    `BENCH_VIEWERS` viewers (each holding a screen lease) send `BENCH_ROUNDS` rounds of 24
+ *    heartbeats each (production's 120 s flush at one heartbeat every 5 s), `BENCH_CONCURRENCY` in
+ *    flight; after each round every object flushes at once (a test route runs its alarm). "before": every object writes its own rows to
+ *    Postgres (a pool and a transaction per flush, the write-behind the queue replaced: the test
+ *    Worker's direct mode); "after": the objects send one message each to the user-copies queue and
+ *    the consumer writes a batch of up to 100 in one transaction. Connections and transactions are
+ *    Postgres's own counters (`pg_stat_database.sessions`, `xact_commit`), per 10,000 heartbeats.
+ * 3. SQLite rows each heartbeat wrote in its Durable Object (`rowsWritten`).
  * The play and progress limiters are raised in the generated configuration: the viewers here send
  * heartbeats as fast as they can, which the real limits (40 per 10 s per account) refuse.
  */
 
-import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
-
+import { createNodePool } from "../scripts/lib/database.ts";
+import { installedPostgresql, startDatabase, startLocalStack } from "../scripts/lib/local-stack/index.ts";
 import { insertReadyVideo, randomVideoId, subscribedViewer } from "../testing/playback-fixtures.ts";
 import { testWorkerEntry } from "../testing/test-worker.ts";
-import { raiseRateLimits, summarize } from "./lib.ts";
+import { progress, raiseRateLimits, summarize } from "./lib.ts";
 
 const segments = Number(process.env.BENCH_SEGMENTS ?? 100);
 const segmentBytes = Number(process.env.BENCH_SEGMENT_BYTES ?? 1024 * 1024);
-const viewers = Number(process.env.BENCH_VIEWERS ?? 10);
-const heartbeatsPerViewer = Number(process.env.BENCH_HEARTBEATS ?? 100);
+const viewers = Number(process.env.BENCH_VIEWERS ?? 100);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
-// Short, so the bench sees its alarms; production's default is 120 s (README "Playback").
-const flushSeconds = Number(process.env.BENCH_FLUSH_SECONDS ?? 5);
+/** Heartbeats a viewer's object gathers per flush in production: PROGRESS_FLUSH_SECONDS 120 / one every 5 s. */
+const HEARTBEATS_PER_FLUSH = 24;
+// Longer than a round takes: the bench flushes every object at once after each round (production's default is 120 s).
+const flushSeconds = 3600;
 
 function row(label: string, samples: number[]) {
   const s = summarize(samples);
@@ -53,11 +59,20 @@ async function pool<T>(items: T[], width: number, work: (item: T) => Promise<voi
 
 async function main() {
   // The test Worker: its test-only routes put the segments into R2 and read the flush counters.
+  if (!installedPostgresql())
+    throw new Error("bench:playback counts Postgres's connections: install PostgreSQL (apt-get install postgresql)");
+  const database = await startDatabase({ kind: "postgresql" });
   const stack = await startLocalStack({
     main: testWorkerEntry,
+    database,
+    transcoders: 0,
+    // No cron: its queries would count as the heartbeats'.
+    cronSeconds: 0,
     configure: (toml) => raiseRateLimits(toml, ["PLAY_LIMITER", "PROGRESS_LIMITER"]),
     vars: { PROGRESS_FLUSH_SECONDS: String(flushSeconds) },
   });
+  // One connection, opened before anything is counted: its own transactions are subtracted.
+  const counters = createNodePool(database.url, database.wsProxy, { max: 1 });
   try {
     const videoId = randomVideoId();
     await insertReadyVideo(stack.database, videoId, {
@@ -103,71 +118,164 @@ async function main() {
     const hit = row("segment, edge-cache hit", hits);
     console.log(`miss/hit ratio: p50 ${(miss.p50 / hit.p50).toFixed(2)}×, mean ${(miss.mean / hit.mean).toFixed(2)}×`);
 
-    console.log(`\nHeartbeats: ${viewers} viewers × ${heartbeatsPerViewer}, ${concurrency} in flight (flush after ${flushSeconds} s)`);
-    // One at a time: sign-up hashes a password (Argon2id, 19 MiB), which is not what is measured here.
+    console.log(
+      `\nHeartbeats: ${viewers} viewers, ${rounds} round(s) of ${HEARTBEATS_PER_FLUSH} each, ${concurrency} in flight, then every object flushes at once`,
+    );
+    // Two at a time: sign-up hashes a password (Argon2id, 19 MiB), which is not what is measured here.
     const audience: Awaited<ReturnType<typeof subscribedViewer>>[] = [];
-    for (let i = 0; i < viewers; i++) {
-      const member = await subscribedViewer(stack.url, "premium");
-      const played = await fetch(`${stack.url}/v1/videos/${videoId}/play`, { headers: { Authorization: `Bearer ${member.accessToken}` } });
-      if (played.status !== 200) throw new Error(`play: ${played.status}`);
-      audience.push(member);
-    }
-    const jobs = audience.flatMap((member) => Array.from({ length: heartbeatsPerViewer }, (_, i) => ({ member, position: i * 5 })));
-    const latencies: number[] = [];
-    const started = performance.now();
-    await pool(jobs, concurrency, async ({ member, position }) => {
-      const result = await timed(`${stack.url}/v1/videos/${videoId}/progress`, {
-        method: "PUT",
-        headers: { Authorization: `Bearer ${member.accessToken}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ positionSeconds: position }),
-      });
-      if (result.status !== 204) throw new Error(`heartbeat: ${result.status}`);
-      latencies.push(result.ms);
-    });
-    const seconds = (performance.now() - started) / 1000;
-    row("heartbeat (PUT progress)", latencies);
-    console.log(`throughput: ${(jobs.length / seconds).toFixed(0)} heartbeats/s`);
+    await pool(
+      Array.from({ length: viewers }, (_, i) => i),
+      2,
+      async () => {
+        const member = await subscribedViewer(stack.url, "premium");
+        const played = await fetch(`${stack.url}/v1/videos/${videoId}/play`, {
+          headers: { Authorization: `Bearer ${member.accessToken}` },
+        });
+        if (played.status !== 200) throw new Error(`play: ${played.status}`);
+        audience.push(member);
+        progress("viewers signed up", audience.length, viewers);
+      },
+    );
 
-    // Wait for every object's alarm to flush, then read their counters.
-    let flushes = 0;
-    let dirty = 1;
-    let heartbeats = 0;
-    let rowsWritten = 0;
-    const deadline = Date.now() + (flushSeconds + 30) * 1000;
-    while (dirty > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      const stats = await Promise.all(
+    let statReads = 0;
+    const readCounters = async () => {
+      // Each backend reports its counters when idle, at most every second (and within 10 s): read until two reads agree.
+      let last = "";
+      for (;;) {
+        statReads++;
+        const { rows } = await counters.query<{ sessions: string; xact_commit: string; xact_rollback: string }>(
+          "select sessions, xact_commit, xact_rollback from pg_stat_database where datname = current_database()",
+        );
+        const now = JSON.stringify(rows[0]);
+        if (now === last)
+          return { sessions: Number(rows[0]?.sessions), transactions: Number(rows[0]?.xact_commit) + Number(rows[0]?.xact_rollback) };
+        last = now;
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+      }
+    };
+    const viewerStats = () =>
+      Promise.all(
         audience.map(
           async (member) =>
             (await (await fetch(`${stack.url}/internal/test/viewer-state/${member.user.id}`)).json()) as {
-              flush: { flushes: number; dirtyRows: number; heartbeats: number; heartbeatRowsWritten: number };
+              flush: {
+                messagesSent: number;
+                dirtyRows: number;
+                inFlightSince: number | null;
+                heartbeats: number;
+                heartbeatRowsWritten: number;
+              };
             },
         ),
       );
-      flushes = stats.reduce((sum, s) => sum + s.flush.flushes, 0);
-      dirty = stats.reduce((sum, s) => sum + s.flush.dirtyRows, 0);
-      heartbeats = stats.reduce((sum, s) => sum + s.flush.heartbeats, 0);
-      rowsWritten = stats.reduce((sum, s) => sum + s.flush.heartbeatRowsWritten, 0);
+
+    let position = 0;
+    let sqliteSample: { heartbeats: number; rowsWritten: number } | undefined;
+    const measure = async (mode: "before" | "after") => {
+      await Promise.all(
+        audience.map(async (member) => {
+          const switched = await fetch(
+            `${stack.url}/internal/test/viewer-state/${member.user.id}/direct-writes/${mode === "before" ? "on" : "off"}`,
+            {
+              method: "POST",
+            },
+          );
+          if (switched.status !== 204) throw new Error(`direct-writes: ${switched.status}`);
+        }),
+      );
+      const messagesBefore = (await viewerStats()).reduce((sum, s) => sum + s.flush.messagesSent, 0);
+      const readsBefore = statReads;
+      const start = await readCounters();
+      const latencies: number[] = [];
+      let sent = 0;
+      for (let round = 0; round < rounds; round++) {
+        // Access tokens live 5 minutes: a fresh one for each round, as a player refreshes.
+        await pool(audience, concurrency, async (member) => {
+          const refreshed = await fetch(`${stack.url}/v1/auth/refresh`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ refreshToken: member.refreshToken }),
+          });
+          if (refreshed.status !== 200) throw new Error(`refresh: ${refreshed.status}`);
+          Object.assign(member, (await refreshed.json()) as { accessToken: string; refreshToken: string });
+        });
+        const jobs = audience.flatMap((member) => Array.from({ length: HEARTBEATS_PER_FLUSH }, () => member));
+        position += 5;
+        await pool(jobs, concurrency, async (member) => {
+          const result = await timed(`${stack.url}/v1/videos/${videoId}/progress`, {
+            method: "PUT",
+            headers: { Authorization: `Bearer ${member.accessToken}`, "Content-Type": "application/json" },
+            body: JSON.stringify({ positionSeconds: position++ % 3000 }),
+          });
+          if (result.status !== 204) throw new Error(`heartbeat: ${result.status}`);
+          latencies.push(result.ms);
+          progress(`${mode}: heartbeats`, ++sent, rounds * jobs.length);
+        });
+        // The objects' heartbeat counters live in memory: read them while the objects that counted are still running.
+        const counted = await viewerStats();
+        sqliteSample ??= {
+          heartbeats: counted.reduce((sum, s) => sum + s.flush.heartbeats, 0),
+          rowsWritten: counted.reduce((sum, s) => sum + s.flush.heartbeatRowsWritten, 0),
+        };
+        // Every object flushes at once (as a million viewers' flushes arrive together: the queue's batches fill), and Postgres acknowledges it.
+        await pool(audience, 16, async (member) => {
+          const flushed = await fetch(`${stack.url}/internal/test/viewer-state/${member.user.id}/flush`, { method: "POST" });
+          if (flushed.status !== 204) throw new Error(`flush: ${flushed.status}`);
+        });
+        const deadline = Date.now() + 120_000;
+        for (;;) {
+          const stats = await viewerStats();
+          if (stats.every((s) => s.flush.dirtyRows === 0 && s.flush.inFlightSince === null)) break;
+          if (Date.now() > deadline) throw new Error(`${mode}: rows still unacknowledged 120 s after the flush`);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
+      const end = await readCounters();
+      const messages = (await viewerStats()).reduce((sum, s) => sum + s.flush.messagesSent, 0) - messagesBefore;
+      const ownReads = statReads - readsBefore;
+      return {
+        latency: summarize(latencies),
+        heartbeats: sent,
+        flushes: messages,
+        connections: end.sessions - start.sessions,
+        transactions: end.transactions - start.transactions - ownReads,
+      };
+    };
+
+    const before = await measure("before");
+    const after = await measure("after");
+    const per10k = (n: number, heartbeats: number) => ((n / heartbeats) * 10_000).toFixed(1);
+    for (const [label, m] of [
+      ["before (a pool per object's flush)", before],
+      ["after (queue, a batch per transaction)", after],
+    ] as const) {
+      console.log(
+        `${label.padEnd(40)} ${m.heartbeats} heartbeats, ${m.flushes} flushes: ${m.connections} connections, ${m.transactions} transactions` +
+          ` = ${per10k(m.connections, m.heartbeats)} connections and ${per10k(m.transactions, m.heartbeats)} transactions per 10,000 heartbeats` +
+          `   (heartbeat p50 ${m.latency.p50.toFixed(2)} ms, p99 ${m.latency.p99.toFixed(2)} ms)`,
+      );
     }
-    if (dirty > 0) throw new Error(`${dirty} rows still unflushed`);
+    console.log(
+      `connections per 10,000 heartbeats: before ${per10k(before.connections, before.heartbeats)}, after ${per10k(after.connections, after.heartbeats)}` +
+        ` (${(before.connections / Math.max(1, after.connections)).toFixed(1)}× fewer; target ≤ 10)`,
+    );
+
+    const heartbeats = sqliteSample?.heartbeats ?? 0;
+    const rowsWritten = sqliteSample?.rowsWritten ?? 0;
     // Counted by each object since it started; an object evicted in between would count from then.
     console.log(
-      `SQLite rows written by heartbeats: ${rowsWritten} for ${heartbeats} counted = ${(rowsWritten / Math.max(1, heartbeats)).toFixed(2)} per heartbeat`,
+      `\nSQLite rows written by heartbeats: ${rowsWritten} for ${heartbeats} counted = ${(rowsWritten / Math.max(1, heartbeats)).toFixed(2)} per heartbeat`,
     );
     // The lease is rewritten once it has run down by a quarter (STREAM_LEASE_SECONDS 45: every 11.25 s).
     const leaseSeconds = Number(stack.vars.STREAM_LEASE_SECONDS ?? 45);
     const everyNth = Math.ceil(leaseSeconds / 4 / 5);
     console.log(
-      `steady state (one heartbeat every 5 s, STREAM_LEASE_SECONDS=${leaseSeconds}): the position every time, the lease on 1 heartbeat in ${everyNth}: ${(1 + 1 / everyNth).toFixed(2)} rows per heartbeat (before: 3, position + lease + flush_delay_ms)`,
-    );
-    console.log(
-      `database writes: ${flushes} for ${jobs.length} heartbeats = ${((flushes / jobs.length) * 1000).toFixed(1)} per 1000 (target ≤ 50)`,
-    );
-    console.log(
-      `steady state (one heartbeat every 5 s per viewer, PROGRESS_FLUSH_SECONDS=120): ${(1000 / (120 / 5)).toFixed(1)} writes per 1000 heartbeats`,
+      `steady state (one heartbeat every 5 s, STREAM_LEASE_SECONDS=${leaseSeconds}): the position every time, the lease on 1 heartbeat in ${everyNth}: ${(1 + 1 / everyNth).toFixed(2)} rows per heartbeat`,
     );
   } finally {
+    await counters.end();
     await stack.stop();
+    await database.stop();
   }
 }
 

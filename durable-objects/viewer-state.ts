@@ -1,7 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { sql } from "drizzle-orm";
 import { type Clock, systemClock } from "../workers/platform/clock.ts";
-import type { Database } from "../workers/platform/db.ts";
 import {
   type Entitlement,
   entitlementAt,
@@ -10,28 +8,25 @@ import {
   type VersionedSubscription,
 } from "../workers/platform/entitlement.ts";
 import { createLogger } from "../workers/platform/logger.ts";
-import { withServices } from "../workers/platform/services.ts";
 import { AccountCopies, type AccountCopy, type EntitlementAnswer, type VersionedAccount } from "./viewer-state/account.ts";
 import { Leases, type StreamLease, type StreamStatus } from "./viewer-state/leases.ts";
 import { type NewSession, type RefreshResult, Sessions } from "./viewer-state/sessions.ts";
+import { USER_COPIES_KIND, type UserCopiesAck, type UserCopiesMessage } from "./viewer-state/user-copies.ts";
+import {
+  acknowledgeProgress,
+  hasUnacknowledgedProgress,
+  nextSendAt,
+  RESEND_AFTER_MS,
+  unacknowledgedProgress,
+} from "./viewer-state/write-behind.ts";
 
 export type { AccountCopy, EntitlementAnswer, NewSession, RefreshResult, StreamLease, StreamStatus, VersionedAccount };
 
-/** After a failed flush: wait this long, doubling up to the maximum. Rows stay dirty meanwhile. */
-const FLUSH_RETRY_MIN_MS = 5_000;
-const FLUSH_RETRY_MAX_MS = 300_000;
+/** After the queue refused a message: wait this long, doubling up to the maximum. Rows stay dirty meanwhile. */
+const SEND_RETRY_MIN_MS = 5_000;
+const SEND_RETRY_MAX_MS = 300_000;
 
 const LOG_SCOPE = { durableObject: "ViewerState" };
-
-/** One position as this object holds it, ready for Postgres. */
-interface ProgressRow {
-  videoId: string;
-  positionSeconds: number;
-  durationSeconds: number | null;
-  finished: boolean;
-  /** Milliseconds since the epoch, when the player reported it. */
-  updatedAt: number;
-}
 
 export interface StoredProgress {
   positionSeconds: number;
@@ -70,11 +65,18 @@ export type HeartbeatResult =
       continueWatching: string[];
     };
 
+/** The write-behind's counters (`flushStats`); the first three are kept in storage. */
 export interface FlushStats {
-  flushes: number;
-  rowsFlushed: number;
-  failures: number;
+  /** Messages handed to the queue. */
+  messagesSent: number;
+  /** Rows Postgres acknowledged, each counted once per version. */
+  rowsAcknowledged: number;
+  /** Sends the queue refused (retried with backoff). */
+  sendFailures: number;
+  /** Rows not yet acknowledged: changed since the last message, or in it. */
   dirtyRows: number;
+  /** When the message in flight was sent; null when none is. */
+  inFlightSince: number | null;
   /** Heartbeats since this instance started, and the SQLite rows they wrote (`rowsWritten`): not persisted. */
   heartbeats: number;
   heartbeatRowsWritten: number;
@@ -93,7 +95,9 @@ export interface FlushStats {
  * - Copies of the account and of the subscription with its plan's limits (viewer-state/account.ts),
  *   kept in step by the services that change them: `GET /v1/me`, refresh and play read them.
  * - Watch progress ("watched till" per video): acknowledged once in SQLite storage, written behind
- *   to Postgres in batches by the alarm, so a burst of heartbeats makes one database write.
+ *   to Postgres: the alarm sends the changed rows as one message on the user-copies queue, whose
+ *   consumer writes a batch of users in one transaction and acknowledges each row's version back
+ *   (`copiesWritten`). A row is kept dirty until then, so nothing is lost while Postgres is down.
  * - Screen leases: one per signed-in session, renewed by heartbeats, capped by the plan's screens.
  */
 export class ViewerState extends DurableObject<Env> {
@@ -178,6 +182,11 @@ export class ViewerState extends DurableObject<Env> {
     this.sessions.revoke(sessionId, forgetAfterMs);
     this.leases.release(sessionId);
     await this.scheduleAlarm(forgetAfterMs);
+  }
+
+  /** Answers, and touches nothing: `/health`'s check that Durable Objects can be reached. */
+  async ping(): Promise<"pong"> {
+    return "pong";
   }
 
   /** Signs out everywhere: revokes every open session and ends every stream at once; answers the sessions revoked. */
@@ -291,16 +300,20 @@ export class ViewerState extends DurableObject<Env> {
     this.rememberOwner(input.userId);
     const now = this.clock.now();
     const { finished } = input;
-    this.write(
+    // `updated_at` is the row's version (the write-behind acknowledges by it, Postgres keeps the
+    // newest): strictly increasing, even for two heartbeats within one millisecond.
+    const [stored] = this.write<{ updated_at: number }>(
       `INSERT INTO progress (video_id, position, duration, finished, updated_at, dirty) VALUES (?, ?, ?, ?, ?, 1)
        ON CONFLICT (video_id) DO UPDATE SET position = excluded.position, duration = excluded.duration,
-         finished = excluded.finished, updated_at = excluded.updated_at, dirty = 1`,
+         finished = excluded.finished, updated_at = max(excluded.updated_at, progress.updated_at + 1), dirty = 1
+       RETURNING updated_at`,
       input.videoId,
       input.positionSeconds,
       input.durationSeconds,
       finished ? 1 : 0,
       now,
     );
+    const updatedAt = stored?.updated_at ?? now;
     // A live lease is renewed once it has run down by a quarter: it lapses between 3/4 and all of
     // `leaseMs` after the last heartbeat, for a third of the writes.
     this.write(
@@ -311,12 +324,13 @@ export class ViewerState extends DurableObject<Env> {
       now + input.leaseMs - input.leaseMs / 4,
     );
     if (this.meta("flush_delay_ms") !== String(input.flushDelayMs)) this.setMeta("flush_delay_ms", String(input.flushDelayMs));
+    // Heartbeats gather for `flushDelayMs`; with a message in flight, the alarm waits for its acknowledgement.
     await this.scheduleAlarm(now + input.flushDelayMs);
     this.heartbeats++;
     this.heartbeatRowsWritten += this.written - before;
     return {
       revoked: false,
-      progress: { positionSeconds: input.positionSeconds, durationSeconds: input.durationSeconds, finished, updatedAt: now },
+      progress: { positionSeconds: input.positionSeconds, durationSeconds: input.durationSeconds, finished, updatedAt },
       continueWatching: this.ctx.storage.sql
         .exec<{ video_id: string }>(
           "SELECT video_id FROM progress WHERE finished = 0 ORDER BY updated_at DESC, video_id LIMIT ?",
@@ -346,63 +360,90 @@ export class ViewerState extends DurableObject<Env> {
   async flushStats(): Promise<FlushStats> {
     const dirtyRows = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM progress WHERE dirty = 1").one().n;
     return {
-      flushes: Number(this.meta("flushes") ?? 0),
-      rowsFlushed: Number(this.meta("rows_flushed") ?? 0),
-      failures: Number(this.meta("failures") ?? 0),
+      messagesSent: Number(this.meta("messages_sent") ?? 0),
+      rowsAcknowledged: Number(this.meta("rows_acknowledged") ?? 0),
+      sendFailures: Number(this.meta("send_failures") ?? 0),
       dirtyRows,
+      inFlightSince: this.inFlightSince(),
       heartbeats: this.heartbeats,
       heartbeatRowsWritten: this.heartbeatRowsWritten,
     };
   }
 
-  /** Purges forgotten revocations and writes dirty progress to Postgres; a failed write is retried with backoff. */
+  /**
+   * The consumer wrote a message of this user's copies to Postgres: forgets each row whose version
+   * is the one written (a row changed since stays dirty, and goes in the next message), and lets
+   * the next message go.
+   */
+  async copiesWritten(ack: UserCopiesAck): Promise<void> {
+    const forgotten = acknowledgeProgress(this.ctx.storage.sql, ack);
+    if (forgotten > 0) this.setMeta("rows_acknowledged", String(Number(this.meta("rows_acknowledged") ?? 0) + forgotten));
+    this.setMeta("in_flight_since", null);
+    const next = nextSendAt({
+      pending: hasUnacknowledgedProgress(this.ctx.storage.sql),
+      inFlightSince: null,
+      now: this.clock.now(),
+      flushDelayMs: this.flushDelayMs(),
+    });
+    if (next !== null) await this.scheduleAlarm(next);
+  }
+
+  /**
+   * Purges forgotten revocations and lapsed leases, and sends the rows Postgres has not
+   * acknowledged (one message at a time; see write-behind.ts). A send the queue refuses is
+   * retried with backoff.
+   */
   override async alarm(): Promise<void> {
     const now = this.clock.now();
     this.sessions.purge(now);
     this.leases.purge(now);
     let retryAt: number | null = null;
     try {
-      await this.flushProgress();
+      await this.sendUnacknowledged(now);
       this.setMeta("retry_ms", null);
     } catch (error) {
-      const delay = Math.min(FLUSH_RETRY_MAX_MS, Number(this.meta("retry_ms") ?? FLUSH_RETRY_MIN_MS / 2) * 2);
+      const delay = Math.min(SEND_RETRY_MAX_MS, Number(this.meta("retry_ms") ?? SEND_RETRY_MIN_MS / 2) * 2);
       this.setMeta("retry_ms", String(delay));
-      this.setMeta("failures", String(Number(this.meta("failures") ?? 0) + 1));
+      this.setMeta("send_failures", String(Number(this.meta("send_failures") ?? 0) + 1));
       retryAt = this.clock.now() + delay;
-      this.log.warn("watch progress flush failed; will retry", { retryInMs: delay, error });
+      this.log.warn("watch progress not handed to the queue; will retry", { retryInMs: delay, error });
     }
     const nextPurge = this.sessions.nextPurgeAt();
-    const dirty = this.ctx.storage.sql.exec("SELECT 1 FROM progress WHERE dirty = 1 LIMIT 1").toArray().length > 0;
-    const nextFlush = dirty ? (retryAt ?? this.clock.now() + Number(this.meta("flush_delay_ms") ?? 60_000)) : null;
-    const next = [nextPurge, nextFlush].filter((at): at is number => at !== null);
+    const pending = hasUnacknowledgedProgress(this.ctx.storage.sql);
+    const nextSend =
+      pending && retryAt !== null
+        ? retryAt
+        : nextSendAt({ pending, inFlightSince: this.inFlightSince(), now: this.clock.now(), flushDelayMs: this.flushDelayMs() });
+    const next = [nextPurge, nextSend].filter((at): at is number => at !== null);
     if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next));
   }
 
-  private async flushProgress(): Promise<void> {
-    const rows = this.ctx.storage.sql
-      .exec<{ video_id: string; position: number; duration: number | null; finished: number; updated_at: number }>(
-        "SELECT video_id, position, duration, finished, updated_at FROM progress WHERE dirty = 1",
-      )
-      .toArray();
+  /** One message of the rows not yet acknowledged, unless one is in flight and not yet overdue. */
+  private async sendUnacknowledged(now: number): Promise<void> {
+    const inFlightSince = this.inFlightSince();
+    if (inFlightSince !== null && now < inFlightSince + RESEND_AFTER_MS) return;
     const userId = this.meta("user_id");
-    if (rows.length === 0 || !userId) return;
-    const batch: ProgressRow[] = rows.map((row) => ({
-      videoId: row.video_id,
-      positionSeconds: row.position,
-      durationSeconds: row.duration,
-      finished: row.finished === 1,
-      updatedAt: row.updated_at,
-    }));
-    // An alarm, not a viewer, waits for this write: a cold connection gets time rather than a retry.
-    await withServices(this.env, this.ctx, { clock: this.clock, logFields: LOG_SCOPE, databaseTimeoutMs: 10_000 }, (services) =>
-      writeProgressBatch(services.db, userId, batch),
-    );
-    // Heartbeats that arrived during the write changed updated_at: those rows stay dirty for the next flush.
-    for (const row of batch) {
-      this.ctx.storage.sql.exec("UPDATE progress SET dirty = 0 WHERE video_id = ? AND updated_at = ?", row.videoId, row.updatedAt);
-    }
-    this.setMeta("flushes", String(Number(this.meta("flushes") ?? 0) + 1));
-    this.setMeta("rows_flushed", String(Number(this.meta("rows_flushed") ?? 0) + batch.length));
+    const progress = unacknowledgedProgress(this.ctx.storage.sql);
+    if (!userId || progress.length === 0) return;
+    if (inFlightSince !== null)
+      this.log.warn("user copies unacknowledged for too long; sending them again", { inFlightSince, rows: progress.length });
+    await this.sendCopies({ kind: USER_COPIES_KIND, userId, sentAt: now, progress });
+    this.setMeta("in_flight_since", String(now));
+    this.setMeta("messages_sent", String(Number(this.meta("messages_sent") ?? 0) + 1));
+  }
+
+  /** Hands one message to the user-copies queue. A subclass may record it (the test Worker) or write it another way (a benchmark's old path). */
+  protected async sendCopies(message: UserCopiesMessage): Promise<void> {
+    await this.env.USER_COPIES_QUEUE.send(message, { contentType: "json" });
+  }
+
+  private inFlightSince(): number | null {
+    const value = this.meta("in_flight_since");
+    return value === null ? null : Number(value);
+  }
+
+  private flushDelayMs(): number {
+    return Number(this.meta("flush_delay_ms") ?? 60_000);
   }
 
   private readProgress(videoId: string): StoredProgress | null {
@@ -417,11 +458,15 @@ export class ViewerState extends DurableObject<Env> {
       : null;
   }
 
-  /** Runs a statement that returns no rows, counting the rows it wrote (`bench:playback` reports them per heartbeat). */
-  private write(query: string, ...bindings: SqlStorageValue[]): void {
-    const cursor = this.ctx.storage.sql.exec(query, ...bindings);
-    cursor.toArray();
+  /** Runs a statement, counting the rows it wrote (`bench:playback` reports them per heartbeat); answers what it returned. */
+  private write<T extends Record<string, SqlStorageValue> = Record<string, SqlStorageValue>>(
+    query: string,
+    ...bindings: SqlStorageValue[]
+  ): T[] {
+    const cursor = this.ctx.storage.sql.exec<T>(query, ...bindings);
+    const rows = cursor.toArray();
     this.written += cursor.rowsWritten;
+    return rows;
   }
 
   private rememberOwner(userId: string): void {
@@ -446,35 +491,4 @@ export class ViewerState extends DurableObject<Env> {
     const alarm = await this.ctx.storage.getAlarm();
     if (alarm === null || alarm > at) await this.ctx.storage.setAlarm(at);
   }
-}
-
-/**
- * Writes a batch of positions in one statement (the write-behind flush of `ViewerState`).
- * Rows for videos (or a user) deleted since are skipped rather than failing the batch, and an
- * older report never overwrites a newer one, so a retried flush is harmless.
- */
-async function writeProgressBatch(db: Database, userId: string, rows: ProgressRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const payload = JSON.stringify(
-    rows.map((row) => ({
-      video_id: row.videoId,
-      position_seconds: row.positionSeconds,
-      duration_seconds: row.durationSeconds,
-      finished: row.finished,
-      updated_at: new Date(row.updatedAt).toISOString(),
-    })),
-  );
-  await db.execute(sql`
-      insert into watch_progress (user_id, video_id, position_seconds, duration_seconds, finished, updated_at)
-      select u.id, r.video_id, r.position_seconds, r.duration_seconds, r.finished, r.updated_at
-      from jsonb_to_recordset(${payload}::jsonb)
-        as r(video_id text, position_seconds double precision, duration_seconds double precision, finished boolean, updated_at timestamptz)
-      join videos v on v.id = r.video_id
-      join users u on u.id = ${userId}
-      on conflict (user_id, video_id) do update set
-        position_seconds = excluded.position_seconds,
-        duration_seconds = excluded.duration_seconds,
-        finished = excluded.finished,
-        updated_at = excluded.updated_at
-      where watch_progress.updated_at < excluded.updated_at`);
 }

@@ -145,7 +145,7 @@ export async function subscribedViewer(baseUrl: string, planId: string) {
     body: JSON.stringify({ email, password: "correct horse battery staple", name: "E2E Viewer" }),
   });
   if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${await signup.text()}`);
-  const viewer = (await signup.json()) as { accessToken: string; user: { id: string; email: string } };
+  const viewer = (await signup.json()) as { accessToken: string; refreshToken: string; user: { id: string; email: string } };
   const subscribe = await fetch(`${baseUrl}/v1/subscription`, {
     method: "POST",
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${viewer.accessToken}` },

@@ -2,6 +2,7 @@ import { requestId } from "hono/request-id";
 import { createHealthRouter } from "./health/index.ts";
 import { apiReferencePage } from "./platform/api-reference.ts";
 import { createRouter } from "./platform/app.ts";
+import { STALE_HEADER } from "./platform/cache.ts";
 import { type Clock, systemClock } from "./platform/clock.ts";
 import { ApiError } from "./platform/errors.ts";
 import { handleError, problemResponse } from "./platform/http-errors.ts";
@@ -36,6 +37,12 @@ export function createApp({ clock }: { clock: Clock }) {
   app.use("*", initServices({ clock }));
   // A datapoint per request, and a log line for each that failed or was slow (docs/operations.md).
   app.use("*", requestTelemetry());
+  // An answer that serves a copy past its freshness because Postgres could not be reached says so (docs/api.md).
+  app.use("*", async (c, next) => {
+    await next();
+    const staleAge = c.var.services?.cache.staleAgeSeconds();
+    if (staleAge !== undefined) c.header(STALE_HEADER, String(staleAge));
+  });
 
   app.route("/", createHealthRouter());
   app.route("/", createUsersRouter({ subscriptionOf: fillSubscription }));

@@ -1,11 +1,22 @@
+import type { UserCopiesMessage } from "../durable-objects/viewer-state/user-copies.ts";
 import type { Clock } from "./platform/clock.ts";
 import { isDeadLetterQueue } from "./platform/queue-names.ts";
 import { createServices, type Services } from "./platform/services.ts";
 import { handleDeadTranscodeTaskMessage, handleTranscodeTaskMessage, type TranscodeTaskMessage } from "./transcoding/index.ts";
 import { handleUploadExpired, type UploadExpiredMessage } from "./uploads/index.ts";
+import { isUserCopiesQueue, requeueDeadUserCopies, writeUserCopies } from "./user-copies/index.ts";
 
 /** Every message the Worker's queues carry. Services add their kinds here. */
-export type QueueMessage = TranscodeTaskMessage | UploadExpiredMessage;
+export type QueueMessage = TranscodeTaskMessage | UploadExpiredMessage | UserCopiesMessage;
+
+/**
+ * Queues whose consumer takes the whole batch at once (one transaction for all its messages), with
+ * one set of services for the invocation: one database connection per batch.
+ */
+function batchConsumerFor(queue: string): ((batch: MessageBatch<unknown>, services: Services) => Promise<void>) | undefined {
+  if (!isUserCopiesQueue(queue)) return undefined;
+  return isDeadLetterQueue(queue) ? requeueDeadUserCopies : writeUserCopies;
+}
 
 /**
  * The queue entry point: each message gets its own services (from the composition root) and goes
@@ -26,23 +37,46 @@ export async function handleQueueBatch(
 ): Promise<void> {
   // Real elapsed time, as the platform counts it (and the timer below waits it).
   const started = Date.now();
-  for (const message of batch.messages) {
-    const services = await createServices(env, ctx, { clock: options.clock, logFields: { queue: batch.queue, messageId: message.id } });
+  const withinWallClock = async (services: Services, work: Promise<void>) => {
     const wallClockMs = services.config.QUEUE_CONSUMER_WALL_CLOCK_SECONDS * 1000;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the consumer's wall clock (${wallClockMs / 1000} s) ran out`)),
+        Math.max(0, wallClockMs - (Date.now() - started)),
+      );
+    });
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`the consumer's wall clock (${wallClockMs / 1000} s) ran out`)),
-          Math.max(0, wallClockMs - (Date.now() - started)),
-        );
-      });
-      await Promise.race([dispatch(message, batch.queue, services), deadline]);
+      await Promise.race([work, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const wholeBatch = batchConsumerFor(batch.queue);
+  if (wholeBatch) {
+    const services = await createServices(env, ctx, {
+      clock: options.clock,
+      logFields: { queue: batch.queue, messages: batch.messages.length },
+    });
+    try {
+      await withinWallClock(services, wholeBatch(batch as MessageBatch<unknown>, services));
+    } catch (error) {
+      // What the consumer did not settle is retried after wrangler.toml's `retry_delay`.
+      services.log.error("queue batch failed; it will be retried", { error });
+      batch.retryAll();
+    } finally {
+      ctx.waitUntil(services.close());
+    }
+    return;
+  }
+  for (const message of batch.messages) {
+    const services = await createServices(env, ctx, { clock: options.clock, logFields: { queue: batch.queue, messageId: message.id } });
+    try {
+      await withinWallClock(services, dispatch(message, batch.queue, services));
     } catch (error) {
       services.log.error("queue message failed; it will be retried", { error, attempts: message.attempts });
       message.retry();
     } finally {
-      clearTimeout(timer);
       ctx.waitUntil(services.close());
     }
   }

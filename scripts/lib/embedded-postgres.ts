@@ -10,6 +10,14 @@ export interface EmbeddedPostgres {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /**
+   * Stops serving as a crashed server does: every connection dropped, new ones refused. With a
+   * `dataDir` the database is closed too (and opened again from disk by `resume`); in memory, it
+   * stays open, since closing it would lose it.
+   */
+  pause(): Promise<void>;
+  /** Serves again on the same port. */
+  resume(): Promise<void>;
 }
 
 /**
@@ -27,23 +35,37 @@ export async function startEmbeddedPostgres(options: {
   maxConnections?: number;
 }): Promise<EmbeddedPostgres> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const db = await PGlite.create({ dataDir: options.dataDir, extensions: { pg_trgm, fuzzystrmatch } });
-  const server = new PGLiteSocketServer({
-    db,
-    host: "127.0.0.1",
-    port: options.port ?? 0,
-    maxConnections: options.maxConnections ?? 200,
-  });
-  makeQueueExclusivePerUnit(server);
-  await server.start();
-  const address = server.getServerConn();
-  const port = Number(address.split(":").at(-1));
+  const open = () => PGlite.create({ dataDir: options.dataDir, extensions: { pg_trgm, fuzzystrmatch } });
+  const serve = async (database: PGlite, port: number) => {
+    const server = new PGLiteSocketServer({ db: database, host: "127.0.0.1", port, maxConnections: options.maxConnections ?? 200 });
+    makeQueueExclusivePerUnit(server);
+    await server.start();
+    return server;
+  };
+  let db: PGlite | undefined = await open();
+  let server: PGLiteSocketServer | undefined = await serve(db, options.port ?? 0);
+  const port = Number(server.getServerConn().split(":").at(-1));
+  const pause = async () => {
+    await server?.stop();
+    server = undefined;
+    if (options.dataDir) {
+      await db?.close();
+      db = undefined;
+    }
+  };
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
     port,
     async stop() {
-      await server.stop();
-      await db.close();
+      await pause();
+      await db?.close();
+      db = undefined;
+    },
+    pause,
+    async resume() {
+      if (server) return;
+      db ??= await open();
+      server = await serve(db, port);
     },
   };
 }

@@ -18,9 +18,13 @@
  * them), `X-Test-Media-Edge-Cache` picks its delivery path.
  */
 import { UploadSession as ProductionUploadSession } from "../../durable-objects/upload-session.ts";
+import { acknowledgementOf, type UserCopiesAck, type UserCopiesMessage } from "../../durable-objects/viewer-state/user-copies.ts";
 import { ViewerState as ProductionViewerState } from "../../durable-objects/viewer-state.ts";
 import { createApp, createWorker, MediaOrigin as ProductionMediaOrigin } from "../../workers/index.ts";
+import { withServices } from "../../workers/platform/services.ts";
 import type { QueueMessage } from "../../workers/queue.ts";
+import { isUserCopiesQueue } from "../../workers/user-copies/index.ts";
+import { writeProgressCopies } from "../../workers/user-copies/progress-copies.ts";
 import {
   BINDING_CALLS_HEADER,
   countingEnv,
@@ -30,6 +34,7 @@ import {
   UNREACHABLE_DATABASE_URL,
 } from "../binding-calls.ts";
 import { testClock } from "../clock.ts";
+import { sentUserCopies, USER_COPIES_BY_HAND } from "../user-copies.ts";
 import {
   countedMediaEnv,
   DATA_CENTER_HEADER,
@@ -55,9 +60,57 @@ export class MediaOrigin extends ProductionMediaOrigin {
   }
 }
 
+const DIRECT_WRITES_KEY = "test-direct-writes";
+
 export class ViewerState extends ProductionViewerState {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, testClock);
+  }
+
+  /** The acknowledgement of a direct write, applied once the alarm that wrote it has finished. */
+  private directAck: UserCopiesAck | undefined;
+
+  /**
+   * Sent as in production, and written down for the Worker's tests (testing/user-copies.ts). In
+   * direct mode (`npm run bench:playback`'s "before"), written to Postgres by the object itself
+   * instead: a pool and a transaction per flush, the path the queue replaced.
+   */
+  protected override async sendCopies(message: UserCopiesMessage): Promise<void> {
+    if (await this.ctx.storage.get<boolean>(DIRECT_WRITES_KEY)) {
+      await withServices(
+        this.env,
+        this.ctx,
+        { clock: testClock, logFields: { durableObject: "ViewerState" }, databaseTimeoutMs: 10_000 },
+        (services) => services.db.transaction((tx) => writeProgressCopies(tx, [message])),
+      );
+      this.directAck = acknowledgementOf(message);
+      return;
+    }
+    await super.sendCopies(message);
+    sentUserCopies.push(message);
+  }
+
+  override async alarm(): Promise<void> {
+    await super.alarm();
+    const ack = this.directAck;
+    this.directAck = undefined;
+    if (ack) await this.copiesWritten(ack);
+  }
+
+  /**
+   * Test-only controls, as a `fetch` so that the production class's stub type serves them:
+   * `POST /direct-writes/on` or `/off` (kept in storage: an object evicted meanwhile keeps it), and
+   * `POST /flush` (runs the alarm now: `bench:playback` flushes every viewer at once, as a million
+   * viewers' flushes arrive together).
+   */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.method !== "POST") return new Response(null, { status: 405 });
+    const path = new URL(request.url).pathname;
+    const switched = /^\/direct-writes\/(on|off)$/.exec(path);
+    if (switched) await this.ctx.storage.put(DIRECT_WRITES_KEY, switched[1] === "on");
+    else if (path === "/flush") await this.alarm();
+    else return new Response(null, { status: 404 });
+    return new Response(null, { status: 204 });
   }
 }
 
@@ -109,8 +162,19 @@ function placed(request: Request, env: Env): { request: Request; env: Env } {
   return { request: colo ? new Request(request, { cf: { ...request.cf, colo } } as RequestInit) : request, env: placedEnv };
 }
 
+/** The consumer as production runs it: what the Worker's tests deliver by hand (`deliverQueueMessage`, `deliverUserCopies`). */
+export const queueConsumer = worker.queue;
+
 export default {
   ...worker,
+  async queue(batch: MessageBatch<QueueMessage>, env: Env, ctx: ExecutionContext) {
+    const byHand = (env as Env & Record<string, unknown>)[USER_COPIES_BY_HAND] === "1";
+    if (byHand && isUserCopiesQueue(batch.queue)) {
+      batch.ackAll();
+      return;
+    }
+    await worker.queue(batch, env, ctx);
+  },
   async fetch(incoming: Request, incomingEnv: Env, ctx: ExecutionContext) {
     const { request, env } = placed(incoming, incomingEnv);
     if (request.headers.get(RATE_LIMITERS_HEADER) === "in-memory") return worker.fetch(request, localLimiters(env), ctx);

@@ -39,4 +39,9 @@ export function registerTestRoutes(app: Hono<AppEnv>) {
     const state = c.get("services").viewerState(c.req.param("userId"));
     return c.json({ flush: await state.flushStats(), leases: await state.listLeases() });
   });
+  // `npm run bench:playback`: this user's object writes its progress to Postgres itself ("before"), and flushes now (testing/worker/index.ts).
+  app.post("/internal/test/viewer-state/:userId/:control{.+}", async (c) => {
+    const state = c.get("services").viewerState(c.req.param("userId"));
+    return state.fetch(`https://viewer-state/${c.req.param("control")}`, { method: "POST" });
+  });
 }

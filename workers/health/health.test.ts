@@ -1,104 +1,100 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { UNREACHABLE_DATABASE_URL } from "../../testing/binding-calls.ts";
+import worker from "../../testing/worker/index.ts";
+import { brokenKv } from "../test/catalog.ts";
 import { advanceClock, call } from "../test/helpers.ts";
-import { HEALTH_CACHE_KEY, HEALTH_REUSE_MS } from "./index.ts";
+import { HEALTH_CHECK_INTERVAL_MS } from "./index.ts";
 
-// Each test starts as a data center's first call: no checks to reuse.
-beforeEach(async () => {
-  await caches.default.delete(HEALTH_CACHE_KEY);
-});
+interface Health {
+  status: string;
+  checks: Record<string, string>;
+  checkedAt: string;
+}
+
+/** `/health` of an isolate whose environment is `isolateEnv` (one object: the checks are kept per isolate). */
+async function health(isolateEnv: Env): Promise<{ response: Response; body: Health }> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(new Request("http://reelstream.test/health"), isolateEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return { response, body: (await response.json()) as Health };
+}
+
+/** A binding whose method calls are written down, then made on the real binding. */
+function recorded<T extends object>(binding: T, calls: string[]): T {
+  return new Proxy(binding, {
+    get: (target, property) => {
+      const value = Reflect.get(target, property);
+      return typeof value === "function"
+        ? (...args: unknown[]) => {
+            calls.push(String(property));
+            return Reflect.apply(value, target, args);
+          }
+        : value;
+    },
+  });
+}
 
 describe("GET /health", () => {
-  it("answers 200 when Postgres, KV, R2 and the queue all answer", async () => {
+  it("answers 200 ok when Postgres, KV, R2, the queue and Durable Objects all answer", async () => {
     const response = await call("/health");
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({
+    expect(response.headers.get("Cache-Control")).toBe("no-store");
+    expect(await response.json()).toMatchObject({
       status: "ok",
-      checks: { db: "ok", cache: "ok", storage: "ok", queue: "ok" },
-      checkedAt: expect.any(String),
+      checks: { db: "ok", cache: "ok", storage: "ok", queue: "ok", durableObjects: "ok" },
     });
   });
 
-  it("checks once per 10 s however often it is called, the queue without putting anything on it", async () => {
+  it("checks each dependency at most once per 5 s per isolate, however often it is called, and puts nothing on the queue", async () => {
     const calls: string[] = [];
-    // The real queue binding, with each call it receives written down.
-    const queue = new Proxy(env.TRANSCODE_QUEUE, {
-      get: (target, property) => {
-        const value = Reflect.get(target, property);
-        return typeof value === "function"
-          ? (...args: unknown[]) => {
-              calls.push(String(property));
-              return value.apply(target, args);
-            }
-          : value;
-      },
-    });
-    const checkedAt = new Set<string>();
-    const health = async () => {
-      const response = await call("/health", { env: { TRANSCODE_QUEUE: queue } });
-      expect(response.status).toBe(200);
-      const body = (await response.json()) as { checks: { queue: string }; checkedAt: string };
-      expect(body.checks.queue).toBe("ok");
-      checkedAt.add(body.checkedAt);
-    };
-    for (let i = 0; i < 5; i++) await health();
+    const isolateEnv = { ...env, USER_COPIES_QUEUE: recorded(env.USER_COPIES_QUEUE, calls) };
+    for (let i = 0; i < 5; i++) expect((await health(isolateEnv)).body.checks.queue).toBe("ok");
     expect(calls).toEqual(["metrics"]);
-    advanceClock(HEALTH_REUSE_MS - 1000);
-    await health();
-    expect(calls).toEqual(["metrics"]);
-    advanceClock(1000);
-    await health();
+    advanceClock(HEALTH_CHECK_INTERVAL_MS);
+    const later = await health(isolateEnv);
     expect(calls).toEqual(["metrics", "metrics"]);
-    expect(checkedAt.size).toBe(2);
+    expect(Date.parse(later.body.checkedAt)).toBeGreaterThan(Date.now());
   });
 
-  it("answers 503 with Retry-After when the database is down", async () => {
-    const handler = (await import("../index.ts")).default;
-    const ctx = createExecutionContext();
-    const response = await handler.fetch(
-      new Request("http://reelstream.test/health"),
-      { ...env, DATABASE_URL: "postgres://postgres:postgres@127.0.0.1:9/postgres" },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx); // the checks are stored for reuse in the background
+  it("answers 200 degraded when only Postgres is down: viewers are still served here, keep the location in", async () => {
+    const { response, body } = await health({ ...env, DATABASE_URL: UNREACHABLE_DATABASE_URL });
+    expect(response.status).toBe(200);
+    expect(body).toMatchObject({
+      status: "degraded",
+      checks: { db: "error", cache: "ok", storage: "ok", queue: "ok", durableObjects: "ok" },
+    });
+  });
+
+  it("answers 503 down with Retry-After when R2 fails here: take this location out", async () => {
+    const brokenR2 = new Proxy(env.MEDIA, {
+      get: (target, property) =>
+        property === "head" ? () => Promise.reject(new Error("R2 is unavailable")) : Reflect.get(target, property),
+    });
+    const { response, body } = await health({ ...env, MEDIA: brokenR2 });
     expect(response.status).toBe(503);
-    expect(response.headers.get("Retry-After")).toBeTruthy();
-    const body = (await response.json()) as { status: string; checks: Record<string, string> };
-    expect(body.checks.db).toBe("error");
-    expect(body.checks.cache).toBe("ok");
+    expect(response.headers.get("Retry-After")).toBe("5");
+    expect(body).toMatchObject({ status: "down", checks: { storage: "error", db: "ok" } });
+  });
+
+  it("answers 200 degraded when KV fails but Postgres answers, and 503 down when both fail", async () => {
+    const kvOnly = await health({ ...env, CACHE: brokenKv });
+    expect(kvOnly.response.status).toBe(200);
+    expect(kvOnly.body).toMatchObject({ status: "degraded", checks: { cache: "error", db: "ok" } });
+    const both = await health({ ...env, CACHE: brokenKv, DATABASE_URL: UNREACHABLE_DATABASE_URL });
+    expect(both.response.status).toBe(503);
+    expect(both.body.status).toBe("down");
   });
 });
 
 describe("a dependency that fails", () => {
-  it("answers 503 naming the cache when KV throws, and the rest still reports ok", async () => {
-    const handler = (await import("../index.ts")).default;
-    const brokenKv = new Proxy(env.CACHE, {
-      get: (target, property) =>
-        property === "get" ? () => Promise.reject(new Error("KV is unavailable")) : Reflect.get(target, property),
-    });
-    const ctx = createExecutionContext();
-    const response = await handler.fetch(new Request("http://reelstream.test/health"), { ...env, CACHE: brokenKv }, ctx);
-    await waitOnExecutionContext(ctx);
-    expect(response.status).toBe(503);
-    expect(await response.json()).toEqual({
-      status: "degraded",
-      checks: { db: "ok", cache: "error", storage: "ok", queue: "ok" },
-      checkedAt: expect.any(String),
-    });
-  });
-
   it("answers a route that needs the database with 503 problem+json and Retry-After, leaking nothing", async () => {
-    const handler = (await import("../index.ts")).default;
-    const response = await handler.fetch(
-      new Request("http://reelstream.test/v1/auth/signin", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ email: "someone@example.com", password: "whatever password" }),
-      }),
-      { ...env, DATABASE_URL: "postgres://postgres:postgres@127.0.0.1:9/postgres" },
-      createExecutionContext(),
-    );
+    const response = await call("/v1/auth/signin", {
+      method: "POST",
+      json: { email: "someone@example.com", password: "whatever password" },
+      env: { DATABASE_URL: UNREACHABLE_DATABASE_URL },
+    });
     expect(response.status).toBe(503);
     expect(response.headers.get("Retry-After")).toBeTruthy();
     expect(response.headers.get("Content-Type")).toContain("application/problem+json");

@@ -1,4 +1,5 @@
 import type { Clock } from "./clock.ts";
+import { isDatabaseUnavailable } from "./describe-error.ts";
 import {
   isKvWriteRateLimited,
   KV_MIN_CACHE_TTL_SECONDS,
@@ -14,6 +15,13 @@ import type { Logger } from "./logger.ts";
 export const CACHE_BYPASS_HEADER = "X-Reelstream-Cache";
 
 /**
+ * Response header of an answer that serves (in whole or in part) a copy past its freshness,
+ * because rebuilding it needed Postgres and Postgres could not be reached (stale-if-error): its
+ * value is the age in seconds of the oldest such copy. docs/api.md documents it.
+ */
+export const STALE_HEADER = "Reelstream-Stale";
+
+/**
  * One typed KV entry: the key, the type of its value, and its lifetimes.
  * - `expirationTtl`: how long KV keeps it at all (KV's minimum is 60 s); the upper bound on how
  *   long a value can outlive a missed invalidation.
@@ -24,6 +32,13 @@ export interface CacheEntry<T> {
   readonly key: string;
   readonly expirationTtl?: number;
   readonly cacheTtl: number;
+  /**
+   * Stale-if-error: how long past `expirationTtl` KV keeps the entry's last copy, served (and
+   * marked stale, `STALE_HEADER`) only when rebuilding it fails because Postgres cannot be reached.
+   * Such an entry is stored with the time it was built (`Kept`) and is fresh for `expirationTtl`
+   * after that; KV keeps it for both together.
+   */
+  readonly staleIfError?: number;
   /** Never set: carries `T` so that `get` and `put` agree on the value's type. */
   readonly valueType?: T;
 }
@@ -35,20 +50,33 @@ export interface CacheEntry<T> {
  * @example
  * const plans = () => cacheEntry<PublicPlan[]>("v1:plans", { expirationTtl: 300, cacheTtl: 60 });
  */
-export function cacheEntry<T>(key: string, lifetimes: { expirationTtl?: number; cacheTtl: number }): CacheEntry<T> {
+export function cacheEntry<T>(key: string, lifetimes: { expirationTtl?: number; cacheTtl: number; staleIfError?: number }): CacheEntry<T> {
   // KV's own floors (kv-limits.ts), checked where the entry is declared rather than at its first read.
   if (lifetimes.cacheTtl < KV_MIN_CACHE_TTL_SECONDS)
     throw new Error(`${key}: cacheTtl ${lifetimes.cacheTtl} is under KV's ${KV_MIN_CACHE_TTL_SECONDS} s`);
   if (lifetimes.expirationTtl !== undefined && lifetimes.expirationTtl < KV_MIN_EXPIRATION_TTL_SECONDS) {
     throw new Error(`${key}: expirationTtl ${lifetimes.expirationTtl} is under KV's ${KV_MIN_EXPIRATION_TTL_SECONDS} s`);
   }
+  if (lifetimes.staleIfError !== undefined && lifetimes.expirationTtl === undefined) {
+    throw new Error(`${key}: staleIfError needs an expirationTtl (how long a copy is fresh)`);
+  }
   return { key, ...lifetimes };
 }
 
-/** A value together with the version of the data it was built from. */
-export interface Stamped<T> {
-  version: string;
+/** A value together with when it was built (milliseconds since the epoch): how a stale-if-error entry is stored. */
+export interface Kept<T> {
+  builtAt: number;
   value: T;
+}
+
+/** A value together with the version of the data it was built from, and when. */
+export interface Stamped<T> extends Kept<T> {
+  version: string;
+}
+
+/** Whether a copy built at `builtAt` is still fresh for `entry` at `now` (always, without an `expirationTtl`). */
+function isFresh(entry: CacheEntry<unknown>, builtAt: number, now: number): boolean {
+  return entry.expirationTtl === undefined || builtAt + entry.expirationTtl * 1000 > now;
 }
 
 /** The version a stamped entry is checked against: "0" until the first change is recorded. */
@@ -67,13 +95,14 @@ const isolateTier = new Map<string, Stamped<unknown> & { until: number }>();
 const ISOLATE_TIER_MAX_ENTRIES = 256;
 
 /**
- * Remembers a stamped value for at most the entry's `expirationTtl` (5 minutes for pages), as KV
- * keeps it: a catalog change whose version write was lost is outlived no longer here than in KV.
+ * Remembers a stamped value while it is fresh: for the entry's `expirationTtl` (5 minutes for
+ * pages) after it was built, as KV serves it: a catalog change whose version write was lost is
+ * outlived no longer here than in KV.
  */
-function remember(target: CacheEntry<unknown>, stamped: Stamped<unknown>, now: number): void {
+function remember(target: CacheEntry<unknown>, stamped: Stamped<unknown>): void {
   if (stamped.version === INITIAL_VERSION || target.expirationTtl === undefined) return;
   if (isolateTier.size >= ISOLATE_TIER_MAX_ENTRIES && !isolateTier.has(target.key)) isolateTier.clear();
-  isolateTier.set(target.key, { ...stamped, until: now + target.expirationTtl * 1000 });
+  isolateTier.set(target.key, { ...stamped, until: stamped.builtAt + target.expirationTtl * 1000 });
 }
 
 function recall(key: string, now: number): Stamped<unknown> | undefined {
@@ -114,8 +143,8 @@ export interface Cache {
    * (a session's revocation, a viewer's continue-watching row).
    */
   readAlong<T>(entry: CacheEntry<T>): AlongRead<T>;
-  /** Stores a stamped value just built from the database: in this isolate at once, in KV in the background. */
-  fillStamped<T>(entry: CacheEntry<Stamped<T>>, stamped: Stamped<T>): void;
+  /** Stores a value just built from the database with its version's stamp (and the time): in this isolate at once, in KV in the background. */
+  fillStamped<T>(entry: CacheEntry<Stamped<T>>, stamped: Omit<Stamped<T>, "builtAt">): void;
   /** Stores a value just read from the database, in the background (after the response). */
   fill<T>(entry: CacheEntry<T>, value: T): void;
   /** Writes after a change, awaited; false (and logged) when KV refused. */
@@ -123,6 +152,17 @@ export interface Cache {
   delete(entry: CacheEntry<unknown>): Promise<boolean>;
   /** One real read that throws when KV fails (health checks; everything else degrades instead). */
   probe(): Promise<void>;
+  /**
+   * The copy of a stale-if-error entry this request last read, however old (undefined when it read
+   * none): what `readThrough` and `readThroughStamped` serve when rebuilding it fails.
+   */
+  lastKept<T>(entry: CacheEntry<T>): Kept<T> | undefined;
+  /** The same for a stamped entry, whose stamp is its envelope. */
+  lastStamped<T>(entry: CacheEntry<Stamped<T>>): Stamped<T> | undefined;
+  /** Records that the answer serves a copy built at `builtAt`, past its freshness (see `STALE_HEADER`). */
+  markStale(builtAt: number): void;
+  /** The age in seconds of the oldest stale copy this request served; undefined when it served none. */
+  staleAgeSeconds(): number | undefined;
 }
 
 /**
@@ -136,6 +176,17 @@ export function createKvCache(
 ): Cache {
   const { clock } = options;
   let healthy = true;
+  /** Stale-if-error copies this request read, by key: `Kept` envelopes, or `Stamped` ones for stamped entries. */
+  const kept = new Map<string, Kept<unknown>>();
+  let oldestStale: number | undefined;
+  /** A stored value as callers see it: stale-if-error entries unwrapped, and only while fresh (the copy is kept aside). */
+  const unwrap = (target: CacheEntry<unknown>, stored: unknown): unknown => {
+    if (stored === null || stored === undefined) return undefined;
+    if (target.staleIfError === undefined) return stored;
+    const copy = stored as Kept<unknown>;
+    kept.set(target.key, copy);
+    return isFresh(target, copy.builtAt, clock.now()) ? copy.value : undefined;
+  };
   const attempt = async <R>(operation: string, key: string, run: () => Promise<R>): Promise<R | undefined> => {
     if (!healthy) return undefined;
     try {
@@ -186,16 +237,23 @@ export function createKvCache(
       }
       return true;
     })) ?? false;
-  const write = <T>(target: CacheEntry<T>, value: T) =>
+  /** Writes what KV stores: `stored` as it is (a stamped entry, or one without stale-if-error). */
+  const writeStored = (target: CacheEntry<unknown>, stored: unknown) =>
     writeOnceMoreIfRefused("put", target.key, () =>
-      kv.put(target.key, JSON.stringify(value), target.expirationTtl ? { expirationTtl: target.expirationTtl } : {}),
+      kv.put(
+        target.key,
+        JSON.stringify(stored),
+        target.expirationTtl ? { expirationTtl: target.expirationTtl + (target.staleIfError ?? 0) } : {},
+      ),
     );
+  const write = <T>(target: CacheEntry<T>, value: T) =>
+    writeStored(target, target.staleIfError === undefined ? value : ({ builtAt: clock.now(), value } satisfies Kept<T>));
   return {
     async get(target) {
       if (options.bypassReads) return undefined;
-      if (along.length > 0) return ((await readMany("get", [target]))?.get(target.key) ?? undefined) as never;
+      if (along.length > 0) return unwrap(target, (await readMany("get", [target]))?.get(target.key)) as never;
       const value = await attempt("get", target.key, () => kv.get(target.key, { type: "json", cacheTtl: target.cacheTtl }));
-      return (value ?? undefined) as never;
+      return unwrap(target, value) as never;
     },
     async getStamped(target, versionEntry) {
       if (options.bypassReads) return { version: INITIAL_VERSION };
@@ -204,18 +262,19 @@ export function createKvCache(
       const version = (found?.get(versionEntry.key) as string | null | undefined) ?? INITIAL_VERSION;
       if (known?.version === version) return { version, value: known.value as never };
       // Not held here, or held for an older version: the entry itself, from KV.
-      const stamped = (known ? (await readMany("get", [target]))?.get(target.key) : found?.get(target.key)) as
+      const stamped = ((known ? (await readMany("get", [target]))?.get(target.key) : found?.get(target.key)) ?? known) as
         | Stamped<never>
         | null
         | undefined;
-      if (stamped?.version !== version) return { version };
-      remember(target, stamped, clock.now());
+      if (stamped && target.staleIfError !== undefined) kept.set(target.key, stamped);
+      if (stamped?.version !== version || !isFresh(target, stamped.builtAt, clock.now())) return { version };
+      remember(target, stamped);
       return { version, value: stamped.value };
     },
     async getMany<T>(entries: CacheEntry<T>[]): Promise<(T | undefined)[]> {
       if (options.bypassReads || entries.length === 0) return entries.map(() => undefined);
       const found = await readMany("get", entries);
-      return entries.map((entry) => (found?.get(entry.key) ?? undefined) as T | undefined);
+      return entries.map((entry) => unwrap(entry, found?.get(entry.key)) as T | undefined);
     },
     readAlong<T>(entry: CacheEntry<T>): AlongRead<T> {
       let settle: (result: AlongResult<unknown>) => void = () => {};
@@ -242,41 +301,75 @@ export function createKvCache(
       if (options.bypassReads || !healthy) return;
       options.waitUntil(write(target, value));
     },
-    fillStamped(target, stamped) {
+    fillStamped(target, unstamped) {
       if (options.bypassReads) return;
-      remember(target, stamped, clock.now());
-      if (healthy) options.waitUntil(write(target, stamped));
+      const stamped = { ...unstamped, builtAt: clock.now() };
+      remember(target, stamped);
+      if (healthy) options.waitUntil(writeStored(target, stamped));
     },
     put: write,
     async probe() {
       await kv.get("health:probe");
+    },
+    lastKept<T>(entry: CacheEntry<T>) {
+      return kept.get(entry.key) as Kept<T> | undefined;
+    },
+    lastStamped<T>(entry: CacheEntry<Stamped<T>>) {
+      return kept.get(entry.key) as Stamped<T> | undefined;
+    },
+    markStale(builtAt) {
+      oldestStale = Math.min(oldestStale ?? builtAt, builtAt);
+    },
+    staleAgeSeconds() {
+      return oldestStale === undefined ? undefined : Math.max(0, Math.floor((clock.now() - oldestStale) / 1000));
     },
     delete: (target) => writeOnceMoreIfRefused("delete", target.key, () => kv.delete(target.key)),
   };
 }
 
 /**
- * Read-through for stamped entries: the cached value if it was built from the current version,
- * else `load(version)`, filled in the background with that version's stamp.
+ * Read-through for stamped entries: the cached value if it was built from the current version (and
+ * is fresh), else `load(version)`, filled in the background with that version's stamp. When `load`
+ * fails because Postgres cannot be reached, a stale-if-error entry's last copy is served instead.
+ * `fill: false` reads and serves a cached copy but stores nothing (the caller decides what is worth storing).
  *
  * @example
- * const home = await readThroughStamped(services.cache, catalogKeys.home(), catalogKeys.version(), (version) => buildHome(version));
+ * const home = await readThroughStamped(services.cache, catalogKeys.home(), catalogKeys.version(), (version) => buildHome(version), services.clock);
  */
 export async function readThroughStamped<T>(
   cache: Cache,
   target: CacheEntry<Stamped<T>>,
   versionEntry: CacheEntry<string>,
   load: (version: string) => Promise<T>,
+  options: { fill?: boolean } = {},
 ): Promise<T> {
   const { version, value } = await cache.getStamped(target, versionEntry);
   if (value !== undefined) return value;
-  const fresh = await load(version);
-  cache.fillStamped(target, { version, value: fresh });
+  let fresh: T;
+  try {
+    fresh = await load(version);
+  } catch (error) {
+    return keptOrThrow(cache, target, error, () => cache.lastStamped(target)).value;
+  }
+  if (options.fill ?? true) cache.fillStamped(target, { version, value: fresh });
   return fresh;
 }
 
 /**
+ * Stale-if-error: when rebuilding an entry failed because Postgres cannot be reached, the copy this
+ * request read of it (however old), recorded as stale; otherwise the error, rethrown.
+ */
+function keptOrThrow<T>(cache: Cache, target: CacheEntry<unknown>, error: unknown, copyOf: () => Kept<T> | undefined): Kept<T> {
+  const copy = target.staleIfError !== undefined && isDatabaseUnavailable(error) ? copyOf() : undefined;
+  if (!copy) throw error;
+  cache.markStale(copy.builtAt);
+  return copy;
+}
+
+/**
  * Read-through: the cached value, or `load()` (whose non-null result is filled in the background).
+ * When `load` fails because Postgres cannot be reached, a stale-if-error entry's last copy is
+ * served instead (`Cache.markStale`).
  *
  * @example
  * const plans = await readThrough(services.cache, planCacheKeys.plans(), () => listPlans(services.readDb));
@@ -284,7 +377,12 @@ export async function readThroughStamped<T>(
 export async function readThrough<T>(cache: Cache, target: CacheEntry<NonNullable<T>>, load: () => Promise<T>): Promise<T> {
   const hit = await cache.get(target);
   if (hit !== undefined) return hit;
-  const value = await load();
+  let value: T;
+  try {
+    value = await load();
+  } catch (error) {
+    return keptOrThrow(cache, target, error, () => cache.lastKept(target)).value;
+  }
   if (value !== null && value !== undefined) cache.fill(target, value);
   return value;
 }

@@ -14,9 +14,11 @@ export interface DatabaseOptions {
   /** The local WebSocket-to-TCP proxy (host:port/path); unset in production, where Neon runs its own. */
   wsProxy?: string;
   /**
-   * Every query's deadline, set once for the pool (the driver's `query_timeout`), so no call site
-   * can forget it: past it the query fails with "Query read timeout", which `isDatabaseUnavailable`
-   * maps to 503 with Retry-After. The driver stops waiting; the connection dies with the pool.
+   * Every connection's and every query's deadline, set once for the pool (the driver's
+   * `connectionTimeoutMillis` and `query_timeout`), so no call site can forget it: past it the
+   * connection fails ("timeout expired") or the query does ("Query read timeout"), which
+   * `isDatabaseUnavailable` maps to 503 with Retry-After. The driver stops waiting; the
+   * connection dies with the pool.
    */
   timeoutMs: number;
   log: Logger;
@@ -35,7 +37,9 @@ export function openDatabase(url: string, options: DatabaseOptions): DatabaseHan
     neonConfig.pipelineConnect = false;
     neonConfig.pipelineTLS = false;
   }
-  const pool = new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000, query_timeout: options.timeoutMs });
+  // The connection has the same deadline as a query: a database that accepts the socket and then
+  // says nothing (hung, or failing over) answers 503 after `timeoutMs`, not after a longer connect timeout.
+  const pool = new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: options.timeoutMs, query_timeout: options.timeoutMs });
   let closing = false;
   // An idle client that dies must not become an unhandled error event. Once the request is done,
   // closing the sockets makes each one report "Network connection lost": expected, not logged.

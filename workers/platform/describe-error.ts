@@ -5,7 +5,9 @@ const unavailableSqlStates = /^(08|53|57)/;
 
 /**
  * True for errors of the database connection: refused, dropped, timed out (the driver's
- * `query_timeout`, "Query read timeout"; Postgres's own timeouts are SQLSTATE class 57), or shut down.
+ * `query_timeout`, "Query read timeout", and `connectionTimeoutMillis`, "timeout expired" or, waiting
+ * for a pooled connection, "timeout exceeded when trying to connect"; Postgres's own timeouts are
+ * SQLSTATE class 57), or shut down.
  * Drizzle wraps driver errors in `cause`; an error without a SQLSTATE never reached Postgres.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
@@ -16,7 +18,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (typeof code === "string" && /^E(CONN|TIMEDOUT|HOSTUNREACH|PIPE|AI_AGAIN)/.test(code)) return true;
     if (
       typeof message === "string" &&
-      /websocket|connection (terminated|refused|closed)|network connection lost|query read timeout/i.test(message)
+      /websocket|connection (terminated|refused|closed)|network connection lost|query read timeout|timeout expired|timeout exceeded when trying to connect/i.test(
+        message,
+      )
     ) {
       return true;
     }

@@ -5,6 +5,7 @@ import type { AppEnv } from "./app-env.ts";
 import { isDatabaseUnavailable } from "./describe-error.ts";
 import { ApiError, PROBLEM_BASE, type ProblemCode, problems } from "./errors.ts";
 import { createLogger } from "./logger.ts";
+import { DATABASE_RETRY_AFTER_SECONDS, outageWords } from "./outage.ts";
 
 /** An `ApiError` as the contract's problem+json (RFC 9457), with `code` and `requestId`. */
 export function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
@@ -47,8 +48,8 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
     log.error("database unavailable", { error });
     return problemResponse(
       c,
-      new ApiError("unavailable", "The database cannot be reached right now. Try again in a few seconds.", {
-        headers: { "Retry-After": "5" },
+      new ApiError("unavailable", c.get("outageDetail") ?? outageWords.fallback, {
+        headers: { "Retry-After": String(DATABASE_RETRY_AFTER_SECONDS) },
       }),
     );
   }

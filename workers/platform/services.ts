@@ -58,6 +58,8 @@ export interface Services {
   /** R2: masters, renditions, posters, storyboards. */
   readonly media: MediaStore;
   readonly transcodeQueue: Queue<QueueMessageBase>;
+  /** Per-user copies on their way to Postgres (workers/user-copies/); the dead-letter consumer sends them back here. */
+  readonly userCopiesQueue: Queue<unknown>;
   readonly rateLimiters: RateLimiters;
   /** The user's `ViewerState` Durable Object: sessions, account and subscription copies, watch progress, screen leases. */
   viewerState(userId: string): ViewerStateStub;
@@ -159,6 +161,7 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
       edge: createMediaEdge({ simulated: config.APP_ENV === "development" || config.APP_ENV === "test", dataCenter: options.dataCenter }),
     }),
     transcodeQueue: env.TRANSCODE_QUEUE as Queue<QueueMessageBase>,
+    userCopiesQueue: env.USER_COPIES_QUEUE,
     rateLimiters: {
       signinClient: env.SIGNIN_CLIENT_LIMITER,
       signinAccountClient: env.SIGNIN_ACCOUNT_CLIENT_LIMITER,

@@ -52,6 +52,8 @@ export function continueWatchingEntry(userId: string) {
  */
 const CATALOG_CHANGE_SETTLED_MS = 120_000;
 const UNSETTLED = "unsettled";
+/** A copy whose titles have not changed is rebuilt at most this often. */
+const SAME_TITLES_REBUILD_MS = 60_000;
 /** Summaries carry preview URLs signed until the end of the day after tomorrow: a day's use is safe. */
 const ROW_ITEMS_MAX_AGE_MS = 86_400_000;
 
@@ -66,16 +68,24 @@ function itemsCurrent(row: ContinueWatchingRow, version: string, now: number): b
  */
 export function continueWatchingCopyDue(row: ContinueWatchingRow | undefined, ids: string[], version: string, now: number): boolean {
   if (!row || row.ids.length !== ids.length || row.ids.some((id, i) => id !== ids[i])) return true;
-  return !itemsCurrent(row, version, now) && now - catalogVersionChangedAt(version) >= CATALOG_CHANGE_SETTLED_MS;
+  // Same titles: restamped once the change that outdated the summaries has settled, at most once a
+  // minute (a copy built from stale summaries while Postgres is down is retried that often, not on every heartbeat).
+  return (
+    !itemsCurrent(row, version, now) &&
+    now - catalogVersionChangedAt(version) >= CATALOG_CHANGE_SETTLED_MS &&
+    now - row.builtAt >= SAME_TITLES_REBUILD_MS
+  );
 }
 
 /** The KV copy for `ids` at catalog `version`: their summaries from the catalog's documents. */
 async function buildRow(services: Services, ids: string[], version: string): Promise<ContinueWatchingRow> {
   const now = services.clock.now();
+  const { items, stale } = await getVideoSummaries(services, ids);
   return {
     ids,
-    items: await getVideoSummaries(services, ids),
-    version: now - catalogVersionChangedAt(version) >= CATALOG_CHANGE_SETTLED_MS ? version : UNSETTLED,
+    items,
+    // Built from stale copies (Postgres down): rebuilt by a heartbeat once it is back.
+    version: !stale && now - catalogVersionChangedAt(version) >= CATALOG_CHANGE_SETTLED_MS ? version : UNSETTLED,
     builtAt: now,
   };
 }
@@ -137,11 +147,11 @@ export function readContinueWatching(services: Services, userId: string): { summ
   return {
     async summaries() {
       const [copy, version] = [await reads.copy.result(), await reads.version.result()];
-      if (!copy.ok) return getVideoSummaries(services, await idsFromDatabase(services, userId));
+      if (!copy.ok) return (await getVideoSummaries(services, await idsFromDatabase(services, userId))).items;
       const stored = copy.value;
       if (!stored || stored.ids.length === 0) return [];
       if (version.ok && itemsCurrent(stored, version.value ?? "0", services.clock.now())) return stored.items;
-      return getVideoSummaries(services, stored.ids);
+      return (await getVideoSummaries(services, stored.ids)).items;
     },
   };
 }

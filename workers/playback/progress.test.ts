@@ -1,24 +1,14 @@
-import {
-  createExecutionContext,
-  env,
-  evictDurableObject,
-  runDurableObjectAlarm,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from "cloudflare:test";
+import { createExecutionContext, env, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { ViewerState } from "../../durable-objects/viewer-state.ts";
+import { RESEND_AFTER_MS } from "../../durable-objects/viewer-state/write-behind.ts";
 import { watchProgress } from "../../schema/index.ts";
 import { countingEnv, noCalls } from "../../testing/binding-calls.ts";
 import worker from "../../testing/worker/index.ts";
 import { brokenKv, problemOf, withDatabase } from "../test/catalog.ts";
-import { call, clockNow, inOneRateWindow, type SignedIn } from "../test/helpers.ts";
+import { advanceClock, call, clockNow, inOneRateWindow, type SignedIn } from "../test/helpers.ts";
 import { anotherSession, play, readyVideo, subscribedViewer } from "../test/playback.ts";
-
-function viewerStateOf(userId: string) {
-  return env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(userId)) as DurableObjectStub<ViewerState>;
-}
+import { deliverUserCopies, runFlush, viewerStateOf } from "../test/user-copies.ts";
 
 function putProgress(viewer: SignedIn, videoId: string, json: unknown) {
   return call(`/v1/videos/${videoId}/progress`, { method: "PUT", token: viewer.accessToken, json });
@@ -140,11 +130,11 @@ describe("continue watching, from the viewer's object", () => {
     expect(await continueWatchingRow(viewer)).toEqual([video.id]);
   });
 
-  it("comes from Postgres when KV is down (as of the last flush)", async () => {
+  it("comes from Postgres when KV is down (as of the last copy written there)", async () => {
     const viewer = await subscribedViewer();
     const [flushed, unflushed] = [await readyVideo(600), await readyVideo(600)];
     await putProgress(viewer, flushed.id, { positionSeconds: 60 });
-    await runDurableObjectAlarm(viewerStateOf(viewer.user.id));
+    await deliverUserCopies(await runFlush(viewer.user.id));
     await putProgress(viewer, unflushed.id, { positionSeconds: 30 });
     expect(await continueWatchingRow(viewer, { env: { CACHE: brokenKv } })).toEqual([flushed.id]);
   });
@@ -219,7 +209,7 @@ describe("throttling", () => {
 });
 
 describe("write-behind to Postgres", () => {
-  it("turns a burst of heartbeats into one database write, flushed by the alarm", async () => {
+  it("turns a burst of heartbeats into one message, which the consumer writes and the object then forgets", async () => {
     const viewer = await subscribedViewer();
     const video = await readyVideo(600);
     for (let second = 1; second <= 20; second++) {
@@ -227,14 +217,17 @@ describe("write-behind to Postgres", () => {
     }
     const stub = viewerStateOf(viewer.user.id);
     expect(await storedRows(viewer.user.id)).toHaveLength(0);
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const sent = await runFlush(viewer.user.id);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.progress).toMatchObject([{ videoId: video.id, positionSeconds: 100, finished: false, durationSeconds: 600 }]);
+    expect(await stub.flushStats()).toMatchObject({ messagesSent: 1, dirtyRows: 1 });
+    await deliverUserCopies(sent);
     const rows = await storedRows(viewer.user.id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ videoId: video.id, positionSeconds: 100, finished: false, durationSeconds: 600 });
-    expect(await stub.flushStats()).toMatchObject({ flushes: 1, rowsFlushed: 1, dirtyRows: 0 });
-    // Nothing dirty: the next alarm (if any) writes nothing.
-    await runDurableObjectAlarm(stub);
-    expect((await stub.flushStats()).flushes).toBe(1);
+    expect(await stub.flushStats()).toMatchObject({ messagesSent: 1, rowsAcknowledged: 1, dirtyRows: 0, inFlightSince: null });
+    // Nothing dirty: the next alarm (if any) sends nothing.
+    expect(await runFlush(viewer.user.id)).toEqual([]);
   });
 
   it("loses nothing acknowledged when the object is evicted before its alarm", async () => {
@@ -245,7 +238,7 @@ describe("write-behind to Postgres", () => {
     await evictDurableObject(stub);
     const get = await call(`/v1/videos/${video.id}/progress`, { token: viewer.accessToken });
     expect(((await get.json()) as { positionSeconds: number }).positionSeconds).toBe(42);
-    await runDurableObjectAlarm(stub);
+    await deliverUserCopies(await runFlush(viewer.user.id));
     const [row] = await withDatabase((db) =>
       db
         .select()
@@ -255,25 +248,51 @@ describe("write-behind to Postgres", () => {
     expect(row?.positionSeconds).toBe(42);
   });
 
-  it("keeps rows dirty and retries when Postgres cannot be reached", async () => {
+  it("keeps one message in flight, and sends the rows again when it stays unacknowledged (a lost message loses nothing)", async () => {
+    const viewer = await subscribedViewer();
+    const video = await readyVideo(600);
+    await putProgress(viewer, video.id, { positionSeconds: 7 });
+    const lost = await runFlush(viewer.user.id);
+    expect(lost).toHaveLength(1);
+    // More heartbeats, an alarm: nothing more goes while the first message is in flight.
+    await putProgress(viewer, video.id, { positionSeconds: 12 });
+    expect(await runFlush(viewer.user.id)).toEqual([]);
+    const stub = viewerStateOf(viewer.user.id);
+    const resendAt = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(resendAt).toBe(lost[0]?.sentAt !== undefined ? lost[0].sentAt + RESEND_AFTER_MS : -1);
+    // The first message never arrives.
+    advanceClock(RESEND_AFTER_MS);
+    const resent = await runFlush(viewer.user.id);
+    expect(resent.map((message) => message.progress?.map((row) => row.positionSeconds))).toEqual([[12]]);
+    await deliverUserCopies(resent);
+    expect((await storedRows(viewer.user.id))[0]?.positionSeconds).toBe(12);
+    expect(await stub.flushStats()).toMatchObject({ messagesSent: 2, dirtyRows: 0 });
+  });
+
+  it("keeps rows dirty and retries with backoff when the queue refuses the message", async () => {
     const viewer = await subscribedViewer();
     const video = await readyVideo(600);
     await putProgress(viewer, video.id, { positionSeconds: 7 });
     const stub = viewerStateOf(viewer.user.id);
-    // Point this object's flush at a database that refuses connections.
+    // The queue's real limit: a message over 128 KB is refused. Point this object at a binding that refuses everything that way.
     await runInDurableObject(stub, async (instance) => {
-      const broken = { ...env, DATABASE_URL: "postgres://nobody:nothing@127.0.0.1:1/none" };
-      (instance as unknown as { env: Env }).env = broken;
+      const queue = new Proxy(env.USER_COPIES_QUEUE, {
+        get: (target, property) =>
+          property === "send"
+            ? (message: unknown, options?: QueueSendOptions) => target.send({ padding: "x".repeat(130_000), message } as never, options)
+            : Reflect.get(target, property),
+      });
+      (instance as unknown as { env: Env }).env = { ...env, USER_COPIES_QUEUE: queue };
     });
-    await runDurableObjectAlarm(stub);
-    expect(await stub.flushStats()).toMatchObject({ flushes: 0, failures: 1, dirtyRows: 1 });
+    expect(await runFlush(viewer.user.id)).toEqual([]);
+    expect(await stub.flushStats()).toMatchObject({ messagesSent: 0, sendFailures: 1, dirtyRows: 1, inFlightSince: null });
     const retryAt = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
     expect(retryAt).toBeGreaterThan(clockNow());
     await runInDurableObject(stub, async (instance) => {
       (instance as unknown as { env: Env }).env = env;
     });
-    await runDurableObjectAlarm(stub);
-    expect(await stub.flushStats()).toMatchObject({ flushes: 1, dirtyRows: 0 });
+    await deliverUserCopies(await runFlush(viewer.user.id));
+    expect(await stub.flushStats()).toMatchObject({ messagesSent: 1, dirtyRows: 0 });
     expect((await storedRows(viewer.user.id))[0]?.positionSeconds).toBe(7);
   });
 });

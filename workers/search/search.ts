@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireBrowseAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { searchPageSchema, searchQuery } from "./schema.ts";
 import { searchVideos } from "./service.ts";
 
@@ -14,7 +15,7 @@ const route = createRoute({
     "Ranked (title above cast above genres above summary), typo-tolerant, prefix-matching for search-as-you-type. Only ready " +
     "videos. Follow `nextCursor` with the same `q` and `genre`. Rate limited per account (429 with Retry-After).",
   security: bearerSecurity,
-  middleware: [requireBrowseAuth] as const,
+  middleware: [whenDatabaseIsDown(outageWords.search), requireBrowseAuth] as const,
   request: { query: searchQuery },
   responses: {
     200: { description: "A page of results, best first", content: { "application/json": { schema: searchPageSchema } } },

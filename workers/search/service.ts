@@ -1,12 +1,14 @@
 import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { searchWords, type Video, videos } from "../../schema/index.ts";
+import { readThroughStamped } from "../platform/cache.ts";
 import { sha256Hex } from "../platform/crypto.ts";
 import { cursorCodec } from "../platform/cursor.ts";
 import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
 import type { Services } from "../platform/services.ts";
-import { catalogReadDb, toVideoSummary } from "../videos/index.ts";
+import { catalogReadDb, catalogReadDbAt, catalogVersionEntry, toVideoSummary } from "../videos/index.ts";
+import { searchKeys } from "./cache-keys.ts";
 import { hasSearchableTerm, MIN_SEARCH_TERM, type SearchPage, searchTerms } from "./schema.ts";
 
 /** Ranking weights of the tsvector's labels {D, C, B, A}: summary, genres, cast, title. */
@@ -190,7 +192,10 @@ function rowToVideo(row: Record<string, unknown>): Video {
 
 /**
  * Ranked, typo-tolerant search over listed videos. Reads the replica, or the primary right after
- * a catalog change, so an edit is searchable and a deletion gone on the next search.
+ * a catalog change, so an edit is searchable and a deletion gone on the next search. The first
+ * page of a popular search is kept in KV for the catalog version (stale-if-error: served, marked
+ * stale, while Postgres cannot be reached); a search that can be answered neither way is the
+ * route's 503.
  */
 export async function searchVideos(
   services: Services,
@@ -212,17 +217,43 @@ export async function searchVideos(
   // The route's validation refuses such a query; nothing here may expand a 1-2 letter prefix.
   if (!hasSearchableTerm(query.q)) return { items: [], nextCursor: null };
 
-  const rows = await rankedSearch(await catalogReadDb(services), {
-    terms,
-    genre: query.genre,
-    limit: query.limit + 1,
-    after: after && { score: after.s, id: after.i },
-  });
-  const items = rows.slice(0, query.limit);
-  const last = items.at(-1);
-  const nextCursor = rows.length > query.limit && last ? await cursors.encode({ s: last.score, i: last.video.id, h: fingerprint }) : null;
-  return {
-    items: await Promise.all(items.map(async ({ video, score }) => ({ ...(await toVideoSummary(services, video)), score: Number(score) }))),
-    nextCursor,
+  const page = async (db: Database): Promise<SearchPage> => {
+    const rows = await rankedSearch(db, {
+      terms,
+      genre: query.genre,
+      limit: query.limit + 1,
+      after: after && { score: after.s, id: after.i },
+    });
+    const items = rows.slice(0, query.limit);
+    const last = items.at(-1);
+    const nextCursor = rows.length > query.limit && last ? await cursors.encode({ s: last.score, i: last.video.id, h: fingerprint }) : null;
+    return {
+      items: await Promise.all(
+        items.map(async ({ video, score }) => ({ ...(await toVideoSummary(services, video)), score: Number(score) })),
+      ),
+      nextCursor,
+    };
   };
+  if (after) return page(await catalogReadDb(services));
+  // A first page: from KV when a copy of this catalog version is there (read with the version, one
+  // KV call), else from Postgres; stored when it is popular; its last copy when Postgres is down.
+  const entry = searchKeys.firstPage(fingerprint, query.limit);
+  return readThroughStamped(services.cache, entry, catalogVersionEntry(), (version) => page(catalogReadDbAt(services, version)), {
+    fill: askedBefore(entry.key),
+  });
+}
+
+/**
+ * First pages asked for in this isolate, and how often. A page asked a second time is popular
+ * enough to keep in KV: one-off queries (search-as-you-type leaves many) cost no KV write. Bounded:
+ * cleared when full, which only delays keeping a page.
+ */
+const asked = new Map<string, number>();
+const ASKED_MAX_ENTRIES = 2000;
+
+function askedBefore(key: string): boolean {
+  if (asked.size >= ASKED_MAX_ENTRIES && !asked.has(key)) asked.clear();
+  const times = (asked.get(key) ?? 0) + 1;
+  asked.set(key, times);
+  return times >= 2;
 }

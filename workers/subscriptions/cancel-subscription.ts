@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { publishSubscription } from "./entitlement.ts";
 import { subscriptionSchema } from "./schema.ts";
 import { cancelSubscription } from "./service.ts";
@@ -15,7 +16,7 @@ const route = createRoute({
   summary: "Cancel at the end of the current period",
   description: "The status becomes `canceled` at once; playback stays entitled until `currentPeriodEnd`.",
   security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  middleware: [whenDatabaseIsDown(outageWords.plan), requireAuth] as const,
   responses: {
     200: { description: "Canceled", content: { "application/json": { schema: canceled } } },
     ...problemResponses(401, 404, 503),

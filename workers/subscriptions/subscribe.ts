@@ -3,6 +3,7 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireAuth } from "../platform/auth.ts";
 import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { publishSubscription } from "./entitlement.ts";
 import { subscribeBody, subscriptionSchema } from "./schema.ts";
 import { subscribe } from "./service.ts";
@@ -19,7 +20,7 @@ const route = createRoute({
     "subscription changes (a pending cancellation is withdrawn, the period stays). Safe to repeat and to race. A change to a plan " +
     "with a lower height or fewer screens ends the account's streams: players get 403 and ask play again, at the new plan's cap.",
   security: bearerSecurity,
-  middleware: [jsonBodyLimit, requireAuth] as const,
+  middleware: [whenDatabaseIsDown(outageWords.plan), jsonBodyLimit, requireAuth] as const,
   request: { body: { required: true, content: { "application/json": { schema: subscribeBody } } } },
   responses: {
     200: { description: "Plan changed", content: { "application/json": { schema: subscribed } } },

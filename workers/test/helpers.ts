@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecu
 import { env } from "cloudflare:workers";
 import { onTestFinished } from "vitest";
 import { testClock } from "../../testing/clock.ts";
-import worker from "../../testing/worker/index.ts";
+import worker, { queueConsumer } from "../../testing/worker/index.ts";
 import type { QueueMessage } from "../queue.ts";
 
 export interface CallInit extends RequestInit {
@@ -41,12 +41,32 @@ export async function call(path: string, init: CallInit = {}): Promise<Response>
  * what the consumer did with it (`explicitAcks`, `retryMessages`) once it is done.
  */
 export async function deliverQueueMessage(body: QueueMessage, options: { queue?: string; attempts?: number } = {}) {
-  const batch = createMessageBatch<QueueMessage>(options.queue ?? "reelstream-transcode", [
-    { id: crypto.randomUUID(), timestamp: new Date(testClock.now()), attempts: options.attempts ?? 1, body },
-  ]);
+  return deliverQueueBatch([body], options);
+}
+
+/**
+ * Delivers `bodies` as one batch to the Worker under test's queue consumer (as production runs
+ * it), with `env` replaced in part when given, and answers what the consumer did with them,
+ * including the delay each retry asked for.
+ */
+export async function deliverQueueBatch(bodies: QueueMessage[], options: { queue?: string; attempts?: number; env?: Partial<Env> } = {}) {
+  const batch = createMessageBatch<QueueMessage>(
+    options.queue ?? "reelstream-transcode",
+    bodies.map((body) => ({ id: crypto.randomUUID(), timestamp: new Date(testClock.now()), attempts: options.attempts ?? 1, body })),
+  );
+  // The test harness records that a message was retried, not the delay asked for: written down here.
+  const delays = new Map<string, number | undefined>();
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (retryOptions?: QueueRetryOptions) => {
+      delays.set(message.id, retryOptions?.delaySeconds);
+      retry();
+    };
+  }
   const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  return getQueueResult(batch, ctx);
+  await queueConsumer(batch, options.env ? { ...env, ...options.env } : env, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { ...result, retryMessages: result.retryMessages.map((retry) => ({ ...retry, delaySeconds: delays.get(retry.msgId) })) };
 }
 
 function knownLength(body: BodyInit | null | undefined): number | undefined {

@@ -4,6 +4,7 @@ import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
 import { masterKey, uploadScratchPrefix } from "../platform/media-layout.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { videoIdParam } from "../videos/index.ts";
 import { claimUploadSlot, releaseUploadSlot } from "./service.ts";
 import { MAX_UPLOAD_BYTES, PART_SIZE, UPLOAD_IDLE_EXPIRY_MS } from "./settings.ts";
@@ -20,7 +21,7 @@ const route = createRoute({
     "and DELETE (termination). Any tus client works, e.g. tus-js-client with `chunkSize` of 8–64 MiB. " +
     "One upload per video at a time; the video must be `awaiting-upload` or `failed`.",
   security: bearerSecurity,
-  middleware: [requireAuth, requireAdmin] as const,
+  middleware: [whenDatabaseIsDown(outageWords.upload), requireAuth, requireAdmin] as const,
   request: { params: videoIdParam },
   responses: {
     201: { description: "Created: `Location`, `Upload-Expires`, `Tus-Resumable` headers" },

@@ -4,6 +4,7 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import type { Services } from "../platform/services.ts";
 import { BodyPastUploadLength, UploadFenced, writePatchBody } from "./part-writer.ts";
 import { uploadIdParam } from "./schema.ts";
@@ -23,7 +24,7 @@ const route = createRoute({
     "A body that goes past `Upload-Length` is refused with 413 (never cut short); the answer's `Upload-Offset` says what was kept. " +
     "The last byte queues the video for transcoding.",
   security: bearerSecurity,
-  middleware: [requireAuth, requireAdmin] as const,
+  middleware: [whenDatabaseIsDown(outageWords.upload), requireAuth, requireAdmin] as const,
   request: { params: uploadIdParam },
   responses: {
     204: { description: "Bytes stored: the new `Upload-Offset`" },

@@ -4,6 +4,7 @@ import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
 import { masterKey } from "../platform/media-layout.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { videoIdParam } from "../videos/index.ts";
 import { sourceAcceptedSchema } from "./schema.ts";
 import { claimUploadSlot, queueTranscode, releaseUploadSlot } from "./service.ts";
@@ -19,7 +20,7 @@ const route = createRoute({
     `For files up to ${SOURCE_PUT_CAP / 2 ** 20} MiB: the body is the file, with Content-Length. It streams to storage and the ` +
     "video is queued for transcoding (202). Larger files, or unreliable connections: use the tus upload.",
   security: bearerSecurity,
-  middleware: [requireAuth, requireAdmin] as const,
+  middleware: [whenDatabaseIsDown(outageWords.upload), requireAuth, requireAdmin] as const,
   request: { params: videoIdParam },
   responses: {
     202: { description: "Stored and queued", content: { "application/json": { schema: sourceAcceptedSchema } } },

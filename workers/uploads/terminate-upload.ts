@@ -3,6 +3,7 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { uploadIdParam } from "./schema.ts";
 import { releaseUploadSlot } from "./service.ts";
 import { requireTusResumable, uploadGone, uploadNotFound, uploadSession } from "./tus.ts";
@@ -16,7 +17,7 @@ const route = createRoute({
     "Aborts the R2 multipart upload, deletes the bytes received so far and frees the video for another upload " +
     "(it returns to `awaiting-upload`). Terminating again answers 204; a completed upload cannot be terminated (409).",
   security: bearerSecurity,
-  middleware: [requireAuth, requireAdmin] as const,
+  middleware: [whenDatabaseIsDown(outageWords.upload), requireAuth, requireAdmin] as const,
   request: { params: uploadIdParam },
   responses: {
     204: { description: "Terminated" },

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { problemResponses } from "../platform/openapi.ts";
+import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { clientKey } from "../platform/rate-limit.ts";
 import { authResponse, signinBody } from "./schema.ts";
 import { signIn } from "./service.ts";
@@ -16,7 +17,7 @@ const route = createRoute({
     "Throttled per client address (20 attempts a minute) and per account from one address (10 a minute): 429 with Retry-After " +
     "beyond that. An account with more than 20 failed sign-ins in a minute is under attack: an address that fails on it then " +
     "waits out the minute, while an address that has not failed still signs in. Nobody can lock someone else out.",
-  middleware: [jsonBodyLimit] as const,
+  middleware: [whenDatabaseIsDown(outageWords.signIn), jsonBodyLimit] as const,
   request: { body: { required: true, content: { "application/json": { schema: signinBody } } } },
   responses: {
     200: { description: "Signed in", content: { "application/json": { schema: authResponse } } },

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { problemResponses } from "../platform/openapi.ts";
+import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { clientKey } from "../platform/rate-limit.ts";
 import { authResponse, signupBody } from "./schema.ts";
 import { signUp } from "./service.ts";
@@ -13,7 +14,7 @@ const route = createRoute({
   tags: ["Users"],
   summary: "Create an account and sign in",
   description: "Throttled per client address (5 sign-ups a minute): 429 with Retry-After beyond that.",
-  middleware: [jsonBodyLimit] as const,
+  middleware: [whenDatabaseIsDown(outageWords.signUp), jsonBodyLimit] as const,
   request: { body: { required: true, content: { "application/json": { schema: signupBody } } } },
   responses: {
     201: { description: "Account created, signed in", content: { "application/json": { schema: authResponse } } },

@@ -3,6 +3,7 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { toAdminVideo } from "./documents.ts";
 import { adminVideoResponse, createVideoBody } from "./schema.ts";
 import { insertVideo } from "./service.ts";
@@ -14,7 +15,7 @@ const route = createRoute({
   summary: "Create a video's catalog entry (then upload its source)",
   description: "The video starts in state `awaiting-upload` and is not listed until it is `ready`. Unknown fields are refused (400).",
   security: bearerSecurity,
-  middleware: [jsonBodyLimit, requireAuth, requireAdmin] as const,
+  middleware: [whenDatabaseIsDown(outageWords.catalogWrite), jsonBodyLimit, requireAuth, requireAdmin] as const,
   request: { body: { required: true, content: { "application/json": { schema: createVideoBody } } } },
   responses: {
     201: { description: "Created", content: { "application/json": { schema: adminVideoResponse } } },

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { videoIdParam } from "./schema.ts";
 import { deleteVideoMedia, deleteVideoRow, findVideo, notFound, syncCatalogCache } from "./service.ts";
 
@@ -11,7 +12,7 @@ const route = createRoute({
   tags: ["Admin"],
   summary: "Delete a video: its row, its media objects and its cache entries",
   security: bearerSecurity,
-  middleware: [requireAuth, requireAdmin] as const,
+  middleware: [whenDatabaseIsDown(outageWords.catalogWrite), requireAuth, requireAdmin] as const,
   request: { params: videoIdParam },
   responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404, 503) },
 });

@@ -3,6 +3,7 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { toAdminVideo } from "./documents.ts";
 import { adminVideoResponse, updateVideoBody, videoIdParam } from "./schema.ts";
 import { notFound, syncCatalogCache, updateVideoRow } from "./service.ts";
@@ -16,7 +17,7 @@ const route = createRoute({
     "Only the metadata fields of the create request; `state`, `id` and media fields are refused (400). The next read of the " +
     "video, the catalog and the home page sees the change.",
   security: bearerSecurity,
-  middleware: [jsonBodyLimit, requireAuth, requireAdmin] as const,
+  middleware: [whenDatabaseIsDown(outageWords.catalogWrite), jsonBodyLimit, requireAuth, requireAdmin] as const,
   request: { params: videoIdParam, body: { required: true, content: { "application/json": { schema: updateVideoBody } } } },
   responses: {
     200: { description: "Changed", content: { "application/json": { schema: adminVideoResponse } } },

@@ -9,10 +9,12 @@ import { registerListVideos } from "./list-videos.ts";
 import type { ContinueWatchingReader, TranscodeStatusReader } from "./service.ts";
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
+export { CATALOG_STALE_IF_ERROR_SECONDS } from "./cache-keys.ts";
 export { isVideoId, newVideoId, toVideoSummary } from "./documents.ts";
 export { type TranscodeStatus, type VideoSummary, videoIdParam } from "./schema.ts";
 export {
   catalogReadDb,
+  catalogReadDbAt,
   catalogVersionChangedAt,
   catalogVersionEntry,
   findVideo,

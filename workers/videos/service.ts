@@ -4,6 +4,7 @@ import { type Rendition, type Video, type VideoState, videos } from "../../schem
 import { type CacheEntry, readThrough, readThroughStamped } from "../platform/cache.ts";
 import { cursorCodec } from "../platform/cursor.ts";
 import type { Database } from "../platform/db.ts";
+import { isDatabaseUnavailable } from "../platform/describe-error.ts";
 import { ApiError } from "../platform/errors.ts";
 import { masterPlaylistKey, masterPrefix, mediaPrefix } from "../platform/media-layout.ts";
 import type { Services } from "../platform/services.ts";
@@ -156,6 +157,11 @@ export async function catalogReadDb(services: Services): Promise<Database> {
   return fillSource(services, await catalogVersion(services));
 }
 
+/** The same, for a caller that has read the catalog version already (with a page it caches, say). */
+export function catalogReadDbAt(services: Services, version: string): Database {
+  return fillSource(services, version);
+}
+
 /**
  * Keeps KV in line after a write to one video (write-around: Postgres first, then the cache).
  * - listed now: its document is rewritten from the row just written (read from the primary);
@@ -222,9 +228,10 @@ export function catalogVersionEntry(): CacheEntry<string> {
 /**
  * The summaries of the listed videos among `ids`, in their order: their documents from KV in one
  * call, the missing ones from Postgres in one query (and filled). Ids of videos that are not
- * listed any more are left out.
+ * listed any more are left out. When Postgres cannot be reached, the documents' last copies in KV
+ * stand in (stale-if-error) and a title KV has no copy of is left out: then `stale` is true.
  */
-export async function getVideoSummaries(services: Services, ids: string[]): Promise<VideoSummary[]> {
+export async function getVideoSummaries(services: Services, ids: string[]): Promise<{ items: VideoSummary[]; stale: boolean }> {
   const wanted = ids.filter(isVideoId);
   const documents = new Map<string, VideoDocument>();
   const cached = await services.cache.getMany(wanted.map((id) => catalogKeys.video(id)));
@@ -233,23 +240,39 @@ export async function getVideoSummaries(services: Services, ids: string[]): Prom
     if (document) documents.set(id, document);
   });
   const missing = wanted.filter((id) => !documents.has(id));
+  let stale = false;
   if (missing.length > 0) {
-    const rows = await (await catalogReadDb(services))
-      .select()
-      .from(videos)
-      .where(and(inArray(videos.id, missing), listed));
+    let rows: Video[];
+    try {
+      rows = await (await catalogReadDb(services))
+        .select()
+        .from(videos)
+        .where(and(inArray(videos.id, missing), listed));
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      // Stale-if-error: the last copies the read above saw; a title KV holds no copy of is left out.
+      stale = true;
+      for (const id of missing) {
+        const kept = services.cache.lastKept(catalogKeys.video(id));
+        if (!kept) continue;
+        services.cache.markStale(kept.builtAt);
+        documents.set(id, kept.value);
+      }
+      rows = [];
+    }
     for (const row of rows) {
       const document = await toVideoDocument(services, row);
       services.cache.fill(catalogKeys.video(row.id), document);
       documents.set(row.id, document);
     }
   }
-  return wanted.flatMap((id) => {
+  const items = wanted.flatMap((id) => {
     const document = documents.get(id);
     if (!document) return [];
     const { title, summary, genres, releaseYear, durationSeconds, posterUrl, maturityRating } = document;
     return [{ id, title, summary, genres, releaseYear, durationSeconds, posterUrl, maturityRating }];
   });
+  return { items, stale };
 }
 
 /**

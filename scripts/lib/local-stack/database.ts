@@ -34,6 +34,17 @@ export interface LocalDatabase {
   /** What it is, for logs: "embedded PGlite (in memory)", "PostgreSQL 15 (throw-away cluster)", "DATABASE_URL". */
   source: string;
   stop(): Promise<void>;
+  /**
+   * Where this harness runs the server itself (not a given URL): stop it as a crash would
+   * (PostgreSQL: `pg_ctl stop -m immediate`; PGlite: connections dropped, its files closed) and
+   * start it again on the same address. The outage test and `npm run gameday` use it.
+   */
+  server?: ServerControl;
+}
+
+export interface ServerControl {
+  stop(): Promise<void>;
+  start(): Promise<void>;
 }
 
 /** A Postgres on this machine is reached through the WebSocket proxy; Neon is reached directly. */
@@ -73,6 +84,7 @@ interface Server {
   url: string;
   source: string;
   stop(): Promise<void>;
+  control?: ServerControl;
 }
 
 /**
@@ -93,12 +105,14 @@ async function startThrowAwayPostgresql(): Promise<Server> {
   const tool = (name: string, args: string[]) =>
     asPostgres ? run("runuser", ["-u", "postgres", "--", `${installed.bin}/${name}`, ...args]) : run(`${installed.bin}/${name}`, args);
   const port = await freePort();
-  try {
-    await tool("initdb", ["-D", `${dir}/data`, "--auth=trust", "-U", "postgres"]);
-    await tool("pg_ctl", [
+  const start = () =>
+    tool("pg_ctl", [
       ...["-D", `${dir}/data`, "-l", `${dir}/log`, "-w", "start"],
       ...["-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300`],
     ]);
+  try {
+    await tool("initdb", ["-D", `${dir}/data`, "--auth=trust", "-U", "postgres"]);
+    await start();
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
@@ -110,6 +124,15 @@ async function startThrowAwayPostgresql(): Promise<Server> {
       await tool("pg_ctl", ["-D", `${dir}/data`, "-m", "fast", "stop"]).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     },
+    control: {
+      // As a crash: no shutdown checkpoint, connections cut; the next start recovers from the WAL.
+      stop: async () => {
+        await tool("pg_ctl", ["-D", `${dir}/data`, "-m", "immediate", "stop"]);
+      },
+      start: async () => {
+        await start();
+      },
+    },
   };
 }
 
@@ -117,7 +140,12 @@ async function startServer(spec: DatabaseSpec, pgPort?: number): Promise<Server>
   switch (spec.kind) {
     case "pglite": {
       const pg = await startEmbeddedPostgres({ dataDir: spec.dataDir, port: pgPort });
-      return { url: pg.url, source: `embedded PGlite (${spec.dataDir ?? "in memory"})`, stop: () => pg.stop() };
+      return {
+        url: pg.url,
+        source: `embedded PGlite (${spec.dataDir ?? "in memory"})`,
+        stop: () => pg.stop(),
+        control: { stop: () => pg.pause(), start: () => pg.resume() },
+      };
     }
     case "postgresql":
       return startThrowAwayPostgresql();
@@ -160,7 +188,7 @@ export async function startDatabase(
   };
   try {
     if (needsLocalProxy(server.url)) proxy = await startWsProxy({ port: options.proxyPort });
-    const database: LocalDatabase = { url: server.url, wsProxy: proxy?.address, source: server.source, stop };
+    const database: LocalDatabase = { url: server.url, wsProxy: proxy?.address, source: server.source, stop, server: server.control };
     if (options.migrate ?? true) await migrateDatabase(database, { reset: spec.kind === "url" && spec.reset });
     return database;
   } catch (error) {

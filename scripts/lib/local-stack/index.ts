@@ -30,6 +30,7 @@ export {
   type LocalDatabase,
   migrateDatabase,
   needsLocalProxy,
+  type ServerControl,
   startDatabase,
 } from "./database.ts";
 export { type DevStackInfo, removeDevStackLock, runningDevStack, writeDevStackLock } from "./dev-lock.ts";
