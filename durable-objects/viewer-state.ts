@@ -42,6 +42,10 @@ export type StartStreamResult =
       progress: StoredProgress | null;
       /** This play's stream: new on every play, carried by its media token (see `streamStatus`). */
       leaseId: string;
+      /** Bits per second this session's player measured when its previous stream was released, or null. */
+      bandwidthEstimate: number | null;
+      /** Streams of other sessions ended to make room (`takeOver`): 0 or 1 in practice. */
+      tookOver: number;
     }
   | { granted: false; inUse: number; retryAfterMs: number }
   /** The session was signed out: nothing was taken. */
@@ -55,6 +59,8 @@ export type HeartbeatResult =
       progress: StoredProgress;
       /** The continue-watching row as it stands after this heartbeat: unfinished titles, most recent first. */
       continueWatching: string[];
+      /** The session's stream was ended by another device's "watch here instead" (the position is stored all the same). */
+      takenOver: boolean;
     };
 
 /**
@@ -63,9 +69,13 @@ export type HeartbeatResult =
  * - `replaced`: the session played something since (another title, or this one again);
  * - `ended`: the lease lapsed without heartbeats, or was released (the player stopped, the plan
  *   changed, the session signed out);
+ * - `taken-over`: another session of the account took this stream's screen ("watch here instead");
  * - `revoked`: the session signed out.
  */
-export type StreamStatus = { status: "live"; expiresAt: number } | { status: "replaced" | "ended" | "revoked" };
+export type StreamStatus = { status: "live"; expiresAt: number } | { status: "replaced" | "ended" | "taken-over" | "revoked" };
+
+/** How long the reason a stream was taken over is kept for its player to read (a day: no player waits longer). */
+const TAKEN_OVER_MEMORY_MS = 86_400_000;
 
 export interface FlushStats {
   flushes: number;
@@ -113,6 +123,14 @@ export class ViewerState extends DurableObject<Env> {
       storage.exec(
         "CREATE TABLE IF NOT EXISTS leases (session_id TEXT PRIMARY KEY, video_id TEXT NOT NULL, expires_at INTEGER NOT NULL, lease_id TEXT NOT NULL)",
       );
+      // Streams ended by another session's takeover, so their next request learns why (one row per session).
+      storage.exec(
+        "CREATE TABLE IF NOT EXISTS taken_over (session_id TEXT PRIMARY KEY, lease_id TEXT NOT NULL, ended_at INTEGER NOT NULL)",
+      );
+      // The bandwidth a session's player measured by the end of its last stream: the next play's starting rung.
+      storage.exec(
+        "CREATE TABLE IF NOT EXISTS stream_hints (session_id TEXT PRIMARY KEY, bandwidth INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+      );
       // Who this object belongs to (the flush needs the user id) and the flush's bookkeeping.
       storage.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     });
@@ -129,7 +147,8 @@ export class ViewerState extends DurableObject<Env> {
       sessionId,
       forgetAfterMs,
     );
-    this.ctx.storage.sql.exec("DELETE FROM leases WHERE session_id = ?", sessionId);
+    for (const table of ["leases", "taken_over", "stream_hints"])
+      this.ctx.storage.sql.exec(`DELETE FROM ${table} WHERE session_id = ?`, sessionId);
     await this.scheduleAlarm(forgetAfterMs);
   }
 
@@ -140,7 +159,9 @@ export class ViewerState extends DurableObject<Env> {
   /**
    * Takes the session's screen for `videoId`, or moves it there: a session holds at most one
    * lease, so switching titles on a device never uses a second screen. Refused when `screens`
-   * other sessions hold live leases. Answers the title's progress too (for `resumeAt`). A signed-out
+   * other sessions hold live leases, unless `takeOver`: then the streams of other sessions that went
+   * longest without a heartbeat are ended to make room, and their players are told why (`taken-over`).
+   * Answers the title's progress too (for `resumeAt`) and the session's bandwidth hint. A signed-out
    * session is refused in the same call.
    */
   async startStream(input: {
@@ -149,18 +170,36 @@ export class ViewerState extends DurableObject<Env> {
     videoId: string;
     screens: number;
     leaseMs: number;
+    takeOver?: boolean;
   }): Promise<StartStreamResult> {
     if (this.revoked(input.sessionId)) return { granted: false, revoked: true };
     this.rememberOwner(input.userId);
     const now = this.clock.now();
     const sql = this.ctx.storage.sql;
     sql.exec("DELETE FROM leases WHERE expires_at <= ?", now);
+    sql.exec("DELETE FROM taken_over WHERE session_id = ? OR ended_at <= ?", input.sessionId, now - TAKEN_OVER_MEMORY_MS);
     const others = sql
-      .exec<{ expires_at: number }>("SELECT expires_at FROM leases WHERE session_id <> ? ORDER BY expires_at", input.sessionId)
+      .exec<{ session_id: string; lease_id: string; expires_at: number }>(
+        "SELECT session_id, lease_id, expires_at FROM leases WHERE session_id <> ? ORDER BY expires_at",
+        input.sessionId,
+      )
       .toArray();
+    let tookOver = 0;
     if (others.length >= input.screens) {
-      const freedAt = others[others.length - input.screens]?.expires_at ?? now;
-      return { granted: false, inUse: others.length, retryAfterMs: Math.max(0, freedAt - now) };
+      if (!input.takeOver) {
+        const freedAt = others[others.length - input.screens]?.expires_at ?? now;
+        return { granted: false, inUse: others.length, retryAfterMs: Math.max(0, freedAt - now) };
+      }
+      for (const ended of others.slice(0, others.length - input.screens + 1)) {
+        sql.exec("DELETE FROM leases WHERE session_id = ?", ended.session_id);
+        sql.exec(
+          "INSERT INTO taken_over (session_id, lease_id, ended_at) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET lease_id = excluded.lease_id, ended_at = excluded.ended_at",
+          ended.session_id,
+          ended.lease_id,
+          now,
+        );
+        tookOver++;
+      }
     }
     // Every play is a new stream: the URLs of the session's previous play stop (see streamStatus).
     const leaseId = crypto.randomUUID();
@@ -171,7 +210,8 @@ export class ViewerState extends DurableObject<Env> {
       now + input.leaseMs,
       leaseId,
     );
-    return { granted: true, progress: this.readProgress(input.videoId), leaseId };
+    const hint = sql.exec<{ bandwidth: number }>("SELECT bandwidth FROM stream_hints WHERE session_id = ?", input.sessionId).toArray()[0];
+    return { granted: true, progress: this.readProgress(input.videoId), leaseId, bandwidthEstimate: hint?.bandwidth ?? null, tookOver };
   }
 
   /**
@@ -185,9 +225,13 @@ export class ViewerState extends DurableObject<Env> {
     const lease = sql
       .exec<{ lease_id: string; expires_at: number }>("SELECT lease_id, expires_at FROM leases WHERE session_id = ?", sessionId)
       .toArray()[0];
-    if (!lease) return { status: "ended" };
-    if (lease.lease_id !== leaseId) return { status: "replaced" };
-    return lease.expires_at > this.clock.now() ? { status: "live", expiresAt: lease.expires_at } : { status: "ended" };
+    if (lease?.lease_id === leaseId) {
+      return lease.expires_at > this.clock.now() ? { status: "live", expiresAt: lease.expires_at } : { status: "ended" };
+    }
+    if (sql.exec("SELECT 1 FROM taken_over WHERE session_id = ? AND lease_id = ?", sessionId, leaseId).toArray().length > 0) {
+      return { status: "taken-over" };
+    }
+    return lease ? { status: "replaced" } : { status: "ended" };
   }
 
   /**
@@ -241,6 +285,7 @@ export class ViewerState extends DurableObject<Env> {
     this.heartbeatRowsWritten += this.written - before;
     return {
       revoked: false,
+      takenOver: this.ctx.storage.sql.exec("SELECT 1 FROM taken_over WHERE session_id = ?", input.sessionId).toArray().length > 0,
       progress: { positionSeconds: input.positionSeconds, durationSeconds: input.durationSeconds, finished, updatedAt: now },
       continueWatching: this.ctx.storage.sql
         .exec<{ video_id: string }>(
@@ -258,9 +303,55 @@ export class ViewerState extends DurableObject<Env> {
     return { revoked: false, progress: this.readProgress(videoId) };
   }
 
+  /** The viewer's unfinished titles with their positions, most recently watched first (continue watching's progress bars). */
+  async listProgress(
+    sessionId: string,
+    limit: number,
+  ): Promise<{ revoked: true } | { revoked: false; items: (StoredProgress & { videoId: string })[] }> {
+    if (this.revoked(sessionId)) return { revoked: true };
+    const rows = this.ctx.storage.sql
+      .exec<{ video_id: string; position: number; duration: number | null; updated_at: number }>(
+        "SELECT video_id, position, duration, updated_at FROM progress WHERE finished = 0 ORDER BY updated_at DESC, video_id LIMIT ?",
+        limit,
+      )
+      .toArray();
+    return {
+      revoked: false,
+      items: rows.map((row) => ({
+        videoId: row.video_id,
+        positionSeconds: row.position,
+        durationSeconds: row.duration,
+        finished: false,
+        updatedAt: row.updated_at,
+      })),
+    };
+  }
+
   /** Ends the session's stream (the player stopped, or the session signed out). */
   async releaseLease(sessionId: string): Promise<void> {
     this.ctx.storage.sql.exec("DELETE FROM leases WHERE session_id = ?", sessionId);
+  }
+
+  /**
+   * The player of stream `leaseId` stopped (paused for long, left, reached the end, the page was
+   * hidden): its screen is free at once, if the session's lease is still that stream's (a later
+   * play of the session keeps its own). `bandwidthEstimate` (bits per second, as the player measured
+   * it) is kept for the session's next play. Answers whether a screen was freed.
+   */
+  async releaseStream(input: { sessionId: string; leaseId: string; bandwidthEstimate?: number }): Promise<boolean> {
+    const sql = this.ctx.storage.sql;
+    const now = this.clock.now();
+    if (input.bandwidthEstimate !== undefined) {
+      sql.exec(
+        "INSERT INTO stream_hints (session_id, bandwidth, updated_at) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET bandwidth = excluded.bandwidth, updated_at = excluded.updated_at",
+        input.sessionId,
+        Math.round(input.bandwidthEstimate),
+        now,
+      );
+    }
+    const cursor = sql.exec("DELETE FROM leases WHERE session_id = ? AND lease_id = ?", input.sessionId, input.leaseId);
+    cursor.toArray();
+    return cursor.rowsWritten > 0;
   }
 
   /** Live leases, oldest expiry first. */

@@ -3,7 +3,14 @@ import type { AuthContext } from "../platform/app-env.ts";
 import { sessionEnded } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
 import { MASTER_PLAYLIST_PATH } from "../platform/media-layout.ts";
-import { signMediaToken } from "../platform/media-token.ts";
+import {
+  describeTokenFailure,
+  isPreviewGrant,
+  type MediaGrant,
+  MediaTokenError,
+  signMediaToken,
+  verifyMediaToken,
+} from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
 import { type Entitlement, getEntitlement } from "../subscriptions/index.ts";
 import { findVideo, isVideoId, notFound } from "../videos/index.ts";
@@ -15,6 +22,8 @@ export interface Playback {
   expiresAt: string;
   resumeAt: number;
   maxHeight: number;
+  streamToken: string;
+  bandwidthEstimate: number | null;
 }
 
 /** The entitlement reader playback depends on (the subscription service's, in production). */
@@ -39,7 +48,7 @@ export async function checkPlayable(
   const video = found?.state === "ready" ? found : await findVideo(services.db, videoId);
   if (!video) throw notFound(videoId);
   if (!entitlement) {
-    throw new ApiError("payment-required", "Playing videos needs an active subscription. Choose a plan with POST /v1/subscription.");
+    throw new ApiError("payment-required", "Playing videos needs an active subscription (POST /v1/subscription).");
   }
   if (video.state !== "ready") {
     throw new ApiError("conflict", `This video cannot be played yet: it is ${video.state}. Try again when it is ready.`);
@@ -50,13 +59,16 @@ export async function checkPlayable(
 /**
  * `GET /v1/videos/{id}/play`: `checkPlayable`, then takes (or moves) the session's screen lease,
  * checking the session in the same call to the user's object, and signs a manifest URL for this
- * session, video and plan height. After the checks of `checkPlayable`: signed out 401, no free screen 429.
+ * session, video and plan height. After the checks of `checkPlayable`: signed out 401, no free screen 429
+ * (unless `takeOver`: "watch here instead" ends the stream of another session that went longest
+ * without a heartbeat, whose player is told why on its next request).
  */
 export async function startPlayback(
   services: Services,
   auth: AuthContext,
   videoId: string,
   entitlementOf: EntitlementReader,
+  options: { takeOver?: boolean } = {},
 ): Promise<Playback> {
   const entitlement = await checkPlayable(services, auth, videoId, entitlementOf);
   const { config } = services;
@@ -66,6 +78,7 @@ export async function startPlayback(
     videoId,
     screens: entitlement.screens,
     leaseMs: config.STREAM_LEASE_SECONDS * 1000,
+    takeOver: options.takeOver ?? false,
   });
   if ("revoked" in lease) throw sessionEnded();
   if (!lease.granted) {
@@ -93,7 +106,37 @@ export async function startPlayback(
     expiresAt: new Date(expiresAt * 1000).toISOString(),
     resumeAt: resumePosition(lease.progress),
     maxHeight: entitlement.maxHeight,
+    streamToken: token,
+    bandwidthEstimate: lease.bandwidthEstimate,
   };
+}
+
+/**
+ * `POST /v1/videos/{id}/play/release`: the player stopped. The stream token is the credential (a
+ * page being closed cannot refresh an access token or set a header: `navigator.sendBeacon`), so it
+ * must verify for this video; an expired one still releases (its lease may outlive it by seconds).
+ * Idempotent: releasing a stream that already ended changes nothing.
+ */
+export async function releasePlayback(
+  services: Services,
+  videoId: string,
+  input: { streamToken: string; bandwidthEstimate?: number },
+): Promise<void> {
+  let grant: MediaGrant;
+  try {
+    // Verified as of its own expiry: release is allowed for a token that expired a moment ago.
+    grant = await verifyMediaToken(services.config, videoId, input.streamToken, 0);
+  } catch (error) {
+    if (error instanceof MediaTokenError)
+      throw new ApiError("forbidden", `This stream token is not valid: ${describeTokenFailure(error.reason)}`);
+    throw error;
+  }
+  if (isPreviewGrant(grant)) throw new ApiError("forbidden", "A preview token names no stream.");
+  await services.viewerState(grant.userId).releaseStream({
+    sessionId: grant.sessionId,
+    leaseId: grant.leaseId,
+    bandwidthEstimate: input.bandwidthEstimate,
+  });
 }
 
 /**
@@ -135,5 +178,11 @@ export async function recordProgress(
   });
   if (result.revoked) throw sessionEnded();
   await copy.update(result.continueWatching);
+  if (result.takenOver) {
+    throw new ApiError(
+      "stream-taken-over",
+      "The position was stored, but this session's stream was ended: another device of the account chose to watch there while every screen was in use. Play again to watch here (GET or POST /v1/videos/{id}/play).",
+    );
+  }
   return result.progress;
 }
