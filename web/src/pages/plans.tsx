@@ -56,22 +56,31 @@ export function PlansPage() {
   return (
     <section>
       <h1>Plans</h1>
-      {session && current && (
+      {session && current && plans.data && (
         <p class="lead">
           {current.status === "active"
             ? `Your plan: ${planName(current.planId)}, renews ${date(current.currentPeriodEnd)}.`
             : `Your ${planName(current.planId)} plan is canceled; you can watch until ${date(current.cancelAt ?? current.currentPeriodEnd)}.`}
         </p>
       )}
-      {session && !current && subscription.data && <p class="lead">You have no plan yet: choose one to start watching.</p>}
+      {session && !current && subscription.data && plans.data && <p class="lead">You have no plan yet: choose one to start watching.</p>}
       <div role="status" class="status-line">
         {message}
       </div>
-      <ErrorNotice error={error} />
-      <ErrorNotice error={plans.error ?? subscription.error} onRetry={() => (plans.error ? plans.reload() : subscription.reload())} />
-      {plans.loading && !plans.data && <p>Loading plans…</p>}
+      <ErrorNotice error={error} task="change-plan" />
+      <ErrorNotice
+        error={plans.error ?? subscription.error}
+        task="plans"
+        onRetry={() => (plans.error ? plans.reload() : subscription.reload())}
+      />
+      {plans.loading && !plans.data && (
+        <p class="visually-hidden" role="status">
+          Loading plans…
+        </p>
+      )}
       <ul class="plans">
-        {plans.data?.plans.map((plan) => {
+        {/* Everything appears at once, plans and the viewer's own, so nothing moves after it is drawn. */}
+        {(subscription.data || subscription.error ? (plans.data?.plans ?? []) : []).map((plan) => {
           const isCurrent = active?.planId === plan.id;
           return (
             <li key={plan.id} class={`plan${isCurrent ? " plan-current" : ""}`}>
