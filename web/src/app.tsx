@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorBoundary, LocationProvider, lazy, Route, Router, useLocation } from "preact-iso";
+import { endedSessionEmail } from "./api/session-end.ts";
 import { useSession } from "./api/use-session.ts";
 import { HomePage } from "./pages/home.tsx";
 import { LandingPage } from "./pages/landing.tsx";
@@ -52,6 +53,13 @@ const open = (title: string, Component: preact.ComponentType) => () => (
 /** `/`: the home rows for a viewer, the landing page (plans, a preview of titles) for a visitor. */
 function HomeOrLanding() {
   const session = useSession();
+  const { route } = useLocation();
+  // A session that ended by itself goes to sign in (which says so, with the email), not to the landing page.
+  const ended = !session && endedSessionEmail() !== null;
+  useEffect(() => {
+    if (ended) route("/signin?next=%2F", true);
+  }, [ended, route]);
+  if (ended) return null;
   return session ? <HomePage /> : <LandingPage />;
 }
 

@@ -93,6 +93,8 @@ export function Player({
   const hls = useRef<Hls | null>(null);
   const started = useRef(false);
   const released = useRef(false);
+  /** hls.js's bandwidth estimate (bits per second) as of the last fragment: sent with the release, the next play's hint. */
+  const measured = useRef<number | undefined>(undefined);
   /** The position to report: read from the element while it plays (hls.js resets it to 0 when it detaches). */
   const position = useRef(startAt);
   const [playing, setPlaying] = useState(false);
@@ -122,7 +124,7 @@ export function Player({
   const release = () => {
     if (released.current) return;
     released.current = true;
-    releaseStream(videoId, playback.streamToken, hls.current?.bandwidthEstimate);
+    releaseStream(videoId, playback.streamToken, hls.current?.bandwidthEstimate ?? measured.current);
   };
 
   // hls.js, attached to the element, starting at a rendition that fits.
@@ -169,6 +171,9 @@ export function Player({
           if (instance && start >= 0) instance.startLevel = start;
           instance?.startLoad(startAt);
           void play();
+        });
+        instance.on(HlsPlayer.Events.FRAG_BUFFERED, () => {
+          measured.current = instance?.bandwidthEstimate;
         });
         instance.on(HlsPlayer.Events.LEVEL_SWITCHED, (_event, data) => setPlayingHeight(instance?.levels[data.level]?.height ?? null));
         instance.on(HlsPlayer.Events.ERROR, (_event, data) => {
@@ -253,7 +258,10 @@ export function Player({
       report(true);
       release();
     };
+    // Playing again after a pause says so at once: the screen is renewed, or the player learns it was taken.
+    const onPlay = () => started.current && report();
     element.addEventListener("pause", onPause);
+    element.addEventListener("play", onPlay);
     addEventListener("online", online);
     addEventListener("pagehide", onPageHide);
     document.addEventListener("visibilitychange", onHidden);
@@ -261,6 +269,7 @@ export function Player({
       clearInterval(timer);
       clearTimeout(retry);
       element.removeEventListener("pause", onPause);
+      element.removeEventListener("play", onPlay);
       removeEventListener("online", online);
       removeEventListener("pagehide", onPageHide);
       document.removeEventListener("visibilitychange", onHidden);
