@@ -108,6 +108,8 @@ export function AdminVideoPage({ id }: { id: string }) {
   const session = useSession();
   const status = useResource((signal) => api<AdminVideoStatus>(`/v1/admin/videos/${encodeURIComponent(id)}`, { signal }), id);
   const [uploadFinished, setUploadFinished] = useState(0);
+  /** An upload finished on this page: its panel stays ("Upload complete"), so what is below it does not jump up. */
+  const [uploadedHere, setUploadedHere] = useState(false);
   const state = status.data?.state;
 
   // Poll while the pipeline works on it (and right after an upload finished).
@@ -139,16 +141,23 @@ export function AdminVideoPage({ id }: { id: string }) {
       <div class="columns">
         <div>
           <StatusPanel status={status.data} />
-          {(video.state === "awaiting-upload" || video.state === "uploading") && (
-            <UploadPanel videoId={video.id} onFinished={() => setUploadFinished((n) => n + 1)} />
+          {(video.state === "awaiting-upload" || video.state === "uploading" || uploadedHere) && (
+            <UploadPanel
+              videoId={video.id}
+              onFinished={() => {
+                setUploadedHere(true);
+                setUploadFinished((n) => n + 1);
+              }}
+            />
           )}
-          <QualityReportPanel status={status.data} />
         </div>
         <div>
           <EditPanel video={video} onSaved={status.reload} />
           <DeletePanel video={video} />
         </div>
       </div>
+      {/* Last on the page: the report appears when transcoding ends and pushes nothing down. */}
+      <QualityReportPanel status={status.data} />
     </section>
   );
 }

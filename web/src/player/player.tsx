@@ -350,6 +350,13 @@ export function Player({
     element.volume = Math.max(0, Math.min(1, value));
     element.muted = element.volume === 0;
   }
+  function finish() {
+    media.current?.pause();
+    setEnded(true);
+    setPlaying(false);
+    setBuffering(false);
+    release();
+  }
   function seek(to: number) {
     const element = media.current;
     if (element) element.currentTime = Math.max(0, Math.min(to, Number.isFinite(element.duration) ? element.duration : to));
@@ -425,14 +432,16 @@ export function Player({
               else performance.mark("reelstream:first-frame");
             }
           }}
-          onWaiting={() => setBuffering(true)}
+          onWaiting={(event) => {
+            // Waiting within half a second of the end is the end: MSE can stop short of the duration
+            // (audio and video ending a frame apart), and would wait there for ever.
+            const element = event.currentTarget;
+            if (started.current && Number.isFinite(element.duration) && element.duration - element.currentTime < 0.5) finish();
+            else setBuffering(true);
+          }}
           onCanPlay={() => started.current && setBuffering(false)}
           onPause={() => setPlaying(false)}
-          onEnded={() => {
-            setEnded(true);
-            setPlaying(false);
-            release();
-          }}
+          onEnded={finish}
           onTimeUpdate={(event) => {
             setTime(event.currentTarget.currentTime);
             // readyState 0: hls.js detached the element (its time reads 0), which is no position.
