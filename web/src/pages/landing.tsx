@@ -1,7 +1,7 @@
 import { api } from "../api/client.ts";
 import type { Plan, Preview } from "../api/types.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
-import { money, resolution } from "../ui/format.ts";
+import { PlanFacts } from "../ui/plan-facts.tsx";
 import { Poster } from "../ui/poster.tsx";
 import { useResource } from "../ui/use-resource.ts";
 import { CARD_POSTER_SIZES } from "../ui/video-card.tsx";
@@ -61,16 +61,7 @@ export function LandingPage() {
             <ul class="plans">
               {content.data.plans.map((plan) => (
                 <li key={plan.id} class="plan">
-                  <h3>{plan.name}</h3>
-                  <p class="price">
-                    {money(plan.priceCents, plan.currency)} <span>a month</span>
-                  </p>
-                  <ul class="plan-features">
-                    <li>Up to {resolution(plan.maxHeight)}</li>
-                    <li>
-                      {plan.screens} {plan.screens === 1 ? "screen" : "screens"} at the same time
-                    </li>
-                  </ul>
+                  <PlanFacts plan={plan} heading="h3" />
                   <a class="button" href="/signup?next=/plans">
                     Start with {plan.name}
                   </a>

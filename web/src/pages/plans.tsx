@@ -3,7 +3,8 @@ import { api } from "../api/client.ts";
 import type { Plan, Subscription } from "../api/types.ts";
 import { useSession } from "../api/use-session.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
-import { date, money, resolution } from "../ui/format.ts";
+import { date } from "../ui/format.ts";
+import { PlanFacts } from "../ui/plan-facts.tsx";
 import { useResource } from "../ui/use-resource.ts";
 
 /** Plans, what each allows, and the viewer's subscription: choose, change, cancel. */
@@ -84,16 +85,7 @@ export function PlansPage() {
           const isCurrent = active?.planId === plan.id;
           return (
             <li key={plan.id} class={`plan${isCurrent ? " plan-current" : ""}`}>
-              <h2>{plan.name}</h2>
-              <p class="price">
-                {money(plan.priceCents, plan.currency)} <span>a month</span>
-              </p>
-              <ul class="plan-features">
-                <li>Up to {resolution(plan.maxHeight)}</li>
-                <li>
-                  {plan.screens} {plan.screens === 1 ? "screen" : "screens"} at the same time
-                </li>
-              </ul>
+              <PlanFacts plan={plan} heading="h2" />
               {!session ? (
                 <a class="button" href="/signup?next=/plans">
                   Sign up for {plan.name}
