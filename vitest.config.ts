@@ -72,7 +72,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["transcoder/**/*.test.ts", "scripts/**/*.test.ts", "e2e/**/*.test.ts", "testing/**/*.test.ts"],
+          include: ["transcoder/**/*.test.ts", "scripts/**/*.test.ts", "e2e/**/*.test.ts", "testing/**/*.test.ts", "web/src/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
         },

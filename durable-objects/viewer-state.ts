@@ -45,6 +45,10 @@ export type StartStreamResult =
       leaseId: string;
       /** The plan the lease was taken under (its height caps the media token). */
       entitlement: Entitlement;
+      /** Bits per second this session's player measured when its previous stream was released, or null. */
+      bandwidthEstimate: number | null;
+      /** Streams of other sessions ended to make room (`takeOver`): 0 or 1 in practice. */
+      tookOver: number;
     }
   /** The session was signed out. */
   | { granted: false; refused: "revoked" }
@@ -63,6 +67,8 @@ export type HeartbeatResult =
       progress: StoredProgress;
       /** The continue-watching row as it stands after this heartbeat: unfinished titles, most recent first. */
       continueWatching: string[];
+      /** The session's stream was ended by another device's "watch here instead" (the position is stored all the same). */
+      takenOver: boolean;
     };
 
 /** The write-behind's counters (`flushStats`); the first three are kept in storage. */
@@ -98,7 +104,8 @@ export interface FlushStats {
  *   to Postgres: the alarm sends the changed rows as one message on the user-copies queue, whose
  *   consumer writes a batch of users in one transaction and acknowledges each row's version back
  *   (`copiesWritten`). A row is kept dirty until then, so nothing is lost while Postgres is down.
- * - Screen leases: one per signed-in session, renewed by heartbeats, capped by the plan's screens.
+ * - Screen leases: one per signed-in session, renewed by heartbeats, capped by the plan's screens,
+ *   released by the player's stream token or taken over by another session (viewer-state/leases.ts).
  */
 export class ViewerState extends DurableObject<Env> {
   private readonly log = createLogger(LOG_SCOPE);
@@ -180,7 +187,7 @@ export class ViewerState extends DurableObject<Env> {
    */
   async revokeSession(sessionId: string, forgetAfterMs: number): Promise<void> {
     this.sessions.revoke(sessionId, forgetAfterMs);
-    this.leases.release(sessionId);
+    this.leases.forget(sessionId);
     await this.scheduleAlarm(forgetAfterMs);
   }
 
@@ -192,7 +199,10 @@ export class ViewerState extends DurableObject<Env> {
   /** Signs out everywhere: revokes every open session and ends every stream at once; answers the sessions revoked. */
   async revokeAllSessions(forgetAfterMs: number): Promise<string[]> {
     const revoked = this.sessions.openIds(this.clock.now());
-    for (const sessionId of revoked) this.sessions.revoke(sessionId, forgetAfterMs);
+    for (const sessionId of revoked) {
+      this.sessions.revoke(sessionId, forgetAfterMs);
+      this.leases.forget(sessionId);
+    }
     this.leases.releaseAll();
     await this.scheduleAlarm(forgetAfterMs);
     return revoked;
@@ -243,14 +253,17 @@ export class ViewerState extends DurableObject<Env> {
    * Play, in one call: checks the session, the plan (the held subscription, its period compared
    * with this object's clock) and its screens, then takes the session's screen for `videoId`, or
    * moves it there: a session holds at most one lease, so switching titles on a device never uses
-   * a second screen. Answers the title's progress too (for `resumeAt`). `fill`: the subscription
-   * as Postgres has it, for an object that answered `not-copied`.
+   * a second screen. With every screen in use, `takeOver` ("watch here instead") ends the streams
+   * of other sessions that went longest without a heartbeat instead of refusing, and their players
+   * are told why (`taken-over`). Answers the title's progress too (for `resumeAt`) and the session's
+   * bandwidth hint. `fill`: the subscription as Postgres has it, for an object that answered `not-copied`.
    */
   async startStream(input: {
     userId: string;
     sessionId: string;
     videoId: string;
     leaseMs: number;
+    takeOver?: boolean;
     fill?: VersionedSubscription;
   }): Promise<StartStreamResult> {
     if (this.sessions.isRevoked(input.sessionId)) return { granted: false, refused: "revoked" };
@@ -261,7 +274,7 @@ export class ViewerState extends DurableObject<Env> {
     if (entitlement === null) return { granted: false, refused: "no-plan" };
     const lease = this.leases.take({ ...input, screens: entitlement.screens });
     if (!("leaseId" in lease)) return { granted: false, refused: "screens", screens: entitlement.screens, ...lease };
-    return { granted: true, progress: this.readProgress(input.videoId), leaseId: lease.leaseId, entitlement };
+    return { granted: true, progress: this.readProgress(input.videoId), entitlement, ...lease };
   }
 
   /**
@@ -330,6 +343,7 @@ export class ViewerState extends DurableObject<Env> {
     this.heartbeatRowsWritten += this.written - before;
     return {
       revoked: false,
+      takenOver: this.leases.takenOver(input.sessionId),
       progress: { positionSeconds: input.positionSeconds, durationSeconds: input.durationSeconds, finished, updatedAt },
       continueWatching: this.ctx.storage.sql
         .exec<{ video_id: string }>(
@@ -347,9 +361,44 @@ export class ViewerState extends DurableObject<Env> {
     return { revoked: false, progress: this.readProgress(videoId) };
   }
 
+  /** The viewer's unfinished titles with their positions, most recently watched first (continue watching's progress bars). */
+  async listProgress(
+    sessionId: string,
+    limit: number,
+  ): Promise<{ revoked: true } | { revoked: false; items: (StoredProgress & { videoId: string })[] }> {
+    if (this.sessions.isRevoked(sessionId)) return { revoked: true };
+    const rows = this.ctx.storage.sql
+      .exec<{ video_id: string; position: number; duration: number | null; updated_at: number }>(
+        "SELECT video_id, position, duration, updated_at FROM progress WHERE finished = 0 ORDER BY updated_at DESC, video_id LIMIT ?",
+        limit,
+      )
+      .toArray();
+    return {
+      revoked: false,
+      items: rows.map((row) => ({
+        videoId: row.video_id,
+        positionSeconds: row.position,
+        durationSeconds: row.duration,
+        finished: false,
+        updatedAt: row.updated_at,
+      })),
+    };
+  }
+
   /** Ends the session's stream (the player stopped, or the session signed out). */
   async releaseLease(sessionId: string): Promise<void> {
     this.leases.release(sessionId);
+  }
+
+  /**
+   * The player of stream `leaseId` stopped (`POST /v1/videos/{id}/play/release`: paused for long,
+   * left, reached the end, the page was hidden): its screen is free at once if the session's lease
+   * is still that stream's; `bandwidthEstimate` becomes the session's next play's hint. A signed-out
+   * session has nothing left to free and keeps no hint. Answers whether a screen was freed.
+   */
+  async releaseStream(input: { sessionId: string; leaseId: string; bandwidthEstimate?: number }): Promise<boolean> {
+    if (this.sessions.isRevoked(input.sessionId)) return false;
+    return this.leases.releaseStream(input);
   }
 
   /** Live leases, oldest expiry first. */

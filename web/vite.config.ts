@@ -1,8 +1,43 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
+import { API_REFERENCE_SCRIPT } from "../workers/platform/api-reference.ts";
 
 /** The API's own paths (wrangler.toml `run_worker_first`): the dev server hands them to the Worker. */
 export const apiPaths = ["/v1", "/media", "/health", "/openapi.json", "/docs", "/.well-known", "/internal"];
+
+/**
+ * `/docs` without the internet: Scalar's standalone bundle becomes a file of the app at the URL the
+ * Worker's page names (workers/platform/api-reference.ts), after checking it is the reviewed file
+ * (its SRI hash), and the dev server serves the same bytes.
+ */
+function apiReferenceScript(): Plugin {
+  // The package's `exports` list neither the browser bundle nor package.json: found beside its entry (dist/index.js).
+  const file = join(dirname(createRequire(import.meta.url).resolve("@scalar/api-reference")), "browser/standalone.js");
+  const read = () => {
+    const bytes = readFileSync(file);
+    const integrity = `sha384-${createHash("sha384").update(bytes).digest("base64")}`;
+    if (integrity !== API_REFERENCE_SCRIPT.integrity) {
+      throw new Error(`${file} is not the reviewed API reference bundle (${integrity}); see workers/platform/api-reference.ts`);
+    }
+    return bytes;
+  };
+  return {
+    name: "reelstream-api-reference",
+    generateBundle() {
+      this.emitFile({ type: "asset", fileName: API_REFERENCE_SCRIPT.url.slice(1), source: read() });
+    },
+    configureServer(server) {
+      server.middlewares.use(API_REFERENCE_SCRIPT.url, (_request, response) => {
+        response.setHeader("Content-Type", "text/javascript");
+        response.end(read());
+      });
+    },
+  };
+}
 
 /**
  * The web app: Preact + TypeScript, JSX compiled by Vite's own transform (no Babel preset).
@@ -11,6 +46,7 @@ export const apiPaths = ["/v1", "/media", "/health", "/openapi.json", "/docs", "
  */
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
+  plugins: [apiReferenceScript()],
   build: {
     outDir: "dist",
     emptyOutDir: true,

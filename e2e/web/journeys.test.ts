@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminToken } from "../../scripts/lib/upload-client.ts";
+import { recordLayoutShifts, takeLayoutShifts } from "../../testing/layout-shift.ts";
 import { insertReadyVideo, randomVideoId } from "../../testing/playback-fixtures.ts";
 import {
   accessibilityProblems,
@@ -61,7 +62,14 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
   /** A fresh browser profile at one of the two sizes, recording what the app asked the API. */
   async function openContext(size: ViewportName) {
     const context = await browser.newContext({ ...viewports[size], baseURL: stack.url });
+    await recordLayoutShifts(context);
     const calls: { method: string; path: string; status: number; body: string | null }[] = [];
+    /** Video segments asked for, in order (`…/hls/480p/c0000-a1-00000.m4s`; init segments are `.mp4`). */
+    const segments: string[] = [];
+    context.on("request", (request) => {
+      const path = new URL(request.url()).pathname;
+      if (/\/hls\/\d+p\/[^/]+\.m4s$/.test(path)) segments.push(path);
+    });
     context.on("response", (response) => {
       const url = new URL(response.url());
       if (url.pathname.startsWith("/v1/")) {
@@ -73,12 +81,15 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
         });
       }
     });
-    return { context, calls };
+    return { context, calls, segments };
   }
 
   /** axe-core on the page as it is, and a screenshot named for the docs. */
   async function checkPage(page: Page, name: string, size: ViewportName) {
     expect(await accessibilityProblems(page), `${name} at ${size}`).toEqual([]);
+    // What moved since the last page checked, scored as CLS: a page may not push what a viewer reads.
+    const shift = await takeLayoutShifts(page);
+    expect(shift.score, `layout shift of ${name} at ${size}, moving ${shift.moved.join(", ")}`).toBeLessThan(0.1);
     await screenshot(page, `${name}-${size}`);
   }
 
@@ -121,6 +132,12 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       expect(response.headers.get("Content-Type"), path).toContain("application/problem+json");
     }
     expect((await fetch(`${stack.url}/health`, navigate)).headers.get("Content-Type")).toContain("application/json");
+    // Hashed assets are kept for a year without asking again; the page that names them is asked for every time.
+    const html = await (await fetch(`${stack.url}/`, navigate)).text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    expect((await fetch(`${stack.url}${script}`)).headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+    expect((await fetch(`${stack.url}/`, navigate)).headers.get("Cache-Control")).not.toContain("immutable");
   });
 
   describe.each(["desktop", "phone"] as const)("at %s size", (size) => {
@@ -168,7 +185,8 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
         offline: false,
         latency: 20,
         downloadThroughput: -1,
-        uploadThroughput: 3_000_000,
+        // Slow enough to press Pause in the middle of the first chunk.
+        uploadThroughput: 1_000_000,
       });
       const bar = page.locator("#upload-bar");
       const percent = async () => Number(await bar.getAttribute("value"));
@@ -180,9 +198,25 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.waitForTimeout(1000);
       expect(await percent()).toBe(paused);
       await checkPage(page, "admin-upload-paused", size);
+      // The reload lands while the upload's last request is on its way, on any machine: that request
+      // is held in the browser (never sent on), so the server has everything before it and no more.
+      const clipBytes = statSync(clip).size;
+      let holdLast = true;
+      let holding = () => {};
+      const held = new Promise<void>((resolve) => {
+        holding = resolve;
+      });
+      await page.route("**/v1/admin/uploads/*", async (route) => {
+        const request = route.request();
+        const offset = Number(request.headers()["upload-offset"]);
+        const last = request.method() === "PATCH" && offset + (request.postDataBuffer()?.length ?? 0) === clipBytes;
+        // Held: neither sent on nor answered (unrouting would send it), until the reload drops it.
+        if (holdLast && last) return holding();
+        await route.continue();
+      });
       await page.getByRole("button", { name: "Resume" }).click();
-      // Past the first 8 MiB chunk: tus-js-client sends the next one only once the server took it.
-      await uploadedAtLeast(page, 85);
+      await held;
+      holdLast = false;
       await page.reload();
       await page.getByText("was interrupted").waitFor();
       await checkPage(page, "admin-upload-interrupted", size);
@@ -206,7 +240,9 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByLabel("Summary").fill("A lighthouse keeper counts the ships that never arrive, and one that does.");
       await page.getByRole("button", { name: "Save changes" }).click();
       await page.getByText("Saved.").waitFor();
-      const viewerCopy = (await (await api(`/v1/videos/${id}`, token)).json()) as { video: { summary: string } };
+      // The page's own token: the one made at the start has expired by now (30 s tokens).
+      const current = await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string);
+      const viewerCopy = (await (await api(`/v1/videos/${id}`, current)).json()) as { video: { summary: string } };
       expect(viewerCopy.video.summary).toContain("one that does");
       uploaded[size] = { id, title, adminEmail };
       await context.close();
@@ -216,12 +252,20 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       const video = uploaded[size];
       if (!video) throw new Error("the admin journey did not finish");
       const email = `viewer-${size}-${Date.now()}@example.com`;
-      const { context, calls } = await openContext(size);
+      const { context, calls, segments } = await openContext(size);
       const page = await context.newPage();
 
-      // Sign-up: a weak password is refused beside the field.
+      // Signed out, / is the landing page: what Reelstream is, the newest titles (with posters) and the plans.
       await page.goto("/");
-      await page.waitForURL(/\/signin\?next=%2F$/);
+      await page.getByRole("heading", { name: "Films and series, streamed." }).waitFor();
+      await page.getByRole("heading", { name: "New on Reelstream" }).waitFor();
+      expect(await page.locator(".plans .plan").count()).toBe(3);
+      expect(await page.locator("main .grid .card").count()).toBeGreaterThan(0);
+      await checkPage(page, "landing", size);
+
+      // Sign-up: a weak password is refused beside the field, in the app's words.
+      await page.goto("/search");
+      await page.waitForURL(/\/signin\?next=%2Fsearch$/);
       await checkPage(page, "signin", size);
       await page.getByRole("link", { name: "Create an account" }).click();
       await page.getByLabel("Name").fill("Vera Viewer");
@@ -232,7 +276,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await checkPage(page, "signup-error", size);
       await page.getByLabel("Password").fill(PASSWORD);
       await page.getByRole("button", { name: "Create account" }).click();
-      await page.waitForURL((url) => url.pathname === "/");
+      await page.waitForURL((url) => url.pathname === "/search");
 
       // No plan yet: the player says so and where to get one.
       await page.goto(`/watch/${video.id}`);
@@ -268,6 +312,25 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       // The fillers and this size's upload (the other size's is deleted by then, or not made yet).
       expect(await allTitles.count()).toBe(FILLERS + 1);
       expect(calls.filter((call) => call.path === "/v1/videos" && call.status === 200).length).toBeGreaterThanOrEqual(2);
+      // Rows from the keyboard: → to the next card of a row, ↓ to the row below; a skip link jumps past a row.
+      const firstCards = page.locator("[data-row=new-releases] .card");
+      await firstCards.first().focus();
+      await page.keyboard.press("ArrowRight");
+      expect(await page.evaluate("document.activeElement?.getAttribute('href')")).toBe(await firstCards.nth(1).getAttribute("href"));
+      await page.keyboard.press("ArrowDown");
+      expect(await page.evaluate("document.activeElement?.closest('[data-row]')?.getAttribute('data-row')")).not.toBe("new-releases");
+      await page.locator("[data-row=new-releases] .skip-row").focus();
+      await page.keyboard.press("Enter");
+      expect(await page.evaluate("document.activeElement?.id")).toBe("row-end-new-releases");
+      // Posters come in the size the card needs (srcset), not the 1280-wide frame.
+      const poster = await page
+        .locator("[data-row=new-releases] img.poster")
+        .first()
+        .evaluate((image) => ({
+          srcset: (image as unknown as { srcset: string }).srcset,
+          natural: (image as unknown as { naturalWidth: number }).naturalWidth,
+        }));
+      if (poster.srcset) expect(poster.natural).toBeLessThanOrEqual(size === "phone" ? 640 : 320);
 
       // Search as you type, from the keyboard: "/" to the box, ↓ into the results, Enter opens.
       await page.keyboard.press("/");
@@ -300,7 +363,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
         call.method === "PUT" && call.path === `/v1/videos/${video.id}/progress` && call.status === 204;
       await expect.poll(() => calls.filter(heartbeat).some((call) => JSON.parse(call.body ?? "{}").positionSeconds >= 1.5)).toBe(true);
       // The quality menu lists what the Basic plan allows: nothing above 480p.
-      const qualities = await page.locator(".quality select option").allTextContents();
+      const qualities = await page.getByLabel("Quality").locator("option").allTextContents();
       expect(qualities[0]).toMatch(/^Auto/);
       const heights = qualities.slice(1).map((label) => Number.parseInt(label, 10));
       expect(heights.length).toBeGreaterThanOrEqual(1);
@@ -318,19 +381,52 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
 
       await page.keyboard.press("m");
       await page.getByRole("button", { name: "Unmute" }).waitFor();
+      // The controls: volume (a slider on desktop; a phone has its own buttons), speed; the time on a phone too; key hints only with a keyboard.
+      if (size === "desktop") {
+        await page.getByLabel("Volume").fill("0.5");
+        expect(await media.evaluate((element) => (element as unknown as { volume: number }).volume)).toBeCloseTo(0.5, 1);
+      }
+      await page.getByLabel("Speed").selectOption("1.5");
+      expect(await media.evaluate((element) => (element as unknown as { playbackRate: number }).playbackRate)).toBe(1.5);
+      await page.getByLabel("Speed").selectOption("1");
+      expect(await page.locator(".player .time").isVisible()).toBe(true);
+      expect(await page.locator(".player .hint").textContent()).toContain("Keys:");
+      // The first segment was of a rendition that fits (the clip's ladder is 240p to 720p, Basic allows 480p).
+      expect(segments[0]).toMatch(/\/(360|480)p\//);
 
-      // A second session of the same account on a one-screen plan: 429, in plain words.
+      // A second device of the same account on a one-screen plan: 429 in plain words, then "watch here instead".
       const other = await openContext(size);
       const second = await other.context.newPage();
       await signIn(second, email);
       await second.goto(`/watch/${video.id}`);
       await second.locator(".refusal[data-status='429']").getByText("All your screens are in use").waitFor();
       await checkPage(second, "watch-429", size);
-      await other.context.close();
-
-      // Continue watching comes first on the home page; the title page offers to resume, and does.
+      await second.getByRole("button", { name: "Watch here instead" }).click();
+      await second.waitForFunction("document.querySelector('video')?.currentTime > 0", undefined, { timeout: 30_000 });
+      // Paused at once: the 6 s clip playing on here meanwhile would reach its end and leave continue watching.
+      await second.keyboard.press("k");
+      // The first device learns why it stopped as soon as it plays again, in words, and can take the screen back.
+      await page.keyboard.press("k");
+      await page.locator(".refusal[data-code='stream-taken-over']").getByText("another device chose to watch there instead").waitFor();
+      await checkPage(page, "watch-taken-over", size);
+      await page.getByRole("button", { name: "Watch here" }).click();
+      await page.waitForFunction("document.querySelector('video')?.currentTime > 0", undefined, { timeout: 30_000 });
+      // Taking turns with no wait: leaving the player gives the screen back at once (sendBeacon), and the other device plays.
+      await page.keyboard.press("k");
       await page.getByRole("link", { name: "Home" }).click();
+      await expect.poll(() => calls.some((call) => call.path === `/v1/videos/${video.id}/play/release` && call.status === 204)).toBe(true);
+      await second.goto(`/watch/${video.id}`);
+      await second.waitForFunction("document.querySelector('video')?.currentTime > 0", undefined, { timeout: 30_000 });
+      expect(await second.locator(".refusal").count()).toBe(0);
+      await second.keyboard.press("k");
+      await second.goto("/");
+      await other.context.close();
+      await page.goto("/");
+
+      // Continue watching comes first on the home page, with a bar of how much is watched; the title page offers to resume, and does.
       await page.locator("[data-row=continue-watching]").getByText(video.title).waitFor();
+      await page.locator("[data-row=continue-watching] .card-progress").first().waitFor();
+      expect(await page.locator("[data-row=continue-watching] .card").first().getAttribute("href")).toBe(`/watch/${video.id}`);
       expect(await page.locator("[data-row]").first().getAttribute("data-row")).toBe("continue-watching");
       // Leaving the player sent its quality-of-experience beacon: the startup time, and the second and more it played.
       const beacons = () => calls.filter((call) => call.method === "POST" && call.path === "/v1/qoe" && call.status === 204);
@@ -359,6 +455,46 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       const before = await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime);
       await page.keyboard.press("ArrowRight");
       expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeGreaterThan(before + 1);
+
+      // The end: watch again, or more like this. (On a phone, a double tap on the right jumps 10 s there.)
+      if (size === "phone") {
+        const stage = await page.locator("video").boundingBox();
+        if (!stage) throw new Error("no video");
+        await page.touchscreen.tap(stage.x + stage.width * 0.8, stage.y + stage.height / 2);
+        await page.touchscreen.tap(stage.x + stage.width * 0.8, stage.y + stage.height / 2);
+        expect(await page.locator(".player .hint").textContent()).toContain("Double-tap");
+      }
+      await page.getByRole("heading", { name: `You watched “${video.title}”` }).waitFor({ timeout: 30_000 });
+      await checkPage(page, "watch-end", size);
+      await page.getByRole("button", { name: "Watch again" }).click();
+      await page.waitForFunction("document.querySelector('video')?.currentTime > 0", undefined, { timeout: 30_000 });
+      expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeLessThan(3);
+
+      // A place that could not be saved (offline) is saved again once the network is back, and the notice goes.
+      await context.setOffline(true);
+      await page.keyboard.press("k");
+      await page.locator("[data-save-error]").getByText("Your place is not saved yet: no connection.").waitFor();
+      await checkPage(page, "watch-not-saved", size);
+      await context.setOffline(false);
+      await page.locator("[data-save-error]").waitFor({ state: "detached" });
+
+      // A slow network: the player says it is loading instead of showing a black box.
+      const slow = await context.newCDPSession(page);
+      await slow.send("Network.enable");
+      await slow.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: 800,
+        downloadThroughput: 40_000,
+        uploadThroughput: 40_000,
+      });
+      await page.goto(`/watch/${video.id}?from=start`);
+      await page
+        .locator(".player[data-buffering=true] .player-buffering")
+        .getByText(/Loading…|Buffering…/)
+        .waitFor();
+      await checkPage(page, "watch-buffering", size);
+      await slow.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await slow.detach();
 
       // A token the API refuses: one refresh and the same request again, unnoticed by the viewer.
       await page.evaluate(() => {
@@ -391,10 +527,22 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("button", { name: "Try again" }).click();
       await page.locator("#search-results a", { hasText: video.title }).waitFor();
 
-      // Not found, then sign out: the session really ends.
+      // Not found, with a way home.
       await page.goto("/no/such/page");
       await page.getByRole("heading", { name: "Nothing here" }).waitFor();
       await checkPage(page, "not-found", size);
+      // A session that ends by itself (signed out elsewhere) says so on the sign-in page and keeps the email.
+      const ending = await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string);
+      expect((await api("/v1/auth/signout", ending, { method: "POST" })).status).toBe(204);
+      await page.getByRole("link", { name: "Home", exact: true }).click();
+      await page.getByText("Your session has ended, so you were signed out.").waitFor();
+      expect(await page.getByLabel("Email").inputValue()).toBe(email);
+      await checkPage(page, "session-ended", size);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL((url) => url.pathname === "/");
+
+      // Sign out: the session really ends.
       const token = await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string);
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.waitForURL("**/signin");

@@ -6,6 +6,7 @@ import { spawnTool } from "../../transcoder/src/ffmpeg-process.ts";
 import { resolveFfmpegTools } from "../../transcoder/src/ffmpeg-tools.ts";
 import { FsStorage } from "../../transcoder/src/fs-storage.ts";
 import { parseMediaPlaylist } from "../../transcoder/src/master-playlist.ts";
+import { posterSizes } from "../../workers/platform/media-layout.ts";
 import { signStorageGrant } from "../../workers/transcoding/storage-grant.ts";
 import { ffmpeg } from "./clips.ts";
 
@@ -23,7 +24,10 @@ async function ffprobeJson(path: string, entries: string[]): Promise<Record<stri
  * check that what is stored is exactly what the playlists reference, nothing more or less.
  */
 
-/** Every key a finished job's master playlist leads to, plus the poster and storyboard. */
+/**
+ * Every key a finished job's master playlist leads to, plus the poster and storyboard, and the
+ * poster's sizes: every width up to the widest one stored (the catalog's rule, `posterSizes`).
+ */
 export async function referencedKeys(storage: FsStorage, prefix: string): Promise<string[]> {
   const master = await readFile(storage.pathFor(`${prefix}master.m3u8`), "utf8");
   const playlists = new Set<string>();
@@ -33,6 +37,10 @@ export async function referencedKeys(storage: FsStorage, prefix: string): Promis
     if (uri) playlists.add(uri);
   }
   const keys = [`${prefix}master.m3u8`, `${prefix}poster.jpg`, `${prefix}storyboard.jpg`, `${prefix}storyboard.vtt`];
+  const widest = (await storage.list(prefix))
+    .filter((key) => /\/poster-\d+w\.\w+$/.test(key))
+    .sort((a, b) => Number(/(\d+)w\./.exec(b)?.[1]) - Number(/(\d+)w\./.exec(a)?.[1]))[0];
+  if (widest) keys.push(...posterSizes(widest).map((size) => size.path));
   for (const playlist of playlists) {
     keys.push(`${prefix}${playlist}`);
     const folder = playlist.slice(0, playlist.lastIndexOf("/") + 1);

@@ -141,7 +141,7 @@ describe("a landscape source with audio, in three 3 s chunks", () => {
     expect(job.result).toMatchObject({
       audio: { codec: "mp4a.40.2", playlist: "videos/landscape/hls/audio/index.m3u8" },
       masterPlaylistKey: "videos/landscape/hls/master.m3u8",
-      posterKey: "videos/landscape/hls/poster.jpg",
+      posterKey: "videos/landscape/hls/poster-640w.webp",
       storyboard: { spriteKey: "videos/landscape/hls/storyboard.jpg", vttKey: "videos/landscape/hls/storyboard.vtt" },
       qualityReport: { ok: true, warnings: [] },
     });
@@ -179,7 +179,9 @@ describe("a landscape source with audio, in three 3 s chunks", () => {
   it("stores a poster and a storyboard whose WebVTT points into the sprite, tile by tile", async () => {
     const vtt = await readFile(storage.pathFor(job.result.storyboard.vttKey), "utf8");
     expect(vtt.match(/storyboard\.jpg#xywh=\d+,0,160,90/g)).toHaveLength(5);
+    // The poster in every width up to the frame's: 320 and 640 for a 640x360 frame (WebP: Debian's ffmpeg has libwebp).
     expect(await videoFacts(storage.pathFor(job.result.posterKey))).toMatchObject({ width: 640, height: 360 });
+    expect(await videoFacts(storage.pathFor("videos/landscape/hls/poster-320w.webp"))).toMatchObject({ width: 320, height: 180 });
   });
 
   it("stores exactly what the playlists reference, and leaves no temp files", async () => {

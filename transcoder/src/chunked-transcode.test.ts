@@ -194,7 +194,10 @@ describe("a 50 s 1080p master in five chunks", () => {
     const stored = await bucket.list("videos/feature/");
     expect(stored).toEqual(await referencedKeys(bucket, "videos/feature/hls/"));
     expect(stored.some((key) => key.includes(abandoned))).toBe(false);
-    expect(job.result).toMatchObject({ posterKey: "videos/feature/hls/poster.jpg", durationSeconds: SECONDS });
+    expect(job.result).toMatchObject({
+      posterKey: expect.stringMatching(/^videos\/feature\/hls\/poster-\d+w\.webp$/),
+      durationSeconds: SECONDS,
+    });
     const vtt = await readFile(bucket.pathFor(job.result.storyboard.vttKey), "utf8");
     expect(vtt.match(/storyboard\.jpg#xywh=/g)).toHaveLength(SECONDS / 5);
     const sprite = await ffprobeJson(bucket.pathFor(job.result.storyboard.spriteKey), ["-show_entries", "stream=width,height"]);

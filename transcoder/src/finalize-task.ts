@@ -15,7 +15,7 @@ import { mergeFrameTimings } from "./frame-timing.ts";
 import { JobFailure, refusal, toJobFailure } from "./job-failure.ts";
 import { describeLadder } from "./ladder-result.ts";
 import { buildMasterPlaylist, buildMediaPlaylist, measureSegments, type RenditionMeasurement } from "./master-playlist.ts";
-import { buildStoryboardVtt } from "./previews.ts";
+import { buildStoryboardVtt, ffmpegHasWebp, type PosterSize, planPosterSizes, posterSizesArgs } from "./previews.ts";
 import { checkHeaders, concludeQualityCheck } from "./quality-check.ts";
 import { contentTypeFor } from "./storage.ts";
 import { inTaskFolder, type TaskDependencies } from "./task-context.ts";
@@ -120,6 +120,11 @@ export async function runFinalizeTask(task: FinalizeTask, deps: TaskDependencies
       const posterPath = join(folder, outputNames.poster);
       await deps.storage.download(posterFrom, posterPath, { signal });
       await deps.storage.upload(`${prefix}${outputNames.poster}`, posterPath, contentTypeFor(outputNames.poster), { signal });
+      const posterSizes = await drawPosterSizes(deps, posterPath, folder, encode.poster.width);
+      for (const size of posterSizes) {
+        await deps.storage.upload(`${prefix}${size.name}`, join(folder, size.name), contentTypeFor(size.name), { signal });
+        kept.add(`${prefix}${size.name}`);
+      }
       const spritePath = await composeSprite(deps, folder, chunks, encode.storyboard);
       await deps.storage.upload(`${prefix}${outputNames.sprite}`, spritePath, contentTypeFor(outputNames.sprite), { signal });
       const durationSeconds = (measured.at(-1) as RenditionMeasurement).durationSeconds;
@@ -154,7 +159,9 @@ export async function runFinalizeTask(task: FinalizeTask, deps: TaskDependencies
         check.report,
         durationSeconds,
       );
-      return { kind: "finalize", ...published };
+      // The catalog reads the sizes back from the widest one's name (srcset).
+      const widest = posterSizes.at(-1) as PosterSize;
+      return { kind: "finalize", ...published, posterKey: `${prefix}${widest.name}` };
     });
   } catch (error) {
     throw toJobFailure(error);
@@ -266,6 +273,15 @@ async function composeSprite(
   );
   if (outcome.exitCode !== 0) throw new JobFailure(`ffmpeg could not lay out the storyboard: ${describeFailure(outcome.stderrTail)}`, true);
   return sprite;
+}
+
+/** The poster in every size of `planPosterSizes` (WebP when this ffmpeg has libwebp), written into `folder`. */
+async function drawPosterSizes(deps: TaskDependencies, posterPath: string, folder: string, frameWidth: number): Promise<PosterSize[]> {
+  const format = (await ffmpegHasWebp(deps.tools.ffmpeg)) ? "webp" : "jpg";
+  const sizes = planPosterSizes(frameWidth, format);
+  const outcome = await spawnTool(deps.tools.ffmpeg, posterSizesArgs(posterPath, folder, sizes, format), { signal: deps.signal });
+  if (outcome.exitCode !== 0) throw new JobFailure(`ffmpeg could not scale the poster: ${describeFailure(outcome.stderrTail)}`, true);
+  return sizes;
 }
 
 /** Deletes every object below the prefix that the published ladder does not reference; returns how many. */

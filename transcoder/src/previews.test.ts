@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildStoryboardVtt, planPoster, planStoryboard, planTiles } from "./previews.ts";
+import { buildStoryboardVtt, planPoster, planPosterSizes, planStoryboard, planTiles } from "./previews.ts";
 
 describe("storyboard", () => {
   it("lays out one tile every interval, ten to a row", () => {
@@ -71,5 +71,13 @@ describe("planTiles", () => {
     });
     expect(tiles).toEqual(Array.from({ length: storyboard.tileCount }, (_, n) => n));
     expect(planTiles(storyboard, 50, 60)).toBeNull();
+  });
+});
+
+describe("planPosterSizes", () => {
+  it("makes every width that does not enlarge the frame, narrowest first, and one size for a frame narrower than all", () => {
+    expect(planPosterSizes(1920, "webp").map((size) => size.name)).toEqual(["poster-320w.webp", "poster-640w.webp", "poster-1280w.webp"]);
+    expect(planPosterSizes(640, "jpg").map((size) => size.width)).toEqual([320, 640]);
+    expect(planPosterSizes(250, "webp")).toEqual([{ width: 250, name: "poster-250w.webp" }]);
   });
 });

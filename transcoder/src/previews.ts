@@ -1,4 +1,6 @@
-import { MAX_STORYBOARD_TILES, type PosterPlan, type StoryboardPlan } from "../../workers/transcoding/contract.ts";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { MAX_STORYBOARD_TILES, POSTER_WIDTHS, type PosterPlan, type StoryboardPlan } from "../../workers/transcoding/contract.ts";
 
 /**
  * The poster and the storyboard (a sprite sheet of thumbnails plus a WebVTT file that points
@@ -129,4 +131,60 @@ export function planTiles(
     width: plan.tileWidth,
     height: plan.tileHeight,
   };
+}
+
+/** One sized poster: its file name (`poster-640w.webp`) and width. */
+export interface PosterSize {
+  name: string;
+  width: number;
+}
+
+/**
+ * The poster's sizes for a frame `frameWidth` wide: every width of `POSTER_WIDTHS` that does not
+ * enlarge it (or the frame's own width when it is narrower than all of them), narrowest first.
+ *
+ * @example
+ * planPosterSizes(1920, "webp") // poster-320w.webp, poster-640w.webp, poster-1280w.webp
+ */
+export function planPosterSizes(frameWidth: number, format: "webp" | "jpg"): PosterSize[] {
+  const fitting = POSTER_WIDTHS.filter((width) => width <= frameWidth);
+  const widths = fitting.length > 0 ? fitting : [Math.max(2, Math.round(frameWidth / 2) * 2)];
+  return widths.map((width) => ({ width, name: `poster-${width}w.${format}` }));
+}
+
+/**
+ * ffmpeg's arguments that scale one poster frame to every size in one run (`split`, then a Lanczos
+ * `scale` per output; the height follows the aspect ratio, even). WebP at quality 75 is about a
+ * third of a JPEG of the same look; JPEG at `-q:v 4` where ffmpeg has no libwebp.
+ */
+export function posterSizesArgs(input: string, folder: string, sizes: readonly PosterSize[], format: "webp" | "jpg"): string[] {
+  const labels = sizes.map((_, index) => `[p${index}]`);
+  const graph = `[0:v]split=${sizes.length}${labels.join("")};${sizes
+    .map((size, index) => `${labels[index]}scale=${size.width}:-2:flags=lanczos[s${index}]`)
+    .join(";")}`;
+  const quality = format === "webp" ? ["-c:v", "libwebp", "-quality", "75"] : ["-q:v", "4"];
+  return [
+    ...["-hide_banner", "-loglevel", "error", "-y", "-i", input, "-filter_complex", graph],
+    ...sizes.flatMap((size, index) => ["-map", `[s${index}]`, "-frames:v", "1", ...quality, join(folder, size.name)]),
+  ];
+}
+
+const webpSupport = new Map<string, Promise<boolean>>();
+
+/** Whether this ffmpeg build can write WebP (libwebp): asked once per binary. */
+export function ffmpegHasWebp(ffmpeg: string): Promise<boolean> {
+  let known = webpSupport.get(ffmpeg);
+  if (!known) {
+    known = new Promise<boolean>((resolve) => {
+      const child = spawn(ffmpeg, ["-hide_banner", "-encoders"], { stdio: ["ignore", "pipe", "ignore"] });
+      let text = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      child.on("error", () => resolve(false));
+      child.on("close", () => resolve(/\blibwebp\b/.test(text)));
+    });
+    webpSupport.set(ffmpeg, known);
+  }
+  return known;
 }

@@ -1,7 +1,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorBoundary, LocationProvider, lazy, Route, Router, useLocation } from "preact-iso";
+import { endedSessionEmail } from "./api/session-end.ts";
 import { useSession } from "./api/use-session.ts";
 import { HomePage } from "./pages/home.tsx";
+import { LandingPage } from "./pages/landing.tsx";
 import { NotFoundPage } from "./pages/not-found.tsx";
 import { PlansPage } from "./pages/plans.tsx";
 import { SearchPage } from "./pages/search.tsx";
@@ -48,8 +50,21 @@ const open = (title: string, Component: preact.ComponentType) => () => (
   </Page>
 );
 
+/** `/`: the home rows for a viewer, the landing page (plans, a preview of titles) for a visitor. */
+function HomeOrLanding() {
+  const session = useSession();
+  const { route } = useLocation();
+  // A session that ended by itself goes to sign in (which says so, with the email), not to the landing page.
+  const ended = !session && endedSessionEmail() !== null;
+  useEffect(() => {
+    if (ended) route("/signin?next=%2F", true);
+  }, [ended, route]);
+  if (ended) return null;
+  return session ? <HomePage /> : <LandingPage />;
+}
+
 const routes = {
-  home: guarded("Home", HomePage),
+  home: open("Reelstream", HomeOrLanding),
   search: guarded("Search", SearchPage),
   title: guarded("Title", TitlePage as preact.ComponentType<{ id?: string }>),
   watch: guarded("Watch", WatchPage as preact.ComponentType<{ id?: string }>),
@@ -90,7 +105,7 @@ export function App() {
       </a>
       <Header />
       <main id="main" tabIndex={-1}>
-        {crash ? <ErrorNotice error={crash} onRetry={() => location.reload()} /> : null}
+        {crash ? <ErrorNotice error={crash} task="page" onRetry={() => location.reload()} /> : null}
         <ErrorBoundary onError={setCrash}>
           <Router
             onRouteChange={(url) => {

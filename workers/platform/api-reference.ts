@@ -1,20 +1,24 @@
 /**
  * The interactive API reference at `/docs`: Scalar's standalone bundle rendering `/openapi.json`.
  *
- * The page runs on the API's origin, which is also the web app's, so the script it loads could
- * read what the web app keeps there. It is therefore pinned: one exact version, with Subresource
- * Integrity (the browser refuses the file if a single byte differs from what was reviewed), and a
- * Content-Security-Policy that allows that file and the page's own inline call and no other script.
- * jsDelivr serves npm files byte for byte, so the hash is the one of the file in the npm package:
+ * The bundle is served from this origin, as a file of the web app (`npm run build` copies
+ * `@scalar/api-reference`'s `dist/browser/standalone.js` to `web/dist/assets/`, under a name that
+ * carries its version: web/vite.config.ts), so `/docs` works without the internet and with no
+ * third-party host. It runs on the API's origin, which is also the web app's, so it is still
+ * pinned: one exact version (the devDependency is exact), with Subresource Integrity (the browser
+ * refuses the file if a single byte differs from what was reviewed; the build refuses to copy a
+ * file whose hash is not this one), and a Content-Security-Policy that allows that file and the
+ * page's own inline call and no other script. The hash is the one of the file in the npm package:
  *
  *     npm pack @scalar/api-reference@<version>
  *     tar xzf scalar-api-reference-<version>.tgz package/dist/browser/standalone.js
  *     echo "sha384-$(openssl dgst -sha384 -binary package/dist/browser/standalone.js | base64 -w0)"
  *
- * To upgrade, change both constants together (and look at the new version's changes first).
+ * To upgrade, change the devDependency and both constants together (and look at the new version's changes first).
  */
+export const API_REFERENCE_VERSION = "1.76.0";
 export const API_REFERENCE_SCRIPT = {
-  url: "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.76.0/dist/browser/standalone.js",
+  url: `/assets/scalar-api-reference-${API_REFERENCE_VERSION}.js`,
   integrity: "sha384-oH1C0RwqcwbVXkC+r8A+4qRoyEUQdtxAzOwumkxZtQBBcsy61FOoPt7B50OVJYYQ",
 };
 
@@ -49,14 +53,14 @@ export async function apiReferencePage(options: {
   </head>
   <body>
     <div id="app"></div>
-    <script src="${API_REFERENCE_SCRIPT.url}" integrity="${API_REFERENCE_SCRIPT.integrity}" crossorigin="anonymous"></script>
+    <script src="${API_REFERENCE_SCRIPT.url}" integrity="${API_REFERENCE_SCRIPT.integrity}"></script>
     <script>${init}</script>
   </body>
 </html>
 `;
   const policy = [
     "default-src 'none'",
-    `script-src ${API_REFERENCE_SCRIPT.url} 'sha256-${await sha256Base64(init)}'`,
+    `script-src 'self' 'sha256-${await sha256Base64(init)}'`,
     // Scalar injects its stylesheet and sets inline styles; its fonts come from its own host.
     "style-src 'self' 'unsafe-inline'",
     "font-src 'self' data: https://fonts.scalar.com",

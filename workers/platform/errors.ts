@@ -15,6 +15,10 @@ export const problems = {
   "invalid-credentials": { status: 401, title: "Wrong email or password" },
   "payment-required": { status: 402, title: "An active subscription is required" },
   forbidden: { status: 403, title: "Not allowed" },
+  // A stream that may not be served any more, by reason, so a player can say which (docs/playback.md).
+  "stream-replaced": { status: 403, title: "This session is playing something else" },
+  "stream-ended": { status: 403, title: "This stream has ended" },
+  "stream-taken-over": { status: 403, title: "Another device is watching instead" },
   "not-found": { status: 404, title: "Not found" },
   "method-not-allowed": { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },

@@ -62,3 +62,27 @@ export function mediaPath(videoId: string, key: string): string {
   if (!key.startsWith(hlsPrefix(videoId))) throw new Error(`'${key}' is outside ${hlsPrefix(videoId)}`);
   return key.slice(mediaPrefix(videoId).length);
 }
+
+/**
+ * The poster widths the transcoder makes at finalize, the same list as `POSTER_WIDTHS` of
+ * workers/transcoding/contract.ts (the transcoder's side of the wire; media-layout.test.ts keeps
+ * the two equal).
+ */
+export const POSTER_WIDTHS = [320, 640, 1280] as const;
+
+/**
+ * The sized posters a published poster path names: `hls/poster-1280w.webp`, the widest, stands for
+ * every width of `POSTER_WIDTHS` up to it, narrowest first (`srcset`). A poster of a title
+ * transcoded before sizes existed (`hls/poster.jpg`) has none.
+ *
+ * @example
+ * posterSizes("hls/poster-640w.webp") // [{ width: 320, path: "hls/poster-320w.webp" }, { width: 640, path: "hls/poster-640w.webp" }]
+ */
+export function posterSizes(posterPath: string): { width: number; path: string }[] {
+  const match = /^(.*\/)?poster-(\d+)w\.(webp|jpg)$/.exec(posterPath);
+  if (!match) return [];
+  const [, folder = "", widest, extension] = match;
+  const largest = Number(widest);
+  const widths = [...POSTER_WIDTHS.filter((width) => width < largest), largest];
+  return widths.map((width) => ({ width, path: `${folder}poster-${width}w.${extension}` }));
+}

@@ -74,20 +74,34 @@ export function parseMediaPath(pathname: string): { videoId: string; token: stri
   return { videoId, token, path: rest.join("/") };
 }
 
-/** What a player is told when its stream may no longer be served (403 problem+json; hls.js and the web app then ask play again). */
-function streamRefusal(status: "replaced" | "ended" | "revoked", leaseSeconds: number): ApiError {
+/**
+ * What a player is told when its stream may no longer be served: 403 problem+json whose `code`
+ * says why (the web app words each one; hls.js and the web app ask play again only for `stream-ended`).
+ */
+function streamRefusal(status: "replaced" | "ended" | "taken-over" | "revoked", leaseSeconds: number): ApiError {
+  const headers = { "Cache-Control": "no-store" };
   switch (status) {
     case "revoked":
       return refuse(
         "The session this media URL was issued to has signed out. Sign in and ask for a new one with GET /v1/videos/{id}/play.",
       );
     case "replaced":
-      return refuse(
+      return new ApiError(
+        "stream-replaced",
         "This device started playing something else, so this stream's screen moved there. Press play again to watch this title (GET /v1/videos/{id}/play).",
+        { headers },
+      );
+    case "taken-over":
+      return new ApiError(
+        "stream-taken-over",
+        "Another session of the account took this stream's screen while every screen of the plan was in use (POST /v1/videos/{id}/play). Play again to watch here.",
+        { headers },
       );
     case "ended":
-      return refuse(
+      return new ApiError(
+        "stream-ended",
         `This stream's screen was released: the player sent no progress for ${leaseSeconds} seconds, stopped, or the plan changed. Press play again to continue (GET /v1/videos/{id}/play).`,
+        { headers },
       );
   }
 }

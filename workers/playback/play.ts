@@ -2,9 +2,10 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requirePlaybackAuth, sessionChecked } from "../platform/auth.ts";
+import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
-import { playResponse, videoIdParam } from "./schema.ts";
-import { checkPlayable, startPlayback } from "./service.ts";
+import { playResponse, releaseBody, videoIdParam } from "./schema.ts";
+import { checkPlayable, releasePlayback, startPlayback } from "./service.ts";
 
 /**
  * HEAD (which Hono answers with the GET route) must change nothing: the same checks, then 200 with
@@ -41,5 +42,51 @@ export function registerPlay(app: OpenAPIHono<AppEnv>) {
     sessionChecked(c);
     c.header("Cache-Control", "no-store");
     return c.json(playback, 200);
+  });
+
+  const takeOverRoute = createRoute({
+    method: "post",
+    path: "/v1/videos/{id}/play",
+    tags: ["Playback"],
+    summary: 'Play here instead ("watch here instead"): as GET, but when every screen is in use, ends another device\'s stream',
+    description:
+      "The same answers as GET, except that a plan with every screen in use does not answer 429: the stream of another session " +
+      "that went longest without a heartbeat is ended, and its next playlist, segment or heartbeat answers 403 `stream-taken-over`. " +
+      "No body. Counts against the same 30 plays a minute.",
+    security: bearerSecurity,
+    middleware: [requirePlaybackAuth("play")] as const,
+    request: { params: videoIdParam },
+    responses: {
+      200: { description: "Signed playback", content: { "application/json": { schema: playResponse } } },
+      ...problemResponses(401, 402, 404, 409, 429, 503),
+    },
+  });
+  app.openapi(takeOverRoute, async (c) => {
+    const playback = await startPlayback(c.get("services"), c.get("auth"), c.req.valid("param").id, { takeOver: true });
+    sessionChecked(c);
+    c.header("Cache-Control", "no-store");
+    return c.json(playback, 200);
+  });
+
+  const releaseRoute = createRoute({
+    method: "post",
+    path: "/v1/videos/{id}/play/release",
+    tags: ["Playback"],
+    summary: "The player stopped: free this stream's screen now (usable with navigator.sendBeacon)",
+    description:
+      "Authenticated by the play answer's `streamToken` in the body, not a bearer token, so a page that is being closed can send it " +
+      "(`navigator.sendBeacon` sets no headers and cannot refresh an access token). Frees the screen only if the session's lease is " +
+      "still this stream's; idempotent. `bandwidthEstimate` is kept as this session's next `bandwidthEstimate` hint.",
+    middleware: [jsonBodyLimit] as const,
+    request: { params: videoIdParam, body: { required: true, content: { "application/json": { schema: releaseBody } } } },
+    responses: {
+      204: { description: "Released (or already ended)" },
+      ...problemResponses(400, 403, 413, 503),
+    },
+  });
+  app.openapi(releaseRoute, async (c) => {
+    await releasePlayback(c.get("services"), c.req.valid("param").id, c.req.valid("json"));
+    c.header("Cache-Control", "no-store");
+    return c.body(null, 204);
   });
 }

@@ -5,7 +5,8 @@ import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { ApiError } from "../platform/errors.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { getVideoDocument, isVideoId, notFound } from "../videos/index.ts";
-import { progressBody, progressResponse, videoIdParam } from "./schema.ts";
+import { CONTINUE_WATCHING_SIZE } from "./continue-watching.ts";
+import { progressBody, progressListResponse, progressResponse, videoIdParam } from "./schema.ts";
 import { recordProgress } from "./service.ts";
 
 const putRoute = createRoute({
@@ -39,7 +40,42 @@ const getRoute = createRoute({
   },
 });
 
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/progress",
+  tags: ["Playback"],
+  summary: "Where the viewer stopped in each unfinished title, most recent first (continue watching's progress bars)",
+  description:
+    "The titles of continue watching (20 at most) with their positions, from the user's Durable Object: one call, no query. " +
+    "The home page stays edge-only; a client asks this beside it. Counts against the progress limit (40 per 10 s).",
+  security: bearerSecurity,
+  middleware: [requirePlaybackAuth("progress")] as const,
+  responses: {
+    200: { description: "Positions", content: { "application/json": { schema: progressListResponse } } },
+    ...problemResponses(401, 429, 503),
+  },
+});
+
 export function registerProgress(app: OpenAPIHono<AppEnv>) {
+  app.openapi(listRoute, async (c) => {
+    const { userId, sessionId } = c.get("auth");
+    const answer = await c.get("services").viewerState(userId).listProgress(sessionId, CONTINUE_WATCHING_SIZE);
+    if (answer.revoked) throw sessionEnded();
+    sessionChecked(c);
+    c.header("Cache-Control", "private, no-store");
+    return c.json(
+      {
+        items: answer.items.map((item) => ({
+          videoId: item.videoId,
+          positionSeconds: item.positionSeconds,
+          durationSeconds: item.durationSeconds,
+          updatedAt: new Date(item.updatedAt).toISOString(),
+        })),
+      },
+      200,
+    );
+  });
+
   app.openapi(putRoute, async (c) => {
     const services = c.get("services");
     await recordProgress(services, c.get("auth"), c.req.valid("param").id, c.req.valid("json"), async (id) => {

@@ -11,8 +11,29 @@ export const playResponse = z
     expiresAt: z.string().openapi({ example: "2026-01-01T00:00:00.000Z", description: "When the signed URL stops working" }),
     resumeAt: z.number().openapi({ example: 1834.5, description: "Seconds: where to start (0 for a finished or new title)" }),
     maxHeight: z.number().int().openapi({ example: 1080, description: "Tallest rendition the plan allows" }),
+    streamToken: z.string().openapi({
+      description:
+        "This play's stream (the signed token of `manifestUrl`): send it to `POST /v1/videos/{id}/play/release` when the player stops, to free the screen at once",
+    }),
+    bandwidthEstimate: z.number().int().nullable().openapi({
+      example: 4_200_000,
+      description:
+        "Bits per second this session's player measured by the end of its previous stream (sent with its release), or null: a player starts at a rendition that fits it",
+    }),
   })
   .openapi("Playback");
+
+/** Generous bounds: a player's estimate, in bits per second (1 kbit/s to 10 Gbit/s). */
+export const releaseBody = z
+  .object({
+    streamToken: z.string().min(1).max(512).openapi({ description: "`streamToken` of the play answer" }),
+    bandwidthEstimate: z.number().int().min(1_000).max(10_000_000_000).optional().openapi({
+      example: 4_200_000,
+      description: "Bits per second the player measured (hls.js `bandwidthEstimate`): the next play's hint",
+    }),
+  })
+  .strict()
+  .openapi("StreamRelease");
 
 const seconds = (what: string) =>
   z
@@ -83,3 +104,16 @@ export const qoeBeacon = z
   })
   .strict()
   .openapi("QoeBeacon");
+
+export const progressListResponse = z
+  .object({
+    items: z.array(
+      z.object({
+        videoId: z.string(),
+        positionSeconds: z.number(),
+        durationSeconds: z.number().nullable(),
+        updatedAt: z.string(),
+      }),
+    ),
+  })
+  .openapi("ProgressList");

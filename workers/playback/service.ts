@@ -4,7 +4,14 @@ import { sessionEnded } from "../platform/auth.ts";
 import type { Entitlement } from "../platform/entitlement.ts";
 import { ApiError } from "../platform/errors.ts";
 import { MASTER_PLAYLIST_PATH } from "../platform/media-layout.ts";
-import { signMediaToken } from "../platform/media-token.ts";
+import {
+  describeTokenFailure,
+  isPreviewGrant,
+  type MediaGrant,
+  MediaTokenError,
+  signMediaToken,
+  verifyMediaToken,
+} from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
 import { fillSubscription, loadSubscription } from "../subscriptions/index.ts";
 import { findVideo, getVideoDocument, isVideoId, notFound } from "../videos/index.ts";
@@ -16,6 +23,8 @@ export interface Playback {
   expiresAt: string;
   resumeAt: number;
   maxHeight: number;
+  streamToken: string;
+  bandwidthEstimate: number | null;
 }
 
 /**
@@ -69,9 +78,16 @@ export async function checkPlayable(services: Services, auth: AuthContext, video
  * session, the plan and its screens and takes (or moves) the session's screen lease; then signs a
  * manifest URL for this session, video and plan height. No query when the video's document is in
  * KV and the object holds the subscription's copy. Refusals: unknown 404, signed out 401, no plan
- * 402, not ready 409, no free screen 429.
+ * 402, not ready 409, no free screen 429 (unless `takeOver`, `POST`'s "watch here instead": the
+ * object then ends the stream of another session that went longest without a heartbeat, and that
+ * player is told why on its next request). `bandwidthEstimate`: the session's hint from its last release.
  */
-export async function startPlayback(services: Services, auth: AuthContext, videoId: string): Promise<Playback> {
+export async function startPlayback(
+  services: Services,
+  auth: AuthContext,
+  videoId: string,
+  options: { takeOver?: boolean } = {},
+): Promise<Playback> {
   const state = await videoState(services, videoId);
   if (state !== "ready") {
     // Nothing is taken for a video that cannot play; the plan's refusal still comes first.
@@ -80,7 +96,13 @@ export async function startPlayback(services: Services, auth: AuthContext, video
   }
   const { config } = services;
   const viewerState = services.viewerState(auth.userId);
-  const request = { userId: auth.userId, sessionId: auth.sessionId, videoId, leaseMs: config.STREAM_LEASE_SECONDS * 1000 };
+  const request = {
+    userId: auth.userId,
+    sessionId: auth.sessionId,
+    videoId,
+    leaseMs: config.STREAM_LEASE_SECONDS * 1000,
+    takeOver: options.takeOver ?? false,
+  };
   let lease = await viewerState.startStream(request);
   if (!lease.granted && lease.refused === "not-copied") {
     lease = await viewerState.startStream({ ...request, fill: await loadSubscription(services, auth.userId) });
@@ -119,7 +141,37 @@ export async function startPlayback(services: Services, auth: AuthContext, video
     expiresAt: new Date(expiresAt * 1000).toISOString(),
     resumeAt: resumePosition(lease.progress),
     maxHeight: entitlement.maxHeight,
+    streamToken: token,
+    bandwidthEstimate: lease.bandwidthEstimate,
   };
+}
+
+/**
+ * `POST /v1/videos/{id}/play/release`: the player stopped. The stream token is the credential (a
+ * page being closed cannot refresh an access token or set a header: `navigator.sendBeacon`), so it
+ * must verify for this video; an expired one still releases (its lease may outlive it by seconds).
+ * Idempotent: releasing a stream that already ended changes nothing.
+ */
+export async function releasePlayback(
+  services: Services,
+  videoId: string,
+  input: { streamToken: string; bandwidthEstimate?: number },
+): Promise<void> {
+  let grant: MediaGrant;
+  try {
+    // Verified as of its own expiry: release is allowed for a token that expired a moment ago.
+    grant = await verifyMediaToken(services.config, videoId, input.streamToken, 0);
+  } catch (error) {
+    if (error instanceof MediaTokenError)
+      throw new ApiError("forbidden", `This stream token is not valid: ${describeTokenFailure(error.reason)}`);
+    throw error;
+  }
+  if (isPreviewGrant(grant)) throw new ApiError("forbidden", "A preview token names no stream.");
+  await services.viewerState(grant.userId).releaseStream({
+    sessionId: grant.sessionId,
+    leaseId: grant.leaseId,
+    bandwidthEstimate: input.bandwidthEstimate,
+  });
 }
 
 /**
@@ -161,5 +213,11 @@ export async function recordProgress(
   });
   if (result.revoked) throw sessionEnded();
   await copy.update(result.continueWatching);
+  if (result.takenOver) {
+    throw new ApiError(
+      "stream-taken-over",
+      "The position was stored, but this session's stream was ended: another device of the account chose to watch there while every screen was in use. Play again to watch here (GET or POST /v1/videos/{id}/play).",
+    );
+  }
   return result.progress;
 }

@@ -110,6 +110,8 @@ export interface PlayAnswer {
   expiresAt: string;
   resumeAt: number;
   maxHeight: number;
+  streamToken: string;
+  bandwidthEstimate: number | null;
 }
 
 export async function play(viewer: SignedIn, videoId: string): Promise<PlayAnswer> {

@@ -186,6 +186,14 @@ export const ladderPlanSchema = z.object({
 });
 export type LadderPlan = z.infer<typeof ladderPlanSchema>;
 
+/**
+ * The poster's widths for `srcset`, made at finalize from the poster frame (only those no wider
+ * than it; a frame narrower than all of them gets one size, its own width). The published
+ * `posterKey` names the widest: `hls/poster-1280w.webp` (`.jpg` where ffmpeg lacks libwebp). The
+ * catalog reads the set back from that name (`workers/platform/media-layout.ts`, same widths).
+ */
+export const POSTER_WIDTHS = [320, 640, 1280] as const;
+
 export const posterPlanSchema = z.object({
   atSeconds: nonNegative,
   width: positiveInt.max(16_384, atMost(16_384)),

@@ -1,4 +1,5 @@
 import type { Video } from "../../schema/index.ts";
+import { posterSizes } from "../platform/media-layout.ts";
 import { signPreviewToken } from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
 import type { AdminVideo, VideoDocument, VideoSummary } from "./schema.ts";
@@ -34,13 +35,21 @@ export function isVideoId(value: string): boolean {
  * documents that carry it can be cached and shared (see `signPreviewToken`).
  */
 async function previewUrl(services: DocumentServices, id: string, objectName: string | null): Promise<string | null> {
-  if (!objectName) return null;
+  if (objectName === null) return null;
   const { config, clock } = services;
   return `${config.PUBLIC_BASE_URL}/media/${id}/${await signPreviewToken(config, id, Math.floor(clock.now() / 1000))}/${objectName}`;
 }
 
 /** What building a document needs: the configuration (base URL, signing keys) and the clock (preview tokens' day). */
 type DocumentServices = Pick<Services, "config" | "clock">;
+
+/** The poster in every size the transcoder made (`srcset`), under one preview token. */
+async function posterSet(services: DocumentServices, id: string, posterKey: string | null): Promise<{ width: number; url: string }[]> {
+  const sizes = posterKey ? posterSizes(posterKey) : [];
+  if (sizes.length === 0) return [];
+  const base = (await previewUrl(services, id, "")) ?? "";
+  return sizes.map((size) => ({ width: size.width, url: `${base}${size.path}` }));
+}
 
 export async function toVideoSummary(services: DocumentServices, row: Video): Promise<VideoSummary> {
   return {
@@ -51,6 +60,7 @@ export async function toVideoSummary(services: DocumentServices, row: Video): Pr
     releaseYear: row.releaseYear,
     durationSeconds: row.durationSeconds,
     posterUrl: await previewUrl(services, row.id, row.posterKey),
+    posters: await posterSet(services, row.id, row.posterKey),
     maturityRating: row.maturityRating,
   };
 }

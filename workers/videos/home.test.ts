@@ -52,6 +52,7 @@ describe("GET /v1/home", () => {
         releaseYear: watched?.releaseYear,
         durationSeconds: 600,
         posterUrl: expect.stringMatching(new RegExp(`/media/${watched?.id}/v\\d+\\.`)),
+        posters: [],
         maturityRating: watched?.maturityRating,
       },
     ]);

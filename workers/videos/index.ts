@@ -6,6 +6,7 @@ import { registerAdminUpdateVideo } from "./admin-update-video.ts";
 import { registerGetVideo } from "./get-video.ts";
 import { registerHome } from "./home.ts";
 import { registerListVideos } from "./list-videos.ts";
+import { registerPreview } from "./preview.ts";
 import type { ContinueWatchingReader, TranscodeStatusReader } from "./service.ts";
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
@@ -34,6 +35,7 @@ export { transitionVideo } from "./transitions.ts";
 export function createVideosRouter(deps: { continueWatching: ContinueWatchingReader; transcodeStatus: TranscodeStatusReader }) {
   const app = createRouter();
   registerListVideos(app);
+  registerPreview(app);
   registerGetVideo(app);
   registerHome(app, deps.continueWatching);
   registerAdminCreateVideo(app);

@@ -47,7 +47,7 @@ describe("GET /v1/videos", () => {
     expect(body.nextCursor).toBeNull();
     expect(body.items.map((item) => item.id)).toEqual(ready.map((video) => video.id));
     expect(Object.keys(body.items[0] ?? {}).sort()).toEqual(
-      ["durationSeconds", "genres", "id", "maturityRating", "posterUrl", "releaseYear", "summary", "title"].sort(),
+      ["durationSeconds", "genres", "id", "maturityRating", "posterUrl", "posters", "releaseYear", "summary", "title"].sort(),
     );
     expect(body.items[0]?.posterUrl).toMatch(new RegExp(`/media/${ready[0]?.id}/v2\\.[^/]+/poster\\.jpg$`));
   });

@@ -14,6 +14,10 @@ export const videoSummarySchema = z
     releaseYear: z.number().int().openapi({ example: 2024 }),
     durationSeconds: z.number().nullable().openapi({ example: 5412.48 }),
     posterUrl: z.string().nullable(),
+    posters: z.array(z.object({ width: z.number().int(), url: z.string() })).openapi({
+      description:
+        "The poster in several widths (narrowest first) for `srcset`; empty for titles transcoded before sizes were made (then use `posterUrl`)",
+    }),
     maturityRating: z.string().nullable().openapi({ example: "PG-13" }),
   })
   .openapi("VideoSummary");
@@ -40,6 +44,8 @@ export const videoPageSchema = z
     nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page" }),
   })
   .openapi("VideoPage");
+
+export const previewResponse = z.object({ items: z.array(videoSummarySchema) }).openapi("Preview");
 
 export type VideoPage = z.infer<typeof videoPageSchema>;
 

@@ -269,8 +269,8 @@ export async function getVideoSummaries(services: Services, ids: string[]): Prom
   const items = wanted.flatMap((id) => {
     const document = documents.get(id);
     if (!document) return [];
-    const { title, summary, genres, releaseYear, durationSeconds, posterUrl, maturityRating } = document;
-    return [{ id, title, summary, genres, releaseYear, durationSeconds, posterUrl, maturityRating }];
+    const { title, summary, genres, releaseYear, durationSeconds, posterUrl, posters, maturityRating } = document;
+    return [{ id, title, summary, genres, releaseYear, durationSeconds, posterUrl, posters: posters ?? [], maturityRating }];
   });
   return { items, stale };
 }

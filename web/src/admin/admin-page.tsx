@@ -1,9 +1,9 @@
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api } from "../api/client.ts";
-import { ApiProblem } from "../api/problem.ts";
 import type { AdminVideo } from "../api/types.ts";
 import { useSession } from "../api/use-session.ts";
+import { fieldWords } from "../api/words.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
 import { recentTitles, rememberTitle } from "./recent.ts";
 import { VideoFields, videoBody, videoFieldNames } from "./video-fields.tsx";
@@ -22,6 +22,7 @@ export function AdminPage() {
   const session = useSession();
   const { query, route } = useLocation();
   const [error, setError] = useState<unknown>(null);
+  const [sent, setSent] = useState<Record<string, unknown>>({});
   const [busy, setBusy] = useState(false);
   if (session?.user.role !== "admin") return <AdminOnly />;
 
@@ -29,11 +30,10 @@ export function AdminPage() {
     event.preventDefault();
     setBusy(true);
     setError(null);
+    const body = videoBody(event.currentTarget as HTMLFormElement);
+    setSent(body);
     try {
-      const { video } = await api<{ video: AdminVideo }>("/v1/admin/videos", {
-        method: "POST",
-        body: videoBody(event.currentTarget as HTMLFormElement),
-      });
+      const { video } = await api<{ video: AdminVideo }>("/v1/admin/videos", { method: "POST", body });
       rememberTitle({ id: video.id, title: video.title });
       route(`/admin/videos/${video.id}`);
     } catch (failure) {
@@ -54,8 +54,8 @@ export function AdminPage() {
       <div class="columns">
         <form class="panel" onSubmit={create} noValidate aria-labelledby="new-title">
           <h2 id="new-title">New title</h2>
-          <ErrorNotice error={error} fields={videoFieldNames} />
-          <VideoFields problem={error instanceof ApiProblem ? error : null} />
+          <ErrorNotice error={error} task="admin-save" fields={videoFieldNames} values={sent} />
+          <VideoFields messages={fieldWords(error, sent, "admin-save")} />
           <button type="submit" class="button button-primary" disabled={busy}>
             Create and upload
           </button>

@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api } from "../api/client.ts";
-import { ApiProblem } from "../api/problem.ts";
 import type { AdminVideo, AdminVideoStatus } from "../api/types.ts";
 import { useSession } from "../api/use-session.ts";
+import { fieldWords } from "../api/words.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
 import { useResource } from "../ui/use-resource.ts";
 import { AdminOnly } from "./admin-page.tsx";
@@ -19,6 +19,7 @@ const settled = (state: string) => state === "ready" || state === "failed" || st
 /** Edit a title's metadata (only the fields that changed are sent). */
 function EditPanel({ video, onSaved }: { video: AdminVideo; onSaved: () => void }) {
   const [error, setError] = useState<unknown>(null);
+  const [sent, setSent] = useState<Record<string, unknown>>({});
   const [saved, setSaved] = useState("");
   const [busy, setBusy] = useState(false);
 
@@ -36,6 +37,7 @@ function EditPanel({ video, onSaved }: { video: AdminVideo; onSaved: () => void 
       return;
     }
     setBusy(true);
+    setSent(changed);
     try {
       await api(`/v1/admin/videos/${video.id}`, { method: "PATCH", body: changed });
       setSaved("Saved. Viewers and search see the change now.");
@@ -50,8 +52,8 @@ function EditPanel({ video, onSaved }: { video: AdminVideo; onSaved: () => void 
   return (
     <form class="panel" onSubmit={save} noValidate aria-labelledby="edit-heading">
       <h2 id="edit-heading">Details</h2>
-      <ErrorNotice error={error} fields={videoFieldNames} />
-      <VideoFields video={video} problem={error instanceof ApiProblem ? error : null} />
+      <ErrorNotice error={error} task="admin-save" fields={videoFieldNames} values={sent} />
+      <VideoFields video={video} messages={fieldWords(error, sent, "admin-save")} />
       <button type="submit" class="button button-primary" disabled={busy}>
         Save changes
       </button>
@@ -88,7 +90,7 @@ function DeletePanel({ video }: { video: AdminVideo }) {
       <dialog ref={dialog} aria-labelledby="confirm-heading">
         <h2 id="confirm-heading">Delete “{video.title}”?</h2>
         <p>This cannot be undone.</p>
-        <ErrorNotice error={error} onRetry={remove} />
+        <ErrorNotice error={error} task="admin-delete" onRetry={remove} />
         <p class="actions">
           <button type="button" class="button" onClick={() => dialog.current?.close()}>
             Keep it
@@ -106,6 +108,8 @@ export function AdminVideoPage({ id }: { id: string }) {
   const session = useSession();
   const status = useResource((signal) => api<AdminVideoStatus>(`/v1/admin/videos/${encodeURIComponent(id)}`, { signal }), id);
   const [uploadFinished, setUploadFinished] = useState(0);
+  /** An upload finished on this page: its panel stays ("Upload complete"), so what is below it does not jump up. */
+  const [uploadedHere, setUploadedHere] = useState(false);
   const state = status.data?.state;
 
   // Poll while the pipeline works on it (and right after an upload finished).
@@ -119,7 +123,7 @@ export function AdminVideoPage({ id }: { id: string }) {
   }, [state, uploadFinished]);
 
   if (session?.user.role !== "admin") return <AdminOnly />;
-  if (!status.data) return status.error ? <ErrorNotice error={status.error} onRetry={status.reload} /> : <p>Loading…</p>;
+  if (!status.data) return status.error ? <ErrorNotice error={status.error} task="admin" onRetry={status.reload} /> : <p>Loading…</p>;
   const { video } = status.data;
   return (
     <section>
@@ -133,20 +137,27 @@ export function AdminVideoPage({ id }: { id: string }) {
           </>
         )}
       </p>
-      {status.error ? <ErrorNotice error={status.error} onRetry={status.reload} /> : null}
+      {status.error ? <ErrorNotice error={status.error} task="admin" onRetry={status.reload} /> : null}
       <div class="columns">
         <div>
           <StatusPanel status={status.data} />
-          {(video.state === "awaiting-upload" || video.state === "uploading") && (
-            <UploadPanel videoId={video.id} onFinished={() => setUploadFinished((n) => n + 1)} />
+          {(video.state === "awaiting-upload" || video.state === "uploading" || uploadedHere) && (
+            <UploadPanel
+              videoId={video.id}
+              onFinished={() => {
+                setUploadedHere(true);
+                setUploadFinished((n) => n + 1);
+              }}
+            />
           )}
-          <QualityReportPanel status={status.data} />
         </div>
         <div>
           <EditPanel video={video} onSaved={status.reload} />
           <DeletePanel video={video} />
         </div>
       </div>
+      {/* Last on the page: the report appears when transcoding ends and pushes nothing down. */}
+      <QualityReportPanel status={status.data} />
     </section>
   );
 }

@@ -1,3 +1,4 @@
+import { useRef } from "preact/hooks";
 import type { AdminVideoStatus, QualityReport } from "../api/types.ts";
 import { bytes, runtime } from "../ui/format.ts";
 
@@ -10,35 +11,54 @@ const stateLabels: Record<string, string> = {
   failed: "Failed",
 };
 
-/** Where the title is in the pipeline: state, progress (chunks when the transcoder reports them), the error. */
+/** Hidden but keeping its space: a line that was shown while this page watched does not collapse. */
+const held = (shown: boolean) => (shown ? undefined : { visibility: "hidden" as const });
+
+/**
+ * Where the title is in the pipeline: state, progress (chunks when the transcoder reports them), the
+ * error. Once this page has shown the progress lines they keep their space when the work ends, so
+ * the panels below do not jump up (layout shift, docs/web.md).
+ */
 export function StatusPanel({ status }: { status: AdminVideoStatus }) {
   const { transcode } = status;
   const percent = status.progress === null ? null : Math.round(status.progress * 100);
+  const showProgress = (status.state === "transcoding" || status.state === "uploading") && percent !== null;
+  const sawProgress = useRef(false);
+  const sawTranscode = useRef(false);
+  sawProgress.current ||= showProgress;
+  sawTranscode.current ||= transcode !== null && transcode !== undefined;
   return (
     <section class="panel" aria-labelledby="status-heading">
       <h2 id="status-heading">Status</h2>
       <p class={`state state-${status.state}`} data-state={status.state}>
         {stateLabels[status.state] ?? status.state}
       </p>
-      {(status.state === "transcoding" || status.state === "uploading") && percent !== null && (
-        <div class="upload-progress">
-          <progress max={100} value={percent} aria-label={`${stateLabels[status.state]} progress`}>
-            {percent}%
+      {(showProgress || sawProgress.current) && (
+        <div class="upload-progress" style={held(showProgress)}>
+          <progress max={100} value={percent ?? 100} aria-label={`${stateLabels[status.state]} progress`}>
+            {percent ?? 100}%
           </progress>
-          <span>{percent}%</span>
+          <span>{percent ?? 100}%</span>
         </div>
       )}
-      {transcode && (
+      {transcode ? (
         <ul class="transcode" aria-label="Transcoding detail">
           <li>Step: {transcode.step}</li>
-          {transcode.chunksTotal > 0 && (
-            <li>
+          {(transcode.chunksTotal > 0 || sawTranscode.current) && (
+            <li style={held(transcode.chunksTotal > 0)}>
               Chunks: {transcode.chunksDone} of {transcode.chunksTotal} done
             </li>
           )}
           {transcode.attempt > 1 && <li>Attempt {transcode.attempt}</li>}
           {transcode.waitingForTranscoder && <li>Waiting for a transcoder to become free…</li>}
         </ul>
+      ) : (
+        sawTranscode.current && (
+          <ul class="transcode" style={held(false)}>
+            <li>Step</li>
+            <li>Chunks</li>
+          </ul>
+        )
       )}
       {status.error && (
         <p class="field-error" role="alert">

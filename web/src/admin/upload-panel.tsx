@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { defaultOptions, type PreviousUpload, Upload } from "tus-js-client";
 import { freshAccessToken } from "../api/client.ts";
+import { ApiProblem, type Problem } from "../api/problem.ts";
+import { describeError } from "../api/words.ts";
 import { bytes } from "../ui/format.ts";
 
 /** R2 multipart parts are 8 MiB; chunks of that size are stored as they arrive (README "Uploads"). */
@@ -8,20 +10,20 @@ const CHUNK_SIZE = 8 * 1024 * 1024;
 
 type Phase = "idle" | "uploading" | "paused" | "done" | "failed";
 
-/** The problem+json `detail` of a failed tus request, else tus-js-client's own message. */
+/** A failed tus request in the app's words (web/src/api/words.ts), else a dropped connection. */
 function uploadErrorMessage(error: Error): string {
   const response = (error as Error & { originalResponse?: { getBody(): string; getStatus(): number } | null }).originalResponse;
   if (response) {
+    let problem: Partial<Problem> = {};
     try {
-      const problem = JSON.parse(response.getBody()) as { detail?: string; title?: string };
-      if (problem.detail || problem.title) return `${problem.detail ?? problem.title} (HTTP ${response.getStatus()})`;
+      problem = JSON.parse(response.getBody()) as Partial<Problem>;
     } catch {
-      // not JSON
+      // not JSON: the status decides
     }
+    const words = describeError(new ApiProblem({ ...problem, title: problem.title ?? "", status: response.getStatus() }), "upload");
+    return `${words.title}. ${words.body}`;
   }
-  return /network|failed to fetch|xhr/i.test(error.message)
-    ? "The connection dropped. Press Resume to go on from where the upload stopped."
-    : error.message;
+  return "The connection dropped. Press Resume to go on from where the upload stopped.";
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { ApiProblem } from "../api/problem.ts";
 import type { AdminVideo } from "../api/types.ts";
 import { Field } from "../ui/field.tsx";
 
@@ -28,27 +27,33 @@ export function videoBody(form: HTMLFormElement): Record<string, unknown> {
 }
 
 /** The metadata fields of a title, for creating and editing it. */
-export function VideoFields({ video, problem }: { video?: AdminVideo; problem: ApiProblem | null }) {
+/** `messages`: what to fix in each field (`fieldWords`). */
+export function VideoFields({ video, messages }: { video?: AdminVideo; messages: Record<string, string> }) {
   return (
     <>
-      <Field name="title" label="Title" problem={problem}>
+      <Field name="title" label="Title" message={messages.title}>
         {(attributes) => <input {...attributes} required maxLength={200} defaultValue={video?.title} />}
       </Field>
-      <Field name="summary" label="Summary" problem={problem}>
+      <Field name="summary" label="Summary" message={messages.summary}>
         {(attributes) => <textarea {...attributes} required rows={4} maxLength={4000} defaultValue={video?.summary} />}
       </Field>
-      <Field name="genres" label="Genres" hint="Separated by commas, like: drama, mystery" problem={problem}>
+      <Field name="genres" label="Genres" hint="Separated by commas, like: drama, mystery" message={messages.genres}>
         {(attributes) => <input {...attributes} defaultValue={video?.genres.join(", ")} />}
       </Field>
-      <Field name="releaseYear" label="Release year" problem={problem}>
+      <Field name="releaseYear" label="Release year" message={messages.releaseYear}>
         {(attributes) => (
           <input {...attributes} inputMode="numeric" required defaultValue={String(video?.releaseYear ?? new Date().getFullYear())} />
         )}
       </Field>
-      <Field name="cast" label="Cast" hint="Separated by commas" problem={problem}>
+      <Field name="cast" label="Cast" hint="Separated by commas" message={messages.cast}>
         {(attributes) => <input {...attributes} defaultValue={video?.cast.join(", ")} />}
       </Field>
-      <Field name="maturityRating" label="Maturity rating (optional)" hint="A short code such as PG-13, TV-MA or 16+" problem={problem}>
+      <Field
+        name="maturityRating"
+        label="Maturity rating (optional)"
+        hint="A short code such as PG-13, TV-MA or 16+"
+        message={messages.maturityRating}
+      >
         {(attributes) => <input {...attributes} maxLength={16} defaultValue={video?.maturityRating ?? ""} />}
       </Field>
     </>

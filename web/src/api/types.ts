@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import type { problemSchema } from "../../../workers/platform/openapi.ts";
-import type { playResponse, progressResponse } from "../../../workers/playback/schema.ts";
+import type { playResponse, progressListResponse, progressResponse } from "../../../workers/playback/schema.ts";
 import type { searchPageSchema } from "../../../workers/search/schema.ts";
 import type { planSchema, subscriptionSchema } from "../../../workers/subscriptions/schema.ts";
 import type { QualityReport as TranscoderQualityReport } from "../../../workers/transcoding/contract.ts";
@@ -14,6 +14,7 @@ import type {
   adminVideoSchema,
   adminVideoStatusResponse,
   homeResponse,
+  previewResponse,
   transcodeStatusSchema,
   videoPageSchema,
   videoSchema,
@@ -28,9 +29,11 @@ export type VideoSummary = z.output<typeof videoSummarySchema>;
 export type Video = z.output<typeof videoSchema>;
 export type VideoPage = z.output<typeof videoPageSchema>;
 export type Home = z.output<typeof homeResponse>;
+export type Preview = z.output<typeof previewResponse>;
 export type SearchPage = z.output<typeof searchPageSchema>;
 export type Playback = z.output<typeof playResponse>;
 export type Progress = z.output<typeof progressResponse>;
+export type ProgressList = z.output<typeof progressListResponse>;
 export type TranscodeStatus = z.output<typeof transcodeStatusSchema>;
 export type AdminVideoStatus = z.output<typeof adminVideoStatusResponse>;
 export type AdminVideo = z.output<typeof adminVideoSchema>;

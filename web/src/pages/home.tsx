@@ -1,51 +1,68 @@
-import type { ComponentChildren } from "preact";
 import { api } from "../api/client.ts";
-import type { Home, VideoPage, VideoSummary } from "../api/types.ts";
+import type { Home, ProgressList, VideoPage, VideoSummary } from "../api/types.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
 import { LoadMore, useInfinitePages } from "../ui/infinite-list.tsx";
+import { TitleRow } from "../ui/title-row.tsx";
 import { useResource } from "../ui/use-resource.ts";
-import { VideoCard } from "../ui/video-card.tsx";
 
-/** A titled list of posters: one scrolling row, or a grid that grows. */
-function Row(props: { id: string; title: string; videos: VideoSummary[]; layout: "row-items" | "grid"; children?: ComponentChildren }) {
+/** Rows held in place while the home page loads, so nothing below them moves when they arrive. */
+function RowPlaceholders({ count }: { count: number }) {
   return (
-    <section class="row" aria-labelledby={`row-${props.id}`} data-row={props.id}>
-      <h2 id={`row-${props.id}`}>{props.title}</h2>
-      <ul class={props.layout}>
-        {props.videos.map((video) => (
-          <li key={video.id}>
-            <VideoCard video={video} />
-          </li>
-        ))}
-      </ul>
-      {props.children}
-    </section>
+    <div aria-hidden="true">
+      {Array.from({ length: count }, (_, index) => (
+        <div key={index} class="row row-placeholder" />
+      ))}
+    </div>
   );
 }
 
-/** The home rows (continue watching first, when there is any), then every title, more as the viewer scrolls. */
+/**
+ * The home rows (continue watching first, when there is any), then every title, more as the
+ * viewer scrolls. Continue-watching cards resume in the player, with a bar of how much is watched
+ * (`GET /v1/progress`, asked beside the home page: the page itself stays edge-only).
+ */
 export function HomePage() {
   const home = useResource((signal) => api<Home>("/v1/home", { signal }), "home");
+  const progress = useResource((signal) => api<ProgressList>("/v1/progress", { signal }), "progress");
   const all = useInfinitePages<VideoSummary>(
     (cursor, signal) => api<VideoPage>(`/v1/videos?limit=12${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { signal }),
     "all",
   );
+  const watched = (id: string) => {
+    const item = progress.data?.items.find((entry) => entry.videoId === id);
+    return item?.durationSeconds ? item.positionSeconds / item.durationSeconds : null;
+  };
   return (
     <>
       <h1 class="visually-hidden">Home</h1>
-      <ErrorNotice error={home.error} onRetry={home.reload} />
-      {home.loading && !home.data && <p>Loading…</p>}
+      <ErrorNotice error={home.error} task="browse" onRetry={home.reload} />
+      {!home.data && !home.error && (
+        <p class="visually-hidden" role="status">
+          Loading…
+        </p>
+      )}
+      {!home.data && !home.error && <RowPlaceholders count={3} />}
       {home.data && home.data.rows.length === 0 && (
         <p class="lead">
           Nothing to watch yet. Titles appear here as soon as they are ready. <a href="/plans">See the plans</a> meanwhile.
         </p>
       )}
-      {home.data?.rows.map((row) => (
-        <Row key={row.id} id={row.id} title={row.title} videos={row.items} layout="row-items" />
+      {home.data?.rows.map((row, index) => (
+        <TitleRow
+          key={row.id}
+          id={row.id}
+          title={row.title}
+          videos={row.items}
+          layout="row-items"
+          eager={index === 0}
+          watched={row.id === "continue-watching" ? watched : undefined}
+        />
       ))}
-      <Row id="all" title="All titles" videos={all.items} layout="grid">
-        <LoadMore {...all} label="Show more titles" />
-      </Row>
+      {home.data && (
+        <TitleRow id="all" title="All titles" videos={all.items} layout="grid">
+          <LoadMore {...all} task="browse" label="Show more titles" />
+        </TitleRow>
+      )}
     </>
   );
 }

@@ -3,7 +3,8 @@ import { api } from "../api/client.ts";
 import type { Plan, Subscription } from "../api/types.ts";
 import { useSession } from "../api/use-session.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
-import { date, money, resolution } from "../ui/format.ts";
+import { date } from "../ui/format.ts";
+import { PlanFacts } from "../ui/plan-facts.tsx";
 import { useResource } from "../ui/use-resource.ts";
 
 /** Plans, what each allows, and the viewer's subscription: choose, change, cancel. */
@@ -56,35 +57,35 @@ export function PlansPage() {
   return (
     <section>
       <h1>Plans</h1>
-      {session && current && (
+      {session && current && plans.data && (
         <p class="lead">
           {current.status === "active"
             ? `Your plan: ${planName(current.planId)}, renews ${date(current.currentPeriodEnd)}.`
             : `Your ${planName(current.planId)} plan is canceled; you can watch until ${date(current.cancelAt ?? current.currentPeriodEnd)}.`}
         </p>
       )}
-      {session && !current && subscription.data && <p class="lead">You have no plan yet: choose one to start watching.</p>}
+      {session && !current && subscription.data && plans.data && <p class="lead">You have no plan yet: choose one to start watching.</p>}
       <div role="status" class="status-line">
         {message}
       </div>
-      <ErrorNotice error={error} />
-      <ErrorNotice error={plans.error ?? subscription.error} onRetry={() => (plans.error ? plans.reload() : subscription.reload())} />
-      {plans.loading && !plans.data && <p>Loading plans…</p>}
+      <ErrorNotice error={error} task="change-plan" />
+      <ErrorNotice
+        error={plans.error ?? subscription.error}
+        task="plans"
+        onRetry={() => (plans.error ? plans.reload() : subscription.reload())}
+      />
+      {plans.loading && !plans.data && (
+        <p class="visually-hidden" role="status">
+          Loading plans…
+        </p>
+      )}
       <ul class="plans">
-        {plans.data?.plans.map((plan) => {
+        {/* Everything appears at once, plans and the viewer's own, so nothing moves after it is drawn. */}
+        {(subscription.data || subscription.error ? (plans.data?.plans ?? []) : []).map((plan) => {
           const isCurrent = active?.planId === plan.id;
           return (
             <li key={plan.id} class={`plan${isCurrent ? " plan-current" : ""}`}>
-              <h2>{plan.name}</h2>
-              <p class="price">
-                {money(plan.priceCents, plan.currency)} <span>a month</span>
-              </p>
-              <ul class="plan-features">
-                <li>Up to {resolution(plan.maxHeight)}</li>
-                <li>
-                  {plan.screens} {plan.screens === 1 ? "screen" : "screens"} at the same time
-                </li>
-              </ul>
+              <PlanFacts plan={plan} heading="h2" />
               {!session ? (
                 <a class="button" href="/signup?next=/plans">
                   Sign up for {plan.name}

@@ -4,6 +4,7 @@ import { api } from "../api/client.ts";
 import type { SearchPage as Results, VideoSummary } from "../api/types.ts";
 import { runtime } from "../ui/format.ts";
 import { LoadMore, useInfinitePages } from "../ui/infinite-list.tsx";
+import { Poster } from "../ui/poster.tsx";
 
 const DEBOUNCE_MS = 200;
 /** The API answers a query only once it has a word of 3 letters or digits (shorter ones would match most of the catalog). */
@@ -100,7 +101,7 @@ export function SearchPage() {
         {results.items.map((video) => (
           <li key={video.id}>
             <a href={`/title/${video.id}`} class="result">
-              {video.posterUrl ? <img src={video.posterUrl} alt="" loading="lazy" /> : <span class="poster-empty" aria-hidden="true" />}
+              <Poster video={video} class="result-poster" sizes="8rem" />
               <span>
                 <span class="card-title">{video.title}</span>
                 <span class="card-meta">
@@ -113,7 +114,7 @@ export function SearchPage() {
           </li>
         ))}
       </ul>
-      {q && <LoadMore {...results} label="More results" />}
+      {q && <LoadMore {...results} task="search" label="More results" />}
     </section>
   );
 }

@@ -1,9 +1,10 @@
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api } from "../api/client.ts";
-import { ApiProblem } from "../api/problem.ts";
 import { sessionFromTokens, setSession } from "../api/session.ts";
+import { endedSessionEmail } from "../api/session-end.ts";
 import type { AuthTokens } from "../api/types.ts";
+import { fieldWords } from "../api/words.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
 import { Field } from "../ui/field.tsx";
 
@@ -14,7 +15,11 @@ function AuthForm({ mode }: { mode: Mode }) {
   const { query, route } = useLocation();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const problem = error instanceof ApiProblem ? error : null;
+  const [sent, setSent] = useState<Record<string, unknown>>({});
+  const task = mode === "signin" ? "sign-in" : "sign-up";
+  const messages = fieldWords(error, sent, task);
+  // A session that ended by itself (not the header's Sign out): say so, and keep the email.
+  const [ended] = useState(() => (mode === "signin" ? endedSessionEmail() : null));
   // Only a path on this site: `next` comes from the address bar.
   const next = query.next?.startsWith("/") && !query.next.startsWith("//") ? query.next : mode === "signup" ? "/plans" : "/";
 
@@ -24,6 +29,7 @@ function AuthForm({ mode }: { mode: Mode }) {
     const body = Object.fromEntries(["name", "email", "password"].filter((key) => form.has(key)).map((key) => [key, form.get(key)]));
     setBusy(true);
     setError(null);
+    setSent(body);
     try {
       const tokens = await api<AuthTokens>(`/v1/auth/${mode}`, { method: "POST", body, auth: false });
       setSession(sessionFromTokens(tokens));
@@ -38,20 +44,25 @@ function AuthForm({ mode }: { mode: Mode }) {
   return (
     <section class="narrow">
       <h1>{mode === "signin" ? "Sign in" : "Create your account"}</h1>
+      {ended && !error && (
+        <p class="notice" role="status">
+          Your session has ended, so you were signed out. Sign in again to go on where you were.
+        </p>
+      )}
       <form onSubmit={submit} noValidate>
-        <ErrorNotice error={error} fields={fields} />
+        <ErrorNotice error={error} task={task} fields={fields} values={sent} />
         {mode === "signup" && (
-          <Field name="name" label="Name" problem={problem}>
+          <Field name="name" label="Name" message={messages.name}>
             {(attributes) => <input {...attributes} autocomplete="name" required />}
           </Field>
         )}
-        <Field name="email" label="Email" problem={problem}>
-          {(attributes) => <input {...attributes} type="email" autocomplete="email" required />}
+        <Field name="email" label="Email" message={messages.email}>
+          {(attributes) => <input {...attributes} type="email" autocomplete="email" required defaultValue={ended ?? undefined} />}
         </Field>
         <Field
           name="password"
           label="Password"
-          problem={problem}
+          message={messages.password}
           hint={mode === "signup" ? "At least 10 characters; a few unrelated words make a strong one." : undefined}
         >
           {(attributes) => (

@@ -4,6 +4,7 @@ import type { Progress, Video } from "../api/types.ts";
 import { useSession } from "../api/use-session.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
 import { clock, resolution, runtime } from "../ui/format.ts";
+import { Poster } from "../ui/poster.tsx";
 import { useResource } from "../ui/use-resource.ts";
 
 /** Where this viewer left off, or null when never watched (404) or finished. */
@@ -17,6 +18,8 @@ async function resumePoint(id: string, signal: AbortSignal): Promise<number | nu
   }
 }
 
+const markPlay = () => performance.mark("reelstream:play-pressed");
+
 export function TitlePage({ id }: { id: string }) {
   const session = useSession();
   const title = useResource(async (signal) => {
@@ -26,27 +29,42 @@ export function TitlePage({ id }: { id: string }) {
     ]);
     return { video, resumeAt };
   }, id);
-  if (title.error) return <ErrorNotice error={title.error} onRetry={title.reload} />;
-  if (!title.data) return <p>Loading…</p>;
+  if (title.error) return <ErrorNotice error={title.error} task="title" onRetry={title.reload} />;
+  if (!title.data) {
+    return (
+      <p class="visually-hidden" role="status">
+        Loading…
+      </p>
+    );
+  }
   const { video, resumeAt } = title.data;
   const heights = [...new Set(video.renditions.map((rendition) => rendition.height))].sort((a, b) => b - a);
+  const watched = resumeAt !== null && video.durationSeconds ? Math.min(1, resumeAt / video.durationSeconds) : null;
   return (
     <article class="title-page">
-      {video.posterUrl && <img class="title-poster" src={video.posterUrl} alt={`Poster of ${video.title}`} />}
+      <Poster video={video} class="title-poster" sizes="(max-width: 700px) 100vw, 28rem" alt={`Poster of ${video.title}`} eager />
       <div class="title-body">
         <h1>{video.title}</h1>
         <p class="card-meta">
           {[video.releaseYear, video.maturityRating, runtime(video.durationSeconds), video.genres.join(", ")].filter(Boolean).join(" · ")}
         </p>
+        {watched !== null && (
+          <div class="title-progress">
+            <span class="card-progress" aria-hidden="true">
+              <span style={{ width: `${Math.round(watched * 100)}%` }} />
+            </span>
+            <span class="card-meta">{Math.round(watched * 100)}% watched</span>
+          </div>
+        )}
         <p class="title-actions">
-          <a
-            class="button button-primary"
-            href={`/watch/${video.id}`}
-            onClick={() => performance.mark("reelstream:play-pressed")}
-            data-testid="play"
-          >
+          <a class="button button-primary" href={`/watch/${video.id}`} onClick={markPlay} data-testid="play">
             {resumeAt !== null ? `Resume from ${clock(resumeAt)}` : "Play"}
           </a>
+          {resumeAt !== null && (
+            <a class="button" href={`/watch/${video.id}?from=start`} onClick={markPlay}>
+              Start over
+            </a>
+          )}
           {session?.user.role === "admin" && (
             <a class="button" href={`/admin/videos/${video.id}`}>
               Manage

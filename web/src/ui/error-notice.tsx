@@ -1,39 +1,47 @@
-import { ApiProblem, NetworkError } from "../api/problem.ts";
+import { ApiProblem } from "../api/problem.ts";
+import { describeError, fieldLabel, fieldWords, type Task } from "../api/words.ts";
 
-/** Says what went wrong in words a person can act on; a network failure (or any `onRetry`) gets a Retry button. */
-export function ErrorNotice({ error, onRetry, fields = [] }: { error: unknown; onRetry?: () => void; fields?: string[] }) {
+/**
+ * Says what went wrong in the app's own words (web/src/api/words.ts), for what the person was
+ * doing (`task`); a failure worth repeating gets a Try again button when there is an `onRetry`.
+ * Field errors a form shows beside its `fields` are not repeated; others are listed by label.
+ */
+export function ErrorNotice({
+  error,
+  task,
+  onRetry,
+  fields = [],
+  values = {},
+}: {
+  error: unknown;
+  task: Task;
+  onRetry?: () => void;
+  fields?: string[];
+  values?: Record<string, unknown>;
+}) {
   if (!error) return null;
-  let title = "Something went wrong";
-  let detail: string;
-  let list: { path: string; message: string }[] = [];
-  if (error instanceof ApiProblem) {
-    title = error.problem.title;
-    detail = error.problem.detail ?? error.problem.title;
-    // Field errors a form shows beside its fields are not repeated here.
-    list = (error.problem.errors ?? []).filter((item) => !fields.includes(item.path.split(".")[0] ?? ""));
-    if (error.retryAfterSeconds !== null && error.status === 429) detail += ` Try again in ${error.retryAfterSeconds} s.`;
-  } else if (error instanceof NetworkError) {
-    title = "No connection";
-    detail = error.message;
-  } else {
-    detail = error instanceof Error ? error.message : String(error);
-  }
-  const retry = onRetry && (error instanceof NetworkError || !(error instanceof ApiProblem) || error.status >= 429);
+  const words = describeError(error, task);
+  const others = Object.entries(fieldWords(error, values, task)).filter(([field]) => !fields.includes(field));
   return (
     <div class="notice notice-error" role="alert">
       <p>
-        <strong>{title}.</strong> {detail}
+        <strong>{words.title}.</strong> {words.body}
       </p>
-      {list.length > 0 && (
+      {others.length > 0 && (
         <ul>
-          {list.map((item) => (
-            <li key={item.path}>
-              <code>{item.path}</code>: {item.message}
+          {others.map(([field, message]) => (
+            <li key={field}>
+              {fieldLabel(field)}: {message}
             </li>
           ))}
         </ul>
       )}
-      {retry && (
+      {error instanceof ApiProblem && error.status === 404 && (
+        <p>
+          <a href="/">Go to the home page</a>
+        </p>
+      )}
+      {words.retry && onRetry && (
         <button type="button" class="button" onClick={onRetry}>
           Try again
         </button>

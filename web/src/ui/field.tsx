@@ -1,16 +1,16 @@
 import type { ComponentChildren } from "preact";
-import type { ApiProblem } from "../api/problem.ts";
 
-/** A labelled input with the API's message for it, tied together for screen readers. */
+/** A labelled input with what is wrong with it (the app's words), tied together for screen readers. */
 export function Field(props: {
   name: string;
   label: string;
-  problem?: ApiProblem | null;
+  /** What to fix, from `fieldWords` (web/src/api/words.ts). */
+  message?: string;
   hint?: string;
   children: (attributes: { id: string; name: string; "aria-describedby"?: string; "aria-invalid"?: boolean }) => ComponentChildren;
 }) {
   const id = `field-${props.name}`;
-  const message = props.problem?.fieldError(props.name);
+  const { message } = props;
   const described = [props.hint && `${id}-hint`, message && `${id}-error`].filter(Boolean).join(" ");
   return (
     <div class="field">

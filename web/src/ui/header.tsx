@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api } from "../api/client.ts";
 import { setSession } from "../api/session.ts";
+import { signingOutOnPurpose } from "../api/session-end.ts";
 import { useSession } from "../api/use-session.ts";
 import { ErrorNotice } from "./error-notice.tsx";
 
@@ -31,6 +32,7 @@ export function Header() {
       // The session is dropped here either way; say so if the server did not hear it.
       setError(failure);
     }
+    signingOutOnPurpose();
     setSession(null);
     route("/signin");
   }
@@ -64,7 +66,7 @@ export function Header() {
           </>
         )}
       </nav>
-      <ErrorNotice error={error} />
+      <ErrorNotice error={error} task="sign-out" />
     </header>
   );
 }

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import type { Task } from "../api/words.ts";
 import { ErrorNotice } from "./error-notice.tsx";
 
 export interface Page<T> {
@@ -62,7 +63,15 @@ export function useInfinitePages<T>(load: (cursor: string | null, signal: AbortS
 }
 
 /** The end of a list: loads the next page when it scrolls into view (or on click). */
-export function LoadMore(props: { done: boolean; loading: boolean; error: unknown; more: () => void; label?: string }) {
+export function LoadMore(props: {
+  cursor?: string | null;
+  done: boolean;
+  loading: boolean;
+  error: unknown;
+  more: () => void;
+  label?: string;
+  task: Task;
+}) {
   const sentinel = useRef<HTMLDivElement>(null);
   const { more, done, loading, error } = props;
   useEffect(() => {
@@ -76,8 +85,8 @@ export function LoadMore(props: { done: boolean; loading: boolean; error: unknow
   }, [more, done, error, loading]);
   return (
     <div ref={sentinel} class="load-more">
-      <ErrorNotice error={error} onRetry={more} />
-      {!done && !error && (
+      <ErrorNotice error={error} task={props.task} onRetry={more} />
+      {!done && !error && props.cursor !== null && (
         <button type="button" class="button button-quiet" onClick={more} disabled={loading}>
           {loading ? "Loading…" : (props.label ?? "Show more")}
         </button>
