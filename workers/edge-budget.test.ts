@@ -5,7 +5,7 @@ import { type BindingCalls, countingEnv, noCalls, UNREACHABLE_DATABASE_URL } fro
 import worker from "./index.ts";
 import { insertReadyVideos, signUpAdmin, uniqueGenre } from "./test/catalog.ts";
 import { call, type SignedIn, signUp } from "./test/helpers.ts";
-import { readyVideo, subscribedViewer } from "./test/playback.ts";
+import { anotherSession, pathOf, play, readyVideo, subscribedViewer } from "./test/playback.ts";
 
 /**
  * What a warm browse request costs in bindings (issue 13): the bindings are counted and forwarded
@@ -171,6 +171,28 @@ describe("a signed-in viewer's path, with Postgres unreachable", () => {
     expect(calls.kv).toEqual([{ method: "get", keys: [`v2:video:${video.id}`] }]);
     expect(calls.durableObjects).toEqual(["VIEWER_STATE.startStream"]);
     expect(calls.rateLimiters).toEqual(["PLAY_LIMITER"]);
+  });
+
+  it("watch here instead and the release: one Durable Object call each (the take-over inside startStream), no query", async () => {
+    const player = await subscribedViewer("basic");
+    const video = await readyVideo();
+    const tv = await play(player, video.id);
+    const phone = await anotherSession(player);
+    const request = countedWorker();
+    const here = await request(`/v1/videos/${video.id}/play`, phone.accessToken, { method: "POST" });
+    expect(here.response.status).toBe(200);
+    expect(here.calls.durableObjects).toEqual(["VIEWER_STATE.startStream"]);
+    const { streamToken } = (await here.response.json()) as { streamToken: string };
+    expect((await request(pathOf(tv.manifestUrl), "")).response.status).toBe(403);
+
+    const released = await request(`/v1/videos/${video.id}/play/release`, "", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ streamToken, bandwidthEstimate: 2_000_000 }),
+    });
+    expect(released.response.status).toBe(204);
+    expect(released.calls.kv).toEqual([]);
+    expect(released.calls.durableObjects).toEqual(["VIEWER_STATE.releaseStream"]);
   });
 
   it("refresh and the account: one Durable Object call each (and the session check), no query", async () => {

@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requirePlaybackAuth, sessionChecked } from "../platform/auth.ts";
@@ -19,6 +20,14 @@ const headChangesNothing = createMiddleware<AppEnv>(async (c, next) => {
   return c.body(null, 200);
 });
 
+/** `GET` and `POST` play: the signed playback, never cached. */
+async function answerPlay(c: Context<AppEnv>, videoId: string, options: { takeOver?: boolean } = {}) {
+  const playback = await startPlayback(c.get("services"), c.get("auth"), videoId, options);
+  sessionChecked(c);
+  c.header("Cache-Control", "no-store");
+  return c.json(playback, 200);
+}
+
 export function registerPlay(app: OpenAPIHono<AppEnv>) {
   const route = createRoute({
     method: "get",
@@ -37,12 +46,7 @@ export function registerPlay(app: OpenAPIHono<AppEnv>) {
       ...problemResponses(401, 402, 404, 409, 429, 503),
     },
   });
-  app.openapi(route, async (c) => {
-    const playback = await startPlayback(c.get("services"), c.get("auth"), c.req.valid("param").id);
-    sessionChecked(c);
-    c.header("Cache-Control", "no-store");
-    return c.json(playback, 200);
-  });
+  app.openapi(route, (c) => answerPlay(c, c.req.valid("param").id));
 
   const takeOverRoute = createRoute({
     method: "post",
@@ -61,12 +65,7 @@ export function registerPlay(app: OpenAPIHono<AppEnv>) {
       ...problemResponses(401, 402, 404, 409, 429, 503),
     },
   });
-  app.openapi(takeOverRoute, async (c) => {
-    const playback = await startPlayback(c.get("services"), c.get("auth"), c.req.valid("param").id, { takeOver: true });
-    sessionChecked(c);
-    c.header("Cache-Control", "no-store");
-    return c.json(playback, 200);
-  });
+  app.openapi(takeOverRoute, (c) => answerPlay(c, c.req.valid("param").id, { takeOver: true }));
 
   const releaseRoute = createRoute({
     method: "post",
