@@ -38,8 +38,12 @@ const encoder = new TextEncoder();
 const idPart = /^[A-Za-z0-9-]{1,64}$/;
 
 /** A signature as the token carries it: exactly 43 base64url characters (32 bytes). */
+/**
+ * A 32-byte signature in base64url: 43 characters, the last one carrying 4 bits and 2 unused ones,
+ * which must be 0 (A, E, I, …), so that one signature has one spelling and no other verifies.
+ */
 function signatureBytes(text: string): Uint8Array<ArrayBuffer> | null {
-  return /^[A-Za-z0-9_-]{43}$/.test(text) ? (fromBase64url(text) ?? null) : null;
+  return /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/.test(text) ? (fromBase64url(text) ?? null) : null;
 }
 
 function signingInput(videoId: string, unsigned: string): Uint8Array<ArrayBuffer> {
