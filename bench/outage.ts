@@ -15,13 +15,13 @@
 import { rmSync } from "node:fs";
 import { installedPostgresql, startDatabase, startLocalStack } from "../scripts/lib/local-stack/index.ts";
 import {
-  adminWriteRequest,
   lostPositions,
   makeAdmin,
+  needsPostgresEachMinute,
+  outageReport,
   type Positions,
   progressWrittenTwice,
   recordProgressWrites,
-  signinRequest,
   waitForPositions,
 } from "../testing/outage.ts";
 import {
@@ -33,7 +33,7 @@ import {
   uploadLadder,
 } from "../testing/playback-fixtures.ts";
 import { testWorkerEntry } from "../testing/test-worker.ts";
-import { type JourneyLog, routeFamilies, viewerJourney } from "../testing/viewer-journey.ts";
+import { type JourneyLog, viewerJourney } from "../testing/viewer-journey.ts";
 
 const outageSeconds = Number(process.env.BENCH_OUTAGE_SECONDS ?? 90);
 const viewerCount = Number(process.env.BENCH_VIEWERS ?? 3);
@@ -74,13 +74,7 @@ async function main() {
       journeys.map((journey, i) =>
         journey.run({
           seconds: outageSeconds,
-          alsoEachMinute:
-            i === 0
-              ? async (log) => {
-                  await log.record("sign-in", await fetch(`${stack.url}/v1/auth/signin`, signinRequest(admin.user.email)), false);
-                  await log.record("admin write", await fetch(`${stack.url}/v1/admin/videos`, adminWriteRequest(admin.accessToken)), false);
-                }
-              : undefined,
+          alsoEachMinute: i === 0 ? needsPostgresEachMinute(stack.url, admin) : undefined,
         }),
       ),
     );
@@ -88,17 +82,7 @@ async function main() {
     const restartedAt = Date.now();
     console.log("Postgres started again\n");
 
-    const answers = logs.flatMap((log) => log.answers);
-    for (const family of routeFamilies) {
-      const of = answers.filter((answer) => answer.family === family);
-      const ok = of.filter((answer) => answer.ok).length;
-      console.log(`${family.padEnd(20)} ${ok}/${of.length} answered = ${((ok / Math.max(1, of.length)) * 100).toFixed(1)} %`);
-    }
-    for (const family of ["sign-in", "admin write"]) {
-      const of = answers.filter((answer) => answer.family === family);
-      const inWords = of.filter((answer) => answer.status === 503 && Number(answer.retryAfter) > 0 && answer.detail).length;
-      console.log(`${family.padEnd(20)} ${inWords}/${of.length} refused in words (503, Retry-After)`);
-    }
+    for (const line of outageReport(logs.flatMap((log) => log.answers)).lines) console.log(line);
 
     const expected: Positions = Object.fromEntries(viewers.map((viewer, i) => [viewer.user.id, journeys[i]?.lastPositions() ?? {}]));
     const { stored, drainedAt } = await waitForPositions(database, expected, restartedAt + drainDeadlineSeconds * 1000);

@@ -1,5 +1,6 @@
 import { createNodePool } from "../scripts/lib/database.ts";
 import type { LocalDatabase } from "../scripts/lib/local-stack/index.ts";
+import { type Answer, type JourneyLog, routeFamilies } from "./viewer-journey.ts";
 
 /**
  * What the outage test (e2e/outage.test.ts) and `npm run bench:outage` share: the record of every
@@ -60,6 +61,7 @@ export async function waitForPositions(
   database: LocalDatabase,
   expected: Positions,
   deadlineMs: number,
+  onRead?: (held: number, total: number) => void,
 ): Promise<{ stored: Positions; drainedAt: number | null }> {
   const pool = createNodePool(database.url, database.wsProxy);
   try {
@@ -71,9 +73,12 @@ export async function waitForPositions(
       );
       stored = {};
       for (const row of rows) stored[row.user_id] = { ...stored[row.user_id], [row.video_id]: row.position_seconds };
-      const drained = Object.entries(expected).every(([userId, titles]) =>
-        Object.entries(titles).every(([videoId, position]) => stored[userId]?.[videoId] === position),
+      const wanted = Object.entries(expected).flatMap(([userId, titles]) =>
+        Object.entries(titles).map(([videoId, position]) => stored[userId]?.[videoId] === position),
       );
+      const held = wanted.filter(Boolean).length;
+      onRead?.(held, wanted.length);
+      const drained = held === wanted.length;
       if (drained) return { stored, drainedAt: Date.now() };
       if (Date.now() > deadlineMs) return { stored, drainedAt: null };
       await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -109,4 +114,34 @@ export function adminWriteRequest(accessToken: string): RequestInit {
     headers: { Authorization: `Bearer ${accessToken}`, "Content-Type": "application/json" },
     body: JSON.stringify({ title: OUTAGE_TITLE, summary: "Should not be saved.", genres: ["drama"], releaseYear: 2026 }),
   };
+}
+
+/** Each minute of an outage: a sign-in and an admin write, which Postgres's absence refuses in words. */
+export function needsPostgresEachMinute(baseUrl: string, admin: { user: { email: string }; accessToken: string }) {
+  return async (log: JourneyLog) => {
+    await log.record("sign-in", await fetch(`${baseUrl}/v1/auth/signin`, signinRequest(admin.user.email)), false);
+    await log.record("admin write", await fetch(`${baseUrl}/v1/admin/videos`, adminWriteRequest(admin.accessToken)), false);
+  };
+}
+
+/**
+ * The outage's answers per route family, as lines to print: the share answered of each family of
+ * the viewer's path, and how many sign-ins and admin writes were refused in words (503,
+ * `Retry-After`, a detail). `whole`: every request of the viewer's path was answered.
+ */
+export function outageReport(answers: Answer[]): { lines: string[]; whole: boolean } {
+  const lines: string[] = [];
+  let whole = true;
+  for (const family of routeFamilies) {
+    const of = answers.filter((answer) => answer.family === family);
+    const ok = of.filter((answer) => answer.ok).length;
+    if (ok < of.length) whole = false;
+    lines.push(`${family.padEnd(20)} ${ok}/${of.length} answered = ${((ok / Math.max(1, of.length)) * 100).toFixed(1)} %`);
+  }
+  for (const family of ["sign-in", "admin write"]) {
+    const of = answers.filter((answer) => answer.family === family);
+    const inWords = of.filter((answer) => answer.status === 503 && Number(answer.retryAfter) > 0 && answer.detail).length;
+    lines.push(`${family.padEnd(20)} ${inWords}/${of.length} refused in words (503, Retry-After)`);
+  }
+  return { lines, whole };
 }
