@@ -11,27 +11,9 @@
  * docs/resilience.md ("Game day") says what to look for, and how to do it by hand with `npm start`.
  */
 
-import { rmSync } from "node:fs";
-import {
-  lostPositions,
-  makeAdmin,
-  needsPostgresEachMinute,
-  outageReport,
-  progressWrittenTwice,
-  recordProgressWrites,
-  waitForPositions,
-} from "../testing/outage.ts";
-import {
-  generateLadder,
-  insertReadyVideo,
-  ladderMedia,
-  randomVideoId,
-  subscribedViewer,
-  uploadLadder,
-} from "../testing/playback-fixtures.ts";
-import { testWorkerEntry } from "../testing/test-worker.ts";
-import { type Answer, viewerJourney } from "../testing/viewer-journey.ts";
-import { installedPostgresql, startDatabase, startLocalStack } from "./lib/local-stack/index.ts";
+import { drainReport, needsPostgresEachMinute, outageReport, startOutageStage } from "../testing/outage.ts";
+import type { Answer } from "../testing/viewer-journey.ts";
+import { installedPostgresql } from "./lib/local-stack/index.ts";
 
 const seconds = Number(process.argv[2] ?? process.env.GAMEDAY_SECONDS ?? 90);
 /** The consumer's backoff grows to 300 s a step: the backlog gets up to 10 minutes. */
@@ -88,30 +70,12 @@ async function main() {
     throw new Error(`gameday: the outage is a number of seconds, at least 5 (got ${process.argv[2]})`);
   if (!installedPostgresql()) throw new Error("gameday crashes a PostgreSQL cluster: install PostgreSQL (apt-get install postgresql)");
   console.log(`Game day: Postgres crashed for ${seconds} s while a viewer watches (a throw-away PostgreSQL cluster)`);
-  const [database, ladder] = await Promise.all([startDatabase({ kind: "postgresql" }), generateLadder(12)]);
-  await recordProgressWrites(database);
-  const stack = await startLocalStack({
-    main: testWorkerEntry,
-    database,
-    transcoders: 0,
-    // Heartbeats gather 15 s before an object sends them (120 s in production), so that some wait out the outage.
-    vars: { PROGRESS_FLUSH_SECONDS: "15" },
-    logLevel: "warn",
-  });
+  const stage = await startOutageStage(1);
+  const { stack, control, admin } = stage;
+  const [journey] = stage.journeys;
   let health: ReturnType<typeof watchHealth> | undefined;
   try {
-    const control = database.server;
-    if (!control) throw new Error("the throw-away cluster has no server control");
-    const titles = [randomVideoId(), randomVideoId()];
-    for (const id of titles) {
-      await insertReadyVideo(database, id, ladderMedia(ladder));
-      await uploadLadder(stack.url, id, ladder.dir);
-    }
-    const viewer = await subscribedViewer(stack.url, "standard");
-    const admin = await subscribedViewer(stack.url, "basic");
-    await makeAdmin(database, admin.user.id);
-    const journey = viewerJourney(stack.url, viewer, titles);
-    await journey.warmUp();
+    if (!journey) throw new Error("no viewer");
     console.log(`Stack at ${stack.url}; the viewer has browsed and started watching with Postgres up.\n`);
 
     origin = Date.now();
@@ -128,9 +92,8 @@ async function main() {
     const restartedAt = Date.now();
     say("Postgres started again. Waiting for the heartbeats kept meanwhile to reach it:");
 
-    const expected = { [viewer.user.id]: journey.lastPositions() };
     let lastHeld = -1;
-    const { stored, drainedAt } = await waitForPositions(database, expected, restartedAt + DRAIN_SECONDS * 1000, (held, total) => {
+    const drained = await drainReport(stage.database, stage.expected(), restartedAt, DRAIN_SECONDS, (held, total) => {
       if (held !== lastHeld) say(`Postgres holds ${held} of the ${total} last positions the viewer was acknowledged`);
       lastHeld = held;
     });
@@ -139,24 +102,13 @@ async function main() {
 
     console.log("\nDuring the outage:");
     const report = outageReport(log.answers);
-    for (const line of report.lines) console.log(`  ${line}`);
-    const lost = lostPositions(expected, stored);
-    const twice = await progressWrittenTwice(database);
-    console.log(
-      drainedAt === null
-        ? `  backlog NOT drained within ${DRAIN_SECONDS} s of Postgres's return`
-        : `  backlog drained ${((drainedAt - restartedAt) / 1000).toFixed(1)} s after Postgres's return (the consumer's backoff: 15 s doubling to 300 s)`,
-    );
-    console.log(`  rows lost: ${lost.length}${lost.length > 0 ? ` (${lost.join("; ")})` : ""}`);
-    console.log(`  versions written twice: ${twice.length}`);
-    const passed = report.whole && lost.length === 0 && twice.length === 0;
+    for (const line of [...report.lines, ...drained.lines]) console.log(`  ${line}`);
+    const passed = report.whole && drained.intact;
     console.log(passed ? "\nPassed: the viewer never noticed, and nothing was lost." : "\nFAILED: see the lines above.");
     if (!passed) process.exitCode = 1;
   } finally {
     await health?.stop();
-    await stack.stop();
-    await database.stop();
-    rmSync(ladder.root, { recursive: true, force: true });
+    await stage.stop();
   }
 }
 

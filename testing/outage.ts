@@ -1,6 +1,9 @@
+import { rmSync } from "node:fs";
 import { createNodePool } from "../scripts/lib/database.ts";
-import type { LocalDatabase } from "../scripts/lib/local-stack/index.ts";
-import { type Answer, type JourneyLog, routeFamilies } from "./viewer-journey.ts";
+import { type LocalDatabase, startDatabase, startLocalStack } from "../scripts/lib/local-stack/index.ts";
+import { generateLadder, insertReadyVideo, ladderMedia, randomVideoId, subscribedViewer, uploadLadder } from "./playback-fixtures.ts";
+import { testWorkerEntry } from "./test-worker.ts";
+import { type Answer, type JourneyLog, routeFamilies, type ViewerJourney, viewerJourney } from "./viewer-journey.ts";
 
 /**
  * What the outage test (e2e/outage.test.ts) and `npm run bench:outage` share: the record of every
@@ -144,4 +147,74 @@ export function outageReport(answers: Answer[]): { lines: string[]; whole: boole
     lines.push(`${family.padEnd(20)} ${inWords}/${of.length} refused in words (503, Retry-After)`);
   }
   return { lines, whole };
+}
+
+/**
+ * The stage of `npm run bench:outage` and `npm run gameday`: a throw-away PostgreSQL cluster
+ * (recording every write of a position), the local stack on the test Worker (whose routes put the
+ * ladder into R2; heartbeats gather 15 s before an object sends them, 120 s in production), two
+ * titles, `viewerCount` subscribed viewers warmed up (their journeys), and an admin.
+ */
+export async function startOutageStage(viewerCount: number) {
+  const [database, ladder] = await Promise.all([startDatabase({ kind: "postgresql" }), generateLadder(12)]);
+  await recordProgressWrites(database);
+  const stack = await startLocalStack({
+    main: testWorkerEntry,
+    database,
+    transcoders: 0,
+    vars: { PROGRESS_FLUSH_SECONDS: "15" },
+    logLevel: "warn",
+  });
+  const stop = async () => {
+    await stack.stop();
+    await database.stop();
+    rmSync(ladder.root, { recursive: true, force: true });
+  };
+  try {
+    const control = database.server;
+    if (!control) throw new Error("the throw-away cluster has no server control");
+    const titles = [randomVideoId(), randomVideoId()];
+    for (const id of titles) {
+      await insertReadyVideo(database, id, ladderMedia(ladder));
+      await uploadLadder(stack.url, id, ladder.dir);
+    }
+    const viewers: Awaited<ReturnType<typeof subscribedViewer>>[] = [];
+    for (let i = 0; i < viewerCount; i++) viewers.push(await subscribedViewer(stack.url, "standard"));
+    const admin = await subscribedViewer(stack.url, "basic");
+    await makeAdmin(database, admin.user.id);
+    const journeys: ViewerJourney[] = viewers.map((viewer) => viewerJourney(stack.url, viewer, titles));
+    for (const journey of journeys) await journey.warmUp();
+    /** Each viewer's last acknowledged position of every title: what Postgres must hold. */
+    const expected = (): Positions => Object.fromEntries(viewers.map((viewer, i) => [viewer.user.id, journeys[i]?.lastPositions() ?? {}]));
+    return { database, stack, control, viewers, admin, journeys, expected, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * After Postgres's return: waits (up to `drainSeconds`) until it holds every acknowledged position,
+ * and answers the lines to print (drain time, rows lost, versions written twice) and whether
+ * nothing was lost or written twice.
+ */
+export async function drainReport(
+  database: LocalDatabase,
+  expected: Positions,
+  restartedAt: number,
+  drainSeconds: number,
+  onRead?: (held: number, total: number) => void,
+): Promise<{ lines: string[]; intact: boolean }> {
+  const { stored, drainedAt } = await waitForPositions(database, expected, restartedAt + drainSeconds * 1000, onRead);
+  const lost = lostPositions(expected, stored);
+  const twice = await progressWrittenTwice(database);
+  const lines = [
+    drainedAt === null
+      ? `backlog NOT drained within ${drainSeconds} s of Postgres's return`
+      : `backlog drained ${((drainedAt - restartedAt) / 1000).toFixed(1)} s after Postgres's return (the consumer's backoff: 15 s doubling to 300 s)`,
+    `positions acknowledged: ${Object.values(expected).reduce((n, titles) => n + Object.keys(titles).length, 0)}`,
+    `rows lost: ${lost.length}${lost.length > 0 ? ` (${lost.join("; ")})` : ""}`,
+    `versions written twice: ${twice.length}`,
+  ];
+  return { lines, intact: lost.length === 0 && twice.length === 0 };
 }
