@@ -26,6 +26,14 @@ export interface Answer {
 export class JourneyLog {
   readonly answers: Answer[] = [];
 
+  /** `onAnswer` hears each answer as it is written down (the game day prints them). */
+  constructor(private readonly onAnswer?: (answer: Answer) => void) {}
+
+  push(answer: Answer): void {
+    this.answers.push(answer);
+    this.onAnswer?.(answer);
+  }
+
   /** Writes down an answer (reading a problem's detail, or a health body); `ok` unless said otherwise. */
   async record(family: string, response: Response, ok = response.ok): Promise<Answer> {
     const type = response.headers.get("Content-Type") ?? "";
@@ -37,13 +45,13 @@ export class JourneyLog {
     } else {
       await response.body?.cancel();
     }
-    this.answers.push(answer);
+    this.push(answer);
     return answer;
   }
 
   /** A request that did not get an answer at all (refused, reset). */
   failed(family: string): void {
-    this.answers.push({ family, status: 0, ok: false, retryAfter: null, at: Date.now() });
+    this.push({ family, status: 0, ok: false, retryAfter: null, at: Date.now() });
   }
 
   byFamily(family: string): Answer[] {
@@ -65,7 +73,11 @@ export interface ViewerJourney {
    * a title page, the catalog, resume and a segment; a refresh every minute; the first title,
    * then the second from half-time (a play each). `alsoEachMinute` runs at the start of every minute.
    */
-  run(options: { seconds: number; alsoEachMinute?: (log: JourneyLog) => Promise<unknown> }): Promise<JourneyLog>;
+  run(options: {
+    seconds: number;
+    alsoEachMinute?: (log: JourneyLog) => Promise<unknown>;
+    onAnswer?: (answer: Answer) => void;
+  }): Promise<JourneyLog>;
   /** The last position each title was acknowledged at (204), by video id. */
   lastPositions(): Record<string, number>;
 }
@@ -104,7 +116,7 @@ export function viewerJourney(baseUrl: string, viewer: JourneyViewer, titles: st
       const row = body?.rows.find((candidate) => candidate.id === "continue-watching");
       const shown = new Set(row?.items.map((item) => item.id));
       const ok = response.ok && watching.every((id) => shown.has(id));
-      log.answers.push({
+      log.push({
         family: "continue watching",
         status: response.status,
         ok,
@@ -201,8 +213,8 @@ export function viewerJourney(baseUrl: string, viewer: JourneyViewer, titles: st
       if (failed.length > 0) throw new Error(`the warm-up failed: ${JSON.stringify(failed)}`);
     },
 
-    async run({ seconds, alsoEachMinute }) {
-      const log = new JourneyLog();
+    async run({ seconds, alsoEachMinute, onAnswer }) {
+      const log = new JourneyLog(onAnswer);
       const started = Date.now();
       const ticks = Math.max(1, Math.round((seconds * 1000) / HEARTBEAT_MS));
       const switchAt = Math.floor(ticks / 2);

@@ -11,6 +11,7 @@ import { SignInPage, SignUpPage } from "./pages/sign-in.tsx";
 import { TitlePage } from "./pages/title.tsx";
 import { ErrorNotice } from "./ui/error-notice.tsx";
 import { Header } from "./ui/header.tsx";
+import { RetryNotice } from "./ui/retry-notice.tsx";
 
 // The player (and hls.js with it) and the admin pages load only when visited.
 const WatchPage = lazy(() => import("./player/watch-page.tsx").then((module) => module.WatchPage));
@@ -105,6 +106,7 @@ export function App() {
       </a>
       <Header />
       <main id="main" tabIndex={-1}>
+        <RetryNotice />
         {crash ? <ErrorNotice error={crash} task="page" onRetry={() => location.reload()} /> : null}
         <ErrorBoundary onError={setCrash}>
           <Router

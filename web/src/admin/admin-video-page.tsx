@@ -39,7 +39,7 @@ function EditPanel({ video, onSaved }: { video: AdminVideo; onSaved: () => void 
     setBusy(true);
     setSent(changed);
     try {
-      await api(`/v1/admin/videos/${video.id}`, { method: "PATCH", body: changed });
+      await api(`/v1/admin/videos/${video.id}`, { method: "PATCH", body: changed, repeatable: true });
       setSaved("Saved. Viewers and search see the change now.");
       rememberTitle({ id: video.id, title: String(body.title) });
       onSaved();

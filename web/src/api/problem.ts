@@ -34,7 +34,8 @@ export class NetworkError extends Error {
   }
 }
 
-function retryAfter(response: Response): number | null {
+/** `Retry-After` in seconds (a number or an HTTP date), or null without one. */
+export function retryAfter(response: Response): number | null {
   const value = response.headers.get("Retry-After");
   if (!value) return null;
   const seconds = Number(value);

@@ -43,13 +43,13 @@ export function PlansPage() {
   }
   const choose = (plan: Plan) =>
     change(
-      () => api("/v1/subscription", { method: "POST", body: { planId: plan.id } }),
+      () => api("/v1/subscription", { method: "POST", body: { planId: plan.id }, repeatable: true }),
       plan.id,
       () => (current ? `You are now on ${plan.name}.` : `Welcome to ${plan.name}. Enjoy watching!`),
     );
   const cancel = () =>
     change(
-      () => api("/v1/subscription", { method: "DELETE" }),
+      () => api("/v1/subscription", { method: "DELETE", repeatable: true }),
       "cancel",
       (s) => `Canceled. You can keep watching until ${s ? date(s.currentPeriodEnd) : "the end of the period"}.`,
     );

@@ -31,7 +31,8 @@ function AuthForm({ mode }: { mode: Mode }) {
     setError(null);
     setSent(body);
     try {
-      const tokens = await api<AuthTokens>(`/v1/auth/${mode}`, { method: "POST", body, auth: false });
+      // Asked again after a 503: the account service did nothing (a sign-up it did make answers 409, never a second account).
+      const tokens = await api<AuthTokens>(`/v1/auth/${mode}`, { method: "POST", body, auth: false, repeatable: true });
       setSession(sessionFromTokens(tokens));
       route(next);
     } catch (failure) {
