@@ -18,7 +18,6 @@ import type { AudioResult, ChunkResult, FinalizeResult, PlanResult, TaskEvent, T
 import { checkTranscodeLeases, type TranscodeTaskMessage } from "../transcoding/index.ts";
 import { withDatabase } from "./catalog.ts";
 import { call } from "./helpers.ts";
-import { createVideo } from "./uploads.ts";
 
 /**
  * The transcoder's side, played by a test: what the Worker dispatched (recorded by the transcoder
