@@ -23,7 +23,7 @@ import { gzipSync } from "node:zlib";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
 import { buildWebApp, type WebChunk } from "../scripts/lib/web-app.ts";
-import { launchChromium } from "../testing/chromium.ts";
+import { launchChromium, signInThroughTheForm } from "../testing/chromium.ts";
 import { recordLayoutShifts, takeLayoutShift } from "../testing/layout-shift.ts";
 import {
   generateLadder,
@@ -84,13 +84,7 @@ function measureBundle(chunks: WebChunk[]) {
   if (hls.length === 0) console.log("hls.js: no chunk of its own (it is inside another chunk)");
 }
 
-async function signIn(page: Page, email: string) {
-  await page.goto("/signin");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((url) => url.pathname === "/");
-}
+const signIn = (page: Page, email: string) => signInThroughTheForm(page, email, PASSWORD);
 
 /** The page's CLS once it has settled: what a late image or row would still push is counted too. */
 async function settledLayoutShift(page: Page): Promise<number> {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminToken } from "../../scripts/lib/upload-client.ts";
+import { signInThroughTheForm } from "../../testing/chromium.ts";
 import { recordLayoutShifts, takeLayoutShifts } from "../../testing/layout-shift.ts";
 import { insertReadyVideo, randomVideoId } from "../../testing/playback-fixtures.ts";
 import {
@@ -108,13 +109,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
   const uploadedAtLeast = (page: Page, percent: number) =>
     page.waitForFunction(`Number(document.querySelector("#upload-bar")?.getAttribute("value")) >= ${percent}`);
 
-  async function signIn(page: Page, email: string) {
-    await page.goto("/signin");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL((url) => url.pathname === "/");
-  }
+  const signIn = (page: Page, email: string) => signInThroughTheForm(page, email, PASSWORD);
 
   const api = async (path: string, token: string, init: RequestInit = {}) =>
     fetch(`${stack.url}${path}`, {
