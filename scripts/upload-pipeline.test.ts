@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumPath, launchChromium, noBrowser } from "../testing/chromium.ts";
 import { type HlsPage, type HlsPageGlobals, startHlsPage } from "../testing/hls-page.ts";
 import { subscribedViewer } from "../testing/playback-fixtures.ts";
+import { testWorkerEntry } from "../testing/test-worker.ts";
 import { buildTranscodeArgs } from "../transcoder/src/ffmpeg-command.ts";
 import { runFfmpeg } from "../transcoder/src/ffmpeg-process.ts";
 import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
@@ -60,6 +61,8 @@ describe("a 1080p master published in chunks, end to end", () => {
   beforeAll(async () => {
     [stack, site] = await Promise.all([
       startLocalStack({
+        // The production app with the test Worker's routes, which read R2 back (downloadOutputs).
+        main: testWorkerEntry,
         database: databaseFromEnv("TEST"),
         transcoders: 2,
         transcoderScratchBytes: SCRATCH_BYTES,
@@ -138,12 +141,7 @@ describe("a 1080p master published in chunks, end to end", () => {
   }, 900_000);
 
   it("makes every rung last the source's duration with the same frames, no gap where chunks meet, audio in sync to the end", async () => {
-    const { keys, storage } = await downloadOutputs(
-      stack.url,
-      stack.vars.INTERNAL_SIGNING_SECRET ?? "",
-      { id: videoId, prefix: `videos/${videoId}/hls/` },
-      join(work, "r2"),
-    );
+    const { keys, storage } = await downloadOutputs(stack.url, { id: videoId, prefix: `videos/${videoId}/hls/` }, join(work, "r2"));
     // Exactly what the playlists lead to is stored: no tile, poster copy or leftover of an attempt.
     expect(keys).toEqual(await referencedKeys(storage, `videos/${videoId}/hls/`));
     const master = readFileSync(storage.pathFor(`videos/${videoId}/hls/master.m3u8`), "utf8");

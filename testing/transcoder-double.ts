@@ -12,10 +12,15 @@ import type { AddressInfo } from "node:net";
  * grant. Nothing of the Worker is replaced: its dispatch goes over HTTP, its callbacks are real.
  *
  * One double per test run, shared by every test file (the plugin asks for its options per file).
+ * A file that dispatches can have instances of its own: a base URL with a path (`{url}/storage`)
+ * is another instance to the Worker (its name is the URL), served by the same server, so the
+ * files' running tasks never hold each other's instances.
  */
 
 interface Recorded {
   instance: number;
+  /** The pool of the instance ("" for the shared one). */
+  pool: string;
   method: string;
   path: string;
   body: unknown;
@@ -48,6 +53,9 @@ async function start(instances: number) {
       for await (const chunk of request) chunks.push(chunk as Buffer);
       const text = Buffer.concat(chunks).toString("utf8");
       const url = new URL(request.url ?? "/", "http://double");
+      // `/{pool}/tasks…` is `/tasks…` of the pool's instance (see above).
+      const pool = /^\/([\w-]+)(?=\/tasks(\/|$))/.exec(url.pathname)?.[1] ?? "";
+      url.pathname = url.pathname.slice(pool ? pool.length + 1 : 0);
       const send = (status: number, body?: unknown) =>
         response.writeHead(status, { "content-type": "application/json" }).end(body === undefined ? undefined : JSON.stringify(body));
       if (url.pathname === "/__double/log") return send(200, log);
@@ -64,21 +72,26 @@ async function start(instances: number) {
         return send(204);
       }
       if (url.pathname === "/__double/reset" && request.method === "POST") {
+        // A pool's reset forgets only its own calls; the shared one's, everything of the shared instances.
+        const which = text ? ((JSON.parse(text) as { pool?: string }).pool ?? "") : "";
+        const kept = log.filter((entry) => entry.pool !== which);
         log.length = 0;
+        log.push(...kept);
+        if (which !== "") return send(204);
         busy.clear();
         hanging.clear();
         return send(204);
       }
       if (url.pathname === "/tasks" && request.method === "POST") {
         const body = JSON.parse(text) as { taskId: string; attempt: number };
-        if (busy.has(instance)) return send(429, { error: "busy with task other", running: { taskId: "other", attempt: 1 } });
+        if (!pool && busy.has(instance)) return send(429, { error: "busy with task other", running: { taskId: "other", attempt: 1 } });
         // An instance that takes the request and never answers (a wedged container).
-        if (hanging.has(instance)) return;
-        log.push({ instance, method: "POST", path: url.pathname, body });
+        if (!pool && hanging.has(instance)) return;
+        log.push({ instance, pool, method: "POST", path: url.pathname, body });
         return send(202, { taskId: body.taskId, attempt: body.attempt, state: "started" });
       }
       if (url.pathname.startsWith("/tasks/") && request.method === "DELETE") {
-        log.push({ instance, method: "DELETE", path: url.pathname, body: null });
+        log.push({ instance, pool, method: "DELETE", path: url.pathname, body: null });
         return send(204);
       }
       send(404, { error: "not found" });

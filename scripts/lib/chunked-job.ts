@@ -38,7 +38,7 @@ export function taskEnvelope(videoId: string, sourceKey: string) {
     sourceKey,
     outputPrefix: hlsPrefix(videoId),
     // The storage the tasks reach is their `deps.storage`; these say where a server would call.
-    storage: { baseUrl: "http://storage.invalid", token: "unused" },
+    storage: { baseUrl: "http://storage.invalid", token: "unused", sourceToken: "unused" },
     callbackUrl: "http://worker.invalid/callback",
   };
 }

@@ -6,7 +6,6 @@ import { spawnTool } from "../../transcoder/src/ffmpeg-process.ts";
 import { resolveFfmpegTools } from "../../transcoder/src/ffmpeg-tools.ts";
 import { FsStorage } from "../../transcoder/src/fs-storage.ts";
 import { parseMediaPlaylist } from "../../transcoder/src/master-playlist.ts";
-import { signStorageGrant } from "../../workers/transcoding/storage-grant.ts";
 import { ffmpeg } from "./clips.ts";
 
 const tools = resolveFfmpegTools();
@@ -138,34 +137,23 @@ export const endOf = ({ packets, timescale }: { packets: Packet[]; timescale: nu
 };
 
 /**
- * Copies everything stored under a video's output prefix out of a running stack's R2 (through the
- * Worker's `/internal/storage`, with a grant for that prefix, as a finalize task has) into
- * `folder`, in R2's layout. Returns the keys and a storage over the copy.
+ * Copies everything stored under a video's media prefix out of a running stack's R2 into `folder`,
+ * in R2's layout, through the test Worker's own routes (testing/worker/test-routes.ts: the stack
+ * must run `testWorkerEntry`; the transcoder's grants die with their attempts, so none is left to
+ * read with). Returns the keys below `video.prefix` and a storage over the copy.
  */
 export async function downloadOutputs(
   baseUrl: string,
-  secret: string,
   video: { id: string; prefix: string },
   folder: string,
 ): Promise<{ keys: string[]; storage: FsStorage }> {
-  const token = await signStorageGrant(secret, {
-    job: "test",
-    read: [],
-    prefix: video.prefix,
-    exp: Math.floor(Date.now() / 1000) + 600,
-  });
-  const headers = { Authorization: `Bearer ${token}` };
-  const keys: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const query = new URLSearchParams({ prefix: video.prefix, ...(cursor ? { cursor } : {}) });
-    const page = (await (await fetch(`${baseUrl}/internal/storage?${query}`, { headers })).json()) as { keys: string[]; cursor?: string };
-    keys.push(...page.keys);
-    cursor = page.cursor;
-  } while (cursor);
+  const listing = await fetch(`${baseUrl}/internal/test/media/${video.id}`);
+  if (listing.status !== 200) throw new Error(`listing ${video.id}: ${listing.status} (is the stack running the test Worker?)`);
+  const keys = ((await listing.json()) as { keys: string[] }).keys.filter((key) => key.startsWith(video.prefix));
   const storage = new FsStorage(folder);
+  const mediaPrefix = `videos/${video.id}/`;
   for (const key of keys) {
-    const response = await fetch(`${baseUrl}/internal/storage/${key}`, { headers });
+    const response = await fetch(`${baseUrl}/internal/test/media/${video.id}/${key.slice(mediaPrefix.length)}`);
     if (response.status !== 200) throw new Error(`${key}: ${response.status}`);
     await mkdir(dirname(storage.pathFor(key)), { recursive: true });
     await writeFile(storage.pathFor(key), Buffer.from(await response.arrayBuffer()));

@@ -6,7 +6,7 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { type TranscodeTask as TaskRow, transcodeTasks } from "../../schema/index.ts";
 import { testClock } from "../../testing/clock.ts";
@@ -18,6 +18,7 @@ import type { AudioResult, ChunkResult, FinalizeResult, PlanResult, TaskEvent, T
 import { checkTranscodeLeases, type TranscodeTaskMessage } from "../transcoding/index.ts";
 import { withDatabase } from "./catalog.ts";
 import { call } from "./helpers.ts";
+import { createVideo } from "./uploads.ts";
 
 /**
  * The transcoder's side, played by a test: what the Worker dispatched (recorded by the transcoder
@@ -36,20 +37,37 @@ export function clockAt(ms: number): Clock {
 
 /**
  * The Worker under test, pointed at the two double instances, waiting 1 s for a free one, cutting
- * masters into 10 s chunks (the plans below are of a 20 s source).
+ * masters into 10 s chunks (the plans below are of a 20 s source). With `pool`, at two instances
+ * of the double's that only this pool's tests use (testing/transcoder-double.ts).
  */
-export function transcodingEnv(overrides: Partial<Record<string, string>> = {}): Env {
+export function transcodingEnv(overrides: Partial<Record<string, string>> = {}, pool?: string): Env {
   return {
     ...env,
-    TRANSCODER_URLS: doubleUrls.join(","),
+    TRANSCODER_URLS: poolUrls(pool).join(","),
     TRANSCODE_CAPACITY_WAIT_SECONDS: "1",
     TRANSCODE_CHUNK_SECONDS: "10",
     ...overrides,
   } as Env;
 }
 
-export async function resetDouble(): Promise<void> {
-  await fetch(`${doubleUrls[0]}/__double/reset`, { method: "POST" });
+/** The double's instances of `pool` (its own names), or the shared ones. */
+export function poolUrls(pool?: string): string[] {
+  return pool ? doubleUrls.map((url) => `${url}/${pool}`) : doubleUrls;
+}
+
+/** Ends every task still running on `pool`'s instances, so each test starts with them free. */
+export async function freePool(pool: string): Promise<void> {
+  await withDatabase((db) =>
+    db
+      .update(transcodeTasks)
+      .set({ state: "failed" })
+      .where(and(eq(transcodeTasks.state, "running"), inArray(transcodeTasks.instance, poolUrls(pool)))),
+  );
+}
+
+/** Forgets what the double's instances were given (of `pool`, or the shared ones, whose busy and hanging marks go too). */
+export async function resetDouble(pool?: string): Promise<void> {
+  await fetch(`${doubleUrls[0]}/__double/reset`, { method: "POST", body: JSON.stringify({ pool: pool ?? "" }) });
 }
 
 export async function setDoubleBusy(instance: number, busy: boolean): Promise<void> {
@@ -120,6 +138,36 @@ export function report(task: TranscodeTask, event: TaskEvent, testEnv: Env = tra
     json: { jobId: task.jobId, videoId: task.videoId, taskId: task.taskId, kind: task.kind, attempt: task.attempt, event },
     env: testEnv,
   });
+}
+
+/**
+ * A video whose master is in (PUT source, `bytes` of it): queued, with a job whose plan is on the
+ * queue. The master's bytes are the test's: no transcoder reads them here.
+ */
+export async function uploadedJob(
+  adminToken: string,
+  bytes: Uint8Array = new Uint8Array(4096),
+): Promise<{ videoId: string; jobId: string }> {
+  const videoId = await createVideo(adminToken, "Transcode job");
+  const response = await call(`/v1/admin/videos/${videoId}/source`, {
+    method: "PUT",
+    token: adminToken,
+    body: bytes,
+    headers: { "Content-Type": "video/mp4" },
+  });
+  expect(response.status).toBe(202);
+  const { jobId } = (await response.json()) as { jobId: string };
+  return { videoId, jobId };
+}
+
+/** Delivers `taskId`'s dispatch message and answers the task as the transcoder was given it (its grants included). */
+export async function dispatchedTask(
+  job: { videoId: string; jobId: string },
+  taskId: string,
+  testEnv?: Env,
+): Promise<TranscodeTask & { instance: number }> {
+  await deliver(message(job.jobId, job.videoId, taskId), testEnv ? { env: testEnv } : {});
+  return lastDispatch(job.jobId, taskId);
 }
 
 export async function taskRow(jobId: string, taskId: string): Promise<TaskRow | undefined> {

@@ -291,8 +291,12 @@ const taskEnvelope = {
    * told from the live one's. The finalize task deletes what no playlist references.
    */
   attemptTag: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "letters, digits, '.', '_' and '-' only (it starts object names)"),
-  /** The Worker's `/internal/storage` and a grant for this task: read `sourceKey`, write below `outputPrefix`. */
-  storage: z.object({ baseUrl: httpUrl, token: text }),
+  /**
+   * The Worker's `/internal/storage` and two grants for this attempt: `token` reads below
+   * `outputPrefix`, writes there names that start with `attemptTag`, and authenticates the
+   * callbacks; `sourceToken` reads `sourceKey` and nothing else, and is the only one ffmpeg is given.
+   */
+  storage: z.object({ baseUrl: httpUrl, token: text, sourceToken: text }),
   /** Where callbacks go: `POST` a `TaskCallback` with `Authorization: Bearer {storage.token}`. */
   callbackUrl: httpUrl,
   limits: z

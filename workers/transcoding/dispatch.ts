@@ -19,8 +19,14 @@ import { signStorageGrant } from "./storage-grant.ts";
 import { taskKinds } from "./task-kinds.ts";
 import { type TranscoderInstance, transcoderInstances } from "./transcoders.ts";
 
-/** How long a storage grant given to one task attempt stays valid. */
-export const STORAGE_GRANT_TTL_SECONDS = 6 * 3600;
+/**
+ * How long a task attempt's storage grants are valid at most: 2 h. They die sooner, with their
+ * attempt (internal-storage.ts asks the database on every call); the expiry bounds the callbacks.
+ * The longest task is the audio of a long title: 0.025 s per source second (docs/transcoding.md),
+ * 9 minutes for the 6 h the quality check allows; an attempt that outlived its grants would fail
+ * and run again with new ones.
+ */
+export const STORAGE_GRANT_TTL_SECONDS = 2 * 3600;
 /** A dispatch answers at once (202); a container that must start first takes a few seconds. */
 const DISPATCH_TIMEOUT_MS = 60_000;
 
@@ -125,16 +131,16 @@ async function taskBody(services: Services, job: TranscodeJob, task: TranscodeTa
   const base = config.PUBLIC_BASE_URL.replace(/\/+$/, "");
   const tag = attemptTag(task.id, task.attempt);
   const prefix = hlsPrefix(job.videoId);
-  const token = await signStorageGrant(config.INTERNAL_SIGNING_SECRET, {
+  const attempt = {
     job: job.id,
     task: task.id,
     attempt: task.attempt,
-    read: [job.sourceKey],
-    prefix,
-    // The finalize task writes the published names (master.m3u8, poster.jpg…) and sweeps leftovers.
-    ...(task.kind === "finalize" ? {} : { tag }),
     exp: Math.floor(services.clock.now() / 1000) + STORAGE_GRANT_TTL_SECONDS,
-  });
+  };
+  // Two grants (storage-grant.ts): every name the attempt writes carries its tag, the finalize's
+  // too; ffmpeg gets only the one that reads the master.
+  const token = await signStorageGrant(config.INTERNAL_SIGNING_SECRET, { ...attempt, scope: "outputs", prefix, tag });
+  const sourceToken = await signStorageGrant(config.INTERNAL_SIGNING_SECRET, { ...attempt, scope: "source", key: job.sourceKey });
   const kind = await taskKinds[task.kind].request({ db: services.db, config, job, task, plan: storedPlan(job) });
   return transcodeTaskSchema.parse({
     jobId: job.id,
@@ -144,7 +150,7 @@ async function taskBody(services: Services, job: TranscodeJob, task: TranscodeTa
     sourceKey: job.sourceKey,
     outputPrefix: prefix,
     attemptTag: tag,
-    storage: { baseUrl: base, token },
+    storage: { baseUrl: base, token, sourceToken },
     callbackUrl: `${base}/internal/transcode/callback`,
     ...kind,
   });

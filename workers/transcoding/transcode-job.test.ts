@@ -21,9 +21,9 @@ import {
   setDoubleHanging,
   taskRow,
   transcodingEnv,
+  uploadedJob,
   withTaskInsertFault,
 } from "../test/transcoding.ts";
-import { createVideo } from "../test/uploads.ts";
 import { adminVideoStatusResponse } from "../videos/schema.ts";
 import type { TranscodeTask } from "./contract.ts";
 
@@ -56,18 +56,7 @@ async function status(videoId: string) {
 }
 
 /** A video whose master is in (PUT source): queued, with a job whose plan is on the queue. */
-async function uploaded(): Promise<{ videoId: string; jobId: string }> {
-  const videoId = await createVideo(admin, "Transcode job");
-  const response = await call(`/v1/admin/videos/${videoId}/source`, {
-    method: "PUT",
-    token: admin,
-    body: new Uint8Array(64),
-    headers: { "Content-Type": "video/mp4" },
-  });
-  expect(response.status).toBe(202);
-  const { jobId } = (await response.json()) as { jobId: string };
-  return { videoId, jobId };
-}
+const uploaded = () => uploadedJob(admin);
 
 /** Runs the plan to done with `chunks` ranges; returns the plan task as dispatched. */
 async function planned(videoId: string, jobId: string, chunks: number): Promise<TranscodeTask> {
