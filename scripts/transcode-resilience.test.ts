@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TranscodeTask } from "../schema/index.ts";
 import { testWorkerEntry } from "../testing/test-worker.ts";
 import { makeClip } from "../transcoder/test/clips.ts";
-import { downloadOutputs, referencedKeys } from "./lib/hls-outputs.ts";
+import { downloadOutputs, referencedKeys, renditionPlaylistKey } from "./lib/hls-outputs.ts";
 import { databaseFromEnv, type LocalStack, startLocalStack, startTranscoder } from "./lib/local-stack/index.ts";
 import {
   type AdminVideoStatus,
@@ -127,7 +127,7 @@ describe("transcoding on two instances, under failure and load", () => {
     const { keys, storage } = await downloadOutputs(stack.url, { id: videoId, prefix }, join(work, "killed-r2"));
     expect(keys).toEqual(await referencedKeys(storage, prefix));
     for (const rung of ["240p", "360p", "480p"]) {
-      const segments = readFileSync(storage.pathFor(`${prefix}${rung}/index.m3u8`), "utf8")
+      const segments = readFileSync(storage.pathFor(await renditionPlaylistKey(storage, prefix, rung)), "utf8")
         .split("\n")
         .filter((line) => line.endsWith(".m4s"));
       const attempts = new Map<string, Set<string>>();

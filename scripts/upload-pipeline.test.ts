@@ -145,8 +145,8 @@ describe("a 1080p master published in chunks, end to end", () => {
     // Exactly what the playlists lead to is stored: no tile, poster copy or leftover of an attempt.
     expect(keys).toEqual(await referencedKeys(storage, `videos/${videoId}/hls/`));
     const master = readFileSync(storage.pathFor(`videos/${videoId}/hls/master.m3u8`), "utf8");
-    const rungs = master.split("\n").filter((line) => /^\d+p\/index\.m3u8$/.test(line));
-    expect(rungs).toEqual(["240p/index.m3u8", "360p/index.m3u8", "480p/index.m3u8", "720p/index.m3u8", "1080p/index.m3u8"]);
+    const rungs = master.split("\n").filter((line) => /^\d+p\/finalize-a1-index\.m3u8$/.test(line));
+    expect(rungs.map((rung) => rung.split("/")[0])).toEqual(["240p", "360p", "480p", "720p", "1080p"]);
     for (const rung of rungs) {
       const playlist = readFileSync(storage.pathFor(`videos/${videoId}/hls/${rung}`), "utf8");
       expect(playlist).not.toContain("DISCONTINUITY");
@@ -160,7 +160,7 @@ describe("a 1080p master published in chunks, end to end", () => {
       expect(steps, `${rung}: steps between frames`).toEqual(new Set([video.timescale / FPS]));
       expect(Math.abs(endOf(video) - SECONDS), rung).toBeLessThanOrEqual(1 / FPS);
     }
-    const audio = await joinRendition(storage, `videos/${videoId}/hls/audio/index.m3u8`, join(work, "audio.mp4"));
+    const audio = await joinRendition(storage, `videos/${videoId}/hls/audio/finalize-a1-index.m3u8`, join(work, "audio.mp4"));
     const [flashes, beeps] = await Promise.all([flashTimes(join(work, "240p.mp4")), beepTimes(audio)]);
     expect(flashes.map(Math.round)).toEqual(SYNC_MARKS);
     expect(beeps.map(Math.round)).toEqual(SYNC_MARKS);

@@ -24,14 +24,10 @@ async function ffprobeJson(path: string, entries: string[]): Promise<Record<stri
 
 /** Every key a finished job's master playlist leads to, plus the poster and storyboard. */
 export async function referencedKeys(storage: FsStorage, prefix: string): Promise<string[]> {
-  const master = await readFile(storage.pathFor(`${prefix}master.m3u8`), "utf8");
-  const playlists = new Set<string>();
-  for (const line of master.split("\n")) {
-    if (line !== "" && !line.startsWith("#")) playlists.add(line.trim());
-    const uri = /URI="([^"]+)"/.exec(line)?.[1];
-    if (uri) playlists.add(uri);
-  }
-  const keys = [`${prefix}master.m3u8`, `${prefix}poster.jpg`, `${prefix}storyboard.jpg`, `${prefix}storyboard.vtt`];
+  const playlists = await masterUris(storage, prefix);
+  // The published master names the finalize attempt's playlists; its poster and storyboard carry the same tag.
+  const tag = /\/([^/]*-)index\.m3u8$/.exec(playlists[0] ?? "")?.[1] ?? "";
+  const keys = [`${prefix}master.m3u8`, `${prefix}${tag}poster.jpg`, `${prefix}${tag}storyboard.jpg`, `${prefix}${tag}storyboard.vtt`];
   for (const playlist of playlists) {
     keys.push(`${prefix}${playlist}`);
     const folder = playlist.slice(0, playlist.lastIndexOf("/") + 1);
@@ -40,6 +36,25 @@ export async function referencedKeys(storage: FsStorage, prefix: string): Promis
     for (const segment of media.segments) keys.push(`${prefix}${folder}${segment.uri}`);
   }
   return keys.sort();
+}
+
+/** The playlists the published master (`{prefix}master.m3u8`) names, relative to it, in its order. */
+export async function masterUris(storage: FsStorage, prefix: string): Promise<string[]> {
+  const master = await readFile(storage.pathFor(`${prefix}master.m3u8`), "utf8");
+  const playlists = new Set<string>();
+  for (const line of master.split("\n")) {
+    if (line !== "" && !line.startsWith("#")) playlists.add(line.trim());
+    const uri = /URI="([^"]+)"/.exec(line)?.[1];
+    if (uri) playlists.add(uri);
+  }
+  return [...playlists];
+}
+
+/** The key of rung `name`'s media playlist ("720p"), as the published master names it. */
+export async function renditionPlaylistKey(storage: FsStorage, prefix: string, name: string): Promise<string> {
+  const uri = (await masterUris(storage, prefix)).find((candidate) => candidate.startsWith(`${name}/`));
+  if (!uri) throw new Error(`the master below ${prefix} names no ${name} playlist`);
+  return `${prefix}${uri}`;
 }
 
 /** Joins a rendition's init segment and media segments into one playable MP4 file for ffprobe. */

@@ -5,6 +5,8 @@ import { registerProgress } from "./progress.ts";
 import { type EntitlementReader, entitlementFromSubscriptions } from "./service.ts";
 
 export { readContinueWatching } from "./continue-watching.ts";
+/** What keeps a master from being published (transcoding publishes by the rules playback serves by). */
+export { masterProblems } from "./hls-playlist.ts";
 
 /**
  * Playback service: signed manifests (`/v1/videos/{id}/play`), watch progress and screen leases

@@ -320,6 +320,7 @@ export function audioResult(task: TranscodeTask): AudioResult {
 
 export function finalizeResult(task: TranscodeTask): FinalizeResult {
   const prefix = task.outputPrefix;
+  const tag = task.attemptTag;
   return {
     kind: "finalize",
     renditions: rungs.map((rung) => ({
@@ -330,13 +331,34 @@ export function finalizeResult(task: TranscodeTask): FinalizeResult {
       peakBitrate: rung.bitrate * 1.2,
       frameRate: 30,
       codec: "avc1.64001e",
-      playlist: `${prefix}${rung.name}/index.m3u8`,
+      playlist: `${prefix}${rung.name}/${tag}index.m3u8`,
     })),
-    audio: { codec: "mp4a.40.2", bitrate: 128_000, playlist: `${prefix}audio/index.m3u8` },
-    masterPlaylistKey: `${prefix}master.m3u8`,
-    posterKey: `${prefix}poster.jpg`,
-    storyboard: { spriteKey: `${prefix}storyboard.jpg`, vttKey: `${prefix}storyboard.vtt` },
+    audio: { codec: "mp4a.40.2", bitrate: 128_000, playlist: `${prefix}audio/${tag}index.m3u8` },
+    masterPlaylistKey: `${prefix}${tag}master.m3u8`,
+    posterKey: `${prefix}${tag}poster.jpg`,
+    storyboard: { spriteKey: `${prefix}${tag}storyboard.jpg`, vttKey: `${prefix}${tag}storyboard.vtt` },
     qualityReport: { ok: true, warnings: [], source: planResult(1).encode.source },
     durationSeconds: 20,
   };
+}
+
+/** The master a finalize task writes for `finalizeResult(task)`, under its tag, as the transcoder does. */
+export function finalizeMaster(task: TranscodeTask): string {
+  return [
+    "#EXTM3U",
+    "#EXT-X-INDEPENDENT-SEGMENTS",
+    `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_audio",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,URI="audio/${task.attemptTag}index.m3u8"`,
+    ...rungs.flatMap((rung) => [
+      `#EXT-X-STREAM-INF:BANDWIDTH=${rung.bitrate},RESOLUTION=${rung.width}x${rung.height},CODECS="avc1.64001e,mp4a.40.2",AUDIO="group_audio"`,
+      `${rung.name}/${task.attemptTag}index.m3u8`,
+    ]),
+    "",
+  ].join("\n");
+}
+
+/** Stores what a finalize task writes before it reports (its master, or `master` instead) and returns its result. */
+export async function finalizeDone(task: TranscodeTask, master = finalizeMaster(task)): Promise<FinalizeResult> {
+  const result = finalizeResult(task);
+  await env.MEDIA.put(result.masterPlaylistKey, master);
+  return result;
 }

@@ -484,6 +484,33 @@ const taskResultUnionSchema = z.discriminatedUnion("kind", [
 ]);
 export type TaskResult = z.infer<typeof taskResultUnionSchema>;
 
+/**
+ * Every object a published ladder consists of, but its master playlist: each rendition's and the
+ * audio's media playlist, init segment and segments (those of the chunks' and the audio's winning
+ * attempts), the poster and the storyboard. What else lies below the ladder's prefix (storyboard
+ * tiles, a dead attempt's segments, the finalize's own copy of the master) is deleted when the
+ * ladder is published.
+ *
+ * @example
+ * const keep = new Set([...publishedKeys(result, chunks, audio), masterPlaylistKey(videoId)]);
+ */
+export function publishedKeys(result: FinalizeResult, chunks: readonly ChunkResult[], audio: AudioResult | null): string[] {
+  return [
+    ...result.renditions.map((rendition) => rendition.playlist),
+    ...(result.audio ? [result.audio.playlist] : []),
+    result.posterKey,
+    result.storyboard.spriteKey,
+    result.storyboard.vttKey,
+    ...chunks.flatMap((chunk) =>
+      chunk.renditions.flatMap((rendition) => [
+        ...(rendition.initKey ? [rendition.initKey] : []),
+        ...rendition.segments.map((segment) => segment.key),
+      ]),
+    ),
+    ...(audio ? [audio.initKey, ...audio.segments.map((segment) => segment.key)] : []),
+  ];
+}
+
 export const finalizeTaskSchema = z.object({
   ...taskEnvelope,
   kind: z.literal("finalize"),

@@ -94,8 +94,15 @@ export function grantAllowsRead(grant: StorageGrant, key: string): boolean {
  * and only names that start with its tag (`720p/c0003-a2-00004.m4s`, or the prefix `720p/c0003-a2-`).
  */
 export function grantAllowsWrite(grant: StorageGrant, keyOrPrefix: string): boolean {
-  if (grant.scope !== "outputs" || !keyOrPrefix.startsWith(grant.prefix)) return false;
-  return (keyOrPrefix.split("/").at(-1) ?? "").startsWith(grant.tag);
+  return grant.scope === "outputs" && isTaggedBelow(grant.prefix, grant.tag, keyOrPrefix);
+}
+
+/**
+ * Whether `key` lies below `prefix` and its name starts with an attempt's `tag`: what that attempt
+ * may have written (`videos/v/hls/720p/c0003-a2-00004.m4s` for `c0003-a2-`).
+ */
+export function isTaggedBelow(prefix: string, tag: string, key: string): boolean {
+  return key.startsWith(prefix) && (key.split("/").at(-1) ?? "").startsWith(tag);
 }
 
 /** What the grant covers, in words for a refusal. */
