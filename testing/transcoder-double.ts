@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
  * records the task the Worker sent (its body, grant and callback URL included), or 429 while the
  * instance is marked busy, or never while it is marked hanging; `DELETE /tasks/{id}` answers 204
  * and records the cancel. A test reads what was dispatched (`GET /__double/log`), marks instances
- * busy or hanging (`POST /__double/busy`, `/__double/hang`), and
+ * busy, hanging or refusing tasks (`POST /__double/busy`, `/__double/hang`, `/__double/refuse`), and
  * then plays the transcoder's side by calling the Worker's real callback route with the task's
  * grant. Nothing of the Worker is replaced: its dispatch goes over HTTP, its callbacks are real.
  *
@@ -46,6 +46,7 @@ async function start(instances: number) {
   const log: Recorded[] = [];
   const busy = new Set<number>();
   const hanging = new Set<number>();
+  const refusing = new Set<number>();
   const servers: Server[] = [];
   for (let instance = 0; instance < instances; instance++) {
     const server = createServer(async (request, response) => {
@@ -71,6 +72,12 @@ async function start(instances: number) {
         else hanging.delete(which);
         return send(204);
       }
+      if (url.pathname === "/__double/refuse" && request.method === "POST") {
+        const { instance: which, refuse } = JSON.parse(text) as { instance: number; refuse: boolean };
+        if (refuse) refusing.add(which);
+        else refusing.delete(which);
+        return send(204);
+      }
       if (url.pathname === "/__double/reset" && request.method === "POST") {
         // A pool's reset forgets only its own calls; the shared one's, everything of the shared instances.
         const which = text ? ((JSON.parse(text) as { pool?: string }).pool ?? "") : "";
@@ -80,6 +87,7 @@ async function start(instances: number) {
         if (which !== "") return send(204);
         busy.clear();
         hanging.clear();
+        refusing.clear();
         return send(204);
       }
       if (url.pathname === "/tasks" && request.method === "POST") {
@@ -87,6 +95,8 @@ async function start(instances: number) {
         if (!pool && busy.has(instance)) return send(429, { error: "busy with task other", running: { taskId: "other", attempt: 1 } });
         // An instance that takes the request and never answers (a wedged container).
         if (!pool && hanging.has(instance)) return;
+        // A task this side's contract refuses (a Worker bug): what the real transcoder answers.
+        if (!pool && refusing.has(instance)) return send(400, { error: "invalid task", errors: ["chunk.index: must be a number"] });
         log.push({ instance, pool, method: "POST", path: url.pathname, body });
         return send(202, { taskId: body.taskId, attempt: body.attempt, state: "started" });
       }

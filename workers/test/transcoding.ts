@@ -74,6 +74,10 @@ export async function setDoubleBusy(instance: number, busy: boolean): Promise<vo
   await fetch(`${doubleUrls[0]}/__double/busy`, { method: "POST", body: JSON.stringify({ instance, busy }) });
 }
 
+export async function setDoubleRefusing(instance: number, refuse: boolean): Promise<void> {
+  await fetch(`${doubleUrls[0]}/__double/refuse`, { method: "POST", body: JSON.stringify({ instance, refuse }) });
+}
+
 export async function setDoubleHanging(instance: number, hang: boolean): Promise<void> {
   await fetch(`${doubleUrls[0]}/__double/hang`, { method: "POST", body: JSON.stringify({ instance, hang }) });
 }

@@ -4,6 +4,7 @@ import { hasSqlState, SqlState } from "../platform/sql-errors.ts";
 import { transitionVideo } from "../videos/index.ts";
 import { type TranscodeTask as TaskBody, transcoderBusySchema, transcodeTaskSchema } from "./contract.ts";
 import { attemptTag } from "./keys.ts";
+import { taskFailed } from "./lifecycle.ts";
 import {
   busyInstances,
   claimTask,
@@ -83,6 +84,14 @@ export async function dispatchTask(services: Services, message: TranscodeTaskMes
       log.info("task dispatched", { instance: instance.name, attempt: claimed.attempt });
       return { kind: "dispatched", instance: instance.name, attempt: claimed.attempt };
     }
+    if (answer.status === 400) {
+      // The transcoder's contract refuses the task the Worker built from what it accepted: no
+      // retry, instance or delay changes that, so the attempt fails for good and the job with it.
+      const reason = `the transcoder refused ${taskKinds[task.kind].describe(claimed)} as the Worker built it (${answer.detail})`;
+      await taskFailed(services, { jobId: job.id, id: claimed.id, attempt: claimed.attempt }, { retryable: false, reason });
+      log.error("transcoder refused the task; the job failed", { instance: instance.name, detail: answer.detail });
+      return { kind: "skipped", why: "the transcoder refused the task; the job failed" };
+    }
     await releaseTask(db, claimed, now);
     if (answer.status === 429 || answer.status === 0 || answer.status >= 500) {
       log.info("transcoder did not take the task; trying another", {
@@ -92,7 +101,8 @@ export async function dispatchTask(services: Services, message: TranscodeTaskMes
       });
       continue;
     }
-    // 400/401: the Worker built a task the transcoder refuses. Nothing a retry changes; loud.
+    // 401 and the like: the Worker and the transcoder are configured apart (its token). Loud; the
+    // message is retried, dead-lettered and sent again by the cron until an operator mends it.
     throw new Error(`the transcoder ${instance.name} refused task ${task.id}: ${answer.status} ${answer.detail}`);
   }
   await markWaiting(db, message, now);

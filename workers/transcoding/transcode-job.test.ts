@@ -20,6 +20,7 @@ import {
   runCron,
   setDoubleBusy,
   setDoubleHanging,
+  setDoubleRefusing,
   taskRow,
   transcodingEnv,
   uploadedJob,
@@ -272,6 +273,24 @@ describe("attempts", () => {
     const stored = JSON.stringify((await taskRow(jobId, "chunk-0001"))?.result);
     expect(stored).toContain("/c0001-a2-");
     expect(stored).not.toContain("/c0001-a1-");
+  });
+
+  it("fails the job at once when the transcoder refuses the task the Worker built (400): no retry, no dead letter", async () => {
+    const { videoId, jobId } = await uploaded();
+    await setDoubleRefusing(0, true);
+    await setDoubleRefusing(1, true);
+    try {
+      const delivery = await deliver(message(jobId, videoId, "plan"));
+      expect(delivery.explicitAcks).toHaveLength(1);
+      expect(delivery.retryMessages).toEqual([]);
+    } finally {
+      await setDoubleRefusing(0, false);
+      await setDoubleRefusing(1, false);
+    }
+    const failed = await status(videoId);
+    expect(failed).toMatchObject({ state: "failed", transcode: { step: "failed" } });
+    expect(failed.error).toContain("the transcoder refused the plan step as the Worker built it");
+    expect(await taskRow(jobId, "plan")).toMatchObject({ state: "failed" });
   });
 
   it("fails the video with the transcoder's own words when it refuses the source", async () => {
