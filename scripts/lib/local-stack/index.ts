@@ -35,7 +35,7 @@ export {
 export { type DevStackInfo, removeDevStackLock, runningDevStack, writeDevStackLock } from "./dev-lock.ts";
 export { pgDataDir, repoRoot, stateDir } from "./paths.ts";
 export { freePort, freePortRun, portIsFree } from "./ports.ts";
-export { startTranscoder, startTranscoders, type Transcoder } from "./transcoders.ts";
+export { restartTranscoder, startTranscoder, startTranscoders, type Transcoder } from "./transcoders.ts";
 export { bundleWorker, webDist, wranglerConfig, writeWorkerConfig } from "./worker.ts";
 
 export interface LocalStackOptions extends WorkerConfigOptions {
