@@ -106,6 +106,10 @@ describe("npm start", () => {
     expect((await json(`${base}/v1/auth/signout`, { method: "POST", headers: newAuth })).status).toBe(204);
     expect((await json(`${base}/v1/me`, { headers: newAuth })).status).toBe(401);
 
+    // The transcoders take tasks only with the token the stack gave the Worker.
+    const anonymous = await fetch(`http://127.0.0.1:${transcoderPort}/tasks`, { method: "POST", body: "{}" });
+    expect(anonymous.status).toBe(401);
+
     // A transcoder killed outright is started again, as Cloudflare replaces an instance; the rest keeps running.
     const killed = transcoderPid(first.child.pid as number, transcoderPort);
     expect(killed).toBeGreaterThan(0);

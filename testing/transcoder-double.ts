@@ -24,6 +24,8 @@ interface Recorded {
   method: string;
   path: string;
   body: unknown;
+  /** The request's Authorization header, if any. */
+  authorization?: string;
 }
 
 const slot = Symbol.for("reelstream.transcoder-double");
@@ -97,7 +99,7 @@ async function start(instances: number) {
         if (!pool && hanging.has(instance)) return;
         // A task this side's contract refuses (a Worker bug): what the real transcoder answers.
         if (!pool && refusing.has(instance)) return send(400, { error: "invalid task", errors: ["chunk.index: must be a number"] });
-        log.push({ instance, pool, method: "POST", path: url.pathname, body });
+        log.push({ instance, pool, method: "POST", path: url.pathname, body, authorization: request.headers.authorization });
         return send(202, { taskId: body.taskId, attempt: body.attempt, state: "started" });
       }
       if (url.pathname.startsWith("/tasks/") && request.method === "DELETE") {

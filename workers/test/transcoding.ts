@@ -83,11 +83,13 @@ export async function setDoubleHanging(instance: number, hang: boolean): Promise
 }
 
 /** The tasks the double was given (POST /tasks), oldest first. */
-export async function dispatched(jobId: string): Promise<(TranscodeTask & { instance: number })[]> {
-  const log = await (await fetch(`${doubleUrls[0]}/__double/log`)).json<{ instance: number; method: string; body: TranscodeTask }[]>();
+export async function dispatched(jobId: string): Promise<(TranscodeTask & { instance: number; authorization?: string })[]> {
+  const log = await (await fetch(`${doubleUrls[0]}/__double/log`)).json<
+    { instance: number; method: string; body: TranscodeTask; authorization?: string }[]
+  >();
   return log
     .filter((entry) => entry.method === "POST" && entry.body.jobId === jobId)
-    .map((entry) => ({ ...entry.body, instance: entry.instance }));
+    .map((entry) => ({ ...entry.body, instance: entry.instance, authorization: entry.authorization }));
 }
 
 export async function cancelled(taskId: string): Promise<number> {
@@ -96,7 +98,7 @@ export async function cancelled(taskId: string): Promise<number> {
 }
 
 /** The last dispatch of a task (its current attempt). */
-export async function lastDispatch(jobId: string, taskId: string): Promise<TranscodeTask & { instance: number }> {
+export async function lastDispatch(jobId: string, taskId: string): Promise<TranscodeTask & { instance: number; authorization?: string }> {
   const task = (await dispatched(jobId)).filter((entry) => entry.taskId === taskId).at(-1);
   expect(task, `${taskId} was not dispatched`).toBeDefined();
   return task as TranscodeTask & { instance: number };

@@ -199,6 +199,13 @@ describe("a transcode job, from the master to ready", () => {
     expect((await status(videoId)).error).toContain("reported files it did not write");
   });
 
+  it("presents the transcoders' token (TRANSCODER_TOKEN) with every task it hands over", async () => {
+    const token = "t".repeat(40);
+    const { videoId, jobId } = await uploaded();
+    await deliver(message(jobId, videoId, "plan"), { env: transcodingEnv({ TRANSCODER_TOKEN: token }) });
+    expect((await lastDispatch(jobId, "plan")).authorization).toBe(`Bearer ${token}`);
+  });
+
   it("runs a task once when its dispatch message is delivered twice", async () => {
     const { videoId, jobId } = await uploaded();
     await deliver(message(jobId, videoId, "plan"));
@@ -407,6 +414,16 @@ describe("a job's step and its tasks change together", () => {
 });
 
 describe("the callback route", () => {
+  it("refuses a plan with more chunks than the master's duration allows (a forged plan fanning one file out)", async () => {
+    const { videoId, jobId } = await uploaded();
+    await deliver(message(jobId, videoId, "plan"));
+    const plan = await lastDispatch(jobId, "plan");
+    // 20 s in chunks of 10 s: at most 2 ranges.
+    expect((await report(plan, { type: "done", result: planResult(3) })).status).toBe(204);
+    expect(await taskRow(jobId, "plan")).toMatchObject({ state: "pending", lastError: expect.stringContaining("3 ranges for 20 s") });
+    expect((await status(videoId)).transcode).toMatchObject({ step: "plan", chunksTotal: 0 });
+  });
+
   it("takes only the task's own grant and a well-formed report", async () => {
     const { videoId, jobId } = await uploaded();
     await deliver(message(jobId, videoId, "plan"));
