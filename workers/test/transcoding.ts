@@ -61,7 +61,9 @@ export async function resetDouble(): Promise<void> {
 /**
  * Both instances free, as every transcoding test starts: what an earlier test left running (tasks
  * it never reported on) would hold them, as a busy fleet does. Only this file's instances: another
- * file's running tasks (and their storage grants, which die with their attempt) are left alone.
+ * file's running tasks (and their storage grants, which die with their attempt) are left alone. A
+ * file that dispatches runs it after each test too, so that what it left running never shows as
+ * stalled to another file's cron (the lease check reads every task in the database).
  */
 export async function freeTheDouble(): Promise<void> {
   await resetDouble();

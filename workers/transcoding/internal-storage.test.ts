@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { hlsPrefix } from "../platform/media-layout.ts";
 import { signUpAdmin } from "../test/catalog.ts";
 import { call } from "../test/helpers.ts";
@@ -23,6 +23,8 @@ beforeAll(async () => {
 const testEnv = transcodingEnv();
 
 beforeEach(freeTheDouble);
+// What a test left running goes with it: another file's cron must not find it stalled.
+afterEach(freeTheDouble);
 
 function storage(path: string, token: string | undefined, init: RequestInit = {}) {
   const headers = new Headers(init.headers);

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { and, eq, inArray } from "drizzle-orm";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { transcodeJobs, transcodeTasks } from "../../schema/index.ts";
 import { signUpAdmin, withDatabase } from "../test/catalog.ts";
 import { call } from "../test/helpers.ts";
@@ -44,6 +44,8 @@ beforeAll(async () => {
 });
 
 beforeEach(freeTheDouble);
+// What a test left running goes with it: another file's cron must not find it stalled.
+afterEach(freeTheDouble);
 
 /** The admin view of the video, as its schema says it is. */
 async function status(videoId: string) {
