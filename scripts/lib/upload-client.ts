@@ -2,8 +2,10 @@ import { readFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { Upload } from "tus-js-client";
 import { type TranscodeTask, users } from "../../schema/index.ts";
-import { jobTasks, latestJob } from "../../workers/transcoding/index.ts";
-import { claimTask } from "../../workers/transcoding/service.ts";
+// The transcoding service's readers themselves, not its index: the index pulls in the Worker's
+// routes, and through playback's (masterProblems) modules that import cloudflare:workers, which
+// Node cannot load.
+import { claimTask, jobTasks, latestJob } from "../../workers/transcoding/service.ts";
 import { signStorageGrant } from "../../workers/transcoding/storage-grant.ts";
 import { createNodeDb, createNodePool } from "./database.ts";
 
