@@ -68,8 +68,10 @@ try {
     const key = masterKey(videoId, new URL(uploadUrl).pathname.split("/").at(-1) ?? "");
     // A grant is valid while its attempt runs: the plan task is taken as a transcoder would be
     // given it, and its source grant (all a plan reads with: the master's size and bytes) serves
-    // every round. An hour, the lease too: the rounds of both masters fit in it.
-    const { token: grant } = await planSourceGrant(stack.database, stack.vars.INTERNAL_SIGNING_SECRET ?? "", videoId, "bench", 3600);
+    // every round. An hour, the lease too: the rounds of both masters fit in it. An instance of its
+    // own per master: an instance runs one task at a time (the database holds it to that).
+    const secret = stack.vars.INTERNAL_SIGNING_SECRET ?? "";
+    const { token: grant } = await planSourceGrant(stack.database, secret, videoId, `bench-${minutes}min`, 3600);
     const plan = async (storage: HttpStorage) => {
       const started = performance.now();
       const result = (await runTask(
