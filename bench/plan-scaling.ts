@@ -16,14 +16,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { taskEnvelope } from "../scripts/lib/chunked-job.ts";
 import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
-import { adminToken, createVideo, tusUpload } from "../scripts/lib/upload-client.ts";
+import { adminToken, createVideo, planSourceGrant, tusUpload } from "../scripts/lib/upload-client.ts";
 import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
 import { HttpStorage } from "../transcoder/src/http-storage.ts";
 import { startRangeProxy } from "../transcoder/src/range-proxy.ts";
 import { runTask } from "../transcoder/src/tasks.ts";
-import { hlsPrefix, masterKey } from "../workers/platform/media-layout.ts";
+import { masterKey } from "../workers/platform/media-layout.ts";
 import type { PlanResult } from "../workers/transcoding/contract.ts";
-import { signStorageGrant } from "../workers/transcoding/storage-grant.ts";
 import { runTool } from "./lib.ts";
 
 const work = mkdtempSync(join(tmpdir(), "reelstream-bench-plan-"));
@@ -67,12 +66,12 @@ try {
     console.log(`[bench] uploading the ${minutes}-minute master (${(size / MIB).toFixed(0)} MiB) through tus…`);
     const uploadUrl = await tusUpload(stack.url, token, videoId, path);
     const key = masterKey(videoId, new URL(uploadUrl).pathname.split("/").at(-1) ?? "");
-    const grant = await signStorageGrant(stack.vars.INTERNAL_SIGNING_SECRET ?? "", {
-      job: "bench",
-      read: [key],
-      prefix: hlsPrefix(videoId),
-      exp: Math.floor(Date.now() / 1000) + 3600,
-    });
+    // A grant is valid while its attempt runs: the plan task is taken as a transcoder would be
+    // given it, and its source grant (all a plan reads with: the master's size and bytes) serves
+    // every round. An hour, the lease too: the rounds of both masters fit in it. An instance of its
+    // own per master: an instance runs one task at a time (the database holds it to that).
+    const secret = stack.vars.INTERNAL_SIGNING_SECRET ?? "";
+    const { token: grant } = await planSourceGrant(stack.database, secret, videoId, `bench-${minutes}min`, 3600);
     const plan = async (storage: HttpStorage) => {
       const started = performance.now();
       const result = (await runTask(

@@ -13,10 +13,9 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
-import { adminToken, createVideo, tusUpload } from "../scripts/lib/upload-client.ts";
+import { adminToken, createVideo, planSourceGrant, tusUpload } from "../scripts/lib/upload-client.ts";
 import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
-import { hlsPrefix, masterKey } from "../workers/platform/media-layout.ts";
-import { signStorageGrant } from "../workers/transcoding/storage-grant.ts";
+import { masterKey } from "../workers/platform/media-layout.ts";
 import { runTool, treeCpuSeconds } from "./lib.ts";
 
 const work = mkdtempSync(join(tmpdir(), "reelstream-bench-ranges-"));
@@ -57,12 +56,8 @@ try {
   console.log(`[bench] uploading ${(size / MIB).toFixed(0)} MiB through tus…`);
   const uploadUrl = await tusUpload(stack.url, token, videoId, source);
   const key = masterKey(videoId, new URL(uploadUrl).pathname.split("/").at(-1) ?? "");
-  const grant = await signStorageGrant(stack.vars.INTERNAL_SIGNING_SECRET ?? "", {
-    job: "bench",
-    read: [key],
-    prefix: hlsPrefix(videoId),
-    exp: Math.floor(Date.now() / 1000) + 600,
-  });
+  // A grant is valid while its attempt runs: the plan task is taken as a transcoder would be given it.
+  const { token: grant } = await planSourceGrant(stack.database, stack.vars.INTERNAL_SIGNING_SECRET ?? "", videoId);
   const workerCpu = () => {
     const cpu = treeCpuSeconds(stack.worker.pid as number);
     return cpu.own + cpu.children;

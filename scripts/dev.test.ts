@@ -1,9 +1,35 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, freePortRun, repoRoot } from "./lib/local-stack/index.ts";
+import { waitForHttp } from "./lib/processes.ts";
+
+/** The pid of the transcoder on `port` below process `root` (npm start's tree), read from /proc. */
+function transcoderPid(root: number, port: number): number | undefined {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    // stat: "pid (comm) state ppid …"; comm may hold spaces, so read after its last ')'.
+    const ppid = Number(read(`/proc/${entry}/stat`).split(") ")[1]?.split(" ")[1]);
+    if (ppid) parents.set(Number(entry), ppid);
+  }
+  const below = (pid: number): boolean => pid === root || (parents.has(pid) && below(parents.get(pid) as number));
+  return [...parents.keys()].find(
+    (pid) =>
+      pid !== root &&
+      below(pid) &&
+      read(`/proc/${pid}/cmdline`).includes("transcoder/src/server.ts") &&
+      read(`/proc/${pid}/environ`).split("\0").includes(`PORT=${port}`),
+  );
+}
 
 /** `npm start` as a newcomer runs it: a real process, real ports, real Ctrl-C. */
 describe("npm start", () => {
@@ -54,7 +80,7 @@ describe("npm start", () => {
     return { status: response.status, body: response.status === 204 ? null : ((await response.json()) as Record<string, unknown>) };
   }
 
-  it("serves the whole users flow, refuses a second instance, stops every child on Ctrl-C, and keeps accounts across restarts", async () => {
+  it("serves the whole users flow, restarts a killed transcoder, refuses a second instance, stops every child on Ctrl-C, and keeps accounts across restarts", async () => {
     const [port, transcoderPort] = [await freePort(), await freePortRun(2)];
     const base = `http://localhost:${port}`;
     const first = start(port, transcoderPort);
@@ -79,6 +105,19 @@ describe("npm start", () => {
     const newAuth = { Authorization: `Bearer ${refreshed.body?.accessToken}` };
     expect((await json(`${base}/v1/auth/signout`, { method: "POST", headers: newAuth })).status).toBe(204);
     expect((await json(`${base}/v1/me`, { headers: newAuth })).status).toBe(401);
+
+    // The transcoders take tasks only with the token the stack gave the Worker.
+    const anonymous = await fetch(`http://127.0.0.1:${transcoderPort}/tasks`, { method: "POST", body: "{}" });
+    expect(anonymous.status).toBe(401);
+
+    // A transcoder killed outright is started again, as Cloudflare replaces an instance; the rest keeps running.
+    const killed = transcoderPid(first.child.pid as number, transcoderPort);
+    expect(killed).toBeGreaterThan(0);
+    process.kill(killed as number, "SIGKILL");
+    await first.until(/\[dev\] transcoder-1 exited \(SIGKILL\); restarting it/);
+    expect(await waitForHttp(`http://127.0.0.1:${transcoderPort}/healthz`, 30_000)).toBe(true);
+    expect(transcoderPid(first.child.pid as number, transcoderPort)).not.toBe(killed);
+    expect((await json(`${base}/health`)).status).toBe(200);
 
     const second = start(await freePort(), await freePortRun(2));
     expect(await second.exited).toBe(1);

@@ -3,7 +3,7 @@
  * Embedded Postgres (PGlite, data kept in .reelstream/pgdata) behind the WebSocket proxy the Neon
  * driver needs, migrations applied, then `wrangler dev` (KV, R2, Durable Objects, Queues and rate
  * limiters simulated by miniflare, data in .reelstream/wrangler) and two transcoders as local
- * processes. Ctrl-C stops everything. On the first start, `npm run seed` runs in the background so
+ * processes (one that dies is started again). Ctrl-C stops everything. On the first start, `npm run seed` runs in the background so
  * the catalog is not empty (SEED=0 skips it; so does DATABASE_URL, a database that is not ours).
  * The web app is built once into web/dist (what the Worker serves, as in production), and the
  * Vite dev server serves it with live reload on WEB_PORT (default 5173), proxying the API to the Worker.
@@ -17,6 +17,7 @@ import {
   portIsFree,
   removeDevStackLock,
   repoRoot,
+  restartTranscoder,
   runningDevStack,
   startLocalStack,
   stateDir,
@@ -29,6 +30,9 @@ const port = Number(process.env.PORT ?? 8787);
 const workerUrl = `http://localhost:${port}`;
 const log = prefixedLogger("dev", "green");
 const dbLog = prefixedLogger("db", "magenta");
+/** A transcoder may die this often within the window and be restarted; once more stops the stack. */
+const TRANSCODER_CRASHES_TOLERATED = 5;
+const TRANSCODER_CRASH_WINDOW_MS = 60_000;
 /** Written once the first start's seed has finished: later starts leave the catalog alone. */
 const seededMarker = `${stateDir}/seeded`;
 
@@ -138,13 +142,32 @@ async function main() {
   };
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
-  for (const child of stack.processes()) {
-    child.once("exit", (code, signal) => {
-      if (!stopping) {
-        log(`a child process exited (${signal ?? `code ${code}`}); stopping the rest`);
-        void stop(code ?? 1);
-      }
-    });
+  stack.worker.once("exit", (code, signal) => {
+    if (!stopping) {
+      log(`the Worker exited (${signal ?? `code ${code}`}); stopping the rest`);
+      void stop(code ?? 1);
+    }
+  });
+  // A transcoder that dies is started again, as Cloudflare replaces a container instance; the
+  // cron's lease check hands its task to another. One that keeps dying stops the stack.
+  for (const transcoder of stack.transcoders) {
+    const crashes: number[] = [];
+    const watch = (child: ChildProcess) =>
+      child.once("exit", (code, signal) => {
+        if (stopping) return;
+        const now = Date.now();
+        crashes.push(now);
+        while ((crashes[0] ?? now) < now - TRANSCODER_CRASH_WINDOW_MS) crashes.shift();
+        const name = transcoder.options.name ?? "transcoder";
+        if (crashes.length > TRANSCODER_CRASHES_TOLERATED) {
+          log(`${name} exited ${crashes.length} times within a minute (last: ${signal ?? `code ${code}`}); stopping the rest`);
+          void stop(code ?? 1);
+          return;
+        }
+        log(`${name} exited (${signal ?? `code ${code}`}); restarting it on port ${transcoder.port}`);
+        watch(restartTranscoder(transcoder));
+      });
+    watch(transcoder.process);
   }
 
   if (await stack.ready(120_000)) {

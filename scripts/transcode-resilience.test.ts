@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TranscodeTask } from "../schema/index.ts";
+import { testWorkerEntry } from "../testing/test-worker.ts";
 import { makeClip } from "../transcoder/test/clips.ts";
-import { downloadOutputs, referencedKeys } from "./lib/hls-outputs.ts";
+import { downloadOutputs, referencedKeys, renditionPlaylistKey } from "./lib/hls-outputs.ts";
 import { databaseFromEnv, type LocalStack, startLocalStack, startTranscoder } from "./lib/local-stack/index.ts";
 import {
   type AdminVideoStatus,
@@ -28,6 +29,8 @@ describe("transcoding on two instances, under failure and load", () => {
 
   beforeAll(async () => {
     stack = await startLocalStack({
+      // The production app with the test Worker's routes, which read R2 back (downloadOutputs).
+      main: testWorkerEntry,
       database: databaseFromEnv("TEST"),
       transcoders: 2,
       cronSeconds: 2,
@@ -121,15 +124,10 @@ describe("transcoding on two instances, under failure and load", () => {
 
     // Exactly what the playlists lead to is stored, and each chunk's segments come from one attempt.
     const prefix = `videos/${videoId}/hls/`;
-    const { keys, storage } = await downloadOutputs(
-      stack.url,
-      stack.vars.INTERNAL_SIGNING_SECRET ?? "",
-      { id: videoId, prefix },
-      join(work, "killed-r2"),
-    );
+    const { keys, storage } = await downloadOutputs(stack.url, { id: videoId, prefix }, join(work, "killed-r2"));
     expect(keys).toEqual(await referencedKeys(storage, prefix));
     for (const rung of ["240p", "360p", "480p"]) {
-      const segments = readFileSync(storage.pathFor(`${prefix}${rung}/index.m3u8`), "utf8")
+      const segments = readFileSync(storage.pathFor(await renditionPlaylistKey(storage, prefix, rung)), "utf8")
         .split("\n")
         .filter((line) => line.endsWith(".m4s"));
       const attempts = new Map<string, Set<string>>();

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumPath, launchChromium, noBrowser } from "../testing/chromium.ts";
 import { type HlsPage, type HlsPageGlobals, startHlsPage } from "../testing/hls-page.ts";
 import { subscribedViewer } from "../testing/playback-fixtures.ts";
+import { testWorkerEntry } from "../testing/test-worker.ts";
 import { buildTranscodeArgs } from "../transcoder/src/ffmpeg-command.ts";
 import { runFfmpeg } from "../transcoder/src/ffmpeg-process.ts";
 import { resolveFfmpegTools } from "../transcoder/src/ffmpeg-tools.ts";
@@ -60,6 +61,8 @@ describe("a 1080p master published in chunks, end to end", () => {
   beforeAll(async () => {
     [stack, site] = await Promise.all([
       startLocalStack({
+        // The production app with the test Worker's routes, which read R2 back (downloadOutputs).
+        main: testWorkerEntry,
         database: databaseFromEnv("TEST"),
         transcoders: 2,
         transcoderScratchBytes: SCRATCH_BYTES,
@@ -141,17 +144,12 @@ describe("a 1080p master published in chunks, end to end", () => {
   }, 900_000);
 
   it("makes every rung last the source's duration with the same frames, no gap where chunks meet, audio in sync to the end", async () => {
-    const { keys, storage } = await downloadOutputs(
-      stack.url,
-      stack.vars.INTERNAL_SIGNING_SECRET ?? "",
-      { id: videoId, prefix: `videos/${videoId}/hls/` },
-      join(work, "r2"),
-    );
+    const { keys, storage } = await downloadOutputs(stack.url, { id: videoId, prefix: `videos/${videoId}/hls/` }, join(work, "r2"));
     // Exactly what the playlists lead to is stored: no tile, poster copy or leftover of an attempt.
     expect(keys).toEqual(await referencedKeys(storage, `videos/${videoId}/hls/`));
     const master = readFileSync(storage.pathFor(`videos/${videoId}/hls/master.m3u8`), "utf8");
-    const rungs = master.split("\n").filter((line) => /^\d+p\/index\.m3u8$/.test(line));
-    expect(rungs).toEqual(["240p/index.m3u8", "360p/index.m3u8", "480p/index.m3u8", "720p/index.m3u8", "1080p/index.m3u8"]);
+    const rungs = master.split("\n").filter((line) => /^\d+p\/finalize-a1-index\.m3u8$/.test(line));
+    expect(rungs.map((rung) => rung.split("/")[0])).toEqual(["240p", "360p", "480p", "720p", "1080p"]);
     for (const rung of rungs) {
       const playlist = readFileSync(storage.pathFor(`videos/${videoId}/hls/${rung}`), "utf8");
       expect(playlist).not.toContain("DISCONTINUITY");
@@ -165,7 +163,7 @@ describe("a 1080p master published in chunks, end to end", () => {
       expect(steps, `${rung}: steps between frames`).toEqual(new Set([video.timescale / FPS]));
       expect(Math.abs(endOf(video) - SECONDS), rung).toBeLessThanOrEqual(1 / FPS);
     }
-    const audio = await joinRendition(storage, `videos/${videoId}/hls/audio/index.m3u8`, join(work, "audio.mp4"));
+    const audio = await joinRendition(storage, `videos/${videoId}/hls/audio/finalize-a1-index.m3u8`, join(work, "audio.mp4"));
     const [flashes, beeps] = await Promise.all([flashTimes(join(work, "240p.mp4")), beepTimes(audio)]);
     expect(flashes.map(Math.round)).toEqual(SYNC_MARKS);
     expect(beeps.map(Math.round)).toEqual(SYNC_MARKS);

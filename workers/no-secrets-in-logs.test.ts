@@ -1,11 +1,14 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { callWithEnv, signUpAdmin } from "./test/catalog.ts";
 import { call, type SignedIn, strongPassword } from "./test/helpers.ts";
 import { mediaBase, pathOf, play, readyVideo, subscribedViewer } from "./test/playback.ts";
 import { captureConsole } from "./test/telemetry.ts";
-import { deliver, lastDispatch, message, report, resetDouble, transcodingEnv } from "./test/transcoding.ts";
+import { deliver, freeTheDouble, lastDispatch, message, report, resetDouble, transcodingEnv } from "./test/transcoding.ts";
 import { videoWithQueuedJob } from "./test/uploads.ts";
+
+// What a test left running goes with it: another file's cron must not find it stalled.
+afterEach(freeTheDouble);
 
 /** The secrets of the Worker's own configuration: its signing keys' private parts and HMAC keys. */
 function configurationSecrets(): string[] {

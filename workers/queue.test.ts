@@ -1,7 +1,10 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { signUpAdmin } from "./test/catalog.ts";
-import { deliver, message, resetDouble, taskRow } from "./test/transcoding.ts";
+import { deliver, freeTheDouble, message, resetDouble, taskRow } from "./test/transcoding.ts";
 import { videoWithQueuedJob } from "./test/uploads.ts";
+
+// What a test left running goes with it: another file's cron must not find it stalled.
+afterEach(freeTheDouble);
 
 let admin: string;
 

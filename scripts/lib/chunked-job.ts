@@ -1,7 +1,19 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { MediaStorage } from "../../transcoder/src/storage.ts";
 import type { TaskDependencies } from "../../transcoder/src/task-context.ts";
 import { runTask } from "../../transcoder/src/tasks.ts";
-import { hlsPrefix } from "../../workers/platform/media-layout.ts";
-import type { AudioResult, ChunkResult, ChunkTask, FinalizeResult, PlanResult, TranscodeTask } from "../../workers/transcoding/contract.ts";
+import { hlsPrefix, masterPlaylistKey } from "../../workers/platform/media-layout.ts";
+import {
+  type AudioResult,
+  type ChunkResult,
+  type ChunkTask,
+  type FinalizeResult,
+  type PlanResult,
+  publishedKeys,
+  type TranscodeTask,
+} from "../../workers/transcoding/contract.ts";
 
 /**
  * A chunked transcode driven in one process, as the Worker drives it across instances: the plan,
@@ -38,7 +50,7 @@ export function taskEnvelope(videoId: string, sourceKey: string) {
     sourceKey,
     outputPrefix: hlsPrefix(videoId),
     // The storage the tasks reach is their `deps.storage`; these say where a server would call.
-    storage: { baseUrl: "http://storage.invalid", token: "unused" },
+    storage: { baseUrl: "http://storage.invalid", token: "unused", sourceToken: "unused" },
     callbackUrl: "http://worker.invalid/callback",
   };
 }
@@ -105,7 +117,7 @@ export async function runChunkedJob(options: ChunkedJobOptions, deps: TaskDepend
     }),
   );
 
-  const result = await run<FinalizeResult>({
+  const finalized = await run<FinalizeResult>({
     ...envelope,
     kind: "finalize",
     taskId: "finalize",
@@ -115,5 +127,30 @@ export async function runChunkedJob(options: ChunkedJobOptions, deps: TaskDepend
     chunks,
     audio,
   });
-  return { plan, chunks: chunks.sort((a, b) => a.index - b.index), audio, result };
+  await publishLadder(deps.storage, videoId, finalized, chunks, audio);
+  return { plan, chunks: chunks.sort((a, b) => a.index - b.index), audio, result: finalized };
+}
+
+/**
+ * What the Worker does with a finalize task's result (workers/transcoding/task-kinds.ts): its
+ * master goes where viewers are served it, and whatever the published ladder does not reference
+ * is deleted (the tiles, the finalize's copy of the master, a dead attempt's segments).
+ */
+export async function publishLadder(
+  storage: MediaStorage,
+  videoId: string,
+  result: FinalizeResult,
+  chunks: readonly ChunkResult[],
+  audio: AudioResult | null,
+): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), "reelstream-publish-"));
+  try {
+    const copy = join(folder, "master.m3u8");
+    await storage.download(result.masterPlaylistKey, copy);
+    await storage.upload(masterPlaylistKey(videoId), copy, "application/vnd.apple.mpegurl");
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+  const keep = new Set([...publishedKeys(result, chunks, audio), masterPlaylistKey(videoId)]);
+  for (const key of await storage.list(hlsPrefix(videoId))) if (!keep.has(key)) await storage.deletePrefix(key);
 }

@@ -7,7 +7,6 @@ import { resolveFfmpegTools } from "../../transcoder/src/ffmpeg-tools.ts";
 import { FsStorage } from "../../transcoder/src/fs-storage.ts";
 import { parseMediaPlaylist } from "../../transcoder/src/master-playlist.ts";
 import { posterSizes } from "../../workers/platform/media-layout.ts";
-import { signStorageGrant } from "../../workers/transcoding/storage-grant.ts";
 import { ffmpeg } from "./clips.ts";
 
 const tools = resolveFfmpegTools();
@@ -29,16 +28,12 @@ async function ffprobeJson(path: string, entries: string[]): Promise<Record<stri
  * poster's sizes: every width up to the widest one stored (the catalog's rule, `posterSizes`).
  */
 export async function referencedKeys(storage: FsStorage, prefix: string): Promise<string[]> {
-  const master = await readFile(storage.pathFor(`${prefix}master.m3u8`), "utf8");
-  const playlists = new Set<string>();
-  for (const line of master.split("\n")) {
-    if (line !== "" && !line.startsWith("#")) playlists.add(line.trim());
-    const uri = /URI="([^"]+)"/.exec(line)?.[1];
-    if (uri) playlists.add(uri);
-  }
-  const keys = [`${prefix}master.m3u8`, `${prefix}poster.jpg`, `${prefix}storyboard.jpg`, `${prefix}storyboard.vtt`];
+  const playlists = await masterUris(storage, prefix);
+  // The published master names the finalize attempt's playlists; its poster and storyboard carry the same tag.
+  const tag = /\/([^/]*-)index\.m3u8$/.exec(playlists[0] ?? "")?.[1] ?? "";
+  const keys = [`${prefix}master.m3u8`, `${prefix}${tag}storyboard.jpg`, `${prefix}${tag}storyboard.vtt`];
   const widest = (await storage.list(prefix))
-    .filter((key) => /\/poster-\d+w\.\w+$/.test(key))
+    .filter((key) => key.startsWith(`${prefix}${tag}poster-`) && /poster-\d+w\.\w+$/.test(key))
     .sort((a, b) => Number(/(\d+)w\./.exec(b)?.[1]) - Number(/(\d+)w\./.exec(a)?.[1]))[0];
   if (widest) keys.push(...posterSizes(widest).map((size) => size.path));
   for (const playlist of playlists) {
@@ -49,6 +44,25 @@ export async function referencedKeys(storage: FsStorage, prefix: string): Promis
     for (const segment of media.segments) keys.push(`${prefix}${folder}${segment.uri}`);
   }
   return keys.sort();
+}
+
+/** The playlists the published master (`{prefix}master.m3u8`) names, relative to it, in its order. */
+export async function masterUris(storage: FsStorage, prefix: string): Promise<string[]> {
+  const master = await readFile(storage.pathFor(`${prefix}master.m3u8`), "utf8");
+  const playlists = new Set<string>();
+  for (const line of master.split("\n")) {
+    if (line !== "" && !line.startsWith("#")) playlists.add(line.trim());
+    const uri = /URI="([^"]+)"/.exec(line)?.[1];
+    if (uri) playlists.add(uri);
+  }
+  return [...playlists];
+}
+
+/** The key of rung `name`'s media playlist ("720p"), as the published master names it. */
+export async function renditionPlaylistKey(storage: FsStorage, prefix: string, name: string): Promise<string> {
+  const uri = (await masterUris(storage, prefix)).find((candidate) => candidate.startsWith(`${name}/`));
+  if (!uri) throw new Error(`the master below ${prefix} names no ${name} playlist`);
+  return `${prefix}${uri}`;
 }
 
 /** Joins a rendition's init segment and media segments into one playable MP4 file for ffprobe. */
@@ -146,34 +160,23 @@ export const endOf = ({ packets, timescale }: { packets: Packet[]; timescale: nu
 };
 
 /**
- * Copies everything stored under a video's output prefix out of a running stack's R2 (through the
- * Worker's `/internal/storage`, with a grant for that prefix, as a finalize task has) into
- * `folder`, in R2's layout. Returns the keys and a storage over the copy.
+ * Copies everything stored under a video's media prefix out of a running stack's R2 into `folder`,
+ * in R2's layout, through the test Worker's own routes (testing/worker/test-routes.ts: the stack
+ * must run `testWorkerEntry`; the transcoder's grants die with their attempts, so none is left to
+ * read with). Returns the keys below `video.prefix` and a storage over the copy.
  */
 export async function downloadOutputs(
   baseUrl: string,
-  secret: string,
   video: { id: string; prefix: string },
   folder: string,
 ): Promise<{ keys: string[]; storage: FsStorage }> {
-  const token = await signStorageGrant(secret, {
-    job: "test",
-    read: [],
-    prefix: video.prefix,
-    exp: Math.floor(Date.now() / 1000) + 600,
-  });
-  const headers = { Authorization: `Bearer ${token}` };
-  const keys: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const query = new URLSearchParams({ prefix: video.prefix, ...(cursor ? { cursor } : {}) });
-    const page = (await (await fetch(`${baseUrl}/internal/storage?${query}`, { headers })).json()) as { keys: string[]; cursor?: string };
-    keys.push(...page.keys);
-    cursor = page.cursor;
-  } while (cursor);
+  const listing = await fetch(`${baseUrl}/internal/test/media/${video.id}`);
+  if (listing.status !== 200) throw new Error(`listing ${video.id}: ${listing.status} (is the stack running the test Worker?)`);
+  const keys = ((await listing.json()) as { keys: string[] }).keys.filter((key) => key.startsWith(video.prefix));
   const storage = new FsStorage(folder);
+  const mediaPrefix = `videos/${video.id}/`;
   for (const key of keys) {
-    const response = await fetch(`${baseUrl}/internal/storage/${key}`, { headers });
+    const response = await fetch(`${baseUrl}/internal/test/media/${video.id}/${key.slice(mediaPrefix.length)}`);
     if (response.status !== 200) throw new Error(`${key}: ${response.status}`);
     await mkdir(dirname(storage.pathFor(key)), { recursive: true });
     await writeFile(storage.pathFor(key), Buffer.from(await response.arrayBuffer()));

@@ -22,6 +22,8 @@ export interface StorageServer {
   bytesRead: Map<string, number>;
   /** Every GET of an object: its key and Range header. */
   reads: { key: string; range: string | null }[];
+  /** The bearer tokens each object was read, measured or written with, by key. */
+  authorizations: Map<string, Set<string>>;
   /** The next `count` requests answer `status` (503 unless told). */
   failNext(count: number, status?: number): void;
   close(): Promise<void>;
@@ -29,6 +31,8 @@ export interface StorageServer {
 
 export interface StorageServerOptions {
   token: string;
+  /** A second token that opens only GET and HEAD of masters (`masters/…`), as the Worker's source grant does. */
+  sourceToken?: string;
   /** Listing page size, small in tests so that paging is exercised. */
   pageSize?: number;
   /** Delay before answering each PUT, to catch a job in the middle of uploading. */
@@ -41,13 +45,19 @@ export async function startStorageServer(storage: FsStorage, options: StorageSer
   const contentTypes = new Map<string, string>();
   const bytesRead = new Map<string, number>();
   const reads: StorageServer["reads"] = [];
+  const authorizations = new Map<string, Set<string>>();
   let puts = 0;
   let failures = 0;
   let failureStatus = 503;
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://storage");
-    if (request.headers.authorization !== `Bearer ${options.token}`) return send(response, 401, { error: "bad token" });
+    const sourceRead =
+      options.sourceToken !== undefined &&
+      request.headers.authorization === `Bearer ${options.sourceToken}` &&
+      (request.method === "GET" || request.method === "HEAD") &&
+      url.pathname.startsWith("/internal/storage/masters/");
+    if (request.headers.authorization !== `Bearer ${options.token}` && !sourceRead) return send(response, 401, { error: "bad token" });
     if (failures > 0) {
       failures--;
       request.resume();
@@ -68,6 +78,7 @@ export async function startStorageServer(storage: FsStorage, options: StorageSer
     if (!url.pathname.startsWith("/internal/storage/")) return send(response, 404, { error: "no route" });
     const key = url.pathname.slice("/internal/storage/".length).split("/").map(decodeURIComponent).join("/");
     const path = storage.pathFor(key);
+    authorizations.set(key, (authorizations.get(key) ?? new Set()).add((request.headers.authorization ?? "").replace(/^Bearer /, "")));
     if (request.method === "GET" || request.method === "HEAD") {
       const found = await stat(path).catch(() => null);
       if (!found) return send(response, 404, { error: "no object" });
@@ -115,6 +126,7 @@ export async function startStorageServer(storage: FsStorage, options: StorageSer
     contentTypes,
     bytesRead,
     reads,
+    authorizations,
     puts: () => puts,
     failNext: (count, status = 503) => {
       failures = count;

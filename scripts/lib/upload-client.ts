@@ -2,7 +2,11 @@ import { readFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { Upload } from "tus-js-client";
 import { type TranscodeTask, users } from "../../schema/index.ts";
-import { jobTasks, latestJob } from "../../workers/transcoding/index.ts";
+// The transcoding service's readers themselves, not its index: the index pulls in the Worker's
+// routes, and through playback's (masterProblems) modules that import cloudflare:workers, which
+// Node cannot load.
+import { claimTask, jobTasks, latestJob } from "../../workers/transcoding/service.ts";
+import { signStorageGrant } from "../../workers/transcoding/storage-grant.ts";
 import { createNodeDb, createNodePool } from "./database.ts";
 
 /**
@@ -152,6 +156,42 @@ export async function latestJobTasks(database: { url: string; wsProxy?: string }
     const db = createNodeDb(pool);
     const job = await latestJob(db, videoId);
     return job ? await jobTasks(db, job.id) : [];
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
+ * A grant to read a video's master through `/internal/storage`, as dispatch signs one for a plan
+ * task (`scope: "source"`): the job's plan task is first taken as a transcoder `instance` would be
+ * given it (running, its next attempt), since a grant is valid only while its attempt runs. For
+ * tools that read masters the transcoder's way on a stack without transcoders (bench:storage-ranges,
+ * bench:plan). Valid for `seconds` (at most the 2 h dispatch signs, STORAGE_GRANT_TTL_SECONDS).
+ */
+export async function planSourceGrant(
+  database: { url: string; wsProxy?: string },
+  secret: string,
+  videoId: string,
+  instance = "bench",
+  seconds = 600,
+): Promise<{ key: string; token: string }> {
+  const pool = createNodePool(database.url, database.wsProxy);
+  try {
+    const db = createNodeDb(pool);
+    const job = await latestJob(db, videoId);
+    if (!job) throw new Error(`video ${videoId} has no transcode job`);
+    const task = await claimTask(db, { jobId: job.id, taskId: "plan" }, instance, { now: new Date(), seconds: Math.max(3600, seconds) });
+    if (!task) throw new Error(`the plan task of job ${job.id} is not waiting to be taken`);
+    const exp = Math.floor(Date.now() / 1000) + seconds;
+    const token = await signStorageGrant(secret, {
+      scope: "source",
+      job: job.id,
+      task: "plan",
+      attempt: task.attempt,
+      key: job.sourceKey,
+      exp,
+    });
+    return { key: job.sourceKey, token };
   } finally {
     await pool.end();
   }

@@ -7,7 +7,9 @@ import { readMediaCounters, resetMediaCounters } from "./media-counters.ts";
 
 /**
  * Test and benchmark only: these routes exist in the test Worker (./index.ts) and nowhere in the
- * production graph. Put media bytes into R2 the way the transcoder does, and read a user's
+ * production graph. Put media bytes into R2 the way the transcoder does, list and read what a
+ * video has in R2 (the pipeline tests compare it with what its playlists name: the transcoder's
+ * grants die with their attempts, so nothing else can read it after), and read a user's
  * write-behind counters. The end-to-end test and `npm run bench:playback` use them. And answer a
  * JSON body of a given size with no binding at all: `npm run bench:api` compares the home page with
  * an answer of its size, since every byte of an answer passes wrangler dev's proxy.
@@ -21,6 +23,25 @@ export function registerTestRoutes(app: Hono<AppEnv>) {
     }
     await c.get("services").media.bucket.put(`${mediaPrefix(videoId)}${path}`, await c.req.arrayBuffer());
     return c.body(null, 204);
+  });
+  app.get("/internal/test/media/:videoId", async (c) => {
+    const videoId = c.req.param("videoId");
+    if (!isVideoId(videoId)) throw new ApiError("bad-request", "GET /internal/test/media/{videoId}: every key below videos/{videoId}/.");
+    const keys: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await c.get("services").media.bucket.list({ prefix: mediaPrefix(videoId), cursor });
+      keys.push(...page.objects.map((object) => object.key));
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    return c.json({ keys: keys.sort() });
+  });
+  app.get("/internal/test/media/:videoId/*", async (c) => {
+    const videoId = c.req.param("videoId");
+    const path = c.req.path.split("/").slice(5).map(decodeURIComponent).join("/");
+    const object = isVideoId(videoId) && path !== "" ? await c.get("services").media.bucket.get(`${mediaPrefix(videoId)}${path}`) : null;
+    if (!object) throw new ApiError("not-found", `There is no object videos/${videoId}/${path}.`);
+    return new Response(object.body, { headers: { "Content-Length": String(object.size) } });
   });
   app.get("/internal/test/json-body/:bytes", (c) => {
     const bytes = Number(c.req.param("bytes"));

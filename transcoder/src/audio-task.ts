@@ -7,6 +7,7 @@ import { readInitSegment, shiftFragments } from "./fmp4.ts";
 import { JobFailure, toJobFailure } from "./job-failure.ts";
 import { runLadder } from "./ladder-run.ts";
 import { readCodecString } from "./master-playlist.ts";
+import { withContainer } from "./media-input.ts";
 import type { OutputUploader } from "./output-uploader.ts";
 import { assertFitsQuota } from "./scratch.ts";
 import { inTaskFolder, type TaskDependencies, taskRun } from "./task-context.ts";
@@ -67,7 +68,7 @@ export async function runAudioTask(task: AudioTask, deps: TaskDependencies): Pro
         {
           ...taskRun(deps, { prefix, keyFor, prepare }),
           args: buildAudioArgs({
-            input: deps.storage.sourceInput(task.sourceKey, { sequential: true }),
+            input: withContainer(deps.storage.sourceInput(task.sourceKey, { sequential: true }), encode.source.container),
             outputDir,
             audioStreamIndex: stream.streamIndex,
             audio,

@@ -11,6 +11,7 @@ import { parseFramecrc, summariseFrameTiming } from "./frame-timing.ts";
 import { JobFailure, toJobFailure } from "./job-failure.ts";
 import { runLadder } from "./ladder-run.ts";
 import { readCodecString } from "./master-playlist.ts";
+import { withContainer } from "./media-input.ts";
 import type { OutputUploader } from "./output-uploader.ts";
 import { planTiles } from "./previews.ts";
 import { refuseFromDecode } from "./quality-check.ts";
@@ -121,7 +122,7 @@ export async function runChunkTask(task: ChunkTask, deps: TaskDependencies): Pro
           : null;
       const tiles = planTiles(encode.storyboard, startSeconds, isLast ? Number.POSITIVE_INFINITY : endSeconds, previewStart);
       const args = buildTranscodeArgs({
-        input: deps.storage.sourceInput(task.sourceKey),
+        input: withContainer(deps.storage.sourceInput(task.sourceKey), encode.source.container),
         outputDir,
         videoStreamIndex: encode.video.streamIndex,
         audioStreamIndex: null,

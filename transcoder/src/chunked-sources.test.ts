@@ -139,10 +139,14 @@ describe("a landscape source with audio, in three 3 s chunks", () => {
     ]);
     expect(job.result.renditions.every((r) => /^avc1\.[0-9a-f]{6}$/.test(r.codec) && r.bitrate > 0)).toBe(true);
     expect(job.result).toMatchObject({
-      audio: { codec: "mp4a.40.2", playlist: "videos/landscape/hls/audio/index.m3u8" },
-      masterPlaylistKey: "videos/landscape/hls/master.m3u8",
-      posterKey: "videos/landscape/hls/poster-640w.webp",
-      storyboard: { spriteKey: "videos/landscape/hls/storyboard.jpg", vttKey: "videos/landscape/hls/storyboard.vtt" },
+      // Every name the finalize task writes carries its attempt's tag; publishing puts the master at master.m3u8.
+      audio: { codec: "mp4a.40.2", playlist: "videos/landscape/hls/audio/finalize-a1-index.m3u8" },
+      masterPlaylistKey: "videos/landscape/hls/finalize-a1-master.m3u8",
+      posterKey: "videos/landscape/hls/finalize-a1-poster-640w.webp",
+      storyboard: {
+        spriteKey: "videos/landscape/hls/finalize-a1-storyboard.jpg",
+        vttKey: "videos/landscape/hls/finalize-a1-storyboard.vtt",
+      },
       qualityReport: { ok: true, warnings: [] },
     });
     expect(job.result.durationSeconds).toBeCloseTo(9, 1);
@@ -162,7 +166,7 @@ describe("a landscape source with audio, in three 3 s chunks", () => {
   });
 
   it("writes a master playlist with BANDWIDTH, RESOLUTION, CODECS and FRAME-RATE on every variant, and the audio group", async () => {
-    const master = await readFile(storage.pathFor(job.result.masterPlaylistKey), "utf8");
+    const master = await readFile(storage.pathFor("videos/landscape/hls/master.m3u8"), "utf8");
     const variants = master.split("\n").filter((line) => line.startsWith("#EXT-X-STREAM-INF:"));
     expect(variants).toHaveLength(2);
     for (const variant of variants) {
@@ -171,17 +175,20 @@ describe("a landscape source with audio, in three 3 s chunks", () => {
       );
     }
     expect(master).toContain(
-      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_audio",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,URI="audio/index.m3u8"',
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_audio",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,URI="audio/finalize-a1-index.m3u8"',
     );
     expect(master).toContain("#EXT-X-INDEPENDENT-SEGMENTS");
   });
 
   it("stores a poster and a storyboard whose WebVTT points into the sprite, tile by tile", async () => {
     const vtt = await readFile(storage.pathFor(job.result.storyboard.vttKey), "utf8");
-    expect(vtt.match(/storyboard\.jpg#xywh=\d+,0,160,90/g)).toHaveLength(5);
+    expect(vtt.match(/finalize-a1-storyboard\.jpg#xywh=\d+,0,160,90/g)).toHaveLength(5);
     // The poster in every width up to the frame's: 320 and 640 for a 640x360 frame (WebP: Debian's ffmpeg has libwebp).
     expect(await videoFacts(storage.pathFor(job.result.posterKey))).toMatchObject({ width: 640, height: 360 });
-    expect(await videoFacts(storage.pathFor("videos/landscape/hls/poster-320w.webp"))).toMatchObject({ width: 320, height: 180 });
+    expect(await videoFacts(storage.pathFor("videos/landscape/hls/finalize-a1-poster-320w.webp"))).toMatchObject({
+      width: 320,
+      height: 180,
+    });
   });
 
   it("stores exactly what the playlists reference, and leaves no temp files", async () => {
@@ -200,7 +207,7 @@ describe("other shapes of source", () => {
     expect(audio).toBeNull();
     expect(result.audio).toBeNull();
     expect(result.qualityReport.warnings.map((w) => w.code)).toEqual(["no-audio"]);
-    const master = await readFile(storage.pathFor(result.masterPlaylistKey), "utf8");
+    const master = await readFile(storage.pathFor("videos/portrait/hls/master.m3u8"), "utf8");
     expect(master).not.toContain("AUDIO=");
     expect(master).not.toContain("mp4a");
     const joined = await joinRendition(storage, result.renditions[1]?.playlist as string, join(temp.dir, "portrait.mp4"));

@@ -152,8 +152,8 @@ describe("a 50 s 1080p master in five chunks", () => {
   });
 
   it("keeps the audio, encoded once, in step with the picture to the end", async () => {
-    expect(job.result.audio).toMatchObject({ codec: "mp4a.40.2", playlist: "videos/feature/hls/audio/index.m3u8" });
-    const audioPath = await joinRendition(bucket, "videos/feature/hls/audio/index.m3u8", join(temp.dir, "audio.mp4"));
+    expect(job.result.audio).toMatchObject({ codec: "mp4a.40.2", playlist: "videos/feature/hls/audio/finalize-a1-index.m3u8" });
+    const audioPath = await joinRendition(bucket, "videos/feature/hls/audio/finalize-a1-index.m3u8", join(temp.dir, "audio.mp4"));
     const audio = await packetsOf(audioPath, "a:0");
     expect(Math.abs(endOf(audio) - SECONDS)).toBeLessThan(0.1);
     // Where a viewer sees each flash and hears each beep: the same instant, within 40 ms.
@@ -167,7 +167,7 @@ describe("a 50 s 1080p master in five chunks", () => {
   });
 
   it("joins each rung under one init segment, without discontinuities, in a master that lists every rung", async () => {
-    const master = await readFile(bucket.pathFor(job.result.masterPlaylistKey), "utf8");
+    const master = await readFile(bucket.pathFor("videos/feature/hls/master.m3u8"), "utf8");
     expect(master.match(/RESOLUTION=\d+x\d+/g)).toEqual([
       "RESOLUTION=426x240",
       "RESOLUTION=640x360",
@@ -175,7 +175,7 @@ describe("a 50 s 1080p master in five chunks", () => {
       "RESOLUTION=1280x720",
       "RESOLUTION=1920x1080",
     ]);
-    expect(master).toContain('URI="audio/index.m3u8"');
+    expect(master).toContain('URI="audio/finalize-a1-index.m3u8"');
     for (const rendition of job.result.renditions) {
       const playlist = await readFile(bucket.pathFor(rendition.playlist), "utf8");
       expect(playlist.match(/#EXT-X-MAP:/g)).toHaveLength(1);
@@ -195,11 +195,11 @@ describe("a 50 s 1080p master in five chunks", () => {
     expect(stored).toEqual(await referencedKeys(bucket, "videos/feature/hls/"));
     expect(stored.some((key) => key.includes(abandoned))).toBe(false);
     expect(job.result).toMatchObject({
-      posterKey: expect.stringMatching(/^videos\/feature\/hls\/poster-\d+w\.webp$/),
+      posterKey: expect.stringMatching(/^videos\/feature\/hls\/finalize-a1-poster-\d+w\.webp$/),
       durationSeconds: SECONDS,
     });
     const vtt = await readFile(bucket.pathFor(job.result.storyboard.vttKey), "utf8");
-    expect(vtt.match(/storyboard\.jpg#xywh=/g)).toHaveLength(SECONDS / 5);
+    expect(vtt.match(/finalize-a1-storyboard\.jpg#xywh=/g)).toHaveLength(SECONDS / 5);
     const sprite = await ffprobeJson(bucket.pathFor(job.result.storyboard.spriteKey), ["-show_entries", "stream=width,height"]);
     expect((sprite.streams as { width: number; height: number }[])[0]).toEqual({ width: 1600, height: 90 });
   });

@@ -1,7 +1,8 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeClip, makeTempDir, tools } from "../test/clips.ts";
 import { describeFailure, FfmpegStalledError, ProcessAbortedError, runFfmpeg } from "./ffmpeg-process.ts";
@@ -121,6 +122,32 @@ describe("runFfmpeg", () => {
       onProgress: ({ outTimeSeconds }) => outTimeSeconds > 1 && controller.abort(),
     });
     await expect(run).rejects.toBeInstanceOf(ProcessAbortedError);
+  });
+
+  it("dies with the transcoder: a SIGKILLed parent leaves no ffmpeg encoding as an orphan", async () => {
+    // A parent of its own (the transcoder), running ffmpeg on an input that lasts minutes.
+    const needle = `testsrc2=s=162x122:r=25:d=${600 + Math.floor(Math.random() * 1000)}`;
+    const module = fileURLToPath(new URL("./ffmpeg-process.ts", import.meta.url));
+    // runFfmpeg as the tasks call it (-nostats -progress pipe:1): ffmpeg ignores SIGPIPE, so a dead
+    // reader alone does not stop it.
+    const script = `import { runFfmpeg } from ${JSON.stringify(module)};
+      await runFfmpeg(${JSON.stringify(tools.ffmpeg)}, ["-re", "-f", "lavfi", "-i", ${JSON.stringify(needle)}, "-f", "null", "-"], { onProgress: () => console.log("started") });`;
+    const parent = spawn(process.execPath, ["--experimental-strip-types", "--no-warnings", "--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await new Promise<void>((resolve, reject) => {
+      parent.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("started") && resolve());
+      parent.once("exit", (code) => reject(new Error(`the parent exited (${code}) before ffmpeg started`)));
+    });
+    // The parent's own command line names the input too.
+    expect((await processesMentioning(needle)).filter((pid) => pid !== parent.pid)).toHaveLength(1);
+    parent.kill("SIGKILL");
+    // The kernel sends ffmpeg SIGKILL when its parent dies: wait for that (a few ms), at most 10 s.
+    const deadline = Date.now() + 10_000;
+    while ((await processesMentioning(needle)).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const left = await processesMentioning(needle);
+    for (const pid of left) process.kill(pid, "SIGKILL");
+    expect(left).toEqual([]);
   });
 
   it("resolves with the exit code and the telling stderr line when ffmpeg fails", async () => {

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 /**
@@ -55,7 +56,8 @@ export function spawnTool(command: string, args: readonly string[], options: Spa
   if (signal?.aborted) return Promise.reject(new ProcessAbortedError());
 
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const [file, argv] = diesWithParent(command, args);
+    const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
     const stderrTail: string[] = [];
     let aborted = false;
     const kill = () => {
@@ -83,9 +85,26 @@ export function spawnTool(command: string, args: readonly string[], options: Spa
     child.once("close", (exitCode, exitSignal) => {
       signal?.removeEventListener("abort", onAbort);
       if (aborted) reject(new ProcessAbortedError());
+      else if (file !== command && exitCode === SETPRIV_EXEC_FAILED && /^setpriv: /.test(stderrTail.at(-1) ?? ""))
+        reject(new Error(`could not start ${command}: ${stderrTail.at(-1)}`));
       else resolve({ exitCode, signal: exitSignal, stderrTail });
     });
   });
+}
+
+/** util-linux's setpriv, where there is one (Debian's, the container's image's). */
+const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => process.platform === "linux" && existsSync(path));
+/** What setpriv exits with when it cannot run the command (util-linux's EXIT_FAILURE for exec). */
+const SETPRIV_EXEC_FAILED = 127;
+
+/**
+ * The command line that runs `command` so that the kernel kills it when the transcoder dies
+ * (`setpriv --pdeathsig KILL`: PR_SET_PDEATHSIG, then exec, same pid). A transcoder killed with
+ * SIGKILL (an OOM, a crash, a container replaced) cannot stop its ffmpeg itself; without this, the
+ * orphan would keep encoding, holding the CPU and the scratch disk of the instance's successor.
+ */
+function diesWithParent(command: string, args: readonly string[]): [string, readonly string[]] {
+  return setpriv ? [setpriv, ["--pdeathsig", "KILL", "--", command, ...args]] : [command, args];
 }
 
 export interface FfmpegProgress {

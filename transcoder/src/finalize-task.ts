@@ -31,15 +31,19 @@ import { inTaskFolder, type TaskDependencies } from "./task-context.ts";
  * - The storyboard sprite from the chunks' tiles and its WebVTT, and the poster.
  * - The quality report over the whole title: the header checks again (a few range reads), the
  *   chunks' frame timings and decode errors added up, the plan's interlace votes.
- * - What no playlist references under the prefix is deleted: the tiles, a dead attempt's segments.
  *
- * The master goes up last: when it exists, everything it leads to exists. Scratch disk: the tiles,
- * the sprite and the poster, a few MiB.
+ * Every name it writes starts with the attempt's tag, as every task's do (`finalize-a1-master.m3u8`,
+ * `720p/finalize-a1-index.m3u8`): its grant writes nothing else. Publishing is the Worker's: it
+ * checks the master, puts it where viewers are served it (`master.m3u8`) and deletes what the
+ * published ladder does not reference (the tiles, a dead attempt's segments). The master goes up
+ * last: when it exists, everything it leads to exists. Scratch disk: the tiles, the sprite and the
+ * poster, a few MiB.
  */
 export async function runFinalizeTask(task: FinalizeTask, deps: TaskDependencies): Promise<FinalizeResult> {
   const { encode } = task;
   const log = deps.log ?? (() => undefined);
   const prefix = task.outputPrefix.endsWith("/") ? task.outputPrefix : `${task.outputPrefix}/`;
+  const tag = task.attemptTag;
   const signal = deps.signal;
   try {
     deps.onProgress?.(0);
@@ -73,10 +77,9 @@ export async function runFinalizeTask(task: FinalizeTask, deps: TaskDependencies
         await writeFile(path, body);
         await deps.storage.upload(`${prefix}${key}`, path, contentTypeFor(key), { signal });
       };
-      const kept = new Set<string>();
       const measured: RenditionMeasurement[] = [];
       for (const rung of rungs) {
-        const playlist = `${rung.name}/${outputNames.mediaPlaylist}`;
+        const playlist = `${rung.name}/${tag}${outputNames.mediaPlaylist}`;
         await put(
           playlist,
           buildMediaPlaylist(
@@ -90,11 +93,10 @@ export async function runFinalizeTask(task: FinalizeTask, deps: TaskDependencies
             rung.codec,
           ),
         );
-        for (const key of [`${prefix}${playlist}`, rung.initKey, ...rung.segments.map((segment) => segment.key)]) kept.add(key);
       }
       let audio: { measurement: RenditionMeasurement; playlist: string } | null = null;
       if (task.audio) {
-        const playlist = `${outputNames.audioFolder}/${outputNames.mediaPlaylist}`;
+        const playlist = `${outputNames.audioFolder}/${tag}${outputNames.mediaPlaylist}`;
         const { timescale, segments, codec, initKey } = task.audio;
         await put(
           playlist,
@@ -110,7 +112,6 @@ export async function runFinalizeTask(task: FinalizeTask, deps: TaskDependencies
             codec,
           ),
         };
-        for (const key of [`${prefix}${playlist}`, initKey, ...segments.map((segment) => segment.key)]) kept.add(key);
       }
       deps.onProgress?.(50);
 
@@ -119,24 +120,23 @@ export async function runFinalizeTask(task: FinalizeTask, deps: TaskDependencies
       if (!posterFrom) throw new JobFailure(`no chunk drew the poster frame at ${encode.poster.atSeconds} s`, true);
       const posterPath = join(folder, outputNames.poster);
       await deps.storage.download(posterFrom, posterPath, { signal });
-      await deps.storage.upload(`${prefix}${outputNames.poster}`, posterPath, contentTypeFor(outputNames.poster), { signal });
+      // The poster in every width of `planPosterSizes`; the result names the widest (srcset).
       const posterSizes = await drawPosterSizes(deps, posterPath, folder, encode.poster.width);
       for (const size of posterSizes) {
-        await deps.storage.upload(`${prefix}${size.name}`, join(folder, size.name), contentTypeFor(size.name), { signal });
-        kept.add(`${prefix}${size.name}`);
+        await deps.storage.upload(`${prefix}${tag}${size.name}`, join(folder, size.name), contentTypeFor(size.name), { signal });
       }
       const spritePath = await composeSprite(deps, folder, chunks, encode.storyboard);
-      await deps.storage.upload(`${prefix}${outputNames.sprite}`, spritePath, contentTypeFor(outputNames.sprite), { signal });
+      await deps.storage.upload(`${prefix}${tag}${outputNames.sprite}`, spritePath, contentTypeFor(outputNames.sprite), { signal });
       const durationSeconds = (measured.at(-1) as RenditionMeasurement).durationSeconds;
-      await put(outputNames.vtt, buildStoryboardVtt(encode.storyboard, durationSeconds, outputNames.sprite));
+      await put(`${tag}${outputNames.vtt}`, buildStoryboardVtt(encode.storyboard, durationSeconds, `${tag}${outputNames.sprite}`));
       deps.onProgress?.(80);
 
       // The master last.
       await put(
-        outputNames.master,
+        `${tag}${outputNames.master}`,
         buildMasterPlaylist({
           variants: encode.ladder.renditions.map((rendition, index) => ({
-            uri: `${rendition.name}/${outputNames.mediaPlaylist}`,
+            uri: `${rendition.name}/${tag}${outputNames.mediaPlaylist}`,
             width: rendition.width,
             height: rendition.height,
             frameRate: rendition.fps,
@@ -145,11 +145,7 @@ export async function runFinalizeTask(task: FinalizeTask, deps: TaskDependencies
           audio: audio ? { uri: audio.playlist, measurement: audio.measurement } : null,
         }),
       );
-      for (const name of [outputNames.master, outputNames.poster, outputNames.sprite, outputNames.vtt]) kept.add(`${prefix}${name}`);
-      const swept = await sweep(deps, prefix, kept);
-      log(
-        `finalized ${chunks.length} chunk(s) into ${rungs.length} rendition(s)${audio ? " + audio" : ""}; ${swept} leftover object(s) deleted`,
-      );
+      log(`finalized ${chunks.length} chunk(s) into ${rungs.length} rendition(s)${audio ? " + audio" : ""}`);
       deps.onProgress?.(100);
 
       const published = describeLadder(
@@ -158,10 +154,11 @@ export async function runFinalizeTask(task: FinalizeTask, deps: TaskDependencies
         { renditions: measured, audio: audio?.measurement ?? null },
         check.report,
         durationSeconds,
+        tag,
       );
       // The catalog reads the sizes back from the widest one's name (srcset).
       const widest = posterSizes.at(-1) as PosterSize;
-      return { kind: "finalize", ...published, posterKey: `${prefix}${widest.name}` };
+      return { kind: "finalize", ...published, posterKey: `${prefix}${tag}${widest.name}` };
     });
   } catch (error) {
     throw toJobFailure(error);
@@ -282,11 +279,4 @@ async function drawPosterSizes(deps: TaskDependencies, posterPath: string, folde
   const outcome = await spawnTool(deps.tools.ffmpeg, posterSizesArgs(posterPath, folder, sizes, format), { signal: deps.signal });
   if (outcome.exitCode !== 0) throw new JobFailure(`ffmpeg could not scale the poster: ${describeFailure(outcome.stderrTail)}`, true);
   return sizes;
-}
-
-/** Deletes every object below the prefix that the published ladder does not reference; returns how many. */
-async function sweep(deps: TaskDependencies, prefix: string, kept: ReadonlySet<string>): Promise<number> {
-  const orphans = (await deps.storage.list(prefix, { signal: deps.signal })).filter((key) => !kept.has(key));
-  for (const key of orphans) await deps.storage.deletePrefix(key, { signal: deps.signal });
-  return orphans.length;
 }

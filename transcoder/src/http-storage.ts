@@ -23,22 +23,33 @@ import { assertValidKey, assertValidPrefix, type MediaStorage, type StorageCallO
  * `rangeProxy` (the transcoder server always gives one), through it, so that storage is only ever
  * asked for closed ranges (range-proxy.ts).
  *
- * Every request carries `Authorization: Bearer {token}`. Keys go into the path one segment at a
- * time, percent-encoded, with the slashes kept. Network failures, 408, 429 and 5xx are retried
- * with backoff (every call here is idempotent); other statuses are final.
+ * Every request carries `Authorization: Bearer {token}`, the task's grant, except the master's:
+ * ffmpeg reads it (`sourceInput`) and `size` measures it with the source grant, which opens that
+ * one object for reading and nothing else, so the one credential handed to ffmpeg is worth
+ * nothing elsewhere. Keys go into the path one segment at a time, percent-encoded, with the
+ * slashes kept. Redirects are refused (the Worker never sends one, and a grant must not follow one
+ * to another host). Network failures, 408, 429 and 5xx are retried with backoff (every call here
+ * is idempotent); other statuses are final.
  */
 export class HttpStorage implements MediaStorage {
   readonly baseUrl: string;
   readonly #token: string;
+  readonly #sourceToken: string;
   readonly #attempts: number;
   readonly #backoffMs: number;
   /** Where ffmpeg reads sources from: the range proxy's stand-in for `baseUrl`, or `baseUrl`. */
   readonly #sourceBase: string;
 
-  constructor(baseUrl: string, token: string, options: { attempts?: number; backoffMs?: number; rangeProxy?: RangeProxy } = {}) {
+  /** `source.token`: the task's read-only grant of its master (default: the task grant). */
+  constructor(
+    baseUrl: string,
+    token: string,
+    options: { attempts?: number; backoffMs?: number; rangeProxy?: RangeProxy; source?: { token: string } } = {},
+  ) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.#sourceBase = options.rangeProxy ? options.rangeProxy.register(this.baseUrl) : this.baseUrl;
     this.#token = token;
+    this.#sourceToken = options.source?.token ?? token;
     this.#attempts = options.attempts ?? 3;
     this.#backoffMs = options.backoffMs ?? 500;
   }
@@ -73,7 +84,7 @@ export class HttpStorage implements MediaStorage {
 
   async size(key: string, options: StorageCallOptions = {}): Promise<number | null> {
     return this.#withRetry(`size of ${key}`, options.signal, async () => {
-      const response = await this.#fetch(this.#objectUrl(key), { method: "HEAD", signal: options.signal });
+      const response = await this.#fetch(this.#objectUrl(key), { method: "HEAD", signal: options.signal }, this.#sourceToken);
       if (response.status === 404) return null;
       await expectOk(response, `size of ${key}`);
       const length = Number(response.headers.get("content-length"));
@@ -82,8 +93,9 @@ export class HttpStorage implements MediaStorage {
     });
   }
 
+  /** The master where it lies, with the source grant (the only one ffmpeg ever holds). */
   sourceInput(key: string, options: { sequential?: boolean } = {}): MediaInput {
-    return storageInput(this.#objectUrl(key, this.#sourceBase), this.#token, options.sequential ? sequentialReadOptions : []);
+    return storageInput(this.#objectUrl(key, this.#sourceBase), this.#sourceToken, options.sequential ? sequentialReadOptions : []);
   }
 
   async deletePrefix(prefix: string, options: StorageCallOptions = {}): Promise<void> {
@@ -122,11 +134,11 @@ export class HttpStorage implements MediaStorage {
     return `${this.baseUrl}/internal/storage?${query}`;
   }
 
-  #fetch(url: string, init: RequestInit & { duplex?: "half" }): Promise<Response> {
+  #fetch(url: string, init: RequestInit & { duplex?: "half" }, token = this.#token): Promise<Response> {
     // Nothing here gains from compression: media never shrinks under gzip, and the JSON answers are
     // a few bytes. Asked for as is, neither end spends CPU on it.
-    const headers = { ...(init.headers as Record<string, string>), authorization: `Bearer ${this.#token}`, "accept-encoding": "identity" };
-    return fetch(url, { ...init, headers });
+    const headers = { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}`, "accept-encoding": "identity" };
+    return fetch(url, { ...init, headers, redirect: "error" });
   }
 
   async #withRetry<T>(what: string, signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 import type { Rational } from "../../workers/transcoding/contract.ts";
 import { describeFailure, spawnTool } from "./ffmpeg-process.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
-import { asMediaInput, type SourceInput } from "./media-input.ts";
+import { asMediaInput, refusedFormat, type SourceInput } from "./media-input.ts";
 
 /**
  * ffprobe's view of a source, reduced to what the quality check and the ladder need. ffprobe only
@@ -72,7 +72,12 @@ export interface SourceInfo {
   streams: StreamSummary[];
 }
 
-export type ProbeResult = { ok: true; source: SourceInfo } | { ok: false; error: string };
+/**
+ * A source ffprobe could not describe: `error` in ffprobe's words (the path left out), and
+ * `refusedFormat` when the container is not one a master may be (media-input.ts), named as ffmpeg
+ * names it: the caller says what that is in words.
+ */
+export type ProbeResult = { ok: true; source: SourceInfo } | { ok: false; error: string; refusedFormat?: string };
 
 /**
  * Runs ffprobe on a file or URL (only the headers and a few packets are read). An unreadable file is a result, not an exception: the quality
@@ -87,6 +92,8 @@ export async function probeSource(tools: FfmpegTools, input: SourceInput, option
     { signal: options.signal, onStdoutLine: (line) => chunks.push(line) },
   );
   if (outcome.exitCode !== 0) {
+    const refused = refusedFormat(outcome.stderrTail);
+    if (refused) return { ok: false, error: "the container is not allowed", refusedFormat: refused };
     // ffprobe names the file; the temp path or the storage URL means nothing to the person reading the message.
     const error = describeFailure(outcome.stderrTail).replaceAll(`${path}: `, "").replaceAll(path, "the file");
     return { ok: false, error: error.charAt(0).toLowerCase() + error.slice(1) };

@@ -8,7 +8,7 @@ import type {
 import { type DecodeCheck, DecoderLog, decodeCheck, looksInterlaced, looksProgressive } from "./decode-check.ts";
 import type { FfmpegTools } from "./ffmpeg-tools.ts";
 import { analyseFrameTiming, type FrameTiming, readPacketTimestamps } from "./frame-timing.ts";
-import type { SourceInput } from "./media-input.ts";
+import { containerRefusal, type SourceInput } from "./media-input.ts";
 import { type FieldOrder, probeSource, type Rational, rationalToNumber, type SourceInfo, type VideoStreamInfo } from "./probe.ts";
 
 /**
@@ -129,6 +129,7 @@ export async function checkHeaders(
   const limits = { ...defaultQualityLimits, ...options.limits };
   const rejected = (check: QualityCheck): SourceCheckResult => ({ ok: false, check });
   const probed = await probeSource(tools, path, { signal: options.signal });
+  if (!probed.ok && probed.refusedFormat) return rejected(refuse(containerRefusal(probed.refusedFormat), null, null));
   if (!probed.ok)
     return rejected(refuse(`file is unreadable: ${probed.error}; upload a video file such as MP4, MOV, MKV or WebM`, null, null));
 

@@ -52,7 +52,7 @@ const envelope = (taskId: string, attempt = 1) => ({
   attempt,
   sourceKey: "masters/t1/source",
   outputPrefix: "videos/t1/hls/",
-  storage: { baseUrl: storage.baseUrl, token },
+  storage: { baseUrl: storage.baseUrl, token, sourceToken: token },
   callbackUrl: callbacks.url,
 });
 const planTask = (attempt = 1): PlanTask => ({
@@ -116,7 +116,7 @@ describe("the transcoder server", () => {
     const slow = await startStorageServer(bucket, { token, getDelayMs: 1000 });
     try {
       const server = await startServer({ TRANSCODER_HEARTBEAT_SECONDS: "0.2" });
-      expect((await post(server, { ...planTask(5), storage: { baseUrl: slow.baseUrl, token } })).status).toBe(202);
+      expect((await post(server, { ...planTask(5), storage: { baseUrl: slow.baseUrl, token, sourceToken: token } })).status).toBe(202);
       await waitFor(() => final("plan", 5) !== undefined, "the plan's result", 60_000);
       const repeats = callbacks.received.filter(({ body }) => body.event.type === "progress" && body.event.percent === 0);
       expect(repeats.length).toBeGreaterThanOrEqual(3);
@@ -133,7 +133,9 @@ describe("the transcoder server", () => {
       const doomed = await startServerProcess(children, { workDir });
       const plan = await planThrough(doomed);
       const putsBefore = slow.puts();
-      expect((await post(doomed, { ...chunkTask(plan, 0, 7), storage: { baseUrl: slow.baseUrl, token } })).status).toBe(202);
+      expect((await post(doomed, { ...chunkTask(plan, 0, 7), storage: { baseUrl: slow.baseUrl, token, sourceToken: token } })).status).toBe(
+        202,
+      );
       await waitFor(() => slow.puts() >= putsBefore + 1, "the chunk's first upload", 60_000);
       doomed.child.kill("SIGKILL");
       expect((await readdir(workDir)).length).toBe(1);
@@ -265,7 +267,7 @@ describe("POST /tasks", () => {
       ...planTask(),
       attemptTag: "../x",
       chunkSeconds: -1,
-      storage: { baseUrl: "ftp://x", token: "" },
+      storage: { baseUrl: "ftp://x", token: "", sourceToken: "" },
       limits: { maxWidth: -1, fps: 30 },
     });
     expect(response.status).toBe(400);
@@ -275,6 +277,7 @@ describe("POST /tasks", () => {
         "attemptTag: letters, digits, '.', '_' and '-' only (it starts object names)",
         "storage.baseUrl: must be an http(s) URL",
         "storage.token: must be a non-empty string",
+        "storage.sourceToken: must be a non-empty string",
         "limits.maxWidth: must be a positive number",
         "limits.fps: unknown limit",
         "chunkSeconds: must be a positive number",

@@ -170,8 +170,8 @@ export function createTranscoderServer(
   };
 
   /** What a task runs with: its storage grant, this instance's ffmpeg and limits. */
-  const dependencies = (storage: { baseUrl: string; token: string }, controller: AbortController, log: (message: string) => void) => ({
-    storage: new HttpStorage(storage.baseUrl, storage.token, { rangeProxy }),
+  const dependencies = (storage: TranscodeTask["storage"], controller: AbortController, log: (message: string) => void) => ({
+    storage: new HttpStorage(storage.baseUrl, storage.token, { rangeProxy, source: { token: storage.sourceToken } }),
     tools: config.tools,
     workRoot: config.workRoot,
     preset: config.preset,

@@ -67,6 +67,9 @@ const configSchema = z.object({
   INTERNAL_SIGNING_SECRET: z
     .string({ error: "INTERNAL_SIGNING_SECRET is not set (a secret; see docs/operations.md)" })
     .min(32, "INTERNAL_SIGNING_SECRET must be at least 32 characters"),
+  // What the transcoders at TRANSCODER_URLS require (`Authorization: Bearer …`, their own
+  // TRANSCODER_TOKEN): a process on the same network must not hand them tasks. The stack sets both.
+  TRANSCODER_TOKEN: z.string().min(32, "TRANSCODER_TOKEN must be at least 32 characters").optional(),
   // The local Node transcoders (comma-separated base URLs), each standing in for one container
   // instance; unset: the TRANSCODER container binding (production).
   TRANSCODER_URLS: z

@@ -71,18 +71,19 @@ export function mediaPath(videoId: string, key: string): string {
 export const POSTER_WIDTHS = [320, 640, 1280] as const;
 
 /**
- * The sized posters a published poster path names: `hls/poster-1280w.webp`, the widest, stands for
- * every width of `POSTER_WIDTHS` up to it, narrowest first (`srcset`). A poster of a title
- * transcoded before sizes existed (`hls/poster.jpg`) has none.
+ * The sized posters a published poster path names: `hls/finalize-a1-poster-1280w.webp`, the
+ * widest, stands for every width of `POSTER_WIDTHS` up to it, narrowest first (`srcset`), with the
+ * same folder and finalize attempt's tag. A poster of a title transcoded before sizes existed
+ * (`hls/poster.jpg`) has none.
  *
  * @example
  * posterSizes("hls/poster-640w.webp") // [{ width: 320, path: "hls/poster-320w.webp" }, { width: 640, path: "hls/poster-640w.webp" }]
  */
 export function posterSizes(posterPath: string): { width: number; path: string }[] {
-  const match = /^(.*\/)?poster-(\d+)w\.(webp|jpg)$/.exec(posterPath);
+  const match = /^(.*\/)?([^/]*)poster-(\d+)w\.(webp|jpg)$/.exec(posterPath);
   if (!match) return [];
-  const [, folder = "", widest, extension] = match;
+  const [, folder = "", tag = "", widest, extension] = match;
   const largest = Number(widest);
   const widths = [...POSTER_WIDTHS.filter((width) => width < largest), largest];
-  return widths.map((width) => ({ width, path: `${folder}poster-${width}w.${extension}` }));
+  return widths.map((width) => ({ width, path: `${folder}${tag}poster-${width}w.${extension}` }));
 }

@@ -5,6 +5,8 @@ import { registerProgress } from "./progress.ts";
 import { registerQoe } from "./qoe.ts";
 
 export { readContinueWatching } from "./continue-watching.ts";
+/** What keeps a master from being published (transcoding publishes by the rules playback serves by). */
+export { masterProblems } from "./hls-playlist.ts";
 export { MediaOrigin } from "./media-origin.ts";
 
 /**

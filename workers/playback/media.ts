@@ -12,7 +12,7 @@ import {
 } from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
 import { isVideoId } from "../videos/index.ts";
-import { capMasterPlaylist, carryToken, folderAccess } from "./hls-playlist.ts";
+import { capMasterPlaylist, carryToken, folderAccess, ownMediaPlaylist } from "./hls-playlist.ts";
 import { cacheApiDelivery, type MediaDelivery, mediaType, workersCacheDelivery } from "./media-delivery.ts";
 import { StreamChecks } from "./stream-check.ts";
 
@@ -162,7 +162,7 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   }
   if (inLadder && path !== MASTER_PLAYLIST_PATH) {
     // The plan cap, closed by default: only what the viewer's capped master leads to is served.
-    const access = folderAccess(master, grant.maxHeight, path.slice(HLS_FOLDER.length));
+    const access = folderAccess(master, videoId, grant.maxHeight, path.slice(HLS_FOLDER.length));
     if (access === "above-plan") {
       throw refuse(`This rendition is taller than your plan allows (${grant.maxHeight}p). Upgrade your plan to watch it.`);
     }
@@ -172,7 +172,16 @@ async function serveMedia(c: Context<AppEnv>): Promise<Response> {
   if (type.kind === "playlist") {
     const original = path === MASTER_PLAYLIST_PATH ? master : await delivery.readText(key, type.contentType);
     if (original === null) throw new ApiError("not-found", `There is no playlist '${path}' for this video.`);
-    const body = carryToken(path === MASTER_PLAYLIST_PATH ? capMasterPlaylist(original, grant.maxHeight) : original, videoId, token ?? "");
+    // Only this video's own media, whatever the stored playlist names (hls-playlist.ts).
+    const served =
+      path === MASTER_PLAYLIST_PATH ? capMasterPlaylist(original, videoId, grant.maxHeight) : ownMediaPlaylist(original, videoId);
+    if (served === null) {
+      services.log.error("a media playlist names media outside its video; not served", { videoId, path });
+      throw new ApiError("not-found", "This part of the title cannot be played. Go back to the catalog and try again later.", {
+        headers: { "Cache-Control": "no-store" },
+      });
+    }
+    const body = carryToken(served, videoId, token ?? "");
     // Per viewer (capped to the plan, bound to the token): private. The same URL always gets the
     // same text, so the viewer's browser may keep it as long as the URL lives: a player that
     // loads it again (a reload, a switch back to a rung) costs no request.

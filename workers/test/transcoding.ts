@@ -6,7 +6,7 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { type TranscodeTask as TaskRow, transcodeTasks } from "../../schema/index.ts";
 import { testClock } from "../../testing/clock.ts";
@@ -40,8 +40,8 @@ export function clockAt(ms: number): Clock {
 }
 
 /**
- * The Worker under test, pointed at the two double instances, waiting 1 s for a free one, cutting
- * masters into 10 s chunks (the plans below are of a 20 s source).
+ * The Worker under test, pointed at this file's two double instances, waiting 1 s for a free one,
+ * cutting masters into 10 s chunks (the plans below are of a 20 s source).
  */
 export function transcodingEnv(overrides: Partial<Record<string, string>> = {}): Env {
   return {
@@ -53,21 +53,34 @@ export function transcodingEnv(overrides: Partial<Record<string, string>> = {}):
   } as Env;
 }
 
+/** Forgets what this file's double instances were given, and their busy, hanging and refusing marks. */
 export async function resetDouble(): Promise<void> {
   await fetch(`${doubleUrls[0]}/__double/reset`, { method: "POST" });
 }
 
 /**
  * Both instances free, as every transcoding test starts: what an earlier test left running (tasks
- * it never reported on) would hold them, as a busy fleet does.
+ * it never reported on) would hold them, as a busy fleet does. Only this file's instances: another
+ * file's running tasks (and their storage grants, which die with their attempt) are left alone. A
+ * file that dispatches runs it after each test too, so that what it left running never shows as
+ * stalled to another file's cron (the lease check reads every task in the database).
  */
 export async function freeTheDouble(): Promise<void> {
   await resetDouble();
-  await withDatabase((db) => db.update(transcodeTasks).set({ state: "failed" }).where(eq(transcodeTasks.state, "running")));
+  await withDatabase((db) =>
+    db
+      .update(transcodeTasks)
+      .set({ state: "failed" })
+      .where(and(eq(transcodeTasks.state, "running"), inArray(transcodeTasks.instance, doubleUrls))),
+  );
 }
 
 export async function setDoubleBusy(instance: number, busy: boolean): Promise<void> {
   await fetch(`${doubleUrls[0]}/__double/busy`, { method: "POST", body: JSON.stringify({ instance, busy }) });
+}
+
+export async function setDoubleRefusing(instance: number, refuse: boolean): Promise<void> {
+  await fetch(`${doubleUrls[0]}/__double/refuse`, { method: "POST", body: JSON.stringify({ instance, refuse }) });
 }
 
 export async function setDoubleHanging(instance: number, hang: boolean): Promise<void> {
@@ -75,11 +88,13 @@ export async function setDoubleHanging(instance: number, hang: boolean): Promise
 }
 
 /** The tasks the double was given (POST /tasks), oldest first. */
-export async function dispatched(jobId: string): Promise<(TranscodeTask & { instance: number })[]> {
-  const log = await (await fetch(`${doubleUrls[0]}/__double/log`)).json<{ instance: number; method: string; body: TranscodeTask }[]>();
+export async function dispatched(jobId: string): Promise<(TranscodeTask & { instance: number; authorization?: string })[]> {
+  const log = await (await fetch(`${doubleUrls[0]}/__double/log`)).json<
+    { instance: number; method: string; body: TranscodeTask; authorization?: string }[]
+  >();
   return log
     .filter((entry) => entry.method === "POST" && entry.body.jobId === jobId)
-    .map((entry) => ({ ...entry.body, instance: entry.instance }));
+    .map((entry) => ({ ...entry.body, instance: entry.instance, authorization: entry.authorization }));
 }
 
 export async function cancelled(taskId: string): Promise<number> {
@@ -88,7 +103,7 @@ export async function cancelled(taskId: string): Promise<number> {
 }
 
 /** The last dispatch of a task (its current attempt). */
-export async function lastDispatch(jobId: string, taskId: string): Promise<TranscodeTask & { instance: number }> {
+export async function lastDispatch(jobId: string, taskId: string): Promise<TranscodeTask & { instance: number; authorization?: string }> {
   const task = (await dispatched(jobId)).filter((entry) => entry.taskId === taskId).at(-1);
   expect(task, `${taskId} was not dispatched`).toBeDefined();
   return task as TranscodeTask & { instance: number };
@@ -137,6 +152,16 @@ export function report(task: TranscodeTask, event: TaskEvent, testEnv: Env = tra
     json: { jobId: task.jobId, videoId: task.videoId, taskId: task.taskId, kind: task.kind, attempt: task.attempt, event },
     env: testEnv,
   });
+}
+
+/** Delivers `taskId`'s dispatch message and answers the task as the transcoder was given it (its grants included). */
+export async function dispatchedTask(
+  job: { videoId: string; jobId: string },
+  taskId: string,
+  testEnv?: Env,
+): Promise<TranscodeTask & { instance: number }> {
+  await deliver(message(job.jobId, job.videoId, taskId), testEnv ? { env: testEnv } : {});
+  return lastDispatch(job.jobId, taskId);
 }
 
 export async function taskRow(jobId: string, taskId: string): Promise<TaskRow | undefined> {
@@ -289,6 +314,7 @@ export function audioResult(task: TranscodeTask): AudioResult {
 
 export function finalizeResult(task: TranscodeTask): FinalizeResult {
   const prefix = task.outputPrefix;
+  const tag = task.attemptTag;
   return {
     kind: "finalize",
     renditions: rungs.map((rung) => ({
@@ -299,13 +325,34 @@ export function finalizeResult(task: TranscodeTask): FinalizeResult {
       peakBitrate: rung.bitrate * 1.2,
       frameRate: 30,
       codec: "avc1.64001e",
-      playlist: `${prefix}${rung.name}/index.m3u8`,
+      playlist: `${prefix}${rung.name}/${tag}index.m3u8`,
     })),
-    audio: { codec: "mp4a.40.2", bitrate: 128_000, playlist: `${prefix}audio/index.m3u8` },
-    masterPlaylistKey: `${prefix}master.m3u8`,
-    posterKey: `${prefix}poster.jpg`,
-    storyboard: { spriteKey: `${prefix}storyboard.jpg`, vttKey: `${prefix}storyboard.vtt` },
+    audio: { codec: "mp4a.40.2", bitrate: 128_000, playlist: `${prefix}audio/${tag}index.m3u8` },
+    masterPlaylistKey: `${prefix}${tag}master.m3u8`,
+    posterKey: `${prefix}${tag}poster.jpg`,
+    storyboard: { spriteKey: `${prefix}${tag}storyboard.jpg`, vttKey: `${prefix}${tag}storyboard.vtt` },
     qualityReport: { ok: true, warnings: [], source: planResult(1).encode.source },
     durationSeconds: 20,
   };
+}
+
+/** The master a finalize task writes for `finalizeResult(task)`, under its tag, as the transcoder does. */
+export function finalizeMaster(task: TranscodeTask): string {
+  return [
+    "#EXTM3U",
+    "#EXT-X-INDEPENDENT-SEGMENTS",
+    `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_audio",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,URI="audio/${task.attemptTag}index.m3u8"`,
+    ...rungs.flatMap((rung) => [
+      `#EXT-X-STREAM-INF:BANDWIDTH=${rung.bitrate},RESOLUTION=${rung.width}x${rung.height},CODECS="avc1.64001e,mp4a.40.2",AUDIO="group_audio"`,
+      `${rung.name}/${task.attemptTag}index.m3u8`,
+    ]),
+    "",
+  ].join("\n");
+}
+
+/** Stores what a finalize task writes before it reports (its master, or `master` instead) and returns its result. */
+export async function finalizeDone(task: TranscodeTask, master = finalizeMaster(task)): Promise<FinalizeResult> {
+  const result = finalizeResult(task);
+  await env.MEDIA.put(result.masterPlaylistKey, master);
+  return result;
 }

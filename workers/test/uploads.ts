@@ -42,15 +42,20 @@ export async function createVideo(token: string, title = "Upload test"): Promise
 }
 
 /**
- * A new video whose master is in (PUT source, 64 bytes the transcoder double never reads): queued,
- * with a transcode job whose plan task waits for its dispatch message.
+ * A new video whose master is in (PUT source, `bytes` of it, 64 zero bytes unless given: no
+ * transcoder reads them in the Worker's tests): queued, with a transcode job whose plan task waits
+ * for its dispatch message.
  */
-export async function videoWithQueuedJob(token: string, title: string): Promise<{ videoId: string; jobId: string }> {
+export async function videoWithQueuedJob(
+  token: string,
+  title: string,
+  bytes: Uint8Array = new Uint8Array(64),
+): Promise<{ videoId: string; jobId: string }> {
   const videoId = await createVideo(token, title);
   const response = await call(`/v1/admin/videos/${videoId}/source`, {
     method: "PUT",
     token,
-    body: new Uint8Array(64),
+    body: bytes,
     headers: { "Content-Type": "video/mp4" },
   });
   expect(response.status).toBe(202);

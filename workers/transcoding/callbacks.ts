@@ -33,7 +33,8 @@ export function createCallbackRouter() {
     if (!parsed.success)
       throw new ApiError("bad-request", `The callback is not a task callback: ${describeIssues(parsed.error).join("; ")}`);
     const callback = parsed.data;
-    if (grant.task === undefined || grant.job !== callback.jobId || grant.task !== callback.taskId || grant.attempt !== callback.attempt) {
+    // A source grant (ffmpeg's) reads the master and reports nothing.
+    if (grant.scope !== "outputs" || grant.job !== callback.jobId || grant.task !== callback.taskId || grant.attempt !== callback.attempt) {
       throw new ApiError(
         "forbidden",
         `This grant was issued to another task or attempt than ${callback.taskId} attempt ${callback.attempt}.`,

@@ -306,8 +306,12 @@ const taskEnvelope = {
    * told from the live one's. The finalize task deletes what no playlist references.
    */
   attemptTag: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "letters, digits, '.', '_' and '-' only (it starts object names)"),
-  /** The Worker's `/internal/storage` and a grant for this task: read `sourceKey`, write below `outputPrefix`. */
-  storage: z.object({ baseUrl: httpUrl, token: text }),
+  /**
+   * The Worker's `/internal/storage` and two grants for this attempt: `token` reads below
+   * `outputPrefix`, writes there names that start with `attemptTag`, and authenticates the
+   * callbacks; `sourceToken` reads `sourceKey` and nothing else, and is the only one ffmpeg is given.
+   */
+  storage: z.object({ baseUrl: httpUrl, token: text, sourceToken: text }),
   /** Where callbacks go: `POST` a `TaskCallback` with `Authorization: Bearer {storage.token}`. */
   callbackUrl: httpUrl,
   limits: z
@@ -494,6 +498,33 @@ const taskResultUnionSchema = z.discriminatedUnion("kind", [
   finalizeResultSchema,
 ]);
 export type TaskResult = z.infer<typeof taskResultUnionSchema>;
+
+/**
+ * Every object a published ladder consists of, but its master playlist: each rendition's and the
+ * audio's media playlist, init segment and segments (those of the chunks' and the audio's winning
+ * attempts), the poster and the storyboard. What else lies below the ladder's prefix (storyboard
+ * tiles, a dead attempt's segments, the finalize's own copy of the master) is deleted when the
+ * ladder is published.
+ *
+ * @example
+ * const keep = new Set([...publishedKeys(result, chunks, audio), masterPlaylistKey(videoId)]);
+ */
+export function publishedKeys(result: FinalizeResult, chunks: readonly ChunkResult[], audio: AudioResult | null): string[] {
+  return [
+    ...result.renditions.map((rendition) => rendition.playlist),
+    ...(result.audio ? [result.audio.playlist] : []),
+    result.posterKey,
+    result.storyboard.spriteKey,
+    result.storyboard.vttKey,
+    ...chunks.flatMap((chunk) =>
+      chunk.renditions.flatMap((rendition) => [
+        ...(rendition.initKey ? [rendition.initKey] : []),
+        ...rendition.segments.map((segment) => segment.key),
+      ]),
+    ),
+    ...(audio ? [audio.initKey, ...audio.segments.map((segment) => segment.key)] : []),
+  ];
+}
 
 export const finalizeTaskSchema = z.object({
   ...taskEnvelope,

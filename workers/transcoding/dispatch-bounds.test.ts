@@ -1,10 +1,13 @@
 import { env } from "cloudflare:workers";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Clock } from "../platform/clock.ts";
 import { signUpAdmin } from "../test/catalog.ts";
 import { deliver, dispatched, freeTheDouble, message, setDoubleBusy, taskRow, transcodingEnv } from "../test/transcoding.ts";
 import { videoWithQueuedJob } from "../test/uploads.ts";
 import type { TranscodeTaskMessage } from "./service.ts";
+
+// What a test left running goes with it: another file's cron must not find it stalled.
+afterEach(freeTheDouble);
 
 /**
  * What bounds a dispatch: a task that finds every transcoder busy waits longer each time it looks

@@ -4,6 +4,7 @@ import { hasSqlState, SqlState } from "../platform/sql-errors.ts";
 import { transitionVideo } from "../videos/index.ts";
 import { type TranscodeTask as TaskBody, transcoderBusySchema, transcodeTaskSchema } from "./contract.ts";
 import { attemptTag } from "./keys.ts";
+import { taskFailed } from "./lifecycle.ts";
 import {
   busyInstances,
   claimTask,
@@ -19,8 +20,14 @@ import { signStorageGrant } from "./storage-grant.ts";
 import { taskKinds } from "./task-kinds.ts";
 import { type TranscoderInstance, transcoderInstances } from "./transcoders.ts";
 
-/** How long a storage grant given to one task attempt stays valid. */
-export const STORAGE_GRANT_TTL_SECONDS = 6 * 3600;
+/**
+ * How long a task attempt's storage grants are valid at most: 2 h. They die sooner, with their
+ * attempt (internal-storage.ts asks the database on every call); the expiry bounds the callbacks.
+ * The longest task is the audio of a long title: 0.025 s per source second (docs/transcoding.md),
+ * 9 minutes for the 6 h the quality check allows; an attempt that outlived its grants would fail
+ * and run again with new ones.
+ */
+export const STORAGE_GRANT_TTL_SECONDS = 2 * 3600;
 /**
  * One instance's answer to a dispatch comes at once (202); a container that must start first takes
  * a few seconds. The whole dispatch is bounded too (`TRANSCODE_DISPATCH_DEADLINE_SECONDS`).
@@ -91,6 +98,14 @@ export async function dispatchTask(services: Services, message: TranscodeTaskMes
       log.info("task dispatched", { instance: instance.name, attempt: claimed.attempt });
       return { kind: "dispatched", instance: instance.name, attempt: claimed.attempt };
     }
+    if (answer.status === 400) {
+      // The transcoder's contract refuses the task the Worker built from what it accepted: no
+      // retry, instance or delay changes that, so the attempt fails for good and the job with it.
+      const reason = `the transcoder refused ${taskKinds[task.kind].describe(claimed)} as the Worker built it (${answer.detail})`;
+      await taskFailed(services, { jobId: job.id, id: claimed.id, attempt: claimed.attempt }, { retryable: false, reason });
+      log.error("transcoder refused the task; the job failed", { instance: instance.name, detail: answer.detail });
+      return { kind: "skipped", why: "the transcoder refused the task; the job failed" };
+    }
     await releaseTask(db, claimed, now);
     if (answer.status === 429 || answer.status === 0 || answer.status >= 500) {
       log.info("transcoder did not take the task; trying another", {
@@ -100,7 +115,8 @@ export async function dispatchTask(services: Services, message: TranscodeTaskMes
       });
       continue;
     }
-    // 400/401: the Worker built a task the transcoder refuses. Nothing a retry changes; loud.
+    // 401 and the like: the Worker and the transcoder are configured apart (its token). Loud; the
+    // message is retried, dead-lettered and sent again by the cron until an operator mends it.
     throw new Error(`the transcoder ${instance.name} refused task ${task.id}: ${answer.status} ${answer.detail}`);
   }
   await markWaiting(db, message, now);
@@ -139,16 +155,16 @@ async function taskBody(services: Services, job: TranscodeJob, task: TranscodeTa
   const base = config.PUBLIC_BASE_URL.replace(/\/+$/, "");
   const tag = attemptTag(task.id, task.attempt);
   const prefix = hlsPrefix(job.videoId);
-  const token = await signStorageGrant(config.INTERNAL_SIGNING_SECRET, {
+  const attempt = {
     job: job.id,
     task: task.id,
     attempt: task.attempt,
-    read: [job.sourceKey],
-    prefix,
-    // The finalize task writes the published names (master.m3u8, poster.jpg…) and sweeps leftovers.
-    ...(task.kind === "finalize" ? {} : { tag }),
     exp: Math.floor(services.clock.now() / 1000) + STORAGE_GRANT_TTL_SECONDS,
-  });
+  };
+  // Two grants (storage-grant.ts): every name the attempt writes carries its tag, the finalize's
+  // too; ffmpeg gets only the one that reads the master.
+  const token = await signStorageGrant(config.INTERNAL_SIGNING_SECRET, { ...attempt, scope: "outputs", prefix, tag });
+  const sourceToken = await signStorageGrant(config.INTERNAL_SIGNING_SECRET, { ...attempt, scope: "source", key: job.sourceKey });
   const kind = await taskKinds[task.kind].request({ db: services.db, config, job, task, plan: storedPlan(job) });
   return transcodeTaskSchema.parse({
     jobId: job.id,
@@ -158,7 +174,7 @@ async function taskBody(services: Services, job: TranscodeJob, task: TranscodeTa
     sourceKey: job.sourceKey,
     outputPrefix: prefix,
     attemptTag: tag,
-    storage: { baseUrl: base, token },
+    storage: { baseUrl: base, token, sourceToken },
     callbackUrl: `${base}/internal/transcode/callback`,
     ...kind,
   });

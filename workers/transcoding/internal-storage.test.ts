@@ -1,84 +1,105 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { hlsPrefix, masterKey } from "../platform/media-layout.ts";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { hlsPrefix } from "../platform/media-layout.ts";
+import { signUpAdmin } from "../test/catalog.ts";
 import { call } from "../test/helpers.ts";
+import { dispatchedTask, freeTheDouble, planResult, report, transcodingEnv } from "../test/transcoding.ts";
+import { videoWithQueuedJob } from "../test/uploads.ts";
 import { STORAGE_RANGE_MAX_BYTES } from "./contract.ts";
 import { signStorageGrant } from "./storage-grant.ts";
 
-const secret = env.INTERNAL_SIGNING_SECRET;
+/**
+ * `/internal/storage`, the transcoder's R2, with the grants dispatch really signs: a task is
+ * uploaded, dispatched to the transcoder double, and its grants are used as the transcoder (and
+ * ffmpeg) use them. Each grant opens one thing by one method, and only while its attempt runs.
+ */
 
-function grantFor(videoId: string, overrides: { exp?: number; secret?: string } = {}) {
-  return signStorageGrant(overrides.secret ?? secret, {
-    job: `job-${videoId}`,
-    read: [masterKey(videoId, "upload-1")],
-    prefix: hlsPrefix(videoId),
-    exp: overrides.exp ?? Math.floor(Date.now() / 1000) + 600,
-  });
-}
+let admin: string;
+
+beforeAll(async () => {
+  admin = (await signUpAdmin()).accessToken;
+});
+
+const testEnv = transcodingEnv();
+
+beforeEach(freeTheDouble);
+// What a test left running goes with it: another file's cron must not find it stalled.
+afterEach(freeTheDouble);
 
 function storage(path: string, token: string | undefined, init: RequestInit = {}) {
   const headers = new Headers(init.headers);
   if (token) headers.set("Authorization", `Bearer ${token}`);
-  return call(`/internal/storage${path}`, { ...init, headers });
+  return call(`/internal/storage${path}`, { ...init, headers, env: testEnv });
 }
 
-function newVideoId() {
-  return crypto.randomUUID().replace(/-/g, "").slice(0, 20);
+const put = (key: string, token: string, body = "x") =>
+  storage(`/${key}`, token, {
+    method: "PUT",
+    body,
+    headers: { "Content-Length": String(body.length), "Content-Type": "video/iso.segment" },
+  });
+
+/** A job with its plan dispatched: the plan task as the transcoder got it. */
+async function planTask() {
+  const job = await videoWithQueuedJob(admin, "Internal storage", new TextEncoder().encode("source bytes 0123456789"));
+  return { ...job, task: await dispatchedTask(job, "plan", testEnv) };
+}
+
+/** A job planned in two chunks, with chunk 0 dispatched. */
+async function chunkTask() {
+  const { task: plan, ...job } = await planTask();
+  expect((await report(plan, { type: "done", result: planResult(2) }, testEnv)).status).toBe(204);
+  return { ...job, task: await dispatchedTask(job, "chunk-0000", testEnv) };
 }
 
 describe("internal storage for the transcoder", () => {
-  it("reads the source, writes, lists and deletes below the job's prefix", async () => {
-    const videoId = newVideoId();
-    await env.MEDIA.put(masterKey(videoId, "upload-1"), "source bytes 0123456789");
-    const token = await grantFor(videoId);
+  it("reads the master with the source grant, by ranges, and writes, lists and deletes tagged names with the task grant", async () => {
+    const { task } = await planTask();
+    const source = `/${task.sourceKey}`;
+    const { token, sourceToken } = task.storage;
 
-    const source = await storage(`/${masterKey(videoId, "upload-1")}`, token);
-    expect(source.status).toBe(200);
-    expect(new TextDecoder().decode(await source.arrayBuffer())).toBe("source bytes 0123456789");
+    const whole = await storage(source, sourceToken);
+    expect(whole.status).toBe(200);
+    expect(await whole.text()).toBe("source bytes 0123456789");
     // Stored without a type, served as bytes: a typeless response is one Cloudflare would gzip.
-    expect(source.headers.get("Content-Type")).toBe("application/octet-stream");
-    const range = await storage(`/${masterKey(videoId, "upload-1")}`, token, { headers: { Range: "bytes=7-11" } });
+    expect(whole.headers.get("Content-Type")).toBe("application/octet-stream");
+    const range = await storage(source, sourceToken, { headers: { Range: "bytes=7-11" } });
     expect(range.status).toBe(206);
     expect(range.headers.get("Content-Range")).toBe("bytes 7-11/23");
-    expect(new TextDecoder().decode(await range.arrayBuffer())).toBe("bytes");
+    expect(await range.text()).toBe("bytes");
     // What ffmpeg asks for when it seeks (a chunk task reading its range): from a byte to the end.
-    const rest = await storage(`/${masterKey(videoId, "upload-1")}`, token, { headers: { Range: "bytes=13-" } });
+    const rest = await storage(source, sourceToken, { headers: { Range: "bytes=13-" } });
     expect(rest.status).toBe(206);
     expect(rest.headers.get("Content-Range")).toBe("bytes 13-22/23");
     expect(rest.headers.get("Content-Length")).toBe("10");
-    expect(new TextDecoder().decode(await rest.arrayBuffer())).toBe("0123456789");
+    expect(await rest.text()).toBe("0123456789");
     // The transcoder's size check before a task (HttpStorage.size).
-    const head = await storage(`/${masterKey(videoId, "upload-1")}`, token, { method: "HEAD" });
+    const head = await storage(source, sourceToken, { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(head.headers.get("Content-Length")).toBe("23");
     expect(head.headers.get("Accept-Ranges")).toBe("bytes");
 
-    const playlist = `${hlsPrefix(videoId)}720p/index.m3u8`;
-    const put = await storage(`/${playlist}`, token, {
-      method: "PUT",
-      body: "#EXTM3U\n",
-      headers: { "Content-Type": "application/vnd.apple.mpegurl", "Content-Length": "8" },
-    });
-    expect(put.status).toBe(201);
-    const stored = await env.MEDIA.get(playlist);
-    expect(await stored?.text()).toBe("#EXTM3U\n");
-    expect(stored?.httpMetadata?.contentType).toBe("application/vnd.apple.mpegurl");
-
-    const list = await storage(`?prefix=${encodeURIComponent(hlsPrefix(videoId))}`, token);
-    expect(await list.json()).toEqual({ keys: [playlist] });
-    const deleted = await storage(`?prefix=${encodeURIComponent(hlsPrefix(videoId))}`, token, { method: "DELETE" });
+    const prefix = hlsPrefix(task.videoId);
+    const segment = `${prefix}720p/${task.attemptTag}00001.m4s`;
+    expect((await put(segment, token, "segment")).status).toBe(201);
+    const stored = await env.MEDIA.get(segment);
+    expect(await stored?.text()).toBe("segment");
+    expect(stored?.httpMetadata?.contentType).toBe("video/iso.segment");
+    expect(await (await storage(`/${segment}`, token)).text()).toBe("segment");
+    const list = await storage(`?prefix=${encodeURIComponent(`${prefix}720p/${task.attemptTag}`)}`, token);
+    expect(await list.json()).toEqual({ keys: [segment] });
+    const deleted = await storage(`?prefix=${encodeURIComponent(`${prefix}720p/${task.attemptTag}`)}`, token, { method: "DELETE" });
     expect(deleted.status).toBe(200);
-    expect(await env.MEDIA.head(playlist)).toBeNull();
-    expect(await env.MEDIA.head(masterKey(videoId, "upload-1"))).not.toBeNull();
+    expect(await env.MEDIA.head(segment)).toBeNull();
+    expect(await env.MEDIA.head(task.sourceKey)).not.toBeNull();
   });
 
   it("serves every range closed, at most STORAGE_RANGE_MAX_BYTES from its start", async () => {
-    const videoId = newVideoId();
     const size = STORAGE_RANGE_MAX_BYTES + 3 * 1024 * 1024;
     const bytes = new Uint8Array(size).map((_, index) => index % 251);
-    await env.MEDIA.put(masterKey(videoId, "upload-1"), bytes);
-    const token = await grantFor(videoId);
-    const read = (range: string) => storage(`/${masterKey(videoId, "upload-1")}`, token, { headers: { Range: range } });
+    const job = await videoWithQueuedJob(admin, "Internal storage", bytes);
+    const task = await dispatchedTask(job, "plan", testEnv);
+    const read = (range: string) => storage(`/${task.sourceKey}`, task.storage.sourceToken, { headers: { Range: range } });
 
     // An open range (what ffmpeg sends) is answered with the first window of it; the reader asks again from there.
     const open = await read("bytes=100-");
@@ -96,51 +117,116 @@ describe("internal storage for the transcoder", () => {
     expect((await tail.arrayBuffer()).byteLength).toBe(size - STORAGE_RANGE_MAX_BYTES);
   });
 
-  it("refuses keys outside the grant (403): another video, writing the source, deleting above the prefix", async () => {
-    const videoId = newVideoId();
-    const other = newVideoId();
-    await env.MEDIA.put(masterKey(other, "upload-1"), "someone else's master");
-    const token = await grantFor(videoId);
-    expect((await storage(`/${masterKey(other, "upload-1")}`, token)).status).toBe(403);
-    expect(
-      (await storage(`/${hlsPrefix(other)}x.m4s`, token, { method: "PUT", body: "x", headers: { "Content-Length": "1" } })).status,
-    ).toBe(403);
-    expect(
-      (await storage(`/${masterKey(videoId, "upload-1")}`, token, { method: "PUT", body: "x", headers: { "Content-Length": "1" } })).status,
-    ).toBe(403);
-    expect((await storage(`?prefix=videos/`, token, { method: "DELETE" })).status).toBe(403);
-    expect((await storage(`?prefix=masters/`, token)).status).toBe(403);
-    // `..` is resolved by URL parsing before the Worker sees it: the result is judged like any key.
-    expect((await storage(`/${hlsPrefix(videoId)}../../../${masterKey(other, "upload-1")}`, token)).status).toBe(403);
-    expect((await storage(`/${hlsPrefix(videoId)}a//b.m4s`, token)).status).toBe(400);
+  it("opens one thing by one method per grant: the source grant reads the master only, the task grant never the master or an untagged name", async () => {
+    const { task } = await planTask();
+    const { task: other } = await planTask();
+    const { token, sourceToken } = task.storage;
+    const prefix = hlsPrefix(task.videoId);
+    // ffmpeg's grant (the one an uploaded playlist could have leaked): nothing but GET and HEAD of its master.
+    for (const response of [
+      await put(`${prefix}720p/${task.attemptTag}00001.m4s`, sourceToken),
+      await put(task.sourceKey, sourceToken),
+      await storage(`/${other.sourceKey}`, sourceToken),
+      await storage(`/${prefix}master.m3u8`, sourceToken),
+      await storage(`?prefix=${encodeURIComponent(prefix)}`, sourceToken),
+      await storage(`?prefix=${encodeURIComponent(prefix)}`, sourceToken, { method: "DELETE" }),
+    ])
+      expect(response.status).toBe(403);
+    // Its callbacks are refused too: it reports nothing.
+    const asSource = { ...task, storage: { ...task.storage, token: sourceToken } };
+    expect((await report(asSource, { type: "progress", percent: 1 }, testEnv)).status).toBe(403);
+
+    // The task's grant: never the master, never a name without its tag (the published master
+    // playlist above all), nothing of another video, nothing above its prefix.
+    for (const response of [
+      await storage(`/${task.sourceKey}`, token),
+      await put(`${prefix}master.m3u8`, token, "#EXTM3U"),
+      await put(`${prefix}720p/c0000-a1-00001.m4s`, token),
+      await put(`${hlsPrefix(other.videoId)}${task.attemptTag}x.m4s`, token),
+      await put(task.sourceKey, token),
+      await storage(`?prefix=videos/`, token, { method: "DELETE" }),
+      await storage(`?prefix=${encodeURIComponent(prefix)}`, token, { method: "DELETE" }),
+      await storage(`?prefix=masters/`, token),
+      // `..` is resolved by URL parsing before the Worker sees it: the result is judged like any key.
+      await storage(`/${prefix}../../../${other.sourceKey}`, token),
+    ])
+      expect(response.status).toBe(403);
+    expect(await env.MEDIA.head(`${prefix}master.m3u8`)).toBeNull();
+    expect((await storage(`/${prefix}a//b.m4s`, token)).status).toBe(400);
+  });
+
+  it("kills a grant with its attempt: a failed attempt's grants are refused while the next attempt's work", async () => {
+    const { task: dead, ...job } = await chunkTask();
+    const prefix = hlsPrefix(job.videoId);
+    expect((await put(`${prefix}240p/${dead.attemptTag}00000.m4s`, dead.storage.token)).status).toBe(201);
+    // The attempt fails (a crash: worth another try), and the task gets a new attempt.
+    const crash = { type: "failed" as const, retryable: true, reason: "transcoder error: out of memory" };
+    expect((await report(dead, crash, testEnv)).status).toBe(204);
+    const alive = await dispatchedTask(job, "chunk-0000", testEnv);
+    expect(alive.attempt).toBe(2);
+
+    const refused = await put(`${prefix}240p/${dead.attemptTag}00001.m4s`, dead.storage.token);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(/attempt 1 of chunk-0000 is no longer valid/);
+    expect((await storage(`/${dead.sourceKey}`, dead.storage.sourceToken)).status).toBe(403);
+    const leftovers = `${prefix}240p/${dead.attemptTag}`;
+    expect((await storage(`?prefix=${encodeURIComponent(leftovers)}`, dead.storage.token, { method: "DELETE" })).status).toBe(403);
+    expect(await env.MEDIA.head(`${prefix}240p/${dead.attemptTag}00001.m4s`)).toBeNull();
+
+    expect((await put(`${prefix}240p/${alive.attemptTag}00000.m4s`, alive.storage.token)).status).toBe(201);
+    expect((await storage(`/${alive.sourceKey}`, alive.storage.sourceToken)).status).toBe(200);
+  });
+
+  it("removes what an attempt was writing when its job failed meanwhile (409), so nothing outlives the job's cleanup", async () => {
+    const { task, ...job } = await chunkTask();
+    const key = `${hlsPrefix(job.videoId)}240p/${task.attemptTag}00000.m4s`;
+    const { readable: body, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const send = writable.getWriter();
+    const writing = storage(`/${key}`, task.storage.token, { method: "PUT", body, headers: { "Content-Length": "8" } });
+    void send.write(new TextEncoder().encode("half"));
+    // The job fails while the body is on its way (another chunk found the source truncated).
+    const other = await dispatchedTask(job, "chunk-0001", testEnv);
+    const refusal = { type: "failed" as const, retryable: false, reason: "file is truncated at 14.0 s of 20.0 s" };
+    expect((await report(other, refusal, testEnv)).status).toBe(204);
+    void send.write(new TextEncoder().encode("done"));
+    void send.close();
+    const answer = await writing;
+    expect(answer.status).toBe(409);
+    expect(((await answer.json()) as { detail: string }).detail).toMatch(/ended while .* was written; the object was removed/);
+    expect((await env.MEDIA.list({ prefix: hlsPrefix(job.videoId) })).objects).toEqual([]);
   });
 
   it("refuses expired and forged grants (403) and a missing one (401)", async () => {
-    const videoId = newVideoId();
-    await env.MEDIA.put(masterKey(videoId, "upload-1"), "source");
-    const path = `/${masterKey(videoId, "upload-1")}`;
-    const expired = await storage(path, await grantFor(videoId, { exp: Math.floor(Date.now() / 1000) - 1 }));
+    const { task } = await planTask();
+    const path = `/${task.sourceKey}`;
+    const payload = { scope: "source" as const, job: task.jobId, task: task.taskId, attempt: task.attempt, key: task.sourceKey };
+    const expired = await storage(
+      path,
+      await signStorageGrant(env.INTERNAL_SIGNING_SECRET, { ...payload, exp: Math.floor(Date.now() / 1000) - 1 }),
+    );
     expect(expired.status).toBe(403);
     expect(((await expired.json()) as { detail: string }).detail).toMatch(/expired/);
-    const forged = await storage(path, await grantFor(videoId, { secret: "not-the-server-secret-0123456789abcdef" }));
-    expect(forged.status).toBe(403);
+    const forged = await signStorageGrant("not-the-server-secret-0123456789abcdef", {
+      ...payload,
+      exp: Math.floor(Date.now() / 1000) + 60,
+    });
+    expect((await storage(path, forged)).status).toBe(403);
     // A valid signature over another payload does not transfer.
-    const [, signature] = (await grantFor(videoId)).split(".");
-    const otherPayload = (await grantFor(newVideoId())).split(".")[0];
+    const [, signature] = task.storage.sourceToken.split(".");
+    const [otherPayload] = task.storage.token.split(".");
     expect((await storage(path, `${otherPayload}.${signature}`)).status).toBe(403);
     expect((await storage(path, undefined)).status).toBe(401);
   });
 
   it("requires Content-Length on PUT (411) and is not in the OpenAPI document", async () => {
-    const videoId = newVideoId();
-    const token = await grantFor(videoId);
+    const { task } = await planTask();
     const body = new ReadableStream({
       start(controller) {
         controller.enqueue(new TextEncoder().encode("x"));
         controller.close();
       },
     });
-    expect((await storage(`/${hlsPrefix(videoId)}a.m4s`, token, { method: "PUT", body })).status).toBe(411);
+    expect((await storage(`/${task.outputPrefix}${task.attemptTag}a.m4s`, task.storage.token, { method: "PUT", body })).status).toBe(411);
     const openapi = (await (await call("/openapi.json")).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(openapi.paths).some((path) => path.startsWith("/internal"))).toBe(false);
   });

@@ -3,7 +3,8 @@ import { createRouter } from "../platform/app.ts";
 import type { AppEnv } from "../platform/app-env.ts";
 import { ApiError } from "../platform/errors.ts";
 import { STORAGE_RANGE_MAX_BYTES } from "./contract.ts";
-import { grantAllowsRead, grantAllowsWrite, type StorageGrant, verifyStorageGrant } from "./storage-grant.ts";
+import { isLiveAttempt } from "./service.ts";
+import { describeGrant, grantAllowsRead, grantAllowsWrite, type StorageGrant, verifyStorageGrant } from "./storage-grant.ts";
 
 /** The largest object the transcoder may write in one PUT (R2's single-put limit is 5 GiB). */
 const MAX_OBJECT_BYTES = 5 * 1024 ** 3 - 1;
@@ -12,9 +13,12 @@ const INTERNAL_STORAGE = "/internal/storage";
 /**
  * R2 for the transcoder, over HTTP: the same four calls locally (miniflare's R2 behind
  * `wrangler dev`) and in production (R2, the container calling PUBLIC_BASE_URL). Every call needs
- * a storage grant for one task attempt (see storage-grant.ts). Not part of the public API, so not
- * in /openapi.json. ffmpeg reads masters through `GET` with ranges (206), by way of the
- * transcoder's range proxy, which asks for closed ones.
+ * a storage grant for one task attempt (see storage-grant.ts) whose attempt still runs: its task's
+ * current attempt, its job under way, its video not published (one indexed row of the primary per
+ * call). A write is checked again once R2 has it: an attempt that ended meanwhile loses the object
+ * (409), so nothing it wrote outlives a failed job's cleanup. Not part of the public API, so not in
+ * /openapi.json. ffmpeg reads masters through `GET` with ranges (206), by way of the transcoder's
+ * range proxy, which asks for closed ones.
  *
  * - `GET    /internal/storage/{key}`: the object, streamed, 404 when absent; a range is served
  *   closed, at most `STORAGE_RANGE_MAX_BYTES` from its start (`boundedRange`)
@@ -27,21 +31,21 @@ export function createInternalStorageRouter() {
 
   app.get(INTERNAL_STORAGE, async (c) => {
     const prefix = prefixParam(c);
-    authorizeWrite(await grantOf(c), prefix);
+    authorizeWrite(await liveGrantOf(c), prefix);
     const page = await c.get("services").media.bucket.list({ prefix, limit: 1000, cursor: c.req.query("cursor") || undefined });
     return c.json({ keys: page.objects.map((object) => object.key), ...(page.truncated ? { cursor: page.cursor } : {}) });
   });
 
   app.delete(INTERNAL_STORAGE, async (c) => {
     const prefix = prefixParam(c);
-    authorizeWrite(await grantOf(c), prefix);
+    authorizeWrite(await liveGrantOf(c), prefix);
     const deleted = await c.get("services").media.deleteByPrefix(prefix);
     return c.json({ deleted });
   });
 
   app.get(`${INTERNAL_STORAGE}/*`, async (c) => {
     const key = keyParam(c);
-    const grant = await grantOf(c);
+    const grant = await liveGrantOf(c);
     if (!grantAllowsRead(grant, key)) throw outOfScope(grant, key);
     if (c.req.method === "HEAD") {
       const head = await c.get("services").media.bucket.head(key);
@@ -62,7 +66,8 @@ export function createInternalStorageRouter() {
 
   app.put(`${INTERNAL_STORAGE}/*`, async (c) => {
     const key = keyParam(c);
-    authorizeWrite(await grantOf(c), key);
+    const grant = await liveGrantOf(c);
+    authorizeWrite(grant, key);
     const header = c.req.header("Content-Length");
     if (header === undefined || !/^\d{1,16}$/.test(header)) {
       throw new ApiError("length-required", "Send Content-Length: R2 needs an object's size before it accepts a stream.");
@@ -72,9 +77,14 @@ export function createInternalStorageRouter() {
     const body = c.req.raw.body ?? new Response("").body;
     if (!body) throw new ApiError("bad-request", "No body.");
     const contentType = c.req.header("Content-Type") ?? "application/octet-stream";
-    const stored = await c
-      .get("services")
-      .media.bucket.put(key, body.pipeThrough(new FixedLengthStream(length)), { httpMetadata: { contentType } });
+    const services = c.get("services");
+    const stored = await services.media.bucket.put(key, body.pipeThrough(new FixedLengthStream(length)), { httpMetadata: { contentType } });
+    // The attempt may have ended while the body streamed (its job failed and was cleaned up): what
+    // it wrote then goes too. Either this check sees the end, or the end's cleanup sees the object.
+    if (!(await isLiveAttempt(services.db, attemptOf(grant)))) {
+      await services.media.bucket.delete(key);
+      throw new ApiError("conflict", `Attempt ${grant.attempt} of ${grant.task} ended while '${key}' was written; the object was removed.`);
+    }
     return c.json({ key, size: stored?.size ?? length, etag: stored?.etag }, 201);
   });
 
@@ -120,13 +130,31 @@ export async function grantOf(c: Context<AppEnv>): Promise<StorageGrant> {
   return check.grant;
 }
 
+/**
+ * The request's grant, checked, whose attempt still runs (see above); 403 otherwise. The
+ * signature is checked first, so the database is asked only about grants this Worker signed.
+ */
+async function liveGrantOf(c: Context<AppEnv>): Promise<StorageGrant> {
+  const grant = await grantOf(c);
+  if (!(await isLiveAttempt(c.get("services").db, attemptOf(grant)))) {
+    throw new ApiError(
+      "forbidden",
+      `The storage grant of attempt ${grant.attempt} of ${grant.task} is no longer valid: that attempt is over, or its job or video is (published, failed or deleted).`,
+    );
+  }
+  return grant;
+}
+
+function attemptOf(grant: StorageGrant) {
+  return { jobId: grant.job, taskId: grant.task, attempt: grant.attempt };
+}
+
 function authorizeWrite(grant: StorageGrant, keyOrPrefix: string): void {
   if (!grantAllowsWrite(grant, keyOrPrefix)) throw outOfScope(grant, keyOrPrefix);
 }
 
 function outOfScope(grant: StorageGrant, key: string): ApiError {
-  const names = grant.tag ? `, names starting with ${grant.tag}` : "";
-  return new ApiError("forbidden", `The storage grant of job ${grant.job} does not cover '${key}' (only below ${grant.prefix}${names}).`);
+  return new ApiError("forbidden", `The storage grant of job ${grant.job} does not cover '${key}' (${describeGrant(grant)}).`);
 }
 
 function missing(key: string): ApiError {

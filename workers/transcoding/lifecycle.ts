@@ -4,6 +4,7 @@ import { hlsPrefix } from "../platform/media-layout.ts";
 import type { Services } from "../platform/services.ts";
 import { syncCatalogCache, transitionVideo } from "../videos/index.ts";
 import type { PlanResult, QualityReport, TaskResult } from "./contract.ts";
+import { publishMaster, sweepUnpublished } from "./publish.ts";
 import {
   completeTask,
   failAttempt,
@@ -53,6 +54,13 @@ export async function taskProgressed(services: Services, loaded: LoadedJob, atte
 
 export async function taskDone(services: Services, loaded: LoadedJob, attempt: TaskAttempt, result: TaskResult): Promise<ReportOutcome> {
   const now = nowOf(services);
+  const reported = loaded.tasks.find((candidate) => candidate.id === attempt.id);
+  // The running finalize attempt's master is checked and published before the video is ready
+  // (publish.ts); one that cannot be is the transcoder's bug or an attack, not worth a retry.
+  if (result.kind === "finalize" && reported?.state === "running" && reported.attempt === attempt.attempt) {
+    const refused = await publishMaster(services, loaded.job, attempt, result);
+    if (refused) return failTaskAttempt(services, attempt, { reason: refused, final: true });
+  }
   const recorded = await services.db.transaction(async (tx) => {
     const job = await lockJob(tx, attempt.jobId);
     if (!job || !(await completeTask(tx, attempt, result, now))) return undefined;
@@ -60,10 +68,15 @@ export async function taskDone(services: Services, loaded: LoadedJob, attempt: T
   });
   if (!recorded) {
     // The same result delivered again (the first answer was lost) is not an error.
-    const task = loaded.tasks.find((candidate) => candidate.id === attempt.id);
-    return task?.state === "done" && task.attempt === attempt.attempt ? "ok" : "stale";
+    return reported?.state === "done" && reported.attempt === attempt.attempt ? "ok" : "stale";
   }
   await afterStepChange(services, recorded.job, recorded.change, attempt.id);
+  if (result.kind === "finalize" && recorded.change.published) {
+    const swept = await sweepUnpublished(services, recorded.job, result);
+    services.log
+      .child({ jobId: recorded.job.id, videoId: recorded.job.videoId })
+      .info("published; unreferenced objects deleted", { swept });
+  }
   const tasks = loaded.tasks.map((task) => (task.id === attempt.id ? { ...task, state: "done" as const } : task));
   const plan: PlanResult | null = result.kind === "plan" ? result : storedPlan(loaded.job);
   await setVideoProgress(services.db, loaded.job, videoProgress(tasks, plan), now);

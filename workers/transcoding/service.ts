@@ -6,6 +6,7 @@ import {
   type TranscodeTaskKind,
   transcodeJobs,
   transcodeTasks,
+  videos,
 } from "../../schema/index.ts";
 import type { Database } from "../platform/db.ts";
 import { anyPlanResultSchema, type PlanResult } from "./contract.ts";
@@ -397,6 +398,30 @@ export async function markDeadLettered(db: Queryable, ref: { jobId: string; task
     .update(transcodeTasks)
     .set({ deadLetteredAt: now, lastError: reason, updatedAt: now })
     .where(and(refIs(ref), inArray(transcodeTasks.state, ["pending", "waiting"])));
+}
+
+/**
+ * Whether `attempt` is its task's running attempt, the job under way and the video not published:
+ * what every storage call of the attempt's grants needs (a grant dies with its attempt). One
+ * indexed row, read from the primary.
+ */
+export async function isLiveAttempt(db: Queryable, ref: { jobId: string; taskId: string; attempt: number }): Promise<boolean> {
+  const [row] = await db
+    .select({ id: transcodeTasks.id })
+    .from(transcodeTasks)
+    .innerJoin(transcodeJobs, eq(transcodeJobs.id, transcodeTasks.jobId))
+    .innerJoin(videos, eq(videos.id, transcodeJobs.videoId))
+    .where(
+      and(
+        refIs(ref),
+        eq(transcodeTasks.attempt, ref.attempt),
+        eq(transcodeTasks.state, "running"),
+        inArray(transcodeJobs.step, [...activeSteps]),
+        inArray(videos.state, ["queued", "transcoding"]),
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
 }
 
 /** One attempt of a task: what a callback names. */

@@ -1,7 +1,7 @@
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { signUpAdmin } from "../test/catalog.ts";
 import { recordingMetrics } from "../test/telemetry.ts";
-import { deliver, lastDispatch, message, planResult, report, resetDouble, runCron, transcodingEnv } from "../test/transcoding.ts";
+import { deliver, freeTheDouble, lastDispatch, message, planResult, report, runCron, transcodingEnv } from "../test/transcoding.ts";
 import { videoWithQueuedJob } from "../test/uploads.ts";
 
 let admin: string;
@@ -10,7 +10,9 @@ beforeAll(async () => {
   admin = (await signUpAdmin()).accessToken;
 });
 
-beforeEach(resetDouble);
+beforeEach(freeTheDouble);
+// What a test left running goes with it: another file's cron must not find it stalled.
+afterEach(freeTheDouble);
 
 /** One datapoint per ended attempt: kind, outcome, instance type; seconds since dispatch, attempt. */
 describe("transcode task metrics", () => {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { and, eq, inArray } from "drizzle-orm";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { transcodeJobs, transcodeTasks } from "../../schema/index.ts";
 import { signUpAdmin, withDatabase } from "../test/catalog.ts";
 import { call } from "../test/helpers.ts";
@@ -10,7 +10,8 @@ import {
   chunkResult,
   deliver,
   dispatched,
-  finalizeResult,
+  finalizeDone,
+  finalizeMaster,
   freeTheDouble,
   lastDispatch,
   message,
@@ -19,6 +20,7 @@ import {
   runCron,
   setDoubleBusy,
   setDoubleHanging,
+  setDoubleRefusing,
   taskRow,
   transcodingEnv,
   withTaskInsertFault,
@@ -42,6 +44,8 @@ beforeAll(async () => {
 });
 
 beforeEach(freeTheDouble);
+// What a test left running goes with it: another file's cron must not find it stalled.
+afterEach(freeTheDouble);
 
 /** The admin view of the video, as its schema says it is. */
 async function status(videoId: string) {
@@ -66,7 +70,7 @@ async function runToDone(videoId: string, jobId: string, taskIds: readonly strin
   for (const taskId of taskIds) {
     await deliver(message(jobId, videoId, taskId));
     const task = await lastDispatch(jobId, taskId);
-    const result = task.kind === "chunk" ? chunkResult(task) : task.kind === "audio" ? audioResult(task) : finalizeResult(task);
+    const result = task.kind === "chunk" ? chunkResult(task) : task.kind === "audio" ? audioResult(task) : await finalizeDone(task);
     expect((await report(task, { type: "done", result })).status).toBe(204);
   }
 }
@@ -126,7 +130,16 @@ describe("a transcode job, from the master to ready", () => {
     const finalize = await lastDispatch(jobId, "finalize");
     expect(finalize.kind === "finalize" && finalize.chunks.map((chunk) => chunk.index)).toEqual([0, 1]);
     expect(finalize.kind === "finalize" && finalize.audio?.codec).toBe("mp4a.40.2");
-    expect((await report(finalize, { type: "done", result: finalizeResult(finalize) })).status).toBe(204);
+    // What the published ladder does not reference goes once it is published: a storyboard tile,
+    // a dead attempt's segment. What it does stays.
+    const hls = `videos/${videoId}/hls/`;
+    const kept = chunkResult(first).renditions[0]?.segments[0]?.key as string;
+    for (const key of [kept, `${hls}previews/c0000-a1-tile_00000.jpg`, `${hls}240p/c0000-a0-00000.m4s`]) await env.MEDIA.put(key, "x");
+    const finalized = await finalizeDone(finalize);
+    expect((await report(finalize, { type: "done", result: finalized })).status).toBe(204);
+    // The Worker published the finalize's master under the name viewers are served; nothing else is left.
+    expect(await (await env.MEDIA.get(`${hls}master.m3u8`))?.text()).toBe(finalizeMaster(finalize));
+    expect((await env.MEDIA.list({ prefix: hls })).objects.map((object) => object.key).sort()).toEqual([`${hls}master.m3u8`, kept].sort());
 
     const done = await status(videoId);
     expect(done).toMatchObject({
@@ -142,10 +155,52 @@ describe("a transcode job, from the master to ready", () => {
     expect(((await catalog.json()) as { video: { durationSeconds: number } }).video.durationSeconds).toBe(20);
 
     // The same result again (its first answer was lost) changes nothing and is not an error.
-    expect((await report(finalize, { type: "done", result: finalizeResult(finalize) })).status).toBe(204);
+    expect((await report(finalize, { type: "done", result: finalized })).status).toBe(204);
     // A report from an attempt that is not the running one: 409, nothing changes.
     expect((await report({ ...second, attempt: 7 }, { type: "progress", percent: 5 })).status).toBe(403);
     expect((await report(second, { type: "progress", percent: 5 })).status).toBe(409);
+  });
+
+  it("refuses to publish a finalize master that leads outside the video, or a variant without a height: the job fails, nothing is served", async () => {
+    const attacker = "http://127.0.0.1:9/injected/index.m3u8";
+    const masters = {
+      [attacker]: (task: TranscodeTask) => `${finalizeMaster(task)}#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=426x240\n${attacker}\n`,
+      "has no RESOLUTION": (task: TranscodeTask) =>
+        `${finalizeMaster(task)}#EXT-X-STREAM-INF:BANDWIDTH=9000000\n${task.attemptTag}2160p.m3u8\n`,
+    };
+    for (const [said, master] of Object.entries(masters)) {
+      const { videoId, jobId } = await uploaded();
+      await planned(videoId, jobId, 2);
+      await runToDone(videoId, jobId, ["audio", "chunk-0000", "chunk-0001"]);
+      await deliver(message(jobId, videoId, "finalize"));
+      const finalize = await lastDispatch(jobId, "finalize");
+      expect((await report(finalize, { type: "done", result: await finalizeDone(finalize, master(finalize)) })).status).toBe(204);
+      const failed = await status(videoId);
+      expect(failed).toMatchObject({ state: "failed", transcode: { step: "failed" } });
+      expect(failed.error).toContain("the master playlist cannot be published");
+      expect(failed.error).toContain(said);
+      expect((await env.MEDIA.list({ prefix: `videos/${videoId}/hls/` })).objects).toEqual([]);
+    }
+  });
+
+  it("refuses a finalize result that names files its attempt did not write (the published master's own name)", async () => {
+    const { videoId, jobId } = await uploaded();
+    await planned(videoId, jobId, 2);
+    await runToDone(videoId, jobId, ["audio", "chunk-0000", "chunk-0001"]);
+    await deliver(message(jobId, videoId, "finalize"));
+    const finalize = await lastDispatch(jobId, "finalize");
+    const result = { ...(await finalizeDone(finalize)), masterPlaylistKey: `videos/${videoId}/hls/master.m3u8` };
+    await env.MEDIA.put(result.masterPlaylistKey, finalizeMaster(finalize));
+    expect((await report(finalize, { type: "done", result })).status).toBe(204);
+    expect(await status(videoId)).toMatchObject({ state: "failed" });
+    expect((await status(videoId)).error).toContain("reported files it did not write");
+  });
+
+  it("presents the transcoders' token (TRANSCODER_TOKEN) with every task it hands over", async () => {
+    const token = "t".repeat(40);
+    const { videoId, jobId } = await uploaded();
+    await deliver(message(jobId, videoId, "plan"), { env: transcodingEnv({ TRANSCODER_TOKEN: token }) });
+    expect((await lastDispatch(jobId, "plan")).authorization).toBe(`Bearer ${token}`);
   });
 
   it("runs a task once when its dispatch message is delivered twice", async () => {
@@ -222,6 +277,24 @@ describe("attempts", () => {
     const stored = JSON.stringify((await taskRow(jobId, "chunk-0001"))?.result);
     expect(stored).toContain("/c0001-a2-");
     expect(stored).not.toContain("/c0001-a1-");
+  });
+
+  it("fails the job at once when the transcoder refuses the task the Worker built (400): no retry, no dead letter", async () => {
+    const { videoId, jobId } = await uploaded();
+    await setDoubleRefusing(0, true);
+    await setDoubleRefusing(1, true);
+    try {
+      const delivery = await deliver(message(jobId, videoId, "plan"));
+      expect(delivery.explicitAcks).toHaveLength(1);
+      expect(delivery.retryMessages).toEqual([]);
+    } finally {
+      await setDoubleRefusing(0, false);
+      await setDoubleRefusing(1, false);
+    }
+    const failed = await status(videoId);
+    expect(failed).toMatchObject({ state: "failed", transcode: { step: "failed" } });
+    expect(failed.error).toContain("the transcoder refused the plan step as the Worker built it");
+    expect(await taskRow(jobId, "plan")).toMatchObject({ state: "failed" });
   });
 
   it("fails the video with the transcoder's own words when it refuses the source", async () => {
@@ -338,6 +411,16 @@ describe("a job's step and its tasks change together", () => {
 });
 
 describe("the callback route", () => {
+  it("refuses a plan with more chunks than the master's duration allows (a forged plan fanning one file out)", async () => {
+    const { videoId, jobId } = await uploaded();
+    await deliver(message(jobId, videoId, "plan"));
+    const plan = await lastDispatch(jobId, "plan");
+    // 20 s in chunks of 10 s: at most 2 ranges.
+    expect((await report(plan, { type: "done", result: planResult(3) })).status).toBe(204);
+    expect(await taskRow(jobId, "plan")).toMatchObject({ state: "pending", lastError: expect.stringContaining("3 ranges for 20 s") });
+    expect((await status(videoId)).transcode).toMatchObject({ step: "plan", chunksTotal: 0 });
+  });
+
   it("takes only the task's own grant and a well-formed report", async () => {
     const { videoId, jobId } = await uploaded();
     await deliver(message(jobId, videoId, "plan"));

@@ -17,7 +17,14 @@ export interface TranscoderInstance {
 
 export function transcoderInstances(services: Pick<Services, "config" | "transcoderContainer">): TranscoderInstance[] {
   const urls = services.config.TRANSCODER_URLS;
-  if (urls.length > 0) return urls.map((url) => ({ name: url, base: url, fetch: (request) => fetch(request) }));
+  if (urls.length > 0) {
+    const token = services.config.TRANSCODER_TOKEN;
+    const withToken = (request: Request) => {
+      if (token) request.headers.set("Authorization", `Bearer ${token}`);
+      return request;
+    };
+    return urls.map((url) => ({ name: url, base: url, fetch: (request) => fetch(withToken(request)) }));
+  }
   const instances: TranscoderInstance[] = [];
   for (let index = 0; index < services.config.TRANSCODER_MAX_INSTANCES; index++) {
     const name = `transcoder-${index}`;

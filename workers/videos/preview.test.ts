@@ -65,5 +65,10 @@ describe("poster sizes: the catalog and the transcoder agree", () => {
     ]);
     expect(posterSizes("hls/poster-250w.webp")).toEqual([{ width: 250, path: "hls/poster-250w.webp" }]);
     expect(posterSizes("hls/poster.jpg")).toEqual([]);
+    // The finalize attempt's tag, as published: every size carries it.
+    expect(posterSizes("videos/v/hls/finalize-a2-poster-640w.webp").map((size) => size.path)).toEqual([
+      "videos/v/hls/finalize-a2-poster-320w.webp",
+      "videos/v/hls/finalize-a2-poster-640w.webp",
+    ]);
   });
 });

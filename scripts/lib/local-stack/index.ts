@@ -36,7 +36,7 @@ export {
 export { type DevStackInfo, removeDevStackLock, runningDevStack, writeDevStackLock } from "./dev-lock.ts";
 export { pgDataDir, repoRoot, stateDir } from "./paths.ts";
 export { freePort, freePortRun, portIsFree } from "./ports.ts";
-export { startTranscoder, startTranscoders, type Transcoder } from "./transcoders.ts";
+export { restartTranscoder, startTranscoder, startTranscoders, type Transcoder } from "./transcoders.ts";
 export { bundleWorker, webDist, wranglerConfig, writeWorkerConfig } from "./worker.ts";
 
 export interface LocalStackOptions extends WorkerConfigOptions {
@@ -171,11 +171,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     const port = options.port ?? (await freePort());
+    // The transcoders take tasks only from this Worker (TRANSCODER_TOKEN on both sides).
+    const transcoderToken = generateSecret();
     transcoders = await startTranscoders(options.transcoders ?? 1, {
       firstPort: options.transcoderPort,
       workRoot: scratchDir ?? join(stateDir, "transcoders"),
       scratchBytes: options.transcoderScratchBytes ?? transcoderScratchBytes(options.vars?.TRANSCODER_INSTANCE_TYPE),
-      env: options.transcoderEnv,
+      env: { TRANSCODER_TOKEN: transcoderToken, ...options.transcoderEnv },
       cpus: options.transcoderCpus,
     });
     const vars: Record<string, string> = {
@@ -187,6 +189,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(transcoders.length > 0
         ? {
             TRANSCODER_URLS: transcoders.map((transcoder) => transcoder.url).join(","),
+            TRANSCODER_TOKEN: transcoderToken,
             TRANSCODER_MAX_INSTANCES: String(transcoders.length),
           }
         : {}),

@@ -16,6 +16,17 @@ export interface Transcoder {
   scratchBytes?: number;
   /** The Node process; after a restart (`startTranscoder(port, { workDir })`) put the new one here, so the stack stops it. */
   process: ChildProcess;
+  /** What it was started with: `restartTranscoder` starts it again so. */
+  options: TranscoderOptions;
+}
+
+/**
+ * Starts a transcoder again as it was started (its port, work folder, name, quota, CPUs), as
+ * Cloudflare replaces a container instance that died; the new process is `transcoder.process`.
+ */
+export function restartTranscoder(transcoder: Transcoder): ChildProcess {
+  transcoder.process = startTranscoder(transcoder.port, transcoder.options);
+  return transcoder.process;
 }
 
 /**
@@ -68,8 +79,9 @@ export async function startTranscoders(
     const port = options.firstPort === undefined ? await freePort() : options.firstPort + i;
     const name = count === 1 ? "transcoder" : `transcoder-${i + 1}`;
     const workDir = join(options.workRoot, name);
-    const process = startTranscoder(port, { workDir, name, scratchBytes: options.scratchBytes, env: options.env, cpus: options.cpus?.[i] });
-    transcoders.push({ port, url: `http://127.0.0.1:${port}`, workDir, scratchBytes: options.scratchBytes, process });
+    const started: TranscoderOptions = { workDir, name, scratchBytes: options.scratchBytes, env: options.env, cpus: options.cpus?.[i] };
+    const process = startTranscoder(port, started);
+    transcoders.push({ port, url: `http://127.0.0.1:${port}`, workDir, scratchBytes: options.scratchBytes, process, options: started });
   }
   return transcoders;
 }
