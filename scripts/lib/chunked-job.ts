@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { MediaStorage } from "../../transcoder/src/storage.ts";
 import type { TaskDependencies } from "../../transcoder/src/task-context.ts";
 import { runTask } from "../../transcoder/src/tasks.ts";
-import { hlsPrefix, masterPlaylistKey } from "../../workers/platform/media-layout.ts";
+import { hlsPrefix, masterPlaylistKey, posterSizes } from "../../workers/platform/media-layout.ts";
 import {
   type AudioResult,
   type ChunkResult,
@@ -151,6 +151,11 @@ export async function publishLadder(
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
-  const keep = new Set([...publishedKeys(result, chunks, audio), masterPlaylistKey(videoId)]);
+  // As the Worker's sweep (workers/transcoding/publish.ts): the ladder, every poster size, the master.
+  const keep = new Set([
+    ...publishedKeys(result, chunks, audio),
+    ...posterSizes(result.posterKey).map((size) => size.path),
+    masterPlaylistKey(videoId),
+  ]);
   for (const key of await storage.list(hlsPrefix(videoId))) if (!keep.has(key)) await storage.deletePrefix(key);
 }
