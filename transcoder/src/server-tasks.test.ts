@@ -248,7 +248,7 @@ describe("POST /tasks", () => {
       const signalled = Date.now();
       server.child.kill("SIGTERM");
       expect(await exited).toBe(0);
-      // Within the grace: stopped at 2 s (a third kept for the hand-back), out before SIGKILL would come.
+      // Within the grace: stopped at 1.5 s (half kept for the hand-back), out before SIGKILL would come.
       expect(Date.now() - signalled).toBeLessThan(3000);
       expect(final("chunk-1", 1)?.body.event).toEqual({
         type: "handed-back",

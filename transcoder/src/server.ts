@@ -356,10 +356,11 @@ export function createTranscoderServer(
 
 /**
  * What is kept of the grace for stopping a task and handing it back (ffmpeg stopped, the attempt's
- * objects deleted, the callback delivered): a minute of Cloudflare's 15, a third of a short test grace.
+ * objects deleted, the callback delivered; on the loaded local stack that took up to 5 s): a
+ * minute of Cloudflare's 15, half of a short test grace.
  */
 export function handBackReserveMs(graceMs: number): number {
-  return Math.min(60_000, Math.floor(graceMs / 3));
+  return Math.min(60_000, Math.floor(graceMs / 2));
 }
 
 /** A finalize task lists every chunk's segments: about 70 bytes each, 10,000 for a two-hour film. */
