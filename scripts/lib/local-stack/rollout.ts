@@ -14,11 +14,20 @@ export function transcoderGraceMs(transcoder: Pick<Transcoder, "options">): numb
 }
 
 /**
- * Stops a transcoder as Cloudflare stops a container instance: SIGTERM, then SIGKILL to its
- * process group (ffmpeg with it) if it is still there after its grace.
+ * Stops a transcoder as Cloudflare stops a container instance: SIGTERM to its main process only
+ * (the container's PID 1; its ffmpeg must not get it, or the running encode dies before the
+ * transcoder can finish or hand it back), then SIGKILL to its whole process group (ffmpeg with
+ * it) if it is still there after its grace.
  */
-export function stopTranscoder(transcoder: Pick<Transcoder, "options" | "process">): Promise<void> {
-  return stopChild(transcoder.process, transcoderGraceMs(transcoder));
+export async function stopTranscoder(transcoder: Pick<Transcoder, "options" | "process">): Promise<void> {
+  const { pid } = transcoder.process;
+  await stopChild(transcoder.process, transcoderGraceMs(transcoder), "process");
+  try {
+    // Whatever of its group outlived it (it waits for its ffmpeg, so normally nothing).
+    if (pid) process.kill(-pid, "SIGKILL");
+  } catch {
+    // nothing left
+  }
 }
 
 /**
