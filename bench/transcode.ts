@@ -25,7 +25,8 @@
  *
  * Then (part `chunking`, `transcode-chunked.ts`) the CPU and the quality chunking costs against one
  * continuous encode, and (part `publish`, `transcode-publish.ts`) publish time against source
- * length with 1 and 2 instances. BENCH_PARTS picks parts (`pipeline,chunking,publish`).
+ * length with 1 and 2 instances, and (part `rollout`, `transcode-rollout.ts`) a rollout during a
+ * publish against none. BENCH_PARTS picks parts (`pipeline,chunking,publish,rollout`).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -40,18 +41,21 @@ import { checkSource } from "../transcoder/src/quality-check.ts";
 import { processTree, runTool, summarize, treeCpuSeconds } from "./lib.ts";
 import { measureChunking, TARGET_CHUNKED_CPU, TARGET_SSIM_DELTA } from "./transcode-chunked.ts";
 import { measurePublish, printPublish } from "./transcode-publish.ts";
+import { measureRollout, printRollout } from "./transcode-rollout.ts";
 
 const SOURCE = { width: 1920, height: 1080, fps: 30, seconds: 10 };
+/** Part `rollout`'s master: 480p, so that two publishes fit in a few minutes on two cores. */
+const ROLLOUT_SOURCE = { width: 854, height: 480, fps: 30 };
 const PRESET = "veryfast";
 const TARGET_PIPELINE_OVER_BARE = 1.15;
 const TARGET_PER_RENDITION_OVER_PIPELINE = 1.3;
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 /**
- * Which measurements to make: `pipeline` ((a), (b), (c)), `chunking` ((d), (e)) and `publish`
+ * Which measurements to make: `pipeline` ((a), (b), (c)), `chunking` ((d), (e)), `publish`
  * (publish time against source length with 1 and 2 instances: the longest, about an hour on two
- * cores); all three by default.
+ * cores) and `rollout` (a rollout during a publish, a few minutes); all four by default.
  */
-const parts = new Set((process.env.BENCH_PARTS ?? "pipeline,chunking,publish").split(",").map((part) => part.trim()));
+const parts = new Set((process.env.BENCH_PARTS ?? "pipeline,chunking,publish,rollout").split(",").map((part) => part.trim()));
 
 const tools = resolveFfmpegTools();
 const work = mkdtempSync(join(tmpdir(), "reelstream-bench-transcode-"));
@@ -114,9 +118,13 @@ function sampleRss(rootPids: readonly number[]) {
 }
 
 /** A 1080p30 source with a 440 Hz tone, 8 Mbit/s, a keyframe every `gop` frames (x264's default: 250). */
-async function makeSource(length = SOURCE.seconds, gop?: number): Promise<string> {
-  const path = join(work, `source-1080p30-${length}s.mp4`);
-  const { width, height, fps } = SOURCE;
+async function makeSource(
+  length = SOURCE.seconds,
+  gop?: number,
+  size: { width: number; height: number; fps: number } = SOURCE,
+): Promise<string> {
+  const { width, height, fps } = size;
+  const path = join(work, `source-${height}p${fps}-${length}s.mp4`);
   await runTool(tools.ffmpeg, [
     ...["-hide_banner", "-v", "error", "-y"],
     ...["-f", "lavfi", "-i", `testsrc2=s=${width}x${height}:r=${fps}:d=${length}`],
@@ -294,6 +302,7 @@ async function main() {
     const minutes = (process.env.BENCH_PUBLISH_MINUTES ?? "1,5,10").split(",").map(Number);
     printPublish(await measurePublish({ makeSource: (length) => makeSource(length), minutes, instances: [1, 2], step }));
   }
+  if (parts.has("rollout")) printRollout(await measureRollout({ makeSource: (length) => makeSource(length, 30, ROLLOUT_SOURCE), step }));
 }
 
 /** (a), (b) and (c): the one-shot pipeline against the bare command and one run per rendition. */

@@ -19,6 +19,8 @@ import { createUploadsRouter } from "./uploads/index.ts";
 import { createUsersRouter, syncAccountCopies } from "./users/index.ts";
 import { createVideosRouter } from "./videos/index.ts";
 
+// The outbound handler of the transcoder's containers runs in ContainerProxy, which the Worker must export.
+export { ContainerProxy } from "@cloudflare/containers";
 export { TranscoderContainer } from "../durable-objects/transcoder-container.ts";
 export { UploadSession } from "../durable-objects/upload-session.ts";
 export { ViewerState } from "../durable-objects/viewer-state.ts";

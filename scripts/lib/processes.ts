@@ -31,12 +31,16 @@ export function spawnPrefixed(
   return child;
 }
 
-/** Stops a child and everything it started (its process group), politely first. */
-export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+/**
+ * Stops a child and everything it started (its process group), politely first: SIGTERM to the
+ * group (or, with `terminate: "process"`, to the child alone, as a container's PID 1 gets it),
+ * then SIGKILL to the group after `graceMs`.
+ */
+export async function stopChild(child: ChildProcess, graceMs = 5000, terminate: "group" | "process" = "group"): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   try {
-    process.kill(-child.pid, "SIGTERM");
+    process.kill(terminate === "group" ? -child.pid : child.pid, "SIGTERM");
   } catch {
     return;
   }

@@ -217,7 +217,7 @@ describe("POST /tasks", () => {
   }, 60_000);
 
   it("on SIGTERM takes no new task, finishes the running one, delivers its result and exits", async () => {
-    const server = await startServer({ TRANSCODER_DRAIN_SECONDS: "120" });
+    const server = await startServer({ TRANSCODER_GRACE_SECONDS: "120" });
     const plan = await planThrough(server);
     expect((await post(server, chunkTask(plan, 0))).status).toBe(202);
     await waitFor(
@@ -234,6 +234,56 @@ describe("POST /tasks", () => {
     expect(final("chunk-1", 1)).toBeUndefined();
     expect(server.logs).toContain("drained: the running task finished");
   });
+
+  it("on SIGTERM hands back a task that cannot finish within the grace, as handed-back (not failed), and exits", async () => {
+    const server = await startServer({ TRANSCODER_GRACE_SECONDS: "3", TRANSCODER_PROGRESS_SECONDS: "0.1" });
+    const plan = await planThrough(server);
+    // Every read of the master waits a second: the chunk takes far longer than the 3 s grace.
+    const slow = await startStorageServer(bucket, { token, getDelayMs: 1000 });
+    try {
+      const task = { ...chunkTask(plan, 1), storage: { baseUrl: slow.baseUrl, token, sourceToken: token } };
+      expect((await post(server, task)).status).toBe(202);
+      await waitFor(() => server.logs.some((line) => line.includes("started chunk")), "the chunk under way");
+      const exited = new Promise<number | null>((resolve) => server.child.once("exit", (code) => resolve(code)));
+      const signalled = Date.now();
+      server.child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      // Within the grace: stopped at 1.5 s (half kept for the hand-back), out before SIGKILL would come.
+      expect(Date.now() - signalled).toBeLessThan(3000);
+      expect(final("chunk-1", 1)?.body.event).toEqual({
+        type: "handed-back",
+        reason: "the transcoder was shutting down (a rollout) and the task could not finish within its 3 s grace",
+      });
+      expect(callbacks.received.filter(({ body }) => body.event.type === "failed")).toEqual([]);
+      expect(server.logs).toContain("drained: the running task could not finish in time and was handed back");
+      expect((await bucket.list("videos/t1/hls/")).filter((key) => key.includes("c0001-a1-"))).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  }, 60_000);
+
+  it("with TRANSCODER_STORAGE_ORIGINS, refuses a task that names another origin (403) and never reaches it", async () => {
+    const elsewhere = await startStorageServer(bucket, { token });
+    try {
+      const server = await startServer({
+        TRANSCODER_STORAGE_ORIGINS: `${new URL(storage.baseUrl).origin},${new URL(callbacks.url).origin}`,
+      });
+      const response = await post(server, { ...planTask(6), storage: { baseUrl: elsewhere.baseUrl, token, sourceToken: token } });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual({
+        error: "task names an origin this transcoder may not reach",
+        errors: [`storage.baseUrl: ${new URL(elsewhere.baseUrl).origin} is not the storage origin this transcoder may reach`],
+      });
+      expect(elsewhere.reads).toEqual([]);
+      expect(elsewhere.authorizations.size).toBe(0);
+      // The storage origin works as before.
+      expect((await post(server, planTask(6))).status).toBe(202);
+      await waitFor(() => final("plan", 6) !== undefined, "the plan's result", 30_000);
+      expect(final("plan", 6)?.body.event.type).toBe("done");
+    } finally {
+      await elsewhere.close();
+    }
+  }, 60_000);
 
   it("cancels a running task on DELETE /tasks/{taskId}", async () => {
     const server = await startServer();

@@ -3,7 +3,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { TaskAccepted, TaskEvent, TranscoderBusy, TranscodeTask } from "../../workers/transcoding/contract.ts";
+import {
+  CONTAINER_ROLLOUT_GRACE_SECONDS,
+  type TaskAccepted,
+  type TaskEvent,
+  type TranscoderBusy,
+  type TranscodeTask,
+} from "../../workers/transcoding/contract.ts";
+import { originProblems, parseOrigins, restrictEgress } from "./egress.ts";
 import { type X264Preset, x264Presets } from "./ffmpeg-command.ts";
 import { type FfmpegTools, resolveFfmpegTools } from "./ffmpeg-tools.ts";
 import { HttpStorage } from "./http-storage.ts";
@@ -24,11 +31,15 @@ import { runTask } from "./tasks.ts";
  *   while it runs is 202 `already-running`; anything else meanwhile is 429 `TranscoderBusy` with
  *   Retry-After, so the Worker tries another instance or waits.
  * - `DELETE /tasks/{taskId}`: cancels that task if it runs here (204), else 404.
+ * - With `TRANSCODER_STORAGE_ORIGINS` set, a task whose storage or callback URL is another origin
+ *   is refused with 403, and no request of the process leaves for any other (egress.ts).
  *
  * On SIGTERM (a rollout) it drains: `POST /tasks` answers 503 (the Worker tries another instance),
- * the running task goes on to its result, and the process exits once that is delivered, or after
- * `TRANSCODER_DRAIN_SECONDS` (which must be shorter than the platform's grace before SIGKILL),
- * when the task is stopped and its lease sends it elsewhere.
+ * the running task goes on to its result, and the process exits once that is delivered. A task
+ * that cannot finish within the platform's grace before SIGKILL (`TRANSCODER_GRACE_SECONDS`,
+ * Cloudflare's 15 minutes) is stopped when only its hand-back reserve is left, and handed back
+ * (a `handed-back` callback): the Worker queues it for another instance at once and counts no
+ * failure against it.
  */
 
 export interface ServerConfig {
@@ -50,8 +61,13 @@ export interface ServerConfig {
   /** This instance's scratch disk, which every task is held to; null: not limited. */
   scratchQuotaBytes: number | null;
   retryAfterSeconds: number;
-  /** How long SIGTERM waits for the running task before stopping it (below the platform's grace period). */
-  drainMs: number;
+  /** The platform's grace between SIGTERM and SIGKILL: the running task finishes within it or is handed back. */
+  graceMs: number;
+  /**
+   * The only origins this process may reach (`TRANSCODER_STORAGE_ORIGINS`: the Worker's storage
+   * and callback routes), or null: not restricted here (egress.ts).
+   */
+  storageOrigins: string[] | null;
   log: (line: string) => void;
 }
 
@@ -72,7 +88,8 @@ export function readServerConfig(env: Record<string, string | undefined> = proce
     callbackGiveUpMs: positiveNumber(env.TRANSCODER_CALLBACK_GIVE_UP_SECONDS, 600, "TRANSCODER_CALLBACK_GIVE_UP_SECONDS") * 1000,
     scratchQuotaBytes: byteSize(env.TRANSCODER_SCRATCH_BYTES, "TRANSCODER_SCRATCH_BYTES"),
     retryAfterSeconds: 30,
-    drainMs: positiveNumber(env.TRANSCODER_DRAIN_SECONDS, 300, "TRANSCODER_DRAIN_SECONDS") * 1000,
+    graceMs: positiveNumber(env.TRANSCODER_GRACE_SECONDS, CONTAINER_ROLLOUT_GRACE_SECONDS, "TRANSCODER_GRACE_SECONDS") * 1000,
+    storageOrigins: env.TRANSCODER_STORAGE_ORIGINS ? parseOrigins(env.TRANSCODER_STORAGE_ORIGINS) : null,
     log: (line) => console.log(line),
   };
 }
@@ -82,8 +99,11 @@ export interface TranscoderServer {
   port: number;
   /** Stops listening, cancels the running task and waits until its temp files are gone. */
   close(): Promise<void>;
-  /** Takes no new task, waits up to `drainMs` for the running one and its result's delivery, then closes. */
-  drain(): Promise<"finished" | "stopped">;
+  /**
+   * Takes no new task, lets the running one finish and deliver its result, or hands it back when
+   * only the hand-back reserve of `graceMs` is left; then closes.
+   */
+  drain(): Promise<"finished" | "handed-back">;
 }
 
 /**
@@ -93,6 +113,7 @@ export interface TranscoderServer {
  */
 export async function startTranscoderServer(config: ServerConfig): Promise<TranscoderServer> {
   await clearWorkRoot(config.workRoot);
+  const unrestrict = config.storageOrigins ? restrictEgress(config.storageOrigins) : () => {};
   // ffmpeg reads masters through it, so storage is asked for closed ranges only (range-proxy.ts).
   const rangeProxy = await startRangeProxy();
   const { server, cancelCurrent, drain } = createTranscoderServer(config, rangeProxy);
@@ -106,13 +127,14 @@ export async function startTranscoderServer(config: ServerConfig): Promise<Trans
     server.closeAllConnections();
     await closed;
     await rangeProxy.close();
+    unrestrict();
   };
   return {
     server,
     port,
     close,
     drain: async () => {
-      const outcome = await drain(config.drainMs);
+      const outcome = await drain(config.graceMs);
       await close();
       return outcome;
     },
@@ -125,12 +147,14 @@ interface Running {
   attempt: number;
   controller: AbortController;
   finished: Promise<void>;
+  /** Set when a shutdown stops it: its end is reported as `handed-back`, not as a failure. */
+  handedBack?: string;
 }
 
 export function createTranscoderServer(
   config: ServerConfig,
   rangeProxy?: RangeProxy,
-): { server: Server; cancelCurrent: () => Promise<void>; drain: (graceMs: number) => Promise<"finished" | "stopped"> } {
+): { server: Server; cancelCurrent: () => Promise<void>; drain: (graceMs: number) => Promise<"finished" | "handed-back"> } {
   let current: Running | null = null;
   /** Set by SIGTERM: no new task is taken. */
   let draining = false;
@@ -187,6 +211,11 @@ export function createTranscoderServer(
     const parsed = body.ok ? parseTaskRequest(body.value) : { ok: false as const, errors: [body.error] };
     if (!parsed.ok) return sendJson(response, 400, { error: "invalid task", errors: parsed.errors });
     const task = parsed.task;
+    const refused = config.storageOrigins
+      ? originProblems(config.storageOrigins, { "storage.baseUrl": task.storage.baseUrl, callbackUrl: task.callbackUrl })
+      : [];
+    if (refused.length > 0)
+      return sendJson(response, 403, { error: "task names an origin this transcoder may not reach", errors: refused });
     if (draining) {
       return sendJson(
         response,
@@ -226,7 +255,7 @@ export function createTranscoderServer(
     });
     log(`started ${task.kind}: ${task.sourceKey} -> ${task.outputPrefix}${task.attemptTag}*`);
     const work = (async () => {
-      let event: Extract<TaskEvent, { type: "done" | "failed" }>;
+      let event: Extract<TaskEvent, { type: "done" | "failed" | "handed-back" }>;
       try {
         const result = await runTask(task, {
           ...dependencies(task.storage, controller, log),
@@ -236,13 +265,19 @@ export function createTranscoderServer(
         event = { type: "done", result };
       } catch (error) {
         const failure = toJobFailure(error);
-        log(`failed (${failure.retryable ? "retryable" : "final"}): ${failure.message}`);
-        event = {
-          type: "failed",
-          retryable: failure.retryable,
-          reason: failure.message,
-          ...(failure.qualityReport ? { qualityReport: failure.qualityReport } : {}),
-        };
+        const handedBack = slot.running.handedBack;
+        if (handedBack) {
+          log(`stopped to hand it back: ${handedBack}`);
+          event = { type: "handed-back", reason: handedBack };
+        } else {
+          log(`failed (${failure.retryable ? "retryable" : "final"}): ${failure.message}`);
+          event = {
+            type: "failed",
+            retryable: failure.retryable,
+            reason: failure.message,
+            ...(failure.qualityReport ? { qualityReport: failure.qualityReport } : {}),
+          };
+        }
       } finally {
         // The outputs are stored: the instance may take the next task while the result is delivered.
         slot.release();
@@ -294,22 +329,38 @@ export function createTranscoderServer(
     }
     await Promise.all([...deliveries].map((delivery) => delivery.done));
   };
-  const drain = async (graceMs: number): Promise<"finished" | "stopped"> => {
+  const drain = async (graceMs: number): Promise<"finished" | "handed-back"> => {
     draining = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"stopped">((resolve) => {
-      timer = setTimeout(() => resolve("stopped"), graceMs);
-    });
-    const finished = (async () => {
-      await current?.finished;
-      await Promise.all([...deliveries].map((delivery) => delivery.done));
-      return "finished" as const;
-    })();
-    const outcome = await Promise.race([finished, late]);
-    clearTimeout(timer);
-    return outcome;
+    const delivered = () => Promise.all([...deliveries].map((delivery) => delivery.done));
+    const running = current;
+    if (running) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), graceMs - handBackReserveMs(graceMs));
+      });
+      const outcome = await Promise.race([running.finished.then(() => "finished" as const), late]);
+      clearTimeout(timer);
+      if (outcome === "late" && current === running) {
+        running.handedBack = `the transcoder was shutting down (a rollout) and the task could not finish within its ${Math.round(graceMs / 1000)} s grace`;
+        running.controller.abort();
+        await running.finished;
+        await delivered();
+        return "handed-back";
+      }
+    }
+    await delivered();
+    return "finished";
   };
   return { server, cancelCurrent, drain };
+}
+
+/**
+ * What is kept of the grace for stopping a task and handing it back (ffmpeg stopped, the attempt's
+ * objects deleted, the callback delivered; on the loaded local stack that took up to 5 s): a
+ * minute of Cloudflare's 15, half of a short test grace.
+ */
+export function handBackReserveMs(graceMs: number): number {
+  return Math.min(60_000, Math.floor(graceMs / 2));
 }
 
 /** A finalize task lists every chunk's segments: about 70 bytes each, 10,000 for a two-hour film. */
@@ -376,7 +427,11 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => {
     console.log("SIGTERM: draining (no new task; the running one goes on to its result)");
     server.drain().then((outcome) => {
-      console.log(outcome === "finished" ? "drained: the running task finished" : "drain time ran out: the running task was stopped");
+      console.log(
+        outcome === "finished"
+          ? "drained: the running task finished"
+          : "drained: the running task could not finish in time and was handed back",
+      );
       process.exit(0);
     });
   });

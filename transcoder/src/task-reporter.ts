@@ -8,7 +8,7 @@ import type { TaskCallback, TaskEvent, TranscodeTask } from "../../workers/trans
  * - progress at most every `progressIntervalMs`, and the last progress again every
  *   `heartbeatMs` even without news, so the Worker's lease can tell a live task from a dead one;
  *   one at a time, never queued up behind a slow answer;
- * - the result (`done` or `failed`) until the Worker has it: network errors, 5xx and 429 are
+ * - the result (`done`, `failed` or `handed-back`) until the Worker has it: network errors, 5xx and 429 are
  *   retried with backoff for up to `giveUpMs`; the outputs are in storage meanwhile, and if the
  *   result never arrives the lease runs out and the task runs again (idempotently);
  * - an answer of 409 or 410 means this attempt is no longer the task's current one (or the job is
@@ -56,7 +56,7 @@ export class TaskReporter {
   }
 
   /** The result; resolves once the Worker has it, or it refused it, or `giveUpMs` passed. */
-  async finish(event: Extract<TaskEvent, { type: "done" | "failed" }>): Promise<"delivered" | "refused" | "undelivered"> {
+  async finish(event: Extract<TaskEvent, { type: "done" | "failed" | "handed-back" }>): Promise<"delivered" | "refused" | "undelivered"> {
     clearInterval(this.#heartbeat);
     await this.#inFlight;
     const started = Date.now();

@@ -9,7 +9,7 @@
  * | blob1 | `request` | `transcode_task` | `player_qoe` |
  * | blob2 | Worker version id | Worker version id | Worker version id |
  * | blob3 | route template (`/v1/videos/{id}`) | task kind | video id |
- * | blob4 | method | outcome (`done`, `failed`, `stalled`) | fatal error (`network`, `media`, `key`, `other`, or empty) |
+ * | blob4 | method | outcome (`done`, `failed`, `stalled`, `handed-back`) | fatal error (`network`, `media`, `key`, `other`, or empty) |
  * | blob5 | cache status (`HIT`, `MISS`, or empty) | instance type | colo |
  * | blob6 | colo | | country |
  * | double1 | status | seconds since dispatch | startup ms (-1: not in this report) |
@@ -41,7 +41,7 @@ export interface RequestPoint {
 
 export interface TranscodeTaskPoint {
   kind: string;
-  outcome: "done" | "failed" | "stalled";
+  outcome: "done" | "failed" | "stalled" | "handed-back";
   /** From the attempt's dispatch to its end. */
   seconds: number;
   attempt: number;

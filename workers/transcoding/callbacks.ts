@@ -2,7 +2,7 @@ import { createRouter } from "../platform/app.ts";
 import { ApiError } from "../platform/errors.ts";
 import { describeIssues, taskCallbackEnvelopeSchema } from "./contract.ts";
 import { grantOf } from "./internal-storage.ts";
-import { type ReportOutcome, taskDone, taskFailed, taskProgressed } from "./lifecycle.ts";
+import { type ReportOutcome, taskDone, taskFailed, taskHandedBack, taskProgressed } from "./lifecycle.ts";
 import { loadJob } from "./service.ts";
 import { taskKinds } from "./task-kinds.ts";
 import { recordTaskEnd } from "./task-metrics.ts";
@@ -16,7 +16,8 @@ export const CALLBACK_PATH = "/internal/transcode/callback";
  * job and its tasks are read once, and what the report changes is decided from that. The answer
  * tells the transcoder what to do next:
  *
- * - 204: taken.
+ * - 204: taken. A `handed-back` report (the instance is shutting down) queues the task again
+ *   for another instance without counting a failure.
  * - 409: the attempt is not the task's current one (it stalled and was dispatched again, or its job
  *   is over). Nothing changed; the transcoder stops that attempt.
  * - 410: the job is gone (its video was deleted).
@@ -46,7 +47,7 @@ export function createCallbackRouter() {
     if (!loaded || !task) throw new ApiError("gone", `Job ${callback.jobId} is gone (its video was deleted, or its upload replaced).`);
     const attempt = { jobId: loaded.job.id, id: task.id, attempt: callback.attempt };
     let outcome: ReportOutcome;
-    let ended: "done" | "failed" | undefined;
+    let ended: "done" | "failed" | "handed-back" | undefined;
     const event = callback.event;
     if (event.type === "progress") {
       outcome = await taskProgressed(services, loaded, attempt, event.percent);
@@ -59,6 +60,9 @@ export function createCallbackRouter() {
             retryable: true,
             reason: `the transcoder's ${task.kind} result is malformed (${describeIssues(result.error).slice(0, 3).join("; ")})`,
           });
+    } else if (event.type === "handed-back") {
+      ended = "handed-back";
+      outcome = await taskHandedBack(services, loaded.job, attempt, event.reason);
     } else {
       ended = "failed";
       outcome = await taskFailed(services, attempt, event);

@@ -52,6 +52,14 @@ export const MAX_TILE_SIDE = 640;
  */
 export const STORAGE_RANGE_MAX_BYTES = 16 * 1024 * 1024;
 export const MAX_SPRITE_SIDE = 16_384;
+/**
+ * How long a container instance has between a rollout's SIGTERM and its SIGKILL: 15 minutes
+ * (Cloudflare Containers, "Rollouts": "the container will be sent a SIGTERM signal and still has
+ * 15 minutes to shut down gracefully"). The transcoder finishes its running task within it or
+ * hands the task back (`TRANSCODER_GRACE_SECONDS`), and the local stack kills its transcoders
+ * after the same grace.
+ */
+export const CONTAINER_ROLLOUT_GRACE_SECONDS = 15 * 60;
 
 /**
  * The most ranges a plan cut at `chunkSeconds` may hold: one per started chunk length (a tail
@@ -589,8 +597,14 @@ const failedEvent = z.object({
   qualityReport: qualityReportSchema.optional(),
 });
 const doneEvent = z.object({ type: z.literal("done"), result: taskResultUnionSchema });
+/**
+ * The instance is shutting down (a rollout's SIGTERM) and stopped the task before its end: the
+ * task goes back to be run by another instance, and it is not a failure of the task (no attempt
+ * is counted against it). `reason` says why, in words.
+ */
+const handedBackEvent = z.object({ type: z.literal("handed-back"), reason: text.max(4000, atMost(4000)) });
 
-export const taskEventSchema = z.discriminatedUnion("type", [progressEvent, doneEvent, failedEvent]);
+export const taskEventSchema = z.discriminatedUnion("type", [progressEvent, doneEvent, failedEvent, handedBackEvent]);
 export type TaskEvent = z.infer<typeof taskEventSchema>;
 
 const callbackEnvelope = {
@@ -611,7 +625,7 @@ export type TaskCallback = z.infer<typeof taskCallbackSchema>;
  */
 export const taskCallbackEnvelopeSchema = z.object({
   ...callbackEnvelope,
-  event: z.discriminatedUnion("type", [progressEvent, doneEvent.extend({ result: z.unknown() }), failedEvent]),
+  event: z.discriminatedUnion("type", [progressEvent, doneEvent.extend({ result: z.unknown() }), failedEvent, handedBackEvent]),
 });
 
 /**

@@ -9,6 +9,7 @@ import {
   completeTask,
   failAttempt,
   finishJob,
+  handBackTask,
   insertTasks,
   isActive,
   type LoadedJob,
@@ -89,6 +90,25 @@ export async function taskFailed(
   failure: { retryable: boolean; reason: string; qualityReport?: QualityReport | undefined },
 ): Promise<ReportOutcome> {
   return failTaskAttempt(services, attempt, { reason: failure.reason, final: !failure.retryable, qualityReport: failure.qualityReport });
+}
+
+/**
+ * An instance shutting down (a rollout) stopped the attempt and gave the task back: it is queued
+ * again at once, for another instance, and no failure is counted (it was not the task's fault).
+ */
+export async function taskHandedBack(
+  services: Services,
+  job: Pick<TranscodeJob, "id" | "videoId">,
+  attempt: TaskAttempt,
+  reason: string,
+): Promise<ReportOutcome> {
+  const row = await handBackTask(services.db, attempt, reason, nowOf(services));
+  if (!row) return "stale";
+  await services.transcodeQueue.send(taskMessage(job, row.id), { contentType: "json" });
+  services.log
+    .child({ jobId: job.id, videoId: job.videoId, taskId: row.id })
+    .info("task handed back by a transcoder shutting down; queued again", { attempt: attempt.attempt, reason });
+  return "ok";
 }
 
 /**

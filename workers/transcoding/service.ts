@@ -297,6 +297,20 @@ export async function completeTask(db: Queryable, task: TaskAttempt, result: Rec
 }
 
 /**
+ * The running attempt was handed back by an instance that is shutting down (a rollout): the task
+ * is `pending` again for another instance, with no failure counted (the attempt number still goes
+ * up at the next claim, which fences this one's late reports). Undefined when it is not the running attempt.
+ */
+export async function handBackTask(db: Queryable, task: TaskAttempt, reason: string, now: Date): Promise<TaskState | undefined> {
+  const [row] = await db
+    .update(transcodeTasks)
+    .set({ state: "pending", instance: null, leaseExpiresAt: null, progress: 0, lastError: reason, updatedAt: now })
+    .where(runningAttempt(task))
+    .returning(taskStateColumns);
+  return row;
+}
+
+/**
  * An attempt failed (it said so, or its lease ran out): the task is queued again (`pending`, one
  * failure more), or, when it has failed `maxAttempts` times or the failure is final, `failed`.
  * Undefined when `attempt` is not the running attempt (a late report of a dead one).

@@ -11,7 +11,7 @@ export function recordTaskEnd(
   services: Services,
   task: Pick<TaskState, "kind" | "dispatchedAt">,
   attempt: number,
-  outcome: "done" | "failed" | "stalled",
+  outcome: "done" | "failed" | "stalled" | "handed-back",
 ): void {
   const dispatched = task.dispatchedAt?.getTime();
   services.metrics.transcodeTask({

@@ -279,6 +279,37 @@ describe("attempts", () => {
     expect(stored).not.toContain("/c0001-a1-");
   });
 
+  it("takes back a task an instance shutting down handed back: queued again, no failure counted, its late reports refused", async () => {
+    const { videoId, jobId } = await uploaded();
+    await planned(videoId, jobId, 2);
+    await deliver(message(jobId, videoId, "chunk-0001"));
+    const stopped = await lastDispatch(jobId, "chunk-0001");
+    const reason = "the transcoder was shutting down (a rollout) and the task could not finish within its 900 s grace";
+    expect((await report(stopped, { type: "handed-back", reason })).status).toBe(204);
+    // Queued again at once (no backoff): the consumer may have tried it already, and it waits for
+    // an instance while the double still counts the stopped attempt as running.
+    expect(await taskRow(jobId, "chunk-0001")).toMatchObject({
+      state: expect.stringMatching(/^(pending|waiting)$/),
+      attempt: 1,
+      failures: 0,
+      instance: null,
+      leaseExpiresAt: null,
+      lastError: reason,
+    });
+    // The same report again, or any late one of that attempt: 409, nothing changes.
+    expect((await report(stopped, { type: "handed-back", reason })).status).toBe(409);
+    expect((await report(stopped, { type: "failed", retryable: true, reason: "ffmpeg was stopped" })).status).toBe(409);
+    expect((await taskRow(jobId, "chunk-0001"))?.failures).toBe(0);
+
+    // Another instance takes it as the next attempt, and its result counts.
+    await freeTheDouble();
+    await deliver(message(jobId, videoId, "chunk-0001"));
+    const resumed = await lastDispatch(jobId, "chunk-0001");
+    expect(resumed).toMatchObject({ attempt: 2, attemptTag: "c0001-a2-" });
+    expect((await report(resumed, { type: "done", result: chunkResult(resumed) })).status).toBe(204);
+    expect(await taskRow(jobId, "chunk-0001")).toMatchObject({ state: "done", attempt: 2, failures: 0 });
+  });
+
   it("fails the job at once when the transcoder refuses the task the Worker built (400): no retry, no dead letter", async () => {
     const { videoId, jobId } = await uploaded();
     await setDoubleRefusing(0, true);

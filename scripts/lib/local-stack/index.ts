@@ -19,6 +19,7 @@ import { stopChild, waitForHttp } from "../processes.ts";
 import { type DatabaseSpec, type LocalDatabase, startDatabase } from "./database.ts";
 import { stateDir } from "./paths.ts";
 import { freePort } from "./ports.ts";
+import { stopTranscoder } from "./rollout.ts";
 import { startTranscoders, type Transcoder } from "./transcoders.ts";
 import { startWorker, type WorkerConfigOptions, type WorkerOptions } from "./worker.ts";
 
@@ -36,6 +37,7 @@ export {
 export { type DevStackInfo, removeDevStackLock, runningDevStack, writeDevStackLock } from "./dev-lock.ts";
 export { pgDataDir, repoRoot, stateDir } from "./paths.ts";
 export { freePort, freePortRun, portIsFree } from "./ports.ts";
+export { rollTranscoder, stopTranscoder, transcoderGraceMs } from "./rollout.ts";
 export { restartTranscoder, startTranscoder, startTranscoders, type Transcoder } from "./transcoders.ts";
 export { bundleWorker, webDist, wranglerConfig, writeWorkerConfig } from "./worker.ts";
 
@@ -64,6 +66,12 @@ export interface LocalStackOptions extends WorkerConfigOptions {
   transcoderScratchBytes?: number;
   /** More environment for the transcoders (TRANSCODER_PRESET, …). */
   transcoderEnv?: Record<string, string>;
+  /**
+   * The transcoders' grace between SIGTERM and SIGKILL (`TRANSCODER_GRACE_SECONDS`: the transcoder
+   * finishes or hands back its task within it, and the stack kills it after it, on `stop()` and in
+   * `rollTranscoder`); default production's, 900 s. Tests shorten it.
+   */
+  transcoderGraceSeconds?: number;
   /** The CPUs each transcoder may use (`taskset --cpu-list`, one entry per transcoder); default all. */
   transcoderCpus?: readonly string[];
   /**
@@ -164,7 +172,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let stopCron = () => {};
   const stop = async () => {
     stopCron();
-    await Promise.all(processes().map((child) => stopChild(child)));
+    await Promise.all([...(worker ? [stopChild(worker)] : []), ...transcoders.map((transcoder) => stopTranscoder(transcoder))]);
     if (isSpec(spec)) await database.stop();
     if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
   };
@@ -177,7 +185,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       firstPort: options.transcoderPort,
       workRoot: scratchDir ?? join(stateDir, "transcoders"),
       scratchBytes: options.transcoderScratchBytes ?? transcoderScratchBytes(options.vars?.TRANSCODER_INSTANCE_TYPE),
-      env: { TRANSCODER_TOKEN: transcoderToken, ...options.transcoderEnv },
+      env: {
+        TRANSCODER_TOKEN: transcoderToken,
+        // The one origin a transcoder may reach, as the container's outbound handler is its one way out.
+        TRANSCODER_STORAGE_ORIGINS: new URL(options.vars?.PUBLIC_BASE_URL ?? `http://localhost:${port}`).origin,
+        ...(options.transcoderGraceSeconds ? { TRANSCODER_GRACE_SECONDS: String(options.transcoderGraceSeconds) } : {}),
+        ...options.transcoderEnv,
+      },
       cpus: options.transcoderCpus,
     });
     const vars: Record<string, string> = {
