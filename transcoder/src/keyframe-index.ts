@@ -1,0 +1,159 @@
+import { CustomSource, EncodedPacketSink, Input, MATROSKA, MP4, QTFF, WEBM } from "mediabunny";
+import type { Rational } from "../../workers/transcoding/contract.ts";
+import type { Keyframe, KeyframeLookup } from "./chunk-plan.ts";
+import type { MediaStorage } from "./storage.ts";
+
+/**
+ * Keyframes from the container's own index, read once, instead of a packet read per boundary.
+ *
+ * MP4 and MOV: the `moov` box (sync samples `stss`, timestamps `stts`/`ctts`, the edit list),
+ * wherever it lies (at the end too: the box headers are walked with small ranged reads). A lookup
+ * is then a search in memory and reads nothing more. Matroska and WebM: the `Cues`, which point a
+ * lookup at the cluster that holds its keyframe, so each lookup reads that one cluster. Parsed by
+ * mediabunny (a TypeScript demuxer), which reads through `storage.readRange` with the source's
+ * grant, so the bytes are closed ranges like ffmpeg's.
+ *
+ * Answers as ffprobe's seek does (`keyframes.ts`): the instant is taken to microseconds, then to
+ * the stream's time base (rounded to the nearest tick), and the answer is the last keyframe whose
+ * presentation time is at or before that tick. `keyframe-index.test.ts` checks that both give the
+ * same keyframes for MP4 (index first and last) and Matroska.
+ */
+
+/** What the index pass may read before it is given up for the packet scan: a file without an index would otherwise be read whole. */
+export const indexReadBudget = { baseBytes: 32 * 1024 ** 2, perLookupBytes: 4 * 1024 ** 2 };
+
+export interface KeyframeIndex {
+  /** `mp4` or `matroska`. */
+  container: string;
+  /** The first keyframe the index names. */
+  first: Keyframe | null;
+  lookup: KeyframeLookup;
+  /** Bytes read so far (the index, and for Matroska each lookup's cluster). */
+  bytesRead(): number;
+  close(): void;
+}
+
+/**
+ * Opens the index of `key`, or says in words why it has none this reader uses (another
+ * container, no single video track): the caller then scans packets.
+ */
+export async function openKeyframeIndex(
+  storage: MediaStorage,
+  key: string,
+  size: number,
+  video: { timeBase: Rational },
+  options: { signal?: AbortSignal } = {},
+): Promise<KeyframeIndex | { unavailable: string }> {
+  let bytesRead = 0;
+  let budget = indexReadBudget.baseBytes;
+  const source = new CustomSource({
+    getSize: () => size,
+    read: async (start, end) => {
+      bytesRead += end - start;
+      if (bytesRead > budget) throw new IndexBudgetExceeded(bytesRead);
+      return storage.readRange(key, start, end, { signal: options.signal });
+    },
+    // The reads are network round trips: let the reader gather neighbouring ones.
+    prefetchProfile: "network",
+  });
+  const input = new Input({ source, formats: [MP4, QTFF, MATROSKA, WEBM] });
+  try {
+    if (!(await input.canRead())) {
+      input.dispose();
+      return { unavailable: "its container has no index this reader knows (only MP4, MOV, Matroska and WebM do)" };
+    }
+    const format = await input.getFormat();
+    const container = format === MATROSKA || format === WEBM ? "matroska" : "mp4";
+    const tracks = await input.getVideoTracks();
+    const track = tracks[0];
+    if (tracks.length !== 1 || !track) {
+      input.dispose();
+      return {
+        unavailable: `it has ${tracks.length} video tracks, and the index reader takes the one ffprobe chose only when there is one`,
+      };
+    }
+    const sink = new EncodedPacketSink(track);
+    const { num, den } = video.timeBase;
+    const toKeyframe = (timestamp: number): Keyframe => {
+      const pts = Math.round((timestamp * den) / num);
+      return { pts, seconds: (pts * num) / den };
+    };
+    const firstPacket = await sink.getFirstKeyPacket({ metadataOnly: true });
+    const first = firstPacket ? toKeyframe(firstPacket.timestamp) : null;
+    return {
+      container,
+      first,
+      bytesRead: () => bytesRead,
+      close: () => input.dispose(),
+      async lookup(seconds) {
+        budget = bytesRead + indexReadBudget.baseBytes + seconds.length * indexReadBudget.perLookupBytes;
+        const answers: (Keyframe | null)[] = [];
+        for (const instant of seconds) {
+          // ffprobe's -read_intervals: microseconds, then the stream's tick nearest to them.
+          const micros = Math.round(Math.max(0, instant) * 1e6);
+          const tick = Math.round((micros * den) / (1e6 * num));
+          // Half a tick past it: every keyframe at or before the tick, none after, whatever the float rounding.
+          const packet = await sink.getKeyPacket(((tick + 0.5) * num) / den, { metadataOnly: true });
+          // Before the first keyframe, ffmpeg's seek goes to the first one; so does this.
+          answers.push(packet ? toKeyframe(packet.timestamp) : first);
+        }
+        return answers;
+      },
+    };
+  } catch (error) {
+    input.dispose();
+    if (error instanceof IndexBudgetExceeded) return { unavailable: error.message };
+    throw error;
+  }
+}
+
+export class IndexBudgetExceeded extends Error {
+  constructor(bytes: number) {
+    super(`reading its index took more than ${(bytes / 1024 ** 2).toFixed(0)} MiB (no index, or one that does not point at keyframes)`);
+    this.name = "IndexBudgetExceeded";
+  }
+}
+
+/**
+ * The plan's keyframe lookup: the index when there is one and it starts on the keyframe ffmpeg
+ * starts on (`first`, from the packet scan: the same time base, edit list and all), else the packet
+ * scan. `describe()` says which, and why not the index, for the plan's log. An index that outgrows
+ * its read budget mid-plan hands over to the scan for the rest.
+ */
+export async function planKeyframeLookup(
+  storage: MediaStorage,
+  key: string,
+  size: number,
+  video: { timeBase: Rational },
+  scan: { first: Keyframe; atOrBefore: KeyframeLookup },
+  options: { signal?: AbortSignal } = {},
+): Promise<{ lookup: KeyframeLookup; describe(): string; close(): void }> {
+  const opened = await openKeyframeIndex(storage, key, size, video, options);
+  let index: KeyframeIndex | null = null;
+  let how: string;
+  if ("unavailable" in opened) how = `packet scan: ${opened.unavailable}`;
+  else if (opened.first?.pts !== scan.first.pts) {
+    how = `packet scan: the ${opened.container} index's first keyframe (${opened.first?.seconds ?? "none"} s) is not ffmpeg's (${scan.first.seconds} s)`;
+    opened.close();
+  } else {
+    index = opened;
+    how = `${opened.container} index`;
+  }
+  return {
+    async lookup(seconds) {
+      if (index) {
+        try {
+          return await index.lookup(seconds);
+        } catch (error) {
+          if (!(error instanceof IndexBudgetExceeded)) throw error;
+          how = `${index.container} index, then packet scan: ${error.message}`;
+          index.close();
+          index = null;
+        }
+      }
+      return scan.atOrBefore(seconds);
+    },
+    describe: () => (index ? `${how}, ${(index.bytesRead() / 1024).toFixed(0)} KiB read` : how),
+    close: () => index?.close(),
+  };
+}
