@@ -22,6 +22,9 @@ import type { MediaStorage } from "./storage.ts";
 /** What the index pass may read before it is given up for the packet scan: a file without an index would otherwise be read whole. */
 export const indexReadBudget = { baseBytes: 32 * 1024 ** 2, perLookupBytes: 4 * 1024 ** 2 };
 
+/** The least one read of the index fetches (see `read` below). */
+const minReadBytes = 64 * 1024;
+
 export interface KeyframeIndex {
   /** `mp4` or `matroska`. */
   container: string;
@@ -46,15 +49,25 @@ export async function openKeyframeIndex(
 ): Promise<KeyframeIndex | { unavailable: string }> {
   let bytesRead = 0;
   let budget = indexReadBudget.baseBytes;
+  // The demuxer asks for box headers a few bytes at a time: each read fetches at least
+  // `minReadBytes`, and the last one answers the reads that fall inside it, so opening an MP4
+  // costs about three requests (the head, the moov's header and the moov) and reads little past it.
+  let last: { start: number; bytes: Uint8Array } | null = null;
   const source = new CustomSource({
     getSize: () => size,
     read: async (start, end) => {
-      bytesRead += end - start;
+      if (last && start >= last.start && end <= last.start + last.bytes.length)
+        return last.bytes.subarray(start - last.start, end - last.start);
+      // A read that runs on past the last one (a box's body after its header) fetches only the rest.
+      const kept = last && start >= last.start && start < last.start + last.bytes.length ? last : null;
+      const from = kept ? kept.start + kept.bytes.length : start;
+      const until = Math.min(size, Math.max(end, from + minReadBytes));
+      bytesRead += until - from;
       if (bytesRead > budget) throw new IndexBudgetExceeded(bytesRead);
-      return storage.readRange(key, start, end, { signal: options.signal });
+      const fetched = await storage.readRange(key, from, until, { signal: options.signal });
+      last = { start, bytes: kept ? Buffer.concat([kept.bytes.subarray(start - kept.start), fetched]) : fetched };
+      return last.bytes.subarray(start - last.start, end - last.start);
     },
-    // The reads are network round trips: let the reader gather neighbouring ones.
-    prefetchProfile: "network",
   });
   const input = new Input({ source, formats: [MP4, QTFF, MATROSKA, WEBM] });
   try {
