@@ -1,11 +1,15 @@
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { taskEnvelope } from "../../scripts/lib/chunked-job.ts";
+import type { PlanResult } from "../../workers/transcoding/contract.ts";
 import { ffmpeg, makeClip, makeTempDir, tools } from "../test/clips.ts";
+import { planChunks } from "./chunk-plan.ts";
 import { FsStorage } from "./fs-storage.ts";
 import { openKeyframeIndex } from "./keyframe-index.ts";
 import { keyframeLookup } from "./keyframes.ts";
 import { probeSource } from "./probe.ts";
+import { runTask } from "./tasks.ts";
 
 /**
  * The index reader must answer exactly as the packet scan (ffprobe's seeks) does, or the chunk
@@ -63,6 +67,16 @@ describe("openKeyframeIndex", () => {
         expect(await index.lookup(instants)).toEqual(await scan.atOrBefore(instants));
         // MP4: the lookups are answered from the moov read when opening, and read nothing more.
         if (container === "mp4") expect(index.bytesRead()).toBe(opened);
+        // And so the same ranges, with the deeper looks for a keyframe on every rung's grid (25 and 30 fps).
+        const first = (await scan.first()) ?? { pts: 0, seconds: 0 };
+        const input = { first, endSeconds: first.seconds + seconds, originSeconds: 0, chunkSeconds: 2.5 };
+        const rungRates = [
+          { num: 30, den: 1 },
+          { num: 25, den: 1 },
+        ];
+        const byIndex = await planChunks({ ...input, rungRates }, index.lookup);
+        expect(byIndex.ranges.length).toBeGreaterThanOrEqual(3);
+        expect(byIndex).toEqual(await planChunks({ ...input, rungRates }, scan.atOrBefore));
       } finally {
         index.close();
       }
@@ -74,4 +88,21 @@ describe("openKeyframeIndex", () => {
     const index = await openKeyframeIndex(storage, "no-index.ts", size, { timeBase: { num: 1, den: 90_000 } });
     expect(index).toEqual({ unavailable: expect.stringMatching(/no index/) });
   });
+
+  it("is what the plan task reads keyframes from, and the plan says so; without an index it says why it scans", async () => {
+    const planLog = async (sourceKey: string) => {
+      const lines: string[] = [];
+      const result = (await runTask(
+        { ...taskEnvelope("clip", sourceKey), kind: "plan", taskId: "plan", attempt: 1, attemptTag: "plan-a1-", chunkSeconds: 3 },
+        { storage, tools, workRoot: join(temp.dir, "work"), log: (line) => lines.push(line) },
+      )) as PlanResult;
+      return { chunks: result.chunks.length, line: lines.find((line) => line.startsWith("planned")) ?? "" };
+    };
+    const indexed = await planLog("moov-at-end.mp4");
+    expect(indexed.chunks).toBeGreaterThanOrEqual(3);
+    expect(indexed.line).toMatch(/keyframes from the mp4 index, \d+ KiB read/);
+    const scanned = await planLog("no-index.ts");
+    expect(scanned.chunks).toBeGreaterThanOrEqual(3);
+    expect(scanned.line).toMatch(/keyframes from the packet scan: its container has no index/);
+  }, 60_000);
 });

@@ -133,40 +133,51 @@ export class IndexBudgetExceeded extends Error {
  * scan. `describe()` says which, and why not the index, for the plan's log. An index that outgrows
  * its read budget mid-plan hands over to the scan for the rest.
  */
-export async function planKeyframeLookup(
+export function planKeyframeLookup(
   storage: MediaStorage,
   key: string,
   size: number,
   video: { timeBase: Rational },
   scan: { first: Keyframe; atOrBefore: KeyframeLookup },
   options: { signal?: AbortSignal } = {},
-): Promise<{ lookup: KeyframeLookup; describe(): string; close(): void }> {
-  const opened = await openKeyframeIndex(storage, key, size, video, options);
+): { lookup: KeyframeLookup; describe(): string; close(): void } {
   let index: KeyframeIndex | null = null;
-  let how: string;
-  if ("unavailable" in opened) how = `packet scan: ${opened.unavailable}`;
-  else if (opened.first?.pts !== scan.first.pts) {
-    how = `packet scan: the ${opened.container} index's first keyframe (${opened.first?.seconds ?? "none"} s) is not ffmpeg's (${scan.first.seconds} s)`;
-    opened.close();
-  } else {
-    index = opened;
-    how = `${opened.container} index`;
-  }
+  let how = "packet scan: one range, no boundary to look up";
+  // Opened at the first lookup that asks for something: a title of one range needs no keyframe.
+  let opening: Promise<void> | null = null;
+  const open = async () => {
+    const opened = await openKeyframeIndex(storage, key, size, video, options);
+    if ("unavailable" in opened) how = `packet scan: ${opened.unavailable}`;
+    else if (opened.first?.pts !== scan.first.pts) {
+      how = `packet scan: the ${opened.container} index's first keyframe (${opened.first?.seconds ?? "none"} s) is not ffmpeg's (${scan.first.seconds} s)`;
+      opened.close();
+    } else {
+      index = opened;
+      how = `${opened.container} index`;
+    }
+  };
   return {
     async lookup(seconds) {
-      if (index) {
+      if (seconds.length === 0) return [];
+      opening ??= open();
+      await opening;
+      const current = index;
+      if (current) {
         try {
-          return await index.lookup(seconds);
+          return await current.lookup(seconds);
         } catch (error) {
           if (!(error instanceof IndexBudgetExceeded)) throw error;
-          how = `${index.container} index, then packet scan: ${error.message}`;
-          index.close();
+          how = `${current.container} index, then packet scan: ${error.message}`;
+          current.close();
           index = null;
         }
       }
       return scan.atOrBefore(seconds);
     },
-    describe: () => (index ? `${how}, ${(index.bytesRead() / 1024).toFixed(0)} KiB read` : how),
+    describe: () => {
+      const current = index;
+      return current ? `${how}, ${(current.bytesRead() / 1024).toFixed(0)} KiB read` : how;
+    },
     close: () => index?.close(),
   };
 }

@@ -53,7 +53,7 @@ export async function runPlanTask(task: PlanTask, deps: TaskDependencies): Promi
   const first = await scan.first();
   if (!first)
     throw new JobFailure("file is unreadable: its video stream holds no packets; export the video again and upload the new file", false);
-  const keyframes = await planKeyframeLookup(
+  const keyframes = planKeyframeLookup(
     deps.storage,
     task.sourceKey,
     bytes,
