@@ -65,6 +65,7 @@ export async function openKeyframeIndex(
       bytesRead += until - from;
       if (bytesRead > budget) throw new IndexBudgetExceeded(bytesRead);
       const fetched = await storage.readRange(key, from, until, { signal: options.signal });
+      if (fetched.length < until - from) throw new RangeError(`bytes ${from}-${until - 1} are past the end of the file`);
       last = { start, bytes: kept ? Buffer.concat([kept.bytes.subarray(start - kept.start), fetched]) : fetched };
       return last.bytes.subarray(start - last.start, end - last.start);
     },
@@ -91,6 +92,17 @@ export async function openKeyframeIndex(
       const pts = Math.round((timestamp * den) / num);
       return { pts, seconds: (pts * num) / den };
     };
+    // A file cut short keeps an index (at its front) that names frames past its end; the packet
+    // scan finds no keyframe there, and the ranges must not either. So the last frame's bytes
+    // must be in the file (one small read), or the index is not used.
+    const lastPacket = await sink.getPacket(Number.POSITIVE_INFINITY).catch((error: unknown) => {
+      if (error instanceof IndexBudgetExceeded) throw error;
+      return null;
+    });
+    if (!lastPacket || lastPacket.byteLength === 0) {
+      input.dispose();
+      return { unavailable: "its index names frames past the end of the file (a file cut short?)" };
+    }
     const firstPacket = await sink.getFirstKeyPacket({ metadataOnly: true });
     const first = firstPacket ? toKeyframe(firstPacket.timestamp) : null;
     return {
