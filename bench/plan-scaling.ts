@@ -76,7 +76,14 @@ try {
       const started = performance.now();
       const result = (await runTask(
         { ...taskEnvelope(videoId, key), kind: "plan", taskId: "plan", attempt: 1, attemptTag: "plan-a1-", chunkSeconds: 60 },
-        { storage, tools, workRoot: join(work, "tasks"), preset: "veryfast" },
+        // The plan's own line says where its keyframes came from (the index, or the packet scan and why) and what that read.
+        {
+          storage,
+          tools,
+          workRoot: join(work, "tasks"),
+          preset: "veryfast",
+          log: (line) => line.startsWith("planned") && console.log(`  ${line}`),
+        },
       )) as PlanResult;
       return { seconds: (performance.now() - started) / 1000, chunks: result.chunks.length };
     };

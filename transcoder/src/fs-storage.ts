@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, rm, rmdir, stat } from "node:fs/promises";
+import { copyFile, mkdir, open, readdir, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { assertValidKey, assertValidPrefix, type MediaStorage, StorageError } from "./storage.ts";
 
@@ -47,6 +47,19 @@ export class FsStorage implements MediaStorage {
   /** The file itself: ffmpeg seeks in it as it would in ranges of the object. */
   sourceInput(key: string): string {
     return this.pathFor(key);
+  }
+
+  async readRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    const file = await open(this.pathFor(key), "r").catch((error: unknown) => {
+      throw isErrno(error, "ENOENT") ? new StorageError(`no object at ${key}`, 404, false) : error;
+    });
+    try {
+      const bytes = new Uint8Array(Math.max(0, end - start));
+      const { bytesRead } = await file.read(bytes, 0, bytes.length, start);
+      return bytes.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
   }
 
   async deletePrefix(prefix: string): Promise<void> {

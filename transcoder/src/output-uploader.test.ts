@@ -23,6 +23,7 @@ function recording(root: string, failKey?: string) {
     list: (prefix) => backing.list(prefix),
     size: (key) => backing.size(key),
     sourceInput: (key) => backing.sourceInput(key),
+    readRange: (key, start, end) => backing.readRange(key, start, end),
     async deletePrefix(prefix) {
       calls.push(`delete ${prefix}`);
       await backing.deletePrefix(prefix);

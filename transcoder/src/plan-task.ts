@@ -2,6 +2,7 @@ import type { PlanResult, PlanTask } from "../../workers/transcoding/contract.ts
 import { planChunks } from "./chunk-plan.ts";
 import { type SampleWindow, sampleInterlace } from "./decode-check.ts";
 import { JobFailure, refusal } from "./job-failure.ts";
+import { planKeyframeLookup } from "./keyframe-index.ts";
 import { keyframeLookup } from "./keyframes.ts";
 import { type LadderPlan, planLadder } from "./ladder.ts";
 import { planPoster, planStoryboard } from "./previews.ts";
@@ -17,7 +18,8 @@ import { defaultTaskStallTimeoutMs, type TaskDependencies } from "./task-context
  * 2. The interlace verdict, from idet over a few windows of frames (`interlaceSample`): every
  *    chunk must deinterlace alike, so it is decided before any chunk is encoded.
  * 3. The ladder, poster and storyboard, as the one-shot job plans them.
- * 4. The ranges: keyframes at or before every `chunkSeconds`, on every rung's frame grid.
+ * 4. The ranges: keyframes at or before every `chunkSeconds`, on every rung's frame grid, from the
+ *    container's index (`moov`, Cues) where it has one, else from a packet read per boundary.
  *
  * Scratch disk: none (ffprobe and the idet windows stream from storage and write nothing).
  */
@@ -47,23 +49,37 @@ export async function runPlanTask(task: PlanTask, deps: TaskDependencies): Promi
   const timeBase = video.timeBase;
   if (!timeBase)
     throw new JobFailure("file is unreadable: the video stream has no time base; remux it (for example to MP4) and upload it again", false);
-  const keyframes = keyframeLookup(deps.tools, input, { streamIndex: video.index, timeBase }, { signal });
-  const first = await keyframes.first();
+  const scan = keyframeLookup(deps.tools, input, { streamIndex: video.index, timeBase }, { signal });
+  const first = await scan.first();
   if (!first)
     throw new JobFailure("file is unreadable: its video stream holds no packets; export the video again and upload the new file", false);
-  const { ranges, offGrid } = await planChunks(
-    {
-      first,
-      endSeconds: first.seconds + declaredSeconds,
-      originSeconds,
-      chunkSeconds: task.chunkSeconds,
-      rungRates: ladder.renditions.map((rendition) => rendition.frameRate),
-    },
-    keyframes.atOrBefore,
+  const keyframes = planKeyframeLookup(
+    deps.storage,
+    task.sourceKey,
+    bytes,
+    { timeBase },
+    { first, atOrBefore: scan.atOrBefore },
+    { signal },
   );
+  let plan: Awaited<ReturnType<typeof planChunks>>;
+  try {
+    plan = await planChunks(
+      {
+        first,
+        endSeconds: first.seconds + declaredSeconds,
+        originSeconds,
+        chunkSeconds: task.chunkSeconds,
+        rungRates: ladder.renditions.map((rendition) => rendition.frameRate),
+      },
+      keyframes.lookup,
+    );
+  } finally {
+    keyframes.close();
+  }
+  const { ranges, offGrid } = plan;
   log(
     `planned ${ranges.length} chunk(s) of about ${task.chunkSeconds} s over ${declaredSeconds.toFixed(1)} s (${(bytes / 1024 ** 2).toFixed(1)} MiB)` +
-      `${offGrid > 0 ? `; ${offGrid} boundary(ies) off a rung's frame grid` : ""}; ladder ${ladder.renditions.map((r) => r.name).join(" ")}`,
+      `${offGrid > 0 ? `; ${offGrid} boundary(ies) off a rung's frame grid` : ""}; keyframes from the ${keyframes.describe()}; ladder ${ladder.renditions.map((r) => r.name).join(" ")}`,
   );
   progress(100);
   const audioIndex = source.hasAudio ? (probe.audio?.index ?? null) : null;

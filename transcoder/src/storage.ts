@@ -22,6 +22,11 @@ export interface MediaStorage {
    * only the byte ranges it needs instead of downloading the object first.
    */
   sourceInput(key: string, options?: { sequential?: boolean }): SourceInput;
+  /**
+   * Bytes `start` to `end` (exclusive) of the object, read with the source's credential: what a
+   * container's index is parsed from (keyframe-index.ts) without ffmpeg.
+   */
+  readRange(key: string, start: number, end: number, options?: StorageCallOptions): Promise<Uint8Array>;
 }
 
 export interface StorageCallOptions {
