@@ -58,7 +58,7 @@ module.exports = {
       to: { path: "^(workers|durable-objects|schema|scripts|bench|e2e|testing|web)/", pathNot: "^workers/transcoding/contract\\.ts$" },
     },
     {
-      name: "transcoder-image-needs-only-zod",
+      name: "transcoder-image-needs-only-its-packages",
       comment: "Of npm, the transcoder's image installs zod and mediabunny (the container index reader, keyframe-index.ts) alone.",
       severity: "error",
       from: { path: "^(transcoder/src/|workers/transcoding/contract\\.ts$)", pathNot: testCode },
