@@ -3,8 +3,9 @@ import { env } from "cloudflare:workers";
 import { Upload } from "tus-js-client/lib.esm/browser/index.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type UploadRecord, WRITE_LEASE_MS } from "../../durable-objects/upload-session.ts";
-import { uploadScratchPrefix } from "../platform/media-layout.ts";
-import { problemOf, signUpAdmin } from "../test/catalog.ts";
+import { MASTER_RETENTION_MS, sweepDeletedMasters } from "../platform/master-retention.ts";
+import { deletedMasterMarkerKey, uploadScratchPrefix } from "../platform/media-layout.ts";
+import { problemOf, signUpAdmin, withTestServices } from "../test/catalog.ts";
 import { advanceClock, call, clockNow, deliverQueueMessage, signUp } from "../test/helpers.ts";
 import {
   adminStatus,
@@ -350,6 +351,38 @@ describe("tus termination and expiry", () => {
     advanceClock(UPLOAD_IDLE_EXPIRY_MS);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect((await stub.status())?.phase).toBe("expired");
+  });
+});
+
+describe("tus termination keeps a whole master for the retention (production locks masters)", () => {
+  it("marks the assembled master of a terminated upload deleted instead of deleting it; the sweep removes it 30 days on", async () => {
+    const videoId = await createVideo(admin);
+    const upload = await createUpload(admin, videoId, 10);
+    const stub = sessionOf(upload);
+    // The last PATCH assembled the master, then died before queueing the video: its lease lapses.
+    const lastPatch = await stub.beginWrite(0);
+    if (!lastPatch.ok) throw new Error("no lease");
+    const master = await masterOf(upload);
+    await env.MEDIA.put(master, testBytes(10, 31));
+    expect(await stub.markAssembled(lastPatch.token)).toMatchObject({ ok: true });
+    advanceClock(WRITE_LEASE_MS);
+    const terminatedAt = clockNow();
+    expect((await call(upload, { method: "DELETE", token: admin, headers: tusHeaders })).status).toBe(204);
+    expect(await env.MEDIA.head(master)).not.toBeNull();
+    const marker = deletedMasterMarkerKey(master);
+    const deletedAt = Number((await env.MEDIA.head(marker))?.customMetadata?.deletedAt);
+    expect(deletedAt).toBeGreaterThanOrEqual(terminatedAt);
+    // The tombstone's alarm sweeps the upload's keys once more: it marks, it does not delete.
+    advanceClock(UPLOAD_IDLE_EXPIRY_MS);
+    await runDurableObjectAlarm(stub);
+    expect(await env.MEDIA.head(master)).not.toBeNull();
+    const sweepAt = (ms: number) => withTestServices(sweepDeletedMasters, { clock: { now: () => ms } });
+    const day = 24 * 60 * 60 * 1000;
+    await sweepAt(deletedAt + MASTER_RETENTION_MS - day);
+    expect(await env.MEDIA.head(master)).not.toBeNull();
+    await sweepAt(deletedAt + MASTER_RETENTION_MS + day);
+    expect(await env.MEDIA.head(master)).toBeNull();
+    expect(await env.MEDIA.head(marker)).toBeNull();
   });
 });
 
