@@ -51,6 +51,16 @@ async function masterOf(path: string): Promise<string> {
   return ((await sessionOf(path).status()) as UploadRecord).masterKey;
 }
 
+/** A new 10-byte upload of a new video, and a PATCH's write lease on it (the PATCH itself is the test's to play). */
+async function tenByteUploadWithLease() {
+  const videoId = await createVideo(admin);
+  const upload = await createUpload(admin, videoId, 10);
+  const stub = sessionOf(upload);
+  const lastPatch = await stub.beginWrite(0);
+  if (!lastPatch.ok) throw new Error("no lease");
+  return { videoId, upload, stub, lastPatch };
+}
+
 /** A slow body: `first` at once, the rest when the test calls `release()`. */
 function slowBody(first: Uint8Array, rest: Uint8Array) {
   let release = () => {};
@@ -356,12 +366,8 @@ describe("tus termination and expiry", () => {
 
 describe("tus termination keeps a whole master for the retention (production locks masters)", () => {
   it("marks the assembled master of a terminated upload deleted instead of deleting it; the sweep removes it 30 days on", async () => {
-    const videoId = await createVideo(admin);
-    const upload = await createUpload(admin, videoId, 10);
-    const stub = sessionOf(upload);
     // The last PATCH assembled the master, then died before queueing the video: its lease lapses.
-    const lastPatch = await stub.beginWrite(0);
-    if (!lastPatch.ok) throw new Error("no lease");
+    const { upload, stub, lastPatch } = await tenByteUploadWithLease();
     const master = await masterOf(upload);
     await env.MEDIA.put(master, testBytes(10, 31));
     expect(await stub.markAssembled(lastPatch.token)).toMatchObject({ ok: true });
@@ -476,12 +482,8 @@ describe("UploadSession: the write fence", () => {
   });
 
   it("does not terminate an upload whose last PATCH is queueing its video; the PATCH finishes it", async () => {
-    const videoId = await createVideo(admin);
-    const upload = await createUpload(admin, videoId, 10);
-    const stub = sessionOf(upload);
     // The last PATCH has assembled the master and, still holding its lease, is queueing the video.
-    const lastPatch = await stub.beginWrite(0);
-    if (!lastPatch.ok) throw new Error("no lease");
+    const { videoId, upload, stub, lastPatch } = await tenByteUploadWithLease();
     expect(await stub.markAssembled(lastPatch.token)).toMatchObject({ ok: true, record: { phase: "assembled", offset: 10 } });
     const refused = await call(upload, { method: "DELETE", token: admin, headers: tusHeaders });
     expect(refused.status).toBe(409);
