@@ -343,11 +343,7 @@ async function main() {
     const attributed: [string, number, number][] = [
       ["heartbeats (PUT …/progress)", phases.heartbeats.connections, phases.heartbeats.transactions],
       ["their flushes (queue → consumer)", phases.flushes.connections, phases.flushes.transactions],
-      [
-        `refreshes (one per viewer every ${HEARTBEATS_PER_PART} heartbeats)`,
-        phases.refreshes.connections,
-        phases.refreshes.transactions,
-      ],
+      [`refreshes (one per viewer every ${HEARTBEATS_PER_PART} heartbeats)`, phases.refreshes.connections, phases.refreshes.transactions],
       [
         "the rest (between phases: the local stack's cron each minute, the counters' reads)",
         elsewhere,
