@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Clock, systemClock } from "../workers/platform/clock.ts";
 import { createLogger } from "../workers/platform/logger.ts";
+import { retireMaster } from "../workers/platform/master-retention.ts";
 import { createMediaStore } from "../workers/platform/media-store.ts";
 
 /**
@@ -300,7 +301,7 @@ export class UploadSession extends DurableObject<Env> {
     if (record.phase === "terminated" || record.phase === "expired") {
       const media = this.media();
       await media.deleteByPrefix(record.scratchPrefix);
-      await media.bucket.delete(record.masterKey);
+      await retireMaster(media.bucket, record.masterKey, this.clock);
     }
     this.record = null;
     await this.ctx.storage.deleteAll();
@@ -311,8 +312,8 @@ export class UploadSession extends DurableObject<Env> {
   }
 
   /**
-   * Aborts the multipart upload and deletes the tail objects. An `assembled` upload also deletes
-   * its master: it was never queued. The caller frees the video (the terminate route at once, the
+   * Aborts the multipart upload and deletes the tail objects. An `assembled` upload also marks its
+   * master as deleted (it was never queued): the cron removes it after the masters' retention. The caller frees the video (the terminate route at once, the
    * uploads service on `upload-expired`).
    */
   private async release(phase: "terminated" | "expired"): Promise<UploadRecord | null> {
@@ -329,7 +330,7 @@ export class UploadSession extends DurableObject<Env> {
       }
     }
     await media.deleteByPrefix(record.scratchPrefix);
-    if (record.phase === "assembled") await media.bucket.delete(record.masterKey);
+    if (record.phase === "assembled") await retireMaster(media.bucket, record.masterKey, this.clock);
     this.ctx.storage.sql.exec("DELETE FROM parts");
     this.writer = null;
     const saved = this.save({

@@ -6,6 +6,7 @@ import { STALE_HEADER } from "./platform/cache.ts";
 import { type Clock, systemClock } from "./platform/clock.ts";
 import { ApiError } from "./platform/errors.ts";
 import { handleError, problemResponse } from "./platform/http-errors.ts";
+import { sweepDeletedMasters } from "./platform/master-retention.ts";
 import { allowedMethods } from "./platform/method-not-allowed.ts";
 import { initServices } from "./platform/request-services.ts";
 import { requestTelemetry } from "./platform/request-telemetry.ts";
@@ -92,13 +93,15 @@ export function createApp({ clock }: { clock: Clock }) {
  * What the cron runs every minute, each task with its own services and logs, none stopping another:
  * - `transcode-leases`: tasks whose transcoder stopped calling back are queued again;
  * - `account-copies`, `subscription-copies`: accounts and subscriptions changed where no push
- *   followed (a script, a push that failed) are copied into their users' objects.
+ *   followed (a script, a push that failed) are copied into their users' objects;
+ * - `deleted-masters`: masters deleted `MASTER_RETENTION_DAYS` ago are removed from R2.
  */
 async function runCronTasks(env: Env, ctx: ExecutionContext, clock: Clock): Promise<void> {
   const tasks: Record<string, (services: Services) => Promise<unknown>> = {
     "transcode-leases": checkTranscodeLeases,
     "account-copies": syncAccountCopies,
     "subscription-copies": syncSubscriptionCopies,
+    "deleted-masters": sweepDeletedMasters,
   };
   const results = await Promise.allSettled(
     Object.entries(tasks).map(([cron, task]) => withServices(env, ctx, { clock, logFields: { cron } }, task)),

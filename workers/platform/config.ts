@@ -34,6 +34,15 @@ function jsonSecret<T extends z.ZodType>(name: string, shape: T) {
     .pipe(shape);
 }
 
+/**
+ * A user's object sends its watch progress to the user-copies queue this long after the first
+ * unsent heartbeat: one message per viewer per flush. One queue takes 5,000 messages a second
+ * (Cloudflare Queues' per-queue throughput limit), so 1,000,000 concurrent viewers need at least
+ * 200 s; 300 s (3,333 a second) keeps a third of the queue free (docs/resilience.md, the arithmetic
+ * `npm run bench:playback` prints). The object holds every heartbeat meanwhile: only Postgres's copy lags.
+ */
+export const PROGRESS_FLUSH_SECONDS_DEFAULT = 300;
+
 const configSchema = z.object({
   APP_ENV: z.enum(["development", "test", "production"]),
   PUBLIC_BASE_URL: z.url(),
@@ -60,8 +69,8 @@ const configSchema = z.object({
   // A screen lease without a progress heartbeat for this long is released ("tens of seconds").
   STREAM_LEASE_SECONDS: z.coerce.number().int().min(10).max(600).default(45),
   // Watch progress reaches Postgres this long after the first unsaved heartbeat (one batch per user).
-  PROGRESS_FLUSH_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
-  // Every database query's deadline (the driver's query_timeout); past it the request answers 503.
+  PROGRESS_FLUSH_SECONDS: z.coerce.number().int().min(1).max(3600).default(PROGRESS_FLUSH_SECONDS_DEFAULT),
+  // The deadline of every use of the database, connecting included (workers/platform/db.ts); past it the request answers 503.
   DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   // The transcoder's per-job storage grants are HMACs with this key.
   INTERNAL_SIGNING_SECRET: z

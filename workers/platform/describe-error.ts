@@ -4,7 +4,8 @@ import { DrizzleQueryError } from "drizzle-orm/errors";
 const unavailableSqlStates = /^(08|53|57)/;
 
 /**
- * True for errors of the database connection: refused, dropped, timed out (the driver's
+ * True for errors of the database connection: refused, dropped, past the deadline of a use
+ * (`DatabaseDeadlineExceeded`, workers/platform/db.ts), timed out (the driver's
  * `query_timeout`, "Query read timeout", and `connectionTimeoutMillis`, "timeout expired" or, waiting
  * for a pooled connection, "timeout exceeded when trying to connect"; Postgres's own timeouts are
  * SQLSTATE class 57), or shut down.
@@ -18,7 +19,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (typeof code === "string" && /^E(CONN|TIMEDOUT|HOSTUNREACH|PIPE|AI_AGAIN)/.test(code)) return true;
     if (
       typeof message === "string" &&
-      /websocket|connection (terminated|refused|closed)|network connection lost|query read timeout|timeout expired|timeout exceeded when trying to connect/i.test(
+      /websocket|connection (terminated|refused|closed)|network connection lost|database deadline|query read timeout|timeout expired|timeout exceeded when trying to connect/i.test(
         message,
       )
     ) {

@@ -2,7 +2,8 @@
  * Where everything lives in the MEDIA bucket (R2), in one place, one name per idea:
  *
  * ```text
- * masters/{videoId}/{uploadId}       an upload's master (the source file): never served, deleted with the video
+ * masters/{videoId}/{uploadId}       an upload's master (the source file): never served; under a bucket lock in production
+ * masters-deleted/{videoId}/{uploadId}  a deleted master's marker: the cron deletes the master once it is older than the retention
  * uploads/{uploadId}/                a tus upload's scratch objects (the tail that is not yet a whole part)
  * videos/{videoId}/                  what playback serves: `/media/{videoId}/{token}/{path}` is `videos/{videoId}/{path}`
  * videos/{videoId}/hls/              the ladder, poster and storyboard the transcoder writes
@@ -22,6 +23,23 @@ export function masterPrefix(videoId: string): string {
 /** One upload's master (tus or `PUT …/source`). */
 export function masterKey(videoId: string, uploadId: string): string {
   return `${masterPrefix(videoId)}${uploadId}`;
+}
+
+/**
+ * The marker that says a master was deleted (by its title's delete, or its upload's end): the
+ * master stays until the marker is `MASTER_RETENTION_DAYS` old (workers/platform/master-retention.ts).
+ */
+export function deletedMasterMarkerKey(masterKey: string): string {
+  if (!masterKey.startsWith("masters/")) throw new Error(`'${masterKey}' is not a master's key`);
+  return `${DELETED_MASTERS_PREFIX}${masterKey.slice("masters/".length)}`;
+}
+
+/** Where the deleted masters' markers live. */
+export const DELETED_MASTERS_PREFIX = "masters-deleted/";
+
+/** The master a marker stands for (`masters-deleted/v/u` → `masters/v/u`). */
+export function masterKeyOfMarker(markerKey: string): string {
+  return `masters/${markerKey.slice(DELETED_MASTERS_PREFIX.length)}`;
 }
 
 /** A tus upload's temporary objects. */

@@ -3,6 +3,7 @@ import type { Fenced, UploadRecord, UploadSession } from "../../durable-objects/
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { ApiError } from "../platform/errors.ts";
+import { retireMaster } from "../platform/master-retention.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import type { Services } from "../platform/services.ts";
@@ -141,8 +142,9 @@ async function finishUpload(services: Services, session: DurableObjectStub<Uploa
   const job = await queueTranscode(services, record.videoId, record.uploadId);
   if (!job) {
     // This upload no longer holds the video (deleted by an admin, or this upload terminated or
-    // expired meanwhile): its master, at its own key, has no owner.
-    await services.media.bucket.delete(record.masterKey);
+    // expired meanwhile): its master, at its own key, has no owner. Marked, not deleted: the bucket
+    // lock keeps masters, and the cron removes it after the retention.
+    await retireMaster(services.media.bucket, record.masterKey, services.clock);
     const now = await session.status();
     if (now && (now.phase === "terminated" || now.phase === "expired"))
       throw fencedOut({ ok: false, reason: "gone", record: now }, record.uploadId);

@@ -3,8 +3,9 @@ import { env } from "cloudflare:workers";
 import { Upload } from "tus-js-client/lib.esm/browser/index.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type UploadRecord, WRITE_LEASE_MS } from "../../durable-objects/upload-session.ts";
-import { uploadScratchPrefix } from "../platform/media-layout.ts";
-import { problemOf, signUpAdmin } from "../test/catalog.ts";
+import { MASTER_RETENTION_MS, sweepDeletedMasters } from "../platform/master-retention.ts";
+import { deletedMasterMarkerKey, uploadScratchPrefix } from "../platform/media-layout.ts";
+import { problemOf, signUpAdmin, withTestServices } from "../test/catalog.ts";
 import { advanceClock, call, clockNow, deliverQueueMessage, signUp } from "../test/helpers.ts";
 import {
   adminStatus,
@@ -48,6 +49,16 @@ function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
 /** Where the upload's master is assembled (its record says). */
 async function masterOf(path: string): Promise<string> {
   return ((await sessionOf(path).status()) as UploadRecord).masterKey;
+}
+
+/** A new 10-byte upload of a new video, and a PATCH's write lease on it (the PATCH itself is the test's to play). */
+async function tenByteUploadWithLease() {
+  const videoId = await createVideo(admin);
+  const upload = await createUpload(admin, videoId, 10);
+  const stub = sessionOf(upload);
+  const lastPatch = await stub.beginWrite(0);
+  if (!lastPatch.ok) throw new Error("no lease");
+  return { videoId, upload, stub, lastPatch };
 }
 
 /** A slow body: `first` at once, the rest when the test calls `release()`. */
@@ -353,6 +364,34 @@ describe("tus termination and expiry", () => {
   });
 });
 
+describe("tus termination keeps a whole master for the retention (production locks masters)", () => {
+  it("marks the assembled master of a terminated upload deleted instead of deleting it; the sweep removes it 30 days on", async () => {
+    // The last PATCH assembled the master, then died before queueing the video: its lease lapses.
+    const { upload, stub, lastPatch } = await tenByteUploadWithLease();
+    const master = await masterOf(upload);
+    await env.MEDIA.put(master, testBytes(10, 31));
+    expect(await stub.markAssembled(lastPatch.token)).toMatchObject({ ok: true });
+    advanceClock(WRITE_LEASE_MS);
+    const terminatedAt = clockNow();
+    expect((await call(upload, { method: "DELETE", token: admin, headers: tusHeaders })).status).toBe(204);
+    expect(await env.MEDIA.head(master)).not.toBeNull();
+    const marker = deletedMasterMarkerKey(master);
+    const deletedAt = Number((await env.MEDIA.head(marker))?.customMetadata?.deletedAt);
+    expect(deletedAt).toBeGreaterThanOrEqual(terminatedAt);
+    // The tombstone's alarm sweeps the upload's keys once more: it marks, it does not delete.
+    advanceClock(UPLOAD_IDLE_EXPIRY_MS);
+    await runDurableObjectAlarm(stub);
+    expect(await env.MEDIA.head(master)).not.toBeNull();
+    const sweepAt = (ms: number) => withTestServices(sweepDeletedMasters, { clock: { now: () => ms } });
+    const day = 24 * 60 * 60 * 1000;
+    await sweepAt(deletedAt + MASTER_RETENTION_MS - day);
+    expect(await env.MEDIA.head(master)).not.toBeNull();
+    await sweepAt(deletedAt + MASTER_RETENTION_MS + day);
+    expect(await env.MEDIA.head(master)).toBeNull();
+    expect(await env.MEDIA.head(marker)).toBeNull();
+  });
+});
+
 describe("tus: a terminated upload never overwrites a newer one", () => {
   it("refuses the slow PATCH of a terminated upload with 410, and the newer master is the one queued", async () => {
     const videoId = await createVideo(admin);
@@ -443,12 +482,8 @@ describe("UploadSession: the write fence", () => {
   });
 
   it("does not terminate an upload whose last PATCH is queueing its video; the PATCH finishes it", async () => {
-    const videoId = await createVideo(admin);
-    const upload = await createUpload(admin, videoId, 10);
-    const stub = sessionOf(upload);
     // The last PATCH has assembled the master and, still holding its lease, is queueing the video.
-    const lastPatch = await stub.beginWrite(0);
-    if (!lastPatch.ok) throw new Error("no lease");
+    const { videoId, upload, stub, lastPatch } = await tenByteUploadWithLease();
     expect(await stub.markAssembled(lastPatch.token)).toMatchObject({ ok: true, record: { phase: "assembled", offset: 10 } });
     const refused = await call(upload, { method: "DELETE", token: admin, headers: tusHeaders });
     expect(refused.status).toBe(409);

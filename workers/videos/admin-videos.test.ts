@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { brokenKv, callWithEnv, insertReadyVideos, problemOf, signUpAdmin, uniqueGenre } from "../test/catalog.ts";
+import { testClock } from "../../testing/clock.ts";
+import { sweepDeletedMasters } from "../platform/master-retention.ts";
+import { brokenKv, callWithEnv, insertReadyVideos, problemOf, signUpAdmin, uniqueGenre, withTestServices } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
 
 interface AdminVideo {
@@ -199,7 +201,7 @@ describe("PATCH /v1/admin/videos/{id}", () => {
 });
 
 describe("DELETE /v1/admin/videos/{id}", () => {
-  it("deletes the row, its media objects and its cache entries", async () => {
+  it("deletes the row, its media and its cache entries, and marks its master deleted: kept for the retention, then swept", async () => {
     const admin = await signUpAdmin();
     const viewer = await signUp();
     const genre = uniqueGenre("delete");
@@ -216,6 +218,7 @@ describe("DELETE /v1/admin/videos/{id}", () => {
       ((await (await call(`/v1/videos?genre=${genre}`, { token: viewer.accessToken })).json()) as { items: unknown[] }).items,
     ).toHaveLength(1);
 
+    const deletedFrom = testClock.now();
     const response = await call(`/v1/admin/videos/${id}`, { method: "DELETE", token: admin.accessToken });
     expect(response.status).toBe(204);
     expect((await call(`/v1/videos/${id}`, { token: viewer.accessToken })).status).toBe(404);
@@ -224,9 +227,21 @@ describe("DELETE /v1/admin/videos/{id}", () => {
     );
     expect((await call(`/v1/admin/videos/${id}`, { token: admin.accessToken })).status).toBe(404);
     expect((await env.MEDIA.list({ prefix: `videos/${id}/` })).objects).toEqual([]);
-    expect((await env.MEDIA.list({ prefix: `masters/${id}/` })).objects).toEqual([]);
     expect(await env.MEDIA.head(`videos/${neighbour?.id}/poster.jpg`)).not.toBeNull();
     expect((await call(`/v1/admin/videos/${id}`, { method: "DELETE", token: admin.accessToken })).status).toBe(404);
+    // The master stays (production's bucket lock would refuse its delete), with a marker of when it was deleted.
+    expect(await (await env.MEDIA.get(`masters/${id}/source`))?.text()).toBe("the uploaded master");
+    const marker = await env.MEDIA.head(`masters-deleted/${id}/source`);
+    expect(Number(marker?.customMetadata?.deletedAt)).toBeGreaterThanOrEqual(deletedFrom);
+    // The cron's sweep, on a clock 29 days on, keeps it; 31 days on, removes the master and its marker.
+    const day = 24 * 60 * 60 * 1000;
+    const sweepAt = (ms: number) => withTestServices(sweepDeletedMasters, { clock: { now: () => ms } });
+    await sweepAt(testClock.now() + 29 * day);
+    expect(await env.MEDIA.head(`masters/${id}/source`)).not.toBeNull();
+    expect(await env.MEDIA.head(`masters-deleted/${id}/source`)).not.toBeNull();
+    await sweepAt(testClock.now() + 31 * day);
+    expect(await env.MEDIA.head(`masters/${id}/source`)).toBeNull();
+    expect(await env.MEDIA.head(`masters-deleted/${id}/source`)).toBeNull();
   });
 
   it("is for admins only", async () => {

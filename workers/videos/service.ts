@@ -6,7 +6,8 @@ import { cursorCodec } from "../platform/cursor.ts";
 import type { Database } from "../platform/db.ts";
 import { isDatabaseUnavailable } from "../platform/describe-error.ts";
 import { ApiError } from "../platform/errors.ts";
-import { masterPlaylistKey, masterPrefix, mediaPrefix } from "../platform/media-layout.ts";
+import { retireVideoMasters } from "../platform/master-retention.ts";
+import { masterPlaylistKey, mediaPrefix } from "../platform/media-layout.ts";
 import type { Services } from "../platform/services.ts";
 import { catalogKeys } from "./cache-keys.ts";
 import { isVideoId, newVideoId, toVideoDocument, toVideoSummary } from "./documents.ts";
@@ -324,7 +325,9 @@ export async function getHomeRows(services: Services, userId: string, continueWa
 }
 
 /**
- * Deletes every media object of a video (source, renditions, poster, storyboard) from R2.
+ * Deletes what playback serves of a video (renditions, poster, storyboard) from R2, and marks its
+ * masters as deleted: they stay, under production's bucket lock, until the cron removes them
+ * `MASTER_RETENTION_DAYS` later (workers/platform/master-retention.ts).
  * The master playlist goes first, with its copies in the edge caches (`forgetEdgeCopies`: the
  * video's tag purged from Workers Cache in every data center, and this data center's Cache API
  * copy): playback serves nothing of a video without it, so from here on every URL of the video
@@ -337,6 +340,7 @@ export async function deleteVideoMedia(services: Services, id: string): Promise<
   const master = masterPlaylistKey(id);
   await media.bucket.delete(master);
   await media.forgetEdgeCopies([master]);
-  for (const prefix of [mediaPrefix(id), masterPrefix(id)]) await media.deleteByPrefix(prefix);
+  await media.deleteByPrefix(mediaPrefix(id));
+  await retireVideoMasters(media.bucket, id, services.clock);
   await media.forgetEdgeCopies([master]);
 }
