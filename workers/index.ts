@@ -10,7 +10,7 @@ import { sweepDeletedMasters } from "./platform/master-retention.ts";
 import { allowedMethods } from "./platform/method-not-allowed.ts";
 import { initServices } from "./platform/request-services.ts";
 import { requestTelemetry } from "./platform/request-telemetry.ts";
-import { type Services, withServices } from "./platform/services.ts";
+import { BACKGROUND_DATABASE_TIMEOUT_MS, type Services, withServices } from "./platform/services.ts";
 import { createPlaybackRouter, readContinueWatching } from "./playback/index.ts";
 import { handleQueueBatch, type QueueMessage } from "./queue.ts";
 import { createSearchRouter } from "./search/index.ts";
@@ -104,7 +104,9 @@ async function runCronTasks(env: Env, ctx: ExecutionContext, clock: Clock): Prom
     "deleted-masters": sweepDeletedMasters,
   };
   const results = await Promise.allSettled(
-    Object.entries(tasks).map(([cron, task]) => withServices(env, ctx, { clock, logFields: { cron } }, task)),
+    Object.entries(tasks).map(([cron, task]) =>
+      withServices(env, ctx, { clock, logFields: { cron }, databaseTimeoutMs: BACKGROUND_DATABASE_TIMEOUT_MS }, task),
+    ),
   );
   const failed = results.flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
   if (failed.length > 0) throw new AggregateError(failed, `${failed.length} of the cron's tasks failed`);

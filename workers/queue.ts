@@ -1,7 +1,7 @@
 import type { UserCopiesMessage } from "../durable-objects/viewer-state/user-copies.ts";
 import type { Clock } from "./platform/clock.ts";
 import { isDeadLetterQueue } from "./platform/queue-names.ts";
-import { createServices, type Services } from "./platform/services.ts";
+import { BACKGROUND_DATABASE_TIMEOUT_MS, createServices, type Services } from "./platform/services.ts";
 import { handleDeadTranscodeTaskMessage, handleTranscodeTaskMessage, type TranscodeTaskMessage } from "./transcoding/index.ts";
 import { handleUploadExpired, type UploadExpiredMessage } from "./uploads/index.ts";
 import { isUserCopiesQueue, requeueDeadUserCopies, writeUserCopies } from "./user-copies/index.ts";
@@ -57,6 +57,7 @@ export async function handleQueueBatch(
     const services = await createServices(env, ctx, {
       clock: options.clock,
       logFields: { queue: batch.queue, messages: batch.messages.length },
+      databaseTimeoutMs: BACKGROUND_DATABASE_TIMEOUT_MS,
     });
     try {
       await withinWallClock(services, wholeBatch(batch as MessageBatch<unknown>, services));
