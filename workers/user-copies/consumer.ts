@@ -114,12 +114,12 @@ async function refreshContinueWatchingCopies(services: Services, messages: UserC
     const known = newest.get(message.userId);
     if (message.continueWatching && (!known || known.sentAt <= message.sentAt)) newest.set(message.userId, message);
   }
-  for (const message of newest.values()) {
-    try {
-      await refreshContinueWatchingCopy(services, message.userId, message.continueWatching ?? []);
-    } catch (error) {
-      services.log.warn("continue-watching copy not refreshed at the flush", { userId: message.userId, error });
-    }
+  const refreshed = await Promise.allSettled(
+    [...newest.values()].map((message) => refreshContinueWatchingCopy(services, message.userId, message.continueWatching ?? [])),
+  );
+  const failed = refreshed.filter((outcome) => outcome.status === "rejected");
+  if (failed.length > 0) {
+    services.log.warn("continue-watching copies not refreshed at the flush", { users: failed.length, error: failed[0]?.reason });
   }
 }
 
