@@ -337,6 +337,9 @@ export class ViewerState extends DurableObject<Env> {
       now + input.leaseMs - input.leaseMs / 4,
     );
     if (this.meta("flush_delay_ms") !== String(input.flushDelayMs)) this.setMeta("flush_delay_ms", String(input.flushDelayMs));
+    if (this.meta("continue_watching_size") !== String(input.continueWatchingSize)) {
+      this.setMeta("continue_watching_size", String(input.continueWatchingSize));
+    }
     // Heartbeats gather for `flushDelayMs`; with a message in flight, the alarm waits for its acknowledgement.
     await this.scheduleAlarm(now + input.flushDelayMs);
     this.heartbeats++;
@@ -345,14 +348,16 @@ export class ViewerState extends DurableObject<Env> {
       revoked: false,
       takenOver: this.leases.takenOver(input.sessionId),
       progress: { positionSeconds: input.positionSeconds, durationSeconds: input.durationSeconds, finished, updatedAt },
-      continueWatching: this.ctx.storage.sql
-        .exec<{ video_id: string }>(
-          "SELECT video_id FROM progress WHERE finished = 0 ORDER BY updated_at DESC, video_id LIMIT ?",
-          input.continueWatchingSize,
-        )
-        .toArray()
-        .map((row) => row.video_id),
+      continueWatching: this.continueWatching(input.continueWatchingSize),
     };
+  }
+
+  /** The continue-watching row: unfinished titles, most recent first. */
+  private continueWatching(size: number): string[] {
+    return this.ctx.storage.sql
+      .exec<{ video_id: string }>("SELECT video_id FROM progress WHERE finished = 0 ORDER BY updated_at DESC, video_id LIMIT ?", size)
+      .toArray()
+      .map((row) => row.video_id);
   }
 
   /** Where the session's viewer stopped in `videoId`; `revoked` for a signed-out session. */
@@ -476,7 +481,11 @@ export class ViewerState extends DurableObject<Env> {
     if (!userId || progress.length === 0) return;
     if (inFlightSince !== null)
       this.log.warn("user copies unacknowledged for too long; sending them again", { inFlightSince, rows: progress.length });
-    await this.sendCopies({ kind: USER_COPIES_KIND, userId, sentAt: now, progress });
+    // The row as it is now goes along: the consumer brings the viewer's KV copy up to date with it,
+    // so heartbeats need not write it each time the row changes (workers/playback/continue-watching.ts).
+    const size = Number(this.meta("continue_watching_size") ?? 0);
+    const continueWatching = size > 0 ? { continueWatching: this.continueWatching(size) } : {};
+    await this.sendCopies({ kind: USER_COPIES_KIND, userId, sentAt: now, progress, ...continueWatching });
     this.setMeta("in_flight_since", String(now));
     this.setMeta("messages_sent", String(Number(this.meta("messages_sent") ?? 0) + 1));
   }

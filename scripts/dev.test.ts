@@ -6,26 +6,40 @@ import { afterAll, describe, expect, it } from "vitest";
 import { freePort, freePortRun, repoRoot } from "./lib/local-stack/index.ts";
 import { waitForHttp } from "./lib/processes.ts";
 
-/** The pid of the transcoder on `port` below process `root` (npm start's tree), read from /proc. */
-function transcoderPid(root: number, port: number): number | undefined {
-  const read = (path: string) => {
-    try {
-      return readFileSync(path, "utf8");
-    } catch {
-      return "";
-    }
-  };
+function read(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** /proc/<pid>/stat after the command's last ')' (it may hold spaces): "state ppid pgrp …". */
+function statFields(pid: number): string[] {
+  return read(`/proc/${pid}/stat`).split(") ").at(-1)?.split(" ") ?? [];
+}
+
+/** Every process below `root` (npm start's tree), read from /proc. */
+function processesBelow(root: number): number[] {
   const parents = new Map<number, number>();
   for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-    // stat: "pid (comm) state ppid …"; comm may hold spaces, so read after its last ')'.
-    const ppid = Number(read(`/proc/${entry}/stat`).split(") ")[1]?.split(" ")[1]);
+    const ppid = Number(statFields(Number(entry))[1]);
     if (ppid) parents.set(Number(entry), ppid);
   }
   const below = (pid: number): boolean => pid === root || (parents.has(pid) && below(parents.get(pid) as number));
-  return [...parents.keys()].find(
+  return [...parents.keys()].filter((pid) => pid !== root && below(pid));
+}
+
+/** Whether `pid` still runs (a zombie waiting for its parent does not). */
+function running(pid: number): boolean {
+  const state = statFields(pid)[0];
+  return state !== undefined && state !== "" && state !== "Z";
+}
+
+/** The pid of the transcoder on `port` below process `root` (npm start's tree). */
+function transcoderPid(root: number, port: number): number | undefined {
+  return processesBelow(root).find(
     (pid) =>
-      pid !== root &&
-      below(pid) &&
       read(`/proc/${pid}/cmdline`).includes("transcoder/src/server.ts") &&
       read(`/proc/${pid}/environ`).split("\0").includes(`PORT=${port}`),
   );
@@ -37,12 +51,20 @@ describe("npm start", () => {
   const started: ChildProcess[] = [];
 
   afterAll(() => {
-    for (const child of started) if (child.pid && child.exitCode === null) process.kill(child.pid, "SIGKILL");
+    for (const child of started) if (child.pid && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  function start(port: number, transcoderPort: number, options: { seed?: boolean; stateDir?: string } = {}) {
-    const child = spawn(process.execPath, [join(repoRoot, "node_modules/tsx/dist/cli.mjs"), "scripts/dev.ts"], {
+  function start(
+    port: number,
+    transcoderPort: number,
+    options: { seed?: boolean; stateDir?: string; env?: Record<string, string>; asNpmStart?: boolean } = {},
+  ) {
+    // asNpmStart: `npm start` itself (npm, its shell, tsx, the script), in a process group of its own as a terminal gives it.
+    const [command, args] = options.asNpmStart
+      ? ["npm", ["start", "--silent"]]
+      : [process.execPath, [join(repoRoot, "node_modules/tsx/dist/cli.mjs"), "scripts/dev.ts"]];
+    const child = spawn(command, args, {
       cwd: repoRoot,
       env: {
         ...process.env,
@@ -52,8 +74,10 @@ describe("npm start", () => {
         DATABASE_URL: "",
         // The first start seeds demo videos (a minute of transcoding): one test below checks it.
         SEED: options.seed ? "1" : "0",
+        ...options.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: options.asNpmStart === true,
     });
     started.push(child);
     let output = "";
@@ -134,6 +158,55 @@ describe("npm start", () => {
     again.child.kill("SIGINT");
     expect(await again.exited).toBe(0);
   }, 240_000);
+
+  it("takes the client's address from its connection, keeps wrangler's trigger routes and the cron to itself, and leaves no process after SIGTERM to its process group", async () => {
+    const [port, transcoderPort] = [await freePort(), await freePortRun(2)];
+    const base = `http://localhost:${port}`;
+    const run = start(port, transcoderPort, { asNpmStart: true, stateDir: join(stateDir, "group"), env: { CRON_SECONDS: "1" } });
+    await run.until(/Reelstream is up/);
+    // The stack runs the cron itself (before, it called a route this wrangler does not have: the cron never ran).
+    await run.until(/\[cron\] the Worker's scheduled handler ran/, 30_000);
+    // wrangler dev's trigger routes run the cron for anyone who asks; Cloudflare never hands /cdn-cgi/ to a Worker.
+    for (const path of ["/cdn-cgi/local/scheduled?cron=*+*+*+*+*", "/cdn-cgi/handler/scheduled", "/__scheduled"]) {
+      expect((await fetch(`${base}${path}`)).status, path).toBe(404);
+    }
+    // Sign-ups are limited to 5 a minute per address: a client naming another address in each is still one client.
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const response = await fetch(`${base}/v1/auth/signup`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": `203.0.113.${i + 1}` },
+        body: JSON.stringify({ email: `spoof-${i}-${Date.now()}@example.com`, password: "correct horse battery staple", name: "Spoof" }),
+      });
+      await response.body?.cancel();
+      statuses.push(response.status);
+    }
+    expect(statuses).toContain(429);
+
+    // SIGTERM to the whole group, as a terminal's hang-up or a supervisor sends it: nothing may be left.
+    const tree = processesBelow(run.child.pid as number);
+    expect(tree.length).toBeGreaterThan(4);
+    process.kill(-(run.child.pid as number), "SIGTERM");
+    await run.exited;
+    const deadline = Date.now() + 10_000;
+    while (tree.some(running) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(tree.filter(running).map((pid) => `${pid} ${read(`/proc/${pid}/cmdline`).replaceAll("\0", " ").slice(0, 120)}`)).toEqual([]);
+  }, 180_000);
+
+  it("leaves no process when the script itself is killed outright (SIGKILL runs no handler)", async () => {
+    const run = start(await freePort(), await freePortRun(2), { stateDir: join(stateDir, "killed") });
+    await run.until(/Reelstream is up/);
+    // tsx runs the script in a node process of its own: that one holds the stack.
+    const script = processesBelow(run.child.pid as number).find((pid) => read(`/proc/${pid}/cmdline`).includes("scripts/dev.ts"));
+    expect(script).toBeGreaterThan(0);
+    const tree = processesBelow(script as number);
+    expect(tree.length).toBeGreaterThan(2);
+    process.kill(script as number, "SIGKILL");
+    const deadline = Date.now() + 10_000;
+    while (tree.some(running) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(tree.filter(running).map((pid) => `${pid} ${read(`/proc/${pid}/cmdline`).replaceAll("\0", " ").slice(0, 120)}`)).toEqual([]);
+    run.child.kill("SIGKILL");
+  }, 120_000);
 
   it("seeds demo videos in the background on the first start only, without holding up the Worker", async () => {
     const [port, transcoderPort] = [await freePort(), await freePortRun(2)];

@@ -64,9 +64,7 @@ function seedOnFirstStart(): ChildProcess | undefined {
     "blue",
     process.execPath,
     [`${repoRoot}node_modules/tsx/dist/cli.mjs`, `${repoRoot}scripts/seed.ts`],
-    {
-      cwd: repoRoot,
-    },
+    { cwd: repoRoot, parentDeathSignal: "TERM" },
   );
   child.once("exit", (code) => {
     if (code === 0) {
@@ -123,6 +121,8 @@ async function main() {
     transcoderPort: Number(process.env.TRANSCODER_PORT ?? 8788),
     // Ctrl-C must work while it starts: wait below, with the handlers in place.
     readyTimeoutMs: 0,
+    // The production cron runs every minute; CRON_SECONDS runs it more often (a test does).
+    cronSeconds: Number(process.env.CRON_SECONDS ?? 60),
   });
 
   let stopping = false;

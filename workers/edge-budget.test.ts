@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type BindingCalls, countingEnv, noCalls, UNREACHABLE_DATABASE_URL } from "../testing/binding-calls.ts";
 import worker from "./index.ts";
 import { insertReadyVideos, signUpAdmin, uniqueGenre } from "./test/catalog.ts";
-import { call, type SignedIn, signUp } from "./test/helpers.ts";
+import { advanceClock, call, type SignedIn, signUp } from "./test/helpers.ts";
 import { anotherSession, pathOf, play, readyVideo, subscribedViewer } from "./test/playback.ts";
 
 /**
@@ -66,7 +66,8 @@ describe("a warm browse request", () => {
       expect(((await response.json()) as { items: unknown[] }).items).toHaveLength(2);
       expect(calls.kv).toHaveLength(1);
       expect(calls.kv[0]?.method).toBe("get");
-      expect(calls.kv[0]?.keys).toHaveLength(3);
+      // The page itself, unless this isolate holds it for the current version (then not even that).
+      expect(calls.kv[0]?.keys.length).toBeLessThanOrEqual(3);
       expect(calls.kv[0]?.keys).toContain("catalog-version");
       expect(calls.kv[0]?.keys.some((key) => key.startsWith("v1:revoked-session:"))).toBe(true);
       expect(calls.durableObjects).toEqual([]);
@@ -91,19 +92,18 @@ describe("a warm browse request", () => {
     const fresh = await request("/v1/home", viewer.accessToken);
     expect(fresh.response.status).toBe(200);
     expect(fresh.calls.kv).toHaveLength(1);
-    expect(fresh.calls.kv[0]?.keys).toHaveLength(4);
+    // The shared rows, unless this isolate holds them for the current version.
+    expect(fresh.calls.kv[0]?.keys.length).toBeLessThanOrEqual(4);
     expect(fresh.calls.kv[0]?.keys).toEqual(
-      expect.arrayContaining([
-        "catalog-version",
-        "v2:home",
-        `v1:continue:${viewer.user.id}`,
-        expect.stringMatching(/^v1:revoked-session:/),
-      ]),
+      expect.arrayContaining(["catalog-version", `v1:continue:${viewer.user.id}`, expect.stringMatching(/^v1:revoked-session:/)]),
     );
     expect(fresh.calls.durableObjects).toEqual([]);
     expect(fresh.calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
 
-    // A heartbeat puts a title in the viewer's row, with its summary: still one KV call.
+    // A heartbeat puts a title in the viewer's row, with its summary: still one KV call. (The
+    // catalog changed in beforeAll: summaries built within 2 minutes of a change are not stamped
+    // with its version, continue-watching.ts, and home would read the titles' documents.)
+    advanceClock(120_000);
     const watched = videoIds[1] ?? "";
     const heartbeat = await call(`/v1/videos/${watched}/progress`, {
       method: "PUT",

@@ -42,6 +42,11 @@ export const userCopiesMessage = z.object({
   /** When the object sent it (its clock): how long a copy waited, for the logs. */
   sentAt: z.number().int(),
   progress: z.array(progressCopy).max(MAX_ROWS_PER_SECTION).optional(),
+  /**
+   * The viewer's continue-watching row when the object sent it (ids, most recent first): the
+   * consumer rewrites the row's KV copy from it when it differs. Not a Postgres copy: never acknowledged.
+   */
+  continueWatching: z.array(z.string().min(1)).max(MAX_ROWS_PER_SECTION).optional(),
 });
 export type UserCopiesMessage = z.infer<typeof userCopiesMessage>;
 

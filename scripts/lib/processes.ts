@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 const colors = { cyan: 36, magenta: 35, yellow: 33, green: 32, blue: 34 } as const;
@@ -10,15 +11,27 @@ export function prefixedLogger(name: string, color: keyof typeof colors) {
   return (line: string) => process.stdout.write(`${prefix} ${line}\n`);
 }
 
-/** Spawns a child in its own process group, with every output line prefixed. */
+/** util-linux's setpriv, where there is one (Debian has it). */
+const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => process.platform === "linux" && existsSync(path));
+
+/**
+ * Spawns a child in its own process group, with every output line prefixed. With
+ * `parentDeathSignal`, the kernel sends the child that signal when this process dies, however it
+ * dies (`setpriv --pdeathsig`: PR_SET_PDEATHSIG, then exec, same pid): a SIGKILLed `npm start` runs
+ * no handler, and its children, each in a group of its own, would otherwise run on.
+ */
 export function spawnPrefixed(
   name: string,
   color: keyof typeof colors,
   command: string,
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; parentDeathSignal?: "TERM" | "KILL" } = {},
 ): ChildProcess {
   const log = prefixedLogger(name, color);
+  if (options.parentDeathSignal && setpriv) {
+    args = ["--pdeathsig", options.parentDeathSignal, "--", command, ...args];
+    command = setpriv;
+  }
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
@@ -31,16 +44,27 @@ export function spawnPrefixed(
   return child;
 }
 
+/** How `stopChild` asks first. */
+export interface StopOptions {
+  /** How long the child has before SIGKILL to its group; default 5 s. */
+  graceMs?: number;
+  /** Who gets the polite signal: the group (default) or the child alone, as a container's PID 1. */
+  terminate?: "group" | "process";
+  /** The polite signal; default SIGTERM. */
+  signal?: NodeJS.Signals;
+}
+
 /**
- * Stops a child and everything it started (its process group), politely first: SIGTERM to the
- * group (or, with `terminate: "process"`, to the child alone, as a container's PID 1 gets it),
- * then SIGKILL to the group after `graceMs`.
+ * Stops a child and everything it started (its process group), politely first: SIGTERM (or
+ * `signal`) to the group (or, with `terminate: "process"`, to the child alone), then SIGKILL to
+ * the group after `graceMs`.
  */
-export async function stopChild(child: ChildProcess, graceMs = 5000, terminate: "group" | "process" = "group"): Promise<void> {
+export async function stopChild(child: ChildProcess, options: StopOptions = {}): Promise<void> {
+  const { graceMs = 5000, terminate = "group", signal = "SIGTERM" } = options;
   if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   try {
-    process.kill(terminate === "group" ? -child.pid : child.pid, "SIGTERM");
+    process.kill(terminate === "group" ? -child.pid : child.pid, signal);
   } catch {
     return;
   }

@@ -147,8 +147,12 @@ export interface Cache {
   fillStamped<T>(entry: CacheEntry<Stamped<T>>, stamped: Omit<Stamped<T>, "builtAt">): void;
   /** Stores a value just read from the database, in the background (after the response). */
   fill<T>(entry: CacheEntry<T>, value: T): void;
-  /** Writes after a change, awaited; false (and logged) when KV refused. */
-  put<T>(entry: CacheEntry<T>, value: T): Promise<boolean>;
+  /**
+   * Writes after a change, awaited; false (and logged) when KV refused. A write refused for KV's
+   * per-key rate is made once more a second later, unless `retryIfRateLimited` is false (a caller
+   * that must not wait, and has another writer coming: the continue-watching copy).
+   */
+  put<T>(entry: CacheEntry<T>, value: T, options?: { retryIfRateLimited?: boolean }): Promise<boolean>;
   delete(entry: CacheEntry<unknown>): Promise<boolean>;
   /** One real read that throws when KV fails (health checks; everything else degrades instead). */
   probe(): Promise<void>;
@@ -225,12 +229,16 @@ export function createKvCache(
    * write rate (another write of the key within the second, such as a reader's fill just before):
    * that is not KV being down. Awaited, so the caller's next read at this location sees it.
    */
-  const writeOnceMoreIfRefused = async (operation: "put" | "delete", key: string, run: () => Promise<void>) =>
+  const writeOnceMoreIfRefused = async (operation: "put" | "delete", key: string, run: () => Promise<void>, retry = true) =>
     (await attempt(operation, key, async () => {
       try {
         await run();
       } catch (error) {
         if (!isKvWriteRateLimited(error)) throw error;
+        if (!retry) {
+          options.log.info("KV refused a second write of the key within a second; not waiting to write it again", { key, operation });
+          return false;
+        }
         options.log.info("KV refused a second write of the key within a second; writing again", { key, operation });
         await new Promise((resolve) => setTimeout(resolve, KV_SAME_KEY_WRITE_INTERVAL_MS + 50));
         await run();
@@ -238,16 +246,24 @@ export function createKvCache(
       return true;
     })) ?? false;
   /** Writes what KV stores: `stored` as it is (a stamped entry, or one without stale-if-error). */
-  const writeStored = (target: CacheEntry<unknown>, stored: unknown) =>
-    writeOnceMoreIfRefused("put", target.key, () =>
-      kv.put(
-        target.key,
-        JSON.stringify(stored),
-        target.expirationTtl ? { expirationTtl: target.expirationTtl + (target.staleIfError ?? 0) } : {},
-      ),
+  const writeStored = (target: CacheEntry<unknown>, stored: unknown, retry = true) =>
+    writeOnceMoreIfRefused(
+      "put",
+      target.key,
+      () =>
+        kv.put(
+          target.key,
+          JSON.stringify(stored),
+          target.expirationTtl ? { expirationTtl: target.expirationTtl + (target.staleIfError ?? 0) } : {},
+        ),
+      retry,
     );
-  const write = <T>(target: CacheEntry<T>, value: T) =>
-    writeStored(target, target.staleIfError === undefined ? value : ({ builtAt: clock.now(), value } satisfies Kept<T>));
+  const write = <T>(target: CacheEntry<T>, value: T, writeOptions: { retryIfRateLimited?: boolean } = {}) =>
+    writeStored(
+      target,
+      target.staleIfError === undefined ? value : ({ builtAt: clock.now(), value } satisfies Kept<T>),
+      writeOptions.retryIfRateLimited ?? true,
+    );
   return {
     async get(target) {
       if (options.bypassReads) return undefined;

@@ -156,8 +156,9 @@ export async function createServices(env: Env, ctx: WaitUntil, options: Services
       replica ??= open(config.databaseReadUrl);
       return replica;
     },
-    // Outside production, KV refuses a second write of a key within a second, as production does.
-    cache: createKvCache(config.APP_ENV === "production" ? env.CACHE : enforceKvWriteRate(env.CACHE), {
+    // Outside production, KV refuses a second write of a key within a second, as production does
+    // (a second by the services' clock: a test that moves it has let that second pass).
+    cache: createKvCache(config.APP_ENV === "production" ? env.CACHE : enforceKvWriteRate(env.CACHE, () => options.clock.now()), {
       bypassReads: options.bypassCacheReads === true && config.APP_ENV !== "production",
       clock: options.clock,
       waitUntil,

@@ -10,8 +10,11 @@ import { catalogVersionChangedAt, catalogVersionEntry, getVideoSummaries, type V
  * - The row itself is the viewer's `ViewerState` (its watch progress, answered by every heartbeat:
  *   `recordProgress` returns the ids).
  * - A copy lives in KV (`continueWatchingEntry`): the ids and their summaries, so that `/v1/home`
- *   reads it with the page, in the same KV call, without a Durable Object call. The heartbeat that
- *   changed the row rewrites it (`ContinueWatchingCopy.update`).
+ *   reads it with the page, in the same KV call, without a Durable Object call. A heartbeat that
+ *   changed the row rewrites it, at most once per `HEARTBEAT_COPY_INTERVAL_MS` per viewer and
+ *   never waiting on KV (`ContinueWatchingCopy.update`); the object's flush brings it up to date
+ *   after that (`refreshContinueWatchingCopy`, from the user-copies consumer). So heartbeats that
+ *   alternate between titles cost no KV write each (KV bills each, and takes one per second per key).
  * - Postgres (`watch_progress`, written behind by the object's flush) answers when KV cannot,
  *   as of the last flush.
  */
@@ -54,6 +57,11 @@ const CATALOG_CHANGE_SETTLED_MS = 120_000;
 const UNSETTLED = "unsettled";
 /** A copy whose titles have not changed is rebuilt at most this often. */
 const SAME_TITLES_REBUILD_MS = 60_000;
+/**
+ * A heartbeat rewrites the viewer's copy at most this often (by the copy's `builtAt`); a change
+ * it leaves reaches KV with the object's next flush (`PROGRESS_FLUSH_SECONDS`).
+ */
+export const HEARTBEAT_COPY_INTERVAL_MS = 10_000;
 /** Summaries carry preview URLs signed until the end of the day after tomorrow: a day's use is safe. */
 const ROW_ITEMS_MAX_AGE_MS = 86_400_000;
 
@@ -99,8 +107,10 @@ function readCopy(services: Services, userId: string): { copy: AlongRead<Continu
 export interface ContinueWatchingCopy {
   /**
    * Rewrites the copy when it differs from `ids` (the object's row after the heartbeat), or when its
-   * summaries predate a settled catalog change. Awaited: the copy must be in KV at this location
-   * before the player's next request.
+   * summaries predate a settled catalog change, unless the copy was written less than
+   * `HEARTBEAT_COPY_INTERVAL_MS` ago (the object's flush writes it then). Awaited, so the copy is in
+   * KV at this location before the player's next request, but never retried after KV's per-key
+   * refusal (that would hold the heartbeat a second).
    */
   update(ids: string[]): Promise<void>;
 }
@@ -122,12 +132,32 @@ export function continueWatchingCopy(services: Services, userId: string): Contin
       // KV unreadable: nothing to compare with, and the write would fail too; the next heartbeat repairs it.
       if (!copy.ok) return;
       const current = version.ok ? (version.value ?? "0") : "0";
-      if (!continueWatchingCopyDue(copy.value, ids, current, services.clock.now())) return;
-      if (!(await services.cache.put(continueWatchingEntry(userId), await buildRow(services, ids, current)))) {
-        services.log.warn("continue-watching row not copied to KV; the next heartbeat tries again", { userId });
+      const now = services.clock.now();
+      if (!continueWatchingCopyDue(copy.value, ids, current, now)) return;
+      if (copy.value && now - copy.value.builtAt < HEARTBEAT_COPY_INTERVAL_MS) return;
+      const row = await buildRow(services, ids, current);
+      if (!(await services.cache.put(continueWatchingEntry(userId), row, { retryIfRateLimited: false }))) {
+        services.log.warn("continue-watching row not copied to KV; the object's next flush writes it", { userId });
       }
     },
   };
+}
+
+/**
+ * The flush's side of the KV copy (the user-copies consumer calls it with the row the object sent):
+ * rewrites the viewer's copy when its titles differ from `ids`, or its summaries predate a settled
+ * catalog change. One write per flush at most, whatever the heartbeats did meanwhile.
+ */
+export async function refreshContinueWatchingCopy(services: Services, userId: string, ids: string[]): Promise<void> {
+  const reads = readCopy(services, userId);
+  await services.cache.get(catalogVersionEntry());
+  const [copy, version] = [await reads.copy.result(), await reads.version.result()];
+  if (!copy.ok) return;
+  const current = version.ok ? (version.value ?? "0") : "0";
+  if (!continueWatchingCopyDue(copy.value, ids, current, services.clock.now())) return;
+  if (!(await services.cache.put(continueWatchingEntry(userId), await buildRow(services, ids, current), { retryIfRateLimited: false }))) {
+    services.log.warn("continue-watching row not copied to KV at the flush; the next heartbeat or flush tries again", { userId });
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { registerPlay } from "./play.ts";
 import { registerProgress } from "./progress.ts";
 import { registerQoe } from "./qoe.ts";
 
-export { readContinueWatching } from "./continue-watching.ts";
+export { readContinueWatching, refreshContinueWatchingCopy } from "./continue-watching.ts";
 /** What keeps a master from being published (transcoding publishes by the rules playback serves by). */
 export { masterProblems } from "./hls-playlist.ts";
 export { MediaOrigin } from "./media-origin.ts";

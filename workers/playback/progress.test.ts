@@ -9,6 +9,7 @@ import { brokenKv, problemOf, withDatabase } from "../test/catalog.ts";
 import { advanceClock, call, clockNow, inOneRateWindow, type SignedIn } from "../test/helpers.ts";
 import { anotherSession, play, readyVideo, subscribedViewer } from "../test/playback.ts";
 import { deliverUserCopies, runFlush, viewerStateOf } from "../test/user-copies.ts";
+import { HEARTBEAT_COPY_INTERVAL_MS } from "./continue-watching.ts";
 
 function putProgress(viewer: SignedIn, videoId: string, json: unknown) {
   return call(`/v1/videos/${videoId}/progress`, { method: "PUT", token: viewer.accessToken, json });
@@ -101,15 +102,66 @@ describe("continue watching, from the viewer's object", () => {
     expect(await continueWatchingRow(viewer)).toBeUndefined();
     expect((await putProgress(viewer, older.id, { positionSeconds: 60 })).status).toBe(204);
     expect(await continueWatchingRow(viewer)).toEqual([older.id]);
+    // A heartbeat rewrites the KV copy at most every HEARTBEAT_COPY_INTERVAL_MS (see the alternation test below).
+    advanceClock(HEARTBEAT_COPY_INTERVAL_MS);
     expect((await putProgress(viewer, newer.id, { positionSeconds: 30 })).status).toBe(204);
     expect(await continueWatchingRow(viewer)).toEqual([newer.id, older.id]);
     // Back to the first title: it moves to the front.
+    advanceClock(HEARTBEAT_COPY_INTERVAL_MS);
     expect((await putProgress(viewer, older.id, { positionSeconds: 65 })).status).toBe(204);
     expect(await continueWatchingRow(viewer)).toEqual([older.id, newer.id]);
     // The credits of the first: it leaves the row. No flush to Postgres has run.
+    advanceClock(HEARTBEAT_COPY_INTERVAL_MS);
     expect((await putProgress(viewer, older.id, { positionSeconds: 599 })).status).toBe(204);
     expect(await continueWatchingRow(viewer)).toEqual([newer.id]);
     expect(await storedRows(viewer.user.id)).toHaveLength(0);
+  });
+
+  it("answers heartbeats alternating between two titles without waiting on KV, and writes the row's copy at most once per interval; the flush brings it up to date", async () => {
+    const viewer = await subscribedViewer();
+    const [first, second] = [await readyVideo(600), await readyVideo(600)];
+    const copyKey = `v1:continue:${viewer.user.id}`;
+    const copyWrites: string[] = [];
+    // The binding counted and forwarded (the local stack's one-write-per-second-per-key rule still applies below it).
+    const counted = new Proxy(env.CACHE, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (property === "put" && args[0] === copyKey) copyWrites.push(copyKey);
+          return Reflect.apply(value, target, args);
+        };
+      },
+    }) as KVNamespace;
+    const heartbeat = (videoId: string, positionSeconds: number) =>
+      call(`/v1/videos/${videoId}/progress`, {
+        method: "PUT",
+        token: viewer.accessToken,
+        json: { positionSeconds },
+        env: { CACHE: counted },
+      });
+    expect((await heartbeat(first.id, 10)).status).toBe(204);
+    expect(copyWrites).toHaveLength(1);
+    // Two players of the account, or a viewer zapping: the row's order changes on every heartbeat.
+    // Before, each one rewrote the copy, KV refused the second write of the key within a second, and
+    // the heartbeat waited a second to write it again.
+    for (let i = 1; i <= 6; i++) {
+      const answered = await heartbeat(i % 2 === 1 ? second.id : first.id, 10 + i);
+      expect(answered.status).toBe(204);
+    }
+    expect(copyWrites).toHaveLength(1);
+    expect(await continueWatchingRow(viewer)).toEqual([first.id]);
+    // The object's flush carries the row; the consumer writes the copy once.
+    const flushed = await runFlush(viewer.user.id);
+    expect(flushed.at(-1)?.continueWatching).toEqual([first.id, second.id]);
+    await deliverUserCopies(flushed, { env: { CACHE: counted } });
+    expect(copyWrites).toHaveLength(2);
+    expect(await continueWatchingRow(viewer)).toEqual([first.id, second.id]);
+    // Once the interval has passed, a heartbeat that changes the row writes it at once again.
+    advanceClock(HEARTBEAT_COPY_INTERVAL_MS);
+    expect((await heartbeat(second.id, 30)).status).toBe(204);
+    expect(copyWrites).toHaveLength(3);
+    expect(await continueWatchingRow(viewer)).toEqual([second.id, first.id]);
   });
 
   it("sees the heartbeats of every device of the account", async () => {
@@ -126,6 +178,7 @@ describe("continue watching, from the viewer's object", () => {
     expect((await putProgress(viewer, video.id, { positionSeconds: 12 })).status).toBe(204);
     await env.CACHE.delete(`v1:continue:${viewer.user.id}`);
     expect(await continueWatchingRow(viewer)).toBeUndefined();
+    advanceClock(HEARTBEAT_COPY_INTERVAL_MS);
     expect((await putProgress(viewer, video.id, { positionSeconds: 17 })).status).toBe(204);
     expect(await continueWatchingRow(viewer)).toEqual([video.id]);
   });

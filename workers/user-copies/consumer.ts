@@ -1,5 +1,6 @@
 import { acknowledgementOf, type UserCopiesMessage, userCopiesMessage } from "../../durable-objects/viewer-state/user-copies.ts";
 import type { Services } from "../platform/services.ts";
+import { refreshContinueWatchingCopy } from "../playback/index.ts";
 import { writeProgressCopies } from "./progress-copies.ts";
 
 /** The queue and its dead-letter queue (wrangler.toml). */
@@ -67,6 +68,10 @@ export async function writeUserCopies(batch: MessageBatch<unknown>, services: Se
       attempts: Math.max(...parsed.map(({ message }) => message.attempts)),
       retryInSeconds: retryDelaySeconds(Math.min(...parsed.map(({ message }) => message.attempts))),
     });
+    await refreshContinueWatchingCopies(
+      services,
+      parsed.map(({ body }) => body),
+    );
     return;
   }
   const acknowledged = await Promise.allSettled(
@@ -84,6 +89,10 @@ export async function writeUserCopies(batch: MessageBatch<unknown>, services: Se
       entry.message.retry({ delaySeconds: RETRY_FIRST_SECONDS });
     }
   });
+  await refreshContinueWatchingCopies(
+    services,
+    parsed.map(({ body }) => body),
+  );
   const oldest = Math.min(...parsed.map(({ body }) => body.sentAt));
   services.log.info("user copies written", {
     messages: parsed.length,
@@ -91,6 +100,27 @@ export async function writeUserCopies(batch: MessageBatch<unknown>, services: Se
     writeMs: Date.now() - started,
     oldestWaitedMs: services.clock.now() - oldest,
   });
+}
+
+/**
+ * The viewers' continue-watching copies in KV, from the rows their objects sent (the newest message
+ * of each user): heartbeats write that copy at most every few seconds, and the flush catches up on
+ * what they left. It needs no Postgres, so it runs whether or not the batch was written; a copy that
+ * fails is logged and written by the next flush or heartbeat.
+ */
+async function refreshContinueWatchingCopies(services: Services, messages: UserCopiesMessage[]): Promise<void> {
+  const newest = new Map<string, UserCopiesMessage>();
+  for (const message of messages) {
+    const known = newest.get(message.userId);
+    if (message.continueWatching && (!known || known.sentAt <= message.sentAt)) newest.set(message.userId, message);
+  }
+  const refreshed = await Promise.allSettled(
+    [...newest.values()].map((message) => refreshContinueWatchingCopy(services, message.userId, message.continueWatching ?? [])),
+  );
+  const failed = refreshed.filter((outcome) => outcome.status === "rejected");
+  if (failed.length > 0) {
+    services.log.warn("continue-watching copies not refreshed at the flush", { users: failed.length, error: failed[0]?.reason });
+  }
 }
 
 /**

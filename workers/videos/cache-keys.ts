@@ -39,4 +39,10 @@ export const catalogKeys = {
       pageLifetimes,
     ),
   home: () => cacheEntry<Stamped<HomeRow[]>>("v2:home", pageLifetimes),
+  /**
+   * Every genre of a listed title (the genres a list may be filtered by), stamped like the pages.
+   * One key per catalog version (the token is about 20 characters): it is written once per version,
+   * never twice within KV's one write per second per key however fast the catalog changes.
+   */
+  genres: (version: string) => cacheEntry<Stamped<string[]>>(`v2:genres:${version}`, pageLifetimes),
 } as const;

@@ -3,6 +3,7 @@ import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { videos } from "../../schema/index.ts";
+import { countingEnv, noCalls, UNREACHABLE_DATABASE_URL } from "../../testing/binding-calls.ts";
 import { loadConfig } from "../platform/config.ts";
 import { cursorCodec } from "../platform/cursor.ts";
 import {
@@ -217,12 +218,36 @@ describe("GET /v1/videos", () => {
     const viewer = await signUp();
     const response = await callWithEnv(
       { CACHE: brokenKv, DATABASE_URL: "postgres://postgres:postgres@127.0.0.1:9/postgres" },
-      `/v1/videos?genre=${uniqueGenre("db-down")}`,
+      // A page no test reads otherwise (this isolate holds no copy of it). Not a genre: with KV and
+      // Postgres down, the catalog's genres come from this isolate's last copy, which may lack a new one.
+      "/v1/videos?limit=37",
       { token: viewer.accessToken },
     );
     expect(response.status).toBe(503);
     expect(response.headers.get("Retry-After")).toBeTruthy();
     expect(JSON.stringify(await problemOf(response))).not.toMatch(/127\.0\.0\.1|select|postgres:/i);
+  });
+
+  it("refuses a genre no listed title has with 400 in words: no query, no KV write, whatever the genre", async () => {
+    const viewer = await signUp();
+    const genre = uniqueGenre("known");
+    await insertReadyVideos(1, { genres: [genre] });
+    // The first list read after a catalog change learns the catalog's genres (one query for them all).
+    expect((await page(viewer.accessToken, `genre=${genre}`)).items).toHaveLength(1);
+    // Then, with every KV call counted and Postgres an address nothing listens on (a query would be a 503):
+    const calls = noCalls();
+    const counted = countingEnv(env, calls, { DATABASE_URL: UNREACHABLE_DATABASE_URL, DATABASE_READ_URL: UNREACHABLE_DATABASE_URL });
+    for (let i = 0; i < 5; i++) {
+      const response = await callWithEnv(counted, `/v1/videos?genre=${uniqueGenre("random")}`, { token: viewer.accessToken });
+      expect(response.status).toBe(400);
+      const problem = await problemOf(response);
+      expect(problem.detail).toMatch(/No title in the catalog has the genre 'random-/);
+      expect(problem.detail).toContain(genre);
+      expect(problem.errors?.[0]).toMatchObject({ path: "genre" });
+    }
+    expect(calls.kv.filter((kvCall) => kvCall.method !== "get")).toEqual([]);
+    // A genre the catalog has is still served from the same isolate's KV, without a query.
+    expect((await callWithEnv(counted, `/v1/videos?genre=${genre}`, { token: viewer.accessToken })).status).toBe(200);
   });
 
   it("answers 401 without a token and with a forged one", async () => {

@@ -115,6 +115,13 @@ async function listReadyVideos(db: Database, query: { limit: number; genre?: str
     .limit(limit);
 }
 
+/** Every genre of a listed video, in order. */
+async function listedGenres(db: Database): Promise<string[]> {
+  const genre = sql<string>`genre`;
+  const rows = await db.selectDistinct({ genre }).from(sql`${videos}, unnest(${videos.genres}) as genre`).where(listed).orderBy(genre);
+  return rows.map((row) => row.genre);
+}
+
 /** The genres with the most listed videos, most first. */
 async function topGenres(db: Database, count: number): Promise<string[]> {
   const genre = sql<string>`genre`;
@@ -202,12 +209,35 @@ function catalogCursors(services: Services) {
   return cursorCodec(services.config, "videos", catalogCursorPayload);
 }
 
+/**
+ * Refuses a genre no listed title has, before any query: `genre` is free text, and each new value
+ * would otherwise cost a query and a page written to KV. The catalog's genres are one KV entry,
+ * stamped with the catalog version like the pages (so rebuilt, by one query, once per catalog
+ * change, whatever genres are asked for).
+ */
+async function requireListedGenre(services: Services, genre: string, version: string): Promise<void> {
+  const genres = await readThroughStamped(services.cache, catalogKeys.genres(version), catalogKeys.version(), (current) =>
+    listedGenres(fillSource(services, current)),
+  );
+  if (genres.includes(genre)) return;
+  const shown = genres.slice(0, 30).join(", ");
+  throw new ApiError(
+    "validation",
+    `No title in the catalog has the genre '${genre}'. The genres in use are each title's \`genres\` and the home page's rows${
+      shown ? `; today: ${shown}${genres.length > 30 ? ", …" : ""}` : ""
+    }.`,
+    { errors: [{ path: "genre", message: "No title in the catalog has this genre; leave it out to list every title." }] },
+  );
+}
+
 /** One page of the catalog, newest first. */
 export async function getVideoPage(services: Services, query: { limit: number; genre?: string; cursor?: string }): Promise<VideoPage> {
   const cursors = catalogCursors(services);
   // The cursor is checked before it becomes part of a cache key: only issued cursors are cached.
   const after = query.cursor ? await cursors.decode(query.cursor) : undefined;
   return readThroughStamped(services.cache, catalogKeys.videoPage(query), catalogKeys.version(), async (version) => {
+    // A page that is not cached yet: its genre must be one the catalog has (no query, no write otherwise).
+    if (query.genre !== undefined) await requireListedGenre(services, query.genre, version);
     const rows = await listReadyVideos(fillSource(services, version), {
       limit: query.limit + 1,
       genre: query.genre,

@@ -6,7 +6,8 @@
  *   given URL; behind the WebSocket proxy the Neon driver needs; migrated.
  * - `startLocalStack(options)`: that database, `wrangler dev` (watched for `npm start`, bundled
  *   once for tests and benchmarks; the production Worker or, with `main`, another entry such as the
- *   test Worker), N Node transcoders, the vars that tie them together; `stop()` ends everything.
+ *   test Worker) behind the stack's edge (edge.ts: the client's address, no `/cdn-cgi/` test
+ *   triggers), N Node transcoders, the vars that tie them together; `stop()` ends everything.
  */
 
 import type { ChildProcess } from "node:child_process";
@@ -15,8 +16,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { instanceScratchBytes, isContainerInstanceType } from "../../../workers/platform/container-instances.ts";
 import { generateMediaSigningKeys, generateSecret, generateSigningKeys } from "../dev-keys.ts";
-import { stopChild, waitForHttp } from "../processes.ts";
+import { prefixedLogger, stopChild, waitForHttp } from "../processes.ts";
 import { type DatabaseSpec, type LocalDatabase, startDatabase } from "./database.ts";
+import { type Edge, startEdge } from "./edge.ts";
 import { stateDir } from "./paths.ts";
 import { freePort } from "./ports.ts";
 import { stopTranscoder } from "./rollout.ts";
@@ -68,8 +70,9 @@ export interface LocalStackOptions extends WorkerConfigOptions {
   transcoderEnv?: Record<string, string>;
   /**
    * The transcoders' grace between SIGTERM and SIGKILL (`TRANSCODER_GRACE_SECONDS`: the transcoder
-   * finishes or hands back its task within it, and the stack kills it after it, on `stop()` and in
-   * `rollTranscoder`); default production's, 900 s. Tests shorten it.
+   * finishes or hands back its task within it, and the stack kills it after it, in
+   * `rollTranscoder`; `stop()` ends the whole platform and stops the task at once); default
+   * production's, 900 s. Tests shorten it.
    */
   transcoderGraceSeconds?: number;
   /** The CPUs each transcoder may use (`taskset --cpu-list`, one entry per transcoder); default all. */
@@ -79,6 +82,12 @@ export interface LocalStackOptions extends WorkerConfigOptions {
    * miniflare never triggers by itself; default every 60 s, as the production cron. 0: never.
    */
   cronSeconds?: number;
+  /**
+   * Keep a `CF-Connecting-IP` a client sends (edge.ts), for a harness that stands in for many
+   * clients (sign-ups are limited per address). Default: true for a throw-away stack, false for
+   * `npm start` (`watch`), where the address is always the connection's, as Cloudflare sets it.
+   */
+  trustClientAddress?: boolean;
   /** More `--var` bindings, over the stack's own. */
   vars?: Record<string, string>;
   logLevel?: WorkerOptions["logLevel"];
@@ -110,13 +119,25 @@ export function transcoderScratchBytes(type = "standard-4"): number {
 
 /**
  * The Worker's cron, locally: miniflare does not run `[triggers]`, so the stack calls the
- * scheduled handler every `seconds` (the route wrangler dev opens with `--test-scheduled`). Returns the stop.
+ * scheduled handler every `seconds` through wrangler dev's trigger route (`/cdn-cgi/local/scheduled`)
+ * on wrangler's own loopback port, which the stack's edge does not expose. Says when it first ran
+ * and whenever it fails. Returns the stop.
  */
-function startCron(url: string, seconds: number): () => void {
+function startCron(workerOrigin: string, seconds: number): () => void {
   if (!(seconds > 0)) return () => {};
+  const log = prefixedLogger("cron", "green");
+  let ran = false;
+  let lastProblem = "";
   const timer = setInterval(() => {
-    fetch(`${url}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`, { signal: AbortSignal.timeout(30_000) })
-      .then((response) => response.body?.cancel())
+    fetch(`${workerOrigin}/cdn-cgi/local/scheduled?cron=*+*+*+*+*`, { signal: AbortSignal.timeout(30_000) })
+      .then(async (response) => {
+        await response.body?.cancel();
+        if (response.ok && !ran) log(`the Worker's scheduled handler ran (every ${seconds} s, as the production cron)`);
+        ran ||= response.ok;
+        const problem = response.ok ? "" : `the Worker's scheduled handler answered ${response.status}`;
+        if (problem && problem !== lastProblem) log(problem);
+        lastProblem = problem;
+      })
       .catch(() => undefined);
   }, seconds * 1000);
   return () => clearInterval(timer);
@@ -167,12 +188,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     options.persistTo === undefined;
   const scratchDir = throwAway ? mkdtempSync(join(options.tempRoot ?? tmpdir(), "reelstream-stack-")) : undefined;
   let worker: ChildProcess | undefined;
+  let edge: Edge | undefined;
   let transcoders: Transcoder[] = [];
   const processes = () => [...(worker ? [worker] : []), ...transcoders.map((transcoder) => transcoder.process)];
   let stopCron = () => {};
   const stop = async () => {
     stopCron();
-    await Promise.all([...(worker ? [stopChild(worker)] : []), ...transcoders.map((transcoder) => stopTranscoder(transcoder))]);
+    await edge?.close();
+    // The whole platform goes down, not a rollout: the transcoders stop their task at once (SIGINT).
+    await Promise.all([...(worker ? [stopChild(worker)] : []), ...transcoders.map((transcoder) => stopTranscoder(transcoder, "now"))]);
     if (isSpec(spec)) await database.stop();
     if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
   };
@@ -211,8 +235,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(watch ? {} : await throwAwaySecrets()),
       ...options.vars,
     };
+    // wrangler dev on a loopback port of its own; clients reach it through the edge on `port`.
+    const workerPort = await freePort();
     worker = await startWorker({
-      port,
+      port: workerPort,
       vars,
       watch,
       main: options.main,
@@ -223,8 +249,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       logLevel: options.logLevel,
     });
     const running = worker;
-    const url = `http://localhost:${port}`;
-    stopCron = startCron(url, options.cronSeconds ?? 60);
+    edge = await startEdge({ port, upstreamPort: workerPort, trustClientAddress: options.trustClientAddress ?? !watch });
+    const url = edge.url;
+    stopCron = startCron(`http://127.0.0.1:${workerPort}`, options.cronSeconds ?? 60);
     const stack: LocalStack = {
       url,
       port,

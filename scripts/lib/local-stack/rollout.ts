@@ -13,15 +13,30 @@ export function transcoderGraceMs(transcoder: Pick<Transcoder, "options">): numb
   return (seconds > 0 ? seconds : CONTAINER_ROLLOUT_GRACE_SECONDS) * 1000;
 }
 
+/** What the whole stack's `stop()` gives a transcoder: its task is stopped, not finished. */
+const STOP_NOW_GRACE_MS = 10_000;
+
 /**
- * Stops a transcoder as Cloudflare stops a container instance: SIGTERM to its main process only
- * (the container's PID 1; its ffmpeg must not get it, or the running encode dies before the
- * transcoder can finish or hand it back), then SIGKILL to its whole process group (ffmpeg with
- * it) if it is still there after its grace.
+ * Stops a transcoder.
+ * - `"rollout"` (default), as Cloudflare stops a container instance: SIGTERM to its main process
+ *   only (the container's PID 1; its ffmpeg must not get it, or the running encode dies before
+ *   the transcoder can finish or hand it back), then SIGKILL to its whole process group (ffmpeg
+ *   with it) if it is still there after its grace.
+ * - `"now"`, when the whole platform goes down (`npm start` ended): SIGINT, on which the
+ *   transcoder stops its task at once (the Worker that would take a hand-back is going too; the
+ *   cron of the next start finds the attempt stalled), then SIGKILL after 10 s.
  */
-export async function stopTranscoder(transcoder: Pick<Transcoder, "options" | "process">): Promise<void> {
+export async function stopTranscoder(
+  transcoder: Pick<Transcoder, "options" | "process">,
+  mode: "rollout" | "now" = "rollout",
+): Promise<void> {
   const { pid } = transcoder.process;
-  await stopChild(transcoder.process, transcoderGraceMs(transcoder), "process");
+  await stopChild(
+    transcoder.process,
+    mode === "now"
+      ? { graceMs: STOP_NOW_GRACE_MS, terminate: "process", signal: "SIGINT" }
+      : { graceMs: transcoderGraceMs(transcoder), terminate: "process" },
+  );
   try {
     // Whatever of its group outlived it (it waits for its ffmpeg, so normally nothing).
     if (pid) process.kill(-pid, "SIGKILL");

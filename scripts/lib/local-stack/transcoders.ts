@@ -41,6 +41,8 @@ export function startTranscoder(port: number, options: TranscoderOptions = {}): 
   const [command, ...args] = options.cpus ? ["taskset", "--cpu-list", options.cpus, ...node] : node;
   return spawnPrefixed(options.name ?? "transcoder", "yellow", command as string, args, {
     cwd: repoRoot,
+    // The stack gone, the instance is gone: no drain (its ffmpeg dies with it, ffmpeg-process.ts).
+    parentDeathSignal: "KILL",
     env: {
       PORT: String(port),
       ...(options.workDir ? { TRANSCODER_WORK_DIR: options.workDir } : {}),

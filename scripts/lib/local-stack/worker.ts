@@ -128,11 +128,14 @@ export async function startWorker(options: WorkerOptions): Promise<ChildProcess>
       "--persist-to",
       options.persistTo,
       "--show-interactive-dev-session=false",
-      // Opens /cdn-cgi/handler/scheduled, through which the stack runs the cron that miniflare does not.
-      "--test-scheduled",
       ...(options.logLevel ? ["--log-level", options.logLevel] : []),
       ...varArgs,
     ],
-    { cwd: repoRoot, env: bundle ? { ...wranglerEnv, WRANGLER_CI_DISABLE_CONFIG_WATCHING: "true" } : wranglerEnv },
+    {
+      cwd: repoRoot,
+      env: bundle ? { ...wranglerEnv, WRANGLER_CI_DISABLE_CONFIG_WATCHING: "true" } : wranglerEnv,
+      // wrangler stops workerd when it is stopped; the stack gone, it is stopped.
+      parentDeathSignal: "TERM",
+    },
   );
 }
