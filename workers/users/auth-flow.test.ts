@@ -296,10 +296,13 @@ describe("POST /v1/auth/refresh", () => {
     expect((await call("/v1/me", { token: first.accessToken })).status).toBe(401);
   });
 
-  it("answers 401 for an unknown or malformed refresh token and 400 for a missing one", async () => {
+  it("answers 401 for an unknown, malformed or missing refresh token (no body token and no cookie)", async () => {
     expect((await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: "rsr_forged" } })).status).toBe(401);
     expect((await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: "' OR 1=1 --" } })).status).toBe(401);
-    expect((await call("/v1/auth/refresh", { method: "POST", json: {} })).status).toBe(400);
+    const missing = await call("/v1/auth/refresh", { method: "POST", json: {} });
+    expect(missing.status).toBe(401);
+    expect((await problem(missing)).detail).toMatch(/no session to refresh/);
+    expect((await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: "" } })).status).toBe(400);
   });
 
   it("does not accept an access token as a refresh token", async () => {
