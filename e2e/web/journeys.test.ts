@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminToken } from "../../scripts/lib/upload-client.ts";
-import { signInThroughTheForm } from "../../testing/chromium.ts";
+import { recordCspViolations, signInThroughTheForm } from "../../testing/chromium.ts";
 import { recordLayoutShifts, takeLayoutShifts } from "../../testing/layout-shift.ts";
 import { insertReadyVideo, randomVideoId } from "../../testing/playback-fixtures.ts";
 import {
@@ -60,10 +60,16 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  /** Each context's Content-Security-Policy violations: `checkPage` expects none. */
+  const cspViolations = new Map<BrowserContext, string[]>();
+
   /** A fresh browser profile at one of the two sizes, recording what the app asked the API. */
   async function openContext(size: ViewportName) {
     const context = await browser.newContext({ ...viewports[size], baseURL: stack.url });
     await recordLayoutShifts(context);
+    cspViolations.set(context, await recordCspViolations(context));
+    /** The access token the API last gave this profile: the app keeps it in memory only, out of a script's reach. */
+    const session = { accessToken: "" };
     const calls: { method: string; path: string; status: number; body: string | null }[] = [];
     /** Video segments asked for, in order (`…/hls/480p/c0000-a1-00000.m4s`; init segments are `.mp4`). */
     const segments: string[] = [];
@@ -71,8 +77,11 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       const path = new URL(request.url()).pathname;
       if (/\/hls\/\d+p\/[^/]+\.m4s$/.test(path)) segments.push(path);
     });
-    context.on("response", (response) => {
+    context.on("response", async (response) => {
       const url = new URL(response.url());
+      if (/^\/v1\/auth\/(signin|signup|refresh)$/.test(url.pathname) && response.ok()) {
+        session.accessToken = ((await response.json()) as { accessToken: string }).accessToken;
+      }
       if (url.pathname.startsWith("/v1/")) {
         calls.push({
           method: response.request().method(),
@@ -93,11 +102,12 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
         return send(url, data);
       };
     }`);
-    return { context, calls, segments, beacons };
+    return { context, calls, segments, beacons, session };
   }
 
   /** axe-core on the page as it is, and a screenshot named for the docs. */
   async function checkPage(page: Page, name: string, size: ViewportName) {
+    expect(cspViolations.get(page.context()), `Content-Security-Policy violations by ${name} at ${size}`).toEqual([]);
     expect(await accessibilityProblems(page), `${name} at ${size}`).toEqual([]);
     // What moved since the last page checked, scored as CLS: a page may not push what a viewer reads.
     const shift = await takeLayoutShifts(page);
@@ -152,7 +162,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       const token = await adminToken(stack.url, stack.database, { email: adminEmail, password: PASSWORD, name: `Admin ${size}` });
       // Subscribed, so that playing a title that is not ready answers 409 rather than 402.
       expect((await api("/v1/subscription", token, { method: "POST", body: JSON.stringify({ planId: "premium" }) })).status).toBe(201);
-      const { context, calls } = await openContext(size);
+      const { context, calls, session } = await openContext(size);
       const page = await context.newPage();
       await signIn(page, adminEmail);
 
@@ -247,8 +257,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("button", { name: "Save changes" }).click();
       await page.getByText("Saved.").waitFor();
       // The page's own token: the one made at the start has expired by now (30 s tokens).
-      const current = await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string);
-      const viewerCopy = (await (await api(`/v1/videos/${id}`, current)).json()) as { video: { summary: string } };
+      const viewerCopy = (await (await api(`/v1/videos/${id}`, session.accessToken)).json()) as { video: { summary: string } };
       expect(viewerCopy.video.summary).toContain("one that does");
       uploaded[size] = { id, title, adminEmail };
       await context.close();
@@ -258,7 +267,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       const video = uploaded[size];
       if (!video) throw new Error("the admin journey did not finish");
       const email = `viewer-${size}-${Date.now()}@example.com`;
-      const { context, calls, segments, beacons: sentBeacons } = await openContext(size);
+      const { context, calls, segments, beacons: sentBeacons, session } = await openContext(size);
       const page = await context.newPage();
 
       // Signed out, / is the landing page: what Reelstream is, the newest titles (with posters) and the plans.
@@ -505,15 +514,19 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await slow.detach();
 
       // A token the API refuses: one refresh and the same request again, unnoticed by the viewer.
-      await page.evaluate(() => {
-        const session = JSON.parse(localStorage.getItem("reelstream.session") ?? "{}");
-        localStorage.setItem("reelstream.session", JSON.stringify({ ...session, accessToken: "not-a-token" }));
-      });
-      const refreshesBefore = calls.filter((call) => call.path === "/v1/auth/refresh").length;
-      await page.goto("/");
+      // The token lives in the page's memory only: the next /v1/home goes out with a forged one instead.
+      await page.route(
+        "**/v1/home*",
+        (route) => route.continue({ headers: { ...route.request().headers(), authorization: "Bearer not-a-token" } }),
+        { times: 1 },
+      );
+      const callsBefore = calls.length;
+      await page.getByRole("link", { name: "Home", exact: true }).click();
       await page.locator("[data-row=new-releases] .card").first().waitFor();
-      expect(calls.some((call) => call.path === "/v1/home" && call.status === 401)).toBe(true);
-      expect(calls.filter((call) => call.path === "/v1/auth/refresh" && call.status === 200).length).toBeGreaterThan(refreshesBefore);
+      const after = calls.slice(callsBefore).map((call) => `${call.path} ${call.status}`);
+      const refused = after.indexOf("/v1/home 401");
+      expect(refused).toBeGreaterThanOrEqual(0);
+      expect(after.slice(refused)).toEqual(expect.arrayContaining(["/v1/auth/refresh 200", "/v1/home 200"]));
 
       // Silent refresh before expiry: idle past the token's lifetime, the next request just works.
       const refreshed = calls.filter((call) => call.path === "/v1/auth/refresh").length;
@@ -540,8 +553,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("heading", { name: "Nothing here" }).waitFor();
       await checkPage(page, "not-found", size);
       // A session that ends by itself (signed out elsewhere) says so on the sign-in page and keeps the email.
-      const ending = await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string);
-      expect((await api("/v1/auth/signout", ending, { method: "POST" })).status).toBe(204);
+      expect((await api("/v1/auth/signout", session.accessToken, { method: "POST" })).status).toBe(204);
       await page.getByRole("link", { name: "Home", exact: true }).click();
       await page.getByText("Your session has ended, so you were signed out.").waitFor();
       expect(await page.getByLabel("Email").inputValue()).toBe(email);
@@ -551,7 +563,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.waitForURL((url) => url.pathname === "/");
 
       // Sign out: the session really ends.
-      const token = await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string);
+      const token = session.accessToken;
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.waitForURL("**/signin");
       expect((await api("/v1/me", token)).status).toBe(401);
@@ -561,7 +573,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
     it("admin: deletes the title after a confirmation", async () => {
       const video = uploaded[size];
       if (!video) throw new Error("the admin journey did not finish");
-      const { context } = await openContext(size);
+      const { context, session } = await openContext(size);
       const page = await context.newPage();
       await signIn(page, video.adminEmail);
       await page.goto(`/admin/videos/${video.id}`);
@@ -570,11 +582,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await checkPage(page, "admin-delete", size);
       await page.getByRole("dialog").getByRole("button", { name: "Delete", exact: true }).click();
       await page.getByText(`“${video.title}” was deleted.`).waitFor();
-      const gone = await fetch(`${stack.url}/v1/videos/${video.id}`, {
-        headers: {
-          Authorization: `Bearer ${await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string)}`,
-        },
-      });
+      const gone = await fetch(`${stack.url}/v1/videos/${video.id}`, { headers: { Authorization: `Bearer ${session.accessToken}` } });
       expect(gone.status).toBe(404);
       await context.close();
     }, 120_000);
