@@ -19,7 +19,7 @@ const route = createRoute({
   request: { body: { required: true, content: { "application/json": { schema: refreshBody } } } },
   responses: {
     200: { description: "New token pair", content: { "application/json": { schema: authResponse } } },
-    ...problemResponses(400, 401, 413, 503),
+    ...problemResponses(400, 401, 413, 415, 503),
   },
 });
 
