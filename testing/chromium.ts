@@ -54,3 +54,23 @@ export async function recordCspViolations(context: BrowserContext): Promise<stri
   });
   return violations;
 }
+
+/**
+ * Waits until `expression` holds in `page`, checked at every frame (as `page.waitForFunction`
+ * does). Playwright's `waitForFunction` compiles its predicate in the page with `new Function`,
+ * which the web app's policy refuses (no `'unsafe-eval'`); a script evaluated through the DevTools
+ * protocol, as here, is not subject to the page's policy.
+ *
+ * @example
+ * await waitForPage(page, "document.querySelector('video')?.currentTime > 0");
+ */
+export async function waitForPage(page: Page, expression: string, options: { timeout?: number } = {}): Promise<void> {
+  const timeout = options.timeout ?? 30_000;
+  await page.evaluate(`new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(${JSON.stringify(`timed out after ${timeout} ms waiting for `)} + ${JSON.stringify(expression)})), ${timeout});
+    const check = () => {
+      if (${expression}) { clearTimeout(timer); resolve(true); } else requestAnimationFrame(check);
+    };
+    check();
+  })`);
+}

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminToken } from "../../scripts/lib/upload-client.ts";
-import { recordCspViolations, signInThroughTheForm } from "../../testing/chromium.ts";
+import { recordCspViolations, signInThroughTheForm, waitForPage } from "../../testing/chromium.ts";
 import { recordLayoutShifts, takeLayoutShifts } from "../../testing/layout-shift.ts";
 import { insertReadyVideo, randomVideoId } from "../../testing/playback-fixtures.ts";
 import {
@@ -77,10 +77,17 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       const path = new URL(request.url()).pathname;
       if (/\/hls\/\d+p\/[^/]+\.m4s$/.test(path)) segments.push(path);
     });
-    context.on("response", async (response) => {
+    context.on("response", (response) => {
       const url = new URL(response.url());
       if (/^\/v1\/auth\/(signin|signup|refresh)$/.test(url.pathname) && response.ok()) {
-        session.accessToken = ((await response.json()) as { accessToken: string }).accessToken;
+        response.json().then(
+          (body: { accessToken: string }) => {
+            session.accessToken = body.accessToken;
+          },
+          () => {
+            // The page navigated away before its body was read: that page's token went with it.
+          },
+        );
       }
       if (url.pathname.startsWith("/v1/")) {
         calls.push({
@@ -117,7 +124,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
 
   /** Waits until the upload's progress bar reaches `percent`. */
   const uploadedAtLeast = (page: Page, percent: number) =>
-    page.waitForFunction(`Number(document.querySelector("#upload-bar")?.getAttribute("value")) >= ${percent}`);
+    waitForPage(page, `Number(document.querySelector("#upload-bar")?.getAttribute("value")) >= ${percent}`);
 
   const signIn = (page: Page, email: string) => signInThroughTheForm(page, email, PASSWORD);
 
@@ -317,13 +324,13 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("link", { name: "Home" }).click();
       const allTitles = page.locator("[data-row=all] .card");
       await page.locator("[data-row=new-releases] .card").first().waitFor();
-      await page.waitForFunction("document.querySelectorAll('[data-row=all] .card').length >= 12");
+      await waitForPage(page, "document.querySelectorAll('[data-row=all] .card').length >= 12");
       // On a phone the end of the list is far below: the second page waits for the scroll. (A desktop
       // window may already show the end, and then it loads at once.)
       if (size === "phone") expect(await allTitles.count()).toBe(12);
       await checkPage(page, "home", size);
       await page.locator(".load-more").scrollIntoViewIfNeeded();
-      await page.waitForFunction("document.querySelectorAll('[data-row=all] .card').length > 12");
+      await waitForPage(page, "document.querySelectorAll('[data-row=all] .card').length > 12");
       // The fillers and this size's upload (the other size's is deleted by then, or not made yet).
       expect(await allTitles.count()).toBe(FILLERS + 1);
       expect(calls.filter((call) => call.path === "/v1/videos" && call.status === 200).length).toBeGreaterThanOrEqual(2);
@@ -369,10 +376,10 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByTestId("play").click();
       await page.waitForURL(`**/watch/${video.id}`);
       const media = page.locator("video");
-      await page.waitForFunction("document.querySelector('video')?.currentTime >= 1.5", undefined, { timeout: 30_000 });
+      await waitForPage(page, "document.querySelector('video')?.currentTime >= 1.5", { timeout: 30_000 });
       // Keys: k pauses at once (the clip is short) and the pause reports the position.
       await page.keyboard.press("k");
-      await page.waitForFunction("document.querySelector('video')?.paused === true");
+      await waitForPage(page, "document.querySelector('video')?.paused === true");
       const position = await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime);
       const heartbeat = (call: (typeof calls)[number]) =>
         call.method === "PUT" && call.path === `/v1/videos/${video.id}/progress` && call.status === 204;
@@ -417,7 +424,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await second.locator(".refusal[data-status='429']").getByText("All your screens are in use").waitFor();
       await checkPage(second, "watch-429", size);
       await second.getByRole("button", { name: "Watch here instead" }).click();
-      await second.waitForFunction("document.querySelector('video')?.currentTime > 0", undefined, { timeout: 30_000 });
+      await waitForPage(second, "document.querySelector('video')?.currentTime > 0", { timeout: 30_000 });
       // Paused at once: the 6 s clip playing on here meanwhile would reach its end and leave continue watching.
       await second.keyboard.press("k");
       // The first device learns why it stopped as soon as it plays again, in words, and can take the screen back.
@@ -425,13 +432,13 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.locator(".refusal[data-code='stream-taken-over']").getByText("another device chose to watch there instead").waitFor();
       await checkPage(page, "watch-taken-over", size);
       await page.getByRole("button", { name: "Watch here" }).click();
-      await page.waitForFunction("document.querySelector('video')?.currentTime > 0", undefined, { timeout: 30_000 });
+      await waitForPage(page, "document.querySelector('video')?.currentTime > 0", { timeout: 30_000 });
       // Taking turns with no wait: leaving the player gives the screen back at once (sendBeacon), and the other device plays.
       await page.keyboard.press("k");
       await page.getByRole("link", { name: "Home" }).click();
       await expect.poll(() => calls.some((call) => call.path === `/v1/videos/${video.id}/play/release` && call.status === 204)).toBe(true);
       await second.goto(`/watch/${video.id}`);
-      await second.waitForFunction("document.querySelector('video')?.currentTime > 0", undefined, { timeout: 30_000 });
+      await waitForPage(second, "document.querySelector('video')?.currentTime > 0", { timeout: 30_000 });
       expect(await second.locator(".refusal").count()).toBe(0);
       await second.keyboard.press("k");
       await second.goto("/");
@@ -460,15 +467,15 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("heading", { name: video.title }).waitFor();
       expect(await page.locator(".title-actions").textContent()).toMatch(/^Resume from 0:0\d/);
       await resume.click();
-      await page.waitForFunction("!document.querySelector('video')?.paused && document.querySelector('video')?.currentTime > 0");
+      await waitForPage(page, "!document.querySelector('video')?.paused && document.querySelector('video')?.currentTime > 0");
       expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeGreaterThanOrEqual(
         Math.floor(position) - 0.5,
       );
       // k pauses and plays again; → jumps 5 s.
       await page.keyboard.press("k");
-      await page.waitForFunction("document.querySelector('video')?.paused === true");
+      await waitForPage(page, "document.querySelector('video')?.paused === true");
       await page.keyboard.press("k");
-      await page.waitForFunction("document.querySelector('video')?.paused === false");
+      await waitForPage(page, "document.querySelector('video')?.paused === false");
       const before = await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime);
       await page.keyboard.press("ArrowRight");
       expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeGreaterThan(before + 1);
@@ -484,7 +491,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("heading", { name: `You watched “${video.title}”` }).waitFor({ timeout: 30_000 });
       await checkPage(page, "watch-end", size);
       await page.getByRole("button", { name: "Watch again" }).click();
-      await page.waitForFunction("document.querySelector('video')?.currentTime > 0", undefined, { timeout: 30_000 });
+      await waitForPage(page, "document.querySelector('video')?.currentTime > 0", { timeout: 30_000 });
       expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeLessThan(3);
 
       // A place that could not be saved (offline) is saved again once the network is back, and the notice goes.

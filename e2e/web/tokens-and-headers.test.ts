@@ -38,14 +38,16 @@ describe.skipIf(noBrowser)("the web app's tokens and headers in Chromium", () =>
     const violations = await recordCspViolations(context);
     /** Every token the API handed this browser, read off the wire. */
     const tokens: string[] = [];
-    context.on("response", async (response) => {
-      if (/\/v1\/auth\/(signin|refresh)$/.test(response.url()) && response.ok()) {
-        const body = (await response.json()) as { accessToken: string };
-        tokens.push(body.accessToken);
-      }
-      const cookie = (await response.headerValue("set-cookie")) ?? "";
-      const value = new RegExp(`${REFRESH_COOKIE}=([^;]+)`).exec(cookie)?.[1];
-      if (value) tokens.push(decodeURIComponent(value));
+    context.on("response", (response) => {
+      if (!/\/v1\/auth\/(signin|refresh)$/.test(response.url()) || !response.ok()) return;
+      const gone = () => {
+        // The page navigated away before its answer was read: that page's token went with it.
+      };
+      response.headerValue("set-cookie").then((cookie) => {
+        const value = new RegExp(`${REFRESH_COOKIE}=([^;]+)`).exec(cookie ?? "")?.[1];
+        if (value) tokens.push(decodeURIComponent(value));
+      }, gone);
+      response.json().then((body: { accessToken: string }) => tokens.push(body.accessToken), gone);
     });
     const page = await context.newPage();
     await signInThroughTheForm(page, email, PASSWORD);
