@@ -20,6 +20,9 @@ export interface Session {
 }
 
 const SIGNED_IN = "reelstream.signed-in";
+// Where builds before the refresh cookie kept both tokens: removed, so no token outlives the upgrade
+// in storage (such a browser signs in once more, and gets the cookie).
+localStorage.removeItem("reelstream.session");
 type Listener = (session: Session | null) => void;
 const listeners = new Set<Listener>();
 let current: Session | null = null;
