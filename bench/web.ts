@@ -23,7 +23,7 @@ import { gzipSync } from "node:zlib";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startLocalStack } from "../scripts/lib/local-stack/index.ts";
 import { buildWebApp, type WebChunk } from "../scripts/lib/web-app.ts";
-import { launchChromium, signInThroughTheForm } from "../testing/chromium.ts";
+import { launchChromium, signInThroughTheForm, waitForPage } from "../testing/chromium.ts";
 import { recordLayoutShifts, takeLayoutShift } from "../testing/layout-shift.ts";
 import {
   generateLadder,
@@ -181,7 +181,7 @@ async function playOnce(context: BrowserContext, email: string, videoId: string,
     await cdp.send("Network.emulateNetworkConditions", network);
   }
   await page.getByTestId("play").click();
-  await page.waitForFunction("performance.getEntriesByName('reelstream:first-frame').length > 0", undefined, { timeout: 60_000 });
+  await waitForPage(page, "performance.getEntriesByName('reelstream:first-frame').length > 0", { timeout: 60_000 });
   const ms = (await page.evaluate(
     "performance.measure('first-frame', 'reelstream:play-pressed', 'reelstream:first-frame').duration",
   )) as number;

@@ -171,7 +171,9 @@ export class ViewerState extends DurableObject<Env> {
     const rotation = this.sessions.rotate(input, this.clock.now());
     switch (rotation.outcome) {
       case "rotated":
-        return { outcome: "rotated", sessionId: rotation.sessionId, account };
+        // A spent token presented again within the grace: a lost answer or a retry, not proof of theft (docs/users.md).
+        if (rotation.grace) this.log.info("refresh token presented again within the grace", { sessionId: rotation.sessionId });
+        return { outcome: "rotated", sessionId: rotation.sessionId, expiresAt: rotation.expiresAt, account };
       case "reused":
         await this.revokeSession(rotation.sessionId, input.forgetAfterMs);
         return { ...rotation, userId: account.id };

@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig, type Plugin } from "vite";
 import { API_REFERENCE_SCRIPT } from "../workers/platform/api-reference.ts";
+import { WEB_APP_HEADERS } from "../workers/platform/security-headers.ts";
 
 /** The API's own paths (wrangler.toml `run_worker_first`): the dev server hands them to the Worker. */
 export const apiPaths = ["/v1", "/media", "/health", "/openapi.json", "/docs", "/.well-known", "/internal"];
@@ -40,13 +41,39 @@ function apiReferenceScript(): Plugin {
 }
 
 /**
+ * Workers Static Assets' headers file (docs/web.md "Serving"), written from the Worker's own list
+ * (workers/platform/security-headers.ts), so the app's files and the API's answers carry one policy
+ * and no copy can drift. Files under /assets/ are named by a hash of their content (Vite) or carry
+ * their version (the API reference bundle): a new build is a new name, so a browser and the edge
+ * may keep them for a year without asking again.
+ */
+export function assetHeadersFile(): string {
+  const rule = (path: string, headers: Record<string, string>) =>
+    [path, ...Object.entries(headers).map(([name, value]) => `  ${name}: ${value}`)].join("\n");
+  return `${[
+    "# Written by `npm run build` (web/vite.config.ts) from workers/platform/security-headers.ts: edit that file.",
+    rule("/*", WEB_APP_HEADERS),
+    rule("/assets/*", { "Cache-Control": "public, max-age=31536000, immutable" }),
+  ].join("\n")}\n`;
+}
+
+function assetHeaders(): Plugin {
+  return {
+    name: "reelstream-asset-headers",
+    generateBundle() {
+      this.emitFile({ type: "asset", fileName: "_headers", source: assetHeadersFile() });
+    },
+  };
+}
+
+/**
  * The web app: Preact + TypeScript, JSX compiled by Vite's own transform (no Babel preset).
  * `npm run build` writes web/dist, which the Worker serves as static assets; `npm start` runs
  * the dev server with live reload and proxies the API paths to the local Worker (WORKER_URL).
  */
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
-  plugins: [apiReferenceScript()],
+  plugins: [apiReferenceScript(), assetHeaders()],
   build: {
     outDir: "dist",
     emptyOutDir: true,

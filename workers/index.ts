@@ -10,6 +10,7 @@ import { sweepDeletedMasters } from "./platform/master-retention.ts";
 import { allowedMethods } from "./platform/method-not-allowed.ts";
 import { initServices } from "./platform/request-services.ts";
 import { requestTelemetry } from "./platform/request-telemetry.ts";
+import { securityHeaders } from "./platform/security-headers.ts";
 import { BACKGROUND_DATABASE_TIMEOUT_MS, type Services, withServices } from "./platform/services.ts";
 import { createPlaybackRouter, readContinueWatching } from "./playback/index.ts";
 import { handleQueueBatch, type QueueMessage } from "./queue.ts";
@@ -32,10 +33,8 @@ export { MediaOrigin } from "./playback/index.ts";
 export function createApp({ clock }: { clock: Clock }) {
   const app = createRouter();
   app.use("*", requestId({ generator: () => crypto.randomUUID() }));
-  app.use("*", async (c, next) => {
-    await next();
-    c.header("X-Content-Type-Options", "nosniff");
-  });
+  // nosniff, a policy, Referrer-Policy and Permissions-Policy on every answer (the web app's files get them from `_headers`).
+  app.use("*", securityHeaders());
   // Body limits are declared per route (`jsonBodyLimit` in each JSON route's middleware; uploads keep their own).
   app.use("*", initServices({ clock }));
   // A datapoint per request, and a log line for each that failed or was slow (docs/operations.md).

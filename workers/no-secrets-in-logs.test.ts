@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
+import { REFRESH_GRACE_MS } from "../durable-objects/viewer-state/sessions.ts";
 import { callWithEnv, signUpAdmin } from "./test/catalog.ts";
-import { call, type SignedIn, strongPassword } from "./test/helpers.ts";
+import { advanceClock, call, type SignedIn, strongPassword } from "./test/helpers.ts";
 import { mediaBase, pathOf, play, readyVideo, subscribedViewer } from "./test/playback.ts";
 import { captureConsole } from "./test/telemetry.ts";
 import { deliver, freeTheDouble, lastDispatch, message, report, resetDouble, transcodingEnv } from "./test/transcoding.ts";
@@ -61,6 +62,7 @@ describe("the Worker's logs", () => {
     const refreshed = await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: viewer.refreshToken } });
     expect(refreshed.status).toBe(200);
     keep((await refreshed.json()) as SignedIn);
+    advanceClock(REFRESH_GRACE_MS);
     expect((await call("/v1/auth/refresh", { method: "POST", json: { refreshToken: viewer.refreshToken } })).status).toBe(401);
     expect((await call(`${mediaBase(manifestUrl)}hls/720p/index.m3u8`)).status).toBe(403);
 

@@ -1,5 +1,15 @@
 import type { AccountCopy } from "./account.ts";
 
+/**
+ * How long the token a refresh just spent still works (docs/users.md "Refresh grace"): a client
+ * whose answer was lost (a network error, a tab closed mid-request) or that sent one token several
+ * times at once presents it again and gets a new token of the same session, instead of being taken
+ * for a thief. After this, presenting it is a reuse and ends the session, as before.
+ */
+export const REFRESH_GRACE_MS = 30_000;
+/** At most this many extra tokens from one spent token within the grace; one more is a reuse. */
+export const REFRESH_GRACE_MAX_TOKENS = 10;
+
 /** A session as sign-in or sign-up opens it. Hashes are SHA-256, hex: the object never holds a token. */
 export interface NewSession {
   /** The access tokens' `sid`. */
@@ -15,30 +25,33 @@ export interface NewSession {
 
 /**
  * What presenting a refresh token did:
- * - `rotated`: it was the session's live token; `nextTokenHash` is now the live one;
+ * - `rotated`: it was one of the session's live tokens; `nextTokenHash` is now the live one. Or
+ *   it was the token the last rotation spent, presented again within `REFRESH_GRACE_MS`
+ *   (`grace: true`): `nextTokenHash` is live beside the rotation's successor, until one of them is spent;
  * - `unknown`: no session of this object has the family (a forgery, or a session that ended);
  * - `expired`: the session reached its absolute end;
  * - `reused`: the family's token was already spent (or the secret is wrong): stolen or replayed,
  *   so the session is revoked in the same call, and both holders must sign in again.
  */
 export type Rotation =
-  | { outcome: "rotated"; sessionId: string }
+  | { outcome: "rotated"; sessionId: string; grace: boolean; expiresAt: number }
   | { outcome: "unknown" }
   | { outcome: "expired" }
   | { outcome: "reused"; sessionId: string };
 
 /** What presenting a refresh token did (`ViewerState.refreshSession`): a `Rotation`, with the account the new access token claims. */
 export type RefreshResult =
-  | { outcome: "rotated"; sessionId: string; account: AccountCopy }
+  | { outcome: "rotated"; sessionId: string; expiresAt: number; account: AccountCopy }
   | { outcome: "unknown" | "expired" }
   | { outcome: "reused"; sessionId: string; userId: string };
 
 /**
  * The user's sessions as the object knows them:
- * - open sessions and their refresh-token family: the hash of the family's secret and of the one
- *   live token. A refresh spends the live token for the next; any other token of the family
- *   is a reuse. One row per session whatever the number of refreshes, where a table of every spent
- *   token would grow by one row every few minutes of use.
+ * - open sessions and their refresh-token family: the hash of the family's secret and of the
+ *   live token. A refresh spends the live token for the next; the token it spent works again for
+ *   `REFRESH_GRACE_MS` (each time a new token, live beside the successor: `grace_token_hashes`),
+ *   and any other token of the family is a reuse. One row per session whatever the number of
+ *   refreshes, where a table of every spent token would grow by one row every few minutes of use.
  * - revoked sessions, kept until every credential derived from the session (access tokens, signed
  *   media URLs) has expired, so playback, account and admin routes and the media space refuse a
  *   signed-out session on its next request from any location.
@@ -51,7 +64,18 @@ export class Sessions {
   createTables(): void {
     this.sql.exec("CREATE TABLE IF NOT EXISTS revoked_sessions (session_id TEXT PRIMARY KEY, forget_after INTEGER NOT NULL)");
     this.sql.exec(`CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, family_hash TEXT NOT NULL UNIQUE,
-      token_hash TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, refreshed_at INTEGER, user_agent TEXT)`);
+      token_hash TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, refreshed_at INTEGER, user_agent TEXT,
+      previous_token_hash TEXT, grace_token_hashes TEXT)`);
+    // Objects made before the refresh grace have the table without its two columns.
+    const columns = new Set(
+      this.sql
+        .exec<{ name: string }>("PRAGMA table_info(sessions)")
+        .toArray()
+        .map((column) => column.name),
+    );
+    for (const column of ["previous_token_hash", "grace_token_hashes"]) {
+      if (!columns.has(column)) this.sql.exec(`ALTER TABLE sessions ADD COLUMN ${column} TEXT`);
+    }
   }
 
   open(session: NewSession, now: number): void {
@@ -66,11 +90,21 @@ export class Sessions {
     );
   }
 
-  /** Spends the family's live token for `nextTokenHash` (see `Rotation`); a reuse is for the caller to revoke. */
+  /**
+   * Spends a live token of the family for `nextTokenHash`, or, within `REFRESH_GRACE_MS` of that,
+   * gives the token just spent another successor (see `Rotation`); a reuse is for the caller to revoke.
+   */
   rotate(input: { familyHash: string; tokenHash: string; nextTokenHash: string }, now: number): Rotation {
     const session = this.sql
-      .exec<{ id: string; token_hash: string; expires_at: number }>(
-        "SELECT id, token_hash, expires_at FROM sessions WHERE family_hash = ?",
+      .exec<{
+        id: string;
+        token_hash: string;
+        expires_at: number;
+        refreshed_at: number | null;
+        previous_token_hash: string | null;
+        grace_token_hashes: string | null;
+      }>(
+        "SELECT id, token_hash, expires_at, refreshed_at, previous_token_hash, grace_token_hashes FROM sessions WHERE family_hash = ?",
         input.familyHash,
       )
       .toArray()[0];
@@ -79,9 +113,29 @@ export class Sessions {
       this.sql.exec("DELETE FROM sessions WHERE id = ?", session.id);
       return { outcome: "expired" };
     }
-    if (session.token_hash !== input.tokenHash) return { outcome: "reused", sessionId: session.id };
-    this.sql.exec("UPDATE sessions SET token_hash = ?, refreshed_at = ? WHERE id = ?", input.nextTokenHash, now, session.id);
-    return { outcome: "rotated", sessionId: session.id };
+    const graceTokens = session.grace_token_hashes ? (JSON.parse(session.grace_token_hashes) as string[]) : [];
+    if (session.token_hash === input.tokenHash || graceTokens.includes(input.tokenHash)) {
+      this.sql.exec(
+        "UPDATE sessions SET token_hash = ?, previous_token_hash = ?, grace_token_hashes = NULL, refreshed_at = ? WHERE id = ?",
+        input.nextTokenHash,
+        input.tokenHash,
+        now,
+        session.id,
+      );
+      return { outcome: "rotated", sessionId: session.id, grace: false, expiresAt: session.expires_at };
+    }
+    const inGrace =
+      session.previous_token_hash === input.tokenHash &&
+      session.refreshed_at !== null &&
+      now < session.refreshed_at + REFRESH_GRACE_MS &&
+      graceTokens.length < REFRESH_GRACE_MAX_TOKENS;
+    if (!inGrace) return { outcome: "reused", sessionId: session.id };
+    this.sql.exec(
+      "UPDATE sessions SET grace_token_hashes = ? WHERE id = ?",
+      JSON.stringify([...graceTokens, input.nextTokenHash]),
+      session.id,
+    );
+    return { outcome: "rotated", sessionId: session.id, grace: true, expiresAt: session.expires_at };
   }
 
   /** Ends a session: its refresh tokens at once, its other credentials until `forgetAfterMs` (see `ViewerState.revokeSession`). */

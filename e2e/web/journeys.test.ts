@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminToken } from "../../scripts/lib/upload-client.ts";
-import { signInThroughTheForm } from "../../testing/chromium.ts";
+import { recordCspViolations, signInThroughTheForm, waitForPage } from "../../testing/chromium.ts";
 import { recordLayoutShifts, takeLayoutShifts } from "../../testing/layout-shift.ts";
 import { insertReadyVideo, randomVideoId } from "../../testing/playback-fixtures.ts";
 import {
@@ -60,10 +60,16 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  /** Each context's Content-Security-Policy violations: `checkPage` expects none. */
+  const cspViolations = new Map<BrowserContext, string[]>();
+
   /** A fresh browser profile at one of the two sizes, recording what the app asked the API. */
   async function openContext(size: ViewportName) {
     const context = await browser.newContext({ ...viewports[size], baseURL: stack.url });
     await recordLayoutShifts(context);
+    cspViolations.set(context, await recordCspViolations(context));
+    /** The access token the API last gave this profile: the app keeps it in memory only, out of a script's reach. */
+    const session = { accessToken: "" };
     const calls: { method: string; path: string; status: number; body: string | null }[] = [];
     /** Video segments asked for, in order (`…/hls/480p/c0000-a1-00000.m4s`; init segments are `.mp4`). */
     const segments: string[] = [];
@@ -73,6 +79,16 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
     });
     context.on("response", (response) => {
       const url = new URL(response.url());
+      if (/^\/v1\/auth\/(signin|signup|refresh)$/.test(url.pathname) && response.ok()) {
+        response.json().then(
+          (body: { accessToken: string }) => {
+            session.accessToken = body.accessToken;
+          },
+          () => {
+            // The page navigated away before its body was read: that page's token went with it.
+          },
+        );
+      }
       if (url.pathname.startsWith("/v1/")) {
         calls.push({
           method: response.request().method(),
@@ -93,11 +109,12 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
         return send(url, data);
       };
     }`);
-    return { context, calls, segments, beacons };
+    return { context, calls, segments, beacons, session };
   }
 
   /** axe-core on the page as it is, and a screenshot named for the docs. */
   async function checkPage(page: Page, name: string, size: ViewportName) {
+    expect(cspViolations.get(page.context()), `Content-Security-Policy violations by ${name} at ${size}`).toEqual([]);
     expect(await accessibilityProblems(page), `${name} at ${size}`).toEqual([]);
     // What moved since the last page checked, scored as CLS: a page may not push what a viewer reads.
     const shift = await takeLayoutShifts(page);
@@ -107,7 +124,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
 
   /** Waits until the upload's progress bar reaches `percent`. */
   const uploadedAtLeast = (page: Page, percent: number) =>
-    page.waitForFunction(`Number(document.querySelector("#upload-bar")?.getAttribute("value")) >= ${percent}`);
+    waitForPage(page, `Number(document.querySelector("#upload-bar")?.getAttribute("value")) >= ${percent}`);
 
   const signIn = (page: Page, email: string) => signInThroughTheForm(page, email, PASSWORD);
 
@@ -152,7 +169,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       const token = await adminToken(stack.url, stack.database, { email: adminEmail, password: PASSWORD, name: `Admin ${size}` });
       // Subscribed, so that playing a title that is not ready answers 409 rather than 402.
       expect((await api("/v1/subscription", token, { method: "POST", body: JSON.stringify({ planId: "premium" }) })).status).toBe(201);
-      const { context, calls } = await openContext(size);
+      const { context, calls, session } = await openContext(size);
       const page = await context.newPage();
       await signIn(page, adminEmail);
 
@@ -247,8 +264,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("button", { name: "Save changes" }).click();
       await page.getByText("Saved.").waitFor();
       // The page's own token: the one made at the start has expired by now (30 s tokens).
-      const current = await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string);
-      const viewerCopy = (await (await api(`/v1/videos/${id}`, current)).json()) as { video: { summary: string } };
+      const viewerCopy = (await (await api(`/v1/videos/${id}`, session.accessToken)).json()) as { video: { summary: string } };
       expect(viewerCopy.video.summary).toContain("one that does");
       uploaded[size] = { id, title, adminEmail };
       await context.close();
@@ -258,7 +274,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       const video = uploaded[size];
       if (!video) throw new Error("the admin journey did not finish");
       const email = `viewer-${size}-${Date.now()}@example.com`;
-      const { context, calls, segments, beacons: sentBeacons } = await openContext(size);
+      const { context, calls, segments, beacons: sentBeacons, session } = await openContext(size);
       const page = await context.newPage();
 
       // Signed out, / is the landing page: what Reelstream is, the newest titles (with posters) and the plans.
@@ -308,13 +324,13 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("link", { name: "Home" }).click();
       const allTitles = page.locator("[data-row=all] .card");
       await page.locator("[data-row=new-releases] .card").first().waitFor();
-      await page.waitForFunction("document.querySelectorAll('[data-row=all] .card').length >= 12");
+      await waitForPage(page, "document.querySelectorAll('[data-row=all] .card').length >= 12");
       // On a phone the end of the list is far below: the second page waits for the scroll. (A desktop
       // window may already show the end, and then it loads at once.)
       if (size === "phone") expect(await allTitles.count()).toBe(12);
       await checkPage(page, "home", size);
       await page.locator(".load-more").scrollIntoViewIfNeeded();
-      await page.waitForFunction("document.querySelectorAll('[data-row=all] .card').length > 12");
+      await waitForPage(page, "document.querySelectorAll('[data-row=all] .card').length > 12");
       // The fillers and this size's upload (the other size's is deleted by then, or not made yet).
       expect(await allTitles.count()).toBe(FILLERS + 1);
       expect(calls.filter((call) => call.path === "/v1/videos" && call.status === 200).length).toBeGreaterThanOrEqual(2);
@@ -360,10 +376,10 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByTestId("play").click();
       await page.waitForURL(`**/watch/${video.id}`);
       const media = page.locator("video");
-      await page.waitForFunction("document.querySelector('video')?.currentTime >= 1.5", undefined, { timeout: 30_000 });
+      await waitForPage(page, "document.querySelector('video')?.currentTime >= 1.5", { timeout: 30_000 });
       // Keys: k pauses at once (the clip is short) and the pause reports the position.
       await page.keyboard.press("k");
-      await page.waitForFunction("document.querySelector('video')?.paused === true");
+      await waitForPage(page, "document.querySelector('video')?.paused === true");
       const position = await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime);
       const heartbeat = (call: (typeof calls)[number]) =>
         call.method === "PUT" && call.path === `/v1/videos/${video.id}/progress` && call.status === 204;
@@ -408,7 +424,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await second.locator(".refusal[data-status='429']").getByText("All your screens are in use").waitFor();
       await checkPage(second, "watch-429", size);
       await second.getByRole("button", { name: "Watch here instead" }).click();
-      await second.waitForFunction("document.querySelector('video')?.currentTime > 0", undefined, { timeout: 30_000 });
+      await waitForPage(second, "document.querySelector('video')?.currentTime > 0", { timeout: 30_000 });
       // Paused at once: the 6 s clip playing on here meanwhile would reach its end and leave continue watching.
       await second.keyboard.press("k");
       // The first device learns why it stopped as soon as it plays again, in words, and can take the screen back.
@@ -416,13 +432,13 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.locator(".refusal[data-code='stream-taken-over']").getByText("another device chose to watch there instead").waitFor();
       await checkPage(page, "watch-taken-over", size);
       await page.getByRole("button", { name: "Watch here" }).click();
-      await page.waitForFunction("document.querySelector('video')?.currentTime > 0", undefined, { timeout: 30_000 });
+      await waitForPage(page, "document.querySelector('video')?.currentTime > 0", { timeout: 30_000 });
       // Taking turns with no wait: leaving the player gives the screen back at once (sendBeacon), and the other device plays.
       await page.keyboard.press("k");
       await page.getByRole("link", { name: "Home" }).click();
       await expect.poll(() => calls.some((call) => call.path === `/v1/videos/${video.id}/play/release` && call.status === 204)).toBe(true);
       await second.goto(`/watch/${video.id}`);
-      await second.waitForFunction("document.querySelector('video')?.currentTime > 0", undefined, { timeout: 30_000 });
+      await waitForPage(second, "document.querySelector('video')?.currentTime > 0", { timeout: 30_000 });
       expect(await second.locator(".refusal").count()).toBe(0);
       await second.keyboard.press("k");
       await second.goto("/");
@@ -451,15 +467,15 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("heading", { name: video.title }).waitFor();
       expect(await page.locator(".title-actions").textContent()).toMatch(/^Resume from 0:0\d/);
       await resume.click();
-      await page.waitForFunction("!document.querySelector('video')?.paused && document.querySelector('video')?.currentTime > 0");
+      await waitForPage(page, "!document.querySelector('video')?.paused && document.querySelector('video')?.currentTime > 0");
       expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeGreaterThanOrEqual(
         Math.floor(position) - 0.5,
       );
       // k pauses and plays again; → jumps 5 s.
       await page.keyboard.press("k");
-      await page.waitForFunction("document.querySelector('video')?.paused === true");
+      await waitForPage(page, "document.querySelector('video')?.paused === true");
       await page.keyboard.press("k");
-      await page.waitForFunction("document.querySelector('video')?.paused === false");
+      await waitForPage(page, "document.querySelector('video')?.paused === false");
       const before = await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime);
       await page.keyboard.press("ArrowRight");
       expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeGreaterThan(before + 1);
@@ -475,7 +491,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("heading", { name: `You watched “${video.title}”` }).waitFor({ timeout: 30_000 });
       await checkPage(page, "watch-end", size);
       await page.getByRole("button", { name: "Watch again" }).click();
-      await page.waitForFunction("document.querySelector('video')?.currentTime > 0", undefined, { timeout: 30_000 });
+      await waitForPage(page, "document.querySelector('video')?.currentTime > 0", { timeout: 30_000 });
       expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeLessThan(3);
 
       // A place that could not be saved (offline) is saved again once the network is back, and the notice goes.
@@ -505,15 +521,19 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await slow.detach();
 
       // A token the API refuses: one refresh and the same request again, unnoticed by the viewer.
-      await page.evaluate(() => {
-        const session = JSON.parse(localStorage.getItem("reelstream.session") ?? "{}");
-        localStorage.setItem("reelstream.session", JSON.stringify({ ...session, accessToken: "not-a-token" }));
-      });
-      const refreshesBefore = calls.filter((call) => call.path === "/v1/auth/refresh").length;
-      await page.goto("/");
+      // The token lives in the page's memory only: the next /v1/home goes out with a forged one instead.
+      await page.route(
+        "**/v1/home*",
+        (route) => route.continue({ headers: { ...route.request().headers(), authorization: "Bearer not-a-token" } }),
+        { times: 1 },
+      );
+      const callsBefore = calls.length;
+      await page.getByRole("link", { name: "Home", exact: true }).click();
       await page.locator("[data-row=new-releases] .card").first().waitFor();
-      expect(calls.some((call) => call.path === "/v1/home" && call.status === 401)).toBe(true);
-      expect(calls.filter((call) => call.path === "/v1/auth/refresh" && call.status === 200).length).toBeGreaterThan(refreshesBefore);
+      const after = calls.slice(callsBefore).map((call) => `${call.path} ${call.status}`);
+      const refused = after.indexOf("/v1/home 401");
+      expect(refused).toBeGreaterThanOrEqual(0);
+      expect(after.slice(refused)).toEqual(expect.arrayContaining(["/v1/auth/refresh 200", "/v1/home 200"]));
 
       // Silent refresh before expiry: idle past the token's lifetime, the next request just works.
       const refreshed = calls.filter((call) => call.path === "/v1/auth/refresh").length;
@@ -540,8 +560,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.getByRole("heading", { name: "Nothing here" }).waitFor();
       await checkPage(page, "not-found", size);
       // A session that ends by itself (signed out elsewhere) says so on the sign-in page and keeps the email.
-      const ending = await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string);
-      expect((await api("/v1/auth/signout", ending, { method: "POST" })).status).toBe(204);
+      expect((await api("/v1/auth/signout", session.accessToken, { method: "POST" })).status).toBe(204);
       await page.getByRole("link", { name: "Home", exact: true }).click();
       await page.getByText("Your session has ended, so you were signed out.").waitFor();
       expect(await page.getByLabel("Email").inputValue()).toBe(email);
@@ -551,7 +570,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.waitForURL((url) => url.pathname === "/");
 
       // Sign out: the session really ends.
-      const token = await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string);
+      const token = session.accessToken;
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.waitForURL("**/signin");
       expect((await api("/v1/me", token)).status).toBe(401);
@@ -561,7 +580,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
     it("admin: deletes the title after a confirmation", async () => {
       const video = uploaded[size];
       if (!video) throw new Error("the admin journey did not finish");
-      const { context } = await openContext(size);
+      const { context, session } = await openContext(size);
       const page = await context.newPage();
       await signIn(page, video.adminEmail);
       await page.goto(`/admin/videos/${video.id}`);
@@ -570,11 +589,7 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await checkPage(page, "admin-delete", size);
       await page.getByRole("dialog").getByRole("button", { name: "Delete", exact: true }).click();
       await page.getByText(`“${video.title}” was deleted.`).waitFor();
-      const gone = await fetch(`${stack.url}/v1/videos/${video.id}`, {
-        headers: {
-          Authorization: `Bearer ${await page.evaluate(() => JSON.parse(localStorage.getItem("reelstream.session") ?? "{}").accessToken as string)}`,
-        },
-      });
+      const gone = await fetch(`${stack.url}/v1/videos/${video.id}`, { headers: { Authorization: `Bearer ${session.accessToken}` } });
       expect(gone.status).toBe(404);
       await context.close();
     }, 120_000);

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { REFRESH_GRACE_MS } from "../../durable-objects/viewer-state/sessions.ts";
 import type { ViewerState } from "../../durable-objects/viewer-state.ts";
 import { loadConfig } from "../platform/config.ts";
 import { signMediaToken } from "../platform/media-token.ts";
@@ -187,6 +188,7 @@ describe("GET /media/{videoId}/{token}/…: signatures", () => {
       } else {
         const refresh = () => call("/v1/auth/refresh", { method: "POST", json: { refreshToken: viewer.refreshToken }, ...short });
         expect((await refresh()).status).toBe(200);
+        advanceClock(REFRESH_GRACE_MS);
         expect((await refresh()).status).toBe(401);
       }
       expect((await call(master)).status).toBe(403);

@@ -1,12 +1,14 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { REFRESH_GRACE_MAX_TOKENS, REFRESH_GRACE_MS, Sessions } from "../../durable-objects/viewer-state/sessions.ts";
+import type { ViewerState } from "../../durable-objects/viewer-state.ts";
 import { users } from "../../schema/index.ts";
 import { countingEnv, noCalls, UNREACHABLE_DATABASE_URL } from "../../testing/binding-calls.ts";
 import worker from "../index.ts";
 import { problemOf, withDatabase } from "../test/catalog.ts";
-import { call, clockNow, type SignedIn, signUp } from "../test/helpers.ts";
+import { advanceClock, call, clockNow, type SignedIn, signUp } from "../test/helpers.ts";
 import { runCron } from "../test/transcoding.ts";
 import { setRole } from "./roles.ts";
 
@@ -30,6 +32,7 @@ describe("POST /v1/auth/refresh, in the user's object", () => {
     const third = await refresh(second.refreshToken, withoutDatabase);
     expect(third.status).toBe(200);
 
+    advanceClock(REFRESH_GRACE_MS);
     const replay = await refresh(viewer.refreshToken, withoutDatabase);
     expect(replay.status).toBe(401);
     expect((await problemOf(replay)).detail).toMatch(/already used/);
@@ -108,5 +111,90 @@ describe("POST /v1/auth/refresh, in the user's object", () => {
     await withDatabase((db) => setRole(db, viewer.user.email, "viewer", new Date(clockNow())));
     await runCron({ env });
     expect(claimsOf(((await (await refresh(granted.refreshToken)).json()) as SignedIn).accessToken).role).toBe("viewer");
+  });
+});
+
+describe("POST /v1/auth/refresh, the grace for a token just spent", () => {
+  it("answers five concurrent refreshes of one token with five working sessions, and signs nobody out", async () => {
+    const viewer = await signUp();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => refresh(viewer.refreshToken, withoutDatabase)));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
+    const pairs = (await Promise.all(answers.map((answer) => answer.json()))) as SignedIn[];
+    const sid = claimsOf(viewer.accessToken).sid;
+    expect(new Set(pairs.map((pair) => pair.refreshToken)).size).toBe(5);
+    for (const pair of pairs) {
+      expect(claimsOf(pair.accessToken).sid).toBe(sid);
+      expect((await call("/v1/me", { token: pair.accessToken, ...withoutDatabase })).status).toBe(200);
+    }
+    // Whichever answer the client kept goes on refreshing; the session was never revoked.
+    const kept = pairs[3]?.refreshToken ?? "";
+    const next = await refresh(kept);
+    expect(next.status).toBe(200);
+    expect((await call("/v1/me", { token: viewer.accessToken })).status).toBe(200);
+    expect((await call("/v1/videos", { token: viewer.accessToken })).status).toBe(200);
+  });
+
+  it("gives a client whose answer was lost a new token until the grace ends, one that goes on working", async () => {
+    const viewer = await signUp();
+    expect((await refresh(viewer.refreshToken)).status).toBe(200); // the answer the client never read
+    // Near the end of the grace (the test clock also moves with real time, so not to the last millisecond).
+    advanceClock(REFRESH_GRACE_MS - 5_000);
+    const retried = await refresh(viewer.refreshToken);
+    expect(retried.status).toBe(200);
+    const { refreshToken } = (await retried.json()) as SignedIn;
+    advanceClock(60_000);
+    expect((await refresh(refreshToken)).status).toBe(200);
+  });
+
+  it("still ends the session everywhere when a spent token comes back after the grace", async () => {
+    const viewer = await signUp();
+    const rotated = (await (await refresh(viewer.refreshToken)).json()) as SignedIn;
+    advanceClock(REFRESH_GRACE_MS);
+    const replay = await refresh(viewer.refreshToken);
+    expect(replay.status).toBe(401);
+    expect((await problemOf(replay)).detail).toMatch(/already used/);
+    expect((await refresh(rotated.refreshToken)).status).toBe(401);
+    for (const token of [viewer.accessToken, rotated.accessToken]) {
+      expect((await call("/v1/me", { token })).status).toBe(401);
+      expect((await call("/v1/videos", { token })).status).toBe(401);
+    }
+  });
+
+  it("gives the grace only to the token the last rotation spent, and only so many times", async () => {
+    const viewer = await signUp();
+    const second = (await (await refresh(viewer.refreshToken)).json()) as SignedIn;
+    expect((await refresh(second.refreshToken)).status).toBe(200);
+    // The first token is two rotations old: a reuse, within 30 s or not.
+    expect((await refresh(viewer.refreshToken)).status).toBe(401);
+    expect((await refresh(second.refreshToken)).status).toBe(401);
+
+    const other = await signUp();
+    expect((await refresh(other.refreshToken)).status).toBe(200);
+    for (let i = 0; i < REFRESH_GRACE_MAX_TOKENS; i++) expect((await refresh(other.refreshToken)).status).toBe(200);
+    const flood = await refresh(other.refreshToken);
+    expect((await problemOf(flood)).detail).toMatch(/already used/);
+    expect((await call("/v1/me", { token: other.accessToken })).status).toBe(401);
+  });
+
+  it("works in an object made before the grace: its sessions table gains the grace's columns and keeps its sessions", async () => {
+    const viewer = await signUp();
+    const stub = env.VIEWER_STATE.get(env.VIEWER_STATE.idFromName(viewer.user.id)) as DurableObjectStub<ViewerState>;
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      // The table as it was: the session's row without the two columns.
+      sql.exec(
+        "CREATE TABLE old_sessions AS SELECT id, family_hash, token_hash, created_at, expires_at, refreshed_at, user_agent FROM sessions",
+      );
+      sql.exec("DROP TABLE sessions");
+      sql.exec("ALTER TABLE old_sessions RENAME TO sessions");
+      new Sessions(sql).createTables();
+      const columns = sql
+        .exec<{ name: string }>("PRAGMA table_info(sessions)")
+        .toArray()
+        .map((column) => column.name);
+      expect(columns).toEqual(expect.arrayContaining(["previous_token_hash", "grace_token_hashes"]));
+    });
+    const answers = await Promise.all([refresh(viewer.refreshToken), refresh(viewer.refreshToken)]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
   });
 });

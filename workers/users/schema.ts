@@ -79,18 +79,35 @@ export const nameSchema = safeText({ label: "A name", min: 1, max: 100, invisibl
   type: "string",
 });
 
-export const signupBody = z.strictObject({ email: emailSchema, password: passwordSchema, name: nameSchema }).openapi("SignupRequest");
+/** Where sign-up and sign-in put the refresh token: the JSON body (the default) or the cookie (workers/users/refresh-cookie.ts). */
+const refreshTokenIn = z.enum(["body", "cookie"]).optional().openapi({
+  description:
+    "`cookie`: the refresh token is set as an HttpOnly cookie sent only to /v1/auth/refresh, and left out of the body (browsers). Default `body`.",
+});
+export type RefreshTokenDelivery = "body" | "cookie";
+
+export const signupBody = z
+  .strictObject({ email: emailSchema, password: passwordSchema, name: nameSchema, refreshTokenIn })
+  .openapi("SignupRequest");
 
 export const signinBody = z
   .strictObject({
     email: emailSchema,
     // Sign-in never tells which rule a password breaks: any non-empty string is checked against the hash.
     password: z.string().min(1, "Enter your password.").max(1024, "A password has at most 1024 characters."),
+    refreshTokenIn,
   })
   .openapi("SigninRequest");
 
 export const refreshBody = z
-  .strictObject({ refreshToken: z.string().min(1, "Send the refresh token.").max(200, "This is not a refresh token.") })
+  .strictObject({
+    refreshToken: z
+      .string()
+      .min(1, "Send the refresh token.")
+      .max(200, "This is not a refresh token.")
+      .optional()
+      .openapi({ description: "Left out by a browser whose refresh token is the cookie (sign-in with `refreshTokenIn: cookie`)." }),
+  })
   .openapi("RefreshRequest");
 
 export const userSchema = z
@@ -106,9 +123,13 @@ export const authResponse = z
   .object({
     user: userSchema,
     accessToken: z.string().openapi({ description: "ES256 JWT, send as `Authorization: Bearer …`" }),
-    refreshToken: z.string().openapi({ description: "Opaque; single use, exchanged at /v1/auth/refresh" }),
+    refreshToken: z
+      .string()
+      .optional()
+      .openapi({ description: "Opaque; single use, exchanged at /v1/auth/refresh. Absent when it went into the refresh cookie." }),
     expiresIn: z.number().int().openapi({ description: "Seconds until the access token expires" }),
   })
   .openapi("AuthTokens");
 
 export type PublicUser = z.infer<typeof userSchema>;
+export type AuthTokens = z.infer<typeof authResponse>;

@@ -16,6 +16,8 @@ export interface IssuedTokens {
   accessToken: string;
   refreshToken: string;
   expiresIn: number;
+  /** When the session ends whatever the refreshes (ms since the epoch): the refresh cookie's lifetime. */
+  sessionExpiresAt: number;
 }
 
 /**
@@ -51,7 +53,13 @@ async function openSession(
     // A new account has no subscription: its first play needs no query.
     subscription: options.newAccount ? { subscription: null, version: 0 } : undefined,
   });
-  return { user: toPublicUser(user), accessToken, refreshToken: refreshToken.value, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS };
+  return {
+    user: toPublicUser(user),
+    accessToken,
+    refreshToken: refreshToken.value,
+    expiresIn: config.ACCESS_TOKEN_TTL_SECONDS,
+    sessionExpiresAt: expiresAt,
+  };
 }
 
 export async function signUp(
@@ -179,7 +187,9 @@ export async function revokeAllSessions(services: Services, userId: string): Pro
 /**
  * Exchanges a refresh token for a new pair, in the user's `ViewerState` (the token says which
  * object; no Postgres). Each token works once: a second use means it was stolen or replayed, so
- * the object revokes the whole session and both holders must sign in again. The access token
+ * the object revokes the whole session and both holders must sign in again; except within
+ * `REFRESH_GRACE_MS` of its rotation, when the same token gets another successor (a client
+ * retrying after a lost answer, or sending it several times at once). The access token
  * claims the account as the object holds it, so a role change that reached the object is what
  * the next refresh signs.
  */
@@ -207,9 +217,15 @@ export async function refreshSession(services: Services, presented: string): Pro
       throw new ApiError("unauthorized", "This refresh token was already used, so the session has been ended for safety. Sign in again.");
     }
     case "rotated": {
-      const { account, sessionId } = result;
+      const { account, sessionId, expiresAt } = result;
       const accessToken = await signAccessToken(config, { userId: account.id, sessionId, role: account.role }, now);
-      return { user: account, accessToken, refreshToken: next.value, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS };
+      return {
+        user: account,
+        accessToken,
+        refreshToken: next.value,
+        expiresIn: config.ACCESS_TOKEN_TTL_SECONDS,
+        sessionExpiresAt: expiresAt,
+      };
     }
   }
 }

@@ -4,6 +4,7 @@ import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { problemResponses } from "../platform/openapi.ts";
 import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { clientKey } from "../platform/rate-limit.ts";
+import { deliverTokens } from "./refresh-cookie.ts";
 import { authResponse, signinBody } from "./schema.ts";
 import { signIn } from "./service.ts";
 import { admitSignin, isInvalidCredentials, recordFailedSignin } from "./throttle.ts";
@@ -27,12 +28,12 @@ const route = createRoute({
 
 export function registerSignin(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const body = c.req.valid("json");
+    const { refreshTokenIn = "body", ...body } = c.req.valid("json");
     const services = c.get("services");
     const client = clientKey(c.req.raw.headers);
     await admitSignin(services, body.email, client);
     try {
-      return c.json(await signIn(services, body, c.req.header("User-Agent")), 200);
+      return c.json(deliverTokens(c, await signIn(services, body, c.req.header("User-Agent")), refreshTokenIn), 200);
     } catch (error) {
       if (isInvalidCredentials(error)) await recordFailedSignin(services, body.email, client);
       throw error;

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { clearedRefreshCookie } from "./refresh-cookie.ts";
 import { revokeAllSessions } from "./service.ts";
 
 const route = createRoute({
@@ -20,6 +21,8 @@ const route = createRoute({
 export function registerSignoutAll(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     await revokeAllSessions(c.get("services"), c.get("auth").userId);
+    // A browser's refresh cookie goes with the session (it would be refused anyway).
+    c.header("Set-Cookie", clearedRefreshCookie());
     return c.body(null, 204);
   });
 }

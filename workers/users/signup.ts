@@ -4,6 +4,7 @@ import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { problemResponses } from "../platform/openapi.ts";
 import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
 import { clientKey } from "../platform/rate-limit.ts";
+import { deliverTokens } from "./refresh-cookie.ts";
 import { authResponse, signupBody } from "./schema.ts";
 import { signUp } from "./service.ts";
 import { admitSignup } from "./throttle.ts";
@@ -26,7 +27,8 @@ export function registerSignup(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const services = c.get("services");
     await admitSignup(services, clientKey(c.req.raw.headers));
-    const tokens = await signUp(services, c.req.valid("json"), c.req.header("User-Agent"));
-    return c.json(tokens, 201);
+    const { refreshTokenIn = "body", ...input } = c.req.valid("json");
+    const issued = await signUp(services, input, c.req.header("User-Agent"));
+    return c.json(deliverTokens(c, issued, refreshTokenIn), 201);
   });
 }

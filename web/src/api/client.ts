@@ -28,14 +28,14 @@ const sessionOver = (status = 401) =>
 export async function freshAccessToken(): Promise<string> {
   let session = getSession();
   if (!session) throw sessionOver();
-  if (Date.now() >= session.refreshAt) session = await refreshOrFail(session);
+  if (Date.now() >= session.refreshAt) session = await refreshOrFail();
   return session.accessToken;
 }
 
-async function refreshOrFail(session: Session): Promise<Session> {
+async function refreshOrFail(): Promise<Session> {
   let next: Session | null;
   try {
-    next = await refreshSession(session);
+    next = await refreshSession();
   } catch (error) {
     throw error instanceof ApiProblem ? error : new NetworkError(error);
   }
@@ -77,9 +77,8 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     async () => {
       const response = await send(path, options, auth ? await freshAccessToken() : undefined);
       if (!auth || response.status !== 401) return response;
-      const session = getSession();
-      if (!session) throw sessionOver();
-      const refreshed = await refreshOrFail(session);
+      if (!getSession()) throw sessionOver();
+      const refreshed = await refreshOrFail();
       const again = await send(path, options, refreshed.accessToken);
       if (again.status === 401) throw await problemFrom(again);
       return again;

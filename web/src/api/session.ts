@@ -2,34 +2,31 @@ import { problemFrom } from "./problem.ts";
 import type { AuthTokens, User } from "./types.ts";
 
 /**
- * The signed-in session: tokens in localStorage (the API hands them out as JSON), shared by every
- * tab. A refresh token is single use and presenting a spent one ends the whole session, so tabs
- * take turns refreshing under a Web Lock and a tab that waited uses the pair the other one got.
+ * The signed-in session, in this tab's memory only (docs/web.md "Sessions"): the refresh token is
+ * an HttpOnly cookie the API sets for `/v1/auth/refresh` (sign-in asks for it with
+ * `refreshTokenIn: "cookie"`), so no script on the page, ours or an injected one, can read either
+ * token from storage. A page load gets its access token by refreshing with that cookie
+ * (`restoreSession`, before the app renders). All localStorage holds is `SIGNED_IN`, a flag with
+ * no secret: whether a refresh is worth asking for, and how tabs tell each other of sign-in and
+ * sign-out.
  */
 export interface Session {
   user: User;
   accessToken: string;
-  refreshToken: string;
   /** Epoch ms when the access token stops working. */
   expiresAt: number;
   /** Epoch ms when the app refreshes it: before it expires, whatever its lifetime. */
   refreshAt: number;
 }
 
-const STORAGE_KEY = "reelstream.session";
+const SIGNED_IN = "reelstream.signed-in";
+// Where builds before the refresh cookie kept both tokens: removed, so no token outlives the upgrade
+// in storage (such a browser signs in once more, and gets the cookie).
+localStorage.removeItem("reelstream.session");
 type Listener = (session: Session | null) => void;
 const listeners = new Set<Listener>();
-let current: Session | null = read();
+let current: Session | null = null;
 let timer: ReturnType<typeof setTimeout> | undefined;
-
-function read(): Session | null {
-  try {
-    const raw = localStorage.getItem(STORAGE_KEY);
-    return raw ? (JSON.parse(raw) as Session) : null;
-  } catch {
-    return null;
-  }
-}
 
 /** Refresh when a fifth of the lifetime is left (at least 5 s, at most a minute before expiry). */
 export function refreshMargin(expiresInSeconds: number): number {
@@ -38,25 +35,24 @@ export function refreshMargin(expiresInSeconds: number): number {
 
 export function sessionFromTokens(tokens: AuthTokens, now = Date.now()): Session {
   const expiresAt = now + tokens.expiresIn * 1000;
-  return {
-    user: tokens.user,
-    accessToken: tokens.accessToken,
-    refreshToken: tokens.refreshToken,
-    expiresAt,
-    refreshAt: expiresAt - refreshMargin(tokens.expiresIn),
-  };
+  return { user: tokens.user, accessToken: tokens.accessToken, expiresAt, refreshAt: expiresAt - refreshMargin(tokens.expiresIn) };
 }
 
 export function getSession(): Session | null {
   return current;
 }
 
-export function setSession(session: Session | null): void {
+function use(session: Session | null): void {
   current = session;
-  if (session) localStorage.setItem(STORAGE_KEY, JSON.stringify(session));
-  else localStorage.removeItem(STORAGE_KEY);
   schedule();
   for (const listener of listeners) listener(session);
+}
+
+/** This tab signed in (the cookie is set) or out: tells the other tabs too. */
+export function setSession(session: Session | null): void {
+  if (session) localStorage.setItem(SIGNED_IN, "1");
+  else localStorage.removeItem(SIGNED_IN);
+  use(session);
 }
 
 export function onSessionChange(listener: Listener): () => void {
@@ -64,25 +60,26 @@ export function onSessionChange(listener: Listener): () => void {
   return () => listeners.delete(listener);
 }
 
-/** Another tab signed in, refreshed or signed out. */
+/** Another tab signed in (this one asks for its own access token) or signed out (so is this one). */
 addEventListener("storage", (event) => {
-  if (event.key !== STORAGE_KEY) return;
-  current = read();
-  schedule();
-  for (const listener of listeners) listener(current);
+  if (event.key !== SIGNED_IN && event.key !== null) return;
+  if (localStorage.getItem(SIGNED_IN)) {
+    if (!current) void restoreSession();
+  } else if (current) {
+    use(null);
+  }
 });
 
 function schedule() {
   clearTimeout(timer);
   if (!current) return;
-  const stale = current;
   timer = setTimeout(
     () => {
-      refreshSession(stale).catch(() => {
+      refreshSession().catch(() => {
         // A failed background refresh is retried by the next request, which shows its error.
       });
     },
-    Math.max(0, stale.refreshAt - Date.now()),
+    Math.max(0, current.refreshAt - Date.now()),
   );
 }
 
@@ -95,23 +92,19 @@ async function exclusive<T>(work: () => Promise<T>): Promise<T> {
 let inFlight: Promise<Session | null> | null = null;
 
 /**
- * Trades `stale`'s refresh token for a new pair. Answers null when the session is over (the API
- * said 401: signed out, revoked or expired), and throws when the API could not be asked.
+ * Trades the refresh cookie for a new access token (and the cookie for its successor). Answers
+ * null when the session is over (the API said 401: signed out, revoked or expired), and throws
+ * when the API could not be asked. Tabs take turns (a Web Lock), so each one presents the cookie
+ * the last refresh set; two that do not still both succeed (the API's refresh grace).
  */
-export function refreshSession(stale: Session): Promise<Session | null> {
+export function refreshSession(): Promise<Session | null> {
   inFlight ??= exclusive(async () => {
-    const stored = read();
-    // Another tab refreshed (or signed out) while this one waited for the lock.
-    if (!stored || stored.refreshToken !== stale.refreshToken) {
-      current = stored;
-      schedule();
-      for (const listener of listeners) listener(stored);
-      return stored;
-    }
+    // JSON, with no token in it: the cookie carries it, and the API refuses a refresh that is not JSON.
     const response = await fetch("/v1/auth/refresh", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ refreshToken: stale.refreshToken }),
+      body: "{}",
+      credentials: "same-origin",
     });
     if (response.status === 401) {
       setSession(null);
@@ -127,4 +120,16 @@ export function refreshSession(stale: Session): Promise<Session | null> {
   return inFlight;
 }
 
-schedule();
+/**
+ * The session of a page that has just loaded: a refresh with the cookie when this browser signed
+ * in (no request otherwise). Never throws: a refresh that could not be made leaves the tab signed
+ * out and the flag in place, so the next load tries again.
+ */
+export async function restoreSession(): Promise<Session | null> {
+  if (!localStorage.getItem(SIGNED_IN)) return null;
+  try {
+    return await refreshSession();
+  } catch {
+    return null;
+  }
+}

@@ -32,7 +32,13 @@ function AuthForm({ mode }: { mode: Mode }) {
     setSent(body);
     try {
       // Asked again after a 503: the account service did nothing (a sign-up it did make answers 409, never a second account).
-      const tokens = await api<AuthTokens>(`/v1/auth/${mode}`, { method: "POST", body, auth: false, repeatable: true });
+      // The refresh token goes into an HttpOnly cookie, out of this page's reach (docs/web.md "Sessions").
+      const tokens = await api<AuthTokens>(`/v1/auth/${mode}`, {
+        method: "POST",
+        body: { ...body, refreshTokenIn: "cookie" },
+        auth: false,
+        repeatable: true,
+      });
       setSession(sessionFromTokens(tokens));
       route(next);
     } catch (failure) {
