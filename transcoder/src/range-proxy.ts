@@ -21,6 +21,8 @@ import { STORAGE_RANGE_MAX_BYTES } from "../../workers/transcoding/contract.ts";
 export interface RangeProxy {
   /** The local base URL that stands for `upstreamBase` (e.g. the Worker's origin). */
   register(upstreamBase: string): string;
+  /** Its own origin on the loopback (`http://127.0.0.1:port`): the transcoder's egress rule lets it through. */
+  readonly origin: string;
   /** Requests sent upstream and body bytes received from them, since the start. */
   readonly stats: { requests: number; bytes: number };
   close(): Promise<void>;
@@ -119,6 +121,7 @@ export async function startRangeProxy(options: RangeProxyOptions = {}): Promise<
       if (index < 0) index = upstreams.push(base) - 1;
       return `http://127.0.0.1:${port}/u${index}`;
     },
+    origin: `http://127.0.0.1:${port}`,
     stats,
     close: () =>
       new Promise((resolve) => {

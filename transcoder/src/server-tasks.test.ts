@@ -339,9 +339,9 @@ describe("POST /tasks", () => {
     });
   });
 
-  it("runs from what the image holds alone: its sources, the contract and zod", async () => {
+  it("runs from what the image holds alone: its sources, the contract, zod and mediabunny", async () => {
     // The Dockerfile's COPY lines: transcoder/src (no tests), workers/transcoding/contract.ts, and
-    // zod in node_modules, laid out as in the repository; nothing else of it exists at run time.
+    // zod and mediabunny in node_modules, laid out as in the repository; nothing else of it exists at run time.
     const repo = join(import.meta.dirname, "..", "..");
     const image = join(temp.dir, "image", "app");
     await mkdir(join(image, "workers", "transcoding"), { recursive: true });
@@ -350,11 +350,15 @@ describe("POST /tasks", () => {
       filter: (path) => !path.endsWith(".test.ts"),
     });
     await cp(join(repo, "workers", "transcoding", "contract.ts"), join(image, "workers", "transcoding", "contract.ts"));
-    await cp(join(repo, "node_modules", "zod"), join(image, "node_modules", "zod"), { recursive: true, dereference: true });
+    for (const dependency of ["zod", "mediabunny"]) {
+      await cp(join(repo, "node_modules", dependency), join(image, "node_modules", dependency), { recursive: true, dereference: true });
+    }
     await writeFile(join(image, "package.json"), '{ "type": "module", "private": true }');
     const server = await startServer({}, join(image, "transcoder", "src", "server.ts"));
     expect((await post(server, planTask(3))).status).toBe(202);
     await waitFor(() => final("plan", 3) !== undefined, "the plan's result", 30_000);
     expect(final("plan", 3)?.body.event.type).toBe("done");
+    // Three chunks: the keyframes came from the master's index (mediabunny), not a packet scan.
+    expect(server.logs.join("\n")).toMatch(/keyframes from the mp4 index/);
   }, 60_000);
 });

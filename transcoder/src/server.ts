@@ -113,9 +113,10 @@ export interface TranscoderServer {
  */
 export async function startTranscoderServer(config: ServerConfig): Promise<TranscoderServer> {
   await clearWorkRoot(config.workRoot);
-  const unrestrict = config.storageOrigins ? restrictEgress(config.storageOrigins) : () => {};
   // ffmpeg reads masters through it, so storage is asked for closed ranges only (range-proxy.ts).
   const rangeProxy = await startRangeProxy();
+  // The storage origin, and the range proxy in front of it on the loopback (the keyframe index reads through it too).
+  const unrestrict = config.storageOrigins ? restrictEgress([...config.storageOrigins, rangeProxy.origin]) : () => {};
   const { server, cancelCurrent, drain } = createTranscoderServer(config, rangeProxy);
   await new Promise<void>((ready) => server.listen(config.port, config.host, ready));
   const { port } = server.address() as AddressInfo;
