@@ -7,6 +7,7 @@ import { testWorkerEntry } from "../testing/test-worker.ts";
 import { makeClip } from "../transcoder/test/clips.ts";
 import { downloadOutputs, referencedKeys, renditionPlaylistKey } from "./lib/hls-outputs.ts";
 import { databaseFromEnv, type LocalStack, startLocalStack, startTranscoder } from "./lib/local-stack/index.ts";
+import { until } from "./lib/processes.ts";
 import {
   type AdminVideoStatus,
   adminToken,
@@ -62,16 +63,6 @@ describe("transcoding on two instances, under failure and load", () => {
     const videoId = await createVideo(stack.url, token, { title, summary: "Generated.", genres: ["test"], releaseYear: 1974 });
     await tusUpload(stack.url, token, videoId, clip);
     return videoId;
-  }
-
-  async function until<T>(what: string, look: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = await look();
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
   }
 
   it("runs again only the chunk whose transcoder was killed mid-chunk, and leaves R2 with no orphan or duplicate segment", async () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testWorkerEntry } from "../testing/test-worker.ts";
 import { makeClip } from "../transcoder/test/clips.ts";
 import { databaseFromEnv, type LocalStack, rollTranscoder, startLocalStack } from "./lib/local-stack/index.ts";
+import { until } from "./lib/processes.ts";
 import { adminToken, createVideo, latestJobTasks, tusUpload, waitForVideo } from "./lib/upload-client.ts";
 
 /**
@@ -46,16 +47,6 @@ describe("a rollout during a transcode", () => {
     await stack?.stop();
     rmSync(work, { recursive: true, force: true });
   });
-
-  async function until<T>(what: string, look: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = await look();
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
 
   it("hands back the chunk an instance could not finish within its grace, counts no failure, and publishes", async () => {
     // 16 s of 720p in chunks of 8 s: each chunk (four rungs) runs well past the 20 s grace on one core.

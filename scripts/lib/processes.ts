@@ -79,6 +79,17 @@ export async function stopChild(child: ChildProcess, options: StopOptions = {}):
   clearTimeout(timer);
 }
 
+/** Asks `look` every 200 ms until it gives a value, and returns it; throws naming `what` after `timeoutMs`. */
+export async function until<T>(what: string, look: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await look();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /** Polls `url` until it answers (any status below 500), the time is up or `signal` aborts. */
 export async function waitForHttp(url: string, timeoutMs = 60_000, signal?: AbortSignal): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
