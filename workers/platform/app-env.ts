@@ -17,3 +17,12 @@ export interface AppEnv {
     sessionChecked: boolean;
   };
 }
+
+/**
+ * The profile a request acts for: the key of its per-profile state (progress, My List, ratings).
+ * Every account starts with one profile whose id is the user id, so state kept per user before
+ * profiles existed is that profile's.
+ */
+export function profileIdOf(auth: AuthContext): string {
+  return auth.userId;
+}
