@@ -4,16 +4,9 @@ import { join } from "node:path";
 import type { MediaStorage } from "../../transcoder/src/storage.ts";
 import type { TaskDependencies } from "../../transcoder/src/task-context.ts";
 import { runTask } from "../../transcoder/src/tasks.ts";
-import { hlsPrefix, masterPlaylistKey, posterSizes } from "../../workers/platform/media-layout.ts";
-import {
-  type AudioResult,
-  type ChunkResult,
-  type ChunkTask,
-  type FinalizeResult,
-  type PlanResult,
-  publishedKeys,
-  type TranscodeTask,
-} from "../../workers/transcoding/contract.ts";
+import { hlsPrefix, masterPlaylistKey } from "../../workers/platform/media-layout.ts";
+import type { AudioResult, ChunkResult, ChunkTask, FinalizeResult, PlanResult, TranscodeTask } from "../../workers/transcoding/contract.ts";
+import { keptAfterPublishing } from "../../workers/transcoding/ladder-keys.ts";
 
 /**
  * A chunked transcode driven in one process, as the Worker drives it across instances: the plan,
@@ -151,11 +144,7 @@ export async function publishLadder(
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
-  // As the Worker's sweep (workers/transcoding/publish.ts): the ladder, every poster size, the master.
-  const keep = new Set([
-    ...publishedKeys(result, chunks, audio),
-    ...posterSizes(result.posterKey).map((size) => size.path),
-    masterPlaylistKey(videoId),
-  ]);
+  // As the Worker's sweep (workers/transcoding/publish.ts).
+  const keep = keptAfterPublishing(videoId, result, chunks, audio);
   for (const key of await storage.list(hlsPrefix(videoId))) if (!keep.has(key)) await storage.deletePrefix(key);
 }

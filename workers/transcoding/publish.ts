@@ -1,8 +1,9 @@
-import { hlsPrefix, masterPlaylistKey, posterSizes } from "../platform/media-layout.ts";
+import { hlsPrefix, masterPlaylistKey } from "../platform/media-layout.ts";
 import type { Services } from "../platform/services.ts";
 import { masterProblems } from "../playback/index.ts";
-import { audioResultSchema, chunkResultSchema, type FinalizeResult, publishedKeys } from "./contract.ts";
+import { audioResultSchema, chunkResultSchema, type FinalizeResult } from "./contract.ts";
 import { attemptTag } from "./keys.ts";
+import { keptAfterPublishing } from "./ladder-keys.ts";
 import { type TaskAttempt, type TranscodeJob, taskResults } from "./service.ts";
 import { isTaggedBelow } from "./storage-grant.ts";
 
@@ -55,11 +56,7 @@ export async function sweepUnpublished(services: Services, job: TranscodeJob, re
   const chunks = rows.filter((row) => row.kind === "chunk" && row.result).map((row) => chunkResultSchema.parse(row.result));
   const audioRow = rows.find((row) => row.kind === "audio" && row.result);
   const audio = audioRow ? audioResultSchema.parse(audioRow.result) : null;
-  const keep = new Set([
-    ...publishedKeys(result, chunks, audio),
-    ...posterSizes(result.posterKey).map((size) => size.path),
-    masterPlaylistKey(job.videoId),
-  ]);
+  const keep = keptAfterPublishing(job.videoId, result, chunks, audio);
   const orphans: string[] = [];
   let cursor: string | undefined;
   do {
