@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { createVideo, tusUpload } from "../scripts/lib/upload-client.ts";
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -96,4 +97,26 @@ export function runTool(command: string, args: string[]): Promise<void> {
     child.once("error", reject);
     child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}: ${tail}`))));
   });
+}
+
+/**
+ * A title made for a benchmark and its source uploaded through tus (the real path), reporting the
+ * upload as a step; answers the title's id once the upload is complete.
+ */
+export async function uploadBenchTitle(
+  baseUrl: string,
+  token: () => Promise<string>,
+  label: string,
+  source: string,
+  step: (line: string) => void,
+): Promise<string> {
+  const videoId = await createVideo(baseUrl, await token(), {
+    title: `Bench ${label}`,
+    summary: "Generated.",
+    genres: ["bench"],
+    releaseYear: 2024,
+  });
+  step(`${label}: uploading through tus…`);
+  await tusUpload(baseUrl, await token(), videoId, source);
+  return videoId;
 }

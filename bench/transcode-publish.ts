@@ -18,8 +18,8 @@
  */
 import { cpus, loadavg } from "node:os";
 import { type LocalStack, startLocalStack } from "../scripts/lib/local-stack/index.ts";
-import { adminSession, createVideo, latestJobTasks, tusUpload, videoStatus } from "../scripts/lib/upload-client.ts";
-import { summarize, treeCpuSeconds } from "./lib.ts";
+import { adminSession, latestJobTasks, videoStatus } from "../scripts/lib/upload-client.ts";
+import { summarize, treeCpuSeconds, uploadBenchTitle } from "./lib.ts";
 
 export interface PublishOptions {
   /** A 1080p30 master of `seconds`, with audio (made once per length). */
@@ -87,14 +87,7 @@ async function publishOnce(
   step: (line: string) => void,
 ) {
   const label = `${minutes} min, ${count} instance(s)`;
-  const videoId = await createVideo(stack.url, await token(), {
-    title: `Bench ${label}`,
-    summary: "Generated.",
-    genres: ["bench"],
-    releaseYear: 2024,
-  });
-  step(`${label}: uploading through tus…`);
-  await tusUpload(stack.url, await token(), videoId, source);
+  const videoId = await uploadBenchTitle(stack.url, token, label, source, step);
   const uploadedAt = Date.now();
   const cpu = () => stack.transcoders.reduce((sum, transcoder) => sum + treeCpuSeconds(transcoder.process.pid as number).children, 0);
   const cpuAtStart = cpu();

@@ -17,7 +17,8 @@ import type { ChildProcess } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { createInterface } from "node:readline";
 import { rollTranscoder, startLocalStack } from "../scripts/lib/local-stack/index.ts";
-import { adminSession, createVideo, latestJobTasks, tusUpload, videoStatus } from "../scripts/lib/upload-client.ts";
+import { adminSession, latestJobTasks, videoStatus } from "../scripts/lib/upload-client.ts";
+import { uploadBenchTitle } from "./lib.ts";
 
 export interface RolloutOptions {
   /** A master of `seconds` (made once). */
@@ -73,14 +74,7 @@ export async function measureRollout(options: RolloutOptions): Promise<RolloutRo
   const rows: RolloutRow[] = [];
   try {
     for (const label of ["no rollout", "rollout"] as const) {
-      const videoId = await createVideo(stack.url, await token(), {
-        title: `Bench ${label}`,
-        summary: "Generated.",
-        genres: ["bench"],
-        releaseYear: 2024,
-      });
-      step(`${label}: uploading through tus…`);
-      await tusUpload(stack.url, await token(), videoId, source);
+      const videoId = await uploadBenchTitle(stack.url, token, label, source, step);
       const uploadedAt = Date.now();
       const loadAtStart = loadavg()[0] ?? 0;
       let rolled: Promise<{ id: string; stoppedAfterMs: number }> | null = null;
