@@ -56,7 +56,8 @@ function vitest(args: string[], log?: (line: string) => void): Promise<number> {
     const child = spawn(process.execPath, [vitestBin, ...args], {
       cwd: repoRoot,
       stdio: log ? ["ignore", "pipe", "pipe"] : "inherit",
-      env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0" },
+      // A lane's output goes through a pipe: coloured only when this run's own output is a terminal.
+      env: log && process.stdout.isTTY ? { ...process.env, FORCE_COLOR: "1" } : process.env,
     });
     if (log) {
       let pending = "";
