@@ -29,7 +29,7 @@ const newVideo = (genre: string) => ({
   genres: ["Drama", genre, "drama"],
   releaseYear: 2024,
   cast: ["Ada Brook", "Sam Reyes"],
-  maturityRating: "PG-13",
+  maturityRating: "13+",
 });
 
 async function createVideo(token: string, body: unknown = newVideo(uniqueGenre("admin"))) {
@@ -46,7 +46,7 @@ describe("POST /v1/admin/videos", () => {
     expect(response.status).toBe(201);
     const { video } = (await response.json()) as { video: AdminVideo };
     expect(response.headers.get("Location")).toBe(`/v1/admin/videos/${video.id}`);
-    expect(video).toMatchObject({ title: "The Long Quiet", state: "awaiting-upload", genres: ["drama", genre], maturityRating: "PG-13" });
+    expect(video).toMatchObject({ title: "The Long Quiet", state: "awaiting-upload", genres: ["drama", genre], maturityRating: "13+" });
     expect(video.id).toMatch(/^[0-9a-z]{20}$/);
 
     const viewer = await signUp();
@@ -163,15 +163,33 @@ describe("PATCH /v1/admin/videos/{id}", () => {
     expect(after.state).toBe("awaiting-upload");
   });
 
-  it("clears the maturity rating with null", async () => {
+  it("takes a maturity rating only from the closed set, with a message that names it; a title created without one is 18+", async () => {
     const admin = await signUpAdmin();
-    const created = await createVideo(admin.accessToken);
-    const response = await call(`/v1/admin/videos/${created.id}`, {
+    const { maturityRating: _, ...unrated } = newVideo(uniqueGenre("unrated"));
+    const created = await createVideo(admin.accessToken, unrated);
+    expect(created.maturityRating).toBe("18+");
+    for (const maturityRating of ["PG-13", "TV-MA", null, "all "]) {
+      const response = await call(`/v1/admin/videos/${created.id}`, {
+        method: "PATCH",
+        token: admin.accessToken,
+        json: { maturityRating },
+      });
+      expect(response.status).toBe(400);
+      const problem = await problemOf(response);
+      expect(problem.errors).toEqual([
+        {
+          path: "maturityRating",
+          message:
+            "maturityRating is one of all, 7+, 13+, 16+ or 18+: the youngest age the title suits ('all' for everyone, '18+' for adults only).",
+        },
+      ]);
+    }
+    const changed = await call(`/v1/admin/videos/${created.id}`, {
       method: "PATCH",
       token: admin.accessToken,
-      json: { maturityRating: null },
+      json: { maturityRating: "7+" },
     });
-    expect(((await response.json()) as { video: AdminVideo }).video.maturityRating).toBeNull();
+    expect(((await changed.json()) as { video: AdminVideo }).video.maturityRating).toBe("7+");
   });
 
   it("answers 404 for an unknown id and 403 for a viewer", async () => {
