@@ -37,7 +37,7 @@ const createRouteDef = createRoute({
   summary: "Add a profile",
   description: "At most 5 per account (409 beyond). A session on a kids profile cannot (403).",
   security: bearerSecurity,
-  middleware: [requireAuth, jsonBodyLimit] as const,
+  middleware: [jsonBodyLimit, requireAuth] as const,
   request: { body: { required: true, content: { "application/json": { schema: createProfileBody } } } },
   responses: {
     201: { description: "The new profile", content: { "application/json": { schema: profileResponse } } },
@@ -54,7 +54,7 @@ const updateRoute = createRoute({
     "A lower ceiling applies to play at once, and to browse and search from the next access token of each device using the profile " +
     "(5 minutes at most). A session on a kids profile cannot (403).",
   security: bearerSecurity,
-  middleware: [requireAuth, jsonBodyLimit] as const,
+  middleware: [jsonBodyLimit, requireAuth] as const,
   request: { params: profileIdParam, body: { required: true, content: { "application/json": { schema: updateProfileBody } } } },
   responses: {
     200: { description: "The profile as changed", content: { "application/json": { schema: profileResponse } } },
@@ -83,7 +83,7 @@ const selectRoute = createRoute({
     "Checks the profile's PIN (403 `pin` missing or wrong; 429 with Retry-After after 5 wrong PINs in 15 minutes), binds the " +
     "session to the profile and answers a new access token claiming it; the session's refreshes keep it.",
   security: bearerSecurity,
-  middleware: [requireAuth, jsonBodyLimit] as const,
+  middleware: [jsonBodyLimit, requireAuth] as const,
   request: { params: profileIdParam, body: { required: true, content: { "application/json": { schema: selectProfileBody } } } },
   responses: {
     200: { description: "The profile and a new access token", content: { "application/json": { schema: selectProfileResponse } } },
