@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import maturityMigration from "../../schema/migrations/0016_maturity_ratings.sql?raw";
 import { testClock } from "../../testing/clock.ts";
 import { sweepDeletedMasters } from "../platform/master-retention.ts";
 import {
@@ -10,6 +12,7 @@ import {
   problemOf,
   signUpAdmin,
   uniqueGenre,
+  withDatabase,
   withTestServices,
 } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
@@ -274,5 +277,38 @@ describe("DELETE /v1/admin/videos/{id}", () => {
     expect((await call(`/v1/admin/videos/${video?.id}`, { method: "DELETE" })).status).toBe(401);
     expect((await call(`/v1/admin/videos/${video?.id}`, { method: "DELETE", token: viewer.accessToken })).status).toBe(403);
     expect((await call(`/v1/videos/${video?.id}`, { token: viewer.accessToken })).status).toBe(200);
+  });
+});
+
+describe("migration maturity_ratings", () => {
+  it("maps today's free text onto the closed set in Postgres; unknown text and no rating become 18+", async () => {
+    // The migration's hand-written UPDATE, run as a SELECT over sample ratings (the videos of this
+    // database are past it already).
+    const update = maturityMigration.split("--> statement-breakpoint")[0] ?? "";
+    const mapping = update.slice(update.indexOf("CASE"), update.lastIndexOf("END") + 3);
+    expect(mapping).toMatch(/^CASE upper\(/);
+    const samples: [string | null, string][] = [
+      ["G", "all"],
+      ["tv-y", "all"],
+      ["PG", "7+"],
+      ["TV-Y7", "7+"],
+      [" PG-13 ", "13+"],
+      ["TV-14", "13+"],
+      ["12A", "13+"],
+      ["15", "16+"],
+      ["16+", "16+"],
+      ["R", "18+"],
+      ["TV-MA", "18+"],
+      ["NC-17", "18+"],
+      ["not a rating", "18+"],
+      [null, "18+"],
+    ];
+    const inputs = samples.map(([input]) => (input === null ? "null" : `'${input}'`)).join(", ");
+    const result = await withDatabase((db) =>
+      db.execute(
+        sql.raw(`SELECT ${mapping} AS mapped FROM unnest(array[${inputs}]::text[]) WITH ORDINALITY AS t("maturity_rating", n) ORDER BY n`),
+      ),
+    );
+    expect(result.rows.map((row) => row.mapped)).toEqual(samples.map(([, mapped]) => mapped));
   });
 });

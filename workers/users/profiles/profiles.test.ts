@@ -203,12 +203,23 @@ describe("a kids profile's maturity ceiling, on every route", () => {
     expect((await problemOf(above)).detail).toBe(`There is no video with id '${forAdults.id}'.`);
   });
 
-  it("home rows hold no title above the ceiling", async () => {
+  it("home rows hold no title above the ceiling, continue-watching included", async () => {
     const { viewer, kids, forKids, forAdults } = await setUp();
     const rowIds = async (token: string) => {
       const { rows } = (await (await call("/v1/home", { token })).json()) as { rows: { items: { id: string }[] }[] };
       return rows.flatMap((row) => row.items.map((item) => item.id));
     };
+    // The account's main profile starts the title for adults: it is in that profile's continue-watching row.
+    const heartbeat = await call(`/v1/videos/${forAdults.id}/progress`, {
+      method: "PUT",
+      token: viewer.accessToken,
+      json: { positionSeconds: 10 },
+    });
+    expect(heartbeat.status).toBe(204);
+    const { rows } = (await (await call("/v1/home", { token: viewer.accessToken })).json()) as {
+      rows: { id: string; items: { id: string }[] }[];
+    };
+    expect(rows[0]).toMatchObject({ id: "continue-watching", items: [{ id: forAdults.id }] });
     expect(await rowIds(viewer.accessToken)).toEqual(expect.arrayContaining([forKids.id, forAdults.id]));
     const kidsRows = await rowIds(kids.accessToken);
     expect(kidsRows).toContain(forKids.id);
