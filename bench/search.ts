@@ -202,7 +202,7 @@ async function main() {
         continue;
       }
       const terms = searchTerms(parsed.data.q);
-      const ranked = searchStatement({ terms, limit: 21 });
+      const ranked = searchStatement({ terms, limit: 21, ceiling: 4 });
       const hits = (await db.execute(ranked)).rows.length;
       if (process.env.BENCH_EXPLAIN) {
         const plan = await db.execute(sql`explain (analyze, buffers) ${ranked}`);

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { MaturityRank } from "../schema/videos/maturity.ts";
 import { type Clock, systemClock } from "../workers/platform/clock.ts";
 import {
   type Entitlement,
@@ -10,6 +11,7 @@ import {
 import { createLogger } from "../workers/platform/logger.ts";
 import { AccountCopies, type AccountCopy, type EntitlementAnswer, type VersionedAccount } from "./viewer-state/account.ts";
 import { Leases, type StreamLease, type StreamStatus } from "./viewer-state/leases.ts";
+import { type Profile, type ProfileChange, type ProfileFields, type ProfileRefusal, Profiles } from "./viewer-state/profiles.ts";
 import { type NewSession, type RefreshResult, Sessions } from "./viewer-state/sessions.ts";
 import { USER_COPIES_KIND, type UserCopiesAck, type UserCopiesMessage } from "./viewer-state/user-copies.ts";
 import {
@@ -20,7 +22,28 @@ import {
   unacknowledgedProgress,
 } from "./viewer-state/write-behind.ts";
 
-export type { AccountCopy, EntitlementAnswer, NewSession, RefreshResult, StreamLease, StreamStatus, VersionedAccount };
+export type {
+  AccountCopy,
+  EntitlementAnswer,
+  NewSession,
+  Profile,
+  ProfileChange,
+  ProfileFields,
+  ProfileRefusal,
+  RefreshResult,
+  StreamLease,
+  StreamStatus,
+  VersionedAccount,
+};
+
+/** The profile an access token claims: `pid` and `mc`. */
+export interface TokenProfile {
+  id: string;
+  maturityCeiling: MaturityRank;
+}
+
+/** A profile change refused because the session acts for a kids profile (kids do not manage profiles). */
+export type ManageRefusal = ProfileRefusal | { refused: "kids-profile" } | { refused: "revoked" };
 
 /** After the queue refused a message: wait this long, doubling up to the maximum. Rows stay dirty meanwhile. */
 const SEND_RETRY_MIN_MS = 5_000;
@@ -52,6 +75,8 @@ export type StartStreamResult =
     }
   /** The session was signed out. */
   | { granted: false; refused: "revoked" }
+  /** The title is above the maturity ceiling of the session's profile (the Worker answers 404). */
+  | { granted: false; refused: "maturity" }
   /** The object holds no copy of the subscription yet: call again with `fill` (from Postgres). */
   | { granted: false; refused: "not-copied" }
   /** No subscription, or a canceled one past its period (402). */
@@ -112,6 +137,7 @@ export class ViewerState extends DurableObject<Env> {
   private readonly sessions: Sessions;
   private readonly leases: Leases;
   private readonly copies: AccountCopies;
+  private readonly profiles: Profiles;
   /** `meta.user_id`, read once per instance. */
   private owner: string | null | undefined;
   private heartbeats = 0;
@@ -129,11 +155,13 @@ export class ViewerState extends DurableObject<Env> {
     this.sessions = new Sessions(ctx.storage.sql);
     this.leases = new Leases(ctx.storage.sql, clock);
     this.copies = new AccountCopies(ctx.storage.sql);
+    this.profiles = new Profiles(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
       const storage = this.ctx.storage.sql;
       this.sessions.createTables();
       this.leases.createTables();
       this.copies.createTables();
+      this.profiles.createTables();
       storage.exec(`CREATE TABLE IF NOT EXISTS progress (
         video_id TEXT PRIMARY KEY, position REAL NOT NULL, duration REAL, finished INTEGER NOT NULL,
         updated_at INTEGER NOT NULL, dirty INTEGER NOT NULL)`);
@@ -147,12 +175,19 @@ export class ViewerState extends DurableObject<Env> {
    * refresh-token family, and the account's copy as Postgres has it now. At sign-up the
    * subscription's copy too ("none"), so the new user's first play needs no query.
    */
-  async openSession(input: { session: NewSession; account: VersionedAccount; subscription?: VersionedSubscription }): Promise<void> {
+  async openSession(input: {
+    session: NewSession;
+    account: VersionedAccount;
+    subscription?: VersionedSubscription;
+  }): Promise<TokenProfile> {
     this.rememberOwner(input.account.account.id);
     this.copies.putAccount(input.account);
     if (input.subscription) this.copies.putSubscription(input.subscription, { onlyIfMissing: true });
     this.sessions.open(input.session, this.clock.now());
     await this.scheduleAlarm(input.session.expiresAt);
+    // A new session acts for the default profile (the account holder's) until another is selected.
+    const profile = this.defaultProfile(input.account.account.id);
+    return { id: profile.id, maturityCeiling: profile.maturityCeiling };
   }
 
   /**
@@ -173,7 +208,13 @@ export class ViewerState extends DurableObject<Env> {
       case "rotated":
         // A spent token presented again within the grace: a lost answer or a retry, not proof of theft (docs/users.md).
         if (rotation.grace) this.log.info("refresh token presented again within the grace", { sessionId: rotation.sessionId });
-        return { outcome: "rotated", sessionId: rotation.sessionId, expiresAt: rotation.expiresAt, account };
+        return {
+          outcome: "rotated",
+          sessionId: rotation.sessionId,
+          expiresAt: rotation.expiresAt,
+          account,
+          profile: this.tokenProfile(account.id, rotation.profileId),
+        };
       case "reused":
         await this.revokeSession(rotation.sessionId, input.forgetAfterMs);
         return { ...rotation, userId: account.id };
@@ -191,6 +232,100 @@ export class ViewerState extends DurableObject<Env> {
     this.sessions.revoke(sessionId, forgetAfterMs);
     this.leases.forget(sessionId);
     await this.scheduleAlarm(forgetAfterMs);
+  }
+
+  /** The account's profiles, the default one first (made now if the object has none yet). */
+  async listProfiles(userId: string): Promise<Profile[]> {
+    this.defaultProfile(userId);
+    return this.profiles.list(userId);
+  }
+
+  /**
+   * Adds a profile (at most `MAX_PROFILES`). `actingProfileId`: the profile of the session asking; a
+   * kids profile manages no profiles (it could lift its own ceiling).
+   */
+  async createProfile(input: {
+    userId: string;
+    sessionId: string;
+    actingProfileId: string;
+    fields: ProfileFields;
+  }): Promise<Profile | ManageRefusal> {
+    const refusal = this.manageRefusal(input);
+    if (refusal) return refusal;
+    return this.profiles.create(input.fields, input.userId, this.clock.now());
+  }
+
+  /** Changes a profile (name, kids, ceiling, PIN, languages), as `createProfile` allows. */
+  async updateProfile(input: {
+    userId: string;
+    sessionId: string;
+    actingProfileId: string;
+    profileId: string;
+    change: ProfileChange;
+  }): Promise<Profile | ManageRefusal> {
+    const refusal = this.manageRefusal(input);
+    if (refusal) return refusal;
+    return this.profiles.update(input.profileId, input.change, input.userId);
+  }
+
+  /**
+   * Deletes a profile (not the default one, not the one the asking session uses). The sessions
+   * bound to it end (their devices sign in again and choose a profile): answers them, for the
+   * Worker's deny-list. `forgetAfterMs` is as for `revokeSession`.
+   */
+  async deleteProfile(input: {
+    userId: string;
+    sessionId: string;
+    actingProfileId: string;
+    profileId: string;
+    forgetAfterMs: number;
+  }): Promise<{ deleted: true; sessionIds: string[] } | ManageRefusal> {
+    const refusal = this.manageRefusal(input);
+    if (refusal) return refusal;
+    if (input.profileId === input.actingProfileId) return { refused: "in-use" };
+    const deleted = this.profiles.delete(input.profileId, input.userId);
+    if (deleted) return deleted;
+    const sessionIds = this.sessions.boundTo(input.profileId);
+    for (const sessionId of sessionIds) {
+      this.sessions.revoke(sessionId, input.forgetAfterMs);
+      this.leases.forget(sessionId);
+    }
+    if (sessionIds.length > 0) await this.scheduleAlarm(input.forgetAfterMs);
+    return { deleted: true, sessionIds };
+  }
+
+  /**
+   * Binds the session to a profile after checking its PIN (wrong PINs are throttled per profile):
+   * the session's next access tokens, this one's and every refresh's, claim it.
+   */
+  async selectProfile(input: { userId: string; sessionId: string; profileId: string; pin?: string }): Promise<Profile | ManageRefusal> {
+    if (this.sessions.isRevoked(input.sessionId)) return { refused: "revoked" };
+    this.defaultProfile(input.userId);
+    const checked = await this.profiles.checkPin(input.profileId, input.pin, input.userId, this.clock.now());
+    if ("refused" in checked) return checked;
+    if (!this.sessions.bindProfile(input.sessionId, checked.id)) return { refused: "revoked" };
+    return checked;
+  }
+
+  /** Why the session may not manage profiles, or null. */
+  private manageRefusal(input: { userId: string; sessionId: string; actingProfileId: string }): ManageRefusal | null {
+    if (this.sessions.isRevoked(input.sessionId)) return { refused: "revoked" };
+    this.defaultProfile(input.userId);
+    return this.profiles.get(input.actingProfileId, input.userId)?.kids ? { refused: "kids-profile" } : null;
+  }
+
+  /** The default profile (id = the user id), made from the account's copy when missing. */
+  private defaultProfile(userId: string): Profile {
+    const existing = this.profiles.get(userId, userId);
+    if (existing) return existing;
+    this.profiles.ensureDefault(userId, this.copies.account()?.name ?? "Main profile", this.clock.now());
+    return this.profiles.get(userId, userId) as Profile;
+  }
+
+  /** What a token of a session bound to `profileId` claims; a profile that is gone claims the default one. */
+  private tokenProfile(userId: string, profileId: string | null): TokenProfile {
+    const profile = (profileId !== null ? this.profiles.get(profileId, userId) : null) ?? this.defaultProfile(userId);
+    return { id: profile.id, maturityCeiling: profile.maturityCeiling };
   }
 
   /** Answers, and touches nothing: `/health`'s check that Durable Objects can be reached. */
@@ -264,12 +399,17 @@ export class ViewerState extends DurableObject<Env> {
     userId: string;
     sessionId: string;
     videoId: string;
+    /** The title's maturity rank: refused above the ceiling the session's profile has now (not the token's). */
+    maturityRank: MaturityRank;
     leaseMs: number;
     takeOver?: boolean;
     fill?: VersionedSubscription;
   }): Promise<StartStreamResult> {
     if (this.sessions.isRevoked(input.sessionId)) return { granted: false, refused: "revoked" };
     this.rememberOwner(input.userId);
+    if (input.maturityRank > this.tokenProfile(input.userId, this.sessions.profileOf(input.sessionId)).maturityCeiling) {
+      return { granted: false, refused: "maturity" };
+    }
     if (input.fill) this.copies.putSubscription(input.fill, { onlyIfMissing: true });
     const entitlement = this.copies.entitlement(this.clock.now());
     if (entitlement === undefined) return { granted: false, refused: "not-copied" };

@@ -93,7 +93,7 @@ async function main() {
       });
       const { title, summary, genres, releaseYear, cast } = demo;
       const videoId =
-        existing[0]?.id ?? (await createVideo(base, await session(), { title, summary, genres, releaseYear, cast, maturityRating: "PG" }));
+        existing[0]?.id ?? (await createVideo(base, await session(), { title, summary, genres, releaseYear, cast, maturityRating: "7+" }));
       console.log(`↑ ${demo.title}: uploading`);
       await tusUpload(base, await session(), videoId, path);
       console.log(`· ${demo.title}: queued for the transcoder`);

@@ -6,6 +6,7 @@ import worker from "./index.ts";
 import { insertReadyVideos, signUpAdmin, uniqueGenre } from "./test/catalog.ts";
 import { advanceClock, call, type SignedIn, signUp } from "./test/helpers.ts";
 import { anotherSession, pathOf, play, readyVideo, subscribedViewer } from "./test/playback.ts";
+import { kidsSession } from "./test/profiles.ts";
 
 /**
  * What a warm browse request costs in bindings (issue 13): the bindings are counted and forwarded
@@ -81,7 +82,7 @@ describe("a warm browse request", () => {
     const { response, calls } = await countedWorker()(path, viewer.accessToken);
     expect(response.status).toBe(200);
     expect(((await response.json()) as { video: { id: string } }).video.id).toBe(videoIds[0]);
-    expect(calls.kv).toEqual([{ method: "get", keys: [`v2:video:${videoIds[0]}`, expect.stringMatching(/^v1:revoked-session:/)] }]);
+    expect(calls.kv).toEqual([{ method: "get", keys: [`v3:video:${videoIds[0]}`, expect.stringMatching(/^v1:revoked-session:/)] }]);
     expect(calls.durableObjects).toEqual([]);
     expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
   });
@@ -144,6 +145,35 @@ describe("a warm browse request", () => {
   });
 });
 
+describe("a warm browse request of a kids profile", () => {
+  it("lists, pages and home rows per ceiling, a title above it 404: one KV call each, no Durable Object, no query", async () => {
+    const parent = await signUp();
+    const { kids } = await kidsSession(parent);
+    const kidsGenre = uniqueGenre("edge-kids");
+    const [forKids] = await insertReadyVideos(1, { genres: [kidsGenre], maturityRating: "all" });
+    const [forAdults] = await insertReadyVideos(1, { genres: [kidsGenre], maturityRating: "16+" });
+    const paths = [`/v1/videos?genre=${kidsGenre}`, "/v1/home", `/v1/videos/${forKids?.id}`];
+    for (const path of paths) expect((await call(path, { token: kids.accessToken })).status).toBe(200);
+    expect((await call(`/v1/videos/${forAdults?.id}`, { token: parent.accessToken })).status).toBe(200);
+    const request = countedWorker();
+    for (const path of paths) {
+      const { response, calls } = await request(path, kids.accessToken);
+      expect(response.status, path).toBe(200);
+      expect(calls.kv, path).toHaveLength(1);
+      expect(calls.durableObjects, path).toEqual([]);
+      if (path.startsWith("/v1/videos?")) {
+        expect(((await response.json()) as { items: { id: string }[] }).items.map((item) => item.id)).toEqual([forKids?.id]);
+        // The page of ceiling 1 (7+): its own key, unless this isolate holds it.
+        expect(calls.kv[0]?.keys.filter((key) => key.startsWith("v3:videos:")).every((key) => key.startsWith("v3:videos:1:"))).toBe(true);
+      }
+    }
+    const above = await request(`/v1/videos/${forAdults?.id}`, kids.accessToken);
+    expect(above.response.status).toBe(404);
+    expect(above.calls.kv).toHaveLength(1);
+    expect(above.calls.durableObjects).toEqual([]);
+  });
+});
+
 describe("a signed-out session on browse routes", () => {
   it("is refused by the KV deny-list read with the page, with no Durable Object call", async () => {
     const session = await signUp();
@@ -168,7 +198,7 @@ describe("a signed-in viewer's path, with Postgres unreachable", () => {
     const { response, calls } = await countedWorker()(`/v1/videos/${video.id}/play`, player.accessToken);
     expect(response.status).toBe(200);
     expect(((await response.json()) as { maxHeight: number }).maxHeight).toBe(1080);
-    expect(calls.kv).toEqual([{ method: "get", keys: [`v2:video:${video.id}`] }]);
+    expect(calls.kv).toEqual([{ method: "get", keys: [`v3:video:${video.id}`] }]);
     expect(calls.durableObjects).toEqual(["VIEWER_STATE.startStream"]);
     expect(calls.rateLimiters).toEqual(["PLAY_LIMITER"]);
   });

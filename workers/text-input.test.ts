@@ -95,16 +95,6 @@ const fields: Field[] = [
       }),
   },
   {
-    what: "admin video maturityRating",
-    path: "maturityRating",
-    send: (value) =>
-      call("/v1/admin/videos", {
-        method: "POST",
-        token: admin.accessToken,
-        json: { title: "T", summary: "S", genres: ["drama"], releaseYear: 2020, maturityRating: `PG${value}` },
-      }),
-  },
-  {
     what: "admin video update title",
     path: "title",
     send: (value) => call(`/v1/admin/videos/${videoId}`, { method: "PATCH", token: admin.accessToken, json: { title: `x${value}` } }),

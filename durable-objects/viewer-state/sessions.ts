@@ -1,3 +1,4 @@
+import type { MaturityRank } from "../../schema/videos/maturity.ts";
 import type { AccountCopy } from "./account.ts";
 
 /**
@@ -34,14 +35,20 @@ export interface NewSession {
  *   so the session is revoked in the same call, and both holders must sign in again.
  */
 export type Rotation =
-  | { outcome: "rotated"; sessionId: string; grace: boolean; expiresAt: number }
+  | { outcome: "rotated"; sessionId: string; grace: boolean; expiresAt: number; profileId: string | null }
   | { outcome: "unknown" }
   | { outcome: "expired" }
   | { outcome: "reused"; sessionId: string };
 
 /** What presenting a refresh token did (`ViewerState.refreshSession`): a `Rotation`, with the account the new access token claims. */
 export type RefreshResult =
-  | { outcome: "rotated"; sessionId: string; expiresAt: number; account: AccountCopy }
+  | {
+      outcome: "rotated";
+      sessionId: string;
+      expiresAt: number;
+      account: AccountCopy;
+      profile: { id: string; maturityCeiling: MaturityRank };
+    }
   | { outcome: "unknown" | "expired" }
   | { outcome: "reused"; sessionId: string; userId: string };
 
@@ -65,15 +72,16 @@ export class Sessions {
     this.sql.exec("CREATE TABLE IF NOT EXISTS revoked_sessions (session_id TEXT PRIMARY KEY, forget_after INTEGER NOT NULL)");
     this.sql.exec(`CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, family_hash TEXT NOT NULL UNIQUE,
       token_hash TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, refreshed_at INTEGER, user_agent TEXT,
-      previous_token_hash TEXT, grace_token_hashes TEXT)`);
-    // Objects made before the refresh grace have the table without its two columns.
+      previous_token_hash TEXT, grace_token_hashes TEXT, profile_id TEXT)`);
+    // Objects made before the refresh grace have the table without its two columns, and before
+    // profiles without `profile_id` (NULL: the default profile).
     const columns = new Set(
       this.sql
         .exec<{ name: string }>("PRAGMA table_info(sessions)")
         .toArray()
         .map((column) => column.name),
     );
-    for (const column of ["previous_token_hash", "grace_token_hashes"]) {
+    for (const column of ["previous_token_hash", "grace_token_hashes", "profile_id"]) {
       if (!columns.has(column)) this.sql.exec(`ALTER TABLE sessions ADD COLUMN ${column} TEXT`);
     }
   }
@@ -103,8 +111,9 @@ export class Sessions {
         refreshed_at: number | null;
         previous_token_hash: string | null;
         grace_token_hashes: string | null;
+        profile_id: string | null;
       }>(
-        "SELECT id, token_hash, expires_at, refreshed_at, previous_token_hash, grace_token_hashes FROM sessions WHERE family_hash = ?",
+        "SELECT id, token_hash, expires_at, refreshed_at, previous_token_hash, grace_token_hashes, profile_id FROM sessions WHERE family_hash = ?",
         input.familyHash,
       )
       .toArray()[0];
@@ -122,7 +131,7 @@ export class Sessions {
         now,
         session.id,
       );
-      return { outcome: "rotated", sessionId: session.id, grace: false, expiresAt: session.expires_at };
+      return { outcome: "rotated", sessionId: session.id, grace: false, expiresAt: session.expires_at, profileId: session.profile_id };
     }
     const inGrace =
       session.previous_token_hash === input.tokenHash &&
@@ -135,7 +144,30 @@ export class Sessions {
       JSON.stringify([...graceTokens, input.nextTokenHash]),
       session.id,
     );
-    return { outcome: "rotated", sessionId: session.id, grace: true, expiresAt: session.expires_at };
+    return { outcome: "rotated", sessionId: session.id, grace: true, expiresAt: session.expires_at, profileId: session.profile_id };
+  }
+
+  /** The profile a session acts for (`ViewerState.selectProfile`); null for the default profile. */
+  profileOf(sessionId: string): string | null {
+    return (
+      this.sql.exec<{ profile_id: string | null }>("SELECT profile_id FROM sessions WHERE id = ?", sessionId).toArray()[0]?.profile_id ??
+      null
+    );
+  }
+
+  /** Binds an open session to a profile: its refreshes sign that profile. Answers whether the session is open. */
+  bindProfile(sessionId: string, profileId: string): boolean {
+    const cursor = this.sql.exec("UPDATE sessions SET profile_id = ? WHERE id = ?", profileId, sessionId);
+    cursor.toArray();
+    return cursor.rowsWritten > 0;
+  }
+
+  /** The open sessions bound to a profile. */
+  boundTo(profileId: string): string[] {
+    return this.sql
+      .exec<{ id: string }>("SELECT id FROM sessions WHERE profile_id = ?", profileId)
+      .toArray()
+      .map((row) => row.id);
   }
 
   /** Ends a session: its refresh tokens at once, its other credentials until `forgetAfterMs` (see `ViewerState.revokeSession`). */

@@ -1,1 +1,2 @@
+export * from "./maturity.ts";
 export * from "./table.ts";

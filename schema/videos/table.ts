@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
-import { check, doublePrecision, index, integer, jsonb, pgTable, real, text, timestamp } from "drizzle-orm/pg-core";
+import { check, doublePrecision, index, integer, jsonb, pgTable, real, smallint, text, timestamp } from "drizzle-orm/pg-core";
 import { tsvector } from "../search/columns.ts";
+import { maturityRatings, UNRATED } from "./maturity.ts";
 
 /** A video's life: created by an admin, uploaded, queued, transcoded, then listed; or failed. */
 export const videoStates = ["awaiting-upload", "uploading", "queued", "transcoding", "ready", "failed"] as const;
@@ -31,7 +32,15 @@ export const videos = pgTable(
     genres: text("genres").array().notNull().default(sql`'{}'::text[]`),
     cast: text("cast").array().notNull().default(sql`'{}'::text[]`),
     releaseYear: integer("release_year").notNull(),
-    maturityRating: text("maturity_rating"),
+    /** One of `maturityRatings`; a title created without one is `18+` (shown to no ceiling below it). */
+    maturityRating: text("maturity_rating", { enum: maturityRatings }).notNull().default(UNRATED),
+    /**
+     * The rating's rank (0 `all` … 4 `18+`), generated from it so the two never disagree: lists, rows
+     * and search filter `maturity_rank <= <the profile's ceiling>`.
+     */
+    maturityRank: smallint("maturity_rank")
+      .notNull()
+      .generatedAlwaysAs(sql`case maturity_rating when 'all' then 0 when '7+' then 1 when '13+' then 2 when '16+' then 3 else 4 end`),
     durationSeconds: doublePrecision("duration_seconds"),
     state: text("state", { enum: videoStates }).notNull().default("awaiting-upload"),
     /** Pipeline progress of the current state, 0 to 1. */
@@ -78,6 +87,7 @@ export const videos = pgTable(
     index("videos_search_document_idx").using("gin", table.searchDocument).with({ fastupdate: false }).where(sql`${table.state} = 'ready'`),
     check("videos_state_check", sql`${table.state} in ('awaiting-upload', 'uploading', 'queued', 'transcoding', 'ready', 'failed')`),
     check("videos_ready_published_check", sql`${table.state} <> 'ready' or ${table.publishedAt} is not null`),
+    check("videos_maturity_rating_check", sql`${table.maturityRating} in ('all', '7+', '13+', '16+', '18+')`),
     check("videos_progress_check", sql`${table.progress} is null or (${table.progress} >= 0 and ${table.progress} <= 1)`),
   ],
 );

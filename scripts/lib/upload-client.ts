@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { Upload } from "tus-js-client";
-import { type TranscodeTask, users } from "../../schema/index.ts";
+import { type MaturityRating, type TranscodeTask, users } from "../../schema/index.ts";
 // The transcoding service's readers themselves, not its index: the index pulls in the Worker's
 // routes, and through playback's (masterProblems) modules that import cloudflare:workers, which
 // Node cannot load.
@@ -76,7 +76,7 @@ export function adminSession(
 export async function createVideo(
   baseUrl: string,
   token: string,
-  fields: { title: string; summary: string; genres: string[]; releaseYear: number; cast?: string[]; maturityRating?: string },
+  fields: { title: string; summary: string; genres: string[]; releaseYear: number; cast?: string[]; maturityRating?: MaturityRating },
 ): Promise<string> {
   const response = await fetch(`${baseUrl}/v1/admin/videos`, {
     method: "POST",

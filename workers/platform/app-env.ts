@@ -1,9 +1,17 @@
+import type { MaturityRank } from "../../schema/videos/maturity.ts";
 import type { Services } from "./services.ts";
 
 export interface AuthContext {
   userId: string;
   sessionId: string;
   role: "viewer" | "admin";
+  /** The profile the session acts for (the token's `pid`): the user id for the default profile. */
+  profileId: string;
+  /**
+   * The profile's maturity ceiling when the token was signed (`mc`, 0 `all` … 4 `18+`): browse,
+   * search and title pages filter by it with no Durable Object call; play checks the object's.
+   */
+  maturityCeiling: MaturityRank;
 }
 
 /** Hono generics shared by every module: bindings from wrangler, per-request variables. */
@@ -24,5 +32,5 @@ export interface AppEnv {
  * profiles existed is that profile's.
  */
 export function profileIdOf(auth: AuthContext): string {
-  return auth.userId;
+  return auth.profileId;
 }

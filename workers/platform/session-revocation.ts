@@ -8,7 +8,7 @@ import type { Config } from "./config.ts";
 const CLOCK_SLACK_SECONDS = 60;
 
 /** Why a session ended early (`sessions.revoked_reason`). */
-export type RevocationReason = "signout" | "signout-everywhere" | "refresh-reuse";
+export type RevocationReason = "signout" | "signout-everywhere" | "refresh-reuse" | "profile-deleted";
 
 export interface RevokedSession {
   reason: RevocationReason;

@@ -32,9 +32,10 @@ describe("access token verification", () => {
       key?: CryptoKey;
       omit?: string[];
       role?: string;
+      extra?: Record<string, unknown>;
     } = {},
   ) {
-    const body: Record<string, unknown> = { ...claims() };
+    const body: Record<string, unknown> = { ...claims(), ...overrides.extra };
     if (overrides.role) body.role = overrides.role;
     for (const name of overrides.omit ?? []) delete body[name];
     let jwt = new SignJWT(body)
@@ -57,6 +58,18 @@ describe("access token verification", () => {
 
   it("accepts a well-formed token signed by the configured key (control case)", async () => {
     expect((await call("/v1/me", { token: await token() })).status).toBe(200);
+  });
+
+  it("takes a token without profile claims (signed before profiles) as the main profile without a ceiling", async () => {
+    const response = await call("/v1/profiles", { token: await token() });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { current: string }).current).toBe(viewer.user.id);
+  });
+
+  it("refuses a profile claim out of shape: a ceiling outside 0..4 or not whole, a profile id that is not text", async () => {
+    for (const extra of [{ mc: 5 }, { mc: -1 }, { mc: 1.5 }, { mc: "4" }, { pid: 42 }, { pid: "" }]) {
+      await expectRefused(await token({ extra }));
+    }
   });
 
   it("refuses alg none", async () => {

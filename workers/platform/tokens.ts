@@ -1,4 +1,5 @@
 import { type JWK, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { isMaturityRank, NO_CEILING } from "../../schema/videos/maturity.ts";
 import type { AuthContext } from "./app-env.ts";
 import type { Config } from "./config.ts";
 
@@ -10,19 +11,23 @@ export interface AccessTokenClaims extends JWTPayload {
   sub: string;
   sid: string;
   role: AuthContext["role"];
+  /** The profile (docs/decisions/0020-profiles-in-the-token.md). */
+  pid: string;
+  /** The profile's maturity ceiling, a rank 0..4. */
+  mc: number;
 }
 
 /**
  * Signs a short-lived access token with the active (first) key, issued at `nowMs` (the clock's).
  *
  * @example
- * const token = await signAccessToken(config, { userId, sessionId, role: "viewer" }, services.clock.now());
+ * const token = await signAccessToken(config, { userId, sessionId, role: "viewer", profileId: userId, maturityCeiling: 4 }, services.clock.now());
  */
 export async function signAccessToken(config: Config, auth: AuthContext, nowMs: number): Promise<string> {
   const [key] = config.signingKeys;
   if (!key) throw new Error("no signing key configured");
   const issuedAt = Math.floor(nowMs / 1000);
-  return new SignJWT({ sid: auth.sessionId, role: auth.role })
+  return new SignJWT({ sid: auth.sessionId, role: auth.role, pid: auth.profileId, mc: auth.maturityCeiling })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
     .setSubject(auth.userId)
     .setIssuer(config.JWT_ISSUER)
@@ -87,7 +92,15 @@ async function verifyWithExpiry(config: Config, token: string, nowMs: number): P
     if (typeof payload.sid !== "string" || (payload.role !== "viewer" && payload.role !== "admin")) {
       throw new InvalidTokenError("malformed claims");
     }
-    return { auth: { userId: payload.sub, sessionId: payload.sid, role: payload.role }, expiresAtMs: (payload.exp ?? 0) * 1000 };
+    // Tokens signed before profiles (5 minutes at most at deploy) carry neither: the default profile, no ceiling.
+    const pid = payload.pid ?? payload.sub;
+    const mc = payload.mc ?? NO_CEILING;
+    if (typeof pid !== "string" || pid.length === 0 || pid.length > 64 || !isMaturityRank(mc))
+      throw new InvalidTokenError("malformed claims");
+    return {
+      auth: { userId: payload.sub, sessionId: payload.sid, role: payload.role, profileId: pid, maturityCeiling: mc },
+      expiresAtMs: (payload.exp ?? 0) * 1000,
+    };
   } catch (error) {
     if (error instanceof InvalidTokenError) throw error;
     if (error instanceof joseErrors.JOSEError) {

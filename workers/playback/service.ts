@@ -1,4 +1,5 @@
 import type { StoredProgress } from "../../durable-objects/viewer-state.ts";
+import { type MaturityRank, maturityRank } from "../../schema/index.ts";
 import type { AuthContext } from "../platform/app-env.ts";
 import { sessionEnded } from "../platform/auth.ts";
 import type { Entitlement } from "../platform/entitlement.ts";
@@ -32,12 +33,17 @@ export interface Playback {
  * only for a listed video), else from the primary, which also tells 404 from 409 and sees a video
  * made ready a moment ago. A play whose document is in KV makes no query.
  */
-async function videoState(services: Services, videoId: string): Promise<string> {
+async function videoState(services: Services, auth: AuthContext, videoId: string): Promise<{ state: string; maturityRank: MaturityRank }> {
   if (!isVideoId(videoId)) throw notFound(videoId);
-  if (await getVideoDocument(services, videoId)) return "ready";
-  const video = await findVideo(services.db, videoId);
-  if (!video) throw notFound(videoId);
-  return video.state;
+  const document = await getVideoDocument(services, videoId);
+  const found = document
+    ? { state: "ready", maturityRank: maturityRank(document.maturityRating) }
+    : await findVideo(services.db, videoId).then(
+        (video) => video && { state: video.state, maturityRank: maturityRank(video.maturityRating) },
+      );
+  // Above the profile's ceiling: unknown, as on the title page (a 403 would say that it exists).
+  if (!found || found.maturityRank > auth.maturityCeiling) throw notFound(videoId);
+  return found;
 }
 
 function noPlan(): ApiError {
@@ -68,7 +74,7 @@ async function entitlementOf(services: Services, auth: AuthContext): Promise<Ent
  * Order of refusals: unknown video 404, no plan 402, not ready 409. `HEAD` stops here.
  */
 export async function checkPlayable(services: Services, auth: AuthContext, videoId: string): Promise<void> {
-  const state = await videoState(services, videoId);
+  const { state } = await videoState(services, auth, videoId);
   if (!(await entitlementOf(services, auth))) throw noPlan();
   if (state !== "ready") throw notReady(state);
 }
@@ -88,7 +94,7 @@ export async function startPlayback(
   videoId: string,
   options: { takeOver?: boolean } = {},
 ): Promise<Playback> {
-  const state = await videoState(services, videoId);
+  const { state, maturityRank: rank } = await videoState(services, auth, videoId);
   if (state !== "ready") {
     // Nothing is taken for a video that cannot play; the plan's refusal still comes first.
     if (!(await entitlementOf(services, auth))) throw noPlan();
@@ -100,6 +106,8 @@ export async function startPlayback(
     userId: auth.userId,
     sessionId: auth.sessionId,
     videoId,
+    // The object compares it with the profile's ceiling as it is now, not as the token says.
+    maturityRank: rank,
     leaseMs: config.STREAM_LEASE_SECONDS * 1000,
     takeOver: options.takeOver ?? false,
   };
@@ -111,6 +119,8 @@ export async function startPlayback(
     switch (lease.refused) {
       case "revoked":
         throw sessionEnded();
+      case "maturity":
+        throw notFound(videoId);
       case "screens": {
         const retryAfter = Math.max(1, Math.ceil(lease.retryAfterMs / 1000));
         throw new ApiError(

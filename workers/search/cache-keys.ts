@@ -3,13 +3,13 @@ import { CATALOG_STALE_IF_ERROR_SECONDS } from "../videos/index.ts";
 import type { SearchPage } from "./schema.ts";
 
 /**
- * The search service's KV keys: the first page of a popular search (`fingerprint`: its terms and
- * genre, as cursors carry it), stamped with the catalog version like the catalog's pages, fresh for
+ * The search service's KV keys: the first page of a popular search (`fingerprint`: its terms,
+ * genre and maturity ceiling, as cursors carry it; `v2`: summaries with ratings from the closed set), stamped with the catalog version like the catalog's pages, fresh for
  * 5 minutes and kept a day longer for stale-if-error.
  */
 export const searchKeys = {
   firstPage: (fingerprint: string, limit: number) =>
-    cacheEntry<Stamped<SearchPage>>(`v1:search:${fingerprint}:${limit}`, {
+    cacheEntry<Stamped<SearchPage>>(`v2:search:${fingerprint}:${limit}`, {
       expirationTtl: 300,
       cacheTtl: 30,
       staleIfError: CATALOG_STALE_IF_ERROR_SECONDS,

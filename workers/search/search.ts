@@ -13,7 +13,7 @@ const route = createRoute({
   summary: "Search titles, summaries, cast and genres",
   description:
     "Ranked (title above cast above genres above summary), typo-tolerant, prefix-matching for search-as-you-type. Only ready " +
-    "videos. Follow `nextCursor` with the same `q` and `genre`. Rate limited per account (429 with Retry-After).",
+    "videos up to the maturity ceiling of the token's profile. Follow `nextCursor` with the same `q` and `genre`. Rate limited per account (429 with Retry-After).",
   security: bearerSecurity,
   middleware: [whenDatabaseIsDown(outageWords.search), requireBrowseAuth] as const,
   request: { query: searchQuery },
@@ -25,7 +25,7 @@ const route = createRoute({
 
 export function registerSearch(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const page = await searchVideos(c.get("services"), c.req.valid("query"));
+    const page = await searchVideos(c.get("services"), { ...c.req.valid("query"), ceiling: c.get("auth").maturityCeiling });
     c.header("Cache-Control", "private, max-age=0");
     return c.json(page, 200);
   });

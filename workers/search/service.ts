@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { searchWords, type Video, videos } from "../../schema/index.ts";
+import { type MaturityRank, NO_CEILING, searchWords, type Video, videos } from "../../schema/index.ts";
 import { readThroughStamped } from "../platform/cache.ts";
 import { sha256Hex } from "../platform/crypto.ts";
 import { cursorCodec } from "../platform/cursor.ts";
@@ -48,6 +48,8 @@ export interface SearchStatementInput {
   genre?: string;
   limit: number;
   after?: { score: string; id: string };
+  /** The profile's maturity ceiling: titles ranked above it are not candidates. */
+  ceiling: MaturityRank;
 }
 
 interface RankedRow {
@@ -89,6 +91,7 @@ export function searchStatement(query: SearchStatementInput): SQL {
       from ${videos}
       where ${videos.state} = 'ready' and ${match}
         ${query.genre ? sql`and ${videos.genres} @> array[${query.genre}]::text[]` : sql``}
+        ${query.ceiling < NO_CEILING ? sql`and ${videos.maturityRank} <= ${query.ceiling}` : sql``}
     ) as ranked
     ${after ? sql`where (ranked.score, ranked.id) < (${after.score}::float8, ${after.id})` : sql``}
     order by ranked.score desc, ranked.id desc
@@ -199,10 +202,14 @@ function rowToVideo(row: Record<string, unknown>): Video {
  */
 export async function searchVideos(
   services: Services,
-  query: { q: string; limit: number; genre?: string; cursor?: string },
+  query: { q: string; limit: number; genre?: string; cursor?: string; ceiling: MaturityRank },
 ): Promise<SearchPage> {
   const terms = searchTerms(query.q);
-  const fingerprint = (await sha256Hex(`${SCORE_VERSION}\u0000${terms.join(" ")}\u0000${query.genre ?? ""}`)).slice(0, 16);
+  // The ceiling is part of the search: of its cursors and of its cached first page (five copies at most).
+  const fingerprint = (await sha256Hex(`${SCORE_VERSION}\u0000${terms.join(" ")}\u0000${query.genre ?? ""}\u0000${query.ceiling}`)).slice(
+    0,
+    16,
+  );
   const cursors = cursorCodec(services.config, "search", searchCursorPayload);
   const after = query.cursor ? await cursors.decode(query.cursor) : undefined;
   if (after && after.h !== fingerprint) {
@@ -221,6 +228,7 @@ export async function searchVideos(
     const rows = await rankedSearch(db, {
       terms,
       genre: query.genre,
+      ceiling: query.ceiling,
       limit: query.limit + 1,
       after: after && { score: after.s, id: after.i },
     });

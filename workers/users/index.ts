@@ -1,6 +1,7 @@
 import { createRouter } from "../platform/app.ts";
 import { registerJwks } from "./jwks.ts";
 import { registerMe, type SubscriptionReader } from "./me.ts";
+import { registerProfiles } from "./profiles/routes.ts";
 import { registerRefresh } from "./refresh.ts";
 import { registerSignin } from "./signin.ts";
 import { registerSignout } from "./signout.ts";
@@ -19,5 +20,6 @@ export function createUsersRouter(deps: { subscriptionOf: SubscriptionReader }) 
   registerSignoutAll(app);
   registerMe(app, deps.subscriptionOf);
   registerJwks(app);
+  registerProfiles(app);
   return app;
 }

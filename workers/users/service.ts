@@ -39,20 +39,23 @@ async function openSession(
   const expiresAt = now + config.REFRESH_TOKEN_TTL_SECONDS * 1000;
   const viewerState = services.viewerState(user.id);
   const refreshToken = issueRefreshToken(viewerState.id.toString());
-  const [hashes, accessToken] = await Promise.all([
-    refreshTokenHashes(refreshToken),
-    signAccessToken(config, { userId: user.id, sessionId, role: user.role }, now),
-  ]);
+  const hashes = await refreshTokenHashes(refreshToken);
   const agent = userAgent?.slice(0, 256) ?? null;
   await db
     .insert(sessions)
     .values({ id: sessionId, userId: user.id, createdAt: new Date(now), expiresAt: new Date(expiresAt), userAgent: agent });
-  await viewerState.openSession({
+  // The session starts on the account's default profile; the object answers its ceiling.
+  const profile = await viewerState.openSession({
     session: { id: sessionId, ...hashes, expiresAt, userAgent: agent },
     account: accountCopyOf(user),
     // A new account has no subscription: its first play needs no query.
     subscription: options.newAccount ? { subscription: null, version: 0 } : undefined,
   });
+  const accessToken = await signAccessToken(
+    config,
+    { userId: user.id, sessionId, role: user.role, profileId: profile.id, maturityCeiling: profile.maturityCeiling },
+    now,
+  );
   return {
     user: toPublicUser(user),
     accessToken,
@@ -121,7 +124,7 @@ export async function signIn(services: Services, input: { email: string; passwor
  * best effort: the object is the record, and the copy must not hold up a sign-out while Postgres
  * is down). A KV write that fails leaves browse routes to the access token's expiry for that session.
  */
-async function afterRevocation(
+export async function afterRevocation(
   services: Services,
   revoked: { userId: string; sessionIds: string[] },
   reason: RevocationReason,
@@ -154,7 +157,7 @@ async function afterRevocation(
 }
 
 /** When the object may forget a revocation made now (see `revocationLifetimeSeconds`). */
-function forgetAfter(services: Services, now: number): number {
+export function forgetAfter(services: Services, now: number): number {
   return now + revocationLifetimeSeconds(services.config) * 1000;
 }
 
@@ -217,8 +220,13 @@ export async function refreshSession(services: Services, presented: string): Pro
       throw new ApiError("unauthorized", "This refresh token was already used, so the session has been ended for safety. Sign in again.");
     }
     case "rotated": {
-      const { account, sessionId, expiresAt } = result;
-      const accessToken = await signAccessToken(config, { userId: account.id, sessionId, role: account.role }, now);
+      const { account, sessionId, expiresAt, profile } = result;
+      // The session keeps its profile; the ceiling is the profile's now (an edit reaches the next refresh).
+      const accessToken = await signAccessToken(
+        config,
+        { userId: account.id, sessionId, role: account.role, profileId: profile.id, maturityCeiling: profile.maturityCeiling },
+        now,
+      );
       return {
         user: account,
         accessToken,

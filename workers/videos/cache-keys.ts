@@ -1,3 +1,4 @@
+import type { MaturityRank } from "../../schema/index.ts";
 import { cacheEntry, type Stamped } from "../platform/cache.ts";
 import type { HomeRow, VideoDocument, VideoPage } from "./schema.ts";
 
@@ -14,9 +15,10 @@ const pageLifetimes = { expirationTtl: 300, cacheTtl: 30, staleIfError: CATALOG_
 const documentLifetimes = { expirationTtl: 600, cacheTtl: 30, staleIfError: CATALOG_STALE_IF_ERROR_SECONDS };
 
 /**
- * The catalog's KV keys. Each key starts with its value's schema version (`v2`: stored with the time
- * it was built, for stale-if-error): when a value's shape changes, bump it, and a deploy never
- * reads the old shape.
+ * The catalog's KV keys. Each key starts with its value's schema version (`v3`: maturity ratings from
+ * the closed set; `v2`: stored with the time it was built, for stale-if-error): when a value's shape
+ * changes, bump it, and a deploy never reads the old shape. Pages and home rows hold the titles up to
+ * a maturity ceiling (the profile's, from its token), so their keys name it: five copies at most.
  *
  * Invalidation rules (write-around: reads fill, writes go to Postgres and then fix the cache):
  * - `video`: rewritten from the primary after an admin edit of a listed video, deleted when the
@@ -31,18 +33,18 @@ const documentLifetimes = { expirationTtl: 600, cacheTtl: 30, staleIfError: CATA
 export const catalogKeys = {
   /** Token of the current catalog version (`<bump time base36>.<random>`); never expires. */
   version: () => cacheEntry<string>("catalog-version", { cacheTtl: 30 }),
-  video: (id: string) => cacheEntry<VideoDocument>(`v2:video:${id}`, documentLifetimes),
-  videoPage: (query: { genre?: string; limit: number; cursor?: string }) =>
+  video: (id: string) => cacheEntry<VideoDocument>(`v3:video:${id}`, documentLifetimes),
+  videoPage: (query: { genre?: string; limit: number; cursor?: string; ceiling: MaturityRank }) =>
     cacheEntry<Stamped<VideoPage>>(
       // Genres have no ':' and at most 40 characters, signed cursors about 125: well under KV's 512 bytes.
-      `v2:videos:${query.genre ?? "*"}:${query.limit}:${query.cursor ?? "first"}`,
+      `v3:videos:${query.ceiling}:${query.genre ?? "*"}:${query.limit}:${query.cursor ?? "first"}`,
       pageLifetimes,
     ),
-  home: () => cacheEntry<Stamped<HomeRow[]>>("v2:home", pageLifetimes),
+  home: (ceiling: MaturityRank) => cacheEntry<Stamped<HomeRow[]>>(`v3:home:${ceiling}`, pageLifetimes),
   /**
    * Every genre of a listed title (the genres a list may be filtered by), stamped like the pages.
    * One key per catalog version (the token is about 20 characters): it is written once per version,
    * never twice within KV's one write per second per key however fast the catalog changes.
    */
-  genres: (version: string) => cacheEntry<Stamped<string[]>>(`v2:genres:${version}`, pageLifetimes),
+  genres: (version: string) => cacheEntry<Stamped<string[]>>(`v3:genres:${version}`, pageLifetimes),
 } as const;

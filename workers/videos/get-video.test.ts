@@ -18,7 +18,7 @@ import { markVideoReady, syncCatalogCache } from "./index.ts";
 describe("GET /v1/videos/{id}", () => {
   it("answers the Video document: summary fields, cast, renditions, thumbnails", async () => {
     const viewer = await signUp();
-    const [video] = await insertReadyVideos(1, { genres: [uniqueGenre("one")], maturityRating: "TV-MA" });
+    const [video] = await insertReadyVideos(1, { genres: [uniqueGenre("one")], maturityRating: "18+" });
     const response = await call(`/v1/videos/${video?.id}`, { token: viewer.accessToken });
     expect(response.status).toBe(200);
     const body = (await response.json()) as { video: Record<string, unknown> };
@@ -26,7 +26,7 @@ describe("GET /v1/videos/{id}", () => {
       id: video?.id,
       title: video?.title,
       cast: ["Ada Brook"],
-      maturityRating: "TV-MA",
+      maturityRating: "18+",
       renditions: [
         { height: 480, bitrate: 1_200_000, codec: "avc1.4d401e" },
         { height: 1080, bitrate: 5_000_000, codec: "avc1.640028" },

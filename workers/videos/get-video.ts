@@ -3,7 +3,7 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireBrowseAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { videoIdParam, videoSchema } from "./schema.ts";
-import { getVideoDocument, notFound } from "./service.ts";
+import { getVideoDocument, isWithinCeiling, notFound } from "./service.ts";
 
 const videoResponse = z.object({ video: videoSchema }).openapi("VideoEnvelope");
 
@@ -12,7 +12,9 @@ const route = createRoute({
   path: "/v1/videos/{id}",
   tags: ["Videos"],
   summary: "One video, with its cast and renditions",
-  description: "404 for an unknown id and for a video that is not ready yet: viewers only ever see listed videos.",
+  description:
+    "404 for an unknown id, for a video that is not ready yet, and for one above the maturity ceiling of the token's profile: " +
+    "viewers only ever see listed videos they may watch.",
   security: bearerSecurity,
   middleware: [requireBrowseAuth] as const,
   request: { params: videoIdParam },
@@ -26,7 +28,8 @@ export function registerGetVideo(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
     const video = await getVideoDocument(c.get("services"), id);
-    if (!video) throw notFound(id);
+    // Above the profile's ceiling, a title is unknown: 404, not 403, which would say that it exists.
+    if (!video || !isWithinCeiling(video, c.get("auth").maturityCeiling)) throw notFound(id);
     c.header("Cache-Control", "private, max-age=0");
     return c.json({ video }, 200);
   });

@@ -20,7 +20,7 @@ const route = createRoute({
 
 export function registerHome(app: OpenAPIHono<AppEnv>, continueWatching: ContinueWatchingReader) {
   app.openapi(route, async (c) => {
-    const rows = await getHomeRows(c.get("services"), c.get("auth").userId, continueWatching);
+    const rows = await getHomeRows(c.get("services"), c.get("auth"), continueWatching);
     c.header("Cache-Control", "private, max-age=0");
     return c.json({ rows }, 200);
   });

@@ -11,7 +11,7 @@ const route = createRoute({
   tags: ["Videos"],
   summary: "The catalog, newest first, one page at a time",
   description:
-    "Only ready videos. Keyset pagination: follow `nextCursor` until it is null; a page never repeats or skips a video while " +
+    "Only ready videos, up to the maturity ceiling of the token's profile. Keyset pagination: follow `nextCursor` until it is null; a page never repeats or skips a video while " +
     "the catalog changes. Rate limited per account (429 with Retry-After).",
   security: bearerSecurity,
   middleware: [requireBrowseAuth] as const,
@@ -24,7 +24,7 @@ const route = createRoute({
 
 export function registerListVideos(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const page = await getVideoPage(c.get("services"), c.req.valid("query"));
+    const page = await getVideoPage(c.get("services"), { ...c.req.valid("query"), ceiling: c.get("auth").maturityCeiling });
     c.header("Cache-Control", "private, max-age=0");
     return c.json(page, 200);
   });

@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { NO_CEILING } from "../../schema/index.ts";
 import type { AppEnv } from "../platform/app-env.ts";
 import { problemResponses } from "../platform/openapi.ts";
 import { previewResponse } from "./schema.ts";
@@ -24,7 +25,8 @@ const route = createRoute({
 
 export function registerPreview(app: OpenAPIHono<AppEnv>) {
   app.openapi(route, async (c) => {
-    const page = await getVideoPage(c.get("services"), { limit: PREVIEW_SIZE });
+    // Public: the whole catalog, as a profile without a ceiling sees it.
+    const page = await getVideoPage(c.get("services"), { limit: PREVIEW_SIZE, ceiling: NO_CEILING });
     c.header("Cache-Control", "public, max-age=60");
     return c.json({ items: page.items }, 200);
   });

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { videoStates } from "../../schema/index.ts";
+import { maturityRatings, videoStates } from "../../schema/index.ts";
 import { safeText } from "../platform/text.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -18,7 +18,10 @@ export const videoSummarySchema = z
       description:
         "The poster in several widths (narrowest first) for `srcset`; empty for titles transcoded before sizes were made (then use `posterUrl`)",
     }),
-    maturityRating: z.string().nullable().openapi({ example: "PG-13" }),
+    maturityRating: z.enum(maturityRatings).openapi({
+      example: "13+",
+      description: "The youngest age the title suits: `all`, `7+`, `13+`, `16+` or `18+` (a profile sees titles up to its ceiling)",
+    }),
   })
   .openapi("VideoSummary");
 
@@ -146,11 +149,11 @@ const videoFields = {
     .max(200, "At most 200 cast members.")
     .openapi({ type: "array", items: { type: "string" }, example: ["Ada Brook", "Sam Reyes"] }),
   maturityRating: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9+-]{1,16}$/, "maturityRating is a short code such as G, PG-13, TV-MA or 16+.")
-    .nullable()
-    .openapi({ example: "PG-13" }),
+    .enum(maturityRatings, {
+      error: () =>
+        "maturityRating is one of all, 7+, 13+, 16+ or 18+: the youngest age the title suits ('all' for everyone, '18+' for adults only).",
+    })
+    .openapi({ example: "13+" }),
 };
 
 /** Strict: an unknown field (`state`, `id`, `renditions`…) is a 400, so clients cannot set what the pipeline owns. */

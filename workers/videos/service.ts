@@ -1,6 +1,7 @@
-import { and, arrayContains, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, arrayContains, desc, eq, inArray, lte, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type Rendition, type Video, type VideoState, videos } from "../../schema/index.ts";
+import { type MaturityRank, maturityRank, NO_CEILING, type Rendition, type Video, type VideoState, videos } from "../../schema/index.ts";
+import type { AuthContext } from "../platform/app-env.ts";
 import { type CacheEntry, readThrough, readThroughStamped } from "../platform/cache.ts";
 import { cursorCodec } from "../platform/cursor.ts";
 import type { Database } from "../platform/db.ts";
@@ -34,7 +35,7 @@ export async function findVideo(db: Database, id: string): Promise<Video | undef
 export async function insertVideo(db: Database, input: CreateVideoInput): Promise<Video> {
   const [row] = await db
     .insert(videos)
-    .values({ id: newVideoId(), ...input, cast: input.cast ?? [], maturityRating: input.maturityRating ?? null })
+    .values({ id: newVideoId(), ...input, cast: input.cast ?? [] })
     .returning();
   if (!row) throw new Error("insert returned no row");
   return row;
@@ -98,7 +99,15 @@ interface CatalogPosition {
   id: string;
 }
 
-async function listReadyVideos(db: Database, query: { limit: number; genre?: string; after?: CatalogPosition }): Promise<Video[]> {
+/** Titles a profile with this ceiling may see; no condition for a profile without one (the plan stays the catalog index's). */
+function withinCeiling(ceiling: MaturityRank): SQL | undefined {
+  return ceiling >= NO_CEILING ? undefined : lte(videos.maturityRank, ceiling);
+}
+
+async function listReadyVideos(
+  db: Database,
+  query: { limit: number; genre?: string; after?: CatalogPosition; ceiling: MaturityRank },
+): Promise<Video[]> {
   const { limit, genre, after } = query;
   return db
     .select()
@@ -106,6 +115,7 @@ async function listReadyVideos(db: Database, query: { limit: number; genre?: str
     .where(
       and(
         listed,
+        withinCeiling(query.ceiling),
         genre ? arrayContains(videos.genres, [genre]) : undefined,
         // Keyset: strictly after the last row of the previous page, in (publishedAt, id) order.
         after ? sql`(${videos.publishedAt}, ${videos.id}) < (${after.publishedAt}::timestamptz, ${after.id})` : undefined,
@@ -122,13 +132,13 @@ async function listedGenres(db: Database): Promise<string[]> {
   return rows.map((row) => row.genre);
 }
 
-/** The genres with the most listed videos, most first. */
-async function topGenres(db: Database, count: number): Promise<string[]> {
+/** The genres with the most listed videos a profile with this ceiling may see, most first. */
+async function topGenres(db: Database, count: number, ceiling: MaturityRank): Promise<string[]> {
   const genre = sql<string>`genre`;
   const rows = await db
     .select({ genre })
     .from(sql`${videos}, unnest(${videos.genres}) as genre`)
-    .where(listed)
+    .where(and(listed, withinCeiling(ceiling)))
     .groupBy(genre)
     .orderBy(desc(sql`count(*)`), genre)
     .limit(count);
@@ -194,6 +204,11 @@ export async function syncCatalogCache(services: Services, change: { id: string;
   }
 }
 
+/** Whether a profile with this ceiling may see the title (its summary or document carries its rating). */
+export function isWithinCeiling(video: Pick<VideoSummary, "maturityRating">, ceiling: MaturityRank): boolean {
+  return maturityRank(video.maturityRating) <= ceiling;
+}
+
 /** A listed video's public document, or null (unknown ids and videos that are not ready look the same). */
 export async function getVideoDocument(services: Services, id: string): Promise<VideoDocument | null> {
   if (!isVideoId(id)) return null;
@@ -230,8 +245,14 @@ async function requireListedGenre(services: Services, genre: string, version: st
   );
 }
 
-/** One page of the catalog, newest first. */
-export async function getVideoPage(services: Services, query: { limit: number; genre?: string; cursor?: string }): Promise<VideoPage> {
+/**
+ * One page of the catalog, newest first, of the titles at or below `ceiling` (the profile's, from its
+ * token): one cached copy per ceiling, five at most.
+ */
+export async function getVideoPage(
+  services: Services,
+  query: { limit: number; genre?: string; cursor?: string; ceiling: MaturityRank },
+): Promise<VideoPage> {
   const cursors = catalogCursors(services);
   // The cursor is checked before it becomes part of a cache key: only issued cursors are cached.
   const after = query.cursor ? await cursors.decode(query.cursor) : undefined;
@@ -242,6 +263,7 @@ export async function getVideoPage(services: Services, query: { limit: number; g
       limit: query.limit + 1,
       genre: query.genre,
       after: after && { publishedAt: after.t, id: after.i },
+      ceiling: query.ceiling,
     });
     const items = rows.slice(0, query.limit);
     const last = items.at(-1);
@@ -323,17 +345,20 @@ function genreTitle(genre: string): string {
   return genre.charAt(0).toUpperCase() + genre.slice(1);
 }
 
-/** The rows every viewer shares (new releases, then the biggest genres), cached as one KV value. */
-async function sharedHomeRows(services: Services): Promise<HomeRow[]> {
-  return readThroughStamped(services.cache, catalogKeys.home(), catalogKeys.version(), async (version) => {
+/** The rows every profile with this ceiling shares (new releases, then the biggest genres), cached as one KV value per ceiling. */
+async function sharedHomeRows(services: Services, ceiling: MaturityRank): Promise<HomeRow[]> {
+  return readThroughStamped(services.cache, catalogKeys.home(ceiling), catalogKeys.version(), async (version) => {
     const db = fillSource(services, version);
     const summaries = (rows: Video[]) => Promise.all(rows.map((row) => toVideoSummary(services, row)));
-    const [newest, genres] = await Promise.all([listReadyVideos(db, { limit: HOME_ROW_SIZE }), topGenres(db, HOME_GENRE_ROWS)]);
+    const [newest, genres] = await Promise.all([
+      listReadyVideos(db, { limit: HOME_ROW_SIZE, ceiling }),
+      topGenres(db, HOME_GENRE_ROWS, ceiling),
+    ]);
     const genreRows = await Promise.all(
       genres.map(async (genre) => ({
         id: `genre:${genre}`,
         title: genreTitle(genre),
-        items: await summaries(await listReadyVideos(db, { limit: HOME_ROW_SIZE, genre })),
+        items: await summaries(await listReadyVideos(db, { limit: HOME_ROW_SIZE, genre, ceiling })),
       })),
     );
     const rows = [{ id: "new-releases", title: "New releases", items: await summaries(newest) }, ...genreRows];
@@ -347,10 +372,12 @@ async function sharedHomeRows(services: Services): Promise<HomeRow[]> {
  * `continueWatching`) and whatever else the request reads along (the session's deny-list entry), and
  * the shared rows unless this isolate holds them for the current version.
  */
-export async function getHomeRows(services: Services, userId: string, continueWatching: ContinueWatchingReader): Promise<HomeRow[]> {
+export async function getHomeRows(services: Services, auth: AuthContext, continueWatching: ContinueWatchingReader): Promise<HomeRow[]> {
   // Its KV reads start here; the shared rows' KV read (started next) makes them, then it answers.
-  const watching = continueWatching(services, userId);
-  const [rows, items] = await Promise.all([sharedHomeRows(services), watching.summaries()]);
+  const watching = continueWatching(services, auth.userId);
+  const [rows, watched] = await Promise.all([sharedHomeRows(services, auth.maturityCeiling), watching.summaries()]);
+  // A title above the ceiling is left out wherever it comes from (its rating rides in its summary: no call).
+  const items = watched.filter((item) => isWithinCeiling(item, auth.maturityCeiling));
   return items.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items }, ...rows] : rows;
 }
 

@@ -1,6 +1,15 @@
 import type { AdminVideo } from "../api/types.ts";
 import { Field } from "../ui/field.tsx";
 
+/** The closed set of ratings (schema/videos/maturity.ts), in words. */
+const maturityChoices = [
+  ["all", "All ages"],
+  ["7+", "7 and over"],
+  ["13+", "13 and over"],
+  ["16+", "16 and over"],
+  ["18+", "Adults only (18 and over)"],
+] as const;
+
 export const videoFieldNames = ["title", "summary", "genres", "releaseYear", "cast", "maturityRating"];
 
 /** A list typed as "a, b, c". */
@@ -10,7 +19,7 @@ const list = (value: string) =>
     .map((item) => item.trim())
     .filter(Boolean);
 
-/** The form's values as the API takes them (`releaseYear` a number, lists as arrays, no rating as null). */
+/** The form's values as the API takes them (`releaseYear` a number, lists as arrays). */
 export function videoBody(form: HTMLFormElement): Record<string, unknown> {
   const data = new FormData(form);
   const text = (name: string) => String(data.get(name) ?? "");
@@ -22,7 +31,7 @@ export function videoBody(form: HTMLFormElement): Record<string, unknown> {
     // A number when it reads as one; otherwise as typed, so the API names what is wrong with it.
     releaseYear: /^\d+$/.test(year) ? Number(year) : year,
     cast: list(text("cast")),
-    maturityRating: text("maturityRating").trim() || null,
+    maturityRating: text("maturityRating"),
   };
 }
 
@@ -50,11 +59,19 @@ export function VideoFields({ video, messages }: { video?: AdminVideo; messages:
       </Field>
       <Field
         name="maturityRating"
-        label="Maturity rating (optional)"
-        hint="A short code such as PG-13, TV-MA or 16+"
+        label="Maturity rating"
+        hint="The youngest age the title suits. Profiles with a lower limit (kids) never see it."
         message={messages.maturityRating}
       >
-        {(attributes) => <input {...attributes} maxLength={16} defaultValue={video?.maturityRating ?? ""} />}
+        {(attributes) => (
+          <select {...attributes} defaultValue={video?.maturityRating ?? "18+"}>
+            {maturityChoices.map(([value, words]) => (
+              <option key={value} value={value}>
+                {words}
+              </option>
+            ))}
+          </select>
+        )}
       </Field>
     </>
   );

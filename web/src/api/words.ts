@@ -202,7 +202,7 @@ const fieldRules: Record<string, (value: string, task: Task) => string> = {
     return `Enter a year no later than ${new Date().getFullYear() + 5}.`;
   },
   cast: () => "Up to 200 names, separated by commas, each up to 120 characters.",
-  maturityRating: () => "Use a short code such as PG-13, TV-MA or 16+ (letters, digits, + and -).",
+  maturityRating: () => "Choose one of the ratings in the list: all ages, 7, 13, 16 or 18 and over.",
 };
 
 /**
