@@ -81,7 +81,7 @@ describe("a warm browse request", () => {
     const { response, calls } = await countedWorker()(path, viewer.accessToken);
     expect(response.status).toBe(200);
     expect(((await response.json()) as { video: { id: string } }).video.id).toBe(videoIds[0]);
-    expect(calls.kv).toEqual([{ method: "get", keys: [`v2:video:${videoIds[0]}`, expect.stringMatching(/^v1:revoked-session:/)] }]);
+    expect(calls.kv).toEqual([{ method: "get", keys: [`v3:video:${videoIds[0]}`, expect.stringMatching(/^v1:revoked-session:/)] }]);
     expect(calls.durableObjects).toEqual([]);
     expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
   });
@@ -168,7 +168,7 @@ describe("a signed-in viewer's path, with Postgres unreachable", () => {
     const { response, calls } = await countedWorker()(`/v1/videos/${video.id}/play`, player.accessToken);
     expect(response.status).toBe(200);
     expect(((await response.json()) as { maxHeight: number }).maxHeight).toBe(1080);
-    expect(calls.kv).toEqual([{ method: "get", keys: [`v2:video:${video.id}`] }]);
+    expect(calls.kv).toEqual([{ method: "get", keys: [`v3:video:${video.id}`] }]);
     expect(calls.durableObjects).toEqual(["VIEWER_STATE.startStream"]);
     expect(calls.rateLimiters).toEqual(["PLAY_LIMITER"]);
   });

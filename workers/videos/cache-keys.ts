@@ -1,5 +1,5 @@
 import { cacheEntry, type Stamped } from "../platform/cache.ts";
-import type { HomeRow, VideoDocument, VideoPage } from "./schema.ts";
+import type { HomeRow, SeriesDocument, VideoDocument, VideoPage } from "./schema.ts";
 
 /**
  * Stale-if-error: how long a page's or a document's last copy stays in KV after it stops being
@@ -31,7 +31,7 @@ const documentLifetimes = { expirationTtl: 600, cacheTtl: 30, staleIfError: CATA
 export const catalogKeys = {
   /** Token of the current catalog version (`<bump time base36>.<random>`); never expires. */
   version: () => cacheEntry<string>("catalog-version", { cacheTtl: 30 }),
-  video: (id: string) => cacheEntry<VideoDocument>(`v2:video:${id}`, documentLifetimes),
+  video: (id: string) => cacheEntry<VideoDocument>(`v3:video:${id}`, documentLifetimes),
   videoPage: (query: { genre?: string; limit: number; cursor?: string }) =>
     cacheEntry<Stamped<VideoPage>>(
       // Genres have no ':' and at most 40 characters, signed cursors about 125: well under KV's 512 bytes.
@@ -39,6 +39,12 @@ export const catalogKeys = {
       pageLifetimes,
     ),
   home: () => cacheEntry<Stamped<HomeRow[]>>("v2:home", pageLifetimes),
+  /**
+   * A series page (its seasons and listed episodes): built from many videos, so stamped with the
+   * catalog version like the pages; a series edit writes a new version too. Only series that exist
+   * and have a listed episode are stored: an unknown id costs a query, never a KV write.
+   */
+  series: (id: string) => cacheEntry<Stamped<SeriesDocument | null>>(`v2:series:${id}`, pageLifetimes),
   /**
    * Every genre of a listed title (the genres a list may be filtered by), stamped like the pages.
    * One key per catalog version (the token is about 20 characters): it is written once per version,
