@@ -9,7 +9,7 @@ import type { SearchPage } from "./schema.ts";
  */
 export const searchKeys = {
   firstPage: (fingerprint: string, limit: number) =>
-    cacheEntry<Stamped<SearchPage>>(`v1:search:${fingerprint}:${limit}`, {
+    cacheEntry<Stamped<SearchPage>>(`v2:search:${fingerprint}:${limit}`, {
       expirationTtl: 300,
       cacheTtl: 30,
       staleIfError: CATALOG_STALE_IF_ERROR_SECONDS,

@@ -14,7 +14,7 @@ import type { ContinueWatchingReader, TranscodeStatusReader } from "./service.ts
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
 export { CATALOG_STALE_IF_ERROR_SECONDS } from "./cache-keys.ts";
-export { isVideoId, newVideoId, toVideoSummary } from "./documents.ts";
+export { isVideoId, newVideoId, previewUrl, toVideoSummary } from "./documents.ts";
 export { type TranscodeStatus, type VideoSummary, videoIdParam } from "./schema.ts";
 export {
   catalogReadDb,
