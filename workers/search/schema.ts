@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { safeText } from "../platform/text.ts";
-import { listVideosQuery, videoSummarySchema } from "../videos/schema.ts";
+import { episodeRefSchema, listVideosQuery, videoSummarySchema } from "../videos/schema.ts";
 
 export const SEARCH_QUERY_MAX = 200;
 
@@ -66,10 +66,7 @@ export const searchResultSchema = videoSummarySchema
       description:
         "Relevance, higher first; only comparable within one search. Results that match every word come before those that miss one.",
     }),
-    episode: z
-      .object({ seriesId: z.string(), seriesTitle: z.string(), season: z.number().int(), number: z.number().int() })
-      .nullable()
-      .openapi({ description: "The series, season and number of an episode; null for a film" }),
+    episode: episodeRefSchema.nullable().openapi({ description: "The series, season and number of an episode; null for a film" }),
   })
   .openapi("SearchResult");
 

@@ -5,6 +5,16 @@ import { safeText } from "../platform/text.ts";
 // ---------------------------------------------------------------------------------------------
 // Public shapes (docs/api.md, Catalog and home page)
 
+/** Which episode a title is, for a card ("Lighthouse Stories, S1 E2"). */
+export const episodeRefSchema = z
+  .object({
+    seriesId: z.string(),
+    seriesTitle: z.string(),
+    season: z.number().int().openapi({ example: 1 }),
+    number: z.number().int().openapi({ example: 2, description: "The episode's number within its season" }),
+  })
+  .openapi("EpisodeRef");
+
 export const videoSummarySchema = z
   .object({
     id: z.string().openapi({ example: "k3x9q2m7w1b8v5c4n6z0" }),
@@ -19,6 +29,10 @@ export const videoSummarySchema = z
         "The poster in several widths (narrowest first) for `srcset`; empty for titles transcoded before sizes were made (then use `posterUrl`)",
     }),
     maturityRating: z.string().nullable().openapi({ example: "PG-13" }),
+    episode: episodeRefSchema
+      .nullable()
+      .optional()
+      .openapi({ description: "In continue watching and search results: an episode's series, season and number; null for a film" }),
   })
   .openapi("VideoSummary");
 
@@ -38,14 +52,8 @@ export const nextEpisodeSchema = z
   })
   .openapi("NextEpisode");
 
-export const episodeOfSchema = z
-  .object({
-    seriesId: z.string(),
-    seriesTitle: z.string(),
-    season: z.number().int().openapi({ example: 1 }),
-    number: z.number().int().openapi({ example: 2, description: "The episode's number within its season" }),
-    next: nextEpisodeSchema.nullable().openapi({ description: "null after the last listed episode" }),
-  })
+export const episodeOfSchema = episodeRefSchema
+  .extend({ next: nextEpisodeSchema.nullable().openapi({ description: "null after the last listed episode" }) })
   .openapi("EpisodeOf");
 
 export const videoSchema = videoSummarySchema

@@ -302,8 +302,14 @@ export function catalogVersionEntry(): CacheEntry<string> {
  * call, the missing ones from Postgres in one query (and filled). Ids of videos that are not
  * listed any more are left out. When Postgres cannot be reached, the documents' last copies in KV
  * stand in (stale-if-error) and a title KV has no copy of is left out: then `stale` is true.
+ * Each episode's summary says which it is (`episode`); with `onePerSeries`, only the first of a
+ * series' episodes in `ids` is kept (continue watching: a series once, at its latest episode).
  */
-export async function getVideoSummaries(services: Services, ids: string[]): Promise<{ items: VideoSummary[]; stale: boolean }> {
+export async function getVideoSummaries(
+  services: Services,
+  ids: string[],
+  options: { onePerSeries?: boolean } = {},
+): Promise<{ items: VideoSummary[]; stale: boolean }> {
   const wanted = ids.filter(isVideoId);
   const documents = new Map<string, VideoDocument>();
   const cached = await services.cache.getMany(wanted.map((id) => catalogKeys.video(id)));
@@ -341,11 +347,18 @@ export async function getVideoSummaries(services: Services, ids: string[]): Prom
       documents.set(row.id, document);
     }
   }
+  const seriesSeen = new Set<string>();
   const items = wanted.flatMap((id) => {
     const document = documents.get(id);
     if (!document) return [];
     const { title, summary, genres, releaseYear, durationSeconds, posterUrl, posters, maturityRating } = document;
-    return [{ id, title, summary, genres, releaseYear, durationSeconds, posterUrl, posters: posters ?? [], maturityRating }];
+    const place = document.episode ?? null;
+    if (place && options.onePerSeries) {
+      if (seriesSeen.has(place.seriesId)) return [];
+      seriesSeen.add(place.seriesId);
+    }
+    const episode = place && { seriesId: place.seriesId, seriesTitle: place.seriesTitle, season: place.season, number: place.number };
+    return [{ id, title, summary, genres, releaseYear, durationSeconds, posterUrl, posters: posters ?? [], maturityRating, episode }];
   });
   return { items, stale };
 }
