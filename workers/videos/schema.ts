@@ -249,29 +249,18 @@ export const updateVideoBody = z
 export type CreateVideoInput = z.infer<typeof createVideoBody>;
 export type UpdateVideoInput = z.infer<typeof updateVideoBody>;
 
-const seriesFields = {
+/** A series' fields are a video's (same rules), less what belongs to each episode. */
+const createSeriesFields = z.strictObject({
   title: videoFields.title.openapi({ type: "string", example: "Lighthouse Stories" }),
   summary: videoFields.summary,
-  genres: videoFields.genres,
-  maturityRating: videoFields.maturityRating,
-};
+  genres: videoFields.genres.optional(),
+  maturityRating: videoFields.maturityRating.optional(),
+});
 
-export const createSeriesBody = z
-  .strictObject({
-    title: seriesFields.title,
-    summary: seriesFields.summary,
-    genres: seriesFields.genres.optional(),
-    maturityRating: seriesFields.maturityRating.optional(),
-  })
-  .openapi("CreateSeriesRequest");
+export const createSeriesBody = createSeriesFields.openapi("CreateSeriesRequest");
 
-export const updateSeriesBody = z
-  .strictObject({
-    title: seriesFields.title.optional(),
-    summary: seriesFields.summary.optional(),
-    genres: seriesFields.genres.optional(),
-    maturityRating: seriesFields.maturityRating.optional(),
-  })
+export const updateSeriesBody = createSeriesFields
+  .partial()
   .refine((body) => Object.keys(body).length > 0, "Send at least one field to change.")
   .openapi("UpdateSeriesRequest");
 

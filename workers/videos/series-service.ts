@@ -134,16 +134,17 @@ async function seasonRowsOf(db: Database, seriesId: string) {
     .orderBy(asc(seasons.number));
 }
 
+/** What a series' viewer and admin documents both say of it. */
+function seriesFields(row: Series) {
+  return { id: row.id, title: row.title, summary: row.summary, genres: row.genres, maturityRating: row.maturityRating };
+}
+
 /** The admin view of a series: every episode in any state, with the state. */
 export async function adminSeriesDocument(services: Services, row: Series): Promise<AdminSeries> {
   const [seasonRows, episodes] = await Promise.all([seasonRowsOf(services.db, row.id), episodeRows(services.db, row.id)]);
   const first = episodes.find((episode) => episode.state === "ready");
   return {
-    id: row.id,
-    title: row.title,
-    summary: row.summary,
-    genres: row.genres,
-    maturityRating: row.maturityRating,
+    ...seriesFields(row),
     posterUrl: first ? (await toVideoSummary(services, first)).posterUrl : null,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -166,11 +167,7 @@ async function buildSeriesDocument(services: Services, db: Database, id: string)
     await Promise.all(listed.map(async (episode) => [episode.id, await toVideoSummary(services, episode)] as const)),
   );
   return {
-    id: row.id,
-    title: row.title,
-    summary: row.summary,
-    genres: row.genres,
-    maturityRating: row.maturityRating,
+    ...seriesFields(row),
     posterUrl: summaries.get(listed[0]?.id ?? "")?.posterUrl ?? null,
     seasons: groupBySeason(seasonRows, listed, (episode) => {
       const summary = summaries.get(episode.id);
