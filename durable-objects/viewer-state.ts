@@ -449,6 +449,12 @@ export class ViewerState extends DurableObject<Env> {
     flushDelayMs: number;
     /** How many titles the continue-watching row holds (the playback service's rule). */
     continueWatchingSize: number;
+    /**
+     * An episode's next one (its document's `next`): when this position finishes the episode, the
+     * next joins the continue-watching row, most recent, at its start (or where the viewer left it
+     * unfinished), so the series stays in the row at the episode to watch.
+     */
+    upNext?: string | null;
   }): Promise<HeartbeatResult> {
     if (this.sessions.isRevoked(input.sessionId)) return { revoked: true };
     const before = this.written;
@@ -469,6 +475,15 @@ export class ViewerState extends DurableObject<Env> {
       now,
     );
     const updatedAt = stored?.updated_at ?? now;
+    if (finished && input.upNext) {
+      this.write(
+        `INSERT INTO progress (video_id, position, duration, finished, updated_at, dirty) VALUES (?, 0, NULL, 0, ?, 1)
+         ON CONFLICT (video_id) DO UPDATE SET position = CASE WHEN progress.finished = 1 THEN 0 ELSE progress.position END,
+           finished = 0, updated_at = max(excluded.updated_at, progress.updated_at + 1), dirty = 1`,
+        input.upNext,
+        updatedAt + 1,
+      );
+    }
     // A live lease is renewed once it has run down by a quarter: it lapses between 3/4 and all of
     // `leaseMs` after the last heartbeat, for a third of the writes.
     this.write(

@@ -174,6 +174,43 @@ describe("a warm browse request of a kids profile", () => {
   });
 });
 
+describe("a warm series page", () => {
+  it("GET /v1/series/{id}: one KV call (version, the page, deny-list), no Durable Object, no query, one limiter", async () => {
+    const admin = await signUpAdmin();
+    const created = await call("/v1/admin/series", {
+      method: "POST",
+      token: admin.accessToken,
+      json: { title: "Edge Tales", summary: "Two." },
+    });
+    const seriesId = ((await created.json()) as { series: { id: string } }).series.id;
+    const episodes = await insertReadyVideos(2, { genres: [uniqueGenre("edge-series")] });
+    for (const [i, episode] of episodes.entries()) {
+      advanceClock(1_000);
+      const attached = await call(`/v1/admin/videos/${episode.id}/episode`, {
+        method: "PUT",
+        token: admin.accessToken,
+        json: { seriesId, season: 1, episode: i + 1 },
+      });
+      expect(attached.status).toBe(200);
+    }
+    const path = `/v1/series/${seriesId}`;
+    await warmUp(path);
+    const request = countedWorker();
+    for (let i = 0; i < 2; i++) {
+      const { response, calls } = await request(path, viewer.accessToken);
+      expect(response.status).toBe(200);
+      const { series } = (await response.json()) as { series: { seasons: { episodes: { id: string }[] }[] } };
+      expect(series.seasons[0]?.episodes.map((episode) => episode.id)).toEqual(episodes.map((episode) => episode.id));
+      expect(calls.kv).toHaveLength(1);
+      // The page itself, unless this isolate holds it for the current version (then not even that).
+      expect(calls.kv[0]?.keys.length).toBeLessThanOrEqual(3);
+      expect(calls.kv[0]?.keys).toContain("catalog-version");
+      expect(calls.durableObjects).toEqual([]);
+      expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
+    }
+  });
+});
+
 describe("a signed-out session on browse routes", () => {
   it("is refused by the KV deny-list read with the page, with no Durable Object call", async () => {
     const session = await signUp();

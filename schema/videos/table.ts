@@ -1,6 +1,20 @@
 import { sql } from "drizzle-orm";
-import { check, doublePrecision, index, integer, jsonb, pgTable, real, smallint, text, timestamp } from "drizzle-orm/pg-core";
+import {
+  check,
+  doublePrecision,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  real,
+  smallint,
+  text,
+  timestamp,
+  unique,
+} from "drizzle-orm/pg-core";
 import { tsvector } from "../search/columns.ts";
+import { seasons, series } from "../series/table.ts";
 import { maturityRatings, UNRATED } from "./maturity.ts";
 
 /** A video's life: created by an admin, uploaded, queued, transcoded, then listed; or failed. */
@@ -75,6 +89,10 @@ export const videos = pgTable(
     searchDocument: tsvector("search_document"),
     /** Title, cast and genres as one lower-case string: the source of `search_words` and of the ranking's word similarity. Trigger-maintained. */
     searchText: text("search_text"),
+    /** An episode's series, season and number; all three null for a film (`videos_episode_check`). */
+    seriesId: text("series_id").references(() => series.id),
+    seasonNumber: integer("season_number"),
+    episodeNumber: integer("episode_number"),
   },
   (table) => [
     // The catalog, newest first: `GET /v1/videos` and the home page's rows read only this index.
@@ -85,6 +103,19 @@ export const videos = pgTable(
     // written rarely and searched all the time, and every search scans the whole pending list
     // (after 100,000 inserts it took a lookup from 0.7 ms to 7-11 ms); writes update the index.
     index("videos_search_document_idx").using("gin", table.searchDocument).with({ fastupdate: false }).where(sql`${table.state} = 'ready'`),
+    // One video per episode slot; it is also the index that lists a series' episodes in order.
+    unique("videos_episode_unique").on(table.seriesId, table.seasonNumber, table.episodeNumber),
+    // An episode's season exists (attaching creates it). A series or season with episodes cannot be
+    // deleted from under them: its episodes are detached first.
+    foreignKey({
+      columns: [table.seriesId, table.seasonNumber],
+      foreignColumns: [seasons.seriesId, seasons.number],
+      name: "videos_season_fk",
+    }),
+    check(
+      "videos_episode_check",
+      sql`(${table.seriesId} is null and ${table.seasonNumber} is null and ${table.episodeNumber} is null) or (${table.seriesId} is not null and ${table.seasonNumber} is not null and ${table.episodeNumber} between 1 and 9999)`,
+    ),
     check("videos_state_check", sql`${table.state} in ('awaiting-upload', 'uploading', 'queued', 'transcoding', 'ready', 'failed')`),
     check("videos_ready_published_check", sql`${table.state} <> 'ready' or ${table.publishedAt} is not null`),
     check("videos_maturity_rating_check", sql`${table.maturityRating} in ('all', '7+', '13+', '16+', '18+')`),

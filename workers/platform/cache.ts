@@ -347,7 +347,8 @@ export function createKvCache(
  * Read-through for stamped entries: the cached value if it was built from the current version (and
  * is fresh), else `load(version)`, filled in the background with that version's stamp. When `load`
  * fails because Postgres cannot be reached, a stale-if-error entry's last copy is served instead.
- * `fill: false` reads and serves a cached copy but stores nothing (the caller decides what is worth storing).
+ * `fill: false` reads and serves a cached copy but stores nothing (the caller decides what is worth storing);
+ * a function decides per value (a series page stores a series, not the absence of one).
  *
  * @example
  * const home = await readThroughStamped(services.cache, catalogKeys.home(), catalogKeys.version(), (version) => buildHome(version), services.clock);
@@ -357,7 +358,7 @@ export async function readThroughStamped<T>(
   target: CacheEntry<Stamped<T>>,
   versionEntry: CacheEntry<string>,
   load: (version: string) => Promise<T>,
-  options: { fill?: boolean } = {},
+  options: { fill?: boolean | ((value: T) => boolean) } = {},
 ): Promise<T> {
   const { version, value } = await cache.getStamped(target, versionEntry);
   if (value !== undefined) return value;
@@ -367,7 +368,8 @@ export async function readThroughStamped<T>(
   } catch (error) {
     return keptOrThrow(cache, target, error, () => cache.lastStamped(target)).value;
   }
-  if (options.fill ?? true) cache.fillStamped(target, { version, value: fresh });
+  const fill = options.fill ?? true;
+  if (typeof fill === "function" ? fill(fresh) : fill) cache.fillStamped(target, { version, value: fresh });
   return fresh;
 }
 

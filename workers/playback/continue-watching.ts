@@ -5,7 +5,9 @@ import type { Services } from "../platform/services.ts";
 import { catalogVersionChangedAt, catalogVersionEntry, getVideoSummaries, type VideoSummary } from "../videos/index.ts";
 
 /**
- * Continue watching: the home page's first row, the viewer's unfinished titles, most recent first.
+ * Continue watching: the home page's first row, the viewer's unfinished titles, most recent first;
+ * a series once, at its most recent episode (finishing an episode puts the next one in the row:
+ * `upNext` in the heartbeat).
  *
  * - The row itself is the viewer's `ViewerState` (its watch progress, answered by every heartbeat:
  *   `recordProgress` returns the ids).
@@ -88,7 +90,7 @@ export function continueWatchingCopyDue(row: ContinueWatchingRow | undefined, id
 /** The KV copy for `ids` at catalog `version`: their summaries from the catalog's documents. */
 async function buildRow(services: Services, ids: string[], version: string): Promise<ContinueWatchingRow> {
   const now = services.clock.now();
-  const { items, stale } = await getVideoSummaries(services, ids);
+  const { items, stale } = await getVideoSummaries(services, ids, { onePerSeries: true });
   return {
     ids,
     items,
@@ -177,11 +179,11 @@ export function readContinueWatching(services: Services, userId: string): { summ
   return {
     async summaries() {
       const [copy, version] = [await reads.copy.result(), await reads.version.result()];
-      if (!copy.ok) return (await getVideoSummaries(services, await idsFromDatabase(services, userId))).items;
+      if (!copy.ok) return (await getVideoSummaries(services, await idsFromDatabase(services, userId), { onePerSeries: true })).items;
       const stored = copy.value;
       if (!stored || stored.ids.length === 0) return [];
       if (version.ok && itemsCurrent(stored, version.value ?? "0", services.clock.now())) return stored.items;
-      return (await getVideoSummaries(services, stored.ids)).items;
+      return (await getVideoSummaries(services, stored.ids, { onePerSeries: true })).items;
     },
   };
 }

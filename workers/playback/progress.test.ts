@@ -6,7 +6,7 @@ import { watchProgress } from "../../schema/index.ts";
 import { countingEnv, noCalls } from "../../testing/binding-calls.ts";
 import worker from "../../testing/worker/index.ts";
 import { KV_SAME_KEY_WRITE_INTERVAL_MS } from "../platform/kv-limits.ts";
-import { brokenKv, problemOf, withDatabase } from "../test/catalog.ts";
+import { brokenKv, insertSeries, problemOf, withDatabase } from "../test/catalog.ts";
 import { advanceClock, call, clockNow, inOneRateWindow, type SignedIn } from "../test/helpers.ts";
 import { anotherSession, play, readyVideo, subscribedViewer } from "../test/playback.ts";
 import { deliverUserCopies, runFlush, viewerStateOf } from "../test/user-copies.ts";
@@ -86,7 +86,7 @@ describe("PUT and GET /v1/videos/{id}/progress", () => {
 });
 
 interface Home {
-  rows: { id: string; items: { id: string }[] }[];
+  rows: { id: string; items: { id: string; episode?: { seriesTitle: string; season: number; number: number } | null }[] }[];
 }
 
 async function continueWatchingRow(viewer: SignedIn, init: { env?: Partial<Env> } = {}): Promise<string[] | undefined> {
@@ -116,6 +116,44 @@ describe("continue watching, from the viewer's object", () => {
     expect((await putProgress(viewer, older.id, { positionSeconds: 599 })).status).toBe(204);
     expect(await continueWatchingRow(viewer)).toEqual([newer.id]);
     expect(await storedRows(viewer.user.id)).toHaveLength(0);
+  });
+
+  it("shows a series once, at its latest episode; finishing an episode puts the next one there, and play resumes each where it should", async () => {
+    const viewer = await subscribedViewer();
+    const [one, two, three] = [await readyVideo(600), await readyVideo(600), await readyVideo(600)];
+    await insertSeries({ title: "Harbour Lights" }, [one, two, three]);
+    const film = await readyVideo(600);
+    const row = async () => {
+      const { rows } = (await (await call("/v1/home", { token: viewer.accessToken })).json()) as Home;
+      return rows.find((r) => r.id === "continue-watching")?.items.map((item) => [item.id, item.episode?.number ?? null]);
+    };
+    expect((await putProgress(viewer, one.id, { positionSeconds: 100 })).status).toBe(204);
+    advanceClock(HEARTBEAT_COPY_INTERVAL_MS);
+    expect((await putProgress(viewer, film.id, { positionSeconds: 50 })).status).toBe(204);
+    advanceClock(HEARTBEAT_COPY_INTERVAL_MS);
+    expect((await putProgress(viewer, three.id, { positionSeconds: 30 })).status).toBe(204);
+    // Episodes 1 and 3 are both unfinished: the series shows once, at the one watched last, and says which it is.
+    expect(await row()).toEqual([
+      [three.id, 3],
+      [film.id, null],
+    ]);
+    // Back to episode 1, to its credits: episode 2 is up next, at its start, and stands for the series (3 is behind it).
+    advanceClock(HEARTBEAT_COPY_INTERVAL_MS);
+    expect((await putProgress(viewer, one.id, { positionSeconds: 590 })).status).toBe(204);
+    expect(await row()).toEqual([
+      [two.id, 2],
+      [film.id, null],
+    ]);
+    expect((await play(viewer, two.id)).resumeAt).toBe(0);
+    expect((await play(viewer, one.id)).resumeAt).toBe(0);
+    advanceClock(HEARTBEAT_COPY_INTERVAL_MS);
+    expect((await putProgress(viewer, two.id, { positionSeconds: 42 })).status).toBe(204);
+    expect((await play(viewer, two.id)).resumeAt).toBe(42);
+    // Finishing 2 again does not lose where 3 was: 3 comes up at 30 s.
+    advanceClock(HEARTBEAT_COPY_INTERVAL_MS);
+    expect((await putProgress(viewer, two.id, { positionSeconds: 599 })).status).toBe(204);
+    expect((await row())?.[0]).toEqual([three.id, 3]);
+    expect((await play(viewer, three.id)).resumeAt).toBe(30);
   });
 
   it("answers heartbeats alternating between two titles without waiting on KV, and writes the row's copy at most once per interval; the flush brings it up to date", async () => {

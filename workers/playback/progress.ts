@@ -80,7 +80,7 @@ export function registerProgress(app: OpenAPIHono<AppEnv>) {
     const services = c.get("services");
     await recordProgress(services, c.get("auth"), c.req.valid("param").id, c.req.valid("json"), async (id) => {
       const video = await getVideoDocument(services, id);
-      return video ? video.durationSeconds : undefined;
+      return video ? { durationSeconds: video.durationSeconds, upNext: video.episode?.next?.id ?? null } : undefined;
     });
     sessionChecked(c);
     return c.body(null, 204);

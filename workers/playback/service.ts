@@ -196,13 +196,13 @@ export async function recordProgress(
   auth: AuthContext,
   videoId: string,
   input: { positionSeconds: number; durationSeconds?: number },
-  durationOf: (videoId: string) => Promise<number | null | undefined>,
+  catalogOf: (videoId: string) => Promise<{ durationSeconds: number | null; upNext: string | null } | undefined>,
 ): Promise<StoredProgress> {
   if (!isVideoId(videoId)) throw notFound(videoId);
   const copy = continueWatchingCopy(services, auth.userId);
-  const catalogDuration = await durationOf(videoId);
-  if (catalogDuration === undefined) throw notFound(videoId);
-  const duration = catalogDuration ?? input.durationSeconds ?? null;
+  const listed = await catalogOf(videoId);
+  if (listed === undefined) throw notFound(videoId);
+  const duration = listed.durationSeconds ?? input.durationSeconds ?? null;
   // Players report the last frame's timestamp, which may pass the container's duration by a frame.
   if (duration !== null && input.positionSeconds > duration + 1) {
     throw new ApiError("validation", `positionSeconds (${input.positionSeconds}) is beyond the end of the video (${duration} s).`, {
@@ -220,6 +220,7 @@ export async function recordProgress(
     leaseMs: services.config.STREAM_LEASE_SECONDS * 1000,
     flushDelayMs: services.config.PROGRESS_FLUSH_SECONDS * 1000,
     continueWatchingSize: CONTINUE_WATCHING_SIZE,
+    upNext: listed.upNext,
   });
   if (result.revoked) throw sessionEnded();
   await copy.update(result.continueWatching);

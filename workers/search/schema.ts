@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { safeText } from "../platform/text.ts";
-import { listVideosQuery, videoSummarySchema } from "../videos/schema.ts";
+import { episodeRefSchema, listVideosQuery, videoSummarySchema } from "../videos/schema.ts";
 
 export const SEARCH_QUERY_MAX = 200;
 
@@ -66,14 +66,32 @@ export const searchResultSchema = videoSummarySchema
       description:
         "Relevance, higher first; only comparable within one search. Results that match every word come before those that miss one.",
     }),
+    episode: episodeRefSchema.nullable().openapi({ description: "The series, season and number of an episode; null for a film" }),
   })
   .openapi("SearchResult");
 
+/** A series whose title or summary has every word of the search (the last ones as prefixes). */
+export const seriesHitSchema = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    summary: z.string(),
+    genres: z.array(z.string()),
+    maturityRating: z.string().nullable(),
+    posterUrl: z.string().nullable().openapi({ description: "Its first listed episode's poster" }),
+  })
+  .openapi("SeriesHit");
+
 export const searchPageSchema = z
   .object({
+    series: z.array(seriesHitSchema).openapi({
+      description: `Series matching every word by title or summary, best first, ${"at most 5"}; on the first page only (empty on the next ones)`,
+    }),
     items: z.array(searchResultSchema),
     nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` (with the same q and genre) for the next page" }),
   })
   .openapi("SearchPage");
 
 export type SearchPage = z.infer<typeof searchPageSchema>;
+
+export type SeriesHit = z.infer<typeof seriesHitSchema>;

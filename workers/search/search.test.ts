@@ -1,5 +1,6 @@
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { videos } from "../../schema/index.ts";
+import { seasons, series, videos } from "../../schema/index.ts";
 import { insertReadyVideos, problemOf, signUpAdmin, uniqueGenre, withDatabase } from "../test/catalog.ts";
 import { call, signUp } from "../test/helpers.ts";
 import { newVideoId } from "../videos/index.ts";
@@ -20,6 +21,43 @@ async function search(token: string, params: Record<string, string>): Promise<Pa
 }
 
 describe("GET /v1/search", () => {
+  it("finds a series by its title or summary (the last word as a prefix), above the titles, and its episodes with their place", async () => {
+    const { accessToken } = await signUp();
+    const word = nonsenseWord();
+    const summaryWord = nonsenseWord();
+    const seriesId = newVideoId();
+    const [episode] = await insertReadyVideos(1, { genres: [uniqueGenre("series")], title: () => `${word} in the fog` });
+    const emptyId = newVideoId();
+    await withDatabase(async (db) => {
+      await db.insert(series).values([
+        { id: seriesId, title: `The ${word} chronicles`, summary: `Night watches and ${summaryWord} storms.` },
+        // A series with no listed episode is not found.
+        { id: emptyId, title: `${word} unreleased`, summary: "Soon." },
+      ]);
+      await db.insert(seasons).values({ seriesId, number: 2 });
+      await db
+        .update(videos)
+        .set({ seriesId, seasonNumber: 2, episodeNumber: 3 })
+        .where(eq(videos.id, episode?.id ?? ""));
+    });
+    const page = (await search(accessToken, { q: `${word} chron` })) as Page & {
+      series: { id: string; title: string; posterUrl: string | null }[];
+      items: { id: string; episode: unknown }[];
+    };
+    expect(page.series.map((hit) => hit.id)).toEqual([seriesId]);
+    expect(page.series[0]?.posterUrl).toMatch(new RegExp(`/media/${episode?.id}/`));
+    expect(((await search(accessToken, { q: summaryWord })) as unknown as { series: { id: string }[] }).series).toEqual([
+      expect.objectContaining({ id: seriesId, title: `The ${word} chronicles` }),
+    ]);
+    const byEpisode = (await search(accessToken, { q: `${word} fog` })) as unknown as { items: { id: string; episode: unknown }[] };
+    expect(byEpisode.items.find((item) => item.id === episode?.id)?.episode).toEqual({
+      seriesId,
+      seriesTitle: `The ${word} chronicles`,
+      season: 2,
+      number: 3,
+    });
+  });
+
   it("ranks a title match above a cast match above a summary match", async () => {
     const { accessToken } = await signUp();
     const word = nonsenseWord();

@@ -1,15 +1,15 @@
 import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type MaturityRank, NO_CEILING, searchWords, type Video, videos } from "../../schema/index.ts";
+import { type MaturityRank, NO_CEILING, searchWords, series, type Video, videos } from "../../schema/index.ts";
 import { readThroughStamped } from "../platform/cache.ts";
 import { sha256Hex } from "../platform/crypto.ts";
 import { cursorCodec } from "../platform/cursor.ts";
 import type { Database } from "../platform/db.ts";
 import { ApiError } from "../platform/errors.ts";
 import type { Services } from "../platform/services.ts";
-import { catalogReadDb, catalogReadDbAt, catalogVersionEntry, toVideoSummary } from "../videos/index.ts";
+import { catalogReadDb, catalogReadDbAt, catalogVersionEntry, previewUrl, toVideoSummary } from "../videos/index.ts";
 import { searchKeys } from "./cache-keys.ts";
-import { hasSearchableTerm, MIN_SEARCH_TERM, type SearchPage, searchTerms } from "./schema.ts";
+import { hasSearchableTerm, MIN_SEARCH_TERM, type SearchPage, type SeriesHit, searchTerms } from "./schema.ts";
 
 /** Ranking weights of the tsvector's labels {D, C, B, A}: summary, genres, cast, title. */
 const RANK_WEIGHTS = "{0.1, 0.25, 0.5, 1.0}";
@@ -55,6 +55,7 @@ export interface SearchStatementInput {
 interface RankedRow {
   video: Video;
   score: string;
+  seriesTitle: string | null;
 }
 
 /**
@@ -166,19 +167,80 @@ export function searchStatement(query: SearchStatementInput): SQL {
         sql`(select tsq from all_but_one)`,
       )}
     )
-    select ${videos}.*, page.score
+    select ${videos}.*, page.score, ${series.title} as series_title
     from (
       select * from first_tier union all select * from second_tier
       order by score desc, id desc
       limit ${query.limit}
     ) as page
     join ${videos} on ${videos.id} = page.id
+    left join ${series} on ${series.id} = ${videos.seriesId}
     order by page.score desc, page.id desc`;
 }
 
 async function rankedSearch(db: Database, query: SearchStatementInput): Promise<RankedRow[]> {
   const result = await db.execute(searchStatement(query));
-  return result.rows.map((row) => ({ video: rowToVideo(row), score: String(row.score) }));
+  return result.rows.map((row) => ({
+    video: rowToVideo(row),
+    score: String(row.score),
+    seriesTitle: typeof row.series_title === "string" ? row.series_title : null,
+  }));
+}
+
+/** How many series a search shows above its titles. */
+export const MAX_SERIES_HITS = 5;
+
+/**
+ * Series with a listed episode whose title or summary has every term (as a word, or, from three
+ * letters, as the start of one), best first: the search document's rank (title above summary), then
+ * id. Through `series_search_document_idx`; the poster is the first listed episode's (the lateral
+ * read of `videos_episode_unique`).
+ */
+export function seriesSearchStatement(query: { terms: string[]; genre?: string; ceiling: MaturityRank }): SQL {
+  const terms = sql`${`{${query.terms.map((term) => `"${term}"`).join(",")}}`}::text[]`;
+  return sql`
+    with clauses as (
+      select nullif((
+        to_tsquery('english', quote_literal(term))
+        || to_tsquery('simple', quote_literal(term) || case when length(term) >= ${MIN_SEARCH_TERM} then ':*' else '' end)
+      )::text, '') as clause
+      from unnest(${terms}) as term
+    ), q as materialized (
+      select to_tsquery('simple', string_agg('(' || clause || ')', ' & ')) as every from clauses where clause is not null
+    )
+    select ${series.id} as id, ${series.title} as title, ${series.summary} as summary, ${series.genres} as genres,
+      ${series.maturityRating} as maturity_rating, first_episode.id as episode_id, first_episode.poster_key as poster_key
+    from ${series}
+    join lateral (
+      select ${videos.id} as id, ${videos.posterKey} as poster_key from ${videos}
+      where ${videos.seriesId} = ${series.id} and ${videos.state} = 'ready'
+        ${query.ceiling < NO_CEILING ? sql`and ${videos.maturityRank} <= ${query.ceiling}` : sql``}
+      order by ${videos.seasonNumber}, ${videos.episodeNumber}
+      limit 1
+    ) as first_episode on true
+    where ${series.searchDocument} @@ (select every from q)
+      ${query.genre ? sql`and ${series.genres} @> array[${query.genre}]::text[]` : sql``}
+    order by ts_rank(${RANK_WEIGHTS}::float4[], ${series.searchDocument}, (select every from q)) desc, ${series.id} desc
+    limit ${MAX_SERIES_HITS}`;
+}
+
+/** Series with a listed episode the profile may see (a kids profile finds no series only for grown-ups). */
+async function searchSeries(
+  services: Services,
+  db: Database,
+  query: { terms: string[]; genre?: string; ceiling: MaturityRank },
+): Promise<SeriesHit[]> {
+  const result = await db.execute(seriesSearchStatement(query));
+  return Promise.all(
+    result.rows.map(async (row) => ({
+      id: String(row.id),
+      title: String(row.title),
+      summary: String(row.summary),
+      genres: Array.isArray(row.genres) ? row.genres.map(String) : [],
+      maturityRating: typeof row.maturity_rating === "string" ? row.maturity_rating : null,
+      posterUrl: await previewUrl(services, String(row.episode_id), typeof row.poster_key === "string" ? row.poster_key : null),
+    })),
+  );
 }
 
 /** `db.execute` returns column names as stored; map them back to the table's typed shape. */
@@ -222,22 +284,33 @@ export async function searchVideos(
     );
   }
   // The route's validation refuses such a query; nothing here may expand a 1-2 letter prefix.
-  if (!hasSearchableTerm(query.q)) return { items: [], nextCursor: null };
+  if (!hasSearchableTerm(query.q)) return { series: [], items: [], nextCursor: null };
 
   const page = async (db: Database): Promise<SearchPage> => {
-    const rows = await rankedSearch(db, {
-      terms,
-      genre: query.genre,
-      ceiling: query.ceiling,
-      limit: query.limit + 1,
-      after: after && { score: after.s, id: after.i },
-    });
+    const [rows, seriesHits] = await Promise.all([
+      rankedSearch(db, {
+        terms,
+        genre: query.genre,
+        ceiling: query.ceiling,
+        limit: query.limit + 1,
+        after: after && { score: after.s, id: after.i },
+      }),
+      after ? [] : searchSeries(services, db, { terms, genre: query.genre, ceiling: query.ceiling }),
+    ]);
     const items = rows.slice(0, query.limit);
     const last = items.at(-1);
     const nextCursor = rows.length > query.limit && last ? await cursors.encode({ s: last.score, i: last.video.id, h: fingerprint }) : null;
     return {
+      series: seriesHits,
       items: await Promise.all(
-        items.map(async ({ video, score }) => ({ ...(await toVideoSummary(services, video)), score: Number(score) })),
+        items.map(async ({ video, score, seriesTitle }) => ({
+          ...(await toVideoSummary(services, video)),
+          score: Number(score),
+          episode:
+            video.seriesId !== null && video.seasonNumber !== null && video.episodeNumber !== null
+              ? { seriesId: video.seriesId, seriesTitle: seriesTitle ?? "", season: video.seasonNumber, number: video.episodeNumber }
+              : null,
+        })),
       ),
       nextCursor,
     };

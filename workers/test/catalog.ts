@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
-import { type NewVideo, users, type Video, videos } from "../../schema/index.ts";
+import { type NewVideo, seasons, series, users, type Video, videos } from "../../schema/index.ts";
 import { testClock } from "../../testing/clock.ts";
 import type { Database } from "../platform/db.ts";
 import { createServices, type Services, type ServicesOptions } from "../platform/services.ts";
@@ -81,6 +81,27 @@ export async function insertReadyVideos(
  */
 export async function bumpCatalogVersion(): Promise<void> {
   await env.CACHE.put(catalogVersionEntry().key, JSON.stringify(`${testClock.now().toString(36)}.${crypto.randomUUID().slice(0, 8)}`));
+}
+
+/**
+ * A series made in the database (as the admin routes would): `episodes` become season `season`'s
+ * episodes 1, 2, … in their order. Before any read of their documents, so none is cached without
+ * its place; a new catalog version for the series' page.
+ */
+export async function insertSeries(fields: { title: string; summary?: string }, episodes: Video[], season = 1): Promise<string> {
+  const id = newVideoId();
+  await withDatabase(async (db) => {
+    await db.insert(series).values({ id, title: fields.title, summary: fields.summary ?? `${fields.title}, in episodes.` });
+    await db.insert(seasons).values({ seriesId: id, number: season });
+    for (const [i, episode] of episodes.entries()) {
+      await db
+        .update(videos)
+        .set({ seriesId: id, seasonNumber: season, episodeNumber: i + 1 })
+        .where(eq(videos.id, episode.id));
+    }
+  });
+  await bumpCatalogVersion();
+  return id;
 }
 
 /** A fresh account with the admin role (set in the database, which is where `requireAdmin` looks). */

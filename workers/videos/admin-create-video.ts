@@ -29,6 +29,6 @@ export function registerAdminCreateVideo(app: OpenAPIHono<AppEnv>) {
     // Not listed yet, so no cache entry can hold it: nothing to invalidate.
     const row = await insertVideo(services.db, c.req.valid("json"));
     c.header("Location", `/v1/admin/videos/${row.id}`);
-    return c.json({ video: await toAdminVideo(services, row) }, 201);
+    return c.json({ video: await toAdminVideo(services, row, null) }, 201);
   });
 }

@@ -3,6 +3,7 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
+import { positionOf } from "./episodes.ts";
 import { videoIdParam } from "./schema.ts";
 import { deleteVideoMedia, deleteVideoRow, findVideo, notFound, syncCatalogCache } from "./service.ts";
 
@@ -26,7 +27,7 @@ export function registerAdminDeleteVideo(app: OpenAPIHono<AppEnv>) {
     await deleteVideoMedia(services, id);
     const row = await deleteVideoRow(services.db, id);
     if (!row) throw notFound(id);
-    await syncCatalogCache(services, { id, wasListed: row.state === "ready" });
+    await syncCatalogCache(services, { id, wasListed: row.state === "ready", before: positionOf(row) });
     return c.body(null, 204);
   });
 }

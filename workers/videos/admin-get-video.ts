@@ -2,9 +2,8 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
-import { toAdminVideo } from "./documents.ts";
 import { adminVideoStatusResponse, videoIdParam } from "./schema.ts";
-import { findVideo, notFound, type TranscodeStatusReader } from "./service.ts";
+import { adminVideoDocument, findVideo, notFound, type TranscodeStatusReader } from "./service.ts";
 
 const route = createRoute({
   method: "get",
@@ -27,7 +26,7 @@ export function registerAdminGetVideo(app: OpenAPIHono<AppEnv>, transcodeStatus:
     // The primary: an admin watching an upload must see the state the pipeline just wrote.
     const row = await findVideo(services.db, id);
     if (!row) throw notFound(id);
-    const [video, transcode] = await Promise.all([toAdminVideo(services, row), transcodeStatus(services.db, id)]);
+    const [video, transcode] = await Promise.all([adminVideoDocument(services, row), transcodeStatus(services.db, id)]);
     c.header("Cache-Control", "private, no-store");
     return c.json(
       {

@@ -4,9 +4,8 @@ import { requireAdmin, requireAuth } from "../platform/auth.ts";
 import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { outageWords, whenDatabaseIsDown } from "../platform/outage.ts";
-import { toAdminVideo } from "./documents.ts";
 import { adminVideoResponse, updateVideoBody, videoIdParam } from "./schema.ts";
-import { notFound, syncCatalogCache, updateVideoRow } from "./service.ts";
+import { adminVideoDocument, notFound, syncCatalogCache, updateVideoRow } from "./service.ts";
 
 const route = createRoute({
   method: "patch",
@@ -33,6 +32,6 @@ export function registerAdminUpdateVideo(app: OpenAPIHono<AppEnv>) {
     if (!row) throw notFound(id);
     // A metadata edit never changes the state, so "listed before" is "listed now".
     await syncCatalogCache(services, { id, wasListed: row.state === "ready", now: row });
-    return c.json({ video: await toAdminVideo(services, row) }, 200);
+    return c.json({ video: await adminVideoDocument(services, row) }, 200);
   });
 }

@@ -1,6 +1,6 @@
 import type { MaturityRank } from "../../schema/index.ts";
 import { cacheEntry, type Stamped } from "../platform/cache.ts";
-import type { HomeRow, VideoDocument, VideoPage } from "./schema.ts";
+import type { HomeRow, SeriesDocument, VideoDocument, VideoPage } from "./schema.ts";
 
 /**
  * Stale-if-error: how long a page's or a document's last copy stays in KV after it stops being
@@ -41,6 +41,12 @@ export const catalogKeys = {
       pageLifetimes,
     ),
   home: (ceiling: MaturityRank) => cacheEntry<Stamped<HomeRow[]>>(`v3:home:${ceiling}`, pageLifetimes),
+  /**
+   * A series page (its seasons and listed episodes): built from many videos, so stamped with the
+   * catalog version like the pages; a series edit writes a new version too. Only series that exist
+   * and have a listed episode are stored: an unknown id costs a query, never a KV write.
+   */
+  series: (id: string) => cacheEntry<Stamped<SeriesDocument | null>>(`v2:series:${id}`, pageLifetimes),
   /**
    * Every genre of a listed title (the genres a list may be filtered by), stamped like the pages.
    * One key per catalog version (the token is about 20 characters): it is written once per version,

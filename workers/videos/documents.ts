@@ -2,7 +2,7 @@ import type { Video } from "../../schema/index.ts";
 import { posterSizes } from "../platform/media-layout.ts";
 import { signPreviewToken } from "../platform/media-token.ts";
 import type { Services } from "../platform/services.ts";
-import type { AdminVideo, VideoDocument, VideoSummary } from "./schema.ts";
+import type { AdminVideo, EpisodeOf, VideoDocument, VideoSummary } from "./schema.ts";
 
 const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 const ID_LENGTH = 20;
@@ -34,7 +34,7 @@ export function isVideoId(value: string): boolean {
  * preview token: signed like playback URLs, but the same for every viewer all day long, so
  * documents that carry it can be cached and shared (see `signPreviewToken`).
  */
-async function previewUrl(services: DocumentServices, id: string, objectName: string | null): Promise<string | null> {
+export async function previewUrl(services: DocumentServices, id: string, objectName: string | null): Promise<string | null> {
   if (objectName === null) return null;
   const { config, clock } = services;
   return `${config.PUBLIC_BASE_URL}/media/${id}/${await signPreviewToken(config, id, Math.floor(clock.now() / 1000))}/${objectName}`;
@@ -65,18 +65,20 @@ export async function toVideoSummary(services: DocumentServices, row: Video): Pr
   };
 }
 
-export async function toVideoDocument(services: DocumentServices, row: Video): Promise<VideoDocument> {
+/** A video's document; `episode` is its place in a series (`episodesOf`), null for a film. */
+export async function toVideoDocument(services: DocumentServices, row: Video, episode: EpisodeOf | null): Promise<VideoDocument> {
   return {
     ...(await toVideoSummary(services, row)),
     cast: row.cast,
     renditions: row.renditions.map(({ height, bitrate, codec }) => ({ height, bitrate, codec })),
     thumbnailsUrl: await previewUrl(services, row.id, row.storyboardKey),
+    episode,
   };
 }
 
-export async function toAdminVideo(services: DocumentServices, row: Video): Promise<AdminVideo> {
+export async function toAdminVideo(services: DocumentServices, row: Video, episode: EpisodeOf | null): Promise<AdminVideo> {
   return {
-    ...(await toVideoDocument(services, row)),
+    ...(await toVideoDocument(services, row, episode)),
     state: row.state,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -55,6 +55,8 @@ describe("GET /v1/home", () => {
         posterUrl: expect.stringMatching(new RegExp(`/media/${watched?.id}/v\\d+\\.`)),
         posters: [],
         maturityRating: watched?.maturityRating,
+        // A film: no series, season or episode number.
+        episode: null,
       },
     ]);
     expect(rows[1]?.id).toBe("new-releases");

@@ -1,8 +1,11 @@
 import { createRouter } from "../platform/app.ts";
 import { registerAdminCreateVideo } from "./admin-create-video.ts";
 import { registerAdminDeleteVideo } from "./admin-delete-video.ts";
+import { registerAdminEpisode } from "./admin-episode.ts";
 import { registerAdminGetVideo } from "./admin-get-video.ts";
+import { registerAdminSeries } from "./admin-series.ts";
 import { registerAdminUpdateVideo } from "./admin-update-video.ts";
+import { registerGetSeries } from "./get-series.ts";
 import { registerGetVideo } from "./get-video.ts";
 import { registerHome } from "./home.ts";
 import { registerListVideos } from "./list-videos.ts";
@@ -11,7 +14,7 @@ import type { ContinueWatchingReader, TranscodeStatusReader } from "./service.ts
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
 export { CATALOG_STALE_IF_ERROR_SECONDS } from "./cache-keys.ts";
-export { isVideoId, newVideoId, toVideoSummary } from "./documents.ts";
+export { isVideoId, newVideoId, previewUrl, toVideoSummary } from "./documents.ts";
 export { type TranscodeStatus, type VideoSummary, videoIdParam } from "./schema.ts";
 export {
   catalogReadDb,
@@ -37,10 +40,13 @@ export function createVideosRouter(deps: { continueWatching: ContinueWatchingRea
   registerListVideos(app);
   registerPreview(app);
   registerGetVideo(app);
+  registerGetSeries(app);
   registerHome(app, deps.continueWatching);
   registerAdminCreateVideo(app);
   registerAdminGetVideo(app, deps.transcodeStatus);
   registerAdminUpdateVideo(app);
   registerAdminDeleteVideo(app);
+  registerAdminSeries(app);
+  registerAdminEpisode(app);
   return app;
 }

@@ -5,6 +5,16 @@ import { safeText } from "../platform/text.ts";
 // ---------------------------------------------------------------------------------------------
 // Public shapes (docs/api.md, Catalog and home page)
 
+/** Which episode a title is, for a card ("Lighthouse Stories, S1 E2"). */
+export const episodeRefSchema = z
+  .object({
+    seriesId: z.string(),
+    seriesTitle: z.string(),
+    season: z.number().int().openapi({ example: 1 }),
+    number: z.number().int().openapi({ example: 2, description: "The episode's number within its season" }),
+  })
+  .openapi("EpisodeRef");
+
 export const videoSummarySchema = z
   .object({
     id: z.string().openapi({ example: "k3x9q2m7w1b8v5c4n6z0" }),
@@ -22,6 +32,10 @@ export const videoSummarySchema = z
       example: "13+",
       description: "The youngest age the title suits: `all`, `7+`, `13+`, `16+` or `18+` (a profile sees titles up to its ceiling)",
     }),
+    episode: episodeRefSchema
+      .nullable()
+      .optional()
+      .openapi({ description: "In continue watching and search results: an episode's series, season and number; null for a film" }),
   })
   .openapi("VideoSummary");
 
@@ -29,13 +43,34 @@ export const renditionSchema = z
   .object({ height: z.number().int(), bitrate: z.number().int(), codec: z.string() })
   .openapi("Rendition", { example: { height: 1080, bitrate: 5_000_000, codec: "avc1.640028" } });
 
+/** The episode after this one (the next listed one of its series, across seasons): what autoplay plays. */
+export const nextEpisodeSchema = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    season: z.number().int(),
+    number: z.number().int(),
+    durationSeconds: z.number().nullable(),
+    posterUrl: z.string().nullable(),
+  })
+  .openapi("NextEpisode");
+
+export const episodeOfSchema = episodeRefSchema
+  .extend({ next: nextEpisodeSchema.nullable().openapi({ description: "null after the last listed episode" }) })
+  .openapi("EpisodeOf");
+
 export const videoSchema = videoSummarySchema
   .extend({
     cast: z.array(z.string()),
     renditions: z.array(renditionSchema),
     thumbnailsUrl: z.string().nullable().openapi({ description: "WebVTT storyboard of preview thumbnails" }),
+    episode: episodeOfSchema
+      .nullable()
+      .openapi({ description: "The series, season and episode of an episode, with the next one; null for a film" }),
   })
   .openapi("Video");
+
+export type EpisodeOf = z.infer<typeof episodeOfSchema>;
 
 export type VideoSummary = z.infer<typeof videoSummarySchema>;
 /** The public document of a listed video, as cached in KV. */
@@ -63,6 +98,40 @@ export const homeRowSchema = z
 export type HomeRow = z.infer<typeof homeRowSchema>;
 
 export const homeResponse = z.object({ rows: z.array(homeRowSchema) }).openapi("Home");
+
+export const seriesEpisodeSchema = videoSummarySchema
+  .extend({ season: z.number().int(), number: z.number().int() })
+  .openapi("SeriesEpisode");
+
+export const seriesSchema = z
+  .object({
+    id: z.string().openapi({ example: "s3x9q2m7w1b8v5c4n6z0" }),
+    title: z.string(),
+    summary: z.string(),
+    genres: z.array(z.string()),
+    maturityRating: z.enum(maturityRatings).nullable(),
+    posterUrl: z.string().nullable().openapi({ description: "The first listed episode's poster; null before one is listed" }),
+    seasons: z.array(
+      z.object({
+        number: z.number().int(),
+        title: z.string().nullable().openapi({ description: 'null: say "Season <number>"' }),
+        episodes: z.array(seriesEpisodeSchema).openapi({ description: "Listed episodes, in order" }),
+      }),
+    ),
+  })
+  .openapi("Series");
+
+/** The public document of a series, as cached in KV: seasons with a listed episode, in order. */
+export type SeriesDocument = z.infer<typeof seriesSchema>;
+
+export const seriesResponse = z.object({ series: seriesSchema }).openapi("SeriesEnvelope");
+
+export const seriesIdParam = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" }, example: "s3x9q2m7w1b8v5c4n6z0", description: "Series id" }),
+});
 
 export const videoIdParam = z.object({
   id: z
@@ -182,6 +251,67 @@ export const updateVideoBody = z
 
 export type CreateVideoInput = z.infer<typeof createVideoBody>;
 export type UpdateVideoInput = z.infer<typeof updateVideoBody>;
+
+/** A series' fields are a video's (same rules), less what belongs to each episode. */
+const createSeriesFields = z.strictObject({
+  title: videoFields.title.openapi({ type: "string", example: "Lighthouse Stories" }),
+  summary: videoFields.summary,
+  genres: videoFields.genres.optional(),
+  maturityRating: videoFields.maturityRating.optional(),
+});
+
+export const createSeriesBody = createSeriesFields.openapi("CreateSeriesRequest");
+
+export const updateSeriesBody = createSeriesFields
+  .partial()
+  .refine((body) => Object.keys(body).length > 0, "Send at least one field to change.")
+  .openapi("UpdateSeriesRequest");
+
+export type CreateSeriesInput = z.infer<typeof createSeriesBody>;
+export type UpdateSeriesInput = z.infer<typeof updateSeriesBody>;
+
+export const setEpisodeBody = z
+  .strictObject({
+    seriesId: z.string().min(1, "seriesId names the series the video belongs to.").max(64, "This is not a series id."),
+    season: z
+      .number({ error: "season is a whole number from 1 to 999." })
+      .int("season is a whole number from 1 to 999.")
+      .min(1, "season is a whole number from 1 to 999.")
+      .max(999, "season is a whole number from 1 to 999."),
+    episode: z
+      .number({ error: "episode is a whole number from 1 to 9999." })
+      .int("episode is a whole number from 1 to 9999.")
+      .min(1, "episode is a whole number from 1 to 9999.")
+      .max(9999, "episode is a whole number from 1 to 9999."),
+    seasonTitle: text("A season's title", 200)
+      .nullable()
+      .optional()
+      .openapi({ type: "string", example: "Book One", description: "Sets the season's title; leave out to keep it" }),
+  })
+  .openapi("SetEpisodeRequest");
+
+export type SetEpisodeInput = z.infer<typeof setEpisodeBody>;
+
+export const adminSeriesSchema = seriesSchema
+  .omit({ seasons: true })
+  .extend({
+    createdAt: z.string().openapi({ format: "date-time" }),
+    updatedAt: z.string().openapi({ format: "date-time" }),
+    seasons: z.array(
+      z.object({
+        number: z.number().int(),
+        title: z.string().nullable(),
+        episodes: z.array(
+          z.object({ id: z.string(), title: z.string(), number: z.number().int(), state: z.enum(videoStates) }).openapi("AdminEpisode"),
+        ),
+      }),
+    ),
+  })
+  .openapi("AdminSeries");
+
+export type AdminSeries = z.infer<typeof adminSeriesSchema>;
+
+export const adminSeriesResponse = z.object({ series: adminSeriesSchema }).openapi("AdminSeriesEnvelope");
 
 export const adminVideoSchema = videoSchema
   .extend({

@@ -11,8 +11,19 @@ import { retireVideoMasters } from "../platform/master-retention.ts";
 import { masterPlaylistKey, mediaPrefix } from "../platform/media-layout.ts";
 import type { Services } from "../platform/services.ts";
 import { catalogKeys } from "./cache-keys.ts";
-import { isVideoId, newVideoId, toVideoDocument, toVideoSummary } from "./documents.ts";
-import type { CreateVideoInput, HomeRow, TranscodeStatus, UpdateVideoInput, VideoDocument, VideoPage, VideoSummary } from "./schema.ts";
+import { isVideoId, newVideoId, toAdminVideo, toVideoDocument, toVideoSummary } from "./documents.ts";
+import { type EpisodePosition, episodesOf, positionOf, previousListedEpisode } from "./episodes.ts";
+import type {
+  AdminVideo,
+  CreateVideoInput,
+  EpisodeOf,
+  HomeRow,
+  TranscodeStatus,
+  UpdateVideoInput,
+  VideoDocument,
+  VideoPage,
+  VideoSummary,
+} from "./schema.ts";
 import { transitionVideo } from "./transitions.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -180,24 +191,38 @@ export function catalogReadDbAt(services: Services, version: string): Database {
   return fillSource(services, version);
 }
 
+/** A new catalog version: every list, home and series page is rebuilt on its next read. */
+export function bumpCatalogVersion(services: Services): Promise<boolean> {
+  return services.cache.put(catalogKeys.version(), `${services.clock.now().toString(36)}.${crypto.randomUUID().slice(0, 8)}`);
+}
+
 /**
  * Keeps KV in line after a write to one video (write-around: Postgres first, then the cache).
  * - listed now: its document is rewritten from the row just written (read from the primary);
  * - not listed now: its document is deleted;
- * - listed before or now: a new catalog version, so every list and home page is rebuilt on its
- *   next read. Other edge locations follow within the `cacheTtl` of the version key.
+ * - listed before or now: a new catalog version, so every list, home and series page is rebuilt on
+ *   its next read. Other edge locations follow within the `cacheTtl` of the version key;
+ * - an episode (`before` is where it sat before the write, when that differs from `now`): the
+ *   document of the listed episode just before each of its places is deleted, since that
+ *   document's `next` may have named it or must now.
  * A KV failure is logged and does not fail the write: stale entries expire within their
  * `expirationTtl`.
  */
-export async function syncCatalogCache(services: Services, change: { id: string; wasListed: boolean; now?: Video }) {
-  const { cache } = services;
+export async function syncCatalogCache(
+  services: Services,
+  change: { id: string; wasListed: boolean; now?: Video; before?: EpisodePosition | null },
+) {
+  const { cache, db } = services;
   const document = catalogKeys.video(change.id);
   const isListed = change.now?.state === "ready";
+  const changed = change.wasListed || isListed;
+  const places = [change.before, change.now && positionOf(change.now)].filter((place): place is EpisodePosition => !!place);
+  const previous = changed ? await Promise.all(places.map((place) => previousListedEpisode(db, place))) : [];
+  const neighbours = [...new Set(previous)].filter((id): id is string => id !== undefined && id !== change.id);
   const results = await Promise.all([
-    isListed && change.now ? cache.put(document, await toVideoDocument(services, change.now)) : cache.delete(document),
-    change.wasListed || isListed
-      ? cache.put(catalogKeys.version(), `${services.clock.now().toString(36)}.${crypto.randomUUID().slice(0, 8)}`)
-      : true,
+    isListed && change.now ? cache.put(document, await videoDocument(services, db, change.now)) : cache.delete(document),
+    changed ? bumpCatalogVersion(services) : true,
+    ...neighbours.map((id) => cache.delete(catalogKeys.video(id))),
   ]);
   if (results.includes(false)) {
     services.log.error("catalog cache not updated after a write; stale until expiry", { videoId: change.id });
@@ -209,12 +234,28 @@ export function isWithinCeiling(video: Pick<VideoSummary, "maturityRating">, cei
   return maturityRank(video.maturityRating) <= ceiling;
 }
 
+/** One video's place in a series (with the next episode) read from `db`; null for a film, without a query. */
+async function episodeOfRow(services: Services, db: Database, row: Video): Promise<EpisodeOf | null> {
+  return positionOf(row) ? ((await episodesOf(services, db, [row])).get(row.id) ?? null) : null;
+}
+
+/** One video's document, with its place in a series read from `db`. */
+export async function videoDocument(services: Services, db: Database, row: Video): Promise<VideoDocument> {
+  return toVideoDocument(services, row, await episodeOfRow(services, db, row));
+}
+
+/** The admin view of a video, its place in a series read from the primary. */
+export async function adminVideoDocument(services: Services, row: Video): Promise<AdminVideo> {
+  return toAdminVideo(services, row, await episodeOfRow(services, services.db, row));
+}
+
 /** A listed video's public document, or null (unknown ids and videos that are not ready look the same). */
 export async function getVideoDocument(services: Services, id: string): Promise<VideoDocument | null> {
   if (!isVideoId(id)) return null;
   return readThrough(services.cache, catalogKeys.video(id), async () => {
-    const row = await findVideo(await catalogReadDb(services), id);
-    return row?.state === "ready" ? await toVideoDocument(services, row) : null;
+    const db = await catalogReadDb(services);
+    const row = await findVideo(db, id);
+    return row?.state === "ready" ? await videoDocument(services, db, row) : null;
   });
 }
 
@@ -283,8 +324,14 @@ export function catalogVersionEntry(): CacheEntry<string> {
  * call, the missing ones from Postgres in one query (and filled). Ids of videos that are not
  * listed any more are left out. When Postgres cannot be reached, the documents' last copies in KV
  * stand in (stale-if-error) and a title KV has no copy of is left out: then `stale` is true.
+ * Each episode's summary says which it is (`episode`); with `onePerSeries`, only the first of a
+ * series' episodes in `ids` is kept (continue watching: a series once, at its latest episode).
  */
-export async function getVideoSummaries(services: Services, ids: string[]): Promise<{ items: VideoSummary[]; stale: boolean }> {
+export async function getVideoSummaries(
+  services: Services,
+  ids: string[],
+  options: { onePerSeries?: boolean } = {},
+): Promise<{ items: VideoSummary[]; stale: boolean }> {
   const wanted = ids.filter(isVideoId);
   const documents = new Map<string, VideoDocument>();
   const cached = await services.cache.getMany(wanted.map((id) => catalogKeys.video(id)));
@@ -296,11 +343,14 @@ export async function getVideoSummaries(services: Services, ids: string[]): Prom
   let stale = false;
   if (missing.length > 0) {
     let rows: Video[];
+    let episodes = new Map<string, EpisodeOf>();
     try {
-      rows = await (await catalogReadDb(services))
+      const db = await catalogReadDb(services);
+      rows = await db
         .select()
         .from(videos)
         .where(and(inArray(videos.id, missing), listed));
+      episodes = await episodesOf(services, db, rows);
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
       // Stale-if-error: the last copies the read above saw; a title KV holds no copy of is left out.
@@ -314,16 +364,23 @@ export async function getVideoSummaries(services: Services, ids: string[]): Prom
       rows = [];
     }
     for (const row of rows) {
-      const document = await toVideoDocument(services, row);
+      const document = await toVideoDocument(services, row, episodes.get(row.id) ?? null);
       services.cache.fill(catalogKeys.video(row.id), document);
       documents.set(row.id, document);
     }
   }
+  const seriesSeen = new Set<string>();
   const items = wanted.flatMap((id) => {
     const document = documents.get(id);
     if (!document) return [];
     const { title, summary, genres, releaseYear, durationSeconds, posterUrl, posters, maturityRating } = document;
-    return [{ id, title, summary, genres, releaseYear, durationSeconds, posterUrl, posters: posters ?? [], maturityRating }];
+    const place = document.episode ?? null;
+    if (place && options.onePerSeries) {
+      if (seriesSeen.has(place.seriesId)) return [];
+      seriesSeen.add(place.seriesId);
+    }
+    const episode = place && { seriesId: place.seriesId, seriesTitle: place.seriesTitle, season: place.season, number: place.number };
+    return [{ id, title, summary, genres, releaseYear, durationSeconds, posterUrl, posters: posters ?? [], maturityRating, episode }];
   });
   return { items, stale };
 }
