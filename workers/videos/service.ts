@@ -1,6 +1,7 @@
 import { and, arrayContains, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Rendition, type Video, type VideoState, videos } from "../../schema/index.ts";
+import type { AuthContext } from "../platform/app-env.ts";
 import { type CacheEntry, readThrough, readThroughStamped } from "../platform/cache.ts";
 import { cursorCodec } from "../platform/cursor.ts";
 import type { Database } from "../platform/db.ts";
@@ -313,6 +314,15 @@ export async function getVideoSummaries(services: Services, ids: string[]): Prom
  */
 export type ContinueWatchingReader = (services: Services, userId: string) => { summaries(): Promise<VideoSummary[]> };
 
+/** A profile's My List row for the home page, from the service that owns it (my-list, passed in at composition); read like continue watching. */
+export type MyListReader = (services: Services, auth: AuthContext) => { summaries(): Promise<VideoSummary[]> };
+
+/** The home page's rows of one viewer's own titles. */
+export interface ViewerRowReaders {
+  continueWatching: ContinueWatchingReader;
+  myList: MyListReader;
+}
+
 /** The transcoding service's view of a video's latest job, for the admin view (passed in at composition). */
 export type TranscodeStatusReader = (db: Database, videoId: string) => Promise<TranscodeStatus | null>;
 
@@ -342,18 +352,22 @@ async function sharedHomeRows(services: Services): Promise<HomeRow[]> {
 }
 
 /**
- * The home page of one user: their continue-watching row (when they have one), then the shared
- * rows. Warm, that is one KV call: the catalog version, the viewer's row (read by
- * `continueWatching`) and whatever else the request reads along (the session's deny-list entry), and
+ * The home page of one user: their continue-watching row and their profile's My List (each when
+ * not empty), then the shared rows. Warm, that is one KV call: the catalog version, the viewer's
+ * two rows (read by the readers) and whatever else the request reads along (the session's deny-list entry), and
  * the shared rows unless this isolate holds them for the current version.
  */
-export async function getHomeRows(services: Services, userId: string, continueWatching: ContinueWatchingReader): Promise<HomeRow[]> {
-  // Its KV reads start here; the shared rows' KV read (started next) makes them, then it answers.
-  const watching = continueWatching(services, userId);
-  const [rows, items] = await Promise.all([sharedHomeRows(services), watching.summaries()]);
-  return items.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items }, ...rows] : rows;
+export async function getHomeRows(services: Services, auth: AuthContext, readers: ViewerRowReaders): Promise<HomeRow[]> {
+  // Their KV reads start here; the shared rows' KV read (started next) makes them, then they answer.
+  const watching = readers.continueWatching(services, auth.userId);
+  const listed = readers.myList(services, auth);
+  const [rows, watchingItems, listedItems] = await Promise.all([sharedHomeRows(services), watching.summaries(), listed.summaries()]);
+  const own: HomeRow[] = [
+    { id: "continue-watching", title: "Continue watching", items: watchingItems },
+    { id: "my-list", title: "My List", items: listedItems },
+  ];
+  return [...own.filter((row) => row.items.length > 0), ...rows];
 }
-
 /**
  * Deletes what playback serves of a video (renditions, poster, storyboard) from R2, and marks its
  * masters as deleted: they stay, under production's bucket lock, until the cron removes them
