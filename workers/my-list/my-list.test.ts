@@ -84,7 +84,12 @@ describe("My List", () => {
     expect(missing.status).toBe(404);
     expect((await problemOf(missing)).detail).toMatch(/no published title/);
     const [draft] = await insertReadyVideos(1, { genres: [] });
-    await withDatabase((db) => db.update(videos).set({ state: "transcoding", publishedAt: null }).where(eq(videos.id, draft?.id ?? "")));
+    await withDatabase((db) =>
+      db
+        .update(videos)
+        .set({ state: "transcoding", publishedAt: null })
+        .where(eq(videos.id, draft?.id ?? "")),
+    );
     expect((await change(viewer, "PUT", `/v1/my-list/${draft?.id}`)).status).toBe(404);
     expect(await myListIds(viewer)).toEqual([]);
 
