@@ -21,8 +21,8 @@ import type { RatingValue } from "./schema.ts";
  */
 
 /**
- * A profile's list holds this many titles at most (Netflix does not publish its limit; 100 keeps
- * the KV copy, summaries included, near 60 KB, and a message's section holds 200 rows).
+ * A profile's list holds this many titles at most: the KV copy carries a summary per title and is
+ * read with every home page, and one flush message (200 rows a section) carries a whole list.
  */
 export const MY_LIST_MAX = 100;
 
