@@ -180,7 +180,7 @@ describe("ratings", () => {
 describe("copied behind to Postgres", () => {
   it("writes the list and the thumbs with the object's flush, and deletes what was taken back", async () => {
     const viewer = await signUp();
-    const [kept, dropped] = (await insertReadyVideos(2, { genres: [] })).map((video) => video.id ?? "");
+    const [kept = "", dropped = ""] = (await insertReadyVideos(2, { genres: [] })).map((video) => video.id);
     await change(viewer, "PUT", `/v1/my-list/${kept}`);
     await change(viewer, "PUT", `/v1/my-list/${dropped}`);
     await change(viewer, "PUT", `/v1/videos/${kept}/rating`, { json: { rating: "up" } });
