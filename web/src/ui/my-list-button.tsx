@@ -45,15 +45,18 @@ export function MyListButton({
       <button
         type="button"
         class={`button my-list-button ${className ?? ""}`}
+        // On a card the name says which title: "My List: <title>" (the visible words come first, as
+        // speech input expects). A hidden span would do it too, but in a scrolling row it is placed
+        // outside the row and widens the page.
+        aria-label={withTitle ? `My List: ${video.title}` : undefined}
         aria-pressed={listed}
         aria-busy={pending}
         disabled={pending}
         onClick={toggle}
         data-testid="my-list"
       >
-        <span aria-hidden="true">{listed ? "✓ " : "+ "}</span>
+        <span aria-hidden="true">{listed ? "✓\u00a0" : "+\u00a0"}</span>
         My List
-        {withTitle && <span class="visually-hidden">: {video.title}</span>}
       </button>
       <ErrorNotice error={error} task="my-list" />
     </>
