@@ -7,7 +7,7 @@ type Rating = TitleState["rating"];
 
 /**
  * Thumbs up and thumbs down for the title page: two toggles (`aria-pressed`); pressing the one that
- * is pressed takes the rating back. A live region says what was saved, for people who cannot see
+ * is pressed takes the rating back. A pressed one shows a tick as well as its border (not colour alone). A live region says what was saved, for people who cannot see
  * the buttons change.
  */
 export function Thumbs({ videoId, rating, onChange }: { videoId: string; rating: Rating; onChange: (rating: Rating) => void }) {
@@ -46,7 +46,7 @@ export function Thumbs({ videoId, rating, onChange }: { videoId: string; rating:
           onClick={() => press("up")}
           data-testid="thumbs-up"
         >
-          <span aria-hidden="true">👍 </span>I like this
+          {rating === "up" && <span aria-hidden="true">✓&nbsp;</span>}I like this
         </button>
         <button
           type="button"
@@ -56,7 +56,7 @@ export function Thumbs({ videoId, rating, onChange }: { videoId: string; rating:
           onClick={() => press("down")}
           data-testid="thumbs-down"
         >
-          <span aria-hidden="true">👎 </span>Not for me
+          {rating === "down" && <span aria-hidden="true">✓&nbsp;</span>}Not for me
         </button>
       </fieldset>
       <p class="visually-hidden" role="status">
