@@ -21,6 +21,23 @@ function newestPerTitle<T extends { profileId: string; videoId: string; updatedA
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
+ * Deletes the (profile, title) rows of `table` that hold a version older than the one taken back:
+ * a row Postgres already has at that version or newer (a later add or thumb) stays.
+ */
+async function deleteOlder(
+  db: CopyWriter,
+  table: "my_list" | "video_ratings",
+  rows: { profileId: string; videoId: string; updatedAt: number }[],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const payload = JSON.stringify(rows.map((row) => ({ profile_id: row.profileId, video_id: row.videoId, updated_at: iso(row.updatedAt) })));
+  const result = await db.execute(sql`
+    delete from ${sql.identifier(table)} t using jsonb_to_recordset(${payload}::jsonb) as r(profile_id text, video_id text, updated_at timestamptz)
+    where t.profile_id = r.profile_id and t.video_id = r.video_id and t.updated_at < r.updated_at`);
+  return result.rowCount ?? 0;
+}
+
+/**
  * The My List sections of a batch into `my_list`: titles on a list are upserted, titles taken off
  * are deleted; either only over an older version, so a message delivered twice or late writes
  * nothing. Rows of users or titles deleted since are skipped. Answers how many rows were written.
@@ -51,16 +68,7 @@ export async function writeMyListCopies(db: CopyWriter, messages: UserCopiesMess
       where my_list.updated_at < excluded.updated_at`);
     written += result.rowCount ?? 0;
   }
-  if (removed.length > 0) {
-    const payload = JSON.stringify(
-      removed.map((row) => ({ profile_id: row.profileId, video_id: row.videoId, updated_at: iso(row.updatedAt) })),
-    );
-    const result = await db.execute(sql`
-      delete from my_list m using jsonb_to_recordset(${payload}::jsonb) as r(profile_id text, video_id text, updated_at timestamptz)
-      where m.profile_id = r.profile_id and m.video_id = r.video_id and m.updated_at < r.updated_at`);
-    written += result.rowCount ?? 0;
-  }
-  return written;
+  return written + (await deleteOlder(db, "my_list", removed));
 }
 
 /** The ratings sections of a batch into `video_ratings`, the same way: thumbs upserted, ratings taken back deleted. */
@@ -90,14 +98,5 @@ export async function writeRatingCopies(db: CopyWriter, messages: UserCopiesMess
       where video_ratings.updated_at < excluded.updated_at`);
     written += result.rowCount ?? 0;
   }
-  if (cleared.length > 0) {
-    const payload = JSON.stringify(
-      cleared.map((row) => ({ profile_id: row.profileId, video_id: row.videoId, updated_at: iso(row.updatedAt) })),
-    );
-    const result = await db.execute(sql`
-      delete from video_ratings t using jsonb_to_recordset(${payload}::jsonb) as r(profile_id text, video_id text, updated_at timestamptz)
-      where t.profile_id = r.profile_id and t.video_id = r.video_id and t.updated_at < r.updated_at`);
-    written += result.rowCount ?? 0;
-  }
-  return written;
+  return written + (await deleteOlder(db, "video_ratings", cleared));
 }

@@ -5,6 +5,11 @@ import { ErrorNotice } from "./error-notice.tsx";
 
 type Rating = TitleState["rating"];
 
+const thumbs = [
+  { value: "up", label: "I like this" },
+  { value: "down", label: "Not for me" },
+] as const;
+
 /**
  * Thumbs up and thumbs down for the title page: two toggles (`aria-pressed`); pressing the one that
  * is pressed takes the rating back. A pressed one shows a tick as well as its border (not colour alone). A live region says what was saved, for people who cannot see
@@ -38,26 +43,20 @@ export function Thumbs({ videoId, rating, onChange }: { videoId: string; rating:
     <div class="thumbs">
       <fieldset class="thumbs-buttons">
         <legend class="visually-hidden">Rate this title</legend>
-        <button
-          type="button"
-          class="button"
-          aria-pressed={rating === "up"}
-          disabled={pending}
-          onClick={() => press("up")}
-          data-testid="thumbs-up"
-        >
-          {rating === "up" && <span aria-hidden="true">✓&nbsp;</span>}I like this
-        </button>
-        <button
-          type="button"
-          class="button"
-          aria-pressed={rating === "down"}
-          disabled={pending}
-          onClick={() => press("down")}
-          data-testid="thumbs-down"
-        >
-          {rating === "down" && <span aria-hidden="true">✓&nbsp;</span>}Not for me
-        </button>
+        {thumbs.map(({ value, label }) => (
+          <button
+            key={value}
+            type="button"
+            class="button"
+            aria-pressed={rating === value}
+            disabled={pending}
+            onClick={() => press(value)}
+            data-testid={`thumbs-${value}`}
+          >
+            {rating === value && <span aria-hidden="true">✓&nbsp;</span>}
+            {label}
+          </button>
+        ))}
       </fieldset>
       <p class="visually-hidden" role="status">
         {said}
