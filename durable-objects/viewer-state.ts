@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { MaturityRank } from "../schema/videos/maturity.ts";
+import type { MaturityRank } from "../schema/maturity/ratings.ts";
 import { type Clock, systemClock } from "../workers/platform/clock.ts";
 import {
   type Entitlement,
@@ -10,6 +10,7 @@ import {
 } from "../workers/platform/entitlement.ts";
 import { createLogger } from "../workers/platform/logger.ts";
 import { AccountCopies, type AccountCopy, type EntitlementAnswer, type VersionedAccount } from "./viewer-state/account.ts";
+import { type AddToMyListResult, type MyListEntry, type Rating, ViewerChoices } from "./viewer-state/choices.ts";
 import { Leases, type StreamLease, type StreamStatus } from "./viewer-state/leases.ts";
 import { type Profile, type ProfileChange, type ProfileFields, type ProfileRefusal, Profiles } from "./viewer-state/profiles.ts";
 import { type NewSession, type RefreshResult, Sessions } from "./viewer-state/sessions.ts";
@@ -24,12 +25,15 @@ import {
 
 export type {
   AccountCopy,
+  AddToMyListResult,
   EntitlementAnswer,
+  MyListEntry,
   NewSession,
   Profile,
   ProfileChange,
   ProfileFields,
   ProfileRefusal,
+  Rating,
   RefreshResult,
   StreamLease,
   StreamStatus,
@@ -138,6 +142,7 @@ export class ViewerState extends DurableObject<Env> {
   private readonly leases: Leases;
   private readonly copies: AccountCopies;
   private readonly profiles: Profiles;
+  private readonly choices: ViewerChoices;
   /** `meta.user_id`, read once per instance. */
   private owner: string | null | undefined;
   private heartbeats = 0;
@@ -156,12 +161,14 @@ export class ViewerState extends DurableObject<Env> {
     this.leases = new Leases(ctx.storage.sql, clock);
     this.copies = new AccountCopies(ctx.storage.sql);
     this.profiles = new Profiles(ctx.storage.sql);
+    this.choices = new ViewerChoices(ctx.storage.sql);
     ctx.blockConcurrencyWhile(async () => {
       const storage = this.ctx.storage.sql;
       this.sessions.createTables();
       this.leases.createTables();
       this.copies.createTables();
       this.profiles.createTables();
+      this.choices.createTables();
       storage.exec(`CREATE TABLE IF NOT EXISTS progress (
         video_id TEXT PRIMARY KEY, position REAL NOT NULL, duration REAL, finished INTEGER NOT NULL,
         updated_at INTEGER NOT NULL, dirty INTEGER NOT NULL)`);
@@ -547,6 +554,83 @@ export class ViewerState extends DurableObject<Env> {
     };
   }
 
+  /** A profile's My List, most recently added first; `revoked` for a signed-out session. */
+  async myList(input: { sessionId: string; profileId: string }): Promise<{ revoked: true } | { revoked: false; entries: MyListEntry[] }> {
+    if (this.sessions.isRevoked(input.sessionId)) return { revoked: true };
+    return { revoked: false, entries: this.choices.myList(input.profileId) };
+  }
+
+  /**
+   * Adds a title to a profile's My List (at most `max` titles: a full list refuses, nothing is
+   * dropped for it), and answers the list after it. Durable once this returns; written behind to
+   * Postgres like progress.
+   */
+  async addToMyList(input: {
+    userId: string;
+    sessionId: string;
+    profileId: string;
+    videoId: string;
+    max: number;
+    flushDelayMs: number;
+  }): Promise<{ revoked: true } | ({ revoked: false } & AddToMyListResult)> {
+    if (this.sessions.isRevoked(input.sessionId)) return { revoked: true };
+    this.rememberOwner(input.userId);
+    const result = this.choices.add(input.profileId, input.videoId, input.max, this.clock.now());
+    if (result.outcome === "added") await this.choiceChanged(input.flushDelayMs);
+    return { revoked: false, ...result };
+  }
+
+  /** Takes a title off a profile's My List; answers whether it was on it, and the list after. */
+  async removeFromMyList(input: {
+    userId: string;
+    sessionId: string;
+    profileId: string;
+    videoId: string;
+    flushDelayMs: number;
+  }): Promise<{ revoked: true } | { revoked: false; removed: boolean; entries: MyListEntry[] }> {
+    if (this.sessions.isRevoked(input.sessionId)) return { revoked: true };
+    this.rememberOwner(input.userId);
+    const result = this.choices.remove(input.profileId, input.videoId, this.clock.now());
+    if (result.removed) await this.choiceChanged(input.flushDelayMs);
+    return { revoked: false, ...result };
+  }
+
+  /** Sets a profile's thumb on a title: 1 up, -1 down, 0 none. */
+  async rateTitle(input: {
+    userId: string;
+    sessionId: string;
+    profileId: string;
+    videoId: string;
+    rating: Rating;
+    flushDelayMs: number;
+  }): Promise<{ revoked: boolean }> {
+    if (this.sessions.isRevoked(input.sessionId)) return { revoked: true };
+    this.rememberOwner(input.userId);
+    if (this.choices.rate(input.profileId, input.videoId, input.rating, this.clock.now())) await this.choiceChanged(input.flushDelayMs);
+    return { revoked: false };
+  }
+
+  /** A title as one profile sees it on its page: on My List or not, and its thumb. */
+  async titleChoices(input: {
+    sessionId: string;
+    profileId: string;
+    videoId: string;
+  }): Promise<{ revoked: true } | { revoked: false; inMyList: boolean; rating: Rating }> {
+    if (this.sessions.isRevoked(input.sessionId)) return { revoked: true };
+    return {
+      revoked: false,
+      inMyList: this.choices.inMyList(input.profileId, input.videoId),
+      rating: this.choices.rating(input.profileId, input.videoId),
+    };
+  }
+
+  /** A choice changed: it goes to Postgres with the next flush (with a message in flight, after its acknowledgement). */
+  private async choiceChanged(flushDelayMs: number): Promise<void> {
+    if (this.meta("flush_delay_ms") !== String(flushDelayMs)) this.setMeta("flush_delay_ms", String(flushDelayMs));
+    const next = nextSendAt({ pending: true, inFlightSince: this.inFlightSince(), now: this.clock.now(), flushDelayMs });
+    if (next !== null) await this.scheduleAlarm(next);
+  }
+
   /** Ends the session's stream (the player stopped, or the session signed out). */
   async releaseLease(sessionId: string): Promise<void> {
     this.leases.release(sessionId);
@@ -569,7 +653,8 @@ export class ViewerState extends DurableObject<Env> {
   }
 
   async flushStats(): Promise<FlushStats> {
-    const dirtyRows = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM progress WHERE dirty = 1").one().n;
+    const dirtyRows =
+      this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM progress WHERE dirty = 1").one().n + this.choices.dirtyRows();
     return {
       messagesSent: Number(this.meta("messages_sent") ?? 0),
       rowsAcknowledged: Number(this.meta("rows_acknowledged") ?? 0),
@@ -587,11 +672,11 @@ export class ViewerState extends DurableObject<Env> {
    * the next message go.
    */
   async copiesWritten(ack: UserCopiesAck): Promise<void> {
-    const forgotten = acknowledgeProgress(this.ctx.storage.sql, ack);
+    const forgotten = acknowledgeProgress(this.ctx.storage.sql, ack) + this.choices.acknowledge(ack);
     if (forgotten > 0) this.setMeta("rows_acknowledged", String(Number(this.meta("rows_acknowledged") ?? 0) + forgotten));
     this.setMeta("in_flight_since", null);
     const next = nextSendAt({
-      pending: hasUnacknowledgedProgress(this.ctx.storage.sql),
+      pending: this.hasUnacknowledged(),
       inFlightSince: null,
       now: this.clock.now(),
       flushDelayMs: this.flushDelayMs(),
@@ -620,7 +705,7 @@ export class ViewerState extends DurableObject<Env> {
       this.log.warn("watch progress not handed to the queue; will retry", { retryInMs: delay, error });
     }
     const nextPurge = this.sessions.nextPurgeAt();
-    const pending = hasUnacknowledgedProgress(this.ctx.storage.sql);
+    const pending = this.hasUnacknowledged();
     const nextSend =
       pending && retryAt !== null
         ? retryAt
@@ -635,14 +720,16 @@ export class ViewerState extends DurableObject<Env> {
     if (inFlightSince !== null && now < inFlightSince + RESEND_AFTER_MS) return;
     const userId = this.meta("user_id");
     const progress = unacknowledgedProgress(this.ctx.storage.sql);
-    if (!userId || progress.length === 0) return;
-    if (inFlightSince !== null)
-      this.log.warn("user copies unacknowledged for too long; sending them again", { inFlightSince, rows: progress.length });
+    const { myList, ratings } = this.choices.unacknowledged();
+    const rows = progress.length + myList.length + ratings.length;
+    if (!userId || rows === 0) return;
+    if (inFlightSince !== null) this.log.warn("user copies unacknowledged for too long; sending them again", { inFlightSince, rows });
     // The row as it is now goes along: the consumer brings the viewer's KV copy up to date with it,
     // so heartbeats need not write it each time the row changes (workers/playback/continue-watching.ts).
     const size = Number(this.meta("continue_watching_size") ?? 0);
     const continueWatching = size > 0 ? { continueWatching: this.continueWatching(size) } : {};
-    await this.sendCopies({ kind: USER_COPIES_KIND, userId, sentAt: now, progress, ...continueWatching });
+    const choices = { ...(myList.length > 0 ? { myList } : {}), ...(ratings.length > 0 ? { ratings } : {}) };
+    await this.sendCopies({ kind: USER_COPIES_KIND, userId, sentAt: now, progress, ...continueWatching, ...choices });
     this.setMeta("in_flight_since", String(now));
     this.setMeta("messages_sent", String(Number(this.meta("messages_sent") ?? 0) + 1));
   }
@@ -650,6 +737,11 @@ export class ViewerState extends DurableObject<Env> {
   /** Hands one message to the user-copies queue. A subclass may record it (the test Worker) or write it another way (a benchmark's old path). */
   protected async sendCopies(message: UserCopiesMessage): Promise<void> {
     await this.env.USER_COPIES_QUEUE.send(message, { contentType: "json" });
+  }
+
+  /** Whether any row waits for Postgres: progress, My List, ratings. */
+  private hasUnacknowledged(): boolean {
+    return hasUnacknowledgedProgress(this.ctx.storage.sql) || this.choices.hasUnacknowledged();
   }
 
   private inFlightSince(): number | null {

@@ -36,7 +36,7 @@ import { type JourneyLog, routeFamilies, viewerJourney } from "../testing/viewer
  * queue consumer) against a throw-away PostgreSQL cluster that the test crashes
  * (`pg_ctl stop -m immediate`) for `OUTAGE_SECONDS` and starts again. A signed-in viewer watches
  * through it: home, title pages, refresh, play, segments, heartbeats every 5 s, resume,
- * continue watching. Every request of that journey succeeds; sign-in and admin writes get their
+ * continue watching, My List and thumbs. Every request of that journey succeeds; sign-in and admin writes get their
  * 503 with Retry-After; afterwards Postgres holds every title's last position, each version
  * written once.
  */
@@ -141,6 +141,17 @@ describe.skipIf(!pass.run)("a database outage, as a viewer lives it", () => {
       expect(await progressWrittenTwice(database)).toEqual([]);
       const reader = createNodePool(database.url, database.wsProxy);
       try {
+        // My List and the thumbs given during the outage went in the same messages as the positions
+        // (every dirty row goes in each): Postgres holds them as the API acknowledged them.
+        const { listed, thumbs } = journey.choices();
+        const listRows = await reader.query("select video_id from my_list where user_id = $1 order by video_id", [viewer.user.id]);
+        expect(listRows.rows.map((row: { video_id: string }) => row.video_id).sort()).toEqual(listed);
+        const thumbRows = await reader.query("select video_id, rating from video_ratings where user_id = $1", [viewer.user.id]);
+        expect(
+          Object.fromEntries(
+            thumbRows.rows.map((row: { video_id: string; rating: number }) => [row.video_id, row.rating === 1 ? "up" : "down"]),
+          ),
+        ).toEqual(thumbs);
         const saved = await reader.query("select 1 from videos where title = $1", [OUTAGE_TITLE]);
         expect(saved.rows).toEqual([]);
       } finally {

@@ -7,7 +7,7 @@
  */
 
 /** The families a viewer's path is counted in: each must be answered without Postgres. */
-export const routeFamilies = ["browse", "refresh", "play", "segments", "heartbeat", "resume", "continue watching"] as const;
+export const routeFamilies = ["browse", "refresh", "play", "segments", "heartbeat", "resume", "continue watching", "my list"] as const;
 
 export interface Answer {
   family: string;
@@ -80,6 +80,8 @@ export interface ViewerJourney {
   }): Promise<JourneyLog>;
   /** The last position each title was acknowledged at (204), by video id. */
   lastPositions(): Record<string, number>;
+  /** The viewer's choices as the API acknowledged them: the titles on My List, and each title's thumb. */
+  choices(): { listed: string[]; thumbs: Record<string, "up" | "down"> };
 }
 
 const HEARTBEAT_MS = 5000;
@@ -197,6 +199,49 @@ export function viewerJourney(baseUrl: string, viewer: JourneyViewer, titles: st
     if (answer?.status === 204) acknowledged[videoId] = clamped;
   };
 
+  const listed = new Set<string>();
+  const thumbs: Record<string, "up" | "down"> = {};
+  let choiceStep = 0;
+  /**
+   * My List and a thumb: each time, the next title goes on the list or comes off it and gets a
+   * thumb; then the home page's My List row must show the list as it now is (at this location, at once).
+   */
+  const choose = async (log: JourneyLog) => {
+    const videoId = titles[choiceStep % titles.length] as string;
+    const rating = choiceStep % 3 === 0 ? "down" : "up";
+    choiceStep++;
+    const adding = !listed.has(videoId);
+    const changed = await attempt(log, "my list", () =>
+      fetch(`${baseUrl}/v1/my-list/${videoId}`, { method: adding ? "PUT" : "DELETE", headers: auth() }),
+    );
+    if (changed?.ok) {
+      if (adding) listed.add(videoId);
+      else listed.delete(videoId);
+    }
+    const rated = await attempt(log, "my list", () =>
+      fetch(`${baseUrl}/v1/videos/${videoId}/rating`, {
+        method: "PUT",
+        headers: { ...auth(), "Content-Type": "application/json" },
+        body: JSON.stringify({ rating }),
+      }),
+    );
+    if (rated?.ok) thumbs[videoId] = rating;
+    try {
+      const response = await fetch(`${baseUrl}/v1/home`, { headers: auth() });
+      const body = response.ok ? ((await response.json()) as { rows: { id: string; items: { id: string }[] }[] }) : undefined;
+      const shown = body?.rows.find((row) => row.id === "my-list")?.items.map((item) => item.id) ?? [];
+      log.push({
+        family: "my list",
+        status: response.status,
+        ok: response.ok && shown.length === listed.size && shown.every((id) => listed.has(id)),
+        retryAfter: response.headers.get("Retry-After"),
+        at: Date.now(),
+      });
+    } catch {
+      log.failed("my list");
+    }
+  };
+
   const resume = (log: JourneyLog, videoId: string) =>
     attempt(log, "resume", () => fetch(`${baseUrl}/v1/videos/${videoId}/progress`, { headers: auth() }));
 
@@ -209,6 +254,7 @@ export function viewerJourney(baseUrl: string, viewer: JourneyViewer, titles: st
       await segments(log);
       await heartbeat(log, titles[0] as string);
       await continueWatching(log);
+      await choose(log);
       const failed = log.answers.filter((answer) => !answer.ok);
       if (failed.length > 0) throw new Error(`the warm-up failed: ${JSON.stringify(failed)}`);
     },
@@ -235,6 +281,7 @@ export function viewerJourney(baseUrl: string, viewer: JourneyViewer, titles: st
         if (tick % 6 === 3) {
           await browse(log);
           await continueWatching(log);
+          await choose(log);
           await resume(log, videoId);
           await segments(log);
         }
@@ -243,5 +290,6 @@ export function viewerJourney(baseUrl: string, viewer: JourneyViewer, titles: st
     },
 
     lastPositions: () => ({ ...acknowledged }),
+    choices: () => ({ listed: [...listed].sort(), thumbs: { ...thumbs } }),
   };
 }

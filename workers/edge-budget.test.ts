@@ -87,16 +87,22 @@ describe("a warm browse request", () => {
     expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
   });
 
-  it("GET /v1/home: one KV call (version, shared rows, deny-list, the viewer's row with its summaries); no Durable Object, no query", async () => {
+  it("GET /v1/home: one KV call (version, shared rows, deny-list, the viewer's continue-watching and My List rows with their summaries); no Durable Object, no query", async () => {
     await warmUp("/v1/home");
     const request = countedWorker();
     const fresh = await request("/v1/home", viewer.accessToken);
     expect(fresh.response.status).toBe(200);
     expect(fresh.calls.kv).toHaveLength(1);
     // The shared rows, unless this isolate holds them for the current version.
-    expect(fresh.calls.kv[0]?.keys.length).toBeLessThanOrEqual(4);
+    expect(fresh.calls.kv[0]?.keys.length).toBeLessThanOrEqual(5);
     expect(fresh.calls.kv[0]?.keys).toEqual(
-      expect.arrayContaining(["catalog-version", `v1:continue:${viewer.user.id}`, expect.stringMatching(/^v1:revoked-session:/)]),
+      expect.arrayContaining([
+        "catalog-version",
+        `v1:continue:${viewer.user.id}`,
+        // The profile's My List (the account's first profile has the user's id).
+        `v1:my-list:${viewer.user.id}:${viewer.user.id}`,
+        expect.stringMatching(/^v1:revoked-session:/),
+      ]),
     );
     expect(fresh.calls.durableObjects).toEqual([]);
     expect(fresh.calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
@@ -120,6 +126,19 @@ describe("a warm browse request", () => {
     expect(calls.kv[0]?.keys).toEqual(fresh.calls.kv[0]?.keys);
     expect(calls.durableObjects).toEqual([]);
     expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
+
+    // A title put on My List (the change writes the profile's KV copy, with its summary): the home
+    // page's "My List" row, still in the same one KV call, with no Durable Object call and no query.
+    const listed = videoIds[2] ?? "";
+    expect((await call(`/v1/my-list/${listed}`, { method: "PUT", token: viewer.accessToken })).status).toBe(200);
+    const withList = await request("/v1/home", viewer.accessToken);
+    expect(withList.response.status).toBe(200);
+    const home = (await withList.response.json()) as { rows: { id: string; title: string; items: { id: string }[] }[] };
+    expect(home.rows[1]).toMatchObject({ id: "my-list", title: "My List", items: [{ id: listed }] });
+    expect(withList.calls.kv).toHaveLength(1);
+    expect(withList.calls.kv[0]?.keys).toEqual(fresh.calls.kv[0]?.keys);
+    expect(withList.calls.durableObjects).toEqual([]);
+    expect(withList.calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
   });
 
   it("serves a page this isolate holds for the current catalog version from memory: KV is asked for the version only", async () => {

@@ -1,5 +1,6 @@
 import { requestId } from "hono/request-id";
 import { createHealthRouter } from "./health/index.ts";
+import { createMyListRouter, readMyList } from "./my-list/index.ts";
 import { apiReferencePage } from "./platform/api-reference.ts";
 import { createRouter } from "./platform/app.ts";
 import { STALE_HEADER } from "./platform/cache.ts";
@@ -49,8 +50,9 @@ export function createApp({ clock }: { clock: Clock }) {
   app.route("/", createHealthRouter());
   app.route("/", createUsersRouter({ subscriptionOf: fillSubscription }));
   app.route("/", createSubscriptionsRouter());
-  app.route("/", createVideosRouter({ continueWatching: readContinueWatching, transcodeStatus }));
+  app.route("/", createVideosRouter({ continueWatching: readContinueWatching, myList: readMyList, transcodeStatus }));
   app.route("/", createPlaybackRouter());
+  app.route("/", createMyListRouter());
   app.route("/", createSearchRouter());
   app.route("/", createUploadsRouter());
   // Not in /openapi.json: the transcoder's access to R2 and its callbacks, with per-task grants (docs/transcoding.md).

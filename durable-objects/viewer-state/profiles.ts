@@ -1,4 +1,4 @@
-import { type MaturityRank, NO_CEILING } from "../../schema/videos/maturity.ts";
+import { type MaturityRank, NO_CEILING } from "../../schema/maturity/ratings.ts";
 import { base64url, fromBase64url } from "../../workers/platform/crypto.ts";
 
 /** An account has at most this many profiles (the default one included). */

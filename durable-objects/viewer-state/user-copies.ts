@@ -28,6 +28,27 @@ export const progressCopy = z.object({
 });
 export type ProgressCopy = z.infer<typeof progressCopy>;
 
+/** One title on (or taken off) a profile's My List, as the object holds it. */
+export const myListCopy = z.object({
+  profileId: z.string().min(1),
+  videoId: z.string().min(1),
+  /** False: the title was taken off the list (Postgres deletes its row). */
+  listed: z.boolean(),
+  addedAt: z.number().int().nonnegative(),
+  /** The row's version, as for progress. */
+  updatedAt: z.number().int().nonnegative(),
+});
+export type MyListCopy = z.infer<typeof myListCopy>;
+
+/** A profile's thumb on a title: 1 up, -1 down, 0 taken back (Postgres deletes its row). */
+export const ratingCopy = z.object({
+  profileId: z.string().min(1),
+  videoId: z.string().min(1),
+  rating: z.union([z.literal(1), z.literal(-1), z.literal(0)]),
+  updatedAt: z.number().int().nonnegative(),
+});
+export type RatingCopy = z.infer<typeof ratingCopy>;
+
 export const USER_COPIES_KIND = "user-copies";
 
 /**
@@ -47,15 +68,28 @@ export const userCopiesMessage = z.object({
    * consumer rewrites the row's KV copy from it when it differs. Not a Postgres copy: never acknowledged.
    */
   continueWatching: z.array(z.string().min(1)).max(MAX_ROWS_PER_SECTION).optional(),
+  myList: z.array(myListCopy).max(MAX_ROWS_PER_SECTION).optional(),
+  ratings: z.array(ratingCopy).max(MAX_ROWS_PER_SECTION).optional(),
 });
 export type UserCopiesMessage = z.infer<typeof userCopiesMessage>;
 
 /** The versions Postgres now holds (or has something newer than), per section. */
 export interface UserCopiesAck {
   progress?: { videoId: string; updatedAt: number }[];
+  myList?: { profileId: string; videoId: string; updatedAt: number }[];
+  ratings?: { profileId: string; videoId: string; updatedAt: number }[];
 }
 
 /** The acknowledgement of everything a message carried. */
 export function acknowledgementOf(message: UserCopiesMessage): UserCopiesAck {
-  return { progress: message.progress?.map(({ videoId, updatedAt }) => ({ videoId, updatedAt })) };
+  const versionOf = ({ profileId, videoId, updatedAt }: { profileId: string; videoId: string; updatedAt: number }) => ({
+    profileId,
+    videoId,
+    updatedAt,
+  });
+  return {
+    progress: message.progress?.map(({ videoId, updatedAt }) => ({ videoId, updatedAt })),
+    myList: message.myList?.map(versionOf),
+    ratings: message.ratings?.map(versionOf),
+  };
 }

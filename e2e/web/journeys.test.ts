@@ -450,6 +450,20 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       await page.locator("[data-row=continue-watching] .card-progress").first().waitFor();
       expect(await page.locator("[data-row=continue-watching] .card").first().getAttribute("href")).toBe(`/watch/${video.id}`);
       expect(await page.locator("[data-row]").first().getAttribute("data-row")).toBe("continue-watching");
+      // My List from a card: a toggle named for the title; the "My List" row comes in under continue
+      // watching at once, and the server's home page has it on the next load.
+      const listToggle = page.locator("[data-row=continue-watching]").getByRole("button", { name: `My List: ${video.title}` });
+      expect(await listToggle.getAttribute("aria-pressed")).toBe("false");
+      await listToggle.click();
+      await page.locator("[data-row=my-list]").getByText(video.title).waitFor();
+      expect(await listToggle.getAttribute("aria-pressed")).toBe("true");
+      await checkPage(page, "home-my-list", size);
+      await page.reload();
+      await page.locator("[data-row=my-list]").getByText(video.title).waitFor();
+      expect(await page.locator("[data-row]").nth(1).getAttribute("data-row")).toBe("my-list");
+      expect(calls.filter((call) => call.path === `/v1/my-list/${video.id}`).map((call) => `${call.method} ${call.status}`)).toEqual([
+        "PUT 200",
+      ]);
       // Leaving the player sent its quality-of-experience beacon: the startup time, and the second and more it played.
       const beacons = () => calls.filter((call) => call.method === "POST" && call.path === "/v1/qoe" && call.status === 204);
       await expect.poll(() => beacons().length).toBeGreaterThanOrEqual(1);
@@ -466,6 +480,24 @@ describe.skipIf(noBrowser)("the web app in Chromium", () => {
       const resume = page.getByRole("link", { name: /^Resume from 0:0\d$/ });
       await page.getByRole("heading", { name: video.title }).waitFor();
       expect(await page.locator(".title-actions").textContent()).toMatch(/^Resume from 0:0\d/);
+      // The title page's own state: on My List (pressed), and thumbs that say what they saved; both kept across a reload.
+      const onList = page.getByRole("button", { name: "My List", exact: true });
+      await onList.waitFor();
+      expect(await onList.getAttribute("aria-pressed")).toBe("true");
+      const like = page.getByRole("button", { name: "I like this" });
+      expect(await like.getAttribute("aria-pressed")).toBe("false");
+      await like.click();
+      await page.getByRole("status").getByText("You liked this title.").waitFor();
+      expect(await like.getAttribute("aria-pressed")).toBe("true");
+      await page.getByRole("button", { name: "Not for me" }).click();
+      await page.getByRole("status").getByText("You did not like this title.").waitFor();
+      expect(await like.getAttribute("aria-pressed")).toBe("false");
+      await checkPage(page, "title-rated", size);
+      await page.reload();
+      await page.getByRole("heading", { name: video.title }).waitFor();
+      await waitForPage(page, `document.querySelector("[data-testid=thumbs-down]")?.getAttribute("aria-pressed") === "true"`);
+      await onList.click();
+      await waitForPage(page, `document.querySelector("[data-testid=my-list]")?.getAttribute("aria-pressed") === "false"`);
       await resume.click();
       await waitForPage(page, "!document.querySelector('video')?.paused && document.querySelector('video')?.currentTime > 0");
       expect(await media.evaluate((element) => (element as unknown as { currentTime: number }).currentTime)).toBeGreaterThanOrEqual(

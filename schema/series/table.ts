@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { maturityRatings } from "../maturity/ratings.ts";
 import { tsvector } from "../search/columns.ts";
-import { maturityRatings } from "../videos/maturity.ts";
 
 /**
  * A series: what its episodes share (title, summary, genres, rating). Its episodes are videos

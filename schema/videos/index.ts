@@ -1,2 +1,1 @@
-export * from "./maturity.ts";
 export * from "./table.ts";

@@ -13,9 +13,9 @@ import {
   timestamp,
   unique,
 } from "drizzle-orm/pg-core";
+import { maturityRatings, UNRATED } from "../maturity/ratings.ts";
 import { tsvector } from "../search/columns.ts";
 import { seasons, series } from "../series/table.ts";
-import { maturityRatings, UNRATED } from "./maturity.ts";
 
 /** A video's life: created by an admin, uploaded, queued, transcoded, then listed; or failed. */
 export const videoStates = ["awaiting-upload", "uploading", "queued", "transcoding", "ready", "failed"] as const;

@@ -1,4 +1,4 @@
-import type { MaturityRank } from "../../schema/videos/maturity.ts";
+import type { MaturityRank } from "../../schema/maturity/ratings.ts";
 import type { Services } from "./services.ts";
 
 export interface AuthContext {

@@ -1,5 +1,5 @@
 import { type JWK, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { isMaturityRank, NO_CEILING } from "../../schema/videos/maturity.ts";
+import { isMaturityRank, NO_CEILING } from "../../schema/maturity/ratings.ts";
 import type { AuthContext } from "./app-env.ts";
 import type { Config } from "./config.ts";
 

@@ -2,7 +2,17 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import { videos, watchProgress } from "../../schema/index.ts";
 import { type AlongRead, cacheEntry } from "../platform/cache.ts";
 import type { Services } from "../platform/services.ts";
-import { catalogVersionChangedAt, catalogVersionEntry, getVideoSummaries, type VideoSummary } from "../videos/index.ts";
+import {
+  buildViewerRow,
+  CATALOG_CHANGE_SETTLED_MS,
+  catalogVersionChangedAt,
+  catalogVersionEntry,
+  getVideoSummaries,
+  type VideoSummary,
+  type ViewerRow,
+  viewerRowItemsCurrent,
+  viewerRowSummaries,
+} from "../videos/index.ts";
 
 /**
  * Continue watching: the home page's first row, the viewer's unfinished titles, most recent first;
@@ -21,23 +31,14 @@ import { catalogVersionChangedAt, catalogVersionEntry, getVideoSummaries, type V
  *   as of the last flush.
  */
 
+/** A series shows once in the row, at its most recent episode. */
+const CONTINUE_WATCHING_ROW = { onePerSeries: true } as const;
+
 /** The row holds this many titles at most. */
 export const CONTINUE_WATCHING_SIZE = 20;
 
-/**
- * The viewer's row as KV holds it: the ids, most recent first, and the summaries of the listed
- * ones, stamped like the catalog's pages with the catalog version they were built at. While that is
- * the current version, the home page serves `items` as they are: one KV key, not one per title (KV
- * bills bulk reads per key). Otherwise it reads the titles' documents.
- */
-export interface ContinueWatchingRow {
-  ids: string[];
-  items: VideoSummary[];
-  /** The catalog version `items` were built at; `UNSETTLED` when they were built before a change had reached every location. */
-  version: string;
-  /** Milliseconds since the epoch. */
-  builtAt: number;
-}
+/** The viewer's row as KV holds it (the videos service's `ViewerRow`). */
+export type ContinueWatchingRow = ViewerRow;
 
 /**
  * The viewer's KV copy (`v1`: the value's schema version). Written from the location the viewer is
@@ -50,13 +51,6 @@ export function continueWatchingEntry(userId: string) {
   return cacheEntry<ContinueWatchingRow>(`v1:continue:${userId}`, { cacheTtl: 30 });
 }
 
-/**
- * A catalog change reaches every location's KV within about this long (KV propagation, up to about
- * 60 s, plus a location's `cacheTtl`, 30 s): summaries read from KV documents sooner than this
- * after a change may be older than the change, so they are not stamped with its version.
- */
-const CATALOG_CHANGE_SETTLED_MS = 120_000;
-const UNSETTLED = "unsettled";
 /** A copy whose titles have not changed is rebuilt at most this often. */
 const SAME_TITLES_REBUILD_MS = 60_000;
 /**
@@ -64,14 +58,6 @@ const SAME_TITLES_REBUILD_MS = 60_000;
  * it leaves reaches KV with the object's next flush (`PROGRESS_FLUSH_SECONDS`).
  */
 export const HEARTBEAT_COPY_INTERVAL_MS = 10_000;
-/** Summaries carry preview URLs signed until the end of the day after tomorrow: a day's use is safe. */
-const ROW_ITEMS_MAX_AGE_MS = 86_400_000;
-
-/** Whether the row's stored summaries can be served while the catalog is at `version`. */
-function itemsCurrent(row: ContinueWatchingRow, version: string, now: number): boolean {
-  return row.version === version && now - row.builtAt < ROW_ITEMS_MAX_AGE_MS;
-}
-
 /**
  * Whether a heartbeat should (re)write the viewer's KV copy: the titles changed, or the stored
  * summaries are out of date and the change that outdated them has settled everywhere.
@@ -81,23 +67,10 @@ export function continueWatchingCopyDue(row: ContinueWatchingRow | undefined, id
   // Same titles: restamped once the change that outdated the summaries has settled, at most once a
   // minute (a copy built from stale summaries while Postgres is down is retried that often, not on every heartbeat).
   return (
-    !itemsCurrent(row, version, now) &&
+    !viewerRowItemsCurrent(row, version, now) &&
     now - catalogVersionChangedAt(version) >= CATALOG_CHANGE_SETTLED_MS &&
     now - row.builtAt >= SAME_TITLES_REBUILD_MS
   );
-}
-
-/** The KV copy for `ids` at catalog `version`: their summaries from the catalog's documents. */
-async function buildRow(services: Services, ids: string[], version: string): Promise<ContinueWatchingRow> {
-  const now = services.clock.now();
-  const { items, stale } = await getVideoSummaries(services, ids, { onePerSeries: true });
-  return {
-    ids,
-    items,
-    // Built from stale copies (Postgres down): rebuilt by a heartbeat once it is back.
-    version: !stale && now - catalogVersionChangedAt(version) >= CATALOG_CHANGE_SETTLED_MS ? version : UNSETTLED,
-    builtAt: now,
-  };
 }
 
 /** The viewer's KV copy and the catalog version, read along with the request's next KV read. */
@@ -137,7 +110,7 @@ export function continueWatchingCopy(services: Services, userId: string): Contin
       const now = services.clock.now();
       if (!continueWatchingCopyDue(copy.value, ids, current, now)) return;
       if (copy.value && now - copy.value.builtAt < HEARTBEAT_COPY_INTERVAL_MS) return;
-      const row = await buildRow(services, ids, current);
+      const row = await buildViewerRow(services, ids, current, CONTINUE_WATCHING_ROW);
       if (!(await services.cache.put(continueWatchingEntry(userId), row, { retryIfRateLimited: false }))) {
         services.log.warn("continue-watching row not copied to KV; the object's next flush writes it", { userId });
       }
@@ -157,7 +130,11 @@ export async function refreshContinueWatchingCopy(services: Services, userId: st
   if (!copy.ok) return;
   const current = version.ok ? (version.value ?? "0") : "0";
   if (!continueWatchingCopyDue(copy.value, ids, current, services.clock.now())) return;
-  if (!(await services.cache.put(continueWatchingEntry(userId), await buildRow(services, ids, current), { retryIfRateLimited: false }))) {
+  if (
+    !(await services.cache.put(continueWatchingEntry(userId), await buildViewerRow(services, ids, current, CONTINUE_WATCHING_ROW), {
+      retryIfRateLimited: false,
+    }))
+  ) {
     services.log.warn("continue-watching row not copied to KV at the flush; the next heartbeat or flush tries again", { userId });
   }
 }
@@ -179,11 +156,8 @@ export function readContinueWatching(services: Services, userId: string): { summ
   return {
     async summaries() {
       const [copy, version] = [await reads.copy.result(), await reads.version.result()];
-      if (!copy.ok) return (await getVideoSummaries(services, await idsFromDatabase(services, userId), { onePerSeries: true })).items;
-      const stored = copy.value;
-      if (!stored || stored.ids.length === 0) return [];
-      if (version.ok && itemsCurrent(stored, version.value ?? "0", services.clock.now())) return stored.items;
-      return (await getVideoSummaries(services, stored.ids, { onePerSeries: true })).items;
+      if (!copy.ok) return (await getVideoSummaries(services, await idsFromDatabase(services, userId), CONTINUE_WATCHING_ROW)).items;
+      return viewerRowSummaries(services, copy.value, version.ok ? (version.value ?? "0") : undefined, CONTINUE_WATCHING_ROW);
     },
   };
 }

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { UserCopiesMessage } from "../../durable-objects/viewer-state/user-copies.ts";
-import { watchProgress } from "../../schema/index.ts";
+import { myList, videoRatings, watchProgress } from "../../schema/index.ts";
 import { UNREACHABLE_DATABASE_URL } from "../../testing/binding-calls.ts";
 import { insertReadyVideos, withDatabase } from "../test/catalog.ts";
 import { deliverUserCopies, insertUsers, recordPosition, runFlush, viewerStateOf } from "../test/user-copies.ts";
@@ -159,5 +159,37 @@ describe("the user-copies consumer", () => {
     const result = await deliverUserCopies([bad, good]);
     expect(result.explicitAcks).toHaveLength(2);
     expect((await storedPositions([userId]))[0]?.positionSeconds).toBe(3);
+  });
+
+  it("writes My List and thumbs with their versions: a message delivered again or late changes no row, and a removal deletes", async () => {
+    const [video] = await insertReadyVideos(1, { genres: [] });
+    const videoId = video?.id ?? "";
+    const [userId = ""] = await insertUsers(1);
+    const choice = { userId, sessionId: `session-of-${userId}`, profileId: userId, videoId, flushDelayMs: 60_000 };
+    const stub = viewerStateOf(userId);
+    await stub.addToMyList({ ...choice, max: 100 });
+    await stub.rateTitle({ ...choice, rating: 1 });
+    const older = await oneFlush(userId);
+    expect(older).toMatchObject({ myList: [{ videoId, listed: true }], ratings: [{ videoId, rating: 1 }] });
+    await deliverUserCopies([older]);
+    await stub.removeFromMyList(choice);
+    await stub.rateTitle({ ...choice, rating: -1 });
+    const newer = await oneFlush(userId);
+    await deliverUserCopies([newer]);
+    const stored = () =>
+      withDatabase(async (db) => ({
+        listed: await db.select({ videoId: myList.videoId }).from(myList).where(eq(myList.userId, userId)),
+        ratings: await db
+          .select({ rating: videoRatings.rating, writtenBy: sql<string>`xmin::text` })
+          .from(videoRatings)
+          .where(eq(videoRatings.userId, userId)),
+      }));
+    const written = await stored();
+    expect(written.listed).toEqual([]);
+    expect(written.ratings.map((row) => row.rating)).toEqual([-1]);
+    // The newer again: nothing changes (the same transaction wrote the thumb).
+    await deliverUserCopies([newer]);
+    expect(await stored()).toEqual(written);
+    expect(await viewerStateOf(userId).flushStats()).toMatchObject({ dirtyRows: 0 });
   });
 });

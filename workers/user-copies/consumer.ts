@@ -1,6 +1,7 @@
 import { acknowledgementOf, type UserCopiesMessage, userCopiesMessage } from "../../durable-objects/viewer-state/user-copies.ts";
 import type { Services } from "../platform/services.ts";
 import { refreshContinueWatchingCopy } from "../playback/index.ts";
+import { writeMyListCopies, writeRatingCopies } from "./choice-copies.ts";
 import { writeProgressCopies } from "./progress-copies.ts";
 
 /** The queue and its dead-letter queue (wrangler.toml). */
@@ -54,11 +55,9 @@ export async function writeUserCopies(batch: MessageBatch<unknown>, services: Se
   const started = Date.now();
   let written: number;
   try {
-    written = await services.db.transaction((tx) =>
-      writeProgressCopies(
-        tx,
-        parsed.map(({ body }) => body),
-      ),
+    const bodies = parsed.map(({ body }) => body);
+    written = await services.db.transaction(
+      async (tx) => (await writeProgressCopies(tx, bodies)) + (await writeMyListCopies(tx, bodies)) + (await writeRatingCopies(tx, bodies)),
     );
   } catch (error) {
     for (const { message } of parsed) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });

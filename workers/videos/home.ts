@@ -3,13 +3,13 @@ import type { AppEnv } from "../platform/app-env.ts";
 import { requireBrowseAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
 import { homeResponse } from "./schema.ts";
-import { type ContinueWatchingReader, getHomeRows } from "./service.ts";
+import { getHomeRows, type ViewerRowReaders } from "./service.ts";
 
 const route = createRoute({
   method: "get",
   path: "/v1/home",
   tags: ["Videos"],
-  summary: "The home page: continue watching, new releases, and rows per genre",
+  summary: "The home page: continue watching, My List, new releases, and rows per genre",
   security: bearerSecurity,
   middleware: [requireBrowseAuth] as const,
   responses: {
@@ -18,9 +18,9 @@ const route = createRoute({
   },
 });
 
-export function registerHome(app: OpenAPIHono<AppEnv>, continueWatching: ContinueWatchingReader) {
+export function registerHome(app: OpenAPIHono<AppEnv>, readers: ViewerRowReaders) {
   app.openapi(route, async (c) => {
-    const rows = await getHomeRows(c.get("services"), c.get("auth"), continueWatching);
+    const rows = await getHomeRows(c.get("services"), c.get("auth"), readers);
     c.header("Cache-Control", "private, max-age=0");
     return c.json({ rows }, 200);
   });

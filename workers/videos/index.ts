@@ -10,7 +10,7 @@ import { registerGetVideo } from "./get-video.ts";
 import { registerHome } from "./home.ts";
 import { registerListVideos } from "./list-videos.ts";
 import { registerPreview } from "./preview.ts";
-import type { ContinueWatchingReader, TranscodeStatusReader } from "./service.ts";
+import type { ContinueWatchingReader, MyListReader, TranscodeStatusReader } from "./service.ts";
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
 export { CATALOG_STALE_IF_ERROR_SECONDS } from "./cache-keys.ts";
@@ -24,24 +24,38 @@ export {
   findVideo,
   getVideoDocument,
   getVideoSummaries,
+  isWithinCeiling,
   markVideoReady,
   notFound,
   syncCatalogCache,
 } from "./service.ts";
 export { transitionVideo } from "./transitions.ts";
+export {
+  buildViewerRow,
+  CATALOG_CHANGE_SETTLED_MS,
+  UNSETTLED_VERSION,
+  type ViewerRow,
+  viewerRowItemsCurrent,
+  viewerRowSummaries,
+} from "./viewer-rows.ts";
 
 /**
  * Videos service: the catalog viewers browse (KV first, Postgres behind) and its admin side.
- * `continueWatching` is the playback service's reader of the home page's first row;
+ * `continueWatching` is the playback service's reader of the home page's first row, `myList` the
+ * My List service's reader of the profile's list row;
  * `transcodeStatus` the transcoding service's view of a job, for the admin view.
  */
-export function createVideosRouter(deps: { continueWatching: ContinueWatchingReader; transcodeStatus: TranscodeStatusReader }) {
+export function createVideosRouter(deps: {
+  continueWatching: ContinueWatchingReader;
+  myList: MyListReader;
+  transcodeStatus: TranscodeStatusReader;
+}) {
   const app = createRouter();
   registerListVideos(app);
   registerPreview(app);
   registerGetVideo(app);
   registerGetSeries(app);
-  registerHome(app, deps.continueWatching);
+  registerHome(app, { continueWatching: deps.continueWatching, myList: deps.myList });
   registerAdminCreateVideo(app);
   registerAdminGetVideo(app, deps.transcodeStatus);
   registerAdminUpdateVideo(app);

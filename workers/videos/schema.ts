@@ -89,7 +89,7 @@ export type VideoPage = z.infer<typeof videoPageSchema>;
 
 export const homeRowSchema = z
   .object({
-    id: z.string().openapi({ example: "new-releases", description: "`continue-watching`, `new-releases` or `genre:<genre>`" }),
+    id: z.string().openapi({ example: "new-releases", description: "`continue-watching`, `my-list`, `new-releases` or `genre:<genre>`" }),
     title: z.string().openapi({ example: "New releases" }),
     items: z.array(videoSummarySchema),
   })

@@ -392,6 +392,15 @@ export async function getVideoSummaries(
  */
 export type ContinueWatchingReader = (services: Services, userId: string) => { summaries(): Promise<VideoSummary[]> };
 
+/** A profile's My List row for the home page, from the service that owns it (my-list, passed in at composition); read like continue watching. */
+export type MyListReader = (services: Services, auth: AuthContext) => { summaries(): Promise<VideoSummary[]> };
+
+/** The home page's rows of one viewer's own titles. */
+export interface ViewerRowReaders {
+  continueWatching: ContinueWatchingReader;
+  myList: MyListReader;
+}
+
 /** The transcoding service's view of a video's latest job, for the admin view (passed in at composition). */
 export type TranscodeStatusReader = (db: Database, videoId: string) => Promise<TranscodeStatus | null>;
 
@@ -424,18 +433,27 @@ async function sharedHomeRows(services: Services, ceiling: MaturityRank): Promis
 }
 
 /**
- * The home page of one user: their continue-watching row (when they have one), then the shared
- * rows. Warm, that is one KV call: the catalog version, the viewer's row (read by
- * `continueWatching`) and whatever else the request reads along (the session's deny-list entry), and
+ * The home page of one user: their continue-watching row and their profile's My List (each when
+ * not empty), then the shared rows. Warm, that is one KV call: the catalog version, the viewer's
+ * two rows (read by the readers) and whatever else the request reads along (the session's deny-list entry), and
  * the shared rows unless this isolate holds them for the current version.
  */
-export async function getHomeRows(services: Services, auth: AuthContext, continueWatching: ContinueWatchingReader): Promise<HomeRow[]> {
-  // Its KV reads start here; the shared rows' KV read (started next) makes them, then it answers.
-  const watching = continueWatching(services, auth.userId);
-  const [rows, watched] = await Promise.all([sharedHomeRows(services, auth.maturityCeiling), watching.summaries()]);
+export async function getHomeRows(services: Services, auth: AuthContext, readers: ViewerRowReaders): Promise<HomeRow[]> {
+  // Their KV reads start here; the shared rows' KV read (started next) makes them, then they answer.
+  const watching = readers.continueWatching(services, auth.userId);
+  const listed = readers.myList(services, auth);
+  const [rows, watchingItems, listedItems] = await Promise.all([
+    sharedHomeRows(services, auth.maturityCeiling),
+    watching.summaries(),
+    listed.summaries(),
+  ]);
   // A title above the ceiling is left out wherever it comes from (its rating rides in its summary: no call).
-  const items = watched.filter((item) => isWithinCeiling(item, auth.maturityCeiling));
-  return items.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items }, ...rows] : rows;
+  const within = (items: VideoSummary[]) => items.filter((item) => isWithinCeiling(item, auth.maturityCeiling));
+  const own: HomeRow[] = [
+    { id: "continue-watching", title: "Continue watching", items: within(watchingItems) },
+    { id: "my-list", title: "My List", items: within(listedItems) },
+  ];
+  return [...own.filter((row) => row.items.length > 0), ...rows];
 }
 
 /**

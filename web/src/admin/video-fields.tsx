@@ -1,7 +1,7 @@
 import type { AdminVideo } from "../api/types.ts";
 import { Field } from "../ui/field.tsx";
 
-/** The closed set of ratings (schema/videos/maturity.ts), in words. */
+/** The closed set of ratings (schema/maturity/ratings.ts), in words. */
 const maturityChoices = [
   ["all", "All ages"],
   ["7+", "7 and over"],

@@ -4,6 +4,7 @@
  * (docs/api.md) is a type error here too. Responses are what the server sends: `z.output`.
  */
 import type { z } from "zod";
+import type { myListChangeResponse, myListResponse, titleStateResponse } from "../../../workers/my-list/schema.ts";
 import type { problemSchema } from "../../../workers/platform/openapi.ts";
 import type { playResponse, progressListResponse, progressResponse } from "../../../workers/playback/schema.ts";
 import type { searchPageSchema } from "../../../workers/search/schema.ts";
@@ -34,6 +35,9 @@ export type SearchPage = z.output<typeof searchPageSchema>;
 export type Playback = z.output<typeof playResponse>;
 export type Progress = z.output<typeof progressResponse>;
 export type ProgressList = z.output<typeof progressListResponse>;
+export type MyList = z.output<typeof myListResponse>;
+export type MyListChange = z.output<typeof myListChangeResponse>;
+export type TitleState = z.output<typeof titleStateResponse>;
 export type TranscodeStatus = z.output<typeof transcodeStatusSchema>;
 export type AdminVideoStatus = z.output<typeof adminVideoStatusResponse>;
 export type AdminVideo = z.output<typeof adminVideoSchema>;

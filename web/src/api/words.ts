@@ -18,6 +18,8 @@ export type Task =
   | "title"
   | "play"
   | "save-place"
+  | "my-list"
+  | "rate"
   | "admin"
   | "admin-save"
   | "admin-delete"
@@ -45,6 +47,8 @@ const doing: Record<Task, string> = {
   title: "load this title",
   play: "start this title",
   "save-place": "save your place",
+  "my-list": "change My List",
+  rate: "save your rating",
   admin: "load this page",
   "admin-save": "save the title",
   "admin-delete": "delete the title",
@@ -65,10 +69,13 @@ const byTask: Partial<Record<string, Partial<Record<Task, Omit<Words, "retry"> &
       retry: true,
     },
     upload: { title: "An upload is already under way", body: "Wait for it to finish, or reload the page to see where it is." },
+    "my-list": { title: "My List is full", body: "It holds 100 titles, the most a list can. Remove a title from My List to add this one." },
   },
   "not-found": {
     title: { title: "This title is not available", body: "It may have been removed. The home page has plenty more." },
     play: { title: "This title is not available", body: "It may have been removed. The home page has plenty more." },
+    "my-list": { title: "This title is not available", body: "It may have been removed, so it cannot go on My List." },
+    rate: { title: "This title is not available", body: "It may have been removed, so it cannot be rated." },
     "save-place": {
       title: "This title is not available any more",
       body: "It was removed while you watched, so your place cannot be kept.",

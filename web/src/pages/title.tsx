@@ -1,10 +1,13 @@
+import { useEffect, useState } from "preact/hooks";
 import { api } from "../api/client.ts";
 import { ApiProblem } from "../api/problem.ts";
-import type { Progress, Video } from "../api/types.ts";
+import type { Progress, TitleState, Video } from "../api/types.ts";
 import { useSession } from "../api/use-session.ts";
 import { ErrorNotice } from "../ui/error-notice.tsx";
 import { clock, resolution, runtime } from "../ui/format.ts";
+import { MyListButton } from "../ui/my-list-button.tsx";
 import { Poster } from "../ui/poster.tsx";
+import { Thumbs } from "../ui/thumbs.tsx";
 import { useResource } from "../ui/use-resource.ts";
 
 /** Where this viewer left off, or null when never watched (404) or finished. */
@@ -23,12 +26,16 @@ const markPlay = () => performance.mark("reelstream:play-pressed");
 export function TitlePage({ id }: { id: string }) {
   const session = useSession();
   const title = useResource(async (signal) => {
-    const [{ video }, resumeAt] = await Promise.all([
+    const [{ video }, resumeAt, state] = await Promise.all([
       api<{ video: Video }>(`/v1/videos/${encodeURIComponent(id)}`, { signal }),
       resumePoint(encodeURIComponent(id), signal),
+      api<TitleState>(`/v1/videos/${encodeURIComponent(id)}/my-state`, { signal }),
     ]);
-    return { video, resumeAt };
+    return { video, resumeAt, state };
   }, id);
+  // The profile's choices as the page loaded them, then as the buttons changed them.
+  const [choices, setChoices] = useState<TitleState | null>(null);
+  useEffect(() => setChoices(title.data?.state ?? null), [title.data]);
   if (title.error) return <ErrorNotice error={title.error} task="title" onRetry={title.reload} />;
   if (!title.data) {
     return (
@@ -56,7 +63,7 @@ export function TitlePage({ id }: { id: string }) {
             <span class="card-meta">{Math.round(watched * 100)}% watched</span>
           </div>
         )}
-        <p class="title-actions">
+        <div class="title-actions">
           <a class="button button-primary" href={`/watch/${video.id}`} onClick={markPlay} data-testid="play">
             {resumeAt !== null ? `Resume from ${clock(resumeAt)}` : "Play"}
           </a>
@@ -65,12 +72,16 @@ export function TitlePage({ id }: { id: string }) {
               Start over
             </a>
           )}
+          {choices && (
+            <MyListButton video={video} listed={choices.inMyList} onChange={(inMyList) => setChoices({ ...choices, inMyList })} />
+          )}
           {session?.user.role === "admin" && (
             <a class="button" href={`/admin/videos/${video.id}`}>
               Manage
             </a>
           )}
-        </p>
+        </div>
+        {choices && <Thumbs videoId={video.id} rating={choices.rating} onChange={(rating) => setChoices({ ...choices, rating })} />}
         <p>{video.summary}</p>
         {video.cast.length > 0 && (
           <p>

@@ -59,6 +59,8 @@ export function TitleRow(props: {
   watched?: (id: string) => number | null;
   /** The first row's posters load at once (they are on screen). */
   eager?: boolean;
+  /** A control under each card (the My List toggle), beside the card's link rather than inside it. */
+  action?: (video: VideoSummary) => ComponentChildren;
   children?: ComponentChildren;
 }) {
   const end = `row-end-${props.id.replace(/[^a-z0-9-]/gi, "-")}`;
@@ -81,6 +83,7 @@ export function TitleRow(props: {
         {props.videos.map((video, index) => (
           <li key={video.id}>
             <VideoCard video={video} watched={props.watched?.(video.id)} eager={props.eager && index < 6} />
+            {props.action?.(video)}
           </li>
         ))}
       </ul>
