@@ -1,5 +1,6 @@
 /** Every table of the Reelstream database; drizzle-kit reads this file to generate migrations. */
 export * from "./plans/index.ts";
+export * from "./recommendations/index.ts";
 export * from "./search/index.ts";
 export * from "./sessions/index.ts";
 export * from "./subscriptions/index.ts";

@@ -5,11 +5,11 @@ import { RESEND_AFTER_MS } from "../../durable-objects/viewer-state/write-behind
 import { watchProgress } from "../../schema/index.ts";
 import { countingEnv, noCalls } from "../../testing/binding-calls.ts";
 import worker from "../../testing/worker/index.ts";
+import { KV_SAME_KEY_WRITE_INTERVAL_MS } from "../platform/kv-limits.ts";
 import { brokenKv, problemOf, withDatabase } from "../test/catalog.ts";
 import { advanceClock, call, clockNow, inOneRateWindow, type SignedIn } from "../test/helpers.ts";
 import { anotherSession, play, readyVideo, subscribedViewer } from "../test/playback.ts";
 import { deliverUserCopies, runFlush, viewerStateOf } from "../test/user-copies.ts";
-import { KV_SAME_KEY_WRITE_INTERVAL_MS } from "../platform/kv-limits.ts";
 import { HEARTBEAT_COPY_INTERVAL_MS } from "./continue-watching.ts";
 
 function putProgress(viewer: SignedIn, videoId: string, json: unknown) {

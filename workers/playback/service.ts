@@ -185,7 +185,7 @@ export async function recordProgress(
   services: Services,
   auth: AuthContext,
   videoId: string,
-  input: { positionSeconds: number; durationSeconds?: number },
+  input: { positionSeconds: number; durationSeconds?: number; country?: string | null },
   durationOf: (videoId: string) => Promise<number | null | undefined>,
 ): Promise<StoredProgress> {
   if (!isVideoId(videoId)) throw notFound(videoId);
@@ -210,6 +210,7 @@ export async function recordProgress(
     leaseMs: services.config.STREAM_LEASE_SECONDS * 1000,
     flushDelayMs: services.config.PROGRESS_FLUSH_SECONDS * 1000,
     continueWatchingSize: CONTINUE_WATCHING_SIZE,
+    country: input.country ?? null,
   });
   if (result.revoked) throw sessionEnded();
   await copy.update(result.continueWatching);

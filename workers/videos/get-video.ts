@@ -2,10 +2,18 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireBrowseAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
-import { videoIdParam, videoSchema } from "./schema.ts";
-import { getVideoDocument, notFound } from "./service.ts";
+import { videoIdParam, videoSchema, videoSummarySchema } from "./schema.ts";
+import { getVideoDocument, type MoreLikeThisReader, notFound } from "./service.ts";
 
-const videoResponse = z.object({ video: videoSchema }).openapi("VideoEnvelope");
+const videoResponse = z
+  .object({
+    video: videoSchema,
+    moreLikeThis: z.array(videoSummarySchema).openapi({
+      description:
+        "Titles like this one (shared genres, cast and words, computed hourly in the background), best first; empty until computed",
+    }),
+  })
+  .openapi("VideoEnvelope");
 
 const route = createRoute({
   method: "get",
@@ -22,12 +30,15 @@ const route = createRoute({
   },
 });
 
-export function registerGetVideo(app: OpenAPIHono<AppEnv>) {
+export function registerGetVideo(app: OpenAPIHono<AppEnv>, moreLikeThis: MoreLikeThisReader) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
-    const video = await getVideoDocument(c.get("services"), id);
+    const services = c.get("services");
+    // Read along with the document: one KV call for both.
+    const like = moreLikeThis(services, id);
+    const video = await getVideoDocument(services, id);
     if (!video) throw notFound(id);
     c.header("Cache-Control", "private, max-age=0");
-    return c.json({ video }, 200);
+    return c.json({ video, moreLikeThis: await like.items() }, 200);
   });
 }

@@ -2,14 +2,18 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env.ts";
 import { requireBrowseAuth } from "../platform/auth.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { viewerCountry } from "../platform/viewer-country.ts";
 import { homeResponse } from "./schema.ts";
-import { type ContinueWatchingReader, getHomeRows } from "./service.ts";
+import { type ContinueWatchingReader, getHomeRows, type RecommendedRowsReader } from "./service.ts";
 
 const route = createRoute({
   method: "get",
   path: "/v1/home",
   tags: ["Videos"],
-  summary: "The home page: continue watching, new releases, and rows per genre",
+  summary: "The home page: continue watching, rows that recommend, new releases, and rows per genre",
+  description:
+    "Rows that recommend are computed from what viewers watched by a background job every few minutes (trending, top 10 in the " +
+    "viewer's country) or hourly (because you watched, from the viewer's latest title); each is left out until it has been computed.",
   security: bearerSecurity,
   middleware: [requireBrowseAuth] as const,
   responses: {
@@ -18,9 +22,13 @@ const route = createRoute({
   },
 });
 
-export function registerHome(app: OpenAPIHono<AppEnv>, continueWatching: ContinueWatchingReader) {
+export function registerHome(
+  app: OpenAPIHono<AppEnv>,
+  readers: { continueWatching: ContinueWatchingReader; recommendedRows: RecommendedRowsReader },
+) {
   app.openapi(route, async (c) => {
-    const rows = await getHomeRows(c.get("services"), c.get("auth").userId, continueWatching);
+    const viewer = { userId: c.get("auth").userId, country: viewerCountry(c.req.raw) };
+    const rows = await getHomeRows(c.get("services"), viewer, readers);
     c.header("Cache-Control", "private, max-age=0");
     return c.json({ rows }, 200);
   });

@@ -313,6 +313,19 @@ export async function getVideoSummaries(services: Services, ids: string[]): Prom
  */
 export type ContinueWatchingReader = (services: Services, userId: string) => { summaries(): Promise<VideoSummary[]> };
 
+/**
+ * The rows that recommend, from the recommendations service (passed in at composition): called
+ * before the page's first KV read, "Trending now" and "Top 10 in <country>" ride along with it;
+ * `because` reads the row of the viewer's latest title, when they have one.
+ */
+export type RecommendedRowsReader = (
+  services: Services,
+  viewer: { country: string | null },
+) => { rows(): Promise<HomeRow[]>; because(title: { id: string; title: string } | undefined): Promise<HomeRow[]> };
+
+/** A title page's "More like this", read along with the title's document (passed in at composition). */
+export type MoreLikeThisReader = (services: Services, videoId: string) => { items(): Promise<VideoSummary[]> };
+
 /** The transcoding service's view of a video's latest job, for the admin view (passed in at composition). */
 export type TranscodeStatusReader = (db: Database, videoId: string) => Promise<TranscodeStatus | null>;
 
@@ -342,16 +355,28 @@ async function sharedHomeRows(services: Services): Promise<HomeRow[]> {
 }
 
 /**
- * The home page of one user: their continue-watching row (when they have one), then the shared
- * rows. Warm, that is one KV call: the catalog version, the viewer's row (read by
- * `continueWatching`) and whatever else the request reads along (the session's deny-list entry), and
- * the shared rows unless this isolate holds them for the current version.
+ * The home page of one user: their continue-watching row (when they have one), the rows that
+ * recommend (trending, their country's top 10, because they watched their latest title), then the
+ * shared rows. Warm, that is one KV call: the catalog version, the viewer's row (read by
+ * `continueWatching`), the trending and top-10 rows, whatever else the request reads along (the
+ * session's deny-list entry), and the shared rows unless this isolate holds them for the current
+ * version; and, for a viewer with a continue-watching row, one more: that title's "because" row.
  */
-export async function getHomeRows(services: Services, userId: string, continueWatching: ContinueWatchingReader): Promise<HomeRow[]> {
-  // Its KV reads start here; the shared rows' KV read (started next) makes them, then it answers.
-  const watching = continueWatching(services, userId);
+export async function getHomeRows(
+  services: Services,
+  viewer: { userId: string; country: string | null },
+  readers: { continueWatching: ContinueWatchingReader; recommendedRows: RecommendedRowsReader },
+): Promise<HomeRow[]> {
+  // Their KV reads start here; the shared rows' KV read (started next) makes them, then they answer.
+  const watching = readers.continueWatching(services, viewer.userId);
+  const recommended = readers.recommendedRows(services, { country: viewer.country });
   const [rows, items] = await Promise.all([sharedHomeRows(services), watching.summaries()]);
-  return items.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items }, ...rows] : rows;
+  const [picked, because] = await Promise.all([recommended.rows(), recommended.because(items[0])]);
+  // What the viewer is watching already is not recommended to them again.
+  const watchingIds = new Set(items.map((item) => item.id));
+  const notWatching = because.map((row) => ({ ...row, items: row.items.filter((item) => !watchingIds.has(item.id)) }));
+  const first = items.length > 0 ? [{ id: "continue-watching", title: "Continue watching", items }] : [];
+  return [...first, ...picked, ...notWatching.filter((row) => row.items.length > 0), ...rows];
 }
 
 /**
