@@ -24,7 +24,7 @@ const COWATCH_TITLES_PER_VIEWER = 50;
  * Text similarity joins titles on shared words; a word in more titles than this (a genre, "the
  * night") says little and would make the join quadratic, so it is left to the genre score.
  */
-const MAX_WORD_TITLES = 200;
+const MAX_WORD_TITLES = 50;
 /** Each genre's most watched titles are candidates for every title of the genre (so a title with no shared word still gets a row). */
 const GENRE_PEERS = 20;
 /** Score of one shared genre, against a shared word's inverse document frequency (ln(N / titles with it), about 10 for a rare word in 100,000 titles). */
@@ -96,12 +96,12 @@ const because: RowsStatement = (now) => sql`
  * titles; then every candidate pair is scored and each title keeps its best.
  */
 const like: RowsStatement = (now) => sql`
-  with listed as (select id, genres, search_document from videos where state = 'ready'),
-  total as (select greatest(count(*), 1)::float8 as n from listed),
+  with total as (select greatest(count(*), 1)::float8 as n from videos where state = 'ready'),
   terms as (
-    select l.id, t.lexeme,
+    select v.id, t.lexeme,
       case when 'B' = any(t.weights) then 2.0 when 'A' = any(t.weights) then 1.0 when 'D' = any(t.weights) then 0.5 else 0.0 end as weight
-    from listed l, unnest(l.search_document) t
+    from videos v, unnest(v.search_document) t
+    where v.state = 'ready'
   ),
   words as (select lexeme, count(*)::float8 as titles from terms group by lexeme having count(*) between 2 and ${MAX_WORD_TITLES}),
   shared as (
@@ -113,10 +113,11 @@ const like: RowsStatement = (now) => sql`
     select video_id, count(*) as viewers from watch_progress
     where updated_at > ${since(now, TOP_WINDOW_MS)}::timestamptz group by video_id
   ),
+  title_genres as (select v.id, g.genre from videos v cross join unnest(v.genres) g(genre) where v.state = 'ready'),
   genre_peers as (
     select genre, id from (
-      select g.genre, l.id, row_number() over (partition by g.genre order by coalesce(r.viewers, 0) desc, l.id) as place
-      from listed l cross join unnest(l.genres) g(genre) left join recent_viewers r on r.video_id = l.id
+      select t.genre, t.id, row_number() over (partition by t.genre order by coalesce(r.viewers, 0) desc, t.id) as place
+      from title_genres t left join recent_viewers r on r.video_id = t.id
     ) peers
     where place <= ${GENRE_PEERS}
   ),
@@ -124,19 +125,17 @@ const like: RowsStatement = (now) => sql`
     select subject, other, sum(score) as score from (
       select subject, other, score from shared
       union all
-      select l.id, p.id, 0 from listed l cross join unnest(l.genres) g(genre) join genre_peers p on p.genre = g.genre and p.id <> l.id
+      select t.id, p.id, 0 from title_genres t join genre_peers p on p.genre = t.genre and p.id <> t.id
     ) c
     group by subject, other
   ),
   ranked as (
-    select c.subject, c.other, row_number() over (partition by c.subject order by s.score desc, c.other) as rank
-    from candidates c
-      join listed a on a.id = c.subject
-      join listed b on b.id = c.other
-      cross join lateral (
-        select c.score + ${GENRE_WEIGHT} * (select count(*) from unnest(a.genres) g where g = any(b.genres)) as score
-      ) s
-    where s.score > 0
+    select c.subject, c.other,
+      row_number() over (
+        partition by c.subject
+        order by c.score + ${GENRE_WEIGHT} * (select count(*) from unnest(a.genres) g where g = any(b.genres)) desc, c.other
+      ) as rank
+    from candidates c join videos a on a.id = c.subject join videos b on b.id = c.other
   )
   select subject, array_agg(other order by rank) as video_ids from ranked where rank <= ${ROW_SIZE} group by subject`;
 
@@ -149,9 +148,13 @@ export const rowStatements: Record<RowKind, RowsStatement> = { trending, top10, 
  * views this week) are emptied and marked `pending`, so the publisher deletes their KV copies.
  * Answers how many rows changed.
  */
-export async function recomputeRows(db: Pick<Database, "execute">, kind: RowKind, now: Date): Promise<number> {
+export async function recomputeRows(db: Pick<Database, "transaction">, kind: RowKind, now: Date): Promise<number> {
   const at = now.toISOString();
-  const result = await db.execute<{ changed: number }>(sql`
+  return db.transaction(async (tx) => {
+    // The planner prices these statements high enough to JIT-compile them, which took seconds of a
+    // sub-second statement here (bench:rows): they are plain joins and aggregates, nothing to gain.
+    await tx.execute(sql`set local jit = off`);
+    const result = await tx.execute<{ changed: number }>(sql`
     with computed as (${rowStatements[kind](now)}),
     written as (
       insert into recommended_rows (kind, subject, video_ids, computed_at, pending)
@@ -170,5 +173,6 @@ export async function recomputeRows(db: Pick<Database, "execute">, kind: RowKind
       on conflict (kind) do update set finished_at = excluded.finished_at
     )
     select (select count(*) from written)::int + (select count(*) from emptied)::int as changed`);
-  return Number(result.rows[0]?.changed ?? 0);
+    return Number(result.rows[0]?.changed ?? 0);
+  });
 }
