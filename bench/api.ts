@@ -250,14 +250,14 @@ async function main() {
     for (const id of [...watched].reverse()) await heartbeat(id);
     // The stack runs the cron every minute: wait for its rows (a real event, not a fixed time).
     // (Top 10 too when the local runtime gives requests a country: miniflare says US.)
-    const wanted = ["continue-watching", "trending", `because:${watched[0]}`];
+    const wanted = ["continue-watching", "trending", "because:"];
     process.stdout.write("waiting for the cron to compute the rows that recommend…\n");
     const homeText = await until(
       "the rows that recommend on the bench viewer's home",
       async () => {
         const text = await (await fetch(`${base}/v1/home`, { headers: auth })).text();
         const ids = (JSON.parse(text) as { rows: { id: string }[] }).rows.map((row) => row.id);
-        if (wanted.every((id) => ids.includes(id))) return text;
+        if (wanted.every((prefix) => ids.some((id) => id.startsWith(prefix)))) return text;
         await new Promise((resolve) => setTimeout(resolve, 2000));
         return undefined;
       },
@@ -265,8 +265,8 @@ async function main() {
     );
     const homeBytes = new TextEncoder().encode(homeText).byteLength;
     const home = JSON.parse(homeText) as { rows: { id: string; items: unknown[] }[] };
-    if (home.rows[0]?.id !== "continue-watching" || home.rows[0].items.length !== 3)
-      throw new Error("the bench viewer has no continue-watching row");
+    // A heartbeat rewrites the row's KV copy at most every 10 s and the object's flush catches up later: 1 to 3 titles here.
+    if (home.rows[0]?.id !== "continue-watching") throw new Error("the bench viewer has no continue-watching row");
     console.log(`home rows: ${home.rows.map((row) => `${row.id} (${row.items.length})`).join(", ")}`);
     const countedCalls = async (path: string, headers: Record<string, string>) => {
       // The request before fills KV (and this isolate's copy), as any first reader does.
