@@ -32,8 +32,15 @@ export async function refreshRecommendedRows(services: Services): Promise<void> 
   );
   const lastRun = new Map(runs.rows.map((row) => [row.kind, Date.parse(row.finished_at)]));
   for (const kind of rowKinds) {
-    const last = lastRun.get(kind);
-    if (last !== undefined && now.getTime() - last < RECOMPUTE_INTERVAL_MS[kind]) continue;
+    // Claimed before it starts: a recomputation can outlast the minute between cron runs
+    // (bench:rows), and the next run must not start the same one beside it.
+    const dueBefore = new Date(now.getTime() - RECOMPUTE_INTERVAL_MS[kind]).toISOString();
+    const claimed = await db.execute(sql`
+      insert into recommendation_runs (kind, finished_at) values (${kind}, ${now.toISOString()}::timestamptz)
+      on conflict (kind) do update set finished_at = excluded.finished_at
+      where recommendation_runs.finished_at <= ${dueBefore}::timestamptz
+      returning kind`);
+    if (claimed.rows.length === 0) continue;
     const started = Date.now();
     const changed = await recomputeRows(db, kind, now);
     log.info("recommended rows recomputed", { kind, changed, ms: Date.now() - started });
