@@ -171,7 +171,10 @@ export class ViewerState extends DurableObject<Env> {
       this.choices.createTables();
       storage.exec(`CREATE TABLE IF NOT EXISTS progress (
         video_id TEXT PRIMARY KEY, position REAL NOT NULL, duration REAL, finished INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL, dirty INTEGER NOT NULL)`);
+        updated_at INTEGER NOT NULL, dirty INTEGER NOT NULL, country TEXT)`);
+      // Objects created before heartbeats carried the viewer's country (issue 25) gain the column once.
+      const columns = storage.exec<{ name: string }>("SELECT name FROM pragma_table_info('progress')").toArray();
+      if (!columns.some((column) => column.name === "country")) storage.exec("ALTER TABLE progress ADD COLUMN country TEXT");
       // Who this object belongs to (the flush needs the user id) and the flush's bookkeeping.
       storage.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     });
@@ -462,6 +465,8 @@ export class ViewerState extends DurableObject<Env> {
      * unfinished), so the series stays in the row at the episode to watch.
      */
     upNext?: string | null;
+    /** Where the heartbeat came from (`request.cf.country`), copied behind for "Top 10 in <country>"; null when unknown. */
+    country?: string | null;
   }): Promise<HeartbeatResult> {
     if (this.sessions.isRevoked(input.sessionId)) return { revoked: true };
     const before = this.written;
@@ -471,15 +476,17 @@ export class ViewerState extends DurableObject<Env> {
     // `updated_at` is the row's version (the write-behind acknowledges by it, Postgres keeps the
     // newest): strictly increasing, even for two heartbeats within one millisecond.
     const [stored] = this.write<{ updated_at: number }>(
-      `INSERT INTO progress (video_id, position, duration, finished, updated_at, dirty) VALUES (?, ?, ?, ?, ?, 1)
+      `INSERT INTO progress (video_id, position, duration, finished, updated_at, dirty, country) VALUES (?, ?, ?, ?, ?, 1, ?)
        ON CONFLICT (video_id) DO UPDATE SET position = excluded.position, duration = excluded.duration,
-         finished = excluded.finished, updated_at = max(excluded.updated_at, progress.updated_at + 1), dirty = 1
+         finished = excluded.finished, updated_at = max(excluded.updated_at, progress.updated_at + 1), dirty = 1,
+         country = coalesce(excluded.country, progress.country)
        RETURNING updated_at`,
       input.videoId,
       input.positionSeconds,
       input.durationSeconds,
       finished ? 1 : 0,
       now,
+      input.country ?? null,
     );
     const updatedAt = stored?.updated_at ?? now;
     if (finished && input.upNext) {

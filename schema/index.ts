@@ -2,6 +2,7 @@
 export * from "./maturity/index.ts";
 export * from "./my-list/index.ts";
 export * from "./plans/index.ts";
+export * from "./recommendations/index.ts";
 export * from "./search/index.ts";
 export * from "./series/index.ts";
 export * from "./sessions/index.ts";

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type BindingCalls, countingEnv, noCalls, UNREACHABLE_DATABASE_URL } from "../testing/binding-calls.ts";
 import worker from "./index.ts";
+import { type RowKind, recommendedRowEntry } from "./recommendations/index.ts";
 import { insertReadyVideos, signUpAdmin, uniqueGenre } from "./test/catalog.ts";
 import { advanceClock, call, type SignedIn, signUp } from "./test/helpers.ts";
 import { anotherSession, pathOf, play, readyVideo, subscribedViewer } from "./test/playback.ts";
@@ -51,6 +52,18 @@ beforeAll(async () => {
   videoIds = (await insertReadyVideos(3, { genres: [genre] })).map((video) => video.id);
 });
 
+/** A row that recommends, in KV as the cron's publisher writes it, with the titles' summaries from the catalog. */
+async function putRecommendedRow(key: string, ids: string[]) {
+  const items = [];
+  for (const id of ids) {
+    const response = await call(`/v1/videos/${id}`, { token: viewer.accessToken });
+    const { video } = (await response.json()) as { video: Record<string, unknown> };
+    items.push(video);
+  }
+  const [kind = "", ...subject] = key.split(":");
+  await env.CACHE.put(recommendedRowEntry(kind as RowKind, subject.join(":")).key, JSON.stringify({ items, builtAt: Date.now() }));
+}
+
 /** Fills KV the way any first reader does (with the real database), so the next request is warm. */
 async function warmUp(...paths: string[]) {
   for (const path of paths) expect((await call(path, { token: viewer.accessToken })).status).toBe(200);
@@ -76,25 +89,34 @@ describe("a warm browse request", () => {
     }
   });
 
-  it("GET /v1/videos/{id}: one KV call (document, deny-list), no Durable Object, no query, one limiter", async () => {
+  it("GET /v1/videos/{id}: one KV call (document, More like this, deny-list), no Durable Object, no query, one limiter", async () => {
     const path = `/v1/videos/${videoIds[0]}`;
     await warmUp(path);
+    await putRecommendedRow(`like:${videoIds[0]}`, [videoIds[1] ?? ""]);
     const { response, calls } = await countedWorker()(path, viewer.accessToken);
     expect(response.status).toBe(200);
-    expect(((await response.json()) as { video: { id: string } }).video.id).toBe(videoIds[0]);
-    expect(calls.kv).toEqual([{ method: "get", keys: [`v3:video:${videoIds[0]}`, expect.stringMatching(/^v1:revoked-session:/)] }]);
+    const body = (await response.json()) as { video: { id: string }; moreLikeThis: { id: string }[] };
+    expect(body.video.id).toBe(videoIds[0]);
+    expect(body.moreLikeThis.map((item) => item.id)).toEqual([videoIds[1]]);
+    expect(calls.kv).toHaveLength(1);
+    expect(calls.kv[0]?.method).toBe("get");
+    expect(calls.kv[0]?.keys).toHaveLength(3);
+    expect(calls.kv[0]?.keys).toEqual(
+      expect.arrayContaining([`v3:video:${videoIds[0]}`, `v1:rows:like:${videoIds[0]}`, expect.stringMatching(/^v1:revoked-session:/)]),
+    );
     expect(calls.durableObjects).toEqual([]);
     expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
   });
 
-  it("GET /v1/home: one KV call (version, shared rows, deny-list, the viewer's continue-watching and My List rows with their summaries); no Durable Object, no query", async () => {
+  it("GET /v1/home: one KV call (version, shared rows, deny-list, the viewer's continue-watching and My List rows with their summaries, trending, the country's top 10), one more for Because you watched; no Durable Object, no query", async () => {
     await warmUp("/v1/home");
     const request = countedWorker();
-    const fresh = await request("/v1/home", viewer.accessToken);
+    const fromIceland = { cf: { country: "IS" } };
+    const fresh = await request("/v1/home", viewer.accessToken, fromIceland);
     expect(fresh.response.status).toBe(200);
     expect(fresh.calls.kv).toHaveLength(1);
     // The shared rows, unless this isolate holds them for the current version.
-    expect(fresh.calls.kv[0]?.keys.length).toBeLessThanOrEqual(5);
+    expect(fresh.calls.kv[0]?.keys.length).toBeLessThanOrEqual(7);
     expect(fresh.calls.kv[0]?.keys).toEqual(
       expect.arrayContaining([
         "catalog-version",
@@ -102,6 +124,8 @@ describe("a warm browse request", () => {
         // The profile's My List (the account's first profile has the user's id).
         `v1:my-list:${viewer.user.id}:${viewer.user.id}`,
         expect.stringMatching(/^v1:revoked-session:/),
+        "v1:rows:trending:",
+        "v1:rows:top10:IS",
       ]),
     );
     expect(fresh.calls.durableObjects).toEqual([]);
@@ -118,25 +142,39 @@ describe("a warm browse request", () => {
       json: { positionSeconds: 10 },
     });
     expect(heartbeat.status).toBe(204);
-    const { response, calls } = await request("/v1/home", viewer.accessToken);
+    // The rows that recommend, as the cron publishes them (workers/recommendations/rows.test.ts computes them from views).
+    const [first, , third] = videoIds;
+    await putRecommendedRow("trending:", [first ?? "", watched]);
+    await putRecommendedRow("top10:IS", [third ?? ""]);
+    await putRecommendedRow(`because:${watched}`, [first ?? "", third ?? ""]);
+    const { response, calls } = await request("/v1/home", viewer.accessToken, fromIceland);
     expect(response.status).toBe(200);
-    const { rows } = (await response.json()) as { rows: { id: string; items: { id: string }[] }[] };
-    expect(rows[0]).toMatchObject({ id: "continue-watching", items: [{ id: watched }] });
-    expect(calls.kv).toHaveLength(1);
+    const { rows } = (await response.json()) as { rows: { id: string; title: string; items: { id: string }[] }[] };
+    expect(rows.slice(0, 4).map(({ id, title, items }) => ({ id, title, items: items.map((item) => item.id) }))).toEqual([
+      { id: "continue-watching", title: "Continue watching", items: [watched] },
+      { id: "trending", title: "Trending now", items: [first, watched] },
+      { id: "top10:IS", title: "Top 10 in Iceland", items: [third] },
+      { id: `because:${watched}`, title: expect.stringMatching(/^Because you watched /), items: [first, third] },
+    ]);
+    // The viewer's latest title is known once the first call answers: its "because" row is one more read of one key.
+    expect(calls.kv).toHaveLength(2);
     expect(calls.kv[0]?.keys).toEqual(fresh.calls.kv[0]?.keys);
+    expect(calls.kv[1]).toEqual({ method: "get", keys: [`v1:rows:because:${watched}`] });
     expect(calls.durableObjects).toEqual([]);
     expect(calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
 
     // A title put on My List (the change writes the profile's KV copy, with its summary): the home
-    // page's "My List" row, still in the same one KV call, with no Durable Object call and no query.
+    // page's "My List" row, still in the same first KV call (then the "because" row, as above), with
+    // no Durable Object call and no query.
     const listed = videoIds[2] ?? "";
     expect((await call(`/v1/my-list/${listed}`, { method: "PUT", token: viewer.accessToken })).status).toBe(200);
-    const withList = await request("/v1/home", viewer.accessToken);
+    const withList = await request("/v1/home", viewer.accessToken, fromIceland);
     expect(withList.response.status).toBe(200);
     const home = (await withList.response.json()) as { rows: { id: string; title: string; items: { id: string }[] }[] };
     expect(home.rows[1]).toMatchObject({ id: "my-list", title: "My List", items: [{ id: listed }] });
-    expect(withList.calls.kv).toHaveLength(1);
+    expect(withList.calls.kv).toHaveLength(2);
     expect(withList.calls.kv[0]?.keys).toEqual(fresh.calls.kv[0]?.keys);
+    expect(withList.calls.kv[1]).toEqual({ method: "get", keys: [`v1:rows:because:${watched}`] });
     expect(withList.calls.durableObjects).toEqual([]);
     expect(withList.calls.rateLimiters).toEqual(["CATALOG_USER_LIMITER"]);
   });

@@ -15,6 +15,7 @@ import { securityHeaders } from "./platform/security-headers.ts";
 import { BACKGROUND_DATABASE_TIMEOUT_MS, type Services, withServices } from "./platform/services.ts";
 import { createPlaybackRouter, readContinueWatching } from "./playback/index.ts";
 import { handleQueueBatch, type QueueMessage } from "./queue.ts";
+import { readMoreLikeThis, readRecommendedRows, refreshRecommendedRows } from "./recommendations/index.ts";
 import { createSearchRouter } from "./search/index.ts";
 import { createSubscriptionsRouter, fillSubscription, syncSubscriptionCopies } from "./subscriptions/index.ts";
 import { checkTranscodeLeases, createTranscodingRouter, transcodeStatus } from "./transcoding/index.ts";
@@ -50,7 +51,16 @@ export function createApp({ clock }: { clock: Clock }) {
   app.route("/", createHealthRouter());
   app.route("/", createUsersRouter({ subscriptionOf: fillSubscription }));
   app.route("/", createSubscriptionsRouter());
-  app.route("/", createVideosRouter({ continueWatching: readContinueWatching, myList: readMyList, transcodeStatus }));
+  app.route(
+    "/",
+    createVideosRouter({
+      continueWatching: readContinueWatching,
+      myList: readMyList,
+      transcodeStatus,
+      recommendedRows: readRecommendedRows,
+      moreLikeThis: readMoreLikeThis,
+    }),
+  );
   app.route("/", createPlaybackRouter());
   app.route("/", createMyListRouter());
   app.route("/", createSearchRouter());
@@ -91,11 +101,21 @@ export function createApp({ clock }: { clock: Clock }) {
 }
 
 /**
+ * A recomputation of the rows over every title and view may take this long before it is abandoned:
+ * `bench:rows` measured minutes for 1,000,000 views on a crowded machine. A cron invocation may run
+ * 15 minutes; each kind is claimed before it starts, so the next minute's run does not repeat it.
+ */
+const ROWS_DATABASE_TIMEOUT_MS = 600_000;
+
+/**
  * What the cron runs every minute, each task with its own services and logs, none stopping another:
  * - `transcode-leases`: tasks whose transcoder stopped calling back are queued again;
  * - `account-copies`, `subscription-copies`: accounts and subscriptions changed where no push
  *   followed (a script, a push that failed) are copied into their users' objects;
- * - `deleted-masters`: masters deleted `MASTER_RETENTION_DAYS` ago are removed from R2.
+ * - `deleted-masters`: masters deleted `MASTER_RETENTION_DAYS` ago are removed from R2;
+ * - `recommended-rows`: the rows that recommend, recomputed from the copy of progress when their
+ *   interval has passed, and what changed published to KV (workers/recommendations/). Its
+ *   statements read whole tables, so it may wait on the database longer (`ROWS_DATABASE_TIMEOUT_MS`).
  */
 async function runCronTasks(env: Env, ctx: ExecutionContext, clock: Clock): Promise<void> {
   const tasks: Record<string, (services: Services) => Promise<unknown>> = {
@@ -103,10 +123,12 @@ async function runCronTasks(env: Env, ctx: ExecutionContext, clock: Clock): Prom
     "account-copies": syncAccountCopies,
     "subscription-copies": syncSubscriptionCopies,
     "deleted-masters": sweepDeletedMasters,
+    "recommended-rows": refreshRecommendedRows,
   };
+  const timeouts: Record<string, number> = { "recommended-rows": ROWS_DATABASE_TIMEOUT_MS };
   const results = await Promise.allSettled(
     Object.entries(tasks).map(([cron, task]) =>
-      withServices(env, ctx, { clock, logFields: { cron }, databaseTimeoutMs: BACKGROUND_DATABASE_TIMEOUT_MS }, task),
+      withServices(env, ctx, { clock, logFields: { cron }, databaseTimeoutMs: timeouts[cron] ?? BACKGROUND_DATABASE_TIMEOUT_MS }, task),
     ),
   );
   const failed = results.flatMap((result) => (result.status === "rejected" ? [result.reason] : []));

@@ -25,6 +25,15 @@ export const progressCopy = z.object({
   finished: z.boolean(),
   /** Milliseconds since the epoch; strictly increasing per title in the object: the row's version. */
   updatedAt: z.number().int().nonnegative(),
+  /**
+   * Where the last heartbeat came from (`request.cf.country`, two letters), for "Top 10 in
+   * <country>"; null when the edge did not say. Optional: messages sent before it existed still parse.
+   */
+  country: z
+    .string()
+    .regex(/^[A-Z]{2}$/)
+    .nullable()
+    .optional(),
 });
 export type ProgressCopy = z.infer<typeof progressCopy>;
 

@@ -20,6 +20,7 @@ interface ProgressRowInStorage {
   duration: number | null;
   finished: number;
   updated_at: number;
+  country: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -27,7 +28,7 @@ interface ProgressRowInStorage {
 export function unacknowledgedProgress(sql: SqlStorage): ProgressCopy[] {
   return sql
     .exec<ProgressRowInStorage>(
-      "SELECT video_id, position, duration, finished, updated_at FROM progress WHERE dirty = 1 ORDER BY updated_at LIMIT ?",
+      "SELECT video_id, position, duration, finished, updated_at, country FROM progress WHERE dirty = 1 ORDER BY updated_at LIMIT ?",
       MAX_ROWS_PER_SECTION,
     )
     .toArray()
@@ -37,6 +38,7 @@ export function unacknowledgedProgress(sql: SqlStorage): ProgressCopy[] {
       durationSeconds: row.duration,
       finished: row.finished === 1,
       updatedAt: row.updated_at,
+      country: row.country,
     }));
 }
 

@@ -4,6 +4,7 @@ import { requirePlaybackAuth, sessionChecked, sessionEnded } from "../platform/a
 import { jsonBodyLimit } from "../platform/body-limit.ts";
 import { ApiError } from "../platform/errors.ts";
 import { bearerSecurity, problemResponses } from "../platform/openapi.ts";
+import { viewerCountry } from "../platform/viewer-country.ts";
 import { getVideoDocument, isVideoId, notFound } from "../videos/index.ts";
 import { CONTINUE_WATCHING_SIZE } from "./continue-watching.ts";
 import { progressBody, progressListResponse, progressResponse, videoIdParam } from "./schema.ts";
@@ -78,7 +79,8 @@ export function registerProgress(app: OpenAPIHono<AppEnv>) {
 
   app.openapi(putRoute, async (c) => {
     const services = c.get("services");
-    await recordProgress(services, c.get("auth"), c.req.valid("param").id, c.req.valid("json"), async (id) => {
+    const heartbeat = { ...c.req.valid("json"), country: viewerCountry(c.req.raw) };
+    await recordProgress(services, c.get("auth"), c.req.valid("param").id, heartbeat, async (id) => {
       const video = await getVideoDocument(services, id);
       return video ? { durationSeconds: video.durationSeconds, upNext: video.episode?.next?.id ?? null } : undefined;
     });

@@ -195,7 +195,7 @@ export async function recordProgress(
   services: Services,
   auth: AuthContext,
   videoId: string,
-  input: { positionSeconds: number; durationSeconds?: number },
+  input: { positionSeconds: number; durationSeconds?: number; country?: string | null },
   catalogOf: (videoId: string) => Promise<{ durationSeconds: number | null; upNext: string | null } | undefined>,
 ): Promise<StoredProgress> {
   if (!isVideoId(videoId)) throw notFound(videoId);
@@ -221,6 +221,7 @@ export async function recordProgress(
     flushDelayMs: services.config.PROGRESS_FLUSH_SECONDS * 1000,
     continueWatchingSize: CONTINUE_WATCHING_SIZE,
     upNext: listed.upNext,
+    country: input.country ?? null,
   });
   if (result.revoked) throw sessionEnded();
   await copy.update(result.continueWatching);

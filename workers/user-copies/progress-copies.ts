@@ -15,7 +15,15 @@ export type CopyWriter = Pick<Database, "execute">;
 export async function writeProgressCopies(db: CopyWriter, messages: UserCopiesMessage[]): Promise<number> {
   const newest = new Map<
     string,
-    { user_id: string; video_id: string; position_seconds: number; duration_seconds: number | null; finished: boolean; updated_at: number }
+    {
+      user_id: string;
+      video_id: string;
+      position_seconds: number;
+      duration_seconds: number | null;
+      finished: boolean;
+      updated_at: number;
+      country: string | null;
+    }
   >();
   for (const message of messages) {
     for (const row of message.progress ?? []) {
@@ -29,23 +37,25 @@ export async function writeProgressCopies(db: CopyWriter, messages: UserCopiesMe
         duration_seconds: row.durationSeconds,
         finished: row.finished,
         updated_at: row.updatedAt,
+        country: row.country ?? null,
       });
     }
   }
   if (newest.size === 0) return 0;
   const payload = JSON.stringify([...newest.values()].map((row) => ({ ...row, updated_at: new Date(row.updated_at).toISOString() })));
   const result = await db.execute(sql`
-    insert into watch_progress (user_id, video_id, position_seconds, duration_seconds, finished, updated_at)
-    select r.user_id, r.video_id, r.position_seconds, r.duration_seconds, r.finished, r.updated_at
+    insert into watch_progress (user_id, video_id, position_seconds, duration_seconds, finished, updated_at, country)
+    select r.user_id, r.video_id, r.position_seconds, r.duration_seconds, r.finished, r.updated_at, r.country
     from jsonb_to_recordset(${payload}::jsonb)
-      as r(user_id text, video_id text, position_seconds double precision, duration_seconds double precision, finished boolean, updated_at timestamptz)
+      as r(user_id text, video_id text, position_seconds double precision, duration_seconds double precision, finished boolean, updated_at timestamptz, country text)
     join videos v on v.id = r.video_id
     join users u on u.id = r.user_id
     on conflict (user_id, video_id) do update set
       position_seconds = excluded.position_seconds,
       duration_seconds = excluded.duration_seconds,
       finished = excluded.finished,
-      updated_at = excluded.updated_at
+      updated_at = excluded.updated_at,
+      country = coalesce(excluded.country, watch_progress.country)
     where watch_progress.updated_at < excluded.updated_at`);
   return result.rowCount ?? 0;
 }

@@ -10,12 +10,12 @@ import { registerGetVideo } from "./get-video.ts";
 import { registerHome } from "./home.ts";
 import { registerListVideos } from "./list-videos.ts";
 import { registerPreview } from "./preview.ts";
-import type { ContinueWatchingReader, MyListReader, TranscodeStatusReader } from "./service.ts";
+import type { ContinueWatchingReader, MoreLikeThisReader, MyListReader, RecommendedRowsReader, TranscodeStatusReader } from "./service.ts";
 
 // The catalog as other services may use it (playback, search, uploads, transcoding).
 export { CATALOG_STALE_IF_ERROR_SECONDS } from "./cache-keys.ts";
 export { isVideoId, newVideoId, previewUrl, toVideoSummary } from "./documents.ts";
-export { type TranscodeStatus, type VideoSummary, videoIdParam } from "./schema.ts";
+export { type HomeRow, type TranscodeStatus, type VideoSummary, videoIdParam } from "./schema.ts";
 export {
   catalogReadDb,
   catalogReadDbAt,
@@ -43,19 +43,22 @@ export {
  * Videos service: the catalog viewers browse (KV first, Postgres behind) and its admin side.
  * `continueWatching` is the playback service's reader of the home page's first row, `myList` the
  * My List service's reader of the profile's list row;
- * `transcodeStatus` the transcoding service's view of a job, for the admin view.
+ * `transcodeStatus` the transcoding service's view of a job, for the admin view;
+ * `recommendedRows` and `moreLikeThis` the recommendations service's readers of its KV rows.
  */
 export function createVideosRouter(deps: {
   continueWatching: ContinueWatchingReader;
   myList: MyListReader;
   transcodeStatus: TranscodeStatusReader;
+  recommendedRows: RecommendedRowsReader;
+  moreLikeThis: MoreLikeThisReader;
 }) {
   const app = createRouter();
   registerListVideos(app);
   registerPreview(app);
-  registerGetVideo(app);
+  registerGetVideo(app, deps.moreLikeThis);
   registerGetSeries(app);
-  registerHome(app, { continueWatching: deps.continueWatching, myList: deps.myList });
+  registerHome(app, deps);
   registerAdminCreateVideo(app);
   registerAdminGetVideo(app, deps.transcodeStatus);
   registerAdminUpdateVideo(app);

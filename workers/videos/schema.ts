@@ -89,7 +89,11 @@ export type VideoPage = z.infer<typeof videoPageSchema>;
 
 export const homeRowSchema = z
   .object({
-    id: z.string().openapi({ example: "new-releases", description: "`continue-watching`, `my-list`, `new-releases` or `genre:<genre>`" }),
+    id: z.string().openapi({
+      example: "new-releases",
+      description:
+        "`continue-watching`, `my-list`, `trending`, `top10:<country>` (ISO 3166-1 alpha-2), `because:<video id>`, `new-releases` or `genre:<genre>`",
+    }),
     title: z.string().openapi({ example: "New releases" }),
     items: z.array(videoSummarySchema),
   })

@@ -395,11 +395,25 @@ export type ContinueWatchingReader = (services: Services, userId: string) => { s
 /** A profile's My List row for the home page, from the service that owns it (my-list, passed in at composition); read like continue watching. */
 export type MyListReader = (services: Services, auth: AuthContext) => { summaries(): Promise<VideoSummary[]> };
 
-/** The home page's rows of one viewer's own titles. */
+/** The home page's rows of one viewer: their own titles and the rows recommended to them. */
 export interface ViewerRowReaders {
   continueWatching: ContinueWatchingReader;
   myList: MyListReader;
+  recommendedRows: RecommendedRowsReader;
 }
+
+/**
+ * The rows that recommend, from the recommendations service (passed in at composition): called
+ * before the page's first KV read, "Trending now" and "Top 10 in <country>" ride along with it;
+ * `because` reads the row of the viewer's latest title, when they have one.
+ */
+export type RecommendedRowsReader = (
+  services: Services,
+  viewer: { country: string | null },
+) => { rows(): Promise<HomeRow[]>; because(title: { id: string; title: string } | undefined): Promise<HomeRow[]> };
+
+/** A title page's "More like this", read along with the title's document (passed in at composition). */
+export type MoreLikeThisReader = (services: Services, videoId: string) => { items(): Promise<VideoSummary[]> };
 
 /** The transcoding service's view of a video's latest job, for the admin view (passed in at composition). */
 export type TranscodeStatusReader = (db: Database, videoId: string) => Promise<TranscodeStatus | null>;
@@ -433,15 +447,24 @@ async function sharedHomeRows(services: Services, ceiling: MaturityRank): Promis
 }
 
 /**
- * The home page of one user: their continue-watching row and their profile's My List (each when
- * not empty), then the shared rows. Warm, that is one KV call: the catalog version, the viewer's
- * two rows (read by the readers) and whatever else the request reads along (the session's deny-list entry), and
- * the shared rows unless this isolate holds them for the current version.
+ * The home page of one profile: its continue-watching row and My List (each when not empty), the
+ * rows that recommend (trending, the viewer's country's top 10, because they watched their latest
+ * title), then the shared rows; only titles at or below the profile's ceiling. Warm, that is one KV
+ * call: the catalog version, the viewer's two rows, the trending and top-10 rows, whatever else the
+ * request reads along (the session's deny-list entry), and the shared rows unless this isolate holds
+ * them for the current version; and, for a viewer with a continue-watching row, one more: that
+ * title's "because" row.
  */
-export async function getHomeRows(services: Services, auth: AuthContext, readers: ViewerRowReaders): Promise<HomeRow[]> {
+export async function getHomeRows(
+  services: Services,
+  auth: AuthContext,
+  country: string | null,
+  readers: ViewerRowReaders,
+): Promise<HomeRow[]> {
   // Their KV reads start here; the shared rows' KV read (started next) makes them, then they answer.
   const watching = readers.continueWatching(services, auth.userId);
   const listed = readers.myList(services, auth);
+  const recommended = readers.recommendedRows(services, { country });
   const [rows, watchingItems, listedItems] = await Promise.all([
     sharedHomeRows(services, auth.maturityCeiling),
     watching.summaries(),
@@ -449,11 +472,19 @@ export async function getHomeRows(services: Services, auth: AuthContext, readers
   ]);
   // A title above the ceiling is left out wherever it comes from (its rating rides in its summary: no call).
   const within = (items: VideoSummary[]) => items.filter((item) => isWithinCeiling(item, auth.maturityCeiling));
+  const watchingWithin = within(watchingItems);
+  const [picked, because] = await Promise.all([recommended.rows(), recommended.because(watchingWithin[0])]);
+  // What the viewer is watching already is not recommended to them again.
+  const watchingIds = new Set(watchingWithin.map((item) => item.id));
+  const recommendedRows = [...picked, ...because].map((row) => ({
+    ...row,
+    items: within(row.items).filter((item) => !row.id.startsWith("because:") || !watchingIds.has(item.id)),
+  }));
   const own: HomeRow[] = [
-    { id: "continue-watching", title: "Continue watching", items: within(watchingItems) },
+    { id: "continue-watching", title: "Continue watching", items: watchingWithin },
     { id: "my-list", title: "My List", items: within(listedItems) },
   ];
-  return [...own.filter((row) => row.items.length > 0), ...rows];
+  return [...own, ...recommendedRows].filter((row) => row.items.length > 0).concat(rows);
 }
 
 /**
