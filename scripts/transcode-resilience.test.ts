@@ -10,7 +10,7 @@ import { databaseFromEnv, type LocalStack, startLocalStack, startTranscoder } fr
 import { until } from "./lib/processes.ts";
 import {
   type AdminVideoStatus,
-  adminToken,
+  adminSession,
   createVideo,
   latestJobTasks,
   tusUpload,
@@ -25,7 +25,8 @@ import {
  */
 describe("transcoding on two instances, under failure and load", () => {
   let stack: LocalStack;
-  let token: string;
+  /** An admin's token, signed in again when it is 4 minutes old: the file outlasts one access token (5 minutes). */
+  let token: () => Promise<string>;
   const work = mkdtempSync(join(tmpdir(), "reelstream-resilience-"));
 
   beforeAll(async () => {
@@ -46,7 +47,7 @@ describe("transcoding on two instances, under failure and load", () => {
       },
       transcoderEnv: { TRANSCODER_HEARTBEAT_SECONDS: "2", TRANSCODER_PROGRESS_SECONDS: "1" },
     });
-    token = await adminToken(stack.url, stack.database, {
+    token = adminSession(stack.url, stack.database, {
       email: `resilience-${Date.now()}@example.com`,
       password: "correct horse battery staple",
       name: "Resilience",
@@ -60,8 +61,8 @@ describe("transcoding on two instances, under failure and load", () => {
   });
 
   async function upload(title: string, clip: string): Promise<string> {
-    const videoId = await createVideo(stack.url, token, { title, summary: "Generated.", genres: ["test"], releaseYear: 1974 });
-    await tusUpload(stack.url, token, videoId, clip);
+    const videoId = await createVideo(stack.url, await token(), { title, summary: "Generated.", genres: ["test"], releaseYear: 1974 });
+    await tusUpload(stack.url, await token(), videoId, clip);
     return videoId;
   }
 
@@ -145,7 +146,7 @@ describe("transcoding on two instances, under failure and load", () => {
     const deadline = Date.now() + 400_000;
     while (final.size < videoIds.length && Date.now() < deadline) {
       for (const videoId of videoIds.filter((id) => !final.has(id))) {
-        const status = await videoStatus(stack.url, token, videoId);
+        const status = await videoStatus(stack.url, await token(), videoId);
         if (status.transcode?.waitingForTranscoder) waitingSeen.add(videoId);
         if (status.state === "ready" || status.state === "failed") final.set(videoId, status);
       }
