@@ -48,12 +48,11 @@ export function ratingValueOf(rating: Rating): RatingValue | null {
  * A title a viewer may list or rate: one that exists, is published (its catalog document) and is at
  * or below the profile's maturity ceiling. 404 in words otherwise, the same for all three.
  */
-export async function requirePublishedTitle(services: Services, auth: AuthContext, videoId: string): Promise<VideoSummary> {
+export async function requirePublishedTitle(services: Services, auth: AuthContext, videoId: string): Promise<void> {
   const document = await getVideoDocument(services, videoId);
-  if (!document || !isWithinCeiling(document, auth.maturityCeiling))
+  if (!document || !isWithinCeiling(document, auth.maturityCeiling)) {
     throw new ApiError("not-found", `There is no published title with id '${videoId}' to add to a list or rate.`);
-  const { id, title, summary, genres, releaseYear, durationSeconds, posterUrl, posters, maturityRating } = document;
-  return { id, title, summary, genres, releaseYear, durationSeconds, posterUrl, posters: posters ?? [], maturityRating };
+  }
 }
 
 /** The object's change answered: the session had ended (401 in words). */
